@@ -1,0 +1,1 @@
+package org.kerrighed.bench; /** placeholder */ final class Placeholder {}

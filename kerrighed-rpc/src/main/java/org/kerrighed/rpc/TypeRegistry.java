@@ -1,0 +1,211 @@
+package org.kerrighed.rpc;
+
+import com.esotericsoftware.kryo.Serializer;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The stable mapping between wire type ids and classes: every value that crosses the wire has its class
+ * registered here under an explicit id (the idea of Kerrighed's krgsyms). Immutable once built, and safe
+ * to share between threads and nodes.
+ *
+ * <p>Ids are partitioned into ranges, one per owner, so modules and applications never collide:
+ * <ul>
+ *   <li>{@value #BUILTIN_FIRST}-{@value #BUILTIN_LAST}: JDK value types every node knows (registered by
+ *       {@link #builder()});</li>
+ *   <li>{@value #SYSTEM_FIRST}-{@value #SYSTEM_LAST}: Kerrighed's own modules, 1000 ids each (rpc 1000,
+ *       node 2000, kddm 3000, mm 4000, ipc 5000, fs 6000, epm 7000, scheduler 8000);</li>
+ *   <li>{@value #APPLICATION_FIRST} and up: applications, each in a range it claims with
+ *       {@link Builder#range(String, int, int)}.</li>
+ * </ul>
+ *
+ * <p>Two nodes talk only if their registries have the same {@link #fingerprint()}: the handshake compares
+ * them and refuses a mismatch with an error naming both. The fingerprint covers every (id, class name,
+ * serializer class name) triple.
+ */
+public final class TypeRegistry {
+    public static final int BUILTIN_FIRST = 10;
+    public static final int BUILTIN_LAST = 999;
+    public static final int SYSTEM_FIRST = 1000;
+    public static final int SYSTEM_LAST = 9999;
+    public static final int APPLICATION_FIRST = 10_000;
+
+    /** One registration: the id, the class and an optional custom serializer (null: Kryo's default). */
+    public record Entry(int id, Class<?> type, Serializer<?> serializer) {
+    }
+
+    private final List<Entry> entries;                 // sorted by id
+    private final Map<Class<?>, Integer> idsByType;
+    private final String fingerprint;
+
+    private TypeRegistry(TreeMap<Integer, Entry> byId) {
+        this.entries = List.copyOf(byId.values());
+        Map<Class<?>, Integer> ids = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            ids.put(e.type(), e.id());
+        }
+        this.idsByType = Collections.unmodifiableMap(ids);
+        this.fingerprint = computeFingerprint(entries);
+    }
+
+    /** A builder that already holds the built-in JDK types; add module and application types to it. */
+    public static Builder builder() {
+        Builder b = new Builder();
+        BuiltinTypes.register(b);
+        org.kerrighed.rpc.membership.MembershipTypes.register(b);
+        return b;
+    }
+
+    /** Every registration, sorted by id. */
+    public List<Entry> entries() {
+        return entries;
+    }
+
+    /** The id of {@code type}, or -1 when it is not registered. */
+    public int idOf(Class<?> type) {
+        Integer id = idsByType.get(type);
+        return id == null ? -1 : id;
+    }
+
+    /** Hex SHA-256 over the sorted (id, class, serializer) triples; equal registries have equal fingerprints. */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    /** The first 12 hex digits of the fingerprint, for messages and logs. */
+    public String shortFingerprint() {
+        return fingerprint.substring(0, 12);
+    }
+
+    private static String computeFingerprint(List<Entry> entries) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (Entry e : entries) {
+                String line = e.id() + "=" + e.type().getName() + "/"
+                        + (e.serializer() == null ? "-" : e.serializer().getClass().getName()) + "\n";
+                sha.update(line.getBytes(StandardCharsets.UTF_8));
+            }
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
+
+    /**
+     * Collects registrations. Not thread-safe; build once at start-up. Every method fails with an
+     * {@link IllegalArgumentException} naming the clash when an id or class is registered twice, or an id
+     * falls outside the range it is registered in.
+     */
+    public static final class Builder {
+        private final TreeMap<Integer, Entry> byId = new TreeMap<>();
+        private final Map<Class<?>, Integer> byType = new LinkedHashMap<>();
+        private final List<Range> ranges = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** Registers {@code type} under {@code id} with Kryo's default serializer for it. */
+        public Builder register(int id, Class<?> type) {
+            return register(id, type, null);
+        }
+
+        /** Registers {@code type} under {@code id} with a custom serializer (null: Kryo's default). */
+        public <T> Builder register(int id, Class<T> type, Serializer<? super T> serializer) {
+            Checks.notNull(type, "type");
+            if (id < BUILTIN_FIRST) {
+                throw new IllegalArgumentException("type id " + id + " for " + type.getName()
+                        + " is reserved (ids below " + BUILTIN_FIRST + " belong to Kryo)");
+            }
+            Entry existing = byId.get(id);
+            if (existing != null) {
+                throw new IllegalArgumentException("type id " + id + " is already registered to "
+                        + existing.type().getName() + ", cannot register " + type.getName());
+            }
+            Integer other = byType.get(type);
+            if (other != null) {
+                throw new IllegalArgumentException(type.getName() + " is already registered under id " + other);
+            }
+            byId.put(id, new Entry(id, type, serializer));
+            byType.put(type, id);
+            return this;
+        }
+
+        /** Runs a registrar against this builder. */
+        public Builder registerAll(TypeRegistrar registrar) {
+            Checks.notNull(registrar, "registrar").registerTypes(this);
+            return this;
+        }
+
+        /**
+         * Claims ids {@code first..last} (inclusive) for {@code owner} and returns a view that registers
+         * only inside them. Ranges must not overlap.
+         */
+        public Range range(String owner, int first, int last) {
+            Checks.notNull(owner, "owner");
+            if (first < BUILTIN_FIRST || last < first) {
+                throw new IllegalArgumentException("bad id range " + first + ".." + last + " for " + owner);
+            }
+            for (Range r : ranges) {
+                if (first <= r.last && r.first <= last) {
+                    throw new IllegalArgumentException("id range " + first + ".." + last + " of " + owner
+                            + " overlaps " + r.first + ".." + r.last + " of " + r.owner);
+                }
+            }
+            Range r = new Range(this, owner, first, last);
+            ranges.add(r);
+            return r;
+        }
+
+        public TypeRegistry build() {
+            return new TypeRegistry(new TreeMap<>(byId));
+        }
+    }
+
+    /** A claimed id range; registrations through it must fall inside it. */
+    public static final class Range {
+        private final Builder builder;
+        private final String owner;
+        private final int first;
+        private final int last;
+
+        private Range(Builder builder, String owner, int first, int last) {
+            this.builder = builder;
+            this.owner = owner;
+            this.first = first;
+            this.last = last;
+        }
+
+        public Range register(int id, Class<?> type) {
+            return register(id, type, null);
+        }
+
+        public <T> Range register(int id, Class<T> type, Serializer<? super T> serializer) {
+            if (id < first || id > last) {
+                throw new IllegalArgumentException("type id " + id + " for " + type.getName() + " is outside "
+                        + owner + "'s range " + first + ".." + last);
+            }
+            builder.register(id, type, serializer);
+            return this;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Range r && r.owner.equals(owner) && r.first == first && r.last == last;
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(owner, first, last);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package org.kerrighed.rpc.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.LinkClosedException;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Everything this endpoint knows about one remote node or client: its address, the link (the outbound
+ * connection this side sends on, and the inbound one the peer sends on), the calls and conversations
+ * pending with it, and its counters.
+ *
+ * <p>Overview: all frames to the peer go through {@link #send}, under this object's lock, onto the single
+ * outbound channel; Netty keeps the order of writes issued from any thread, so frames reach the peer in the
+ * order {@code send} was called. Until the outbound link is authenticated, frames wait in {@link #backlog},
+ * and are written in order when it is ready. A client has one channel, used both ways. The loopback peer
+ * (this node itself) has no channel: its frames are dispatched on one fixed event loop, which keeps their
+ * order too.
+ */
+final class Peer {
+    final int id;
+    final boolean client;
+    final Counters counters = new Counters();
+    final ConcurrentHashMap<Long, PendingCall> calls = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<Long, ConversationImpl> initiated = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<Long, ConversationImpl> accepted = new ConcurrentHashMap<>();
+    private final Endpoint endpoint;
+    private final EventLoop loopback;                   // non-null for the peer that is this node
+    volatile HostAndPort address;
+    volatile long rttNanos = -1;
+    volatile long incarnation;                          // of the peer's current run, from its handshake
+    volatile long lastHeardNanos = System.nanoTime();   // arrival of its last frame
+
+    // Guarded by this.
+    private Channel out;
+    private Channel in;
+    private boolean connecting;
+    private final ArrayDeque<ByteBuf> backlog = new ArrayDeque<>();
+
+    Peer(Endpoint endpoint, int id, boolean client, HostAndPort address, EventLoop loopback) {
+        this.endpoint = endpoint;
+        this.id = id;
+        this.client = client;
+        this.address = address;
+        this.loopback = loopback;
+    }
+
+    /**
+     * Queues {@code frame} for the peer; takes ownership of it.
+     *
+     * @throws LinkClosedException when the peer cannot be reached (no address known, endpoint closed)
+     */
+    void send(ByteBuf frame) {
+        counters.framesOut.increment();
+        counters.bytesOut.add(frame.readableBytes() + 4L);
+        if (loopback != null) {
+            loopback.execute(() -> endpoint.dispatch(this, frame));
+            return;
+        }
+        boolean dial = false;
+        synchronized (this) {
+            if (endpoint.isClosed()) {
+                frame.release();
+                throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closed");
+            }
+            if (out != null && backlog.isEmpty()) {
+                out.writeAndFlush(frame, out.voidPromise());
+                return;
+            }
+            if (out == null && !connecting) {
+                if (client || address == null || endpoint.isClosed()) {
+                    frame.release();
+                    throw new LinkClosedException(id, endpoint.isClosed() ? "endpoint of node "
+                            + endpoint.nodeId() + " is closed" : "no link to " + describe()
+                            + " and no address to dial it");
+                }
+                connecting = true;
+                dial = true;
+            }
+            backlog.add(frame);
+        }
+        if (dial) {
+            endpoint.dial(this);
+        }
+    }
+
+    /** The outbound link is authenticated: write the backlog in order, then send directly. */
+    void outboundReady(Channel ch) {
+        Channel stale = null;
+        synchronized (this) {
+            connecting = false;
+            if (out != null && out != ch) {
+                stale = ch;                              // lost a race with another dial; keep the first
+            } else {
+                out = ch;
+                ByteBuf f;
+                while ((f = backlog.poll()) != null) {
+                    ch.write(f, ch.voidPromise());
+                }
+                ch.flush();
+            }
+        }
+        if (stale != null) {
+            stale.close();
+        }
+    }
+
+    /** The peer's own connection to us is authenticated (for a client, it is also our send channel). */
+    void inboundReady(Channel ch) {
+        synchronized (this) {
+            in = ch;
+            if (client) {
+                out = ch;
+            }
+        }
+    }
+
+    /** The dial failed before the link was ready. */
+    synchronized boolean dialFailed() {
+        connecting = false;
+        return out == null;
+    }
+
+    /**
+     * Detaches the link if {@code closed} is one of its channels (or always, when {@code closed} is null).
+     *
+     * @return the channels to close, or null when {@code closed} was a stale channel
+     */
+    List<Channel> detach(Channel closed) {
+        List<Channel> toClose = new ArrayList<>(2);
+        synchronized (this) {
+            if (closed != null && closed != out && closed != in) {
+                return null;
+            }
+            if (out != null) {
+                toClose.add(out);
+            }
+            if (in != null && in != out) {
+                toClose.add(in);
+            }
+            out = null;
+            in = null;
+            ByteBuf f;
+            while ((f = backlog.poll()) != null) {
+                f.release();
+            }
+        }
+        return toClose;
+    }
+
+    synchronized boolean connected() {
+        return loopback != null || out != null;
+    }
+
+    synchronized Channel outbound() {
+        return out;
+    }
+
+    String describe() {
+        return (client ? "client " : "node ") + id + (address == null ? "" : " (" + address + ")");
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+
+    void fail(LinkClosedException cause) {
+        for (Long callId : calls.keySet()) {
+            PendingCall pc = calls.remove(callId);
+            if (pc != null) {
+                pc.cancelTimer();
+                pc.service.errors.increment();
+                counters.errors.increment();
+                pc.future.completeExceptionally(cause);
+            }
+        }
+        for (ConversationImpl c : initiated.values()) {
+            c.fail(cause);
+        }
+        for (ConversationImpl c : accepted.values()) {
+            c.fail(cause);
+        }
+        initiated.clear();
+        accepted.clear();
+    }
+}

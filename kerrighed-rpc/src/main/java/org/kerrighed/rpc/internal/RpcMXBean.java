@@ -1,0 +1,15 @@
+package org.kerrighed.rpc.internal;
+
+import org.kerrighed.rpc.RpcStats;
+
+/** The JMX view of an endpoint's counters ({@code org.kerrighed:type=Rpc,cluster=NAME,node=ID}). */
+public interface RpcMXBean {
+    int getNodeId();
+
+    /** Every counter: per service and per peer. */
+    RpcStats getStats();
+
+    long getRefusedHandshakes();
+
+    int getConnectedPeers();
+}

@@ -1,0 +1,132 @@
+package org.kerrighed.rpc.internal.codec;
+
+import com.esotericsoftware.kryo.io.Input;
+import org.kerrighed.rpc.SerializationException;
+
+/**
+ * A Kryo input that refuses any length read from the wire that the bytes left in the frame cannot hold,
+ * before allocating for it. Every element of an array or string takes at least one byte, so a frame of
+ * N bytes never makes the decoder allocate much more than N elements.
+ */
+final class BoundedInput extends Input {
+    BoundedInput() {
+        super();
+    }
+
+    int remaining() {
+        return limit - position;
+    }
+
+    /** Throws unless {@code count} elements of at least {@code minBytes} bytes each can still be read. */
+    void check(long count, int minBytes, String what) {
+        if (count < 0 || count * minBytes > remaining()) {
+            throw new SerializationException("malformed frame: " + what + " of " + count + " elements with "
+                    + remaining() + " bytes left");
+        }
+    }
+
+    @Override
+    public byte[] readBytes(int length) {
+        check(length, 1, "byte array");
+        return super.readBytes(length);
+    }
+
+    @Override
+    public int[] readInts(int length) {
+        check(length, 4, "int array");
+        return super.readInts(length);
+    }
+
+    @Override
+    public int[] readInts(int length, boolean optimizePositive) {
+        check(length, 1, "int array");
+        return super.readInts(length, optimizePositive);
+    }
+
+    @Override
+    public long[] readLongs(int length) {
+        check(length, 8, "long array");
+        return super.readLongs(length);
+    }
+
+    @Override
+    public long[] readLongs(int length, boolean optimizePositive) {
+        check(length, 1, "long array");
+        return super.readLongs(length, optimizePositive);
+    }
+
+    @Override
+    public float[] readFloats(int length) {
+        check(length, 4, "float array");
+        return super.readFloats(length);
+    }
+
+    @Override
+    public double[] readDoubles(int length) {
+        check(length, 8, "double array");
+        return super.readDoubles(length);
+    }
+
+    @Override
+    public short[] readShorts(int length) {
+        check(length, 2, "short array");
+        return super.readShorts(length);
+    }
+
+    @Override
+    public char[] readChars(int length) {
+        check(length, 2, "char array");
+        return super.readChars(length);
+    }
+
+    @Override
+    public boolean[] readBooleans(int length) {
+        check(length, 1, "boolean array");
+        return super.readBooleans(length);
+    }
+
+    @Override
+    public String readString() {
+        checkStringLength();
+        return super.readString();
+    }
+
+    @Override
+    public StringBuilder readStringBuilder() {
+        checkStringLength();
+        return super.readStringBuilder();
+    }
+
+    /**
+     * Peeks at the header of a UTF-8 string (Kryo's "varint with flag" of charCount + 1) and checks that
+     * its characters can fit in the bytes left. ASCII strings carry no length (their last byte is marked),
+     * so they cannot claim more than they hold.
+     */
+    private void checkStringLength() {
+        if (remaining() < 1) {
+            throw new SerializationException("truncated frame: string expected");
+        }
+        int p = position;
+        int b = buffer[p++];
+        if ((b & 0x80) == 0) {
+            return;                                      // ASCII
+        }
+        long result = b & 0x3F;
+        if ((b & 0x40) != 0) {
+            int shift = 6;
+            do {
+                if (p >= limit) {
+                    throw new SerializationException("truncated frame: string length");
+                }
+                b = buffer[p++];
+                result |= (long) (b & 0x7F) << shift;
+                shift += 7;
+            } while ((b & 0x80) != 0 && shift < 35);
+        }
+        long charCount = result - 1;                      // 0: null, 1: empty
+        if (charCount > 0 && charCount > limit - p) {
+            throw new SerializationException("malformed frame: string of " + charCount + " characters with "
+                    + (limit - p) + " bytes left");
+        }
+    }
+}

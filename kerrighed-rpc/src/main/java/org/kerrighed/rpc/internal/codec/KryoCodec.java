@@ -1,0 +1,189 @@
+package org.kerrighed.rpc.internal.codec;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.SerializerFactory;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.util.Pool;
+import io.netty.buffer.ByteBuf;
+import org.kerrighed.rpc.SerializationException;
+import org.kerrighed.rpc.TypeRegistry;
+
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * Encodes and decodes wire values with Kryo, using only the ids of a {@link TypeRegistry}.
+ *
+ * <p>Overview: registration is required, references are off (a value is a tree: shared references are
+ * written twice and cycles are refused by the depth limit), and the class resolver accepts registered ids
+ * only. Decoding treats bytes as hostile: an unknown id, a class name, a truncated or malformed value,
+ * nesting deeper than {@value #MAX_DEPTH}, or a length the frame cannot hold all end in a
+ * {@link SerializationException} before anything is allocated for them or instantiated.
+ *
+ * <p>Thread-safe: Kryo instances, with their buffers, are pooled (Kryo itself is not thread-safe).
+ */
+public final class KryoCodec {
+    static final int MAX_DEPTH = 64;
+    private static final int POOL_SIZE = 64;
+
+    private final TypeRegistry registry;
+    private final Pool<Worker> pool;
+
+    /** A Kryo with its own output and input buffers. */
+    private static final class Worker {
+        final Kryo kryo;
+        final Output output = new Output(256, -1);
+        final BoundedInput input = new BoundedInput();
+        byte[] scratch = new byte[256];
+
+        Worker(Kryo kryo) {
+            this.kryo = kryo;
+        }
+    }
+
+    public KryoCodec(TypeRegistry registry) {
+        this.registry = registry;
+        this.pool = new Pool<>(true, false, POOL_SIZE) {
+            @Override
+            protected Worker create() {
+                return new Worker(newKryo(registry));
+            }
+        };
+        pool.free(pool.obtain());                         // fail now, not on the first frame, if misconfigured
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Kryo newKryo(TypeRegistry registry) {
+        Kryo kryo = new Kryo(new StrictClassResolver(), null);
+        kryo.setRegistrationRequired(true);
+        kryo.setReferences(false);
+        kryo.setMaxDepth(MAX_DEPTH);
+        kryo.addDefaultSerializer(Collection.class, new SerializerFactory.BaseSerializerFactory<>() {
+            @Override
+            public Serializer newSerializer(Kryo k, Class type) {
+                return new SafeSerializers.Collections_();
+            }
+        });
+        kryo.addDefaultSerializer(Map.class, new SerializerFactory.BaseSerializerFactory<>() {
+            @Override
+            public Serializer newSerializer(Kryo k, Class type) {
+                return new SafeSerializers.Maps();
+            }
+        });
+        for (TypeRegistry.Entry e : registry.entries()) {
+            Serializer s = (Serializer) e.serializer();
+            if (s == null && e.type() == java.util.UUID.class) {
+                s = new SafeSerializers.Uuids();
+            }
+            if (s == null && e.type().isArray()) {
+                s = new SafeSerializers.LengthChecked(kryo.getDefaultSerializer(e.type()));
+            }
+            if (s != null) {
+                kryo.register(e.type(), s, e.id());
+            } else {
+                kryo.register(e.type(), e.id());
+            }
+        }
+        return kryo;
+    }
+
+    public TypeRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * Appends {@code value} (may be null) to {@code out}.
+     *
+     * @throws SerializationException naming the class when a type in {@code value} is not registered;
+     *                                {@code out} is left as it was
+     */
+    public void encode(Object value, ByteBuf out) {
+        Worker w = pool.obtain();
+        try {
+            Output o = w.output;
+            o.reset();
+            w.kryo.writeClassAndObject(o, value);
+            out.writeBytes(o.getBuffer(), 0, o.position());
+        } catch (KryoException | IllegalArgumentException e) {
+            throw encodeFailure(value, e);
+        } finally {
+            w.output.reset();
+            if (w.output.getBuffer().length > 1 << 20) {
+                w.output.setBuffer(new byte[256], -1);   // do not pin a huge buffer in the pool
+            }
+            pool.free(w);
+        }
+    }
+
+    private static SerializationException encodeFailure(Object value, RuntimeException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && m.startsWith("Class is not registered: ")) {
+                String cls = m.substring("Class is not registered: ".length()).lines().findFirst().orElse("?");
+                return new SerializationException("type " + cls + " is not registered in the type registry; register it"
+                        + " with TypeRegistry.Builder.register(id, " + cls + ".class) on every node", e);
+            }
+        }
+        return new SerializationException("cannot encode " + (value == null ? "null" : value.getClass().getName())
+                + ": " + e.getMessage(), e);
+    }
+
+    /**
+     * Reads one value from {@code in}'s readable bytes and advances its reader index past it.
+     *
+     * @throws SerializationException when the bytes are not a valid value of registered types
+     */
+    public Object decode(ByteBuf in) {
+        int n = in.readableBytes();
+        Worker w = pool.obtain();
+        try {
+            byte[] bytes;
+            int offset;
+            if (in.hasArray()) {
+                bytes = in.array();
+                offset = in.arrayOffset() + in.readerIndex();
+            } else {
+                if (w.scratch.length < n) {
+                    w.scratch = new byte[Math.max(n, w.scratch.length * 2)];
+                }
+                bytes = w.scratch;
+                offset = 0;
+                in.getBytes(in.readerIndex(), bytes, 0, n);
+            }
+            BoundedInput input = w.input;
+            input.setBuffer(bytes, offset, n);
+            Object value = w.kryo.readClassAndObject(input);
+            in.skipBytes(input.position() - offset);
+            return value;
+        } catch (SerializationException e) {
+            throw e;
+        } catch (KryoException e) {
+            SerializationException inner = causeOf(e);
+            throw inner != null ? inner : new SerializationException("malformed value: " + firstLine(e.getMessage()), e);
+        } catch (RuntimeException | StackOverflowError e) {
+            throw new SerializationException("malformed value: " + e, e);
+        } finally {
+            w.input.setBuffer(new byte[0]);
+            if (w.scratch.length > 1 << 20) {
+                w.scratch = new byte[256];
+            }
+            w.kryo.reset();
+            pool.free(w);
+        }
+    }
+
+    private static SerializationException causeOf(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof SerializationException s) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
+    }
+}
