@@ -141,9 +141,11 @@ class RpcFailureTest {
             for (int i = 0; i < 100; i++) {
                 c.node(0).send(1, TestTypes.PING, new TestTypes.Ping(0, i));
             }
-            c.faults().heal();                                       // later frames queue behind the delayed ones
+            // The fault applies when the frame reaches the wire, which happens on the I/O thread after
+            // send() returns; so the fault stays in place until the fence call, itself delayed, is answered.
             c.node(0).call(1, TestTypes.ECHO, "fence").get(5, TimeUnit.SECONDS);
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            c.faults().heal();
             assertTrue(ms >= 140, "delayed by the fault: " + ms + " ms");
             assertEquals(100, arrivals.size());
             for (int i = 0; i < 100; i++) {

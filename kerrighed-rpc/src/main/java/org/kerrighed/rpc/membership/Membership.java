@@ -63,7 +63,7 @@ public final class Membership implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Membership.class);
     private static final long TICK_MS = 200;
     private static final long PAUSE_MS = 1500;
-    private static final Duration PROBE_TIMEOUT = Duration.ofMillis(800);
+    private static final Duration PROBE_TIMEOUT = Duration.ofMillis(1500);   // longer than a tolerated 1 s pause
     private static final Duration PUSH_TIMEOUT = Duration.ofSeconds(5);
 
     private final RpcNode rpc;
@@ -74,6 +74,7 @@ public final class Membership implements AutoCloseable {
     private final Set<String> fenced = ConcurrentHashMap.newKeySet();  // "id/incarnation" of declared failures
     private final Set<Integer> suspected = ConcurrentHashMap.newKeySet();
     private final Map<Integer, Long> allocations = new HashMap<>();     // id -> expiry (ms), master only
+    private final Map<Integer, Long> lastContact = new ConcurrentHashMap<>(); // id -> nanoTime of last sign of life
     private final long startedAtMillis = System.currentTimeMillis();
     private volatile View view = View.empty();
     private volatile boolean writable = true;
@@ -226,7 +227,7 @@ public final class Membership implements AutoCloseable {
             @Override
             public void linkDown(int nodeId, String reason) {
                 if (!closed && view.member(nodeId).isPresent()) {
-                    thread.execute(() -> suspect(nodeId, "link closed: " + reason));
+                    async(() -> suspect(nodeId, "link closed: " + reason));
                 }
             }
         });
@@ -234,7 +235,7 @@ public final class Membership implements AutoCloseable {
         rpc.register(Messages.ALLOCATE, HandlerKind.BLOCKING, (ctx, r) -> onThread(() -> allocate(r.requested())));
         rpc.register(Messages.JOIN, HandlerKind.BLOCKING, (ctx, r) -> onThread(() -> admit(r.candidate())));
         rpc.register(Messages.SUSPECT, HandlerKind.NON_BLOCKING, (ctx, r) -> {
-            thread.execute(() -> {
+            async(() -> {
                 if (view.contains(r.nodeId(), r.incarnation())) {
                     suspect(r.nodeId(), "reported by node " + ctx.caller() + ": " + r.reason());
                 }
@@ -298,7 +299,17 @@ public final class Membership implements AutoCloseable {
     }
 
     private void startMonitor() {
+        thread.execute(() -> lastTickNanos = System.nanoTime());   // the pause clock starts now, not at construction
         thread.scheduleWithFixedDelay(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Queues {@code task} on the membership thread; dropped once the membership is closed. */
+    private void async(Runnable task) {
+        try {
+            thread.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("node {}: membership closed; dropping an event", rpc.nodeId());
+        }
     }
 
     /** Runs {@code task} on the membership thread and waits for it (from a handler or the starting thread). */
@@ -423,6 +434,26 @@ public final class Membership implements AutoCloseable {
         return view;
     }
 
+    /** Makes and publishes one view without every node of {@code ids} (declared failed). */
+    private void removeAll(Set<Integer> ids) {
+        long e = view.epoch() + 1;
+        List<Member> ms = new ArrayList<>();
+        List<Member> gone = new ArrayList<>();
+        for (Member m : view.members()) {
+            if (ids.contains(m.nodeId())) {
+                gone.add(m.withState(NodeState.FAILED, e));
+            } else {
+                ms.add(m);
+            }
+        }
+        if (gone.isEmpty()) {
+            return;
+        }
+        Set<Integer> retired = new HashSet<>(view.retired());
+        retired.addAll(ids);
+        publish(new View(e, rpc.nodeId(), ms, gone, retired));
+    }
+
     /** Makes and publishes the view without {@code id}. */
     private void remove(int id, NodeState how) {
         Member m = view.member(id).orElse(null);
@@ -488,6 +519,7 @@ public final class Membership implements AutoCloseable {
                 rpc.addPeer(m.nodeId(), m.rpcAddress());
             }
             if (was == null || was.incarnation() != m.incarnation()) {
+                lastContact.put(m.nodeId(), System.nanoTime());
                 runHooks(true, h -> h.nodeAdded(m, v));
             } else if (m.state() == NodeState.LEAVING && was.state() != NodeState.LEAVING) {
                 runHooks(false, h -> h.nodeLeaving(m, v));
@@ -495,6 +527,7 @@ public final class Membership implements AutoCloseable {
         }
         for (Member d : departed) {
             suspected.remove(d.nodeId());
+            lastContact.remove(d.nodeId());
             if (d.state() == NodeState.FAILED) {
                 fenced.add(key(d.nodeId(), d.incarnation()));
                 rpc.removePeer(d.nodeId(), new NodeFailedException(d.nodeId(), "node " + d.nodeId()
@@ -542,7 +575,7 @@ public final class Membership implements AutoCloseable {
 
     private void discoveryLost(int id, long incarnation) {
         if (!closed) {
-            thread.execute(() -> {
+            async(() -> {
                 if (view.contains(id, incarnation)) {
                     suspect(id, "discovery (Hazelcast) lost it");
                 }
@@ -573,38 +606,60 @@ public final class Membership implements AutoCloseable {
         }
     }
 
+    /**
+     * Confirms a suspicion before acting on it: probes every member at once. The suspect is declared failed
+     * only if it does not answer and the members that do answer (with this one) are a majority of the
+     * view; every other member that did not answer is declared failed in the same view.
+     */
     private void verifyAndDeclare(int id, String reason) {
-        Member m = view.member(id).orElse(null);
-        if (m == null) {
+        if (view.member(id).isEmpty()) {
             return;
         }
-        if (probe(id)) {
-            suspected.remove(id);
+        Map<Integer, CompletableFuture<Long>> probes = new HashMap<>();
+        for (Member m : view.members()) {
+            if (m.nodeId() != rpc.nodeId()) {
+                probes.put(m.nodeId(), rpc.call(m.nodeId(), Messages.PROBE, System.nanoTime(), PROBE_TIMEOUT));
+            }
+        }
+        Set<Integer> silent = new TreeSet<>();
+        for (var e : probes.entrySet()) {
+            try {
+                e.getValue().get(PROBE_TIMEOUT.toMillis() + 500, TimeUnit.MILLISECONDS);
+                heardFrom(e.getKey());
+            } catch (Exception ex) {
+                Throwable t = unwrap(ex);
+                if (t instanceof HandshakeException he && he.getMessage().contains("declared failed")) {
+                    fence(view);                               // the others refuse us: we are the failed one
+                    return;
+                }
+                silent.add(e.getKey());
+            }
+        }
+        suspected.clear();
+        suspected.addAll(silent);
+        updateWritable();
+        if (!silent.contains(id)) {
             log.info("node {}: node {} answered the probe; not failed", rpc.nodeId(), id);
-            updateWritable();
             return;
         }
         if (!seesMajority()) {
-            log.warn("node {}: cannot declare node {} failed: this side sees no majority of epoch {}",
-                    rpc.nodeId(), id, view.epoch());
+            log.warn("node {}: cannot declare {} failed: only {} of the {} members of epoch {} answered",
+                    rpc.nodeId(), silent, view.size() - silent.size(), view.size(), view.epoch());
             return;
         }
-        log.info("node {}: declaring node {} failed ({})", rpc.nodeId(), id, reason);
-        remove(id, NodeState.FAILED);
+        log.info("node {}: declaring {} failed ({})", rpc.nodeId(), silent, reason);
+        removeAll(silent);
     }
 
-    /** True when {@code id} answers a probe within the probe timeout. */
-    private boolean probe(int id) {
-        try {
-            rpc.call(id, Messages.PROBE, System.nanoTime(), PROBE_TIMEOUT)
-                    .get(PROBE_TIMEOUT.toMillis() + 200, TimeUnit.MILLISECONDS);
-            return true;
-        } catch (Exception e) {
-            Throwable t = e instanceof ExecutionException ? e.getCause() : e;
-            if (t instanceof HandshakeException he && he.getMessage().contains("declared failed")) {
-                fence(view);                                   // the others refuse us: we are the failed one
-            }
-            return false;
+    private void heardFrom(int id) {
+        heardFrom(id, System.nanoTime());
+    }
+
+    /** Records a sign of life from {@code id} at {@code atNanos} (System.nanoTime). */
+    private void heardFrom(int id, long atNanos) {
+        lastContact.merge(id, atNanos, Math::max);
+        if (suspected.remove(id)) {
+            log.info("node {}: node {} is heard again", rpc.nodeId(), id);
         }
     }
 
@@ -629,7 +684,11 @@ public final class Membership implements AutoCloseable {
         writable = !selfFenced && seesMajority();
     }
 
-    /** Every TICK_MS on the membership thread: pause detection, silence detection, link upkeep. */
+    /**
+     * Every TICK_MS on the membership thread: pause detection, silence detection, link upkeep. A member's
+     * silence counts from its last sign of life (a frame on its link, or an answered probe), whether or not
+     * a link is open; only a refused connection (its process is gone) is suspected at once.
+     */
     private void tick() {
         try {
             if (closed || selfFenced) {
@@ -642,33 +701,47 @@ public final class Membership implements AutoCloseable {
                 // This process was not running (SIGSTOP, long GC pause): the silence was ours.
                 log.warn("node {}: was paused for {} ms; checking it is still a member", rpc.nodeId(), gapMs);
                 suspected.clear();
+                lastContact.replaceAll((k, v) -> now);
                 checkStillMember();
                 return;
             }
             Map<Integer, Long> silence = rpc.silenceMillis();
-            long limit = config.silenceBeforeSuspect().toMillis();
+            long limitNanos = config.silenceBeforeSuspect().toNanos();
             for (Member m : view.members()) {
-                if (m.nodeId() == rpc.nodeId()) {
+                int id = m.nodeId();
+                if (id == rpc.nodeId()) {
                     continue;
                 }
-                Long s = silence.get(m.nodeId());
-                if (s == null) {
-                    // No link yet (or it just closed): open one; heartbeats then flow on it.
-                    rpc.call(m.nodeId(), Messages.PROBE, now, PROBE_TIMEOUT).whenComplete((r, t) -> {
-                        if (t != null) {
-                            thread.execute(() -> suspect(m.nodeId(), "unreachable: " + rootMessage(t)));
+                Long s = silence.get(id);
+                if (s != null && s < TimeUnit.NANOSECONDS.toMillis(limitNanos)) {
+                    heardFrom(id, now - TimeUnit.MILLISECONDS.toNanos(s));   // when its last frame arrived
+                } else if (s == null) {
+                    // No link: open one (heartbeats then flow on it). A refusal means the process is gone.
+                    rpc.call(id, Messages.PROBE, now, PROBE_TIMEOUT).whenComplete((r, t) -> async(() -> {
+                        if (t == null) {
+                            heardFrom(id);
+                        } else if (!(unwrap(t) instanceof org.kerrighed.rpc.RpcTimeoutException)) {
+                            suspect(id, "unreachable: " + rootMessage(t));
                         }
-                    });
-                } else if (s > limit) {
-                    suspect(m.nodeId(), "silent for " + s + " ms");
-                } else if (suspected.remove(m.nodeId())) {
-                    log.info("node {}: node {} is heard again", rpc.nodeId(), m.nodeId());
+                    }));
+                }
+                long last = lastContact.computeIfAbsent(id, k -> now);
+                if (now - last > limitNanos) {
+                    suspect(id, "silent for " + TimeUnit.NANOSECONDS.toMillis(now - last) + " ms");
                 }
             }
             updateWritable();
         } catch (RuntimeException e) {
             log.error("node {}: membership tick failed", rpc.nodeId(), e);
         }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof ExecutionException || t instanceof java.util.concurrent.CompletionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     /** Asks the members, oldest first, whether this incarnation is still a member. */

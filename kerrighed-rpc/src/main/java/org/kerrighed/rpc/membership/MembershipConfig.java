@@ -12,8 +12,8 @@ import java.util.List;
  * @param discoveryBind      host and port of the embedded Hazelcast member (port 0: ephemeral)
  * @param seeds              RPC addresses of existing members to join through; empty: start a new cluster
  * @param requestedNodeId    the id to join with, or -1 to be given the smallest free one
- * @param silenceBeforeSuspect a node whose links carried nothing (heartbeats flow every second) for this
- *                           long is suspected; default 3 s, so a 1 s GC pause is tolerated
+ * @param silenceBeforeSuspect a node not heard from (heartbeats flow every second) for this long is
+ *                           suspected; default 2.5 s, so a 1 s GC pause is tolerated
  * @param joinTimeout        bound on every step of a join
  */
 public record MembershipConfig(HostAndPort discoveryBind, List<HostAndPort> seeds, int requestedNodeId,
@@ -28,9 +28,9 @@ public record MembershipConfig(HostAndPort discoveryBind, List<HostAndPort> seed
         Checks.positive(joinTimeout, "joinTimeout");
     }
 
-    /** Defaults: ephemeral discovery port on {@code host}, 3 s silence, 15 s join steps. */
+    /** Defaults: ephemeral discovery port on {@code host}, 2.5 s silence, 15 s join steps. */
     public static MembershipConfig of(String host, List<HostAndPort> seeds, int requestedNodeId) {
-        return new MembershipConfig(new HostAndPort(host, 0), seeds, requestedNodeId, Duration.ofSeconds(3),
+        return new MembershipConfig(new HostAndPort(host, 0), seeds, requestedNodeId, Duration.ofMillis(2500),
                 Duration.ofSeconds(15));
     }
 }

@@ -1,0 +1,225 @@
+package org.kerrighed.node;
+
+import org.kerrighed.rpc.Checks;
+import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.RpcConfig;
+import org.kerrighed.rpc.RpcNode;
+import org.kerrighed.rpc.TypeRegistrar;
+import org.kerrighed.rpc.membership.HotplugHook;
+import org.kerrighed.rpc.membership.Member;
+import org.kerrighed.rpc.membership.Membership;
+import org.kerrighed.rpc.membership.View;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
+
+/**
+ * This process's node of the cluster: its RPC endpoint, its membership, and the services reached from it.
+ *
+ * <p>When the cluster declares this node failed while it was only paused or cut off, the node is fenced:
+ * it stops serving at once (its hooks' {@code fenced} runs), then rejoins as a new incarnation, through
+ * the members of its last view, with the same configured id or a fresh assigned one. {@link #rpc()} and
+ * {@link #membership()} then return the new incarnation's objects; listeners given to {@link #onRejoin}
+ * are told. Thread-safe.
+ */
+public final class Node implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+    private final NodeConfig config;
+    private final TypeRegistrar[] types;
+    private final List<HotplugHook> hooks = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Node>> rejoinListeners = new CopyOnWriteArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile Membership membership;
+    private volatile String stopReason;
+    private volatile boolean closed;
+
+    private Node(NodeConfig config, TypeRegistrar[] types) {
+        this.config = config;
+        this.types = types.clone();
+    }
+
+    static Node start(NodeConfig config, TypeRegistrar... types) {
+        Checks.notNull(config, "config");
+        Node n = new Node(config, types);
+        n.membership = n.startMembership(config.seeds(), config.nodeId().orElse(-1));
+        return n;
+    }
+
+    /** Every type a node of this cluster registers: kerrighed-node's own, then the application's. */
+    TypeRegistrar[] allTypes() {
+        TypeRegistrar[] all = new TypeRegistrar[types.length + 1];
+        all[0] = NodeAdmin::registerTypes;
+        System.arraycopy(types, 0, all, 1, types.length);
+        return all;
+    }
+
+    private Membership startMembership(List<HostAndPort> seeds, int requestedId) {
+        IntFunction<RpcConfig> rpcConfigs = id -> config.toRpcConfig(id, allTypes());
+        var mc = config.toMembershipConfig();
+        var withSeeds = new org.kerrighed.rpc.membership.MembershipConfig(mc.discoveryBind(), seeds, requestedId,
+                mc.silenceBeforeSuspect(), mc.joinTimeout());
+        Membership m = Membership.start(rpcConfigs, withSeeds, List.of(new Forwarder()));
+        NodeAdmin.install(this, m);
+        m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
+        return m;
+    }
+
+    /** Hooks given to the node run for every incarnation; they are forwarded from the membership. */
+    private final class Forwarder implements HotplugHook {
+        @Override
+        public int priority() {
+            return Integer.MIN_VALUE;                    // ordering is done per hook below
+        }
+
+        private List<HotplugHook> sorted(boolean ascending) {
+            List<HotplugHook> l = new ArrayList<>(hooks);
+            l.sort((a, b) -> ascending ? Integer.compare(a.priority(), b.priority())
+                    : Integer.compare(b.priority(), a.priority()));
+            return l;
+        }
+
+        @Override
+        public void nodeAdded(Member m, View v) {
+            sorted(true).forEach(h -> h.nodeAdded(m, v));
+        }
+
+        @Override
+        public void nodeLeaving(Member m, View v) {
+            sorted(false).forEach(h -> h.nodeLeaving(m, v));
+        }
+
+        @Override
+        public void nodeFailed(Member m, View v) {
+            sorted(false).forEach(h -> h.nodeFailed(m, v));
+        }
+
+        @Override
+        public void fenced(View last) {
+            sorted(false).forEach(h -> h.fenced(last));
+        }
+    }
+
+    private void rejoin(Membership fenced) {
+        if (closed) {
+            return;
+        }
+        View last = fenced.view();
+        List<HostAndPort> seeds = new ArrayList<>();
+        for (Member m : last.members()) {
+            if (m.nodeId() != fenced.nodeId()) {
+                seeds.add(m.rpcAddress());
+            }
+        }
+        seeds.addAll(config.seeds());
+        fenced.halt();
+        int requested = config.nodeId().orElse(-1);
+        for (int attempt = 1; !closed; attempt++) {
+            try {
+                membership = startMembership(seeds, requested);
+                log.info("node {} rejoined as a new incarnation (was node {}), epoch {}", membership.nodeId(),
+                        fenced.nodeId(), membership.epoch());
+                for (Consumer<Node> l : rejoinListeners) {
+                    l.accept(this);
+                }
+                return;
+            } catch (RuntimeException e) {
+                log.warn("rejoin attempt {} failed: {}", attempt, e.getMessage());
+                try {
+                    Thread.sleep(Math.min(5000, 200L * attempt));
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** This node's id (it may change when a node with an assigned id rejoins after being fenced). */
+    public int id() {
+        return membership.nodeId();
+    }
+
+    public RpcNode rpc() {
+        return membership.rpc();
+    }
+
+    public Membership membership() {
+        return membership;
+    }
+
+    public View view() {
+        return membership.view();
+    }
+
+    /** False when this node must not accept writes (minority side, or fenced). */
+    public boolean writable() {
+        return membership.writable();
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    /** Adds a hotplug hook; it applies to this and every later incarnation. */
+    public void addHook(HotplugHook hook) {
+        hooks.add(Checks.notNull(hook, "hook"));
+    }
+
+    /** Called (on a rejoin thread) each time this node rejoined as a new incarnation after being fenced. */
+    public void onRejoin(Consumer<Node> listener) {
+        rejoinListeners.add(Checks.notNull(listener, "listener"));
+    }
+
+    /** Asks the node to stop (a tool's {@code krg nodes remove} or {@code krg cluster stop}). */
+    void requestStop(String reason) {
+        stopReason = reason;
+        Thread.ofPlatform().name("krg-stop").start(this::close);
+    }
+
+    /** Waits until the node was stopped (by {@link #close()} or a tool); true if it was within the timeout. */
+    public boolean awaitStop(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Why a tool stopped this node, or null. */
+    public String stopReason() {
+        return stopReason;
+    }
+
+    /** Leaves the cluster gracefully and stops. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            membership.close();
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    /** Stops at once without leaving (the others see it fail). */
+    public void halt() {
+        closed = true;
+        try {
+            membership.halt();
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Node[" + id() + " @ " + rpc().address() + ", epoch " + view().epoch() + "]";
+    }
+}

@@ -1,0 +1,87 @@
+package org.kerrighed.node;
+
+import org.kerrighed.node.launch.ChildJvm;
+import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.RpcClient;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A cluster of nodes in separate JVMs on loopback, for crash tests: ephemeral ports, bounded waits, logs
+ * kept under target/ when a test fails, and every child killed on close (and by the kernel's pipe if this
+ * JVM dies).
+ */
+final class JvmCluster implements AutoCloseable {
+    final String cluster = "jvm-" + Long.toHexString(new SecureRandom().nextLong() >>> 1);
+    final Path secretFile;
+    final Path logs;
+    final Map<Integer, ChildJvm> jvms = new TreeMap<>();
+    final Map<Integer, HostAndPort> addresses = new TreeMap<>();
+
+    JvmCluster(String testName) throws IOException {
+        logs = Path.of("target", "jvm-logs", testName + "-" + System.currentTimeMillis());
+        Files.createDirectories(logs);
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        secretFile = logs.resolve("secret");
+        Files.writeString(secretFile, Base64.getEncoder().encodeToString(secret));
+    }
+
+    /** Starts a node with id {@code id}, joining through node 0 unless it is the first. */
+    ChildJvm start(int id, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of(cluster, secretFile.toString(), Integer.toString(id)));
+        if (!addresses.isEmpty()) {
+            args.add(addresses.values().iterator().next().toString());
+        }
+        args.addAll(List.of(extra));
+        ChildJvm j = ChildJvm.start("node-" + id, TestNodeMain.class.getName(),
+                List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), args, logs);
+        jvms.put(id, j);
+        String line = j.awaitLine(l -> l.startsWith("ONLINE "), Duration.ofSeconds(60));
+        addresses.put(id, HostAndPort.parse(line.split(" ")[2]));
+        return j;
+    }
+
+    ChildJvm jvm(int id) {
+        return jvms.get(id);
+    }
+
+    NodeConfig toolConfig() {
+        return NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
+    }
+
+    /** Connects a tool to node {@code id}. */
+    RpcClient tool(int id) {
+        return RpcClient.connect(toolConfig().toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id));
+    }
+
+    /** Node {@code id}'s view of the cluster. */
+    NodeAdmin.ClusterStatus status(int id) throws Exception {
+        try (RpcClient c = tool(id)) {
+            return c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A configuration for a node in this (test) JVM that joins through node 0. */
+    NodeConfig memberConfig() {
+        return NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false)
+                .seeds(List.of(addresses.values().iterator().next())).build();
+    }
+
+    @Override
+    public void close() {
+        for (ChildJvm j : jvms.values()) {
+            j.terminate(Duration.ofSeconds(3));
+        }
+    }
+}
