@@ -15,7 +15,8 @@ import java.util.Map;
 
 /**
  * The services tools use to look at and steer a node (service ids 900-909, types 2000-2019): the
- * cluster's nodes as this node sees them, one node's own figures, and a graceful stop.
+ * cluster's nodes as this node sees them, one node's own figures, a graceful stop, and a link probe
+ * (the node calls every other member and multicasts to all of them, and reports the latencies).
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -33,9 +34,36 @@ public final class NodeAdmin {
     public record StopRequest(String reason) {
     }
 
+    /** Ask a node to call every other member {@code callsPerLink} times, then multicast to all of them. */
+    public record ProbeRequest(int callsPerLink, int payloadBytes) {
+        public ProbeRequest {
+            if (callsPerLink < 1 || callsPerLink > 100_000) {
+                throw new IllegalArgumentException("callsPerLink: must be in 1-100000, got " + callsPerLink);
+            }
+            if (payloadBytes < 0 || payloadBytes > 1 << 20) {
+                throw new IllegalArgumentException("payloadBytes: must be in 0-1048576, got " + payloadBytes);
+            }
+        }
+    }
+
+    /** Round trips on one link, one call in flight, in microseconds; {@code errors} calls failed. */
+    public record LinkStats(int from, int to, int calls, int errors, long p50Micros, long p99Micros, long maxMicros) {
+    }
+
+    /** What a probe measured: each link from the node, then one multicast to every other member. */
+    public record ProbeResult(int from, List<LinkStats> links, long multicastMicros, int multicastTargets,
+                              int multicastReplies) {
+        public ProbeResult {
+            links = new ArrayList<>(links);
+        }
+    }
+
     public static final ServiceKey<String, ClusterStatus> STATUS = ServiceKey.of(900, "node.status", String.class, ClusterStatus.class);
     public static final ServiceKey<SelfRequest, NodeStatus> SELF = ServiceKey.of(901, "node.self", SelfRequest.class, NodeStatus.class);
     public static final ServiceKey<StopRequest, Boolean> STOP = ServiceKey.of(902, "node.stop", StopRequest.class, Boolean.class);
+    public static final ServiceKey<ProbeRequest, ProbeResult> PROBE = ServiceKey.of(903, "node.probe", ProbeRequest.class, ProbeResult.class);
+    /** Replies with what it receives. */
+    public static final ServiceKey<byte[], byte[]> ECHO = ServiceKey.of(904, "node.echo", byte[].class, byte[].class);
 
     /** The types of these services, in kerrighed-node's id range. */
     public static void registerTypes(TypeRegistry.Builder b) {
@@ -43,7 +71,10 @@ public final class NodeAdmin {
                 .register(2000, NodeStatus.class)
                 .register(2001, ClusterStatus.class)
                 .register(2002, SelfRequest.class)
-                .register(2003, StopRequest.class);
+                .register(2003, StopRequest.class)
+                .register(2004, ProbeRequest.class)
+                .register(2005, LinkStats.class)
+                .register(2006, ProbeResult.class);
     }
 
     private NodeAdmin() {
@@ -57,6 +88,49 @@ public final class NodeAdmin {
             node.requestStop(r.reason());
             return true;
         });
+        rpc.register(ECHO, HandlerKind.NON_BLOCKING, (ctx, bytes) -> bytes);
+        rpc.register(PROBE, HandlerKind.BLOCKING, (ctx, r) -> probe(node, r));
+    }
+
+    /** Calls every other member in turn, one call in flight, then multicasts once to all of them. */
+    static ProbeResult probe(Node node, ProbeRequest r) throws InterruptedException {
+        byte[] payload = new byte[r.payloadBytes()];
+        java.time.Duration timeout = java.time.Duration.ofSeconds(2);
+        List<Integer> others = new ArrayList<>();
+        for (Member m : node.membership().view().members()) {
+            if (m.nodeId() != node.id()) {
+                others.add(m.nodeId());
+            }
+        }
+        List<LinkStats> links = new ArrayList<>();
+        for (int to : others) {
+            long[] micros = new long[r.callsPerLink()];
+            int ok = 0;
+            int errors = 0;
+            for (int i = 0; i < r.callsPerLink(); i++) {
+                long t0 = System.nanoTime();
+                try {
+                    node.rpc().call(to, ECHO, payload, timeout).get();
+                    micros[ok++] = (System.nanoTime() - t0) / 1000;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (++errors >= 3) {
+                        break;                                   // the link is down; do not wait on it further
+                    }
+                }
+            }
+            long[] done = java.util.Arrays.copyOf(micros, ok);
+            java.util.Arrays.sort(done);
+            links.add(new LinkStats(node.id(), to, ok + errors, errors, percentile(done, 0.50), percentile(done, 0.99),
+                    ok == 0 ? -1 : done[ok - 1]));
+        }
+        long t0 = System.nanoTime();
+        var result = node.rpc().multicast(others, ECHO, payload, timeout).join();
+        long multicast = (System.nanoTime() - t0) / 1000;
+        return new ProbeResult(node.id(), links, multicast, others.size(), result.replies().size());
+    }
+
+    private static long percentile(long[] sorted, double p) {
+        return sorted.length == 0 ? -1 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
     }
 
     static NodeStatus self(Node node, long rtt) {

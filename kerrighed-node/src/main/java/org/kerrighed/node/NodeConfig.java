@@ -71,7 +71,27 @@ public final class NodeConfig {
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage(), e);
         }
-        return parse(text, file.toString(), file.toAbsolutePath().getParent()).build();
+        Builder b = parse(text, file.toString(), file.toAbsolutePath().getParent());
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(locate(text, file.toString(), e.getMessage()) + e.getMessage(), e);
+        }
+    }
+
+    /** "file:line: " for the line that set the key a build error starts with, or "file: " when none did. */
+    private static String locate(String text, String source, String message) {
+        int colon = message == null ? -1 : message.indexOf(':');
+        String key = colon < 0 ? "" : message.substring(0, colon);
+        String[] lines = text.split("\r?\n", -1);
+        for (int i = lines.length - 1; i >= 0; i--) {           // the last setting of a key is the one used
+            String line = lines[i].strip();
+            int eq = line.indexOf('=');
+            if (!line.startsWith("#") && eq > 0 && line.substring(0, eq).strip().equals(key)) {
+                return source + ":" + (i + 1) + ": ";
+            }
+        }
+        return source + ": ";
     }
 
     /**

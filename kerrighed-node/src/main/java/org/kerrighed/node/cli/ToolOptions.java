@@ -42,8 +42,11 @@ public final class ToolOptions {
             return b.build();
         } catch (IllegalArgumentException e) {
             String m = e.getMessage();
-            if (m.startsWith("cluster.name")) {
+            if (m.equals("cluster.name: required")) {
                 throw new IllegalArgumentException("--cluster: the cluster name is required (or give --config)");
+            }
+            if (m.startsWith("cluster.name")) {
+                throw new IllegalArgumentException((cluster != null ? "--cluster: " : "--config: ") + m);
             }
             if (m.startsWith("secret")) {
                 throw new IllegalArgumentException("--secret-file/--secret-env: " + m);

@@ -1,1 +1,0 @@
-package org.kerrighed.bench; /** placeholder */ final class Placeholder {}

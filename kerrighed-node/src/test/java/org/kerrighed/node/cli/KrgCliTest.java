@@ -1,0 +1,396 @@
+package org.kerrighed.node.cli;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.kerrighed.node.Kerrighed;
+import org.kerrighed.node.Node;
+import org.kerrighed.node.NodeConfig;
+import org.kerrighed.rpc.HostAndPort;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The krg command line run in-process with {@link Krg#run}: help, exit codes and messages for bad usage, and
+ * {@code krg nodes} against one in-process node. Starts no cluster of JVMs.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class KrgCliTest {
+    private static final String SECRET = Base64.getEncoder().encodeToString(new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+            11, 12, 13, 14, 15, 16, 17, 18, 19, 20});
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut;
+    private PrintStream savedErr;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void captureStreams() {
+        savedOut = System.out;
+        savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restoreStreams() {
+        System.setOut(savedOut);
+        System.setErr(savedErr);
+    }
+
+    /** Runs krg; the captured output of this run is then in {@link #stdout()} and {@link #stderr()}. */
+    private int krg(String... args) {
+        out.reset();
+        err.reset();
+        int code = Krg.run(args);
+        System.out.flush();
+        System.err.flush();
+        return code;
+    }
+
+    private String stdout() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Shows what krg printed when an assertion about it fails. */
+    private String printed() {
+        return "\n--- stdout ---\n" + stdout() + "--- stderr ---\n" + stderr();
+    }
+
+    private Path secretFile() throws IOException {
+        Path p = dir.resolve("secret");
+        if (!Files.exists(p)) {
+            Files.writeString(p, SECRET + "\n");
+        }
+        return p;
+    }
+
+    private void assertUsageError(String[] args, String... fragments) {
+        int code = krg(args);
+        assertEquals(2, code, "krg " + String.join(" ", args) + printed());
+        for (String f : fragments) {
+            assertTrue(stderr().contains(f), "stderr should mention '" + f + "'" + printed());
+        }
+        assertEquals("", stdout(), "errors go to stderr" + printed());
+    }
+
+    // ---------------------------------------------------------------- help
+
+    /** Every command and subcommand (extensions included), as the argument path that reaches it. */
+    static Stream<List<String>> commandPaths() {
+        List<List<String>> paths = new ArrayList<>();
+        collect(Krg.commandLine(), new ArrayList<>(), paths);
+        return paths.stream();
+    }
+
+    private static void collect(CommandLine cl, List<String> path, List<List<String>> paths) {
+        paths.add(List.copyOf(path));
+        for (var e : cl.getSubcommands().entrySet()) {
+            if (e.getKey().equals("help")) {
+                continue;                                   // picocli's help command: tested below
+            }
+            List<String> sub = new ArrayList<>(path);
+            sub.add(e.getKey());
+            collect(e.getValue(), sub, paths);
+        }
+    }
+
+    @ParameterizedTest(name = "krg {0} --help")
+    @MethodSource("commandPaths")
+    void helpOnEveryCommandSucceeds(List<String> path) {
+        List<String> args = new ArrayList<>(path);
+        args.add("--help");
+        assertEquals(0, krg(args.toArray(String[]::new)), printed());
+        String usage = "Usage: krg" + (path.isEmpty() ? "" : " " + String.join(" ", path));
+        assertTrue(stdout().startsWith(usage), "help goes to stdout and starts with '" + usage + "'" + printed());
+        assertEquals("", stderr(), printed());
+
+        args.set(args.size() - 1, "-h");
+        assertEquals(0, krg(args.toArray(String[]::new)), printed());
+        assertTrue(stdout().startsWith(usage), printed());
+    }
+
+    @Test
+    void theCommandTreeHasTheDocumentedCommands() {
+        List<String> names = commandPaths().map(p -> String.join(" ", p)).toList();
+        for (String c : List.of("", "node", "node start", "nodes", "nodes remove", "cluster", "cluster stop", "demo",
+                "test")) {
+            assertTrue(names.contains(c), "krg " + c + " is missing from " + names);
+        }
+    }
+
+    @Test
+    void helpCommandAndVersion() {
+        assertEquals(0, krg("help"), printed());
+        assertTrue(stdout().startsWith("Usage: krg"), printed());
+        assertEquals(0, krg("help", "nodes"), printed());
+        assertTrue(stdout().startsWith("Usage: krg nodes"), printed());
+        assertTrue(stdout().contains("--seed=HOST:PORT"), printed());
+        assertEquals(0, krg("--version"), printed());
+        assertTrue(stdout().startsWith("krg "), printed());
+    }
+
+    // ---------------------------------------------------------------- bad usage: exit code 2
+
+    @Test
+    void noCommandOrSubcommand() {
+        assertUsageError(new String[]{}, "Missing required subcommand");
+        assertUsageError(new String[]{"node"}, "Missing required subcommand", "Usage: krg node");
+        assertUsageError(new String[]{"cluster"}, "Missing required subcommand", "Usage: krg cluster");
+    }
+
+    @Test
+    void unknownSubcommandOrOption() {
+        assertUsageError(new String[]{"bogus"}, "Unmatched argument", "'bogus'");
+        assertUsageError(new String[]{"node", "stop"}, "Unmatched argument", "'stop'");
+        assertUsageError(new String[]{"nodes", "--bogus"}, "Unknown option: '--bogus'");
+        assertUsageError(new String[]{"node", "start", "--join"}, "Missing required parameter for option '--join'");
+    }
+
+    @Test
+    void nodeStartRejectsBadOptionsBeforeStartingAnything() throws IOException {
+        assertUsageError(new String[]{"node", "start", "--id", "300"}, "--id", "0-255", "300");
+        assertUsageError(new String[]{"node", "start", "--id", "-1"}, "--id", "0-255", "-1");
+        assertUsageError(new String[]{"node", "start", "--id", "three"}, "--id", "three");
+        assertUsageError(new String[]{"node", "start", "--cluster", "c1", "--bind", "nowhere"}, "--bind",
+                "expected HOST:PORT");
+        assertUsageError(new String[]{"node", "start", "--cluster", "c1", "--advertise", "h:x"}, "--advertise",
+                "numeric port");
+        assertUsageError(new String[]{"node", "start", "--cluster", "c1", "--membership-bind", "h:70000"},
+                "--membership-bind", "port out of range");
+        assertUsageError(new String[]{"node", "start", "--cluster", "c1", "--join", "127.0.0.1:7400", "--join",
+                "10.0.0.1"}, "--join", "'10.0.0.1'");
+        assertUsageError(new String[]{"node", "start", "--cluster", "c1", "--secret-env",
+                "KRG_TEST_SURELY_UNSET_" + System.nanoTime()}, "--secret-env", "is not set");
+        assertUsageError(new String[]{"node", "start", "--secret-file", secretFile().toString()}, "cluster.name",
+                "required");
+        assertUsageError(new String[]{"node", "start", "--cluster", "c1"}, "secret", "required");
+        assertUsageError(new String[]{"node", "start", "--config", dir.resolve("absent.conf").toString()}, "--config",
+                "cannot read");
+
+        Path conf = dir.resolve("bad.conf");
+        Files.writeString(conf, "cluster.name = c1\nsecret = " + SECRET + "\nio-threads = lots\n");
+        assertUsageError(new String[]{"node", "start", "--config", conf.toString()}, conf + ":3: io-threads: "
+                + "expected an integer");
+    }
+
+    @Test
+    void nodesNeedsASeedAClusterAndASecret() throws IOException {
+        String secret = secretFile().toString();
+        assertUsageError(new String[]{"nodes"}, "--cluster");
+        assertUsageError(new String[]{"nodes", "--seed", "notanaddress"}, "--seed", "notanaddress");
+        assertUsageError(new String[]{"nodes", "--seed", "127.0.0.1:99999", "--cluster", "c1", "--secret-file", secret},
+                "--seed", "port out of range");
+        assertUsageError(new String[]{"nodes", "--seed", "127.0.0.1:7400"}, "--cluster", "required");
+        assertUsageError(new String[]{"nodes", "--seed", "127.0.0.1:7400", "--cluster", "c1"},
+                "--secret-file/--secret-env", "secret: required");
+        assertUsageError(new String[]{"nodes", "--seed", "127.0.0.1:7400", "--cluster", "c1", "--secret-file",
+                dir.resolve("absent").toString()}, "--secret-file/--secret-env", "cannot read");
+        assertUsageError(new String[]{"nodes", "--cluster", "c1", "--secret-file", secret}, "--seed", "which node?");
+        assertUsageError(new String[]{"nodes", "--config", dir.resolve("absent.conf").toString()}, "--config",
+                "cannot read");
+    }
+
+    @Test
+    void anInvalidClusterNameIsNotReportedAsMissing() throws IOException {
+        assertUsageError(new String[]{"nodes", "--seed", "127.0.0.1:7400", "--cluster", "no spaces allowed",
+                "--secret-file", secretFile().toString()}, "--cluster", "must be 1-64", "'no spaces allowed'");
+        assertFalse(stderr().contains("required"), printed());
+
+        Path conf = dir.resolve("node.conf");
+        Files.writeString(conf, "cluster.name = -starts-with-a-dash\nsecret = " + SECRET + "\nseeds = 127.0.0.1:7400\n");
+        assertUsageError(new String[]{"nodes", "--config", conf.toString()}, "--config: cluster.name: must be 1-64");
+        assertFalse(stderr().contains("required"), printed());
+    }
+
+    @Test
+    void nodesRemoveAndClusterStopCheckTheirArguments() throws IOException {
+        assertUsageError(new String[]{"nodes", "remove"}, "Missing required parameter: 'ID'");
+        assertUsageError(new String[]{"nodes", "remove", "abc"}, "'abc'", "ID");
+        assertUsageError(new String[]{"nodes", "remove", "3", "--seed", "x"}, "--seed");
+        assertUsageError(new String[]{"cluster", "stop"}, "--cluster");
+        assertUsageError(new String[]{"cluster", "stop", "--cluster", "c1", "--secret-file", secretFile().toString()},
+                "--seed");
+    }
+
+    @Test
+    void demoChecksItsNumbersBeforeStartingAnything() {
+        assertUsageError(new String[]{"demo", "--nodes", "1"}, "--nodes", "2-8", "got 1");
+        assertUsageError(new String[]{"demo", "--nodes", "9"}, "--nodes", "2-8", "got 9");
+        assertUsageError(new String[]{"demo", "--nodes", "three"}, "--nodes", "'three'");
+        assertUsageError(new String[]{"demo", "--calls", "0"}, "--calls", "got 0");
+    }
+
+    // ---------------------------------------------------------------- failures: exit code 1
+
+    @Test
+    void nodesFailsWithExitCode1WhenNoNodeAnswers() throws IOException {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();                             // closed again: connections are refused
+        }
+        int code = krg("nodes", "--seed", "127.0.0.1:" + port, "--cluster", "c1", "--secret-file",
+                secretFile().toString());
+        assertEquals(1, code, printed());
+        assertTrue(stderr().lines().anyMatch(l -> l.startsWith("nodes: ")), printed());
+        assertEquals("", stdout(), printed());
+    }
+
+    // ---------------------------------------------------------------- against a running node
+
+    /** One in-process node, started once for these tests. */
+    @Nested
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    class AgainstARunningNode {
+        private final String cluster = "cli-" + Long.toHexString(new SecureRandom().nextLong() >>> 8);
+        private Path nodeDir;
+        private Path secret;
+        private Node node;
+        private HostAndPort rpc;
+
+        @BeforeAll
+        void startNode() throws IOException {
+            nodeDir = Files.createTempDirectory("krg-cli-test-");
+            secret = nodeDir.resolve("secret");
+            Files.writeString(secret, SECRET + "\n");
+            NodeConfig c = NodeConfig.builder().clusterName(cluster).secretFile(secret)
+                    .bind(new HostAndPort("127.0.0.1", 0)).membershipBind(new HostAndPort("127.0.0.1", 0))
+                    .jmx(false).build();
+            node = Kerrighed.join(c);
+            rpc = node.rpc().address();
+        }
+
+        @AfterAll
+        void stopNode() throws IOException {
+            if (node != null) {
+                node.close();
+            }
+            try (var files = Files.walk(nodeDir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+
+        private String[] nodes(String... extra) {
+            List<String> args = new ArrayList<>(List.of("nodes", "--seed", rpc.toString(), "--cluster", cluster,
+                    "--secret-file", secret.toString()));
+            args.addAll(List.of(extra));
+            return args.toArray(String[]::new);
+        }
+
+        @Test
+        void json() {
+            assertEquals(0, krg(nodes("--json")), printed());
+            String json = stdout().strip();
+            assertTrue(json.startsWith("{\"epoch\": ") && json.endsWith("}]}"), printed());
+            assertTrue(json.contains("\"master\": " + node.id() + ","), printed());
+            assertTrue(json.contains("\"writable\": true"), printed());
+            assertTrue(json.contains("\"nodes\": [{\"nodeId\": " + node.id() + ", \"rpcAddress\": \"" + rpc + "\", "
+                    + "\"discovery\": \"" + node.membership().discoveryAddress() + "\", \"state\": \"ONLINE\""), printed());
+            for (String key : List.of("epoch", "uptimeMillis", "load", "heapUsedBytes", "rttMicros")) {
+                assertTrue(json.contains("\"" + key + "\": "), key + printed());
+            }
+            assertEquals(1, json.split("\"nodeId\"", -1).length - 1, "one node" + printed());
+            assertBalanced(json);
+        }
+
+        private void assertBalanced(String json) {
+            int depth = 0;
+            boolean inString = false;
+            for (int i = 0; i < json.length(); i++) {
+                char ch = json.charAt(i);
+                if (inString) {
+                    if (ch == '\\') {
+                        i++;
+                    } else if (ch == '"') {
+                        inString = false;
+                    }
+                } else if (ch == '"') {
+                    inString = true;
+                } else if (ch == '{' || ch == '[') {
+                    depth++;
+                } else if (ch == '}' || ch == ']') {
+                    depth--;
+                    assertTrue(depth >= 0, json);
+                }
+            }
+            assertFalse(inString, json);
+            assertEquals(0, depth, json);
+        }
+
+        @Test
+        void table() {
+            assertEquals(0, krg(nodes()), printed());
+            List<String> lines = stdout().lines().toList();
+            assertEquals(3, lines.size(), printed());
+            assertTrue(lines.get(0).matches("epoch \\d+, master " + node.id() + " \\(\\*\\), writable"), printed());
+            assertEquals(List.of("ID", "RPC", "DISCOVERY", "STATE", "EPOCH", "UPTIME", "CPU", "HEAP", "RTT"),
+                    List.of(lines.get(1).trim().split(" +")), printed());
+            List<String> row = List.of(lines.get(2).trim().split(" +"));
+            assertEquals(node.id() + "*", row.get(0), printed());
+            assertEquals(rpc.toString(), row.get(1), printed());
+            assertEquals(node.membership().discoveryAddress().toString(), row.get(2), printed());
+            assertEquals("ONLINE", row.get(3), printed());
+            assertEquals(lines.get(1).indexOf("RPC"), lines.get(2).indexOf(rpc.toString()), "columns align" + printed());
+        }
+
+        @Test
+        void configFileGivesClusterSecretAndSeed() throws IOException {
+            Path confDir = Files.createDirectories(nodeDir.resolve("etc"));
+            Files.writeString(confDir.resolve("secret"), SECRET);
+            Path conf = confDir.resolve("node.conf");
+            Files.writeString(conf, "cluster.name = " + cluster + "\nseeds = " + rpc + "\nsecret.file = secret\n");
+            assertEquals(0, krg("nodes", "--config", conf.toString(), "--json"), printed());
+            assertTrue(stdout().contains("\"rpcAddress\": \"" + rpc + "\""), printed());
+        }
+
+        @Test
+        void wrongSecretFails() throws IOException {
+            Path wrong = nodeDir.resolve("wrong-secret");
+            Files.writeString(wrong, "not-the-cluster-secret-at-all");
+            int code = krg("nodes", "--seed", rpc.toString(), "--cluster", cluster, "--secret-file", wrong.toString());
+            assertEquals(1, code, printed());
+            assertTrue(stderr().lines().anyMatch(l -> l.startsWith("nodes: ")), printed());
+            assertEquals("", stdout(), printed());
+        }
+
+        @Test
+        void removingAnUnknownNodeIsAUsageError() {
+            List<String> args = new ArrayList<>(List.of(nodes()));
+            args.add(1, "remove");
+            args.add("99");
+            assertUsageError(args.toArray(String[]::new), "ID: no live node 99");
+        }
+    }
+}
