@@ -87,24 +87,35 @@ public final class Node implements AutoCloseable {
             return l;
         }
 
+        /** Runs every hook in order; one that throws is logged and the others still run. */
+        private void each(boolean ascending, Consumer<HotplugHook> call) {
+            for (HotplugHook h : sorted(ascending)) {
+                try {
+                    call.accept(h);
+                } catch (RuntimeException e) {
+                    log.warn("hotplug hook {} failed", h, e);
+                }
+            }
+        }
+
         @Override
         public void nodeAdded(Member m, View v) {
-            sorted(true).forEach(h -> h.nodeAdded(m, v));
+            each(true, h -> h.nodeAdded(m, v));
         }
 
         @Override
         public void nodeLeaving(Member m, View v) {
-            sorted(false).forEach(h -> h.nodeLeaving(m, v));
+            each(false, h -> h.nodeLeaving(m, v));
         }
 
         @Override
         public void nodeFailed(Member m, View v) {
-            sorted(false).forEach(h -> h.nodeFailed(m, v));
+            each(false, h -> h.nodeFailed(m, v));
         }
 
         @Override
         public void fenced(View last) {
-            sorted(false).forEach(h -> h.fenced(last));
+            each(false, h -> h.fenced(last));
         }
     }
 

@@ -82,7 +82,7 @@ public final class NodeAdmin {
 
     static void install(Node node, Membership m) {
         RpcNode rpc = m.rpc();
-        rpc.register(SELF, HandlerKind.NON_BLOCKING, (ctx, r) -> self(node, -1));
+        rpc.register(SELF, HandlerKind.BLOCKING, (ctx, r) -> self(node, -1));   // reads /proc
         rpc.register(STATUS, HandlerKind.BLOCKING, (ctx, r) -> status(node));
         rpc.register(STOP, HandlerKind.BLOCKING, (ctx, r) -> {
             node.requestStop(r.reason());

@@ -29,6 +29,7 @@ public interface Conversation extends AutoCloseable {
      * @throws LinkClosedException when the link closed
      * @throws IllegalStateException when this side already closed
      * @throws SerializationException when the message's type is not registered (nothing sent)
+     * @throws NullPointerException when {@code message} is null (an empty receive means the peer closed)
      */
     void send(Object message, Duration timeout) throws InterruptedException, TimeoutException;
 

@@ -60,6 +60,7 @@ final class ConversationImpl implements Conversation {
 
     @Override
     public void send(Object message, Duration timeout) throws InterruptedException, TimeoutException {
+        java.util.Objects.requireNonNull(message, "message: a conversation carries no null (receive's empty means closed)");
         long waitNanos = (timeout == null ? endpoint.config().defaultCallTimeout() : timeout).toNanos();
         var frame = endpoint.encodeConvData(outDir, id, message); // fails at the caller, before any wait
         boolean sent = false;
