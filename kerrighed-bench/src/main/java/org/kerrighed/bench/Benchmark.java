@@ -13,8 +13,13 @@ public interface Benchmark {
     /**
      * Runs the rounds, alternating ours and the peer, and returns the rows.
      *
-     * @param quick    finish in under two minutes (fewer rounds, shorter ones)
+     * @param scale    how many rounds, and how long
      * @param progress where to report what is happening (a person is watching)
      */
-    List<Row> run(boolean quick, Progress progress) throws Exception;
+    List<Row> run(Scale scale, Progress progress) throws Exception;
+
+    /** How much to run: everything, under two minutes ({@code --quick}), or a few seconds to check it works. */
+    enum Scale {
+        FULL, QUICK, SMOKE
+    }
 }

@@ -64,8 +64,13 @@ final class MembershipBench implements Benchmark {
     }
 
     @Override
-    public List<Row> run(boolean quick, Progress progress) throws Exception {
-        int rounds = quick ? 3 : 7;
+    public List<Row> run(Scale scale, Progress progress) throws Exception {
+        boolean quick = scale != Scale.FULL;
+        int rounds = switch (scale) {
+            case FULL -> 7;
+            case QUICK -> 3;
+            case SMOKE -> 1;
+        };
         Path dir = Files.createTempDirectory("krg-bench-membership-");
         Rounds r = new Rounds();
         r.metric("failure_detect_ms", "ms", "hazelcast-tuned", Goal.oursAtMost(1000));

@@ -99,10 +99,19 @@ final class RpcBench implements Benchmark {
     }
 
     @Override
-    public List<Row> run(boolean quick, Progress progress) throws Exception {
-        int rounds = quick ? 5 : 11;
-        int calls = quick ? 4000 : 20_000;
-        int throughputCalls = quick ? 40_000 : 200_000;
+    public List<Row> run(Scale scale, Progress progress) throws Exception {
+        int rounds = switch (scale) {
+            case FULL -> 11;
+            case QUICK -> 5;
+            case SMOKE -> 1;
+        };
+        int calls = switch (scale) {
+            case FULL -> 20_000;
+            case QUICK -> 4000;
+            case SMOKE -> 200;
+        };
+        int throughputCalls = calls * 10;
+        int warmups = scale == Scale.FULL ? 3 : scale == Scale.QUICK ? 2 : 1;
         byte[] secret = new byte[32];
         new SecureRandom().nextBytes(secret);
         String cluster = "bench-" + Long.toHexString(new SecureRandom().nextLong() >>> 1);
@@ -130,7 +139,7 @@ final class RpcBench implements Benchmark {
                 Side ours = new Ours(client);
                 Side peer = new Peer(netty);
                 progress.say("warming up both sides (JIT)");
-                for (int i = 0; i < 3; i++) {
+                for (int i = 0; i < warmups; i++) {
                     for (Side s : List.of(ours, peer)) {
                         oneInFlight(s, false, new byte[64], calls);
                         oneInFlight(s, true, new byte[64], calls / 4);
