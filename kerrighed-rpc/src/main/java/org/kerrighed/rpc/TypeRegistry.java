@@ -31,7 +31,9 @@ import java.util.TreeMap;
  *
  * <p>Two nodes talk only if their registries have the same {@link #fingerprint()}: the handshake compares
  * them and refuses a mismatch with an error naming both. The fingerprint covers every (id, class name,
- * serializer class name) triple.
+ * serializer class name) triple. A tool (an {@link RpcClient}) needs only the types it uses: it is admitted
+ * when each block of 1000 ids it registers anything in is identical on the node
+ * ({@link #blockFingerprints()}), so {@code krg} tools talk to nodes that register application types.
  */
 public final class TypeRegistry {
     public static final int BUILTIN_FIRST = 10;
@@ -47,6 +49,7 @@ public final class TypeRegistry {
     private final List<Entry> entries;                 // sorted by id
     private final Map<Class<?>, Integer> idsByType;
     private final String fingerprint;
+    private final String blocks;
 
     private TypeRegistry(TreeMap<Integer, Entry> byId) {
         this.entries = List.copyOf(byId.values());
@@ -56,6 +59,43 @@ public final class TypeRegistry {
         }
         this.idsByType = Collections.unmodifiableMap(ids);
         this.fingerprint = computeFingerprint(entries);
+        StringBuilder b = new StringBuilder(BLOCKS_PREFIX);
+        entries.stream().collect(java.util.stream.Collectors.groupingBy(e -> e.id() / BLOCK, TreeMap::new,
+                        java.util.stream.Collectors.toList()))
+                .forEach((block, in) -> b.append(b.length() == BLOCKS_PREFIX.length() ? "" : ",").append(block)
+                        .append('=').append(computeFingerprint(in), 0, 16));
+        this.blocks = b.toString();
+    }
+
+    private static final int BLOCK = 1000;
+    private static final String BLOCKS_PREFIX = "blocks:";
+
+    /**
+     * The fingerprint of each block of 1000 ids that holds a registration, as {@code blocks:B=HEX,...}
+     * (16 hex digits each): what a tool sends in its handshake.
+     */
+    public String blockFingerprints() {
+        return blocks;
+    }
+
+    /**
+     * Whether a tool whose registry has the {@code offered} block fingerprints can talk to this registry's
+     * owner: every block it uses must be identical here.
+     */
+    public boolean acceptsTool(String offered) {
+        if (offered.equals(fingerprint)) {
+            return true;
+        }
+        if (!offered.startsWith(BLOCKS_PREFIX) || offered.length() == BLOCKS_PREFIX.length()) {
+            return false;
+        }
+        java.util.Set<String> mine = java.util.Set.of(blocks.substring(BLOCKS_PREFIX.length()).split(","));
+        for (String block : offered.substring(BLOCKS_PREFIX.length()).split(",")) {
+            if (!mine.contains(block)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A builder that already holds the built-in JDK types; add module and application types to it. */

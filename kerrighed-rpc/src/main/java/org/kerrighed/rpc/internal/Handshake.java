@@ -107,7 +107,7 @@ final class Handshake {
             b.writeInt(FrameKind.MAGIC);
             b.writeShort(RpcConfig.PROTOCOL_VERSION);
             Wire.writeUtf(b, c.clusterName());
-            Wire.writeUtf(b, c.types().fingerprint());
+            Wire.writeUtf(b, endpoint.isNode() ? c.types().fingerprint() : c.types().blockFingerprints());
             b.writeInt(endpoint.nodeId());
             b.writeLong(endpoint.incarnation());
             HostAndPort adv = endpoint.isNode() ? endpoint.advertisedAddress() : null;
@@ -310,7 +310,14 @@ final class Handshake {
                         + " to cluster '" + c.clusterName() + "'");
                 return;
             }
-            if (!fingerprint.equals(c.types().fingerprint())) {
+            boolean typesMatch = id == -1 ? c.types().acceptsTool(fingerprint) : fingerprint.equals(c.types().fingerprint());
+            if (!typesMatch && id == -1) {
+                refuse(ctx, "type registry mismatch: " + peer + " has type blocks " + fingerprint + ", " + self
+                        + " has " + c.types().blockFingerprints()
+                        + "; a tool must register the nodes' types in every block of 1000 ids it uses");
+                return;
+            }
+            if (!typesMatch) {
                 refuse(ctx, "type registry mismatch: " + peer + " has fingerprint " + shorten(fingerprint) + ", "
                         + self + " has " + c.types().shortFingerprint()
                         + "; every node must register the same types under the same ids");

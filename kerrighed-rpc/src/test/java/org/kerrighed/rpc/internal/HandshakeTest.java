@@ -133,6 +133,29 @@ class HandshakeTest {
         }
     }
 
+    /** A tool's configuration with only the built-in types, plus {@code extra}. */
+    private static RpcConfig tool(org.kerrighed.rpc.TypeRegistrar extra) {
+        RpcConfig t = cluster.template();
+        return RpcConfig.builder().clusterName(t.clusterName()).secret(t.secret()).nodeId(-1).jmx(false)
+                .types(extra).build();
+    }
+
+    @Test
+    void toolWithASubsetOfTheNodesTypesIsAdmitted() throws Exception {
+        try (RpcClient c = RpcClient.connect(tool(b -> {
+        }), target().address())) {
+            assertEquals("hi", c.call(TestTypes.ECHO, "hi").get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void toolWhoseTypesDifferInABlockItUsesIsRefused() {
+        var e = assertThrows(HandshakeException.class, () -> RpcClient.connect(
+                tool(b -> b.range("extra", 10_500, 10_599).register(10_500, java.util.UUID[].class)), target().address()));
+        assertTrue(e.getMessage().contains("type registry mismatch"), e.getMessage());
+        assertTrue(e.getMessage().contains("blocks:"), "names the blocks: " + e.getMessage());
+    }
+
     @Test
     void clientWithTheWrongSecretCannotConnect() {
         RpcConfig bad = cluster.template().toBuilder().nodeId(-1).secret("0123456789abcdef0123456789abcdef".getBytes())
