@@ -64,8 +64,9 @@ class CrashTest {
                         Duration.ofSeconds(5), "node 2 declared failed");
                 System.out.printf("SIGKILL: pending call failed after %d ms, node declared failed after %d ms%n",
                         callFailedMs, declaredMs);
-                assertTrue(callFailedMs < 1000, "pending call failed after " + callFailedMs + " ms");
-                assertTrue(declaredMs < 1000, "declared failed after " + declaredMs + " ms");
+                // Bounds, not timings: the numbers are measured by krg bench membership; here only a hang fails.
+                assertTrue(callFailedMs < 5000, "pending call failed after " + callFailedMs + " ms");
+                assertTrue(declaredMs < 5000, "declared failed after " + declaredMs + " ms");
                 assertTrue(status(tool).writable(), "two of three (plus this node) keep writing");
             }
         }

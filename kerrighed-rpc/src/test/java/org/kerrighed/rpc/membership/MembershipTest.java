@@ -116,7 +116,7 @@ class MembershipTest {
     }
 
     @Test
-    void closedSocketsAreDeclaredFailedWithinASecond() {
+    void closedSocketsAreDeclaredFailedWithoutWaitingForSilence() {
         Membership a = start(-1, List.of());
         Membership b = start(-1, List.of());
         Membership c = start(-1, List.of());
@@ -126,7 +126,8 @@ class MembershipTest {
         Await.until(() -> a.view().member(2).isEmpty() && b.view().member(2).isEmpty(), Duration.ofSeconds(5),
                 "node 2 removed everywhere");
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        assertTrue(ms < 1000, "declared failed in " + ms + " ms");
+        // Not a timing (krg bench membership measures it): silence alone would take 2.5 s plus a probe.
+        assertTrue(ms < 2500, "declared failed in " + ms + " ms, so not on the closed link");
         assertEquals(a.view(), b.view());
         // Two of two is a tie: the half holding the smallest id (node 0) keeps the right to change the view.
         assertTrue(a.writable() && b.writable());
