@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * kept under target/ when a test fails, and every child killed on close (and by the kernel's pipe if this
  * JVM dies).
  */
-final class JvmCluster implements AutoCloseable {
+final class JvmCluster implements TestCluster {
     final String cluster = "jvm-" + Long.toHexString(new SecureRandom().nextLong() >>> 1);
     final Path secretFile;
     final Path logs;
@@ -52,6 +52,22 @@ final class JvmCluster implements AutoCloseable {
         return j;
     }
 
+    @Override
+    public void startNode(int id) throws Exception {
+        start(id);
+    }
+
+    /** SIGKILL. */
+    @Override
+    public void crash(int id) {
+        jvms.get(id).kill();
+    }
+
+    @Override
+    public String toString() {
+        return "JVMs, logs in " + logs;
+    }
+
     ChildJvm jvm(int id) {
         return jvms.get(id);
     }
@@ -61,7 +77,8 @@ final class JvmCluster implements AutoCloseable {
     }
 
     /** Connects a tool to node {@code id}. */
-    RpcClient tool(int id) {
+    @Override
+    public RpcClient tool(int id) {
         return RpcClient.connect(toolConfig().toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id));
     }
 
