@@ -15,4 +15,8 @@ package org.kerrighed.node;
  */
 public record NodeStatus(int nodeId, String rpcAddress, String discovery, String state, long epoch,
                          long uptimeMillis, double load, long heapUsedBytes, long rttMicros) {
+    /** Whether the node is a member (joining, online or leaving), not a departed one (FAILED, LEFT). */
+    public boolean live() {
+        return !state.equals("FAILED") && !state.equals("LEFT");
+    }
 }

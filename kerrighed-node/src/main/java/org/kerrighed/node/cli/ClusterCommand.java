@@ -30,7 +30,7 @@ final class ClusterCommand {
             try (RpcClient seed = tool.connect()) {
                 NodeAdmin.ClusterStatus s = seed.call(NodeAdmin.STATUS, "", Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
                 for (NodeStatus n : s.nodes()) {
-                    if (!n.state().equals("FAILED") && !n.state().equals("LEFT")) {
+                    if (n.live()) {
                         if (n.nodeId() == seed.server()) {
                             order.addLast(n);
                         } else {
@@ -64,8 +64,7 @@ final class ClusterCommand {
             try (RpcClient c = tool.connect(last)) {
                 while (System.nanoTime() < deadline) {
                     var s = c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-                    if (s.nodes().stream().noneMatch(x -> x.nodeId() == id && !x.state().equals("LEFT")
-                            && !x.state().equals("FAILED"))) {
+                    if (s.nodes().stream().noneMatch(x -> x.nodeId() == id && x.live())) {
                         return;
                     }
                     Thread.sleep(100);

@@ -2,6 +2,7 @@ package org.kerrighed.node.cli;
 
 import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
+import org.kerrighed.node.NodeStatus;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.RpcClient;
@@ -223,7 +224,7 @@ final class DemoCommand implements Callable<Integer> {
                         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
                         out.printf("[%5.1fs] node %d declared node %d failed within %d ms (epoch %d, %d members left)%n",
                                 elapsed(), e.getKey(), victim, ms, s.epoch(),
-                                s.nodes().stream().filter(n -> !n.state().equals("FAILED") && !n.state().equals("LEFT")).count());
+                                s.nodes().stream().filter(NodeStatus::live).count());
                         result.add(Map.of("node", e.getKey(), "declared_ms", ms, "epoch", s.epoch()));
                         e.getValue().close();
                         it.remove();

@@ -85,8 +85,7 @@ final class NodesCommand implements Callable<Integer> {
         public Integer call() throws Exception {
             try (RpcClient seed = tool.connect()) {
                 NodeAdmin.ClusterStatus s = seed.call(NodeAdmin.STATUS, "", Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
-                NodeStatus target = s.nodes().stream().filter(n -> n.nodeId() == id && !n.state().equals("FAILED")
-                        && !n.state().equals("LEFT")).findFirst().orElseThrow(
+                NodeStatus target = s.nodes().stream().filter(n -> n.nodeId() == id && n.live()).findFirst().orElseThrow(
                         () -> new IllegalArgumentException("ID: no live node " + id + " in the cluster (epoch " + s.epoch() + ")"));
                 try (RpcClient c = tool.connect(HostAndPort.parse(target.rpcAddress()))) {
                     c.call(NodeAdmin.STOP, new NodeAdmin.StopRequest("removed by krg nodes remove"), Duration.ofSeconds(10))
@@ -96,8 +95,7 @@ final class NodesCommand implements Callable<Integer> {
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                     while (System.nanoTime() < deadline) {
                         var now = seed.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-                        if (now.nodes().stream().noneMatch(n -> n.nodeId() == id && !n.state().equals("LEFT")
-                                && !n.state().equals("FAILED"))) {
+                        if (now.nodes().stream().noneMatch(n -> n.nodeId() == id && n.live())) {
                             System.out.println("node " + id + " left; epoch " + now.epoch());
                             return 0;
                         }
