@@ -31,7 +31,9 @@ public final class ChildJvm implements AutoCloseable {
     private final Process process;
     private final Path log;
     private final String name;
-    private final Deque<String> lines = new ArrayDeque<>();   // every line so far (bounded)
+    private final Deque<String> lines = new ArrayDeque<>();   // the last MAX_LINES lines
+    private long total;                                        // lines printed so far
+    private static final int MAX_LINES = 10_000;
     private final Object lock = new Object();
 
     private ChildJvm(String name, Process process, Path log) {
@@ -118,7 +120,8 @@ public final class ChildJvm implements AutoCloseable {
                 w.flush();
                 synchronized (lock) {
                     lines.add(line);
-                    if (lines.size() > 10_000) {
+                    total++;
+                    if (lines.size() > MAX_LINES) {
                         lines.removeFirst();
                     }
                     lock.notifyAll();
@@ -141,19 +144,19 @@ public final class ChildJvm implements AutoCloseable {
     public String awaitLine(Predicate<String> match, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (lock) {
-            int seen = 0;
+            long seen = 0;                               // lines already tested, counted from the first
             while (true) {
-                int i = 0;
+                long index = total - lines.size();       // the number of the oldest line kept
                 for (String l : lines) {
-                    if (i++ >= seen && match.test(l)) {
+                    if (index++ >= seen && match.test(l)) {
                         return l;
                     }
                 }
-                seen = lines.size();
+                seen = total;
                 long left = deadline - System.nanoTime();
                 if (!process.isAlive() && left > 0) {
                     lock.wait(200);                      // let the pump drain the last output
-                    if (lines.size() == seen) {
+                    if (total == seen) {
                         throw new IllegalStateException(name + " exited with " + process.exitValue()
                                 + " before printing the awaited line; last output:\n" + tail(50));
                     }
