@@ -11,7 +11,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
-import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -215,7 +214,7 @@ public final class Endpoint implements AutoCloseable {
             p.addLast("tls", ssl.newHandler(ch.alloc()));
         }
         p.addLast("frames", new LengthFieldBasedFrameDecoder(config.maxFrameBytes(), 0, 4, 0, 4));
-        p.addLast("length", new LengthFieldPrepender(4));
+        p.addLast("length", FramePrefixer.INSTANCE);
     }
 
     private void startHeartbeats() {
@@ -579,8 +578,9 @@ public final class Endpoint implements AutoCloseable {
         }
     }
 
+    /** A new frame of {@code kind}, with room for its length prefix before its reader index (see {@link FramePrefixer}). */
     ByteBuf frame(byte kind) {
-        ByteBuf b = PooledByteBufAllocator.DEFAULT.buffer(128);
+        ByteBuf b = FramePrefixer.reserve(PooledByteBufAllocator.DEFAULT.buffer(128));
         b.writeByte(kind);
         return b;
     }

@@ -7,6 +7,8 @@ import com.esotericsoftware.kryo.SerializerFactory;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import org.kerrighed.rpc.SerializationException;
 import org.kerrighed.rpc.TypeRegistry;
 
@@ -28,8 +30,23 @@ public final class KryoCodec {
     static final int MAX_DEPTH = 64;
     private static final int POOL_SIZE = 64;
 
+    private static final byte[] EMPTY = new byte[0];
+
     private final TypeRegistry registry;
     private final Pool<Worker> pool;
+    /**
+     * One worker per Netty I/O thread, used without the pool's lock: frames are encoded and decoded on I/O
+     * threads above all, so this saves two lock round trips per frame. Other threads (virtual threads of
+     * blocking handlers, callers) use the pool.
+     */
+    private final FastThreadLocal<Worker> ioWorker = new FastThreadLocal<>() {
+        @Override
+        protected Worker initialValue() {
+            Worker w = new Worker(newKryo(registry));
+            w.threadLocal = true;
+            return w;
+        }
+    };
 
     /** A Kryo with its own output and input buffers. */
     private static final class Worker {
@@ -37,6 +54,8 @@ public final class KryoCodec {
         final Output output = new Output(256, -1);
         final BoundedInput input = new BoundedInput();
         byte[] scratch = new byte[256];
+        boolean threadLocal;                           // belongs to one I/O thread, not to the pool
+        boolean busy;                                  // a thread-local worker in use (re-entry takes the pool)
 
         Worker(Kryo kryo) {
             this.kryo = kryo;
@@ -89,6 +108,25 @@ public final class KryoCodec {
         return kryo;
     }
 
+    private Worker obtain() {
+        if (Thread.currentThread() instanceof FastThreadLocalThread) {
+            Worker w = ioWorker.get();
+            if (!w.busy) {
+                w.busy = true;
+                return w;
+            }
+        }
+        return pool.obtain();
+    }
+
+    private void free(Worker w) {
+        if (w.threadLocal) {
+            w.busy = false;
+        } else {
+            pool.free(w);
+        }
+    }
+
     public TypeRegistry registry() {
         return registry;
     }
@@ -100,7 +138,7 @@ public final class KryoCodec {
      *                                {@code out} is left as it was
      */
     public void encode(Object value, ByteBuf out) {
-        Worker w = pool.obtain();
+        Worker w = obtain();
         try {
             Output o = w.output;
             o.reset();
@@ -113,7 +151,7 @@ public final class KryoCodec {
             if (w.output.getBuffer().length > 1 << 20) {
                 w.output.setBuffer(new byte[256], -1);   // do not pin a huge buffer in the pool
             }
-            pool.free(w);
+            free(w);
         }
     }
 
@@ -137,7 +175,7 @@ public final class KryoCodec {
      */
     public Object decode(ByteBuf in) {
         int n = in.readableBytes();
-        Worker w = pool.obtain();
+        Worker w = obtain();
         try {
             byte[] bytes;
             int offset;
@@ -165,12 +203,12 @@ public final class KryoCodec {
         } catch (RuntimeException | StackOverflowError e) {
             throw new SerializationException("malformed value: " + e, e);
         } finally {
-            w.input.setBuffer(new byte[0]);
+            w.input.setBuffer(EMPTY);
             if (w.scratch.length > 1 << 20) {
                 w.scratch = new byte[256];
             }
             w.kryo.reset();
-            pool.free(w);
+            free(w);
         }
     }
 
