@@ -159,6 +159,35 @@ class RpcBasicsTest {
     }
 
     @Test
+    void everyMessageTheSenderAcceptsFitsTheReceiversLimit() throws Exception {
+        var sink = ServiceKey.oneWay(1090, "test.sink", byte[].class);
+        java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+        node(1).register(sink, HandlerKind.NON_BLOCKING, (ctx, b) -> {
+            received.incrementAndGet();
+            return null;
+        });
+        try {
+            int limit = node(0).config().maxFrameBytes();
+            int sent = 0;
+            boolean refused = false;
+            for (int size = limit - 48; size <= limit && !refused; size++) {
+                try {
+                    node(0).send(1, sink, new byte[size]);
+                    sent++;
+                } catch (FrameTooLargeException e) {
+                    refused = true;                      // the sender's limit: nothing larger goes out
+                }
+            }
+            assertTrue(refused && sent > 0, "the sizes tried straddle the limit: sent " + sent);
+            // The link survived the largest frames (a receiver refusing one would have closed it).
+            assertEquals("after", node(0).call(1, TestTypes.ECHO, "after").get(5, TimeUnit.SECONDS).split("@")[0]);
+            assertEquals(sent, received.get());
+        } finally {
+            node(1).unregister(1090);
+        }
+    }
+
+    @Test
     void callPastItsDeadlineFailsWithTimeout() {
         var e = assertThrows(ExecutionException.class,
                 () -> node(0).call(1, TestTypes.SLOW, "1500", Duration.ofMillis(100)).get(5, TimeUnit.SECONDS));

@@ -10,7 +10,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -213,7 +212,7 @@ public final class Endpoint implements AutoCloseable {
         if (ssl != null) {
             p.addLast("tls", ssl.newHandler(ch.alloc()));
         }
-        p.addLast("frames", new LengthFieldBasedFrameDecoder(config.maxFrameBytes(), 0, 4, 0, 4));
+        p.addLast("frames", new FrameDecoder(config.maxFrameBytes()));
         p.addLast("length", FramePrefixer.INSTANCE);
     }
 
@@ -471,6 +470,9 @@ public final class Endpoint implements AutoCloseable {
     }
 
     private void installLink(Channel ch, Peer p) {
+        if (ch.pipeline().get("frames") instanceof FrameDecoder d) {
+            d.authenticated();
+        }
         if (config.faults().isPresent()) {
             ch.pipeline().addLast("faults", new FaultHandler(config.faults().get(), nodeId, p.id));
         }
