@@ -127,9 +127,9 @@ public final class Endpoint implements AutoCloseable {
         this.secret = config.secret();
         this.codec = new KryoCodec(config.types());
         String name = node ? "krg-" + nodeId : "krg-client";
-        this.transport = Transport.create(config.transport(), config.ioThreads(), name + "-io");
-        this.serverSsl = config.tls().map(Tls::server).orElse(null);
+        this.serverSsl = config.tls().map(Tls::server).orElse(null);   // a bad key store fails before any thread starts
         this.clientSsl = config.tls().map(Tls::client).orElse(null);
+        this.transport = Transport.create(config.transport(), config.ioThreads(), name + "-io");
         this.timer = new HashedWheelTimer(new DefaultThreadFactory(name + "-timer", true), 10,
                 TimeUnit.MILLISECONDS);
         this.handlers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-handler-", 0).factory());
