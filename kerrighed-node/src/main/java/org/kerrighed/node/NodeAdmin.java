@@ -1,6 +1,7 @@
 package org.kerrighed.node;
 
 import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.RpcClient;
 import org.kerrighed.rpc.RpcNode;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistry;
@@ -78,6 +79,16 @@ public final class NodeAdmin {
     }
 
     private NodeAdmin() {
+    }
+
+    /**
+     * Connects a tool endpoint (not a member) to the node at {@code node} with {@code config}'s cluster name,
+     * secret and limits, registering the types of these services. Blocks until the handshake is done.
+     *
+     * @throws org.kerrighed.rpc.HandshakeException when the node refuses the tool (secret, cluster, types)
+     */
+    public static RpcClient connect(NodeConfig config, org.kerrighed.rpc.HostAndPort node) {
+        return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes), node);
     }
 
     static void install(Node node, Membership m) {

@@ -31,7 +31,7 @@ final class InProcessNodes implements TestCluster {
 
     @Override
     public synchronized RpcClient tool(int id) {
-        return RpcClient.connect(template.toRpcConfig(-1, NodeAdmin::registerTypes), nodes.get(id).rpc().address());
+        return NodeAdmin.connect(template, nodes.get(id).rpc().address());
     }
 
     /** Halts the node: its sockets close and it runs no leave protocol. */

@@ -14,7 +14,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A cluster of nodes in separate JVMs on loopback, for crash tests: ephemeral ports, bounded waits, logs
@@ -79,14 +78,7 @@ final class JvmCluster implements TestCluster {
     /** Connects a tool to node {@code id}. */
     @Override
     public RpcClient tool(int id) {
-        return RpcClient.connect(toolConfig().toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id));
-    }
-
-    /** Node {@code id}'s view of the cluster. */
-    NodeAdmin.ClusterStatus status(int id) throws Exception {
-        try (RpcClient c = tool(id)) {
-            return c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-        }
+        return NodeAdmin.connect(toolConfig(), addresses.get(id));
     }
 
     /** A configuration for a node in this (test) JVM that joins through node 0. */

@@ -193,7 +193,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private NodeAdmin.ProbeResult probe(int id, int callsPerLink) throws Exception {
-        try (RpcClient c = RpcClient.connect(toolConfig.toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id))) {
+        try (RpcClient c = tool(id)) {
             return c.call(NodeAdmin.PROBE, new NodeAdmin.ProbeRequest(callsPerLink, 64), Duration.ofSeconds(60))
                     .get(90, TimeUnit.SECONDS);
         }
@@ -210,7 +210,7 @@ final class DemoCommand implements Callable<Integer> {
         try {
             for (int id : addresses.keySet()) {
                 if (id != victim) {
-                    clients.put(id, RpcClient.connect(toolConfig.toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id)));
+                    clients.put(id, tool(id));
                 }
             }
             long deadline = killedAt + TimeUnit.SECONDS.toNanos(30);
@@ -249,7 +249,7 @@ final class DemoCommand implements Callable<Integer> {
         java.util.Collections.reverse(order);
         for (int id : order) {
             long start = System.nanoTime();
-            try (RpcClient c = RpcClient.connect(toolConfig.toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id))) {
+            try (RpcClient c = tool(id)) {
                 c.call(NodeAdmin.STOP, new NodeAdmin.StopRequest("krg demo finished"), Duration.ofSeconds(5))
                         .get(10, TimeUnit.SECONDS);
             }
@@ -266,9 +266,13 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private NodeAdmin.ClusterStatus status(int id) throws Exception {
-        try (RpcClient c = RpcClient.connect(toolConfig.toRpcConfig(-1, NodeAdmin::registerTypes), addresses.get(id))) {
+        try (RpcClient c = tool(id)) {
             return c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
         }
+    }
+
+    private RpcClient tool(int id) {
+        return NodeAdmin.connect(toolConfig, addresses.get(id));
     }
 
     private double elapsed() {

@@ -92,12 +92,12 @@ public final class ToolOptions {
         if (c.seeds().isEmpty()) {
             throw new IllegalArgumentException("--seed: which node? give --seed HOST:PORT or a --config with seeds");
         }
-        return RpcClient.connect(c.toRpcConfig(-1, NodeAdmin::registerTypes), c.seeds().getFirst());
+        return NodeAdmin.connect(c, c.seeds().getFirst());
     }
 
     /** Connects to another node with the same credentials. */
     RpcClient connect(HostAndPort node) {
         NodeConfig c = nodeConfig();
-        return RpcClient.connect(c.toRpcConfig(-1, NodeAdmin::registerTypes), node);
+        return NodeAdmin.connect(c, node);
     }
 }
