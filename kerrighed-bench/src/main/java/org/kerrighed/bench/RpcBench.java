@@ -48,8 +48,8 @@ final class RpcBench implements Benchmark {
 
     /** One side of the comparison: the same operations on Kerrighed RPC or on the Netty echo. */
     private interface Side {
-        /** Sends one request; {@code done} runs on the I/O thread with the reply. */
-        void send(boolean virtualThread, byte[] payload, Runnable done);
+        /** Sends one request; {@code done} runs on the I/O thread with the reply, or {@code failed} gets the error. */
+        void send(boolean virtualThread, byte[] payload, Runnable done, CompletableFuture<?> failed);
 
         /** Sends one request and blocks the calling thread until its reply. */
         void callAndWait(byte[] payload) throws Exception;
@@ -63,12 +63,13 @@ final class RpcBench implements Benchmark {
         }
 
         @Override
-        public void send(boolean virtualThread, byte[] payload, Runnable done) {
+        public void send(boolean virtualThread, byte[] payload, Runnable done, CompletableFuture<?> failed) {
             node.call(1, virtualThread ? ECHO_BLOCKING : ECHO, payload, TIMEOUT).whenCompleteAsync((r, e) -> {
                 if (e != null) {
-                    throw new IllegalStateException("echo call failed", e);
+                    failed.completeExceptionally(e);
+                } else {
+                    done.run();
                 }
-                done.run();
             }, RpcNode.ON_IO_THREAD);
         }
 
@@ -86,7 +87,7 @@ final class RpcBench implements Benchmark {
         }
 
         @Override
-        public void send(boolean virtualThread, byte[] payload, Runnable done) {
+        public void send(boolean virtualThread, byte[] payload, Runnable done, CompletableFuture<?> failed) {
             client.send(virtualThread ? NettyEcho.ON_VIRTUAL_THREAD : NettyEcho.ON_IO_THREAD, payload, done);
         }
 
@@ -202,7 +203,7 @@ final class RpcBench implements Benchmark {
                 } else {
                     finished.complete(null);
                 }
-            });
+            }, finished);
         };
         next[0].run();
         finished.get(n * 100L + 10_000, TimeUnit.MILLISECONDS);
@@ -236,7 +237,7 @@ final class RpcBench implements Benchmark {
                     } else {
                         issue[0].run();
                     }
-                });
+                }, finished);
             }
         };
         long t0 = System.nanoTime();
