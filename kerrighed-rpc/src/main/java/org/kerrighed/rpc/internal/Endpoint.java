@@ -15,7 +15,6 @@ import io.netty.util.HashedWheelTimer;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import org.kerrighed.rpc.Admission;
 import org.kerrighed.rpc.AsyncRequestHandler;
-import org.kerrighed.rpc.CallContext;
 import org.kerrighed.rpc.Checks;
 import org.kerrighed.rpc.Conversation;
 import org.kerrighed.rpc.ConversationHandler;
@@ -95,7 +94,7 @@ public final class Endpoint implements AutoCloseable {
     private final ExecutorService completions;     // virtual threads: user futures' dependent stages
     private final SerialExecutor ordered;
     private final ConcurrentHashMap<Integer, Peer> peers = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Integer, Service> services = new ConcurrentHashMap<>();
+    private final Services services;
     private final ConcurrentHashMap<Integer, NamedCounters> serviceCounters = new ConcurrentHashMap<>();
     private final AtomicLong callIds = new AtomicLong();
     private final AtomicLong convIds = new AtomicLong();
@@ -110,14 +109,7 @@ public final class Endpoint implements AutoCloseable {
     private volatile HostAndPort advertised;
     private volatile boolean closed;
 
-    private record NamedCounters(String name, Counters counters) {
-    }
-
-    /** A registered handler: exactly one of sync, async and conversation is set. */
-    private record Service(int id, String name, Class<?> requestType, HandlerKind kind,
-                           RequestHandler<Object, Object> sync, AsyncRequestHandler<Object, Object> async,
-                           Function<Object, ?> orderKey, ConversationHandler<Object> conversation,
-                           Counters counters) {
+    record NamedCounters(String name, Counters counters) {
     }
 
     private Endpoint(RpcConfig config, boolean node) {
@@ -135,6 +127,7 @@ public final class Endpoint implements AutoCloseable {
         this.handlers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-handler-", 0).factory());
         this.completions = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-done-", 0).factory());
         this.ordered = new SerialExecutor(handlers);
+        this.services = new Services(this, nodeId, codec, handlers, ordered);
         this.bootstrap = new Bootstrap()
                 .group(transport.group())
                 .channel(transport.socketChannel())
@@ -528,48 +521,26 @@ public final class Endpoint implements AutoCloseable {
 
     // ------------------------------------------------------------------ services
 
-    private NamedCounters countersOf(int id, String name) {
+    NamedCounters countersOf(int id, String name) {
         return serviceCounters.computeIfAbsent(id, k -> new NamedCounters(name, new Counters()));
     }
 
-    private void putService(Service s) {
-        if (services.putIfAbsent(s.id(), s) != null) {
-            throw new IllegalStateException("service id " + s.id() + " (" + s.name() + ") is already registered on node "
-                    + nodeId + " as " + services.get(s.id()).name());
-        }
-    }
-
-    @SuppressWarnings("unchecked")
     public <Q, R> void register(ServiceKey<Q, R> key, HandlerKind kind, RequestHandler<Q, R> h,
                                 Function<? super Q, ?> orderKey) {
-        Checks.notNull(key, "key");
-        Checks.notNull(kind, "kind");
-        Checks.notNull(h, "handler");
-        putService(new Service(key.id(), key.name(), key.requestType(), kind, (RequestHandler<Object, Object>) h,
-                null, (Function<Object, ?>) orderKey, null, countersOf(key.id(), key.name()).counters()));
+        services.register(key, kind, h, orderKey);
     }
 
-    @SuppressWarnings("unchecked")
     public <Q, R> void registerAsync(ServiceKey<Q, R> key, HandlerKind kind, AsyncRequestHandler<Q, R> h,
                                      Function<? super Q, ?> orderKey) {
-        Checks.notNull(key, "key");
-        Checks.notNull(kind, "kind");
-        Checks.notNull(h, "handler");
-        putService(new Service(key.id(), key.name(), key.requestType(), kind, null,
-                (AsyncRequestHandler<Object, Object>) h, (Function<Object, ?>) orderKey, null,
-                countersOf(key.id(), key.name()).counters()));
+        services.registerAsync(key, kind, h, orderKey);
     }
 
-    @SuppressWarnings("unchecked")
     public <O> void registerConversation(ConversationKey<O> key, ConversationHandler<O> h) {
-        Checks.notNull(key, "key");
-        Checks.notNull(h, "handler");
-        putService(new Service(key.id(), key.name(), key.openingType(), HandlerKind.BLOCKING, null, null, null,
-                (ConversationHandler<Object>) h, countersOf(key.id(), key.name()).counters()));
+        services.registerConversation(key, h);
     }
 
     public void unregister(int id) {
-        services.remove(id);
+        services.unregister(id);
     }
 
     // ------------------------------------------------------------------ sending
@@ -588,7 +559,7 @@ public final class Endpoint implements AutoCloseable {
     }
 
     /** Appends {@code value} to {@code f}; on failure releases {@code f} and throws at the caller. */
-    private ByteBuf payload(ByteBuf f, Object value) {
+    ByteBuf payload(ByteBuf f, Object value) {
         try {
             codec.encode(value, f);
         } catch (RuntimeException e) {
@@ -789,11 +760,11 @@ public final class Endpoint implements AutoCloseable {
             }
             byte kind = f.readByte();
             switch (kind) {
-                case FrameKind.REQUEST -> onRequest(p, f, false);
-                case FrameKind.ONEWAY -> onRequest(p, f, true);
+                case FrameKind.REQUEST -> services.onRequest(p, f, false);
+                case FrameKind.ONEWAY -> services.onRequest(p, f, true);
                 case FrameKind.RESPONSE -> onResponse(p, f);
                 case FrameKind.ERROR -> onError(p, f);
-                case FrameKind.CONV_OPEN -> onConvOpen(p, f);
+                case FrameKind.CONV_OPEN -> services.onConvOpen(p, f);
                 case FrameKind.CONV_DATA, FrameKind.CONV_CREDIT, FrameKind.CONV_CLOSE, FrameKind.CONV_ABORT ->
                         onConvFrame(p, f, kind);
                 case FrameKind.PING -> {
@@ -826,118 +797,6 @@ public final class Endpoint implements AutoCloseable {
         if (n <= 10 || Long.bitCount(n) == 1) {          // log the first ten, then at powers of two
             log.warn("node {}: rejected frame #{} from {}: {}", nodeId, n, p.describe(), e.getMessage());
         }
-    }
-
-    private void onRequest(Peer p, ByteBuf f, boolean oneWay) {
-        Wire.need(f, oneWay ? 4 : 20, "request header");
-        int sid = f.readInt();
-        long callId = oneWay ? 0 : f.readLong();
-        long timeoutNanos = oneWay ? 0 : f.readLong();
-        Service s = services.get(sid);
-        if (s == null || s.conversation() != null) {
-            if (!oneWay) {
-                sendError(p, callId, "org.kerrighed.rpc.NoSuchService", "node " + nodeId + " has no service " + sid);
-            }
-            throw new SerializationException("no service " + sid + " on node " + nodeId);
-        }
-        int bytes = f.readableBytes();
-        Object request;
-        try {
-            request = codec.decode(f);
-            if (request != null && !s.requestType().isInstance(request)) {
-                throw new SerializationException("service " + s.name() + " expects " + s.requestType().getName()
-                        + ", got " + request.getClass().getName());
-            }
-        } catch (SerializationException e) {
-            s.counters().errors.increment();
-            if (!oneWay) {
-                sendError(p, callId, SerializationException.class.getName(), e.getMessage());
-            }
-            throw e;
-        }
-        s.counters().callsIn.increment();
-        s.counters().bytesIn.add(bytes);
-        long deadline = timeoutNanos <= 0 ? Long.MAX_VALUE : System.nanoTime() + timeoutNanos;
-        Runnable task = () -> invoke(p, s, callId, oneWay, deadline, request);
-        if (s.kind() == HandlerKind.NON_BLOCKING) {
-            task.run();
-        } else if (s.orderKey() != null) {
-            Object k;
-            try {
-                k = s.orderKey().apply(request);
-            } catch (RuntimeException e) {
-                reply(p, s, callId, oneWay, null, e);
-                return;
-            }
-            ordered.execute(List.of(p.id, s.id(), k == null ? NULL_MESSAGE : k), task);
-        } else {
-            handlers.execute(task);
-        }
-    }
-
-    private void invoke(Peer p, Service s, long callId, boolean oneWay, long deadline, Object request) {
-        CallContext ctx = new Context(p.id, deadline);
-        try {
-            if (s.async() != null) {
-                s.async().handle(ctx, request).whenComplete((r, t) -> reply(p, s, callId, oneWay, r, t));
-            } else {
-                reply(p, s, callId, oneWay, s.sync().handle(ctx, request), null);
-            }
-        } catch (Throwable t) {
-            reply(p, s, callId, oneWay, null, t);
-        }
-    }
-
-    private record Context(int caller, long deadline) implements CallContext {
-        @Override
-        public long remainingNanos() {
-            return deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
-        }
-    }
-
-    private void reply(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure) {
-        if (failure != null) {
-            s.counters().errors.increment();
-            if (failure instanceof VirtualMachineError vme && !(failure instanceof StackOverflowError)) {
-                throw vme;
-            }
-        }
-        if (oneWay) {
-            if (failure != null) {
-                log.warn("node {}: one-way handler {} failed for a message from {}", nodeId, s.name(), p.describe(),
-                        failure);
-            }
-            return;
-        }
-        try {
-            if (failure == null) {
-                ByteBuf f = frame(FrameKind.RESPONSE);
-                f.writeLong(callId);
-                try {
-                    payload(f, result);
-                } catch (SerializationException | FrameTooLargeException e) {
-                    sendError(p, callId, e.getClass().getName(), "reply of " + s.name() + " on node " + nodeId
-                            + " could not be sent: " + e.getMessage());
-                    return;
-                }
-                p.send(f);
-            } else {
-                ByteBuf f = frame(FrameKind.ERROR);
-                f.writeLong(callId);
-                Wire.writeError(f, failure);
-                p.send(f);
-            }
-        } catch (LinkClosedException e) {
-            log.debug("node {}: reply to {} lost: {}", nodeId, p.describe(), e.getMessage());
-        }
-    }
-
-    private void sendError(Peer p, long callId, String type, String message) {
-        ByteBuf f = frame(FrameKind.ERROR);
-        f.writeLong(callId);
-        Wire.writeUtf(f, type);
-        Wire.writeUtf(f, message);
-        p.send(f);
     }
 
     private void onResponse(Peer p, ByteBuf f) {
@@ -976,54 +835,6 @@ public final class Endpoint implements AutoCloseable {
         pc.service.errors.increment();
         p.counters.errors.increment();
         pc.future.completeExceptionally(new RemoteException(p.id, type, message));
-    }
-
-    private void onConvOpen(Peer p, ByteBuf f) {
-        Wire.need(f, 16, "conversation open");
-        int sid = f.readInt();
-        long convId = f.readLong();
-        int window = f.readInt();
-        Service s = services.get(sid);
-        if (s == null || s.conversation() == null) {
-            sendConvAbort(p, ConversationImpl.FROM_ACCEPTOR, convId, "org.kerrighed.rpc.NoSuchService",
-                    "node " + nodeId + " has no conversation service " + sid);
-            throw new SerializationException("no conversation service " + sid + " on node " + nodeId);
-        }
-        if (window < 1 || window > 65_536) {
-            sendConvAbort(p, ConversationImpl.FROM_ACCEPTOR, convId, SerializationException.class.getName(),
-                    "bad window " + window);
-            throw new SerializationException("conversation window " + window + " out of range");
-        }
-        Object opening;
-        try {
-            opening = codec.decode(f);
-        } catch (SerializationException e) {
-            sendConvAbort(p, ConversationImpl.FROM_ACCEPTOR, convId, SerializationException.class.getName(),
-                    e.getMessage());
-            throw e;
-        }
-        ConversationImpl c = new ConversationImpl(this, p, convId, false, window);
-        if (p.accepted.putIfAbsent(convId, c) != null) {
-            throw new SerializationException("duplicate conversation id " + convId);
-        }
-        s.counters().callsIn.increment();
-        handlers.execute(() -> {
-            try {
-                s.conversation().onOpen(c, opening);
-                c.close();
-            } catch (Throwable t) {
-                s.counters().errors.increment();
-                log.debug("node {}: conversation {} handler failed", nodeId, s.name(), t);
-                c.fail(new KerrighedException("handler failed: " + t, t));
-                try {
-                    Throwable root = t;
-                    sendConvAbort(p, ConversationImpl.FROM_ACCEPTOR, convId, root.getClass().getName(),
-                            String.valueOf(root.getMessage()));
-                } catch (LinkClosedException ignored) {
-                    // The initiator fails the conversation on its own when the link closes.
-                }
-            }
-        });
     }
 
     private void onConvFrame(Peer p, ByteBuf f, byte kind) {
