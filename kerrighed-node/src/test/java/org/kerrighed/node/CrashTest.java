@@ -96,7 +96,7 @@ class CrashTest {
     }
 
     @Test
-    void saturatedNodeStaysAMember(TestInfo info) throws Exception {
+    void saturatedOrBrieflyPausedNodeStaysAMember(TestInfo info) throws Exception {
         try (JvmCluster c = new JvmCluster("saturated")) {
             c.start(0);
             c.start(1, "--burn", "4");                           // 4 busy threads on a 2-core machine
@@ -109,6 +109,17 @@ class CrashTest {
                     assertEquals(epoch, s.epoch(), "no membership change while node 1 is busy: " + s);
                     Thread.sleep(200);
                 }
+                // A 1 s stop-the-world pause (a long GC) is tolerated: SIGSTOP for a second, then SIGCONT.
+                c.jvm(2).stop();
+                Thread.sleep(1000);
+                c.jvm(2).cont();
+                end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (System.nanoTime() < end) {
+                    NodeAdmin.ClusterStatus s = status(tool);
+                    assertEquals(epoch, s.epoch(), "no membership change after node 2's 1 s pause: " + s);
+                    Thread.sleep(200);
+                }
+                assertFalse(c.jvm(2).tail(200).contains("REJOINED"), "node 2 was not fenced");
             }
         }
     }
