@@ -20,8 +20,9 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Runs a benchmark against its peer and writes bench-results/NAME.json.",
-                "Ours and the peer run in alternating rounds of the same run; the table gives medians and the",
-                "median of per-round ratios. Benchmarks: rpc (against raw Netty), membership (against Hazelcast)."})
+                "Ours and the peer run in alternating rounds of the same run; the table",
+                "gives medians and the median of the per-round ratios. Benchmarks: rpc",
+                "(against raw Netty), membership (against Hazelcast)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 

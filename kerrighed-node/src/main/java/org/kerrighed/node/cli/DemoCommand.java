@@ -31,10 +31,11 @@ import java.util.concurrent.TimeUnit;
  * because the children watch their stdin).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Runs a local cluster of node JVMs with a workload, kills a node, stops cleanly.",
-                "Starts the nodes on loopback, shows the membership forming, has every node call every other",
-                "and multicast, kills one node with SIGKILL, shows the others declaring it failed, and stops",
-                "the rest gracefully. Takes about 20 s; no JVM is left behind, on Ctrl-C too."})
+        description = {"Runs a local cluster of node JVMs with a workload, kills one, stops.",
+                "Starts the nodes on loopback, shows the membership forming, has every",
+                "node call every other and multicast, kills one node with SIGKILL, shows",
+                "the others declaring it failed, and stops the rest gracefully. Takes",
+                "about 20 s; no JVM is left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
