@@ -30,7 +30,6 @@ import org.kerrighed.rpc.RemoteException;
 import org.kerrighed.rpc.RequestHandler;
 import org.kerrighed.rpc.RpcConfig;
 import org.kerrighed.rpc.RpcStats;
-import org.kerrighed.rpc.RpcTimeoutException;
 import org.kerrighed.rpc.SerializationException;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.internal.codec.KryoCodec;
@@ -522,7 +521,8 @@ public final class Endpoint implements AutoCloseable {
     // ------------------------------------------------------------------ services
 
     NamedCounters countersOf(int id, String name) {
-        return serviceCounters.computeIfAbsent(id, k -> new NamedCounters(name, new Counters()));
+        NamedCounters c = serviceCounters.get(id);     // once registered, no capturing lambda per call
+        return c != null ? c : serviceCounters.computeIfAbsent(id, k -> new NamedCounters(name, new Counters()));
     }
 
     public <Q, R> void register(ServiceKey<Q, R> key, HandlerKind kind, RequestHandler<Q, R> h,
@@ -606,16 +606,9 @@ public final class Endpoint implements AutoCloseable {
     private void startCall(Peer p, long callId, ByteBuf f, RpcFuture<Object> future, Counters sc,
                            long timeoutNanos, Object what) {
         int bytes = f.readableBytes();
-        PendingCall pc = new PendingCall(callId, future, sc, System.nanoTime());
+        PendingCall pc = new PendingCall(callId, future, sc, System.nanoTime(), p, what, timeoutNanos);
         p.calls.put(callId, pc);
-        pc.timeout = timer.newTimeout(t -> {
-            if (p.calls.remove(callId, pc)) {
-                sc.errors.increment();
-                p.counters.errors.increment();
-                future.completeExceptionally(new RpcTimeoutException("call " + what + " to " + p.describe()
-                        + " got no reply within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"));
-            }
-        }, timeoutNanos, TimeUnit.NANOSECONDS);
+        pc.timeout = timer.newTimeout(pc, timeoutNanos, TimeUnit.NANOSECONDS);   // fails it at its deadline
         sc.callsOut.increment();
         sc.bytesOut.add(bytes);
         try {

@@ -20,11 +20,20 @@ final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ReadBatch batch = ReadBatch.current();
+        batch.begin();
         endpoint.dispatch(peer, (ByteBuf) msg);
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ReadBatch.current().complete();            // flush what the frames of this read made us write
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        ReadBatch.current().complete();            // never leave this thread in a read batch
         endpoint.linkClosed(peer, ctx.channel(), "connection closed");
     }
 

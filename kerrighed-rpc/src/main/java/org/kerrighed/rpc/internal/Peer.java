@@ -70,7 +70,18 @@ final class Peer {
                 throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closed");
             }
             if (out != null && backlog.isEmpty()) {
-                out.writeAndFlush(frame, out.voidPromise());
+                Channel ch = out;
+                ReadBatch batch;
+                if (ch.eventLoop().inEventLoop() && (batch = ReadBatch.current()).reading) {
+                    // Sent while this I/O thread handles a batch of frames read from a link (a reply, or a
+                    // call made from a completion run there): write now, flush when the batch completes
+                    // (channelReadComplete), so the frames of one batch leave in one syscall. A lone frame
+                    // is flushed as soon as its read ends, so one call in flight is not delayed.
+                    ch.write(frame, ch.voidPromise());
+                    batch.deferFlush(ch);
+                } else {
+                    ch.writeAndFlush(frame, ch.voidPromise());
+                }
                 return;
             }
             if (out == null && !connecting) {

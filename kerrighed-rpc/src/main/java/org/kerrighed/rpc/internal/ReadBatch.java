@@ -1,0 +1,60 @@
+package org.kerrighed.rpc.internal;
+
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.FastThreadLocal;
+
+import java.util.ArrayList;
+
+/**
+ * The flushes an I/O thread owes for frames it wrote while handling frames read from a link.
+ *
+ * <p>{@link LinkHandler} marks the start of a read batch ({@link #begin}) and settles it when the
+ * channel's read completes ({@link #complete}); {@link Peer#send} on that thread, for a channel of that
+ * thread, writes without flushing and records the channel here. Frames keep their order (Netty keeps the
+ * order of writes on a channel); they only leave in fewer syscalls. Used on event-loop threads only.
+ */
+final class ReadBatch {
+    private static final FastThreadLocal<ReadBatch> CURRENT = new FastThreadLocal<>() {
+        @Override
+        protected ReadBatch initialValue() {
+            return new ReadBatch();
+        }
+    };
+
+    boolean reading;
+    private final ArrayList<Channel> unflushed = new ArrayList<>(4);
+
+    static ReadBatch current() {
+        return CURRENT.get();
+    }
+
+    void begin() {
+        reading = true;
+    }
+
+    /** Records that {@code ch} (of this thread's event loop) has frames written but not flushed. */
+    void deferFlush(Channel ch) {
+        ArrayList<Channel> u = unflushed;
+        for (int i = u.size() - 1; i >= 0; i--) {
+            if (u.get(i) == ch) {
+                return;
+            }
+        }
+        u.add(ch);
+    }
+
+    /** The read batch ended: flushes every channel written to during it. */
+    void complete() {
+        reading = false;
+        ArrayList<Channel> u = unflushed;
+        if (u.isEmpty()) {
+            return;
+        }
+        // Flushing can run handlers that send again (outside a read now, so they flush on their own).
+        Channel[] chs = u.toArray(new Channel[0]);
+        u.clear();
+        for (Channel ch : chs) {
+            ch.flush();
+        }
+    }
+}
