@@ -38,6 +38,19 @@ class JmxExportTest {
                 }
             }
             assertTrue(sawEcho, "the echo service is listed");
+            assertEquals(1, server.getAttribute(name, "ConnectedPeers"));
+            RpcConfig t = c.template();
+            try (RpcClient tool = RpcClient.connect(RpcConfig.builder().clusterName(t.clusterName()).secret(t.secret())
+                    .nodeId(-1).jmx(false).build(), c.node(0).address())) {
+                Await.until(() -> {
+                    try {
+                        return Integer.valueOf(1).equals(server.getAttribute(name, "ConnectedTools"));
+                    } catch (Exception e) {
+                        return false;
+                    }
+                }, java.time.Duration.ofSeconds(5), "the tool is counted");
+                assertEquals(1, server.getAttribute(name, "ConnectedPeers"), "a tool is not a peer");
+            }
         }
         assertFalse(server.isRegistered(name), "unregistered on close");
     }

@@ -64,7 +64,17 @@ final class JmxRegistration implements AutoCloseable {
 
         @Override
         public int getConnectedPeers() {
-            return (int) endpoint.stats().peers().stream().filter(RpcStats.PeerStats::connected).count() - 1;
+            return (int) endpoint.stats().peers().stream().filter(p -> p.connected() && isNode(p.peer())
+                    && p.peer() != endpoint.nodeId()).count();
+        }
+
+        @Override
+        public int getConnectedTools() {
+            return (int) endpoint.stats().peers().stream().filter(p -> p.connected() && !isNode(p.peer())).count();
+        }
+
+        private static boolean isNode(int id) {
+            return id >= 0 && id < org.kerrighed.rpc.RpcConfig.MAX_NODES;    // tools get ids from MAX_NODES up
         }
     }
 }

@@ -11,5 +11,9 @@ public interface RpcMXBean {
 
     long getRefusedHandshakes();
 
+    /** Other nodes with an open link (tools not counted). */
     int getConnectedPeers();
+
+    /** Tools ({@code RpcClient}s) connected to this node. */
+    int getConnectedTools();
 }
