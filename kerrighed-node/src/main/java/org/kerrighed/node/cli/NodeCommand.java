@@ -6,9 +6,9 @@ import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HostAndPort;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +24,8 @@ final class NodeCommand {
             description = {"Starts a node in the foreground: a new cluster, or joins one with --join.",
                     "Stops cleanly on Ctrl-C, SIGTERM, 'krg nodes remove' or 'krg cluster stop'."})
     static final class Start implements Callable<Integer> {
-        @Option(names = "--config", paramLabel = "FILE", description = "configuration file (flags override it)")
-        Path config;
-
-        @Option(names = "--cluster", paramLabel = "NAME", description = "cluster name")
-        String cluster;
+        @Mixin
+        ClusterOptions options;
 
         @Option(names = "--id", paramLabel = "ID", description = "node id 0-255 (default: assigned on join)")
         Integer id;
@@ -46,12 +43,6 @@ final class NodeCommand {
                 description = "RPC address of a running node to join through (repeatable)")
         List<String> join = new ArrayList<>();
 
-        @Option(names = "--secret-file", paramLabel = "FILE", description = "file holding the cluster secret")
-        Path secretFile;
-
-        @Option(names = "--secret-env", paramLabel = "VAR", description = "environment variable holding the secret")
-        String secretEnv;
-
         @Option(names = "--exit-on-stdin-eof", description = "exit when standard input closes (set by launchers)")
         boolean exitOnStdinEof;
 
@@ -60,11 +51,7 @@ final class NodeCommand {
             if (exitOnStdinEof) {
                 ChildJvm.exitWhenParentDies();
             }
-            NodeConfig.Builder b = config == null ? NodeConfig.builder()
-                    : NodeConfig.parse(ToolOptions.readConfig(config), config.toString(), config.toAbsolutePath().getParent());
-            if (cluster != null) {
-                b.clusterName(cluster);
-            }
+            NodeConfig.Builder b = options.builder();
             if (id != null) {
                 if (id < 0 || id > 255) {
                     throw new IllegalArgumentException("--id: must be in 0-255, got " + id);
@@ -87,7 +74,6 @@ final class NodeCommand {
                 }
                 b.seeds(seeds);
             }
-            ToolOptions.applySecret(b, secretFile, secretEnv);
             NodeConfig c = b.build();
             Node node = Kerrighed.join(c);
             Thread hook = Thread.ofPlatform().unstarted(node::close);

@@ -4,9 +4,9 @@ import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.RpcClient;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.List;
 
 /** How a tool reaches the cluster: a node's RPC address and the cluster's name and secret. */
@@ -15,26 +15,12 @@ public final class ToolOptions {
             description = "RPC address of any node (default: the first seed of --config)")
     String seed;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "a node configuration file (cluster name, secret, seeds)")
-    Path config;
-
-    @Option(names = "--cluster", paramLabel = "NAME", description = "cluster name (overrides --config)")
-    String cluster;
-
-    @Option(names = "--secret-file", paramLabel = "FILE", description = "file holding the cluster secret")
-    Path secretFile;
-
-    @Option(names = "--secret-env", paramLabel = "VAR", description = "environment variable holding the cluster secret")
-    String secretEnv;
+    @Mixin
+    ClusterOptions cluster;
 
     /** Builds the tool's configuration from the options; errors name the option. */
     NodeConfig nodeConfig() {
-        NodeConfig.Builder b = config == null ? NodeConfig.builder()
-                : NodeConfig.parse(readConfig(config), config.toString(), config.toAbsolutePath().getParent());
-        applySecret(b, secretFile, secretEnv);
-        if (cluster != null) {
-            b.clusterName(cluster);
-        }
+        NodeConfig.Builder b = cluster.builder();
         if (seed != null) {
             b.seeds(List.of(parseAddress("--seed", seed)));
         }
@@ -46,35 +32,12 @@ public final class ToolOptions {
                 throw new IllegalArgumentException("--cluster: the cluster name is required (or give --config)");
             }
             if (m.startsWith("cluster.name")) {
-                throw new IllegalArgumentException((cluster != null ? "--cluster: " : "--config: ") + m);
+                throw new IllegalArgumentException((cluster.cluster != null ? "--cluster: " : "--config: ") + m);
             }
             if (m.startsWith("secret")) {
                 throw new IllegalArgumentException("--secret-file/--secret-env: " + m);
             }
             throw e;
-        }
-    }
-
-    static String readConfig(Path p) {
-        try {
-            return java.nio.file.Files.readString(p);
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("--config: cannot read " + p + ": " + e.getMessage());
-        }
-    }
-
-    static void applySecret(NodeConfig.Builder b, Path secretFile, String secretEnv) {
-        if (secretFile != null) {
-            b.secret(null);
-            b.secretFile(secretFile);
-        }
-        if (secretEnv != null) {
-            String v = System.getenv(secretEnv);
-            if (v == null || v.isBlank()) {
-                throw new IllegalArgumentException("--secret-env: the environment variable " + secretEnv + " is not set");
-            }
-            b.secretFile(null);
-            b.secret(v.strip());
         }
     }
 
