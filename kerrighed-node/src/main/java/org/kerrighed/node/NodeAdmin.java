@@ -91,6 +91,39 @@ public final class NodeAdmin {
         return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes), node);
     }
 
+    /**
+     * The view of the node {@code tool} is connected to, with every member's figures. Waits at most
+     * {@code timeout} plus 5 s.
+     */
+    public static ClusterStatus status(RpcClient tool, java.time.Duration timeout)
+            throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+        return tool.call(STATUS, "", timeout).get(timeout.toMillis() + 5000, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Asks the node {@code tool} is connected to to leave the cluster gracefully and exit. */
+    public static void stop(RpcClient tool, String reason, java.time.Duration timeout)
+            throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+        tool.call(STOP, new StopRequest(reason), timeout).get(timeout.toMillis() + 5000,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Polls the node {@code tool} is connected to every 100 ms until node {@code id} is no longer a live
+     * member of its view; returns that view, or null when {@code id} is still listed after {@code max}.
+     */
+    public static ClusterStatus awaitGone(RpcClient tool, int id, java.time.Duration max)
+            throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < deadline) {
+            ClusterStatus s = status(tool, java.time.Duration.ofSeconds(5));
+            if (s.nodes().stream().noneMatch(n -> n.nodeId() == id && n.live())) {
+                return s;
+            }
+            Thread.sleep(100);
+        }
+        return null;
+    }
+
     static void install(Node node, Membership m) {
         RpcNode rpc = m.rpc();
         rpc.register(SELF, HandlerKind.BLOCKING, (ctx, r) -> self(node, -1));   // reads /proc

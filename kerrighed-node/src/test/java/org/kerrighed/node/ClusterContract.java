@@ -48,7 +48,7 @@ abstract class ClusterContract {
 
     private NodeAdmin.ClusterStatus status(int id) throws Exception {
         try (RpcClient tool = cluster.tool(id)) {
-            return tool.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+            return NodeAdmin.status(tool, Duration.ofSeconds(5));
         }
     }
 
@@ -101,8 +101,7 @@ abstract class ClusterContract {
             awaitStatus(id, s -> live(s) == 4, "node 3 online");
         }
         try (RpcClient tool = cluster.tool(3)) {
-            tool.call(NodeAdmin.STOP, new NodeAdmin.StopRequest("contract test"), Duration.ofSeconds(5))
-                    .get(10, TimeUnit.SECONDS);
+            NodeAdmin.stop(tool, "contract test", Duration.ofSeconds(5));
         }
         for (int id = 0; id < 3; id++) {
             NodeAdmin.ClusterStatus s = awaitStatus(id, x -> live(x) == 3

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class CrashTest {
 
     private static NodeAdmin.ClusterStatus status(RpcClient tool) throws Exception {
-        return tool.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+        return NodeAdmin.status(tool, Duration.ofSeconds(5));
     }
 
     private static boolean lists(NodeAdmin.ClusterStatus s, int id, String state) {

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /** {@code krg cluster ...}: the whole cluster. */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Acts on the whole cluster.",
@@ -28,7 +27,7 @@ final class ClusterCommand {
         public Integer call() throws Exception {
             List<NodeStatus> order = new ArrayList<>();
             try (RpcClient seed = tool.connect()) {
-                NodeAdmin.ClusterStatus s = seed.call(NodeAdmin.STATUS, "", Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
+                NodeAdmin.ClusterStatus s = NodeAdmin.status(seed, Duration.ofSeconds(10));
                 for (NodeStatus n : s.nodes()) {
                     if (n.live()) {
                         if (n.nodeId() == seed.server()) {
@@ -44,8 +43,7 @@ final class ClusterCommand {
             for (int i = 0; i < order.size(); i++) {
                 NodeStatus n = order.get(i);
                 try (RpcClient c = tool.connect(HostAndPort.parse(n.rpcAddress()))) {
-                    c.call(NodeAdmin.STOP, new NodeAdmin.StopRequest("krg cluster stop"), Duration.ofSeconds(10))
-                            .get(15, TimeUnit.SECONDS);
+                    NodeAdmin.stop(c, "krg cluster stop", Duration.ofSeconds(10));
                     System.out.println("node " + n.nodeId() + " stopping");
                 } catch (Exception e) {
                     failures++;
@@ -60,15 +58,8 @@ final class ClusterCommand {
         }
 
         private void awaitGone(HostAndPort last, int id) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             try (RpcClient c = tool.connect(last)) {
-                while (System.nanoTime() < deadline) {
-                    var s = c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-                    if (s.nodes().stream().noneMatch(x -> x.nodeId() == id && x.live())) {
-                        return;
-                    }
-                    Thread.sleep(100);
-                }
+                NodeAdmin.awaitGone(c, id, Duration.ofSeconds(20));
             } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
                 System.err.println("cannot follow node " + id + "'s departure: " + Krg.rootMessage(e));
             }

@@ -218,8 +218,7 @@ final class DemoCommand implements Callable<Integer> {
             while (!clients.isEmpty() && System.nanoTime() < deadline) {
                 for (var it = clients.entrySet().iterator(); it.hasNext(); ) {
                     var e = it.next();
-                    NodeAdmin.ClusterStatus s = e.getValue().call(NodeAdmin.STATUS, "", Duration.ofSeconds(5))
-                            .get(10, TimeUnit.SECONDS);
+                    NodeAdmin.ClusterStatus s = NodeAdmin.status(e.getValue(), Duration.ofSeconds(5));
                     boolean declared = s.nodes().stream().anyMatch(n -> n.nodeId() == victim && n.state().equals("FAILED"));
                     if (declared) {
                         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
@@ -251,8 +250,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int id : order) {
             long start = System.nanoTime();
             try (RpcClient c = tool(id)) {
-                c.call(NodeAdmin.STOP, new NodeAdmin.StopRequest("krg demo finished"), Duration.ofSeconds(5))
-                        .get(10, TimeUnit.SECONDS);
+                NodeAdmin.stop(c, "krg demo finished", Duration.ofSeconds(5));
             }
             int code = jvms.get(id).waitFor(Duration.ofSeconds(20));
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -268,7 +266,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private NodeAdmin.ClusterStatus status(int id) throws Exception {
         try (RpcClient c = tool(id)) {
-            return c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+            return NodeAdmin.status(c, Duration.ofSeconds(5));
         }
     }
 

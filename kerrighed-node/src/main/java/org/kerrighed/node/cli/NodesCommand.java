@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 /** {@code krg nodes}: the members, and removing one. */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
@@ -31,7 +30,7 @@ final class NodesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (RpcClient c = tool.connect()) {
-            NodeAdmin.ClusterStatus s = c.call(NodeAdmin.STATUS, "", Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
+            NodeAdmin.ClusterStatus s = NodeAdmin.status(c, Duration.ofSeconds(10));
             System.out.print(json ? Output.json(toMap(s)) + "\n" : format(s));
         }
         return 0;
@@ -84,22 +83,17 @@ final class NodesCommand implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             try (RpcClient seed = tool.connect()) {
-                NodeAdmin.ClusterStatus s = seed.call(NodeAdmin.STATUS, "", Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS);
+                NodeAdmin.ClusterStatus s = NodeAdmin.status(seed, Duration.ofSeconds(10));
                 NodeStatus target = s.nodes().stream().filter(n -> n.nodeId() == id && n.live()).findFirst().orElseThrow(
                         () -> new IllegalArgumentException("ID: no live node " + id + " in the cluster (epoch " + s.epoch() + ")"));
                 try (RpcClient c = tool.connect(HostAndPort.parse(target.rpcAddress()))) {
-                    c.call(NodeAdmin.STOP, new NodeAdmin.StopRequest("removed by krg nodes remove"), Duration.ofSeconds(10))
-                            .get(15, TimeUnit.SECONDS);
+                    NodeAdmin.stop(c, "removed by krg nodes remove", Duration.ofSeconds(10));
                 }
                 if (id != seed.server()) {
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                    while (System.nanoTime() < deadline) {
-                        var now = seed.call(NodeAdmin.STATUS, "", Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
-                        if (now.nodes().stream().noneMatch(n -> n.nodeId() == id && n.live())) {
-                            System.out.println("node " + id + " left; epoch " + now.epoch());
-                            return 0;
-                        }
-                        Thread.sleep(100);
+                    NodeAdmin.ClusterStatus now = NodeAdmin.awaitGone(seed, id, Duration.ofSeconds(20));
+                    if (now != null) {
+                        System.out.println("node " + id + " left; epoch " + now.epoch());
+                        return 0;
                     }
                     System.err.println("node " + id + " was asked to leave but is still listed after 20 s");
                     return 1;
