@@ -24,6 +24,14 @@ public interface HotplugHook {
     default void nodeFailed(Member member, View view) {
     }
 
+    /**
+     * A view was installed on this node (after the add, leave and failure hooks of that view ran). Services
+     * that keep per-epoch state (KDDM's default owners, its recovery) re-examine it here. Runs for every
+     * view this node installs, its first one included.
+     */
+    default void viewInstalled(View view) {
+    }
+
     /** This node was declared failed by the others (it was paused or cut off): stop serving at once. */
     default void fenced(View lastView) {
     }

@@ -82,6 +82,7 @@ public final class Membership implements AutoCloseable {
     private volatile boolean closed;
     private volatile Discovery discovery;
     private long lastTickNanos = System.nanoTime();
+    private volatile long confirmedNanos = System.nanoTime();  // last tick that found this process running normally
 
     private Membership(RpcNode rpc, MembershipConfig config) {
         this.rpc = rpc;
@@ -98,7 +99,19 @@ public final class Membership implements AutoCloseable {
      * @throws KerrighedException when no seed answers, the id is taken, or a step exceeds the join timeout
      */
     public static Membership start(IntFunction<RpcConfig> rpcConfigs, MembershipConfig config, List<HotplugHook> hooks) {
+        return start(rpcConfigs, config, hooks, rpc -> {
+        });
+    }
+
+    /**
+     * Like {@link #start(IntFunction, MembershipConfig, List)}, and runs {@code beforeJoin} on this node's
+     * endpoint as soon as it exists, before the node is admitted: services register their handlers there,
+     * so no member ever sends them a message they cannot take.
+     */
+    public static Membership start(IntFunction<RpcConfig> rpcConfigs, MembershipConfig config, List<HotplugHook> hooks,
+                                   java.util.function.Consumer<RpcNode> beforeJoin) {
         Checks.notNull(rpcConfigs, "rpcConfigs");
+        Checks.notNull(beforeJoin, "beforeJoin");
         Checks.notNull(config, "config");
         if (config.seeds().isEmpty()) {
             int id = Math.max(0, config.requestedNodeId());
@@ -106,6 +119,7 @@ public final class Membership implements AutoCloseable {
             Membership m = new Membership(rpc, config);
             m.hooks.addAll(hooks);
             try {
+                beforeJoin.accept(rpc);
                 m.bootstrap();
                 return m;
             } catch (RuntimeException e) {
@@ -138,6 +152,7 @@ public final class Membership implements AutoCloseable {
         Membership m = new Membership(rpc, config);
         m.hooks.addAll(hooks);
         try {
+            beforeJoin.accept(rpc);
             m.join(info, master);
             return m;
         } catch (RuntimeException e) {
@@ -180,6 +195,17 @@ public final class Membership implements AutoCloseable {
      */
     public boolean writable() {
         return writable && !selfFenced;
+    }
+
+    /**
+     * Nanoseconds since the membership thread last confirmed that this process runs normally (it ticks every
+     * 200 ms). After a pause of the whole process (SIGSTOP, a long GC) the value stays high until the node
+     * has checked with the others that it is still a member, so a service that serves cached data can refuse
+     * to while it is above a bound well under the failure-detection time: a node the others may have declared
+     * failed then never serves a stale copy.
+     */
+    public long sinceConfirmedNanos() {
+        return System.nanoTime() - confirmedNanos;
     }
 
     /** True once this node was declared failed by the others; it must rejoin as a new incarnation. */
@@ -540,6 +566,7 @@ public final class Membership implements AutoCloseable {
             }
         }
         updateWritable();
+        runHooks(true, h -> h.viewInstalled(v));
     }
 
     private void runHooks(boolean ascending, java.util.function.Consumer<HotplugHook> call) {
@@ -731,6 +758,7 @@ public final class Membership implements AutoCloseable {
                 }
             }
             updateWritable();
+            confirmedNanos = now;
         } catch (RuntimeException e) {
             log.error("node {}: membership tick failed", rpc.nodeId(), e);
         }
@@ -758,6 +786,7 @@ public final class Membership implements AutoCloseable {
                     fence(view);
                 } else {
                     install(r.view());
+                    confirmedNanos = System.nanoTime();
                 }
                 return;
             } catch (Exception e) {

@@ -1,0 +1,43 @@
+package org.kerrighed.kddm;
+
+/**
+ * A pinned local copy of one object, from {@link KddmSet#get}, {@link KddmSet#grab} or {@link KddmSet#find}.
+ * While it is open, no other node can take the object away (their requests wait and are replayed on
+ * {@link #close}); under {@link SetFlag#LOCAL_EXCLUSIVE} local callers wait too. Use it in try-with-resources.
+ *
+ * <p><b>Read handles</b> ({@code get}, {@code find}) give an object that must not be mutated: other nodes may
+ * hold copies that would silently diverge. KDDM enforces this for byte pages ({@code PageLinker.view} is
+ * read-only) and cannot for arbitrary objects; prefer immutable values (records) and replace them with
+ * {@link #set} on a write handle. <b>Write handles</b> ({@code grab}) give the only copy in the cluster: mutate
+ * it in place or {@link #set} a new value; the write is published (and replicated) on {@code close()}.
+ *
+ * <p>Not thread-safe: one thread uses and closes a handle (other threads may use the object it returned).
+ * Using a handle after close, or closing it twice, throws {@link IllegalStateException}.
+ */
+public interface Handle<T> extends AutoCloseable {
+    /** The object's id. */
+    long id();
+
+    /** The object (null if its linker first-touched it as null). */
+    T value();
+
+    /** True for a handle from {@code grab}. */
+    boolean writable();
+
+    /**
+     * Replaces the object (write handles only).
+     *
+     * @throws IllegalStateException on a read handle or after close
+     * @throws ClassCastException when {@code value} is not of the set's type
+     */
+    void set(T value);
+
+    /**
+     * Releases the pin. For a write handle of a replicated set, returns once the new value is on
+     * {@code replication} live nodes (or every live node when fewer remain; a warning is logged).
+     *
+     * @throws IllegalStateException when already closed
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,354 @@
+package org.kerrighed.kddm;
+
+import org.kerrighed.kddm.internal.Engine;
+import org.kerrighed.kddm.internal.Wire;
+import org.kerrighed.kddm.linkers.DirectoryLinker;
+import org.kerrighed.kddm.linkers.ObjectLinker;
+import org.kerrighed.kddm.linkers.PageLinker;
+import org.kerrighed.rpc.Checks;
+import org.kerrighed.rpc.RpcNode;
+import org.kerrighed.rpc.TypeRegistrar;
+import org.kerrighed.rpc.TypeRegistry;
+import org.kerrighed.rpc.membership.HotplugHook;
+import org.kerrighed.rpc.membership.Member;
+import org.kerrighed.rpc.membership.Membership;
+import org.kerrighed.rpc.membership.NodeState;
+import org.kerrighed.rpc.membership.View;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * KDDM on one node: creates and finds sets, and keeps them coherent across the cluster. Start it on the node's
+ * endpoint before the node joins ({@link #start}), give its {@link #hook()} to the membership, and
+ * {@link #attach} the membership once started. Thread-safe.
+ *
+ * <p>Static sets have well-known ids below 2^32 and are created by every node ({@link #createStaticSet});
+ * messages for one a node has not created yet wait for it. Dynamic sets get a cluster-unique id
+ * ({@link #createSet}) and are instantiated lazily by other nodes on first use ({@link #set}), by asking their
+ * manager node (encoded in the id) or, if it died, any node that has the set.
+ */
+public final class Kddm implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Kddm.class);
+    /** Hook priority: after rpc (0), before the services built on KDDM. */
+    public static final int HOOK_PRIORITY = 100;
+
+    private final Engine engine;
+    private final Path storage;
+    private final Map<String, LinkerFactory> linkers = new ConcurrentHashMap<>();
+    private final Map<Long, StaticDef> statics = new ConcurrentHashMap<>();
+    private ObjectName mbean;
+
+    record StaticDef(SetSpec spec, IoLinker<?> linker) {
+    }
+
+    private Kddm(RpcNode rpc, Path storage) {
+        this.storage = storage;
+        TypeRegistry types = rpc.config().types();
+        linkers.put("object", (id, spec) -> new ObjectLinker<>(objectType(types, spec.linkerArg())));
+        linkers.put("page", (id, spec) -> new PageLinker(spec.linkerArg().isEmpty() ? 4096
+                : Integer.parseInt(spec.linkerArg())));
+        linkers.put("directory", (id, spec) -> new DirectoryLinker(storage.resolve(
+                spec.linkerArg().isEmpty() ? Long.toUnsignedString(id) : spec.linkerArg())));
+        this.engine = new Engine(rpc, this::linkerFor);
+        if (rpc.config().jmx()) {
+            registerMBean();
+        }
+    }
+
+    /**
+     * Starts KDDM on {@code rpc} (registering its handlers). Until a view arrives (from the membership hook or
+     * {@link #viewChanged}) the node is alone.
+     *
+     * @param storage where directory-backed sets keep their files on this node
+     */
+    public static Kddm start(RpcNode rpc, Path storage) {
+        Checks.notNull(rpc, "rpc");
+        Checks.notNull(storage, "storage");
+        return new Kddm(rpc, storage);
+    }
+
+    /** KDDM's wire types: every node and tool of a cluster that uses KDDM registers them. */
+    public static TypeRegistrar types() {
+        return Wire::registerTypes;
+    }
+
+    private static Class<?> objectType(TypeRegistry types, String arg) {
+        if (arg.isEmpty()) {
+            return Object.class;
+        }
+        int typeId;
+        try {
+            typeId = Integer.parseInt(arg);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("the object linker's argument is a registered type id, got '" + arg + "'");
+        }
+        for (TypeRegistry.Entry e : types.entries()) {
+            if (e.id() == typeId) {
+                return e.type();
+            }
+        }
+        throw new IllegalArgumentException("type id " + typeId + " is not registered on node");
+    }
+
+    /** The spec of an object set whose values are of {@code type} (registered in the cluster's type registry). */
+    public SetSpec objectSpec(Class<?> type) {
+        int id = engine.rpc().config().types().idOf(type);
+        return SetSpec.of("object", Integer.toString(id));
+    }
+
+    private IoLinker<?> linkerFor(long setId, SetSpec spec) {
+        LinkerFactory f = linkers.get(spec.linker());
+        if (f == null) {
+            throw new KddmException("set " + setId + " uses linker '" + spec.linker()
+                    + "', which is not registered on node " + nodeId() + " (registered: " + linkers.keySet() + ")");
+        }
+        return f.create(setId, spec);
+    }
+
+    public int nodeId() {
+        return engine.rpc().nodeId();
+    }
+
+    /** Registers a linker factory under {@code name} (do it on every node, before sets that use it are touched). */
+    public void registerLinker(String name, LinkerFactory factory) {
+        Checks.notNull(name, "name");
+        Checks.notNull(factory, "factory");
+        if (linkers.putIfAbsent(name, factory) != null) {
+            throw new IllegalStateException("a linker named '" + name + "' is already registered");
+        }
+    }
+
+    /**
+     * Creates a static set with a well-known id (1 to 2^32-1). Every node that uses the set creates it with the
+     * same spec and an equivalent linker.
+     *
+     * @throws IllegalStateException if this node already has a set with this id
+     */
+    public <T> KddmSet<T> createStaticSet(long id, SetSpec spec, IoLinker<T> linker) {
+        if (id < 1 || id > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("static set ids are 1 to 2^32-1, got " + id);
+        }
+        Checks.notNull(spec, "spec");
+        Checks.notNull(linker, "linker");
+        statics.put(id, new StaticDef(spec, linker));
+        @SuppressWarnings("unchecked") KddmSet<T> s = (KddmSet<T>) engine.install(id, spec, linker);
+        return s;
+    }
+
+    /** A static set whose linker comes from the spec's registered factory. */
+    public <T> KddmSet<T> createStaticSet(long id, SetSpec spec) {
+        @SuppressWarnings("unchecked") IoLinker<T> l = (IoLinker<T>) linkerFor(id, spec);
+        return createStaticSet(id, spec, l);
+    }
+
+    /** Creates a dynamic set with a new cluster-unique id; this node is its manager. */
+    public <T> KddmSet<T> createSet(SetSpec spec) {
+        Checks.notNull(spec, "spec");
+        engine.checkUsable();
+        long id = engine.newDynamicId();
+        @SuppressWarnings("unchecked") KddmSet<T> s = (KddmSet<T>) engine.install(id, spec, linkerFor(id, spec));
+        return s;
+    }
+
+    /**
+     * The set {@code id}, instantiating a dynamic set here if needed (one lookup at its manager).
+     *
+     * @throws NoSuchSetException when no such set exists
+     * @throws ClassCastException when its objects are not of {@code type}
+     */
+    public <T> KddmSet<T> set(long id, Class<T> type) {
+        engine.checkUsable();
+        var t = engine.findOrLookup(id);
+        Class<?> has = Engine.typeOf(t);
+        if (!type.isAssignableFrom(has)) {
+            throw new ClassCastException("KDDM set " + id + " holds " + has.getName() + ", not " + type.getName());
+        }
+        @SuppressWarnings("unchecked") KddmSet<T> s = (KddmSet<T>) t;
+        return s;
+    }
+
+    /** Destroys a set on every node: objects are dropped (not removed through the linker), waiters fail. */
+    public void destroySet(long id) {
+        statics.remove(id);
+        engine.destroy(id);
+    }
+
+    /** The static sets created on this node (a node that rejoins as a new incarnation re-creates them). */
+    public Map<Long, SetSpec> staticSets() {
+        Map<Long, SetSpec> m = new java.util.TreeMap<>();
+        statics.forEach((k, v) -> m.put(k, v.spec()));
+        return m;
+    }
+
+    /** Re-creates {@code previous}'s static sets here (used when a fenced node rejoins as a new incarnation). */
+    public void adoptStaticSets(Kddm previous) {
+        previous.statics.forEach((id, d) -> {
+            if (engine.set(id) == null) {
+                statics.put(id, d);
+                engine.install(id, d.spec(), d.linker());
+            }
+        });
+    }
+
+    /** Counters of every set instantiated on this node. */
+    public List<SetStats> stats() {
+        return engine.stats();
+    }
+
+    /** The current members as KDDM sees them. */
+    public int[] members() {
+        return engine.members();
+    }
+
+    /** Installs a view directly (for embedding without {@link Membership}, and for tests). */
+    public void viewChanged(long epoch, Collection<Integer> members, Collection<Integer> failed) {
+        engine.viewChanged(epoch, members, failed, List.of());
+    }
+
+    /** Takes the membership's pause confirmation, so cached copies are not served by a node that may be fenced. */
+    public void attach(Membership m) {
+        engine.setConfirmation(m::sinceConfirmedNanos);
+    }
+
+    /** The hotplug hook to give the membership (priority {@value #HOOK_PRIORITY}). */
+    public HotplugHook hook() {
+        return new HotplugHook() {
+            @Override
+            public int priority() {
+                return HOOK_PRIORITY;
+            }
+
+            @Override
+            public void nodeLeaving(Member member, View view) {
+                if (member.nodeId() == nodeId() && member.incarnation() == engine.rpc().incarnation()) {
+                    applyView(view);               // know who is leaving before choosing where to flush
+                    engine.flushAll();
+                }
+            }
+
+            @Override
+            public void viewInstalled(View view) {
+                applyView(view);
+            }
+
+            @Override
+            public void fenced(View lastView) {
+                engine.stop("this node was declared failed (fenced)");
+            }
+
+            @Override
+            public String toString() {
+                return "kddm hook of node " + nodeId();
+            }
+        };
+    }
+
+    private void applyView(View v) {
+        List<Integer> live = new ArrayList<>();
+        List<Integer> leaving = new ArrayList<>();
+        for (Member m : v.members()) {
+            live.add(m.nodeId());
+            if (m.state() == NodeState.LEAVING) {
+                leaving.add(m.nodeId());
+            }
+        }
+        List<Integer> failed = new ArrayList<>();
+        for (Member d : v.departed()) {
+            if (d.state() == NodeState.FAILED) {
+                failed.add(d.nodeId());
+            }
+        }
+        engine.viewChanged(v.epoch(), live, failed, leaving);
+    }
+
+    private void registerMBean() {
+        try {
+            mbean = new ObjectName("org.kerrighed:type=Kddm,cluster=" + ObjectName.quote(engine.rpc().config().clusterName())
+                    + ",node=" + nodeId());
+            ManagementFactory.getPlatformMBeanServer().registerMBean(new Mx(), mbean);
+        } catch (Exception e) {
+            log.warn("node {}: KDDM MBean not registered: {}", nodeId(), e.toString());
+            mbean = null;
+        }
+    }
+
+    private final class Mx implements KddmMXBean {
+        private long sum(java.util.function.ToLongFunction<SetStats> f) {
+            long s = 0;
+            for (SetStats st : stats()) {
+                s += f.applyAsLong(st);
+            }
+            return s;
+        }
+
+        @Override
+        public int getSets() {
+            return stats().size();
+        }
+
+        @Override
+        public long getHits() {
+            return sum(SetStats::hits);
+        }
+
+        @Override
+        public long getMisses() {
+            return sum(SetStats::misses);
+        }
+
+        @Override
+        public long getInvalidations() {
+            return sum(SetStats::invalidations);
+        }
+
+        @Override
+        public long getTransfers() {
+            return sum(SetStats::transfers);
+        }
+
+        @Override
+        public long getDeferred() {
+            return sum(SetStats::deferred);
+        }
+
+        @Override
+        public long getBytesMoved() {
+            return sum(SetStats::bytesMoved);
+        }
+
+        @Override
+        public String[] getPerSet() {
+            return stats().stream().map(s -> Long.toUnsignedString(s.setId()) + ": " + s.hits() + " " + s.misses()
+                    + " " + s.invalidations() + " " + s.transfers() + " " + s.deferred() + " " + s.bytesMoved() + " "
+                    + s.objects() + " " + s.owned() + " " + s.backups()).toArray(String[]::new);
+        }
+    }
+
+    /** Stops serving: waiters fail, later calls throw. Does not close the RPC endpoint. Idempotent. */
+    @Override
+    public void close() {
+        engine.stop("closed");
+        if (mbean != null) {
+            try {
+                ManagementFactory.getPlatformMBeanServer().unregisterMBean(mbean);
+            } catch (Exception ignored) {
+                // already gone
+            }
+            mbean = null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Kddm[node " + nodeId() + ", " + engine.sets().size() + " sets, epoch " + engine.epoch() + "]";
+    }
+}

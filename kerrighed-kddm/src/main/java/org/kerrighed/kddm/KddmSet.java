@@ -1,0 +1,76 @@
+package org.kerrighed.kddm;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
+
+/**
+ * A cluster-wide table of objects keyed by long id, kept coherent by KDDM's write-invalidate protocol: at any
+ * time an object has one writer or many readers; ownership moves to the writer; the view is sequentially
+ * consistent (every node sees the writes to an object in one order, and a node never reads a value older than
+ * one it read before).
+ *
+ * <p><b>Blocking.</b> {@code get}, {@code grab}, {@code remove}, {@code flush} and {@code sync} block the
+ * calling thread (fine on virtual threads) until done, bounded by the node's call timeout: they then throw
+ * {@link KddmException}. The {@code Async} variants return at once. {@code find} never sends a message.
+ *
+ * <p><b>Thread safety.</b> All methods are thread-safe. Handles are not (see {@link Handle}).
+ *
+ * <p><b>Failure.</b> A fenced or closed node throws {@link KddmException} from every method. With a
+ * replication factor of 2 or more, a node's death loses no acknowledged write; with 1, objects whose only
+ * copy died throw {@link ObjectLostException}.
+ *
+ * @param <T> the type of the objects
+ */
+public interface KddmSet<T> {
+    /** The set's id (static ids are below 2^32; dynamic ones carry their manager node). */
+    long id();
+
+    SetSpec spec();
+
+    /** A readable copy, first-touching the object if it exists nowhere. */
+    Handle<T> get(long id);
+
+    /** The exclusive writable copy (every other copy is invalidated first), first-touching it if needed. */
+    Handle<T> grab(long id);
+
+    /** A readable copy if the object exists somewhere; no first touch. */
+    Optional<Handle<T>> getIfExists(long id);
+
+    /** The writable copy if the object exists somewhere; no first touch. */
+    Optional<Handle<T>> grabIfExists(long id);
+
+    /** Like {@link #get}, but empty instead of waiting for a pin held here or at the owner. */
+    Optional<Handle<T>> tryGet(long id);
+
+    /** Like {@link #grab}, but empty instead of waiting for a pin held here or at the owner. */
+    Optional<Handle<T>> tryGrab(long id);
+
+    CompletableFuture<Handle<T>> getAsync(long id);
+
+    CompletableFuture<Handle<T>> grabAsync(long id);
+
+    /** The local copy if this node holds a readable one; never sends a message. */
+    Optional<Handle<T>> find(long id);
+
+    /** Removes the object everywhere (its linker's {@code remove} runs on every node). Absent objects: no-op. */
+    void remove(long id);
+
+    /**
+     * Drops the local copy but keeps the object in the cluster: a read copy is dropped, an owner hands
+     * ownership to a reader or, holding the sole copy, pushes it to another node. Returns false when this node
+     * is the only member (nowhere to push). Waits for local pins to be released.
+     */
+    boolean flush(long id);
+
+    /** Writes the object through its linker ({@link IoLinker#sync}), from a readable copy taken for the purpose. */
+    void sync(long id);
+
+    /** Calls {@code action} for every object with local data (a snapshot; values must not be mutated). */
+    void forEachLocal(BiConsumer<Long, T> action);
+
+    /** The state of {@code id} on this node (for tools and tests). */
+    ObjState stateOf(long id);
+
+    SetStats stats();
+}

@@ -1,0 +1,76 @@
+package org.kerrighed.kddm.internal;
+
+import org.kerrighed.kddm.ObjState;
+
+import java.util.ArrayDeque;
+
+/**
+ * One object's metadata on one node (Kerrighed's {@code struct kddm_obj}). Guarded by its own monitor: every
+ * field is read and written inside {@code synchronized (entry)}, which is held only for short, non-blocking
+ * sections (sends are non-blocking).
+ */
+final class Entry {
+    final long id;
+    ObjState state = ObjState.INV_COPY;
+    Object obj;                    // the local object, meaningful when hasData
+    boolean hasData;
+    int probOwner = -1;            // probable owner; on the home, the owner it was last told of
+    long ownSeq;                   // ownership transfers seen (grows by one per transfer)
+    long version;                  // acknowledged writes
+    boolean known;                 // the object exists in the cluster (home and witness records)
+    final NodeSet copyset = new NodeSet();   // owner: other nodes with read copies
+    final NodeSet acks = new NodeSet();      // owner in WAIT_ACK_*: nodes whose invalidation ack is missing
+    long[] earlyAcks;              // (node << 48 | ownSeq) of acks that arrived before the ownership they belong to
+    int readPins;
+    int writePins;
+    boolean replicating;           // a write is being copied to backups: everyone waits
+    boolean dirty;                 // written (or first-touched) since last replicated
+    final ArrayDeque<Object> deferred = new ArrayDeque<>();   // remote requests and invalidations waiting
+    final ArrayDeque<Acquire> waiters = new ArrayDeque<>();   // local callers waiting
+    long reqId;                    // outstanding request (0: none)
+    long reqSentNanos;
+    boolean resend;                // re-send the outstanding request once the view is synced
+    int handoffTo = -1;            // WAIT_CHG_OWN_ACK: the node taking over
+    ObjState handoffFrom;          // the state to return to if it dies first
+    boolean removed;               // dropped from the table; callers holding it must look again
+
+    Entry(long id) {
+        this.id = id;
+    }
+
+    int pins() {
+        return readPins + writePins;
+    }
+
+    /** Moves to {@code next}, checking the transition table. */
+    void move(ObjState next) {
+        state = state.check(next, id);
+    }
+
+    void addEarlyAck(int node, long seq) {
+        long v = ((long) node << 48) | (seq & 0xFFFF_FFFF_FFFFL);
+        earlyAcks = earlyAcks == null ? new long[]{v} : java.util.Arrays.copyOf(earlyAcks, earlyAcks.length + 1);
+        earlyAcks[earlyAcks.length - 1] = v;
+    }
+
+    /** Removes from {@link #acks} the early acks of ownership {@code seq}, and forgets them. */
+    void applyEarlyAcks(long seq) {
+        if (earlyAcks == null) {
+            return;
+        }
+        for (long v : earlyAcks) {
+            if ((v & 0xFFFF_FFFF_FFFFL) == (seq & 0xFFFF_FFFF_FFFFL)) {
+                acks.remove((int) (v >>> 48));
+            }
+        }
+        earlyAcks = null;
+    }
+
+    @Override
+    public String toString() {
+        return "object " + id + " [" + state + (hasData ? ", data v" + version : "") + ", owner~" + probOwner
+                + ", seq " + ownSeq + ", pins " + readPins + "r/" + writePins + "w, copyset " + copyset
+                + (acks.isEmpty() ? "" : ", acks " + acks) + (deferred.isEmpty() ? "" : ", deferred " + deferred.size())
+                + (waiters.isEmpty() ? "" : ", waiters " + waiters.size()) + "]";
+    }
+}
