@@ -214,6 +214,14 @@ public final class Kddm implements AutoCloseable {
         engine.viewChanged(epoch, members, failed, List.of());
     }
 
+    /**
+     * Hands every object this node owns to other nodes and drops its read copies: what a node does before it
+     * leaves gracefully (the membership hook calls it when this node starts leaving). Blocks until done.
+     */
+    public void flushAll() {
+        engine.flushAll();
+    }
+
     /** Takes the membership's pause confirmation, so cached copies are not served by a node that may be fenced. */
     public void attach(Membership m) {
         engine.setConfirmation(m::sinceConfirmedNanos);

@@ -88,6 +88,16 @@ final class KddmNodes implements AutoCloseable {
         view(List.of(id));
     }
 
+    /** Node {@code id} leaves gracefully: it hands its objects over, then the view without it is installed. */
+    synchronized void leave(int id) {
+        Kddm k = nodes.get(id);
+        k.flushAll();
+        nodes.remove(id);
+        view(List.of());
+        k.close();
+        rpc.stop(id);
+    }
+
     /** Starts node {@code id} and installs the view that admits it. */
     synchronized Kddm join(int id) {
         start(id);

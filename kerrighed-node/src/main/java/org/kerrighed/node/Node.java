@@ -1,5 +1,6 @@
 package org.kerrighed.node;
 
+import org.kerrighed.kddm.Kddm;
 import org.kerrighed.rpc.Checks;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.RpcConfig;
@@ -39,6 +40,7 @@ public final class Node implements AutoCloseable {
     private final List<Consumer<Node>> rejoinListeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile Membership membership;
+    private volatile Kddm kddm;
     private volatile String stopReason;
     private volatile boolean closed;
 
@@ -56,9 +58,10 @@ public final class Node implements AutoCloseable {
 
     /** Every type a node of this cluster registers: kerrighed-node's own, then the application's. */
     TypeRegistrar[] allTypes() {
-        TypeRegistrar[] all = new TypeRegistrar[types.length + 1];
+        TypeRegistrar[] all = new TypeRegistrar[types.length + 2];
         all[0] = NodeAdmin::registerTypes;
-        System.arraycopy(types, 0, all, 1, types.length);
+        all[1] = Kddm.types();
+        System.arraycopy(types, 0, all, 2, types.length);
         return all;
     }
 
@@ -67,7 +70,18 @@ public final class Node implements AutoCloseable {
         var mc = config.toMembershipConfig();
         var withSeeds = new org.kerrighed.rpc.membership.MembershipConfig(mc.discoveryBind(), seeds, requestedId,
                 mc.silenceBeforeSuspect(), mc.joinTimeout());
-        Membership m = Membership.start(rpcConfigs, withSeeds, List.of(new Forwarder()));
+        Forwarder forwarder = new Forwarder();
+        Kddm previous = kddm;
+        Membership m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
+            // KDDM takes messages as soon as the endpoint exists: members may talk to it once it is admitted
+            Kddm k = Kddm.start(rpc, config.storageDir(rpc.nodeId()));
+            if (previous != null) {
+                k.adoptStaticSets(previous);
+            }
+            forwarder.kddm = k.hook();
+            kddm = k;
+        });
+        kddm.attach(m);
         NodeAdmin.install(this, m);
         m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
         return m;
@@ -75,6 +89,8 @@ public final class Node implements AutoCloseable {
 
     /** Hooks given to the node run for every incarnation; they are forwarded from the membership. */
     private final class Forwarder implements HotplugHook {
+        volatile HotplugHook kddm;                       // this incarnation's KDDM (priority 100)
+
         @Override
         public int priority() {
             return Integer.MIN_VALUE;                    // ordering is done per hook below
@@ -82,6 +98,9 @@ public final class Node implements AutoCloseable {
 
         private List<HotplugHook> sorted(boolean ascending) {
             List<HotplugHook> l = new ArrayList<>(hooks);
+            if (kddm != null) {
+                l.add(kddm);
+            }
             l.sort((a, b) -> ascending ? Integer.compare(a.priority(), b.priority())
                     : Integer.compare(b.priority(), a.priority()));
             return l;
@@ -111,6 +130,11 @@ public final class Node implements AutoCloseable {
         @Override
         public void nodeFailed(Member m, View v) {
             each(false, h -> h.nodeFailed(m, v));
+        }
+
+        @Override
+        public void viewInstalled(View v) {
+            each(true, h -> h.viewInstalled(v));
         }
 
         @Override
@@ -166,6 +190,14 @@ public final class Node implements AutoCloseable {
         return membership;
     }
 
+    /**
+     * This node's KDDM: distributed object sets. A node that rejoins after being fenced gets a new one, with the
+     * static sets of the old one re-created (their objects are re-fetched from the cluster on use).
+     */
+    public Kddm kddm() {
+        return kddm;
+    }
+
     public View view() {
         return membership.view();
     }
@@ -214,6 +246,7 @@ public final class Node implements AutoCloseable {
         closed = true;
         try {
             membership.close();
+            kddm.close();
         } finally {
             stopped.countDown();
         }
@@ -223,6 +256,7 @@ public final class Node implements AutoCloseable {
     public void halt() {
         closed = true;
         try {
+            kddm.close();
             membership.halt();
         } finally {
             stopped.countDown();

@@ -88,7 +88,7 @@ public final class NodeAdmin {
      * @throws org.kerrighed.rpc.HandshakeException when the node refuses the tool (secret, cluster, types)
      */
     public static RpcClient connect(NodeConfig config, org.kerrighed.rpc.HostAndPort node) {
-        return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes), node);
+        return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes, org.kerrighed.kddm.Kddm.types()), node);
     }
 
     /**

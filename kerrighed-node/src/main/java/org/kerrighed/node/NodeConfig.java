@@ -38,6 +38,7 @@ import java.util.OptionalInt;
  * io-threads = 1
  * transport = auto               # auto | nio | epoll | io_uring
  * jmx = true
+ * storage.dir = /var/lib/kerrighed   # node-local files (KDDM directory sets); default: a temp directory per node
  * tls.key-store = node.p12       # the four tls.* keys go together
  * </pre>
  *
@@ -48,7 +49,7 @@ public final class NodeConfig {
     private static final List<String> KEYS = List.of("cluster.name", "node.id", "bind", "advertise",
             "membership.bind", "seeds", "secret", "secret.file", "limits.max-frame-bytes", "limits.call-timeout",
             "limits.handshake-timeout", "limits.conversation-window", "limits.silence-before-suspect",
-            "io-threads", "transport", "jmx", "tls.key-store", "tls.key-store-password", "tls.trust-store",
+            "io-threads", "transport", "jmx", "storage.dir", "tls.key-store", "tls.key-store-password", "tls.trust-store",
             "tls.trust-store-password");
 
     private final Builder b;
@@ -171,6 +172,14 @@ public final class NodeConfig {
         return r.build();
     }
 
+    /** This node's storage directory for node id {@code id}. */
+    public Path storageDir(int id) {
+        if (b.storageDir != null) {
+            return b.storageDir;
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"), "kerrighed", b.clusterName, "node-" + id);
+    }
+
     public MembershipConfig toMembershipConfig() {
         HostAndPort mb = b.membershipBind != null ? b.membershipBind : new HostAndPort(b.bind.host(), 0);
         return new MembershipConfig(mb, b.seeds, b.nodeId, b.silence, Duration.ofSeconds(15));
@@ -205,6 +214,7 @@ public final class NodeConfig {
         private int ioThreads = 1;
         private TransportKind transport = TransportKind.AUTO;
         private boolean jmx = true;
+        private Path storageDir;
         private Path keyStore;
         private String keyStorePassword;
         private Path trustStore;
@@ -231,6 +241,7 @@ public final class NodeConfig {
             c.ioThreads = ioThreads;
             c.transport = transport;
             c.jmx = jmx;
+            c.storageDir = storageDir;
             c.keyStore = keyStore;
             c.keyStorePassword = keyStorePassword;
             c.trustStore = trustStore;
@@ -265,6 +276,7 @@ public final class NodeConfig {
                     case "io-threads" -> ioThreads = parseInt(value);
                     case "transport" -> transport = parseTransport(value);
                     case "jmx" -> jmx = parseBoolean(value);
+                    case "storage.dir" -> storageDir = value.isEmpty() ? null : resolve(base, value);
                     case "tls.key-store" -> keyStore = resolve(base, value);
                     case "tls.key-store-password" -> keyStorePassword = value;
                     case "tls.trust-store" -> trustStore = resolve(base, value);
@@ -401,6 +413,12 @@ public final class NodeConfig {
 
         public Builder transport(TransportKind v) {
             transport = v;
+            return this;
+        }
+
+        /** Where this node keeps node-local files; null: a directory under java.io.tmpdir per cluster and node. */
+        public Builder storageDir(Path v) {
+            storageDir = v;
             return this;
         }
 

@@ -87,6 +87,7 @@ class NodeConfigTest {
                 io-threads = 4
                 transport = io-uring
                 jmx = no
+                storage.dir = data/kerrighed
                 tls.key-store = tls/node.p12
                 tls.key-store-password = ks-pass
                 tls.trust-store = /etc/kerrighed/trust.p12
@@ -122,6 +123,7 @@ class NodeConfigTest {
         assertEquals(4, r.ioThreads());
         assertEquals(TransportKind.IO_URING, r.transport());
         assertFalse(r.jmx());
+        assertEquals(dir.resolve("data/kerrighed"), c.storageDir(7), "relative to the file's directory");
         TlsConfig tls = r.tls().orElseThrow();
         assertEquals(dir.resolve("tls/node.p12"), tls.keyStore(), "relative to the file's directory");
         assertArrayEquals("ks-pass".toCharArray(), tls.keyStorePassword());

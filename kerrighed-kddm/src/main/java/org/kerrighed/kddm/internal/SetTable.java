@@ -635,6 +635,20 @@ final class SetTable<T> implements KddmSet<T> {
             reply(r, new Wire.Grant(setId, e.id, Wire.G_LOST, null, 0, 0, r.reqId(), null));
             return;
         }
+        if (r.requester() == self && !e.state.owner()) {
+            // our own request came back (along stale hints, or replayed once the view was synced): ask the
+            // home, which always knows
+            if (r.reqId() != e.reqId) {
+                return;                               // superseded by a newer request
+            }
+            int home = home(e.id);
+            if (home == self) {
+                homeDecide(e, r);
+            } else {
+                send(home, Wire.REQ, r);
+            }
+            return;
+        }
         if (e.state.transient_()) {
             if (isTry) {
                 reply(r, new Wire.Grant(setId, e.id, Wire.G_BUSY, null, 0, 0, r.reqId(), null));
@@ -663,16 +677,6 @@ final class SetTable<T> implements KddmSet<T> {
                 return;
             }
             giveOwnership(e, r);
-            return;
-        }
-        if (r.requester() == self) {
-            // our own request came back to us along stale hints: ask the home, which always knows
-            int home = home(e.id);
-            if (home == self) {
-                homeDecide(e, r);
-            } else {
-                send(home, Wire.REQ, r);
-            }
             return;
         }
         // not the owner: follow the chain (a write request makes its requester our probable owner)

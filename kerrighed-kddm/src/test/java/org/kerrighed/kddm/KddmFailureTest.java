@@ -1,0 +1,135 @@
+package org.kerrighed.kddm;
+
+import org.junit.jupiter.api.Test;
+import org.kerrighed.kddm.KddmNodes.Counter;
+import org.kerrighed.kddm.linkers.ObjectLinker;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Node crashes, joins and graceful leaves with real sockets: replicated sets lose no acknowledged write,
+ * unreplicated ones report lost objects instead of re-creating them, homes move without losing objects.
+ */
+class KddmFailureTest {
+    private static final int OBJECTS = 60;
+
+    private static List<KddmSet<Counter>> counters(KddmNodes nodes, int replication) {
+        return nodes.staticSet(1, SetSpec.of("object", "").withReplication(replication),
+                () -> new ObjectLinker<>(Counter.class, id -> new Counter(0)));
+    }
+
+    private static long read(KddmSet<Counter> s, long id) {
+        try (Handle<Counter> h = s.get(id)) {
+            return h.value().value();
+        }
+    }
+
+    private static void write(KddmSet<Counter> s, long id, long v) {
+        try (Handle<Counter> h = s.grab(id)) {
+            h.set(new Counter(v));
+        }
+    }
+
+    @Test
+    void replicatedSetsSurviveACrashThenAnotherAfterAJoin() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            var s = counters(nodes, 2);
+            for (int i = 0; i < OBJECTS; i++) {
+                write(s.get(i % 3), i, 1000 + i);        // owners spread over the three nodes
+            }
+            for (int i = 0; i < OBJECTS; i += 4) {
+                read(s.get((i + 1) % 3), i);             // and some read copies
+            }
+            nodes.crash(1);
+            KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
+            KddmSet<Counter> b = nodes.kddm(2).set(1, Counter.class);
+            for (int i = 0; i < OBJECTS; i++) {
+                assertEquals(1000 + i, read(i % 2 == 0 ? a : b, i), "object " + i + " after node 1 died");
+            }
+            for (int i = 0; i < OBJECTS; i++) {
+                write(i % 2 == 0 ? b : a, i, 2000 + i);
+            }
+            Kddm joined = nodes.join(3);                 // full replication is restored with the new node
+            KddmSet<Counter> c = joined.createStaticSet(1, SetSpec.of("object", "").withReplication(2),
+                    new ObjectLinker<>(Counter.class, id -> new Counter(0)));
+            Await.until(() -> backupsOf(nodes) >= OBJECTS * 2L, java.time.Duration.ofSeconds(20),
+                    "re-replication to the new node");
+            nodes.crash(0);
+            for (int i = 0; i < OBJECTS; i++) {
+                assertEquals(2000 + i, read(i % 2 == 0 ? c : b, i), "object " + i + " after node 0 died too");
+            }
+        }
+    }
+
+    private static long backupsOf(KddmNodes nodes) {
+        long n = 0;
+        for (Kddm k : nodes.all()) {
+            for (SetStats st : k.stats()) {
+                n += st.backups() + st.owned();
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void unreplicatedObjectsOfADeadNodeAreLostNotRecreated() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            var s = counters(nodes, 1);
+            for (int i = 0; i < 30; i++) {
+                write(s.get(i % 3), i, 500 + i);
+            }
+            nodes.crash(1);
+            KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
+            for (int i = 0; i < 30; i++) {
+                int id = i;
+                if (i % 3 == 1) {
+                    assertThrows(ObjectLostException.class, () -> read(a, id), "object " + i);
+                    assertThrows(ObjectLostException.class, () -> write(a, id, 1), "object " + i);
+                } else {
+                    assertEquals(500 + i, read(a, i));
+                }
+            }
+            a.remove(1);                                // removing a lost object frees its id
+            assertEquals(0, read(a, 1));
+        }
+    }
+
+    @Test
+    void aJoinMovesHomesWithoutLosingOrDuplicatingObjects() {
+        try (KddmNodes nodes = new KddmNodes(2)) {
+            var s = counters(nodes, 1);
+            for (int i = 0; i < OBJECTS; i++) {
+                write(s.get(i % 2), i, 10 + i);
+            }
+            Kddm joined = nodes.join(2);
+            KddmSet<Counter> c = joined.createStaticSet(1, SetSpec.of("object", "").withReplication(1),
+                    new ObjectLinker<>(Counter.class, id -> new Counter(0)));
+            for (int i = 0; i < OBJECTS; i++) {
+                try (Handle<Counter> h = c.grab(i)) {    // the new node is home of a third of them now
+                    assertEquals(10 + i, h.value().value(), "object " + i);
+                    h.set(new Counter(h.value().value() + 1));
+                }
+            }
+            for (int i = 0; i < OBJECTS; i++) {
+                assertEquals(11 + i, read(s.get(i % 2), i));
+            }
+        }
+    }
+
+    @Test
+    void aGracefulLeaveHandsEverythingOver() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            var s = counters(nodes, 1);
+            for (int i = 0; i < OBJECTS; i++) {
+                write(s.get(1), i, 7 + i);              // node 1 owns every object
+            }
+            nodes.leave(1);
+            KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
+            for (int i = 0; i < OBJECTS; i++) {
+                assertEquals(7 + i, read(a, i), "object " + i + " after node 1 left");
+            }
+        }
+    }
+}
