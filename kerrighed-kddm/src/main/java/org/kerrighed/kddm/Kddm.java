@@ -41,6 +41,12 @@ public final class Kddm implements AutoCloseable {
     /** Hook priority: after rpc (0), before the services built on KDDM. */
     public static final int HOOK_PRIORITY = 100;
 
+    /**
+     * The service a tool calls (with any {@code Long}) to read a node's counters; register {@link #types()} in
+     * the tool's registry.
+     */
+    public static final org.kerrighed.rpc.ServiceKey<Long, KddmStats> STATS = Wire.STATS;
+
     private final Engine engine;
     private final Path storage;
     private final Map<String, LinkerFactory> linkers = new ConcurrentHashMap<>();

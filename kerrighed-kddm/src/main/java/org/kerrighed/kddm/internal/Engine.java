@@ -441,7 +441,7 @@ public final class Engine {
             dropSet(id);
             return Boolean.TRUE;
         });
-        rpc.register(Wire.STATS, HandlerKind.NON_BLOCKING, (ctx, ignored) -> new Wire.Stats(stats()));
+        rpc.register(Wire.STATS, HandlerKind.NON_BLOCKING, (ctx, ignored) -> new org.kerrighed.kddm.KddmStats(self, stats()));
     }
 
     public List<SetStats> stats() {

@@ -85,12 +85,6 @@ public final class Wire {
     record SetInfo(long set, SetSpec spec) {
     }
 
-    record Stats(List<SetStats> sets) {
-        Stats {
-            sets = List.copyOf(sets);
-        }
-    }
-
     static final ServiceKey<Req, Void> REQ = ServiceKey.oneWay(100, "kddm.req", Req.class);
     static final ServiceKey<Grant, Void> GRANT = ServiceKey.oneWay(101, "kddm.grant", Grant.class);
     static final ServiceKey<Inv, Void> INV = ServiceKey.oneWay(102, "kddm.inv", Inv.class);
@@ -101,8 +95,9 @@ public final class Wire {
     static final ServiceKey<Report, Void> REPORT = ServiceKey.oneWay(107, "kddm.report", Report.class);
     static final ServiceKey<Long, SetInfo> LOOKUP = ServiceKey.of(108, "kddm.lookup", Long.class, SetInfo.class);
     static final ServiceKey<Long, Boolean> DESTROY = ServiceKey.of(109, "kddm.destroy", Long.class, Boolean.class);
-    /** Counters of every set instantiated on the node (what {@code krg kddm stats} shows). */
-    public static final ServiceKey<Long, Stats> STATS = ServiceKey.of(110, "kddm.stats", Long.class, Stats.class);
+    /** Counters of every set instantiated on the node (what {@code krg kddm stats} shows); the argument is ignored. */
+    public static final ServiceKey<Long, org.kerrighed.kddm.KddmStats> STATS = ServiceKey.of(110, "kddm.stats",
+            Long.class, org.kerrighed.kddm.KddmStats.class);
 
     /** KDDM's types; every node and tool of a cluster registers them. */
     public static void registerTypes(TypeRegistry.Builder b) {
@@ -122,6 +117,6 @@ public final class Wire {
                 .register(1112, org.kerrighed.kddm.DefaultOwner.Kind.class)
                 .register(1113, org.kerrighed.kddm.SetFlag.class)
                 .register(1114, SetStats.class)
-                .register(1115, Stats.class);
+                .register(1115, org.kerrighed.kddm.KddmStats.class);
     }
 }
