@@ -205,6 +205,11 @@ public final class Kddm implements AutoCloseable {
         });
     }
 
+    /** One line on what this node knows of object {@code id} of set {@code setId}: state, owner hint, pins, queues. */
+    public String describe(long setId, long id) {
+        return engine.describe(setId, id);
+    }
+
     /** Counters of every set instantiated on this node. */
     public List<SetStats> stats() {
         return engine.stats();

@@ -60,10 +60,13 @@ public enum ObjState {
         return OWNERS.contains(this);
     }
 
-    /** A transition is in progress: requests from other nodes wait. */
+    /**
+     * The owner is in the middle of a transition: requests from other nodes wait on it. A node waiting for
+     * ownership ({@link #WAIT_OBJ_WRITE}) is not transient: it forwards requests along its hint rather than
+     * queueing them, so two waiting nodes can never each hold the other's request.
+     */
     public boolean transient_() {
-        return this == WAIT_ACK_INV || this == WAIT_ACK_WRITE || this == WAIT_CHG_OWN_ACK
-                || this == WAIT_OBJ_WRITE || this == WAIT_OBJ_RM_DONE;
+        return this == WAIT_ACK_INV || this == WAIT_ACK_WRITE || this == WAIT_CHG_OWN_ACK || this == WAIT_OBJ_RM_DONE;
     }
 
     /** Local request outstanding. */

@@ -280,6 +280,13 @@ public final class Engine {
         return sets.values();
     }
 
+    /** One line on the local metadata of object {@code id} of set {@code setId} (diagnostics). */
+    public String describe(long setId, long id) {
+        SetTable<?> t = sets.get(setId);
+        return t == null ? "no set " + setId : "node " + self + ": " + t.describe(id)
+                + (synced ? "" : " (view not synced)");
+    }
+
     /** The object type of a set made here. */
     public static Class<?> typeOf(org.kerrighed.kddm.KddmSet<?> set) {
         return ((SetTable<?>) set).linker.type();

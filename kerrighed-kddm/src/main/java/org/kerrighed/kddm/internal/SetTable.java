@@ -346,6 +346,11 @@ final class SetTable<T> implements KddmSet<T> {
 
     /** At the home, with no owner known: the object exists nowhere (first touch) or is lost. */
     private void homeDecide(Entry e, Wire.Req r) {
+        int owner = e.probOwner;
+        if (owner >= 0 && owner != engine.self() && owner != r.requester() && engine.isMember(owner)) {
+            send(owner, Wire.REQ, r);             // we know who owns it: it exists, no first touch
+            return;
+        }
         if (!engine.synced()) {
             deferredCount.increment();
             engine.deferUntilSynced(() -> onReq(r));
@@ -914,11 +919,6 @@ final class SetTable<T> implements KddmSet<T> {
                         e.move(INV_COPY);
                     }
                 }
-                case Wire.A_DROP -> {
-                    if (e.state.owner()) {
-                        e.copyset.remove(a.from());
-                    }
-                }
                 default -> log.warn("set {}: unknown ack kind {}", setId, a.kind());
             }
             process(e, false, after);
@@ -983,11 +983,11 @@ final class SetTable<T> implements KddmSet<T> {
         switch (e.state) {
             case INV_COPY, LOST -> after.add(() -> a.future.complete(null));
             case READ_COPY -> {
+                // Dropped silently: the owner still lists us and its next write sends an invalidation we simply
+                // acknowledge. Telling the owner would race with a new read request of ours taking another path
+                // (the drop arriving last would leave us a copy the owner forgot).
                 dropData(e);
                 e.move(INV_COPY);
-                if (e.probOwner >= 0 && e.probOwner != self) {
-                    send(e.probOwner, Wire.ACK, new Wire.Ack(setId, e.id, Wire.A_DROP, self, e.ownSeq));
-                }
                 after.add(() -> a.future.complete(null));
             }
             default -> {                                  // an owner

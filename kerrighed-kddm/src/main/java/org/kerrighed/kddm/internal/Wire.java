@@ -48,7 +48,6 @@ public final class Wire {
 
     static final byte A_INV = 0;           // invalidation done
     static final byte A_CHG_OWN = 1;       // hand-off received
-    static final byte A_DROP = 2;          // a reader dropped its copy (flush)
 
     record Ack(long set, long id, byte kind, int from, long ownSeq) {
     }

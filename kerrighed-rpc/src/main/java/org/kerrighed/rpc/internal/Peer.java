@@ -17,8 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * pending with it, and its counters.
  *
  * <p>Overview: all frames to the peer go through {@link #send}, under this object's lock, onto the single
- * outbound channel; Netty keeps the order of writes issued from any thread, so frames reach the peer in the
- * order {@code send} was called. Until the outbound link is authenticated, frames wait in {@link #backlog},
+ * outbound channel. The channel's I/O thread writes directly; other threads hand their frames to it through a
+ * queue it drains before any direct write, so frames reach the peer in the order {@code send} was called
+ * whichever thread called it. Until the outbound link is authenticated, frames wait in {@link #backlog},
  * and are written in order when it is ready. A client has one channel, used both ways. The loopback peer
  * (this node itself) has no channel: its frames are dispatched on one fixed event loop, which keeps their
  * order too.
@@ -42,6 +43,8 @@ final class Peer {
     private Channel in;
     private boolean connecting;
     private final ArrayDeque<ByteBuf> backlog = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuf> handOff = new ArrayDeque<>();   // sent by other threads, for the I/O thread
+    private boolean drainScheduled;
 
     Peer(Endpoint endpoint, int id, boolean client, HostAndPort address, EventLoop loopback) {
         this.endpoint = endpoint;
@@ -71,8 +74,20 @@ final class Peer {
             }
             if (out != null && backlog.isEmpty()) {
                 Channel ch = out;
+                if (!ch.eventLoop().inEventLoop()) {
+                    // Another thread: queue the frame and let the channel's I/O thread write it. Netty would
+                    // run a write from here as a task, which a later write made directly on the I/O thread
+                    // overtakes; the queue keeps every frame in send order whichever thread sent it.
+                    handOff.add(frame);
+                    if (!drainScheduled) {
+                        drainScheduled = true;
+                        ch.eventLoop().execute(this::drainHandOff);
+                    }
+                    return;
+                }
+                writeHandOff(ch);                       // frames other threads sent before this one go first
                 ReadBatch batch;
-                if (ch.eventLoop().inEventLoop() && (batch = ReadBatch.current()).reading) {
+                if ((batch = ReadBatch.current()).reading) {
                     // Sent while this I/O thread handles a batch of frames read from a link (a reply, or a
                     // call made from a completion run there): write now, flush when the batch completes
                     // (channelReadComplete), so the frames of one batch leave in one syscall. A lone frame
@@ -98,6 +113,34 @@ final class Peer {
         }
         if (dial) {
             endpoint.dial(this);
+        }
+    }
+
+    /** Writes (without flushing) the frames other threads handed off. Caller holds this lock, on {@code ch}'s loop. */
+    private void writeHandOff(Channel ch) {
+        ByteBuf f;
+        while ((f = handOff.poll()) != null) {
+            ch.write(f, ch.voidPromise());
+        }
+    }
+
+    /** On the I/O thread: writes and flushes what other threads handed off. */
+    private void drainHandOff() {
+        synchronized (this) {
+            drainScheduled = false;
+            if (handOff.isEmpty()) {
+                return;
+            }
+            Channel ch = out;
+            if (ch == null) {
+                ByteBuf f;
+                while ((f = handOff.poll()) != null) {
+                    f.release();                         // the link closed: lost, like frames in flight
+                }
+                return;
+            }
+            writeHandOff(ch);
+            ch.flush();
         }
     }
 
@@ -159,6 +202,9 @@ final class Peer {
             in = null;
             ByteBuf f;
             while ((f = backlog.poll()) != null) {
+                f.release();
+            }
+            while ((f = handOff.poll()) != null) {
                 f.release();
             }
         }
