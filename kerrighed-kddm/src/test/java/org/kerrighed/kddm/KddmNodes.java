@@ -59,6 +59,10 @@ final class KddmNodes implements AutoCloseable {
         return nodes.size();
     }
 
+    org.kerrighed.rpc.testing.LinkFaults faults() {
+        return rpc.faults();
+    }
+
     Path storage() {
         return storage;
     }

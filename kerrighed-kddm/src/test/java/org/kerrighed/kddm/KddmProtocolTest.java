@@ -296,4 +296,57 @@ class KddmProtocolTest {
         assertEquals(v, read(s.get(2), 8));
         assertTrue(v <= 200);
     }
+
+    @Test
+    void anInvalidationCrossingAReadRequestLeavesNoStaleCopy() throws Exception {
+        var s = counters();
+        write(s.get(0), 21, 1);                        // node 0 owns it
+        read(s.get(1), 21);                            // node 1 holds a copy
+        s.get(1).flush(21);                            // ... and drops it silently: node 0 still lists it
+        nodes.faults().delay(0, 1, java.time.Duration.ofMillis(150));
+        try {
+            CompletableFuture<Handle<Counter>> reading = s.get(1).getAsync(21);   // its request is on its way
+            CompletableFuture<Handle<Counter>> writing = s.get(2).grabAsync(21);  // node 0 invalidates node 1 (delayed)
+            try (Handle<Counter> h = reading.get(10, TimeUnit.SECONDS)) {
+                assertTrue(h.value().value() >= 1);
+            }
+            try (Handle<Counter> w = writing.get(10, TimeUnit.SECONDS)) {
+                w.set(new Counter(2));
+            }
+        } finally {
+            nodes.faults().heal();
+        }
+        write(s.get(2), 21, 3);
+        assertEquals(3, read(s.get(1), 21), "node 1 kept a stale copy");
+        assertEquals(3, read(s.get(0), 21));
+    }
+
+    @Test
+    void requestsChaseAMovingOwner() throws Exception {
+        var s = counters(SetFlag.LOCAL_EXCLUSIVE);
+        write(s.get(0), 31, 0);
+        read(s.get(1), 31);                            // node 1's hint: node 0
+        nodes.faults().delay(1, 0, java.time.Duration.ofMillis(100));   // node 1's request reaches node 0 late
+        try {
+            CompletableFuture<Long> chase = s.get(1).grabAsync(31).thenApply(h -> {
+                try (h) {                              // released at once, so the writers below go on
+                    assertTrue(h.writable());
+                    h.set(new Counter(h.value().value() + 100));
+                    return h.value().value();
+                }
+            });
+            for (int i = 1; i <= 5; i++) {             // meanwhile ownership moves 0 -> 2 -> 0 -> 2 ...
+                try (Handle<Counter> h = s.get(i % 2 == 1 ? 2 : 0).grab(31)) {
+                    h.set(new Counter(h.value().value() + 1));
+                }
+            }
+            assertTrue(chase.get(10, TimeUnit.SECONDS) >= 100);
+        } finally {
+            nodes.faults().heal();
+        }
+        long v = read(s.get(2), 31);
+        assertEquals(105, v, "a write was lost");
+        assertEquals(v, read(s.get(0), 31));
+        assertEquals(v, read(s.get(1), 31));
+    }
 }

@@ -77,12 +77,40 @@ final class SetTable<T> implements KddmSet<T> {
 
     @Override
     public Handle<T> get(long id) {
-        return await(acquire(id, Acquire.READ, (byte) 0), id, "get");
+        HandleImpl<T> h = hit(id, false);
+        return h != null ? h : await(acquire(id, Acquire.READ, (byte) 0), id, "get");
     }
 
     @Override
     public Handle<T> grab(long id) {
-        return await(acquire(id, Acquire.WRITE, (byte) 0), id, "grab");
+        HandleImpl<T> h = hit(id, true);
+        return h != null ? h : await(acquire(id, Acquire.WRITE, (byte) 0), id, "grab");
+    }
+
+    /**
+     * The local-hit fast path: pins a usable local copy without allocating a request, or returns null when the
+     * slow path is needed (no copy, a conflicting pin, callers or other nodes already waiting).
+     */
+    private HandleImpl<T> hit(long id, boolean write) {
+        engine.checkUsable();
+        engine.awaitConfirmed();
+        Entry e = entries.get(id);
+        if (e == null) {
+            return null;
+        }
+        synchronized (e) {
+            if (e.removed || e.replicating || !(write ? e.state.writable() : e.state.readable())
+                    || !e.waiters.isEmpty() || (!e.deferred.isEmpty() && e.pins() > 0)
+                    || (exclusive && (write ? e.pins() > 0 : e.writePins > 0))) {
+                return null;
+            }
+            if (e.state == WRITE_GHOST) {
+                e.move(WRITE_OWNER);
+            }
+            pin(e, write);
+            hits.increment();
+            return new HandleImpl<>(this, e, write);
+        }
     }
 
     @Override
@@ -430,7 +458,7 @@ final class SetTable<T> implements KddmSet<T> {
 
     void release(HandleImpl<T> h) {
         Entry e = h.entry;
-        List<Runnable> after = new ArrayList<>(1);
+        List<Runnable> after = null;
         int[] targets = null;
         Wire.Backup backup = null;
         synchronized (e) {
@@ -452,11 +480,14 @@ final class SetTable<T> implements KddmSet<T> {
                     warnDegraded(1);
                 }
             }
-            if (!e.replicating) {
+            if (!e.replicating && (!e.deferred.isEmpty() || !e.waiters.isEmpty())) {
+                after = new ArrayList<>(1);
                 process(e, false, after);
             }
         }
-        after.forEach(Runnable::run);
+        if (after != null) {
+            after.forEach(Runnable::run);
+        }
         if (backup != null) {
             replicate(e, backup, targets);
         }
