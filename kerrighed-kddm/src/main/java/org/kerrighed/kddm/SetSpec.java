@@ -30,6 +30,13 @@ public record SetSpec(String linker, String linkerArg, DefaultOwner owner, Set<S
         }
     }
 
+    /**
+     * The replication factor of the sets the runtime itself builds on (process table, IPC objects, file-system
+     * metadata): 2, so one node's death loses nothing. On a one-node cluster their writes run degraded (one copy,
+     * a warning) until a second node joins.
+     */
+    public static final int SYSTEM_REPLICATION = 2;
+
     public static SetSpec of(String linker, String linkerArg) {
         return new SetSpec(linker, linkerArg, DefaultOwner.roundRobin(), Set.of(), 1);
     }

@@ -261,6 +261,10 @@ public final class Engine {
                 throw new IllegalStateException("KDDM set " + setId + " already exists on node " + self);
             }
             t = new SetTable<>(this, setId, spec, linker);
+            Orphans o = orphans.remove(setId);
+            if (o != null) {
+                resolveAll(t, o.items, o.failure, members);      // what the others told us as the new home
+            }
             queued = pending.remove(setId);
             if (queued != null) {
                 for (Consumer<SetTable<?>> c : queued) {   // in arrival order, before any later message
@@ -365,6 +369,7 @@ public final class Engine {
         synchronized (pending) {
             t = sets.remove(setId);
             pending.remove(setId);
+            orphans.remove(setId);
         }
         if (t != null) {
             t.failAll(new NoSuchSetException(setId));
@@ -469,6 +474,9 @@ public final class Engine {
      */
     public void viewChanged(long newEpoch, Collection<Integer> live, Collection<Integer> failed,
                             Collection<Integer> leavingNow) {
+        if (unusable != null) {
+            return;
+        }
         int[] now = live.stream().mapToInt(Integer::intValue).sorted().distinct().toArray();
         try {
             recovery.submit(() -> applyView(newEpoch, now, !failed.isEmpty(), leavingNow)).get(timeoutMillis,
@@ -550,17 +558,18 @@ public final class Engine {
         }
         int[] now = members;
         for (var s : bySet.entrySet()) {
-            SetTable<?> t = sets.get(s.getKey());
-            if (t == null) {
-                continue;
-            }
-            for (var o : s.getValue().entrySet()) {
-                try {
-                    t.resolve(o.getKey(), o.getValue(), failure, now);
-                } catch (RuntimeException e) {
-                    log.error("node {}: recovery of object {} of set {} failed", self, o.getKey(), s.getKey(), e);
+            SetTable<?> t;
+            synchronized (pending) {
+                t = sets.get(s.getKey());
+                if (t == null) {
+                    // a set this node has not created yet: what it must know as a home waits for its creation
+                    Orphans o = orphans.computeIfAbsent(s.getKey(), k -> new Orphans());
+                    o.failure |= failure;
+                    s.getValue().forEach((id, items) -> o.items.computeIfAbsent(id, k -> new ArrayList<>()).addAll(items));
+                    continue;
                 }
             }
+            resolveAll(t, s.getValue(), failure, now);
         }
         failurePending = false;
         List<Runnable> ws;
@@ -574,6 +583,24 @@ public final class Engine {
         for (SetTable<?> t : sets.values()) {
             t.resendPending();
             executor.execute(t::rereplicate);
+        }
+    }
+
+    /** Report items for a set not created here yet. */
+    private static final class Orphans {
+        final Map<Long, List<Wire.Item>> items = new HashMap<>();
+        boolean failure;
+    }
+
+    private final Map<Long, Orphans> orphans = new HashMap<>();   // guarded by pending
+
+    private void resolveAll(SetTable<?> t, Map<Long, List<Wire.Item>> byId, boolean failure, int[] now) {
+        for (var o : byId.entrySet()) {
+            try {
+                t.resolve(o.getKey(), o.getValue(), failure, now);
+            } catch (RuntimeException e) {
+                log.error("node {}: recovery of object {} of set {} failed", self, o.getKey(), t.id(), e);
+            }
         }
     }
 

@@ -519,6 +519,14 @@ final class SetTable<T> implements KddmSet<T> {
                                 ex.toString());
                     }
                 }
+                if (acked.size() < wanted && acked.size() < todo.size()) {
+                    // a backup failed: wait (bounded) for the view that drops it, then pick the next members
+                    long epoch = engine.epoch();
+                    long until = Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+                    while (engine.epoch() == epoch && System.nanoTime() < until && engine.unusable() == null) {
+                        Thread.sleep(5);
+                    }
+                }
                 if (acked.size() < wanted) {
                     targets = engine.backupNodesExcluding(wanted, acked);
                     if (targets.length == 0) {
@@ -926,6 +934,7 @@ final class SetTable<T> implements KddmSet<T> {
     void onAck(Wire.Ack a) {
         Entry e = entry(a.id());
         List<Runnable> after = new ArrayList<>(1);
+        boolean localFirst = false;
         synchronized (e) {
             if (engine.unusable() != null) {
                 return;
@@ -936,6 +945,7 @@ final class SetTable<T> implements KddmSet<T> {
                         e.acks.remove(a.from());
                         if (e.acks.isEmpty()) {
                             e.move(WRITE_OWNER);
+                            localFirst = true;            // the write we waited for goes before other nodes
                         }
                     } else if (!e.state.owner()) {
                         e.addEarlyAck(a.from(), a.ownSeq());
@@ -952,7 +962,7 @@ final class SetTable<T> implements KddmSet<T> {
                 }
                 default -> log.warn("set {}: unknown ack kind {}", setId, a.kind());
             }
-            process(e, false, after);
+            process(e, localFirst, after);
         }
         after.forEach(Runnable::run);
     }
