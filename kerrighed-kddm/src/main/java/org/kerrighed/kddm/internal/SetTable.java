@@ -507,6 +507,7 @@ final class SetTable<T> implements KddmSet<T> {
                     }
                 }
                 List<CompletableFuture<Boolean>> fs = new ArrayList<>();
+                boolean failed = false;
                 for (int n : todo) {
                     fs.add(engine.rpc().call(n, Wire.BACKUP, b));
                 }
@@ -515,11 +516,12 @@ final class SetTable<T> implements KddmSet<T> {
                         fs.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                         acked.add(todo.get(i));
                     } catch (ExecutionException | TimeoutException ex) {
+                        failed = true;
                         log.debug("backup of object {} of set {} on node {} failed: {}", e.id, setId, todo.get(i),
                                 ex.toString());
                     }
                 }
-                if (acked.size() < wanted && acked.size() < todo.size()) {
+                if (acked.size() < wanted && failed) {
                     // a backup failed: wait (bounded) for the view that drops it, then pick the next members
                     long epoch = engine.epoch();
                     long until = Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
