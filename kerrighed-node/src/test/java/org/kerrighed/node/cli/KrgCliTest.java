@@ -264,6 +264,9 @@ class KrgCliTest {
         assertUsageError(new String[]{"demo", "--nodes", "9"}, "--nodes", "2-8", "got 9");
         assertUsageError(new String[]{"demo", "--nodes", "three"}, "--nodes", "'three'");
         assertUsageError(new String[]{"demo", "--calls", "0"}, "--calls", "got 0");
+        assertUsageError(new String[]{"demo", "--counters", "0"}, "--counters", "1-64", "got 0");
+        assertUsageError(new String[]{"demo", "--counters", "65"}, "--counters", "1-64", "got 65");
+        assertUsageError(new String[]{"demo", "--rounds", "0"}, "--rounds", "1-10000", "got 0");
     }
 
     // ---------------------------------------------------------------- failures: exit code 1
