@@ -17,7 +17,9 @@ import java.util.Map;
 /**
  * The services tools use to look at and steer a node (service ids 900-909, types 2000-2019): the
  * cluster's nodes as this node sees them, one node's own figures, a graceful stop, and a link probe
- * (the node calls every other member and multicasts to all of them, and reports the latencies).
+ * (the node calls every other member and multicasts to all of them, and reports the latencies). The
+ * demo's workload ({@link DemoWorkload}, service 905) shares the range; it is registered only on nodes
+ * that install it. KDDM's counters are read with {@link org.kerrighed.kddm.Kddm#STATS}.
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -68,7 +70,7 @@ public final class NodeAdmin {
 
     /** The types of these services, in kerrighed-node's id range. */
     public static void registerTypes(TypeRegistry.Builder b) {
-        b.range("kerrighed-node", 2000, 2019)
+        var range = b.range("kerrighed-node", 2000, 2019)
                 .register(2000, NodeStatus.class)
                 .register(2001, ClusterStatus.class)
                 .register(2002, SelfRequest.class)
@@ -76,6 +78,7 @@ public final class NodeAdmin {
                 .register(2004, ProbeRequest.class)
                 .register(2005, LinkStats.class)
                 .register(2006, ProbeResult.class);
+        DemoWorkload.registerTypes(range);             // 2007-2010, registered whether or not the demo runs
     }
 
     private NodeAdmin() {

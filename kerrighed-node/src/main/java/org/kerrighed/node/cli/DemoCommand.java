@@ -1,5 +1,9 @@
 package org.kerrighed.node.cli;
 
+import org.kerrighed.kddm.KddmStats;
+import org.kerrighed.kddm.ObjState;
+import org.kerrighed.kddm.SetStats;
+import org.kerrighed.node.DemoWorkload;
 import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.NodeStatus;
@@ -25,17 +29,20 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code krg demo}: a cluster of separate JVMs on loopback. It shows the membership forming, runs the
- * link probe on every node (each calls every other, then multicasts), kills one node with SIGKILL and
- * times how long the survivors take to declare it failed, probes the survivors again, and stops them
- * gracefully. Every child JVM goes away with the demo, on Ctrl-C too (and if the demo itself is killed,
- * because the children watch their stdin).
+ * link probe on every node (each calls every other, then multicasts), moves shared KDDM counters between
+ * the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every node reads
+ * them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long the
+ * survivors take to declare it failed, checks that the counters it owned survived with their last values,
+ * probes the survivors again, and stops them gracefully. Every child JVM goes away with the demo, on
+ * Ctrl-C too (and if the demo itself is killed, because the children watch their stdin).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs a local cluster of node JVMs with a workload, kills one, stops.",
                 "Starts the nodes on loopback, shows the membership forming, has every",
-                "node call every other and multicast, kills one node with SIGKILL, shows",
-                "the others declaring it failed, and stops the rest gracefully. Takes",
-                "about 20 s; no JVM is left behind, on Ctrl-C too."})
+                "node call every other and multicast, moves shared KDDM counters between",
+                "the nodes, kills one node with SIGKILL, shows the others declaring it",
+                "failed and the counters surviving, and stops the rest gracefully. Takes",
+                "about 25 s; no JVM is left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
@@ -43,6 +50,14 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--calls", paramLabel = "N", defaultValue = "500",
             description = "calls per link in each probe (default 500)")
     int calls;
+
+    @Option(names = "--counters", paramLabel = "N", defaultValue = "4",
+            description = "shared KDDM counters, 1-" + DemoWorkload.MAX_COUNTERS + " (default 4)")
+    int counters;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "25",
+            description = "times a node writes each counter in its turn, 1-10000 (default 25)")
+    int rounds;
 
     @Option(names = "--json", description = "print a JSON summary on stdout (the narrative goes to stderr)")
     boolean json;
@@ -60,6 +75,13 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (calls < 1 || calls > 100_000) {
             throw new IllegalArgumentException("--calls: must be in 1-100000, got " + calls);
+        }
+        if (counters < 1 || counters > DemoWorkload.MAX_COUNTERS) {
+            throw new IllegalArgumentException("--counters: must be in 1-" + DemoWorkload.MAX_COUNTERS + ", got "
+                    + counters);
+        }
+        if (rounds < 1 || rounds > 10_000) {
+            throw new IllegalArgumentException("--rounds: must be in 1-10000, got " + rounds);
         }
         out = json ? System.err : System.out;
         Path dir = Files.createTempDirectory("krg-demo-");
@@ -116,6 +138,8 @@ final class DemoCommand implements Callable<Integer> {
         summary.put("links", probeAll());
 
         int victim = nodes - 1;
+        summary.put("kddm", kddmWorkload(victim));
+
         ChildJvm v = jvms.get(victim);
         out.printf("%n[%5.1fs] killing node %d (SIGKILL, pid %d)%n", elapsed(), victim, v.pid());
         long killedAt = System.nanoTime();
@@ -125,6 +149,7 @@ final class DemoCommand implements Callable<Integer> {
         addresses.remove(victim);
 
         out.printf("%nMembership after the failure, as node 0 sees it:%n%s%n", NodesCommand.format(status(0)));
+        summary.put("kddm_after_failure", kddmAfterFailure(victim));
         out.printf("Workload on the survivors:%n");
         summary.put("links_after_failure", probeAll());
 
@@ -135,7 +160,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private Map<String, Object> startNode(int id, String cluster, Path secretFile, Path dir) throws Exception {
-        List<String> args = new ArrayList<>(List.of("node", "start", "--exit-on-stdin-eof", "--cluster", cluster,
+        List<String> args = new ArrayList<>(List.of("node", "start", "--exit-on-stdin-eof", "--demo-workload",
+                "--cluster", cluster,
                 "--id", Integer.toString(id), "--bind", "127.0.0.1:0", "--membership-bind", "127.0.0.1:0",
                 "--secret-file", secretFile.toString()));
         if (!addresses.isEmpty()) {
@@ -262,6 +288,208 @@ final class DemoCommand implements Callable<Integer> {
             result.add(Map.of("node", id, "exit_code", code, "stop_ms", ms));
         }
         return result;
+    }
+
+    // ---------------------------------------------------------------- KDDM
+
+    /** The value every counter should have: what the writes so far added up to. */
+    private long expected;
+
+    /**
+     * Each node writes every counter in turn (ownership follows the writer), then all at once (requests wait
+     * for each other: deferred), then each reads them (read copies, the owner READ_OWNER); then the node
+     * about to be killed writes each once more, so it owns them all when it dies.
+     */
+    private Map<String, Object> kddmWorkload(int victim) throws Exception {
+        Map<String, Object> result = new LinkedHashMap<>();
+        out.printf("%n[%5.1fs] KDDM: %d shared counters in static set %d (Long values, replication %d, homes round"
+                        + " robin)%nTurn by turn, each node writes each counter %d times (grab, add one, close):%n",
+                elapsed(), counters, DemoWorkload.SET_ID, DemoWorkload.REPLICATION, rounds);
+        Map<Integer, SetStats> before = new TreeMap<>();
+        List<List<String>> rows = new ArrayList<>();
+        List<Map<String, Object>> turns = new ArrayList<>();
+        for (int id : addresses.keySet()) {
+            DemoWorkload.Report r = demo(id, DemoWorkload.Op.INCREMENT, rounds);
+            expected += rounds;
+            rows.add(turnRow(r, before.get(id)));
+            turns.add(turnMap(r, before.get(id)));
+            before.put(id, r.stats());
+        }
+        out.print(Output.table(TURN_HEADERS, rows));
+        result.put("turns", turns);
+
+        out.printf("%n[%5.1fs] All nodes at once, each writing each counter %d times:%n", elapsed(), rounds);
+        Map<Integer, java.util.concurrent.Future<DemoWorkload.Report>> all = new TreeMap<>();
+        rows.clear();
+        List<Map<String, Object>> together = new ArrayList<>();
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int id : addresses.keySet()) {
+                all.put(id, threads.submit(() -> demo(id, DemoWorkload.Op.INCREMENT, rounds)));
+            }
+            for (var e : all.entrySet()) {
+                DemoWorkload.Report r = e.getValue().get(120, TimeUnit.SECONDS);
+                expected += rounds;
+                rows.add(turnRow(r, before.get(e.getKey())));
+                together.add(turnMap(r, before.get(e.getKey())));
+                before.put(e.getKey(), r.stats());
+            }
+        }
+        out.print(Output.table(TURN_HEADERS, rows));
+        result.put("concurrent", together);
+
+        out.printf("%n[%5.1fs] Every node reads every counter (a read copy stays on the reader):%n", elapsed());
+        for (int id : addresses.keySet()) {
+            demo(id, DemoWorkload.Op.READ, 1);
+        }
+        result.put("after_reads", counterTable(reportAll()));
+
+        out.printf("%n[%5.1fs] Node %d (to be killed next) writes each counter once more: it owns them all,"
+                + " and each write is copied to a backup node before its handle closes.%n", elapsed(), victim);
+        demo(victim, DemoWorkload.Op.INCREMENT, 1);
+        expected += 1;
+        Map<Integer, DemoWorkload.Report> reports = reportAll();
+        result.put("before_failure", counterTable(reports));
+        List<KddmCommand.NodeStats> stats = new ArrayList<>();
+        for (DemoWorkload.Report r : reports.values()) {
+            stats.add(new KddmCommand.NodeStats(r.node(), new KddmStats(r.node(), List.of(r.stats())), null));
+        }
+        out.printf("%nKDDM counters of the demo set (what 'krg kddm stats' shows):%n%s",
+                KddmCommand.format(reports.values().iterator().next().epoch(), stats));
+        result.put("stats", KddmCommand.toMap(reports.values().iterator().next().epoch(), stats).get("nodes"));
+        result.put("expected", expected);
+        return result;
+    }
+
+    /** The survivors read every counter: the ones the dead node owned come back from its backups. */
+    private Map<String, Object> kddmAfterFailure(int victim) throws Exception {
+        out.printf("[%5.1fs] The survivors read every counter (node %d owned them all when it died):%n", elapsed(),
+                victim);
+        for (int id : addresses.keySet()) {
+            demo(id, DemoWorkload.Op.READ, 1);
+        }
+        Map<Integer, DemoWorkload.Report> reports = reportAll();
+        Map<String, Object> result = counterTable(reports);
+        boolean survived = (Boolean) result.get("all_expected");
+        out.printf("%s%n", survived ? "Every counter survived the SIGKILL with its last value (" + expected + ")."
+                : "SOME COUNTERS DID NOT SURVIVE with their last value (" + expected + ")");
+        result.put("survived", survived);
+        if (!survived) {
+            throw new IllegalStateException("counters lost or stale after node " + victim + " was killed; see the logs");
+        }
+        return result;
+    }
+
+    private static final List<String> TURN_HEADERS = List.of("NODE", "GRABS", "TIME", "PER GRAB", "MISSES",
+            "TRANSFERS", "INVALIDATIONS", "DEFERRED", "OWNED WHEN DONE");
+
+    /** A node's turn: its accesses and the counters that changed since {@code before} (null: since start). */
+    private static List<String> turnRow(DemoWorkload.Report r, SetStats before) {
+        SetStats d = delta(r.stats(), before);
+        return List.of(Integer.toString(r.node()), Integer.toString(r.accesses()), micros(r.micros()),
+                micros(r.accesses() == 0 ? -1 : r.micros() / r.accesses()), Long.toString(d.misses()),
+                Long.toString(d.transfers()), Long.toString(d.invalidations()), Long.toString(d.deferred()),
+                owned(r));
+    }
+
+    private static Map<String, Object> turnMap(DemoWorkload.Report r, SetStats before) {
+        SetStats d = delta(r.stats(), before);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", r.node());
+        m.put("grabs", r.accesses());
+        m.put("micros", r.micros());
+        m.put("misses", d.misses());
+        m.put("transfers", d.transfers());
+        m.put("invalidations", d.invalidations());
+        m.put("deferred", d.deferred());
+        m.put("owns", r.counters().stream().filter(c -> ObjState.valueOf(c.state()).owner())
+                .map(DemoWorkload.Counter::id).toList());
+        return m;
+    }
+
+    private static SetStats delta(SetStats now, SetStats before) {
+        if (before == null) {
+            return now;
+        }
+        return new SetStats(now.setId(), now.hits() - before.hits(), now.misses() - before.misses(),
+                now.invalidations() - before.invalidations(), now.transfers() - before.transfers(),
+                now.deferred() - before.deferred(), now.bytesMoved() - before.bytesMoved(), now.objects(),
+                now.owned(), now.backups());
+    }
+
+    private static String owned(DemoWorkload.Report r) {
+        List<String> ids = new ArrayList<>();
+        for (DemoWorkload.Counter c : r.counters()) {
+            if (ObjState.valueOf(c.state()).owner()) {
+                ids.add(Long.toString(c.id()));
+            }
+        }
+        return ids.isEmpty() ? "-" : String.join(",", ids);
+    }
+
+    /** Every node's report, without touching the counters. */
+    private Map<Integer, DemoWorkload.Report> reportAll() throws Exception {
+        Map<Integer, DemoWorkload.Report> m = new TreeMap<>();
+        for (int id : addresses.keySet()) {
+            m.put(id, demo(id, DemoWorkload.Op.REPORT, 1));
+        }
+        return m;
+    }
+
+    /**
+     * Prints one row per counter: its value at its owner and its state (and local value) on every node; returns
+     * the same, with whether every owner holds the expected value.
+     */
+    private Map<String, Object> counterTable(Map<Integer, DemoWorkload.Report> reports) {
+        List<String> headers = new ArrayList<>(List.of("COUNTER", "VALUE", "OWNER"));
+        for (int id : reports.keySet()) {
+            headers.add("NODE " + id);
+        }
+        List<List<String>> rows = new ArrayList<>();
+        List<Map<String, Object>> list = new ArrayList<>();
+        boolean allExpected = true;
+        for (int c = 0; c < counters; c++) {
+            long value = -1;
+            int owner = -1;
+            List<String> cells = new ArrayList<>();
+            Map<String, Object> states = new LinkedHashMap<>();
+            for (DemoWorkload.Report r : reports.values()) {
+                DemoWorkload.Counter k = r.counters().get(c);
+                if (ObjState.valueOf(k.state()).owner()) {
+                    owner = r.node();
+                    value = k.value();
+                }
+                cells.add(k.value() < 0 ? k.state() : k.state() + " " + k.value());
+                Map<String, Object> st = new LinkedHashMap<>();
+                st.put("state", k.state());
+                st.put("value", k.value());
+                states.put(Integer.toString(r.node()), st);
+            }
+            allExpected &= value == expected;
+            List<String> row = new ArrayList<>(List.of(Integer.toString(c), value < 0 ? "?" : Long.toString(value),
+                    owner < 0 ? "?" : Integer.toString(owner)));
+            row.addAll(cells);
+            rows.add(row);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("counter", c);
+            m.put("value", value);
+            m.put("owner", owner);
+            m.put("nodes", states);
+            list.add(m);
+        }
+        out.print(Output.table(headers, rows));
+        out.printf("(expected value %d: every node's writes added up; a state without a number holds no copy)%n",
+                expected);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("counters", list);
+        result.put("all_expected", allExpected);
+        return result;
+    }
+
+    private DemoWorkload.Report demo(int id, DemoWorkload.Op op, int times) throws Exception {
+        try (RpcClient c = tool(id)) {
+            return c.call(DemoWorkload.SERVICE, new DemoWorkload.Request(op, counters, times), Duration.ofSeconds(90))
+                    .get(100, TimeUnit.SECONDS);
+        }
     }
 
     private NodeAdmin.ClusterStatus status(int id) throws Exception {

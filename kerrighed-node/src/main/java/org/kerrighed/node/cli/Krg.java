@@ -12,7 +12,7 @@ import java.util.ServiceLoader;
 @Command(name = "krg", mixinStandardHelpOptions = true, version = "krg 0.1.0",
         description = "Kerrighed for the JVM: a cluster of JVMs seen as one machine.",
         subcommands = {TestCommand.class, NodeCommand.class, NodesCommand.class, ClusterCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class})
+                KddmCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Krg {
     public static void main(String[] args) {
         configureLogging();

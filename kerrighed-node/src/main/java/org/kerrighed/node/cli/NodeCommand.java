@@ -1,5 +1,6 @@
 package org.kerrighed.node.cli;
 
+import org.kerrighed.node.DemoWorkload;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeConfig;
@@ -46,6 +47,10 @@ final class NodeCommand {
         @Option(names = "--exit-on-stdin-eof", description = "exit when standard input closes (set by launchers)")
         boolean exitOnStdinEof;
 
+        @Option(names = "--demo-workload",
+                description = "create the demo's KDDM set of shared counters and serve its workload (set by krg demo)")
+        boolean demoWorkload;
+
         @Override
         public Integer call() throws Exception {
             if (exitOnStdinEof) {
@@ -76,6 +81,10 @@ final class NodeCommand {
             }
             NodeConfig c = b.build();
             Node node = Kerrighed.join(c);
+            if (demoWorkload) {
+                DemoWorkload.install(node);
+                node.onRejoin(DemoWorkload::install);
+            }
             Thread hook = Thread.ofPlatform().unstarted(node::close);
             Runtime.getRuntime().addShutdownHook(hook);
             System.out.printf("node %d online: rpc=%s discovery=%s cluster=%s epoch=%d members=%s%n", node.id(),

@@ -11,17 +11,17 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code krg demo} end to end: three node JVMs, the workload, a SIGKILL, a clean stop. */
+/** {@code krg demo} end to end: three node JVMs, the workload, KDDM counters moving, a SIGKILL they survive, a clean stop. */
 class DemoTest {
     @Test
-    @Timeout(value = 150, unit = TimeUnit.SECONDS)
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void demoRunsTheWorkloadSeesTheKillAndLeavesNoJvmBehind() {
         PrintStream out = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         int code;
         try {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = Krg.run("demo", "--json", "--calls", "50");
+            code = Krg.run("demo", "--json", "--calls", "50", "--rounds", "5");
         } finally {
             System.setOut(out);
         }
@@ -31,6 +31,12 @@ class DemoTest {
         assertEquals(8, count(json, "\"errors\": 0"), json);
         assertEquals(2, count(json, "\"declared_ms\""), json);      // both survivors saw the kill
         assertEquals(2, count(json, "\"exit_code\": 0"), json);     // both survivors left cleanly
+        // KDDM: 3 turns of 5 writes per counter, 3 nodes at once, then one more write by the victim: 31. Every
+        // owner had that value after the reads, before the kill and after it.
+        assertTrue(json.contains("\"expected\": 31"), json);
+        assertEquals(3, count(json, "\"all_expected\": true"), json);
+        assertTrue(json.contains("\"survived\": true"), json);
+        assertEquals(4, count(json, "\"state\": \"WRITE_OWNER\", \"value\": 31"), "the victim owned the 4 counters" + json);
         assertTrue(ProcessHandle.current().children().noneMatch(ProcessHandle::isAlive),
                 "a node JVM outlived the demo");
     }

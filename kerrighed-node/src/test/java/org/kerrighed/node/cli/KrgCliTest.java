@@ -11,6 +11,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.kerrighed.kddm.Handle;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetStats;
+import org.kerrighed.kddm.linkers.ObjectLinker;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeConfig;
@@ -34,8 +38,8 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The krg command line run in-process with {@link Krg#run}: help, exit codes and messages for bad usage, and
- * {@code krg nodes} against one in-process node. Starts no cluster of JVMs.
+ * The krg command line run in-process with {@link Krg#run}: help, exit codes and messages for bad usage,
+ * {@code krg nodes} against one in-process node and {@code krg kddm stats} against two. Starts no cluster of JVMs.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class KrgCliTest {
@@ -143,8 +147,8 @@ class KrgCliTest {
     @Test
     void theCommandTreeHasTheDocumentedCommands() {
         List<String> names = commandPaths().map(p -> String.join(" ", p)).toList();
-        for (String c : List.of("", "node", "node start", "nodes", "nodes remove", "cluster", "cluster stop", "demo",
-                "test")) {
+        for (String c : List.of("", "node", "node start", "nodes", "nodes remove", "cluster", "cluster stop", "kddm",
+                "kddm stats", "demo", "test")) {
             assertTrue(names.contains(c), "krg " + c + " is missing from " + names);
         }
     }
@@ -244,11 +248,25 @@ class KrgCliTest {
     }
 
     @Test
+    void kddmStatsChecksItsArguments() throws IOException {
+        assertUsageError(new String[]{"kddm"}, "Missing required subcommand", "Usage: krg kddm");
+        assertUsageError(new String[]{"kddm", "statz"}, "Unmatched argument", "'statz'");
+        assertUsageError(new String[]{"kddm", "stats"}, "--cluster");
+        assertUsageError(new String[]{"kddm", "stats", "--seed", "nowhere"}, "--seed", "nowhere");
+        assertUsageError(new String[]{"kddm", "stats", "--cluster", "c1", "--secret-file", secretFile().toString()},
+                "--seed", "which node?");
+        assertUsageError(new String[]{"kddm", "stats", "--bogus"}, "Unknown option: '--bogus'");
+    }
+
+    @Test
     void demoChecksItsNumbersBeforeStartingAnything() {
         assertUsageError(new String[]{"demo", "--nodes", "1"}, "--nodes", "2-8", "got 1");
         assertUsageError(new String[]{"demo", "--nodes", "9"}, "--nodes", "2-8", "got 9");
         assertUsageError(new String[]{"demo", "--nodes", "three"}, "--nodes", "'three'");
         assertUsageError(new String[]{"demo", "--calls", "0"}, "--calls", "got 0");
+        assertUsageError(new String[]{"demo", "--counters", "0"}, "--counters", "1-64", "got 0");
+        assertUsageError(new String[]{"demo", "--counters", "65"}, "--counters", "1-64", "got 65");
+        assertUsageError(new String[]{"demo", "--rounds", "0"}, "--rounds", "1-10000", "got 0");
     }
 
     // ---------------------------------------------------------------- failures: exit code 1
@@ -391,6 +409,105 @@ class KrgCliTest {
             args.add(1, "remove");
             args.add("99");
             assertUsageError(args.toArray(String[]::new), "ID: no live node 99");
+        }
+    }
+
+    /** Two in-process nodes sharing a static KDDM set, for {@code krg kddm stats}. */
+    @Nested
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    class KddmStatsAgainstTwoNodes {
+        private static final long SET = 77;
+        private final String cluster = "cli-kddm-" + Long.toHexString(new SecureRandom().nextLong() >>> 8);
+        private Path nodeDir;
+        private Path secret;
+        private final List<Node> nodes = new ArrayList<>();
+
+        @BeforeAll
+        void startNodes() throws IOException {
+            nodeDir = Files.createTempDirectory("krg-cli-kddm-test-");
+            secret = nodeDir.resolve("secret");
+            Files.writeString(secret, SECRET + "\n");
+            NodeConfig c = NodeConfig.builder().clusterName(cluster).secretFile(secret)
+                    .bind(new HostAndPort("127.0.0.1", 0)).membershipBind(new HostAndPort("127.0.0.1", 0))
+                    .storageDir(nodeDir.resolve("storage")).jmx(false).build();
+            nodes.add(Kerrighed.join(c.toBuilder().nodeId(0).build()));
+            nodes.add(Kerrighed.join(c.toBuilder().nodeId(1).seeds(List.of(nodes.get(0).rpc().address())).build()));
+            List<KddmSet<Long>> sets = new ArrayList<>();
+            for (Node n : nodes) {
+                sets.add(n.kddm().createStaticSet(SET, n.kddm().objectSpec(Long.class),
+                        new ObjectLinker<>(Long.class, id -> 0L)));
+            }
+            // Object 1 is written on node 0, then on node 1 (ownership moves), read on node 0 (a read copy),
+            // written on node 1 again (node 0's copy is invalidated).
+            increment(sets.get(0), 1);
+            increment(sets.get(1), 1);
+            try (Handle<Long> h = sets.get(0).get(1)) {
+                assertEquals(2L, h.value());
+            }
+            increment(sets.get(1), 1);
+        }
+
+        private void increment(KddmSet<Long> s, long id) {
+            try (Handle<Long> h = s.grab(id)) {
+                h.set(h.value() + 1);
+            }
+        }
+
+        @AfterAll
+        void stopNodes() throws IOException {
+            for (Node n : nodes.reversed()) {
+                n.close();
+            }
+            try (var files = Files.walk(nodeDir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+
+        private String[] stats(String... extra) {
+            List<String> args = new ArrayList<>(List.of("kddm", "stats", "--seed", nodes.get(0).rpc().address().toString(),
+                    "--cluster", cluster, "--secret-file", secret.toString()));
+            args.addAll(List.of(extra));
+            return args.toArray(String[]::new);
+        }
+
+        @Test
+        void jsonHasEveryNodesCountersAsTheNodeKeepsThem() {
+            assertEquals(0, krg(stats("--json")), printed());
+            String json = stdout().strip();
+            assertTrue(json.startsWith("{\"epoch\": ") && json.endsWith("]}]}"), printed());
+            for (Node n : nodes) {
+                SetStats mine = n.kddm().stats().getFirst();
+                assertEquals(SET, mine.setId());
+                assertTrue(json.contains("{\"node\": " + n.id() + ", \"sets\": [" + Output.json(mine) + "]}"),
+                        "node " + n.id() + " " + mine + printed());
+            }
+            SetStats zero = nodes.get(0).kddm().stats().getFirst();
+            SetStats one = nodes.get(1).kddm().stats().getFirst();
+            assertEquals(1, zero.invalidations(), "node 0's read copy was invalidated" + printed());
+            assertTrue(one.transfers() >= 1, "node 1 took the ownership" + printed());
+            assertEquals(1, one.owned(), printed());
+            assertEquals(0, zero.owned(), printed());
+        }
+
+        @Test
+        void tableHasOneRowPerNodeAndSet() {
+            assertEquals(0, krg(stats()), printed());
+            List<String> lines = stdout().lines().toList();
+            assertEquals(4, lines.size(), printed());
+            assertTrue(lines.get(0).matches("epoch \\d+, 2 nodes"), printed());
+            assertEquals(List.of("NODE", "SET", "HITS", "MISSES", "INVALIDATIONS", "TRANSFERS", "DEFERRED", "BYTES",
+                    "MOVED", "OBJECTS", "OWNED", "BACKUPS"), List.of(lines.get(1).trim().split(" +")), printed());
+            for (int i = 0; i < 2; i++) {
+                SetStats t = nodes.get(i).kddm().stats().getFirst();
+                List<String> row = List.of(lines.get(2 + i).trim().split(" +"));
+                assertEquals(List.of(Integer.toString(nodes.get(i).id()), "77", Long.toString(t.hits()),
+                        Long.toString(t.misses()), Long.toString(t.invalidations()), Long.toString(t.transfers()),
+                        Long.toString(t.deferred()), Long.toString(t.bytesMoved()), Integer.toString(t.objects()),
+                        Integer.toString(t.owned()), Integer.toString(t.backups())), row, printed());
+            }
+            assertEquals(lines.get(1).length(), lines.get(2).length(), "numbers are right-aligned" + printed());
         }
     }
 }
