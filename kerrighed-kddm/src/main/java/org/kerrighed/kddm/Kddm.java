@@ -233,9 +233,13 @@ public final class Kddm implements AutoCloseable {
         engine.flushAll();
     }
 
-    /** Takes the membership's pause confirmation, so cached copies are not served by a node that may be fenced. */
+    /**
+     * Takes the membership's pause confirmation and majority test: a node that was paused (until it has checked
+     * it is still a member) or that sees only a minority of the cluster serves nothing (operations wait, bounded
+     * by the call timeout), so it never serves a stale copy nor writes while the majority may be recovering.
+     */
     public void attach(Membership m) {
-        engine.setConfirmation(m::sinceConfirmedNanos);
+        engine.setConfirmation(m::sinceConfirmedNanos, m::writable);
     }
 
     /** The hotplug hook to give the membership (priority {@value #HOOK_PRIORITY}). */

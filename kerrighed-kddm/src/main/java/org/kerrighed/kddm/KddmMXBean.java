@@ -1,6 +1,6 @@
 package org.kerrighed.kddm;
 
-/** KDDM counters of one node, summed over its sets, plus one line per set ({@code org.kerrighed:type=Kddm,node=N}). */
+/** KDDM counters of one node, summed over its sets, plus one line per set ({@code org.kerrighed:type=Kddm,cluster="NAME",node=N}). */
 public interface KddmMXBean {
     int getSets();
 

@@ -63,7 +63,10 @@ public interface KddmSet<T> {
      */
     boolean flush(long id);
 
-    /** Writes the object through its linker ({@link IoLinker#sync}), from a readable copy taken for the purpose. */
+    /**
+     * Writes the object through its linker ({@link IoLinker#sync}), from a readable copy taken for the purpose.
+     * An object that exists nowhere is left absent.
+     */
     void sync(long id);
 
     /** Calls {@code action} for every object with local data (a snapshot; values must not be mutated). */

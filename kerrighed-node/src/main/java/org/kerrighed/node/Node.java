@@ -13,6 +13,10 @@ import org.kerrighed.rpc.membership.View;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,7 +78,7 @@ public final class Node implements AutoCloseable {
         Kddm previous = kddm;
         Membership m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
             // KDDM takes messages as soon as the endpoint exists: members may talk to it once it is admitted
-            Kddm k = Kddm.start(rpc, config.storageDir(rpc.nodeId()));
+            Kddm k = Kddm.start(rpc, storageFor(rpc.nodeId()));
             if (previous != null) {
                 k.adoptStaticSets(previous);
             }
@@ -85,6 +89,17 @@ public final class Node implements AutoCloseable {
         NodeAdmin.install(this, m);
         m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
         return m;
+    }
+
+    private Path storageFor(int id) {
+        if (config.storageDir().isPresent()) {
+            return config.storageDir().get().resolve("node-" + id);
+        }
+        try {
+            return Files.createTempDirectory("kerrighed-" + config.clusterName() + "-node" + id + "-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a storage directory (set storage.dir)", e);
+        }
     }
 
     /** Hooks given to the node run for every incarnation; they are forwarded from the membership. */

@@ -38,7 +38,7 @@ import java.util.OptionalInt;
  * io-threads = 1
  * transport = auto               # auto | nio | epoll | io_uring
  * jmx = true
- * storage.dir = /var/lib/kerrighed   # node-local files (KDDM directory sets); default: a temp directory per node
+ * storage.dir = /var/lib/kerrighed   # node-local files, in node-<id> below it (KDDM directory sets); default: a temp directory
  * tls.key-store = node.p12       # the four tls.* keys go together
  * </pre>
  *
@@ -172,12 +172,12 @@ public final class NodeConfig {
         return r.build();
     }
 
-    /** This node's storage directory for node id {@code id}. */
-    public Path storageDir(int id) {
-        if (b.storageDir != null) {
-            return b.storageDir;
-        }
-        return Path.of(System.getProperty("java.io.tmpdir"), "kerrighed", b.clusterName, "node-" + id);
+    /**
+     * The configured storage directory ({@code storage.dir}), under which each node keeps its files in
+     * {@code node-<id>}; empty: each node uses a fresh temporary directory.
+     */
+    public java.util.Optional<Path> storageDir() {
+        return java.util.Optional.ofNullable(b.storageDir);
     }
 
     public MembershipConfig toMembershipConfig() {
@@ -416,7 +416,7 @@ public final class NodeConfig {
             return this;
         }
 
-        /** Where this node keeps node-local files; null: a directory under java.io.tmpdir per cluster and node. */
+        /** Where nodes keep node-local files (each in {@code node-<id>} below it); null: a fresh temporary directory. */
         public Builder storageDir(Path v) {
             storageDir = v;
             return this;

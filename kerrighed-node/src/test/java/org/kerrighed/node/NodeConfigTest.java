@@ -123,7 +123,7 @@ class NodeConfigTest {
         assertEquals(4, r.ioThreads());
         assertEquals(TransportKind.IO_URING, r.transport());
         assertFalse(r.jmx());
-        assertEquals(dir.resolve("data/kerrighed"), c.storageDir(7), "relative to the file's directory");
+        assertEquals(dir.resolve("data/kerrighed"), c.storageDir().orElseThrow(), "relative to the file's directory");
         TlsConfig tls = r.tls().orElseThrow();
         assertEquals(dir.resolve("tls/node.p12"), tls.keyStore(), "relative to the file's directory");
         assertArrayEquals("ks-pass".toCharArray(), tls.keyStorePassword());

@@ -12,8 +12,8 @@ final class Acquire {
     final byte op;
     final byte flags;               // Wire.F_NO_FT, Wire.F_TRY
     final CompletableFuture<HandleImpl<?>> future = new CompletableFuture<>();
-    boolean woken;
-    boolean requested;              // this caller sent the outstanding request                  // already waited once: no longer yields to deferred remote requests
+    boolean woken;                  // already waited once: no longer yields to deferred remote requests
+    boolean requested;              // this caller sent the outstanding request
 
     Acquire(long id, byte op, byte flags) {
         this.id = id;

@@ -141,9 +141,18 @@ public final class Engine {
         }
     }
 
-    public void setConfirmation(LongSupplier sinceConfirmedNanos) {
+    /**
+     * Ties local access to the membership: {@code sinceConfirmedNanos} (how long since the node last confirmed
+     * it runs normally) and {@code writable} (false on a minority side or once fenced). While either says the
+     * node may have been replaced by the others, every operation waits (bounded), so cached copies are never
+     * served stale and nothing is written on a minority side.
+     */
+    public void setConfirmation(LongSupplier sinceConfirmedNanos, java.util.function.BooleanSupplier writable) {
+        this.writable = writable;
         this.sinceConfirmed = sinceConfirmedNanos;
     }
+
+    private volatile java.util.function.BooleanSupplier writable = () -> true;
 
     /**
      * Waits while the membership has not confirmed recently that this node is still a member (after a pause of
@@ -151,14 +160,17 @@ public final class Engine {
      */
     void awaitConfirmed() {
         LongSupplier s = sinceConfirmed;
-        if (s == null || s.getAsLong() < CONFIRM_BOUND_NANOS) {
+        if (s == null || (s.getAsLong() < CONFIRM_BOUND_NANOS && writable.getAsBoolean())) {
             return;
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        while (s.getAsLong() >= CONFIRM_BOUND_NANOS) {
+        while (s.getAsLong() >= CONFIRM_BOUND_NANOS || !writable.getAsBoolean()) {
             checkUsable();
             if (System.nanoTime() > deadline) {
-                throw new KddmException("node " + self + " could not confirm it is still a cluster member");
+                throw new KddmException(writable.getAsBoolean()
+                        ? "node " + self + " could not confirm it is still a cluster member"
+                        : "node " + self + " is cut off from the majority of the cluster: it serves no object until"
+                        + " it is whole again or has rejoined");
             }
             try {
                 Thread.sleep(5);

@@ -25,6 +25,8 @@ final class Entry {
     int writePins;
     boolean replicating;           // a write is being copied to backups: everyone waits
     boolean dirty;                 // written (or first-touched) since last replicated
+    int[] backedUpOn;              // owner: the backups that acknowledged backedUpVersion
+    long backedUpVersion = -1;
     final ArrayDeque<Object> deferred = new ArrayDeque<>();   // remote requests and invalidations waiting
     final ArrayDeque<Acquire> waiters = new ArrayDeque<>();   // local callers waiting
     long reqId;                    // outstanding request (0: none)

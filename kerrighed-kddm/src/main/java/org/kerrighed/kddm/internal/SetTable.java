@@ -545,6 +545,8 @@ final class SetTable<T> implements KddmSet<T> {
             List<Runnable> after = new ArrayList<>(1);
             synchronized (e) {
                 e.replicating = false;
+                e.backedUpOn = acked.stream().mapToInt(Integer::intValue).toArray();
+                e.backedUpVersion = b.version();
                 process(e, false, after);
             }
             after.forEach(Runnable::run);
@@ -572,7 +574,12 @@ final class SetTable<T> implements KddmSet<T> {
                     continue;
                 }
                 targets = engine.backupNodes(spec.replication() - 1);
+                if (e.backedUpVersion == e.version && java.util.Arrays.equals(targets, e.backedUpOn) && !e.dirty) {
+                    continue;                              // its backups are where this view wants them
+                }
                 b = new Wire.Backup(setId, e.id, e.version, e.ownSeq, engine.self(), export(e.id, cast(e.obj)));
+                e.backedUpOn = targets;                    // optimistic: a failure shows in the next view
+                e.backedUpVersion = e.version;
             }
             for (int n : targets) {
                 try {
@@ -1159,8 +1166,11 @@ final class SetTable<T> implements KddmSet<T> {
 
     @Override
     public void sync(long id) {
-        try (Handle<T> h = get(id)) {
-            linker.sync(id, h.value());
+        Optional<Handle<T>> h = getIfExists(id);
+        if (h.isPresent()) {
+            try (Handle<T> r = h.get()) {
+                linker.sync(id, r.value());
+            }
         }
     }
 

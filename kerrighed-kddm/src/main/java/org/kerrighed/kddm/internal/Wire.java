@@ -8,7 +8,7 @@ import org.kerrighed.rpc.TypeRegistry;
 import java.util.List;
 
 /**
- * KDDM's messages and services (service ids 100-119, type ids 1100-1139). Protocol messages are one-way and
+ * KDDM's messages and services (service ids 100-119, type ids 3000-3039). Protocol messages are one-way and
  * handled on I/O threads; per link they arrive in send order, which the protocol relies on (a copy is always
  * followed, never overtaken, by the invalidation its sender sends later).
  */
@@ -100,22 +100,22 @@ public final class Wire {
 
     /** KDDM's types; every node and tool of a cluster registers them. */
     public static void registerTypes(TypeRegistry.Builder b) {
-        b.range("kerrighed-kddm", 1100, 1139)
-                .register(1100, Req.class)
-                .register(1101, Grant.class)
-                .register(1102, Inv.class)
-                .register(1103, Ack.class)
-                .register(1104, OwnerIs.class)
-                .register(1105, Backup.class)
-                .register(1106, Removed.class)
-                .register(1107, Item.class)
-                .register(1108, Report.class)
-                .register(1109, SetInfo.class)
-                .register(1110, SetSpec.class)
-                .register(1111, org.kerrighed.kddm.DefaultOwner.class)
-                .register(1112, org.kerrighed.kddm.DefaultOwner.Kind.class)
-                .register(1113, org.kerrighed.kddm.SetFlag.class)
-                .register(1114, SetStats.class)
-                .register(1115, org.kerrighed.kddm.KddmStats.class);
+        b.range("kerrighed-kddm", 3000, 3039)
+                .register(3000, Req.class)
+                .register(3001, Grant.class)
+                .register(3002, Inv.class)
+                .register(3003, Ack.class)
+                .register(3004, OwnerIs.class)
+                .register(3005, Backup.class)
+                .register(3006, Removed.class)
+                .register(3007, Item.class)
+                .register(3008, Report.class)
+                .register(3009, SetInfo.class)
+                .register(3010, SetSpec.class)
+                .register(3011, org.kerrighed.kddm.DefaultOwner.class)
+                .register(3012, org.kerrighed.kddm.DefaultOwner.Kind.class)
+                .register(3013, org.kerrighed.kddm.SetFlag.class)
+                .register(3014, SetStats.class)
+                .register(3015, org.kerrighed.kddm.KddmStats.class);
     }
 }
