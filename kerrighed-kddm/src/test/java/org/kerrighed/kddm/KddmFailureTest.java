@@ -3,10 +3,13 @@ package org.kerrighed.kddm;
 import org.junit.jupiter.api.Test;
 import org.kerrighed.kddm.KddmNodes.Counter;
 import org.kerrighed.kddm.linkers.ObjectLinker;
+import org.kerrighed.rpc.testing.Await;
 
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.kerrighed.kddm.KddmNodes.read;
+import static org.kerrighed.kddm.KddmNodes.write;
 
 /**
  * Node crashes, joins and graceful leaves with real sockets: replicated sets lose no acknowledged write,
@@ -18,18 +21,6 @@ class KddmFailureTest {
     private static List<KddmSet<Counter>> counters(KddmNodes nodes, int replication) {
         return nodes.staticSet(1, SetSpec.of("object", "").withReplication(replication),
                 () -> new ObjectLinker<>(Counter.class, id -> new Counter(0)));
-    }
-
-    private static long read(KddmSet<Counter> s, long id) {
-        try (Handle<Counter> h = s.get(id)) {
-            return h.value().value();
-        }
-    }
-
-    private static void write(KddmSet<Counter> s, long id, long v) {
-        try (Handle<Counter> h = s.grab(id)) {
-            h.set(new Counter(v));
-        }
     }
 
     @Test

@@ -23,6 +23,20 @@ final class KddmNodes implements AutoCloseable {
     record Counter(long value) {
     }
 
+    /** The value of counter {@code id}, read with get. */
+    static long read(KddmSet<Counter> s, long id) {
+        try (Handle<Counter> h = s.get(id)) {
+            return h.value().value();
+        }
+    }
+
+    /** Sets counter {@code id} to {@code v} with grab. */
+    static void write(KddmSet<Counter> s, long id, long v) {
+        try (Handle<Counter> h = s.grab(id)) {
+            h.set(new Counter(v));
+        }
+    }
+
     private final InProcessCluster rpc;
     private final Map<Integer, Kddm> nodes = new TreeMap<>();
     private final Path storage;

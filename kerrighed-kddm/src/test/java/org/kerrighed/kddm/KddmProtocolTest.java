@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.kerrighed.kddm.KddmNodes.read;
+import static org.kerrighed.kddm.KddmNodes.write;
 import static org.kerrighed.kddm.ObjState.*;
 
 /** The coherence protocol on three real nodes: copies, invalidation, ownership moves, deferral, removal, flush. */
@@ -40,18 +42,6 @@ class KddmProtocolTest {
     private static List<KddmSet<Counter>> counters(SetFlag... flags) {
         return nodes.staticSet(ids.incrementAndGet(), SetSpec.of("object", "").withFlags(flags),
                 () -> new ObjectLinker<>(Counter.class, id -> new Counter(0)));
-    }
-
-    private static long read(KddmSet<Counter> s, long id) {
-        try (Handle<Counter> h = s.get(id)) {
-            return h.value().value();
-        }
-    }
-
-    private static void write(KddmSet<Counter> s, long id, long v) {
-        try (Handle<Counter> h = s.grab(id)) {
-            h.set(new Counter(v));
-        }
     }
 
     @Test

@@ -6,6 +6,7 @@ import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.linkers.ObjectLinker;
 import org.kerrighed.rpc.TypeRegistrar;
+import org.kerrighed.rpc.testing.Await;
 
 import java.security.SecureRandom;
 import java.util.ArrayList;

@@ -2,13 +2,14 @@ package org.kerrighed.rpc;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.kerrighed.rpc.testing.Await;
 import org.kerrighed.rpc.testing.InProcessCluster;
 
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.TimeUnit;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
-import java.lang.management.ManagementFactory;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 

@@ -2,6 +2,7 @@ package org.kerrighed.rpc;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.kerrighed.rpc.testing.Await;
 import org.kerrighed.rpc.testing.InProcessCluster;
 
 import java.time.Duration;

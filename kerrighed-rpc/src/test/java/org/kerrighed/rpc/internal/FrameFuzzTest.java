@@ -5,13 +5,13 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.kerrighed.rpc.Await;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.RpcConfig;
 import org.kerrighed.rpc.RpcStats;
 import org.kerrighed.rpc.TestTypes;
 import org.kerrighed.rpc.TypeRegistry;
 import org.kerrighed.rpc.internal.codec.KryoCodec;
+import org.kerrighed.rpc.testing.Await;
 import org.kerrighed.rpc.testing.InProcessCluster;
 
 import java.time.Duration;

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.kerrighed.rpc.Await;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.HandshakeException;
 import org.kerrighed.rpc.HostAndPort;
@@ -15,6 +14,7 @@ import org.kerrighed.rpc.RpcConfig;
 import org.kerrighed.rpc.RpcNode;
 import org.kerrighed.rpc.TestTypes;
 import org.kerrighed.rpc.TlsConfig;
+import org.kerrighed.rpc.testing.Await;
 import org.kerrighed.rpc.testing.InProcessCluster;
 
 import java.nio.file.Path;

@@ -3,9 +3,9 @@ package org.kerrighed.rpc.membership;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.kerrighed.rpc.Await;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.RpcConfig;
+import org.kerrighed.rpc.testing.Await;
 import org.kerrighed.rpc.testing.LinkFaults;
 
 import java.security.SecureRandom;

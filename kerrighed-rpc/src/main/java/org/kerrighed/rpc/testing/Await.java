@@ -1,4 +1,4 @@
-package org.kerrighed.rpc;
+package org.kerrighed.rpc.testing;
 
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
