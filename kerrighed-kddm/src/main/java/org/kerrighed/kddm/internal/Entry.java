@@ -16,6 +16,7 @@ final class Entry {
     boolean hasData;
     int probOwner = -1;            // probable owner; on the home, the owner it was last told of
     long ownSeq;                   // ownership transfers seen (grows by one per transfer)
+    long hintSeq = -1;             // the transfer at which probOwner was known to own (-1: a mere path hint)
     long version;                  // acknowledged writes
     boolean known;                 // the object exists in the cluster (home and witness records)
     final NodeSet copyset = new NodeSet();   // owner: other nodes with read copies

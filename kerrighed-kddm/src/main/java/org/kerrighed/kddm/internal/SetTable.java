@@ -400,6 +400,7 @@ final class SetTable<T> implements KddmSet<T> {
         e.ownSeq++;
         e.known = true;
         e.probOwner = r.requester();
+        e.hintSeq = e.ownSeq;
         if (spec.has(SetFlag.FIRST_TOUCH_ON_OWNER) && r.requester() != engine.self()) {
             T obj = linker.firstTouch(e.id);
             reply(r, new Wire.Grant(setId, e.id, Wire.G_OWN_WRITE, export(e.id, obj), 0, e.ownSeq, r.reqId(),
@@ -737,6 +738,7 @@ final class SetTable<T> implements KddmSet<T> {
         route(e, r);
         if (r.op() == Wire.WRITE && r.requester() != self && hint >= 0 && home(e.id) != self) {
             e.probOwner = r.requester();
+            e.hintSeq = -1;                           // a path hint, not knowledge of an owner
         }
     }
 
@@ -755,6 +757,7 @@ final class SetTable<T> implements KddmSet<T> {
         dropData(e);
         e.copyset.clear();
         e.probOwner = to;
+        e.hintSeq = seq;
         e.ownSeq = seq;
         e.move(INV_COPY);
         reply(r, new Wire.Grant(setId, e.id, Wire.G_OWN_WRITE, data, e.version, seq, r.reqId(), readers));
@@ -775,6 +778,7 @@ final class SetTable<T> implements KddmSet<T> {
                         e.hasData = true;
                         e.version = g.version();
                         e.probOwner = from;
+                        e.hintSeq = g.ownSeq();
                         e.reqId = 0;
                         e.move(READ_COPY);
                     }
@@ -789,6 +793,7 @@ final class SetTable<T> implements KddmSet<T> {
                         e.version = 0;
                         e.ownSeq = g.ownSeq();
                         e.probOwner = engine.self();
+                        e.hintSeq = g.ownSeq();
                         e.copyset.clear();
                         e.reqId = 0;
                         e.dirty = true;
@@ -841,6 +846,7 @@ final class SetTable<T> implements KddmSet<T> {
         e.version = g.version();
         e.ownSeq = g.ownSeq();
         e.probOwner = engine.self();
+        e.hintSeq = g.ownSeq();
         e.reqId = 0;
         e.copyset.clear();
         transfers.increment();
@@ -889,6 +895,7 @@ final class SetTable<T> implements KddmSet<T> {
         e.version = g.version();
         e.ownSeq = g.ownSeq();
         e.probOwner = engine.self();
+        e.hintSeq = g.ownSeq();
         e.copyset.clear();
         if (g.nodes() != null) {
             for (int n : g.nodes()) {
@@ -934,6 +941,7 @@ final class SetTable<T> implements KddmSet<T> {
             e.move(INV_COPY);
         }
         e.probOwner = inv.newOwner();
+        e.hintSeq = inv.ownSeq();
         send(inv.newOwner(), Wire.ACK, new Wire.Ack(setId, e.id, Wire.A_INV, engine.self(), inv.ownSeq()));
         List<Runnable> after = new ArrayList<>(1);
         process(e, false, after);
@@ -965,6 +973,7 @@ final class SetTable<T> implements KddmSet<T> {
                         dropData(e);
                         e.copyset.clear();
                         e.probOwner = a.from();
+                        e.hintSeq = a.ownSeq();
                         e.handoffTo = -1;
                         e.move(INV_COPY);
                     }
@@ -983,6 +992,7 @@ final class SetTable<T> implements KddmSet<T> {
             if (o.ownSeq() >= e.ownSeq && !e.state.owner()) {
                 e.ownSeq = o.ownSeq();
                 e.probOwner = o.owner();
+                e.hintSeq = o.ownSeq();
                 e.known = true;
                 if (e.state == LOST) {
                     e.move(INV_COPY);
@@ -1124,6 +1134,7 @@ final class SetTable<T> implements KddmSet<T> {
             if (e.pins() > 0 || e.state.waitingForObject() || (e.state.transient_() && e != pinned)) {
                 // in use or being fetched here: keep the entry, forget only what we knew about the object
                 e.probOwner = -1;
+                e.hintSeq = -1;
                 e.known = false;
                 if (e.state == LOST) {
                     e.move(INV_COPY);
@@ -1229,6 +1240,7 @@ final class SetTable<T> implements KddmSet<T> {
                 boolean moved = oldHome != newHome;
                 if (e.probOwner >= 0 && !contains(members, e.probOwner)) {
                     e.probOwner = -1;
+                    e.hintSeq = -1;
                 }
                 if (e.state.owner()) {
                     e.copyset.retain(members);
@@ -1257,8 +1269,8 @@ final class SetTable<T> implements KddmSet<T> {
                     if (failure && e.hasData) {
                         add(out, newHome, new Wire.Item(setId, e.id, Wire.R_COPY, e.version, e.ownSeq, self));
                     }
-                    if (e.probOwner >= 0 && (failure || (moved && self == oldHome))) {
-                        add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.ownSeq, e.probOwner));
+                    if (e.probOwner >= 0 && e.hintSeq >= 0 && (failure || (moved && self == oldHome))) {
+                        add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.hintSeq, e.probOwner));
                     } else if (failure && e.known) {
                         add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.ownSeq, -1));
                     }
@@ -1302,8 +1314,8 @@ final class SetTable<T> implements KddmSet<T> {
             int bestNode = -1;
             boolean existed = e.known;
             boolean lost = e.state == LOST;
-            if (e.probOwner >= 0) {
-                bestSeq = e.ownSeq;
+            if (e.probOwner >= 0 && e.hintSeq >= 0) {
+                bestSeq = e.hintSeq;
                 bestNode = e.probOwner;
             }
             for (Wire.Item it : items) {
@@ -1322,6 +1334,7 @@ final class SetTable<T> implements KddmSet<T> {
             }
             if (bestNode >= 0 && contains(members, bestNode)) {
                 e.probOwner = bestNode;
+                e.hintSeq = bestSeq;
                 e.ownSeq = Math.max(e.ownSeq, bestSeq);
                 e.known = true;
                 process(e, false, after);
@@ -1364,6 +1377,7 @@ final class SetTable<T> implements KddmSet<T> {
                 dropData(e);
                 e.ownSeq = seq;
                 e.probOwner = -1;
+                e.hintSeq = -1;
                 e.known = true;
                 e.move(LOST);
                 process(e, false, after);
@@ -1394,6 +1408,7 @@ final class SetTable<T> implements KddmSet<T> {
                 promote(e, g);
             } else {
                 e.probOwner = holder;
+                e.hintSeq = seq;
                 send(holder, Wire.GRANT, g);
             }
             log.info("set {}: object {} recovered on node {} at version {}", setId, id, holder, bestVersion);
