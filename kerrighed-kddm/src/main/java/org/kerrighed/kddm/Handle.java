@@ -37,6 +37,8 @@ public interface Handle<T> extends AutoCloseable {
      * {@code replication} live nodes (or every live node when fewer remain; a warning is logged).
      *
      * @throws IllegalStateException when already closed
+     * @throws KddmException when this node stopped (fenced, closed) or the caller was interrupted before a write
+     *                       reached its backups: the write is not acknowledged (the pin is released anyway)
      */
     @Override
     void close();

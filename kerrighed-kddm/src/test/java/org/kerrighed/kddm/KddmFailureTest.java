@@ -123,4 +123,76 @@ class KddmFailureTest {
             }
         }
     }
+
+    @Test
+    void aCrashUnderAWriteLoadLosesNoAcknowledgedIncrement() throws Exception {
+        int objects = 8;
+        try (KddmNodes nodes = new KddmNodes(4)) {
+            var s = nodes.staticSet(1, SetSpec.of("object", "").withReplication(2).withFlags(SetFlag.LOCAL_EXCLUSIVE),
+                    () -> new ObjectLinker<>(Counter.class, id -> new Counter(0)));
+            java.util.concurrent.atomic.AtomicLongArray acked = new java.util.concurrent.atomic.AtomicLongArray(objects);
+            java.util.concurrent.atomic.AtomicInteger unacked = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ConcurrentLinkedQueue<String> survivorErrors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            List<Thread> threads = new java.util.ArrayList<>();
+            for (int n = 0; n < 4; n++) {
+                KddmSet<Counter> set = s.get(n);
+                int node = n;
+                for (int t = 0; t < 2; t++) {
+                    java.util.Random rnd = new java.util.Random(n * 10L + t);
+                    threads.add(Thread.ofPlatform().start(() -> {
+                        while (!stop.get()) {
+                            int o = rnd.nextInt(objects);
+                            try (Handle<Counter> h = set.grab(o)) {
+                                h.set(new Counter(h.value().value() + 1));
+                            } catch (RuntimeException e) {    // on the killed node: KDDM stopped under it
+                                unacked.incrementAndGet();     // the write may or may not have happened
+                                if (node != 3) {
+                                    survivorErrors.add(e.toString());
+                                }
+                                if (node == 3) {
+                                    return;
+                                }
+                                continue;
+                            }
+                            acked.incrementAndGet(o);
+                        }
+                    }));
+                }
+            }
+            Thread.sleep(700);
+            nodes.crash(3);                                  // sockets close mid-load, like a SIGKILL
+            Thread.sleep(700);
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(60));
+                assertFalse(t.isAlive(), "a writer is stuck");
+            }
+            if (!survivorErrors.isEmpty()) {
+                StringBuilder sb = new StringBuilder("survivors failed: " + survivorErrors);
+                for (int o = 0; o < objects; o++) {
+                    for (Kddm k : nodes.all()) {
+                        sb.append("\n  ").append(k.describe(1, o));
+                    }
+                }
+                fail(sb.toString());
+            }
+            long total = 0;
+            for (int o = 0; o < objects; o++) {
+                long v = read(s.get(0), o);
+                if (v < acked.get(o)) {
+                    StringBuilder sb = new StringBuilder("object " + o + ": " + v + " < " + acked.get(o) + " acknowledged");
+                    for (Kddm k : nodes.all()) {
+                        sb.append("\n  ").append(k.describe(1, o));
+                    }
+                    fail(sb.toString());
+                }
+                assertEquals(v, read(s.get(1), o));
+                assertEquals(v, read(s.get(2), o));
+                total += v - acked.get(o);
+            }
+            assertTrue(total <= unacked.get(), total + " increments appeared that were neither acknowledged nor in doubt ("
+                    + unacked.get() + ")");
+        }
+    }
 }

@@ -117,8 +117,6 @@ class KddmProtocolTest {
         for (KddmSet<Counter> set : s) {
             assertEquals(6L * perThread, read(set, 5));
         }
-        long transfers = s.stream().mapToLong(x -> x.stats().transfers()).sum();
-        assertTrue(transfers > 3, "ownership should have moved, transfers=" + transfers);
     }
 
     @Test

@@ -70,6 +70,11 @@ public final class Engine {
     private final Map<Integer, Wire.Report> reports = new HashMap<>();  // recovery thread only: this epoch's
     private final Map<Long, List<Wire.Report>> early = new HashMap<>(); // recovery thread only: later epochs
     private final List<Wire.Item> ownItems = new ArrayList<>();      // recovery thread only
+    private final Set<Integer> markers = new java.util.HashSet<>();  // recovery thread only: this epoch's
+    private final Map<Long, List<Integer>> earlyMarkers = new HashMap<>();  // recovery thread only
+    private boolean reported = true;                                  // recovery thread only
+    private boolean full;                                             // recovery thread only
+    private int[] reportBase = new int[0];                            // recovery thread only
     private final List<Runnable> syncWaiters = new ArrayList<>();    // guarded by itself
 
     public Engine(RpcNode rpc, BiFunction<Long, SetSpec, IoLinker<?>> linkers) {
@@ -454,7 +459,11 @@ public final class Engine {
             return Boolean.TRUE;
         });
         rpc.register(Wire.REPORT, HandlerKind.NON_BLOCKING, (ctx, m) -> {
-            recovery.execute(() -> onReport(m));
+            onRecoveryThread(() -> onReport(m));
+            return null;
+        });
+        rpc.register(Wire.MARKER, HandlerKind.NON_BLOCKING, (ctx, m) -> {
+            onRecoveryThread(() -> onMarker(m));      // after every message the sender sent before it
             return null;
         });
         rpc.register(Wire.LOOKUP, HandlerKind.NON_BLOCKING, (ctx, id) -> {
@@ -466,6 +475,14 @@ public final class Engine {
             return Boolean.TRUE;
         });
         rpc.register(Wire.STATS, HandlerKind.NON_BLOCKING, (ctx, ignored) -> new org.kerrighed.kddm.KddmStats(self, stats()));
+    }
+
+    private void onRecoveryThread(Runnable r) {
+        try {
+            recovery.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("node {}: KDDM is stopped; view message dropped", self);
+        }
     }
 
     public List<SetStats> stats() {
@@ -506,34 +523,74 @@ public final class Engine {
         }
         leaving.clear();
         leaving.addAll(leavingNow);
-        int[] old = members;
-        boolean full = failure || failurePending || !synced;
+        if (reported) {
+            reportBase = members;                // homes moved from the last view this node reported for
+        }
+        full = failure || failurePending || !synced;
         failurePending |= failure;
         synchronized (syncWaiters) {
             synced = false;
         }
         members = now;
         epoch = newEpoch;
+        reported = false;
         reports.clear();
         ownItems.clear();
-        Map<Integer, List<Wire.Item>> out = new HashMap<>();
+        markers.clear();
         for (SetTable<?> t : sets.values()) {
-            t.onView(old, now, full, out);
-        }
-        List<Wire.Item> mine = out.remove(self);
-        if (mine != null) {
-            ownItems.addAll(mine);
+            t.adjust(now, failure);
         }
         for (int m : now) {
             if (m != self) {
-                send(m, Wire.REPORT, new Wire.Report(newEpoch, self, full, out.getOrDefault(m, List.of())));
+                send(m, Wire.MARKER, new Wire.Marker(newEpoch, self));
             }
+        }
+        List<Integer> markedAhead = earlyMarkers.remove(newEpoch);
+        if (markedAhead != null) {
+            markers.addAll(markedAhead);
         }
         List<Wire.Report> ahead = early.remove(newEpoch);
         if (ahead != null) {
             ahead.forEach(r -> reports.put(r.from(), r));
         }
         early.keySet().removeIf(e -> e < newEpoch);
+        earlyMarkers.keySet().removeIf(e -> e < newEpoch);
+        maybeReport();
+    }
+
+    private void onMarker(Wire.Marker m) {
+        if (m.epoch() > epoch) {
+            earlyMarkers.computeIfAbsent(m.epoch(), k -> new ArrayList<>()).add(m.from());
+        } else if (m.epoch() == epoch) {
+            markers.add(m.from());
+            maybeReport();
+        }
+    }
+
+    /** Once every member's marker arrived (every transfer made before the view is here), reports to the homes. */
+    private void maybeReport() {
+        if (reported) {
+            return;
+        }
+        for (int m : members) {
+            if (m != self && !markers.contains(m)) {
+                return;
+            }
+        }
+        reported = true;
+        Map<Integer, List<Wire.Item>> out = new HashMap<>();
+        for (SetTable<?> t : sets.values()) {
+            t.report(reportBase, members, full, out);
+        }
+        List<Wire.Item> mine = out.remove(self);
+        if (mine != null) {
+            ownItems.addAll(mine);
+        }
+        for (int m : members) {
+            if (m != self) {
+                send(m, Wire.REPORT, new Wire.Report(epoch, self, full, out.getOrDefault(m, List.of())));
+            }
+        }
         maybeSynced();
     }
 
@@ -550,7 +607,7 @@ public final class Engine {
     }
 
     private void maybeSynced() {
-        if (synced) {
+        if (synced || !reported) {
             return;
         }
         for (int m : members) {

@@ -17,6 +17,8 @@ final class Entry {
     int probOwner = -1;            // probable owner; on the home, the owner it was last told of
     long ownSeq;                   // ownership transfers seen (grows by one per transfer)
     long hintSeq = -1;             // the transfer at which probOwner was known to own (-1: a mere path hint)
+    int departedHint = -1;         // a hint to a node that just departed, kept for the next report
+    long departedHintSeq = -1;
     long version;                  // acknowledged writes
     boolean known;                 // the object exists in the cluster (home and witness records)
     final NodeSet copyset = new NodeSet();   // owner: other nodes with read copies
@@ -37,8 +39,24 @@ final class Entry {
     ObjState handoffFrom;          // the state to return to if it dies first
     boolean removed;               // dropped from the table; callers holding it must look again
 
+    /** Debugging aid: with -Dkddm.trace=true each entry keeps its last events, shown by {@link #toString}. */
+    static final boolean TRACE = Boolean.getBoolean("kddm.trace");
+    private ArrayDeque<String> trace;
+
     Entry(long id) {
         this.id = id;
+    }
+
+    void trace(String event) {
+        if (TRACE) {
+            if (trace == null) {
+                trace = new ArrayDeque<>();
+            }
+            if (trace.size() == 40) {
+                trace.poll();
+            }
+            trace.add(event + "@" + state + "/o" + probOwner + "/s" + ownSeq);
+        }
     }
 
     int pins() {
@@ -47,7 +65,11 @@ final class Entry {
 
     /** Moves to {@code next}, checking the transition table. */
     void move(ObjState next) {
+        ObjState from = state;
         state = state.check(next, id);
+        if (TRACE && from != next) {
+            trace("->" + next);
+        }
     }
 
     void addEarlyAck(int node, long seq) {
@@ -74,6 +96,6 @@ final class Entry {
         return "object " + id + " [" + state + (hasData ? ", data v" + version : "") + ", owner~" + probOwner
                 + ", seq " + ownSeq + ", pins " + readPins + "r/" + writePins + "w, copyset " + copyset
                 + (acks.isEmpty() ? "" : ", acks " + acks) + (deferred.isEmpty() ? "" : ", deferred " + deferred.size())
-                + (waiters.isEmpty() ? "" : ", waiters " + waiters.size()) + "]";
+                + (waiters.isEmpty() ? "" : ", waiters " + waiters.size()) + "]" + (trace == null ? "" : " " + trace);
     }
 }

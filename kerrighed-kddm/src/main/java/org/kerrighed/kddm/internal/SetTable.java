@@ -40,6 +40,9 @@ final class SetTable<T> implements KddmSet<T> {
     record BackupCopy(long version, long ownSeq, int owner, Object data) {
     }
 
+    /** Forwards after which a request ignores hints and goes to the home, whose record is authoritative. */
+    private static final int MAX_HOPS = 8;
+
     final Engine engine;
     private final long setId;
     private final SetSpec spec;
@@ -346,15 +349,17 @@ final class SetTable<T> implements KddmSet<T> {
         }
         byte f = (byte) ((flags & (Wire.F_NO_FT | Wire.F_TRY)) | (e.hasData ? Wire.F_HAS_COPY : 0));
         route(e, new Wire.Req(setId, e.id, engine.self(), e.state == WAIT_OBJ_WRITE ? Wire.WRITE : Wire.READ, f,
-                e.reqId));
+                e.reqId, 0));
     }
 
     /** Sends (or forwards) {@code r} towards the owner: the probable owner, else the home. */
     private void route(Entry e, Wire.Req r) {
+        e.trace("route " + (r.op() == Wire.WRITE ? "W" : "R") + r.requester() + "#" + r.reqId());
         int self = engine.self();
         int target = e.probOwner;
-        if (target == self || target == r.requester() || (target >= 0 && !engine.isMember(target))) {
-            target = -1;
+        if (target == self || target == r.requester() || (target >= 0 && !engine.isMember(target))
+                || r.hops() > MAX_HOPS) {
+            target = -1;                              // no usable hint, or the hints go round: ask the home
         }
         if (target < 0) {
             int home = home(e.id);
@@ -491,6 +496,9 @@ final class SetTable<T> implements KddmSet<T> {
         }
         if (backup != null) {
             replicate(e, backup, targets);
+        } else if (h.writable() && engine.unusable() != null) {
+            throw new KddmException("write of object " + e.id + " of set " + setId + " is not acknowledged: "
+                    + engine.unusable().getMessage());
         }
     }
 
@@ -538,10 +546,18 @@ final class SetTable<T> implements KddmSet<T> {
                 }
             }
             if (acked.size() < wanted) {
+                KddmException stopped = engine.unusable();
+                if (stopped != null) {
+                    // this node stopped (fenced, closed) before the write reached its backups: not acknowledged
+                    throw new KddmException("write of object " + e.id + " of set " + setId
+                            + " is not acknowledged: " + stopped.getMessage());
+                }
                 warnDegraded(acked.size() + 1);
             }
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
+            throw new KddmException("write of object " + e.id + " of set " + setId
+                    + " is not acknowledged: interrupted while copying it to its backups", ie);
         } finally {
             List<Runnable> after = new ArrayList<>(1);
             synchronized (e) {
@@ -679,6 +695,10 @@ final class SetTable<T> implements KddmSet<T> {
         if (engine.unusable() != null) {
             return;                                   // a fenced node serves nothing
         }
+        if (!engine.isMember(r.requester())) {
+            e.trace("drop request of departed " + r.requester());
+            return;                                   // from a node that left or died: it must not get the object
+        }
         if (r.requester() == self && e.state.owner()) {
             List<Runnable> after = new ArrayList<>(1);
             process(e, true, after);                  // our own request came back: we own it already
@@ -712,7 +732,10 @@ final class SetTable<T> implements KddmSet<T> {
             return;
         }
         if (e.state.owner()) {
-            boolean conflict = e.replicating || (r.op() == Wire.READ ? e.writePins > 0 : e.pins() > 0);
+            // while a view change is being reconciled, ownership stays put (reads may still be served), so
+            // that what every node reports of its ownership is true when the homes decide
+            boolean conflict = e.replicating || (r.op() == Wire.READ ? e.writePins > 0 : e.pins() > 0)
+                    || (r.op() == Wire.WRITE && !engine.synced());
             if (conflict) {
                 if (isTry) {
                     reply(r, new Wire.Grant(setId, e.id, Wire.G_BUSY, null, 0, 0, r.reqId(), null));
@@ -735,7 +758,7 @@ final class SetTable<T> implements KddmSet<T> {
         }
         // not the owner: follow the chain (a write request makes its requester our probable owner)
         int hint = e.probOwner;
-        route(e, r);
+        route(e, r.forwarded());
         if (r.op() == Wire.WRITE && r.requester() != self && hint >= 0 && home(e.id) != self) {
             e.probOwner = r.requester();
             e.hintSeq = -1;                           // a path hint, not knowledge of an owner
@@ -745,6 +768,7 @@ final class SetTable<T> implements KddmSet<T> {
     /** Owner side of a write miss: invalidate the readers, ship the object (or only the right to write) and the acks to wait for. */
     private void giveOwnership(Entry e, Wire.Req r) {
         int to = r.requester();
+        e.trace("give to " + to + " #" + r.reqId());
         boolean hasCopy = (r.flags() & Wire.F_HAS_COPY) != 0 && e.copyset.contains(to);
         long seq = e.ownSeq + 1;
         e.copyset.remove(to);
@@ -767,6 +791,7 @@ final class SetTable<T> implements KddmSet<T> {
         Entry e = entry(g.id());
         List<Runnable> after = new ArrayList<>(2);
         synchronized (e) {
+            e.trace("grant" + g.kind() + " from " + from + " #" + g.reqId() + " s" + g.ownSeq());
             if (engine.unusable() != null) {
                 return;
             }
@@ -883,12 +908,15 @@ final class SetTable<T> implements KddmSet<T> {
         if (e.state.owner()) {
             return;
         }
-        if (!e.hasData) {
+        if (!e.hasData || e.version < g.version()) {
+            // the newest version is our backup (a read copy we may hold is older)
             BackupCopy b = backups.get(e.id);
-            if (b == null) {
-                log.error("set {}: recovery promoted object {} here, but this node holds no copy", setId, e.id);
+            if (b == null || b.version() < g.version()) {
+                log.error("set {}: recovery promoted object {} at version {} here, but this node holds no such copy",
+                        setId, e.id, g.version());
                 return;
             }
+            dropData(e);
             e.obj = linker.importObject(e.id, b.data());
             e.hasData = true;
         }
@@ -921,6 +949,7 @@ final class SetTable<T> implements KddmSet<T> {
     }
 
     private void serveInv(Entry e, Wire.Inv inv) {
+        e.trace("inv for " + inv.newOwner() + " s" + inv.ownSeq());
         if (engine.unusable() != null) {
             return;
         }
@@ -1036,7 +1065,8 @@ final class SetTable<T> implements KddmSet<T> {
 
     /** FLUSH completes with null when done, with a dummy failure when there was nowhere to push. */
     private boolean stepFlush(Entry e, Acquire a, List<Runnable> after) {
-        if (e.pins() > 0 || e.replicating || e.state.transient_() || e.state.waitingForObject()) {
+        if (e.pins() > 0 || e.replicating || e.state.transient_() || e.state.waitingForObject()
+                || (e.state.owner() && !engine.synced())) {
             return false;
         }
         int self = engine.self();
@@ -1227,18 +1257,21 @@ final class SetTable<T> implements KddmSet<T> {
     // ================================================================== views, recovery (Engine drives these)
 
     /**
-     * A new view: forget hints to departed nodes, stop waiting for their acks, take back hand-offs to them, and
-     * add to {@code out} (per receiving home) what the new homes must learn.
+     * A new view: forget hints to departed nodes (after a failure, every mere path hint too, so no request
+     * circles among nodes that do not own the object), stop waiting for departed nodes' acks, take back
+     * hand-offs to them, and mark outstanding requests to be sent again once the view is reconciled.
      */
-    void onView(int[] oldMembers, int[] members, boolean failure, Map<Integer, List<Wire.Item>> out) {
+    void adjust(int[] members, boolean failure) {
         int self = engine.self();
         for (Entry e : entries.values()) {
             List<Runnable> after = new ArrayList<>(1);
             synchronized (e) {
-                int oldHome = oldMembers.length == 0 ? -1 : engine.homeOf(spec, linker, e.id, oldMembers);
-                int newHome = engine.homeOf(spec, linker, e.id, members);
-                boolean moved = oldHome != newHome;
-                if (e.probOwner >= 0 && !contains(members, e.probOwner)) {
+                e.trace("view " + java.util.Arrays.toString(members) + (failure ? " failure" : ""));
+                if (e.probOwner >= 0 && (!contains(members, e.probOwner) || (failure && e.hintSeq < 0))) {
+                    if (e.hintSeq >= 0) {
+                        e.departedHint = e.probOwner;      // evidence for the homes: ownership went to a dead node
+                        e.departedHintSeq = e.hintSeq;
+                    }
                     e.probOwner = -1;
                     e.hintSeq = -1;
                 }
@@ -1258,11 +1291,36 @@ final class SetTable<T> implements KddmSet<T> {
                         e.ownSeq++;
                         e.handoffTo = -1;
                     }
+                }
+                if (e.state.waitingForObject()) {
+                    e.resend = true;
+                }
+                process(e, false, after);
+            }
+            after.forEach(Runnable::run);
+        }
+    }
+
+    /**
+     * Adds to {@code out} (per receiving home) what the homes of this view must learn from this node: owners
+     * claim their objects (always after a failure, else when the home moved), the old home passes its records,
+     * and after a failure every copy, backup and known object is reported so the homes can recover the ones
+     * whose owner died. Runs once every member's view marker has arrived, so ownership handed over before the
+     * view changed has landed, and none moves until the view is reconciled.
+     */
+    void report(int[] oldMembers, int[] members, boolean failure, Map<Integer, List<Wire.Item>> out) {
+        int self = engine.self();
+        for (Entry e : entries.values()) {
+            synchronized (e) {
+                int oldHome = oldMembers.length == 0 ? -1 : engine.homeOf(spec, linker, e.id, oldMembers);
+                int newHome = engine.homeOf(spec, linker, e.id, members);
+                boolean moved = oldHome != newHome;
+                if (e.state.owner()) {
                     if (failure || moved) {
                         add(out, newHome, new Wire.Item(setId, e.id, Wire.R_OWNER, e.version, e.ownSeq, self));
                     }
                 } else if (e.state == LOST) {
-                    if (moved) {
+                    if (failure || moved) {
                         add(out, newHome, new Wire.Item(setId, e.id, Wire.R_LOST, 0, e.ownSeq, self));
                     }
                 } else {
@@ -1275,12 +1333,14 @@ final class SetTable<T> implements KddmSet<T> {
                         add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.ownSeq, -1));
                     }
                 }
-                if (e.state.waitingForObject()) {
-                    e.resend = true;
+                if (e.departedHint >= 0) {
+                    if (failure) {
+                        add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.departedHintSeq, e.departedHint));
+                    }
+                    e.departedHint = -1;
+                    e.departedHintSeq = -1;
                 }
-                process(e, false, after);
             }
-            after.forEach(Runnable::run);
         }
         if (failure) {
             for (var b : backups.entrySet()) {
@@ -1307,6 +1367,7 @@ final class SetTable<T> implements KddmSet<T> {
         Entry e = entry(id);
         List<Runnable> after = new ArrayList<>(1);
         synchronized (e) {
+            e.trace("resolve " + items);
             if (e.state.owner()) {
                 return;                                        // we own it: nothing to decide
             }
@@ -1314,20 +1375,26 @@ final class SetTable<T> implements KddmSet<T> {
             int bestNode = -1;
             boolean existed = e.known;
             boolean lost = e.state == LOST;
-            if (e.probOwner >= 0 && e.hintSeq >= 0) {
-                bestSeq = e.hintSeq;
+            long latestTransfer = -1;                          // the newest transfer anyone recorded
+            for (Wire.Item it : items) {
+                if ((it.kind() == Wire.R_HINT || it.kind() == Wire.R_OWNER) && it.node() >= 0) {
+                    latestTransfer = Math.max(latestTransfer, it.ownSeq());
+                }
+            }
+            if (e.probOwner >= 0 && e.hintSeq >= 0 && e.hintSeq >= latestTransfer && contains(members, e.probOwner)) {
+                bestSeq = e.hintSeq;                           // a live owner told us (perhaps since the view)
                 bestNode = e.probOwner;
             }
             for (Wire.Item it : items) {
                 existed = true;
-                if ((it.kind() == Wire.R_OWNER || it.kind() == Wire.R_HINT) && it.node() >= 0
-                        && it.ownSeq() > bestSeq) {
+                lost |= it.kind() == Wire.R_LOST;
+                boolean live = it.node() >= 0 && contains(members, it.node());
+                // after a failure only an owner's own claim proves it alive; else a home's record will do
+                boolean counts = live && (it.kind() == Wire.R_OWNER || (!failure && it.kind() == Wire.R_HINT));
+                if (counts && (it.ownSeq() > bestSeq || (it.ownSeq() == bestSeq && it.kind() == Wire.R_OWNER))) {
                     bestSeq = it.ownSeq();
                     bestNode = it.node();
-                } else if (it.kind() == Wire.R_OWNER && it.ownSeq() == bestSeq) {
-                    bestNode = it.node();                      // an owner's own word beats a hint of equal age
                 }
-                lost |= it.kind() == Wire.R_LOST;
             }
             if (!existed) {
                 return;
@@ -1368,7 +1435,11 @@ final class SetTable<T> implements KddmSet<T> {
                     }
                 }
             }
-            long seq = Math.max(e.ownSeq, bestSeq) + 1;
+            long seq = Math.max(e.ownSeq, bestSeq);
+            for (Wire.Item it : items) {
+                seq = Math.max(seq, it.ownSeq());
+            }
+            seq++;                                             // above every transfer anyone has seen
             if (holder < 0) {
                 if (!lost) {
                     log.warn("set {}: object {} was lost with its owner (replication factor {})", setId, id,
@@ -1420,7 +1491,11 @@ final class SetTable<T> implements KddmSet<T> {
     /** After a view is synced: re-send requests that may have been lost with a departed node. */
     void resendPending() {
         for (Entry e : entries.values()) {
+            List<Runnable> after = new ArrayList<>(1);
             synchronized (e) {
+                if (!e.deferred.isEmpty() || !e.waiters.isEmpty()) {
+                    process(e, false, after);                  // ownership was frozen while the view changed
+                }
                 if (e.resend && e.state.waitingForObject()) {
                     e.resend = false;
                     byte op = e.state == WAIT_OBJ_WRITE ? Wire.WRITE : Wire.READ;
@@ -1432,9 +1507,10 @@ final class SetTable<T> implements KddmSet<T> {
                     e.reqId = engine.nextReqId();
                     e.reqSentNanos = System.nanoTime();
                     byte f = (byte) ((flags & (Wire.F_NO_FT | Wire.F_TRY)) | (e.hasData ? Wire.F_HAS_COPY : 0));
-                    route(e, new Wire.Req(setId, e.id, engine.self(), op, f, e.reqId));
+                    route(e, new Wire.Req(setId, e.id, engine.self(), op, f, e.reqId, 0));
                 }
             }
+            after.forEach(Runnable::run);
         }
     }
 

@@ -23,8 +23,11 @@ public final class Wire {
     static final byte F_TRY = 2;
     static final byte F_HAS_COPY = 4;
 
-    /** A request for a copy or for ownership, following probable-owner hints. */
-    record Req(long set, long id, int requester, byte op, byte flags, long reqId) {
+    /** A request for a copy or for ownership, following probable-owner hints ({@code hops}: forwards so far). */
+    record Req(long set, long id, int requester, byte op, byte flags, long reqId, int hops) {
+        Req forwarded() {
+            return new Req(set, id, requester, op, flags, reqId, hops + 1);
+        }
     }
 
     // grant kinds
@@ -81,6 +84,13 @@ public final class Wire {
         }
     }
 
+    /**
+     * Sent by every member to every other when it installs a view, after the messages it sent before: a node
+     * that has every member's marker has received every ownership transfer made before the view changed.
+     */
+    record Marker(long epoch, int from) {
+    }
+
     record SetInfo(long set, SetSpec spec) {
     }
 
@@ -94,6 +104,7 @@ public final class Wire {
     static final ServiceKey<Report, Void> REPORT = ServiceKey.oneWay(107, "kddm.report", Report.class);
     static final ServiceKey<Long, SetInfo> LOOKUP = ServiceKey.of(108, "kddm.lookup", Long.class, SetInfo.class);
     static final ServiceKey<Long, Boolean> DESTROY = ServiceKey.of(109, "kddm.destroy", Long.class, Boolean.class);
+    static final ServiceKey<Marker, Void> MARKER = ServiceKey.oneWay(111, "kddm.marker", Marker.class);
     /** Counters of every set instantiated on the node (what {@code krg kddm stats} shows); the argument is ignored. */
     public static final ServiceKey<Long, org.kerrighed.kddm.KddmStats> STATS = ServiceKey.of(110, "kddm.stats",
             Long.class, org.kerrighed.kddm.KddmStats.class);
@@ -116,6 +127,7 @@ public final class Wire {
                 .register(3012, org.kerrighed.kddm.DefaultOwner.Kind.class)
                 .register(3013, org.kerrighed.kddm.SetFlag.class)
                 .register(3014, SetStats.class)
-                .register(3015, org.kerrighed.kddm.KddmStats.class);
+                .register(3015, org.kerrighed.kddm.KddmStats.class)
+                .register(3016, Marker.class);
     }
 }
