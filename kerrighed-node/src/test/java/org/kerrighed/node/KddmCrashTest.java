@@ -452,9 +452,6 @@ class KddmCrashTest {
                 assertTrue(owner.write(tool(paused), obj) >= 0, "owned write of " + obj + ": " + owner.lastError);
             }
         }
-        Path trigger = c.logs.resolve("resume-trigger-" + System.nanoTime()).toAbsolutePath();
-        assertTrue(tool(paused).call(KddmNodeMain.WATCH, new WatchReq(set, trigger.toString(), all, 120_000),
-                Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS));
         for (int n = 0; n < 3; n++) {
             for (int k = 0; k < (n == paused ? 1 : 2); k++) {
                 load.start("node " + n, tool(n), hot, 3);
@@ -469,6 +466,10 @@ class KddmCrashTest {
         tool(paused).call(KddmNodeMain.HOLD, new HoldReq(set, held, holdToken, 2000), Duration.ofSeconds(90));
         c.jvm(paused).awaitLine(l -> l.equals("HOLDING " + set + " " + held + " " + holdToken), Duration.ofSeconds(30));
         event(load, "before the pause, " + dump(paused, set, all));
+        Path trigger = c.logs.resolve("resume-trigger-" + System.nanoTime()).toAbsolutePath();
+        long[] watched = concat(cold, owned, new long[]{held}, hot);    // what it holds first
+        assertTrue(tool(paused).call(KddmNodeMain.WATCH, new WatchReq(set, trigger.toString(), watched, 60_000),
+                Duration.ofSeconds(10)).get(15, TimeUnit.SECONDS));   // its checker spins until SIGSTOP
 
         long t0 = System.nanoTime();
         c.jvm(paused).stop();

@@ -210,7 +210,7 @@ public final class KddmNodeMain {
                         System.out.println("READER done=false trigger-never-seen");
                         return;
                     }
-                    Thread.sleep(1);
+                    Thread.onSpinWait();                      // running when stopped: first to run when resumed
                 }
                 t0 = System.nanoTime();
                 Map<Long, Set<Long>> required = new HashMap<>();
@@ -233,12 +233,15 @@ public final class KddmNodeMain {
                     boolean newPassOk = true;
                     Kddm current = node.kddm();
                     boolean rejoined = current != before;
+                    for (long obj : req.objs()) {                // cached copies first: they are the danger
+                        read("find-held", obj, required.getOrDefault(obj, Set.of()), () -> held.find(obj));
+                    }
                     for (long obj : req.objs()) {
-                        Set<Long> need = required.getOrDefault(obj, Set.of());
-                        read("find-held", obj, need, () -> held.find(obj));
-                        read("get-held", obj, need, () -> Optional.of(held.get(obj)));
+                        read("get-held", obj, required.getOrDefault(obj, Set.of()), () -> Optional.of(held.get(obj)));
+                    }
+                    for (long obj : req.objs()) {
                         if (rejoined) {
-                            newPassOk &= read("get-new", obj, need,
+                            newPassOk &= read("get-new", obj, required.getOrDefault(obj, Set.of()),
                                     () -> Optional.of(current.set(req.set(), Log.class).get(obj)));
                         }
                     }
