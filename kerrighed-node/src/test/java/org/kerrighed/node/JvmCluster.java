@@ -26,8 +26,16 @@ final class JvmCluster implements TestCluster {
     final Path logs;
     final Map<Integer, ChildJvm> jvms = new TreeMap<>();
     final Map<Integer, HostAndPort> addresses = new TreeMap<>();
+    private final Class<?> mainClass;
+    private int restarts;
 
     JvmCluster(String testName) throws IOException {
+        this(testName, TestNodeMain.class);
+    }
+
+    /** A cluster whose nodes run {@code mainClass} (same arguments and ONLINE line as {@link TestNodeMain}). */
+    JvmCluster(String testName, Class<?> mainClass) throws IOException {
+        this.mainClass = mainClass;
         logs = Path.of("target", "jvm-logs", testName + "-" + System.currentTimeMillis());
         Files.createDirectories(logs);
         byte[] secret = new byte[32];
@@ -36,14 +44,21 @@ final class JvmCluster implements TestCluster {
         Files.writeString(secretFile, Base64.getEncoder().encodeToString(secret));
     }
 
-    /** Starts a node with id {@code id}, joining through node 0 unless it is the first. */
+    /**
+     * Starts a node with id {@code id}, joining through the lowest-numbered live node unless it is the first
+     * (a node started again after it died gets a log of its own).
+     */
     ChildJvm start(int id, String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of(cluster, secretFile.toString(), Integer.toString(id)));
-        if (!addresses.isEmpty()) {
-            args.add(addresses.values().iterator().next().toString());
+        for (var a : addresses.entrySet()) {
+            if (a.getKey() != id && jvms.get(a.getKey()).isAlive()) {
+                args.add(a.getValue().toString());
+                break;
+            }
         }
         args.addAll(List.of(extra));
-        ChildJvm j = ChildJvm.start("node-" + id, TestNodeMain.class.getName(),
+        String name = jvms.containsKey(id) ? "node-" + id + "-" + (++restarts) : "node-" + id;
+        ChildJvm j = ChildJvm.start(name, mainClass.getName(),
                 List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), args, logs);
         jvms.put(id, j);
         String line = j.awaitLine(l -> l.startsWith("ONLINE "), Duration.ofSeconds(60));
