@@ -71,8 +71,9 @@ public final class Kddm implements AutoCloseable {
     }
 
     /**
-     * Starts KDDM on {@code rpc} (registering its handlers). Until a view arrives (from the membership hook or
-     * {@link #viewChanged}) the node is alone.
+     * Starts KDDM on {@code rpc} (registering its handlers). It decides nothing as a home (no first touch) until
+     * its first view arrives, from the membership hook or {@link #viewChanged}: a joining node cannot mistake
+     * itself for the whole cluster.
      *
      * @param storage where directory-backed sets keep their files on this node
      */

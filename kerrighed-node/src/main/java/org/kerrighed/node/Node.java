@@ -76,6 +76,7 @@ public final class Node implements AutoCloseable {
                 mc.silenceBeforeSuspect(), mc.joinTimeout());
         Forwarder forwarder = new Forwarder();
         Kddm previous = kddm;
+        Kddm[] started = new Kddm[1];
         Membership m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
             // KDDM takes messages as soon as the endpoint exists: members may talk to it once it is admitted
             Kddm k = Kddm.start(rpc, storageFor(rpc.nodeId()));
@@ -83,9 +84,10 @@ public final class Node implements AutoCloseable {
                 k.adoptStaticSets(previous);
             }
             forwarder.kddm = k.hook();
-            kddm = k;
+            started[0] = k;
         });
-        kddm.attach(m);
+        started[0].attach(m);
+        kddm = started[0];                  // published once joined: before, node.kddm() is the old (stopped) one
         NodeAdmin.install(this, m);
         m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
         return m;

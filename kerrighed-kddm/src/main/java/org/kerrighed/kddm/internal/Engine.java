@@ -65,7 +65,7 @@ public final class Engine {
     // view state, changed on the recovery thread (and read anywhere)
     private volatile int[] members;
     private volatile long epoch;
-    private volatile boolean synced = true;
+    private volatile boolean synced;                  // false until the first view is reconciled
     private boolean failurePending;                                  // recovery thread only
     private final Map<Integer, Wire.Report> reports = new HashMap<>();  // recovery thread only: this epoch's
     private final Map<Long, List<Wire.Report>> early = new HashMap<>(); // recovery thread only: later epochs

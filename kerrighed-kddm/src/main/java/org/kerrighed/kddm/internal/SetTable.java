@@ -292,7 +292,9 @@ final class SetTable<T> implements KddmSet<T> {
                 e.move(WRITE_OWNER);
             }
             pin(e, write);
-            hits.increment();
+            if (!a.requested && !a.woken) {
+                hits.increment();                         // served at once; a replayed waiter was a miss
+            }
             HandleImpl<T> h = new HandleImpl<>(this, e, write);
             after.add(() -> complete(a, h));
             return true;
@@ -496,9 +498,16 @@ final class SetTable<T> implements KddmSet<T> {
         }
         if (backup != null) {
             replicate(e, backup, targets);
-        } else if (h.writable() && engine.unusable() != null) {
-            throw new KddmException("write of object " + e.id + " of set " + setId + " is not acknowledged: "
-                    + engine.unusable().getMessage());
+        }
+        if (h.writable()) {
+            // acknowledged only if this node is still a confirmed member (not paused and replaced meanwhile)
+            try {
+                engine.awaitConfirmed();
+                engine.checkUsable();
+            } catch (KddmException ex) {
+                throw new KddmException("write of object " + e.id + " of set " + setId + " is not acknowledged: "
+                        + ex.getMessage(), ex);
+            }
         }
     }
 
