@@ -1,0 +1,514 @@
+package org.kerrighed.bench;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.NearCacheConfig;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import org.kerrighed.kddm.Handle;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetSpec;
+import org.kerrighed.kddm.linkers.PageLinker;
+import org.kerrighed.node.Kerrighed;
+import org.kerrighed.node.Node;
+import org.kerrighed.node.NodeAdmin;
+import org.kerrighed.node.NodeConfig;
+import org.kerrighed.node.launch.ChildJvm;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.ServiceKey;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One node of {@code krg bench kddm}, in a JVM of its own: a Kerrighed node (its KDDM holds the benchmark's
+ * sets) and, as the peer, a Hazelcast member of a separate cluster holding the same data in two IMaps (one
+ * synchronous backup; one of them also with a near cache). The benchmark's JVM is not a member: it steers
+ * the nodes through {@link #CONTROL}, a service every node registers (a tool connection, like {@code krg nodes}).
+ * Measurements run here, on platform threads, so they time only what happens between the nodes.
+ *
+ * <p>Arguments: {@code CLUSTER SECRET-FILE NODE-ID KRG-SEED|- HZ-CLUSTER HZ-SEED|- STORAGE-DIR}. Prints
+ * {@code READY node-id rpc-address hazelcast-address}.
+ */
+public final class KddmBenchNode {
+    /** The read-mostly objects: 256-byte pages, replication factor 2. */
+    static final long DATA_SET = 1;
+    /** The objects of the latency rows: 256-byte pages, no backup (only the protocol is timed). */
+    static final long LAT_SET = 2;
+    static final int VALUE_BYTES = 256;
+    /** Objects of {@link #LAT_SET}: read from a cached copy, read after a drop, grabbed in turn. */
+    static final long LOCAL_ID = 1;
+    static final long MISS_ID = 2;
+    static final long PINGPONG_ID = 3;
+    /** Objects of {@link #DATA_SET} one node rewrites ({@code OWNED_BASE + node id}), outside the random ids. */
+    static final long OWNED_BASE = 1L << 40;
+    static final String HZ_MAP = "bench-read-mostly";
+    static final String HZ_NEAR_MAP = "bench-read-mostly-near";
+
+    /** Commands, the first element of a {@link #CONTROL} request; replies are {@code long[]}. */
+    static final ServiceKey<long[], long[]> CONTROL = ServiceKey.of(960, "bench.kddm.control", long[].class, long[].class);
+    static final int STATUS = 0;    // -> kddm members, hazelcast members, node id
+    static final int GRAB = 1;      // set, id: grab, change a byte, close
+    static final int GET = 2;       // set, id: get, close
+    static final int LOCAL = 3;     // ops, oursFirst -> nanos for ops gets on kddm, ConcurrentHashMap, near cache
+    static final int MISS = 4;      // owner, n, oursFirst -> miss p50, rtt p50, misses counted
+    static final int PINGPONG = 5;  // n, startAt -> end nanos, transfers received
+    static final int RTT = 6;       // peer, n -> p50, mean (ns)
+    static final int LOAD = 7;      // side, objects, index, count -> objects written
+    static final int WARM = 8;      // side, objects -> objects read
+    static final int MIX = 9;       // side, startAt, duration, seed, objects, writes per 1000, threads -> (ops, nanos) per thread
+    static final int WRITES = 10;   // side, startAt, duration, seed, objects, max samples -> latencies (ns)
+    static final int OWNED = 11;    // n, oursFirst -> write p50, rtt p50 (to the backup node)
+    /** Sides of a measurement. */
+    static final int KDDM = 0;
+    static final int IMAP = 1;
+    static final int NEAR = 2;
+
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
+    private static volatile long sink;             // keeps the JIT from dropping what a loop reads
+
+    private final Node node;
+    private final HazelcastInstance hz;
+    private final KddmSet<byte[]> data;
+    private final KddmSet<byte[]> lat;
+    private final IMap<Long, byte[]> map;
+    private final IMap<Long, byte[]> nearMap;
+    private final Map<Long, byte[]> chm = new ConcurrentHashMap<>();
+
+    private KddmBenchNode(Node node, HazelcastInstance hz) {
+        this.node = node;
+        this.hz = hz;
+        this.data = node.kddm().createStaticSet(DATA_SET, dataSpec(), new PageLinker(VALUE_BYTES));
+        this.lat = node.kddm().createStaticSet(LAT_SET, latSpec(), new PageLinker(VALUE_BYTES));
+        this.map = hz.getMap(HZ_MAP);
+        this.nearMap = hz.getMap(HZ_NEAR_MAP);
+        for (long i = 0; i < 10_000; i++) {
+            chm.put(i, new byte[VALUE_BYTES]);
+        }
+    }
+
+    static SetSpec dataSpec() {
+        return SetSpec.of("page", Integer.toString(VALUE_BYTES)).withReplication(2);
+    }
+
+    static SetSpec latSpec() {
+        return SetSpec.of("page", Integer.toString(VALUE_BYTES));
+    }
+
+    /**
+     * The peer's member: {@link HazelcastPeer}'s settings (tuned), an IMap with one synchronous backup, and
+     * the same with a near cache that keeps deserialized values, local entries included.
+     */
+    static Config hazelcastConfig(String cluster, String seed) {
+        Config c = HazelcastPeer.config(cluster, true, seed);
+        c.addMapConfig(new MapConfig(HZ_MAP).setBackupCount(1).setAsyncBackupCount(0));
+        c.addMapConfig(new MapConfig(HZ_NEAR_MAP).setBackupCount(1).setAsyncBackupCount(0)
+                .setNearCacheConfig(new NearCacheConfig(HZ_NEAR_MAP).setInMemoryFormat(InMemoryFormat.OBJECT)
+                        .setCacheLocalEntries(true).setInvalidateOnChange(true)));
+        return c;
+    }
+
+    public static void main(String[] args) throws Exception {
+        ChildJvm.exitWhenParentDies();
+        int id = Integer.parseInt(args[2]);
+        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
+                .jmx(false).storageDir(Path.of(args[6]));
+        if (!args[3].equals("-")) {
+            b.seeds(List.of(HostAndPort.parse(args[3])));
+        }
+        Node node = Kerrighed.join(b.build());
+        HazelcastInstance hz = Hazelcast.newHazelcastInstance(hazelcastConfig(args[4], args[5].equals("-") ? null : args[5]));
+        KddmBenchNode n = new KddmBenchNode(node, hz);
+        node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
+        System.out.println("READY " + id + " " + node.rpc().address() + " " + HazelcastPeer.address(hz));
+        System.out.flush();
+        Thread.currentThread().join();              // until the parent ends the JVM
+    }
+
+    private KddmSet<byte[]> set(long id) {
+        return id == DATA_SET ? data : lat;
+    }
+
+    private IMap<Long, byte[]> imap(long side) {
+        return side == NEAR ? nearMap : map;
+    }
+
+    long[] control(long[] a) throws Exception {
+        return switch ((int) a[0]) {
+            case STATUS -> new long[]{node.kddm().members().length, hz.getCluster().getMembers().size(), node.id()};
+            case GRAB -> {
+                try (Handle<byte[]> h = set(a[1]).grab(a[2])) {
+                    h.value()[0]++;
+                }
+                yield new long[0];
+            }
+            case GET -> {
+                try (Handle<byte[]> h = set(a[1]).get(a[2])) {
+                    sink += h.value()[0];
+                }
+                yield new long[0];
+            }
+            case LOCAL -> onPlatformThread(() -> local((int) a[1], a[2] != 0));
+            case MISS -> onPlatformThread(() -> miss((int) a[1], (int) a[2], a[3] != 0));
+            case PINGPONG -> onPlatformThread(() -> pingpong((int) a[1], a[2]));
+            case RTT -> onPlatformThread(() -> {
+                long[] l = rtts((int) a[1], (int) a[2]);
+                return new long[]{percentile(l, 0.5), mean(l)};
+            });
+            case LOAD -> new long[]{load((int) a[1], (int) a[2], (int) a[3], (int) a[4])};
+            case WARM -> new long[]{warm((int) a[1], (int) a[2])};
+            case MIX -> mix((int) a[1], a[2], a[3], a[4], (int) a[5], (int) a[6], (int) a[7]);
+            case WRITES -> onPlatformThread(() -> writes((int) a[1], a[2], a[3], a[4], (int) a[5], (int) a[6]));
+            case OWNED -> onPlatformThread(() -> owned((int) a[1], a[2] != 0));
+            default -> throw new IllegalArgumentException("unknown command " + a[0]);
+        };
+    }
+
+    /** Runs {@code work} on a platform thread of its own (the handler runs on a virtual thread), bounded. */
+    private static long[] onPlatformThread(Callable<long[]> work) throws Exception {
+        CompletableFuture<long[]> f = new CompletableFuture<>();
+        Thread t = Thread.ofPlatform().name("bench-kddm-measure").start(() -> {
+            try {
+                f.complete(work.call());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        try {
+            return f.get(10, TimeUnit.MINUTES);
+        } finally {
+            t.interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ latency rows
+
+    /** {@code ops} reads of one cached object on each side; total nanoseconds per side (kddm, chm, near cache). */
+    private long[] local(int ops, boolean oursFirst) {
+        try (Handle<byte[]> h = lat.get(LOCAL_ID)) {    // a read copy here (node 2 owns it)
+            sink += h.value()[0];
+        }
+        nearMap.get(LOCAL_ID);                         // now in the near cache
+        long[] r = new long[3];
+        int[] order = oursFirst ? new int[]{0, 1, 2} : new int[]{2, 1, 0};
+        for (int side : order) {
+            r[side] = switch (side) {
+                case 0 -> localKddm(ops);
+                case 1 -> localChm(ops);
+                default -> localNear(ops);
+            };
+        }
+        return r;
+    }
+
+    private long localKddm(int ops) {
+        long s = 0;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < ops; i++) {
+            try (Handle<byte[]> h = lat.get(LOCAL_ID)) {
+                s += h.value()[i & (VALUE_BYTES - 1)];
+            }
+        }
+        long t = System.nanoTime() - t0;
+        sink += s;
+        return t;
+    }
+
+    private long localChm(int ops) {
+        long s = 0;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < ops; i++) {
+            s += chm.get(LOCAL_ID)[i & (VALUE_BYTES - 1)];
+        }
+        long t = System.nanoTime() - t0;
+        sink += s;
+        return t;
+    }
+
+    private long localNear(int ops) {
+        long s = 0;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < ops; i++) {
+            s += nearMap.get(LOCAL_ID)[i & (VALUE_BYTES - 1)];
+        }
+        long t = System.nanoTime() - t0;
+        sink += s;
+        return t;
+    }
+
+    /**
+     * {@code n} read misses of an object {@code owner} owns, and {@code n} echo round trips to {@code owner}.
+     * Before each timed get this node drops its copy ({@code flush}: a one-way note to the owner) and makes
+     * one untimed echo call to the owner, so the note has been handled there (same link, in order) and the
+     * get is a clean miss: one request, one reply with the object.
+     */
+    private long[] miss(int owner, int n, boolean oursFirst) throws Exception {
+        long[] misses = new long[n];
+        long[] rtts = null;
+        byte[] payload = new byte[VALUE_BYTES];
+        if (!oursFirst) {
+            rtts = rtts(owner, n);
+        }
+        long before = lat.stats().misses();
+        for (int i = 0; i < n; i++) {
+            lat.flush(MISS_ID);
+            echo(owner, payload);
+            long t0 = System.nanoTime();
+            Handle<byte[]> h = lat.get(MISS_ID);
+            misses[i] = System.nanoTime() - t0;
+            sink += h.value()[0];
+            h.close();
+        }
+        long counted = lat.stats().misses() - before;
+        if (oursFirst) {
+            rtts = rtts(owner, n);
+        }
+        Arrays.sort(misses);
+        return new long[]{percentile(misses, 0.5), percentile(rtts, 0.5), counted};
+    }
+
+    /**
+     * Grabs the ping-pong object {@code n} times from {@code startAt} (a {@link System#nanoTime} value: the
+     * JVMs run on one machine and share the monotonic clock), changing a byte each time, while another node
+     * does the same; returns when it finished and how many transfers this node received.
+     */
+    private long[] pingpong(int n, long startAt) {
+        long before = lat.stats().transfers();
+        waitUntil(startAt);
+        for (int i = 0; i < n; i++) {
+            try (Handle<byte[]> h = lat.grab(PINGPONG_ID)) {
+                h.value()[1]++;
+            }
+        }
+        long end = System.nanoTime();
+        return new long[]{end, lat.stats().transfers() - before};
+    }
+
+    /** {@code n} rewrites of an object this node owns (each one replicated), and {@code n} echo round trips to the backup node. */
+    private long[] owned(int n, boolean oursFirst) throws Exception {
+        long id = OWNED_BASE + node.id();
+        try (Handle<byte[]> h = data.grab(id)) {       // owned here from now on
+            h.value()[0]++;
+        }
+        int[] members = node.kddm().members();
+        int backup = members[(Arrays.binarySearch(members, node.id()) + 1) % members.length];
+        long[] rtts = oursFirst ? null : rtts(backup, n);
+        long[] writes = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            try (Handle<byte[]> h = data.grab(id)) {
+                h.value()[i & (VALUE_BYTES - 1)]++;
+            }
+            writes[i] = System.nanoTime() - t0;
+        }
+        if (oursFirst) {
+            rtts = rtts(backup, n);
+        }
+        Arrays.sort(writes);
+        return new long[]{percentile(writes, 0.5), percentile(rtts, 0.5)};
+    }
+
+    private void echo(int peer, byte[] payload) throws Exception {
+        node.rpc().call(peer, NodeAdmin.ECHO, payload, CALL_TIMEOUT).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** {@code n} Kerrighed RPC echo calls of {@value #VALUE_BYTES} bytes to {@code peer}, one at a time; sorted (ns). */
+    private long[] rtts(int peer, int n) throws Exception {
+        byte[] payload = new byte[VALUE_BYTES];
+        long[] l = new long[n];
+        for (int i = 0; i < n; i++) {
+            long t0 = System.nanoTime();
+            echo(peer, payload);
+            l[i] = System.nanoTime() - t0;
+        }
+        Arrays.sort(l);
+        return l;
+    }
+
+    // ------------------------------------------------------------------ read-mostly workload
+
+    /** Writes this node's share of ids {@code 0..objects-1} (those equal to {@code index} modulo {@code count}). */
+    private long load(int side, int objects, int index, int count) {
+        long done = 0;
+        if (side == KDDM) {
+            for (long id = index; id < objects; id += count) {
+                try (Handle<byte[]> h = data.grab(id)) {
+                    Arrays.fill(h.value(), (byte) id);
+                }
+                done++;
+            }
+            return done;
+        }
+        Map<Long, byte[]> batch = new HashMap<>();
+        for (long id = index; id < objects; id += count) {
+            byte[] v = new byte[VALUE_BYTES];
+            Arrays.fill(v, (byte) id);
+            batch.put(id, v);
+            done++;
+            if (batch.size() == 500) {
+                imap(side).putAll(batch);
+                batch.clear();
+            }
+        }
+        if (!batch.isEmpty()) {
+            imap(side).putAll(batch);
+        }
+        return done;
+    }
+
+    /** Reads every object once (fills KDDM's read copies, or the near cache). */
+    private long warm(int side, int objects) {
+        for (long id = 0; id < objects; id++) {
+            if (side == KDDM) {
+                try (Handle<byte[]> h = data.get(id)) {
+                    sink += h.value()[0];
+                }
+            } else {
+                sink += imap(side).get(id)[0];
+            }
+        }
+        return objects;
+    }
+
+    /**
+     * {@code threads} platform threads run from {@code startAt} for {@code duration} ns: random ids
+     * (seeded per thread), {@code writesPerMille} writes (grab, change a byte in place, close; the peer sets a
+     * new value), the rest reads (get, read a byte, close; the peer gets). Returns each thread's operations
+     * and the nanoseconds it ran (it finishes the operations it started).
+     */
+    private long[] mix(int side, long startAt, long duration, long seed, int objects, int writesPerMille, int threads)
+            throws Exception {
+        long[] out = new long[threads * 2];
+        Thread[] ts = new Thread[threads];
+        Throwable[] failure = new Throwable[1];
+        for (int t = 0; t < threads; t++) {
+            int k = t;
+            ts[t] = Thread.ofPlatform().name("bench-kddm-mix-" + t).start(() -> {
+                try {
+                    SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + node.id() * 101L + k);
+                    byte[] buf = new byte[VALUE_BYTES];
+                    IMap<Long, byte[]> m = imap(side);
+                    long s = 0;
+                    long ops = 0;
+                    waitUntil(startAt);
+                    long end = startAt + duration;
+                    while (true) {
+                        for (int j = 0; j < 16; j++) {
+                            int id = rnd.nextInt(objects);
+                            boolean write = rnd.nextInt(1000) < writesPerMille;
+                            int at = id & (VALUE_BYTES - 1);
+                            if (side == KDDM) {
+                                if (write) {
+                                    try (Handle<byte[]> h = data.grab(id)) {
+                                        h.value()[at]++;
+                                    }
+                                } else {
+                                    try (Handle<byte[]> h = data.get(id)) {
+                                        s += h.value()[at];
+                                    }
+                                }
+                            } else if (write) {
+                                buf[at]++;
+                                m.set((long) id, buf);
+                            } else {
+                                s += m.get((long) id)[at];
+                            }
+                        }
+                        ops += 16;
+                        if (System.nanoTime() >= end) {
+                            break;
+                        }
+                    }
+                    out[2 * k] = ops;
+                    out[2 * k + 1] = System.nanoTime() - startAt;
+                    sink += s;
+                } catch (Throwable e) {
+                    synchronized (failure) {
+                        failure[0] = e;
+                    }
+                }
+            });
+        }
+        long deadline = startAt + duration + TimeUnit.SECONDS.toNanos(120);
+        for (Thread t : ts) {
+            if (!t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
+                throw new IllegalStateException("node " + node.id() + ": a mix thread did not finish in time");
+            }
+        }
+        synchronized (failure) {
+            if (failure[0] != null) {
+                throw new IllegalStateException("node " + node.id() + ": mix failed: " + failure[0], failure[0]);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * From {@code startAt} for {@code duration} ns, one thread writes random objects (grab, change a byte,
+     * close: the new value is on the backup before close returns; the peer sets a new value); returns the
+     * latencies (ns) of the first {@code maxSamples} writes.
+     */
+    private long[] writes(int side, long startAt, long duration, long seed, int objects, int maxSamples) {
+        SplittableRandom rnd = new SplittableRandom(seed * 7_000_003L + node.id());
+        byte[] buf = new byte[VALUE_BYTES];
+        long[] l = new long[maxSamples];
+        int n = 0;
+        waitUntil(startAt);
+        long end = startAt + duration;
+        while (n < maxSamples && System.nanoTime() < end) {
+            int id = rnd.nextInt(objects);
+            int at = id & (VALUE_BYTES - 1);
+            long t0 = System.nanoTime();
+            if (side == KDDM) {
+                try (Handle<byte[]> h = data.grab(id)) {
+                    h.value()[at]++;
+                }
+            } else {
+                buf[at]++;
+                map.set((long) id, buf);
+            }
+            l[n++] = System.nanoTime() - t0;
+        }
+        return Arrays.copyOf(l, n);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Waits until {@link System#nanoTime} reaches {@code at} (at most 10 s: a bad start time starts at once). */
+    static void waitUntil(long at) {
+        long limit = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long left;
+        while ((left = at - System.nanoTime()) > 0 && System.nanoTime() < limit) {
+            if (left > 200_000) {
+                LockSupport.parkNanos(left - 100_000);
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    static long percentile(long[] sorted, double p) {
+        return sorted.length == 0 ? 0 : (long) Rounds.percentile(sorted, p);
+    }
+
+    static long mean(long[] values) {
+        long s = 0;
+        for (long v : values) {
+            s += v;
+        }
+        return values.length == 0 ? 0 : s / values.length;
+    }
+}
