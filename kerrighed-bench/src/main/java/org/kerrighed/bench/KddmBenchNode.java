@@ -129,10 +129,19 @@ public final class KddmBenchNode {
         if (!args[3].equals("-")) {
             b.seeds(List.of(HostAndPort.parse(args[3])));
         }
+        long t0 = System.nanoTime();
+        // both clusters are joined at once: JVM start-up and the joins dominate the benchmark's set-up
+        CompletableFuture<HazelcastInstance> peer = CompletableFuture.supplyAsync(() -> {
+            HazelcastInstance h = Hazelcast.newHazelcastInstance(hazelcastConfig(args[4], args[5].equals("-") ? null : args[5]));
+            System.out.printf("hazelcast member started in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+            return h;
+        }, r -> Thread.ofPlatform().name("bench-hazelcast-start").start(r));
         Node node = Kerrighed.join(b.build());
-        HazelcastInstance hz = Hazelcast.newHazelcastInstance(hazelcastConfig(args[4], args[5].equals("-") ? null : args[5]));
+        System.out.printf("kerrighed node joined in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        HazelcastInstance hz = peer.get(120, TimeUnit.SECONDS);
         KddmBenchNode n = new KddmBenchNode(node, hz);
         node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
+        System.out.printf("ready %d ms after the JVM started%n", java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
         System.out.println("READY " + id + " " + node.rpc().address() + " " + HazelcastPeer.address(hz));
         System.out.flush();
         Thread.currentThread().join();              // until the parent ends the JVM
