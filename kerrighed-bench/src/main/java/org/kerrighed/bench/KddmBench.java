@@ -29,6 +29,7 @@ import static org.kerrighed.bench.KddmBenchNode.*;
  */
 final class KddmBench implements Benchmark {
     private static final int NODES = 3;
+    private static final String[] SIDES = {"KDDM", "IMap", "IMap with near cache"};
     private static final int THREADS_PER_NODE = 2;
     private static final int WRITES_PER_MILLE = 50;
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(3);
@@ -72,12 +73,13 @@ final class KddmBench implements Benchmark {
 
         Path dir = Files.createTempDirectory("krg-bench-kddm-");
         try (Cluster c = new Cluster(dir, progress)) {
+            String only = System.getenv().getOrDefault("KDDM_ONLY", "local,miss,pingpong,mix,writes"); // DEV ONLY
             prepare(c, p, progress);
-            localHits(c, p, r, progress);
-            remoteMisses(c, p, r, progress);
-            pingpong(c, p, r, progress);
-            readMostly(c, p, r, progress);
-            replicatedWrites(c, p, r, progress);
+            if (only.contains("local")) localHits(c, p, r, progress);
+            if (only.contains("miss")) remoteMisses(c, p, r, progress);
+            if (only.contains("pingpong")) pingpong(c, p, r, progress);
+            if (only.contains("mix")) readMostly(c, p, r, progress);
+            if (only.contains("writes")) replicatedWrites(c, p, r, progress);
         } catch (Exception | Error e) {
             progress.say("failed; the node JVMs' logs are in %s", dir);
             throw e;
@@ -87,32 +89,39 @@ final class KddmBench implements Benchmark {
 
     /** Places the latency objects, loads the read-mostly data on both sides and fills the caches. */
     private static void prepare(Cluster c, Plan p, Progress progress) throws Exception {
-        for (long id : new long[]{LOCAL_ID, MISS_ID, PINGPONG_ID}) {
-            c.call(2, GRAB, LAT_SET, id);                 // node 2 owns them
+        c.call(2, GRAB, LAT_SET, MISS_ID);                // node 2 owns the latency objects
+        c.call(2, GRAB, LAT_SET, PINGPONG_ID);
+        for (long k = 0; k < LOCAL_OBJECTS; k++) {
+            c.call(2, GRAB, LAT_SET, LOCAL_BASE + k);
+            c.call(1, GET, LAT_SET, LOCAL_BASE + k);      // node 1 has read copies
         }
-        c.call(1, GET, LAT_SET, LOCAL_ID);                // node 1 has a read copy
         progress.say("loading %,d objects of %d bytes on each side (KDDM: replication 2; IMap: 1 sync backup)",
                 p.objects(), VALUE_BYTES);
         for (int side : new int[]{KDDM, IMAP, NEAR}) {
+            long t0 = System.nanoTime();
             List<CompletableFuture<long[]>> fs = new ArrayList<>();
             for (int n = 1; n <= NODES; n++) {
                 fs.add(c.callAsync(n, LOAD, side, p.objects(), n - 1, NODES));
             }
             Cluster.all(fs);
+            progress.say("  %s loaded in %.1f s", SIDES[side], (System.nanoTime() - t0) / 1e9);
         }
         progress.say("reading every object once on every node (KDDM read copies, near caches)");
         for (int side : new int[]{KDDM, NEAR}) {
+            long t0 = System.nanoTime();
             List<CompletableFuture<long[]>> fs = new ArrayList<>();
             for (int n = 1; n <= NODES; n++) {
                 fs.add(c.callAsync(n, WARM, side, p.objects()));
             }
             Cluster.all(fs);
+            progress.say("  %s read in %.1f s", SIDES[side], (System.nanoTime() - t0) / 1e9);
         }
     }
 
     /** Node 1 reads one cached object: KDDM get + close, ConcurrentHashMap.get, Hazelcast near-cache get. */
     private static void localHits(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
-        progress.say("local_hit_get_ns: node 1 reads a cached object (%,d gets per side and round)", p.localOps());
+        progress.say("local_hit_get_ns: node 1 reads %d cached objects in turn (%,d gets per side and round)",
+                LOCAL_OBJECTS, p.localOps());
         for (int i = 0; i < p.warmups() + 1; i++) {
             c.call(1, LOCAL, p.localOps(), i % 2);
         }
@@ -145,42 +154,21 @@ final class KddmBench implements Benchmark {
         }
     }
 
-    /** Nodes 1 and 2 grab one object in turn; per transfer, against the mean echo round trip from node 1 to 2. */
+    /** Nodes 1 and 2 take one object from each other in turn, against echo calls from node 1 to node 2. */
     private static void pingpong(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
-        progress.say("ownership_pingpong_us: nodes 1 and 2 each grab one object %,d times, against echo calls",
+        progress.say("ownership_pingpong_us: nodes 1 and 2 take one object from each other %,d times each per round",
                 p.latencyCalls());
         for (int i = 0; i < p.warmups() + 1; i++) {
-            pingpongOnce(c, p);
-            c.call(1, RTT, 2, p.latencyCalls());
+            c.call(1, PINGPONG, 2, p.latencyCalls(), i % 2);
         }
         for (int round = 1; round <= p.rounds(); round++) {
-            double ours;
-            long[] rtt;
-            if (round % 2 == 1) {
-                ours = pingpongOnce(c, p);
-                rtt = c.call(1, RTT, 2, p.latencyCalls());
-            } else {
-                rtt = c.call(1, RTT, 2, p.latencyCalls());
-                ours = pingpongOnce(c, p);
-            }
-            double rpc = rtt[1] / 1000.0;
+            long[] m = c.call(1, PINGPONG, 2, p.latencyCalls(), round % 2);
+            double ours = m[0] / 1000.0;
+            double rpc = m[1] / 1000.0;
             r.add("ownership_pingpong_us", ours, rpc);
-            progress.say("round %d/%d: per transfer ours %.1f us, rpc echo mean %.1f us", round, p.rounds(), ours, rpc);
+            progress.say("round %d/%d: grab taking the object p50 ours %.1f us, rpc echo p50 %.1f us%s", round,
+                    p.rounds(), ours, rpc, m[2] < p.latencyCalls() ? " (only " + m[2] + " transfers to node 1)" : "");
         }
-    }
-
-    /** One ping-pong run; microseconds per ownership transfer. */
-    private static double pingpongOnce(Cluster c, Plan p) throws Exception {
-        long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
-        var a = c.callAsync(1, PINGPONG, p.latencyCalls(), startAt);
-        var b = c.callAsync(2, PINGPONG, p.latencyCalls(), startAt);
-        long[] ra = Cluster.get(a);
-        long[] rb = Cluster.get(b);
-        long transfers = ra[1] + rb[1];
-        if (transfers == 0) {
-            throw new IllegalStateException("the ping-pong object never moved");
-        }
-        return (Math.max(ra[0], rb[0]) - startAt) / 1000.0 / transfers;
     }
 
     /** All nodes, two threads each, 95% reads: KDDM, IMap, IMap with a near cache. */
@@ -194,32 +182,55 @@ final class KddmBench implements Benchmark {
         }
         for (int round = 1; round <= p.rounds(); round++) {
             int[] order = round % 2 == 1 ? new int[]{KDDM, IMAP, NEAR} : new int[]{NEAR, IMAP, KDDM};
-            double[] ops = new double[3];
+            double[][] res = new double[3][];
             for (int side : order) {
-                ops[side] = mixOnce(c, p, side, round);
+                res[side] = mixOnce(c, p, side, round);
             }
-            r.add("read_mostly_ops", ops[KDDM], ops[IMAP]);
-            r.add("read_mostly_ops@hazelcast-near-cache", ops[KDDM], ops[NEAR]);
-            progress.say("round %d/%d: ours %,.0f ops/s, IMap %,.0f ops/s, IMap with near cache %,.0f ops/s",
-                    round, p.rounds(), ops[KDDM], ops[IMAP], ops[NEAR]);
+            r.add("read_mostly_ops", res[KDDM][0], res[IMAP][0]);
+            r.add("read_mostly_ops@hazelcast-near-cache", res[KDDM][0], res[NEAR][0]);
+            progress.say("round %d/%d: ours %,.0f ops/s, IMap %,.0f ops/s, IMap with near cache %,.0f ops/s", round,
+                    p.rounds(), res[KDDM][0], res[IMAP][0], res[NEAR][0]);
+            StringBuilder msgs = new StringBuilder();
+            double total = 0;
+            for (int k = 0; k < KDDM_SERVICES.length; k++) {
+                msgs.append(k == 0 ? "" : ", ").append(String.format("%.1f %s", res[KDDM][5 + k], KDDM_SERVICE_NAMES[k]));
+                total += res[KDDM][5 + k];
+            }
+            progress.say("  ours per 100 ops: %.1f misses, %.1f invalidations, %.1f transfers, %.1f deferred; %.1f"
+                    + " KDDM messages (%s)", res[KDDM][1], res[KDDM][2], res[KDDM][3], res[KDDM][4], total, msgs);
         }
     }
 
-    /** One timed run of the read-mostly mix on every node; operations per second, all threads together. */
-    private static double mixOnce(Cluster c, Plan p, int side, long seed) throws Exception {
-        long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+    /**
+     * One timed run of the read-mostly mix on every node: operations per second, all threads together, then
+     * (for KDDM) the misses, invalidations, transfers and deferred requests per 100 operations.
+     */
+    private static double[] mixOnce(Cluster c, Plan p, int side, long seed) throws Exception {
+        long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150);
         long duration = (long) (p.mixSeconds() * 1e9);
         List<CompletableFuture<long[]>> fs = new ArrayList<>();
         for (int n = 1; n <= NODES; n++) {
             fs.add(c.callAsync(n, MIX, side, startAt, duration, seed, p.objects(), WRITES_PER_MILLE, THREADS_PER_NODE));
         }
-        double total = 0;
+        double rate = 0;
+        double ops = 0;
+        int extra = 4 + KDDM_SERVICES.length;
+        double[] counts = new double[extra];
         for (long[] t : Cluster.all(fs)) {
-            for (int k = 0; k < t.length; k += 2) {
-                total += t[k] / (t[k + 1] / 1e9);
+            for (int k = 0; k < 2 * THREADS_PER_NODE; k += 2) {
+                rate += t[k] / (t[k + 1] / 1e9);
+                ops += t[k];
+            }
+            for (int k = 0; k < extra; k++) {
+                counts[k] += t[2 * THREADS_PER_NODE + k];
             }
         }
-        return total;
+        double[] out = new double[1 + extra];
+        out[0] = rate;
+        for (int k = 0; k < extra; k++) {
+            out[1 + k] = 100 * counts[k] / ops;
+        }
+        return out;
     }
 
     /** One thread per node writes random objects (KDDM vs IMap.set); then node 1 rewrites an object it owns. */
@@ -251,7 +262,7 @@ final class KddmBench implements Benchmark {
 
     /** p50 (us) of the writes of all nodes in one timed run. */
     private static double writesOnce(Cluster c, Plan p, int side, long seed) throws Exception {
-        long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+        long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150);
         long duration = (long) (p.writeSeconds() * 1e9);
         List<CompletableFuture<long[]>> fs = new ArrayList<>();
         for (int n = 1; n <= NODES; n++) {
@@ -281,12 +292,8 @@ final class KddmBench implements Benchmark {
                 String[] first = start(dir, secretFile, cluster, hzCluster, 1, "-", "-");
                 String[][] ready = new String[NODES + 1][];
                 ready[1] = first;
-                List<ChildJvm> others = new ArrayList<>();
                 for (int n = 2; n <= NODES; n++) {
-                    others.add(launch(dir, secretFile, cluster, hzCluster, n, first[2], first[3]));
-                }
-                for (int n = 2; n <= NODES; n++) {
-                    ready[n] = awaitReady(others.get(n - 2));
+                    ready[n] = start(dir, secretFile, cluster, hzCluster, n, first[2], first[3]);
                 }
                 NodeConfig tool = NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
                 for (int n = 1; n <= NODES; n++) {

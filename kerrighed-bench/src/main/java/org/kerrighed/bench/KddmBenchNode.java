@@ -10,6 +10,7 @@ import com.hazelcast.map.IMap;
 import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.SetSpec;
+import org.kerrighed.kddm.SetStats;
 import org.kerrighed.kddm.linkers.PageLinker;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
@@ -30,6 +31,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -49,10 +52,11 @@ public final class KddmBenchNode {
     /** The objects of the latency rows: 256-byte pages, no backup (only the protocol is timed). */
     static final long LAT_SET = 2;
     static final int VALUE_BYTES = 256;
-    /** Objects of {@link #LAT_SET}: read from a cached copy, read after a drop, grabbed in turn. */
-    static final long LOCAL_ID = 1;
+    /** Objects of {@link #LAT_SET}: read after a drop, grabbed in turn, and read from cached copies. */
     static final long MISS_ID = 2;
     static final long PINGPONG_ID = 3;
+    static final long LOCAL_BASE = 1000;
+    static final int LOCAL_OBJECTS = 64;
     /** Objects of {@link #DATA_SET} one node rewrites ({@code OWNED_BASE + node id}), outside the random ids. */
     static final long OWNED_BASE = 1L << 40;
     static final String HZ_MAP = "bench-read-mostly";
@@ -65,11 +69,14 @@ public final class KddmBenchNode {
     static final int GET = 2;       // set, id: get, close
     static final int LOCAL = 3;     // ops, oursFirst -> nanos for ops gets on kddm, ConcurrentHashMap, near cache
     static final int MISS = 4;      // owner, n, oursFirst -> miss p50, rtt p50, misses counted
-    static final int PINGPONG = 5;  // n, startAt -> end nanos, transfers received
+    static final int PINGPONG = 5;  // peer, n, oursFirst -> grab p50, rtt p50, transfers received
+    static final int TAKE = 12;     // id: grab (timed), change a byte, close -> nanos (on the measuring thread)
     static final int RTT = 6;       // peer, n -> p50, mean (ns)
     static final int LOAD = 7;      // side, objects, index, count -> objects written
     static final int WARM = 8;      // side, objects -> objects read
-    static final int MIX = 9;       // side, startAt, duration, seed, objects, writes per 1000, threads -> (ops, nanos) per thread
+    static final int MIX = 9;       // side, startAt, duration, seed, objects, writes per 1000, threads
+                                    //   -> (ops, nanos) per thread, then KDDM misses, invalidations, transfers,
+                                    //      deferred, then messages sent per KDDM service
     static final int WRITES = 10;   // side, startAt, duration, seed, objects, max samples -> latencies (ns)
     static final int OWNED = 11;    // n, oursFirst -> write p50, rtt p50 (to the backup node)
     /** Sides of a measurement. */
@@ -87,6 +94,8 @@ public final class KddmBenchNode {
     private final IMap<Long, byte[]> map;
     private final IMap<Long, byte[]> nearMap;
     private final Map<Long, byte[]> chm = new ConcurrentHashMap<>();
+    private final ExecutorService measuring = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("bench-kddm-take").daemon().factory());
 
     private KddmBenchNode(Node node, HazelcastInstance hz) {
         this.node = node;
@@ -95,8 +104,8 @@ public final class KddmBenchNode {
         this.lat = node.kddm().createStaticSet(LAT_SET, latSpec(), new PageLinker(VALUE_BYTES));
         this.map = hz.getMap(HZ_MAP);
         this.nearMap = hz.getMap(HZ_NEAR_MAP);
-        for (long i = 0; i < 10_000; i++) {
-            chm.put(i, new byte[VALUE_BYTES]);
+        for (long i = 0; i < LOCAL_OBJECTS; i++) {
+            chm.put(LOCAL_BASE + i, new byte[VALUE_BYTES]);
         }
     }
 
@@ -172,7 +181,8 @@ public final class KddmBenchNode {
             }
             case LOCAL -> onPlatformThread(() -> local((int) a[1], a[2] != 0));
             case MISS -> onPlatformThread(() -> miss((int) a[1], (int) a[2], a[3] != 0));
-            case PINGPONG -> onPlatformThread(() -> pingpong((int) a[1], a[2]));
+            case PINGPONG -> onPlatformThread(() -> pingpong((int) a[1], (int) a[2], a[3] != 0));
+            case TAKE -> onMeasuringThread(() -> new long[]{take(a[1])});
             case RTT -> onPlatformThread(() -> {
                 long[] l = rtts((int) a[1], (int) a[2]);
                 return new long[]{percentile(l, 0.5), mean(l)};
@@ -184,6 +194,11 @@ public final class KddmBenchNode {
             case OWNED -> onPlatformThread(() -> owned((int) a[1], a[2] != 0));
             default -> throw new IllegalArgumentException("unknown command " + a[0]);
         };
+    }
+
+    /** Runs {@code work} on {@link #measuring}, a platform thread kept for short timed operations, bounded. */
+    private long[] onMeasuringThread(Callable<long[]> work) throws Exception {
+        return measuring.submit(work).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Runs {@code work} on a platform thread of its own (the handler runs on a virtual thread), bounded. */
@@ -205,12 +220,21 @@ public final class KddmBenchNode {
 
     // ------------------------------------------------------------------ latency rows
 
-    /** {@code ops} reads of one cached object on each side; total nanoseconds per side (kddm, chm, near cache). */
+    /**
+     * {@code ops} reads of cached objects on each side, cycling over {@value #LOCAL_OBJECTS} of them (so no
+     * lookup can be hoisted out of the loop); total nanoseconds per side (kddm, chm, near cache).
+     */
     private long[] local(int ops, boolean oursFirst) {
-        try (Handle<byte[]> h = lat.get(LOCAL_ID)) {    // a read copy here (node 2 owns it)
-            sink += h.value()[0];
+        for (long k = 0; k < LOCAL_OBJECTS; k++) {
+            long id = LOCAL_BASE + k;
+            try (Handle<byte[]> h = lat.get(id)) {     // read copies here (node 2 owns them)
+                sink += h.value()[0];
+            }
+            if (!nearMap.containsKey(id)) {
+                nearMap.set(id, new byte[VALUE_BYTES]);
+            }
+            sink += nearMap.get(id)[0];                // now in the near cache
         }
-        nearMap.get(LOCAL_ID);                         // now in the near cache
         long[] r = new long[3];
         int[] order = oursFirst ? new int[]{0, 1, 2} : new int[]{2, 1, 0};
         for (int side : order) {
@@ -227,7 +251,7 @@ public final class KddmBenchNode {
         long s = 0;
         long t0 = System.nanoTime();
         for (int i = 0; i < ops; i++) {
-            try (Handle<byte[]> h = lat.get(LOCAL_ID)) {
+            try (Handle<byte[]> h = lat.get(LOCAL_BASE + (i & (LOCAL_OBJECTS - 1)))) {
                 s += h.value()[i & (VALUE_BYTES - 1)];
             }
         }
@@ -240,7 +264,7 @@ public final class KddmBenchNode {
         long s = 0;
         long t0 = System.nanoTime();
         for (int i = 0; i < ops; i++) {
-            s += chm.get(LOCAL_ID)[i & (VALUE_BYTES - 1)];
+            s += chm.get(LOCAL_BASE + (i & (LOCAL_OBJECTS - 1)))[i & (VALUE_BYTES - 1)];
         }
         long t = System.nanoTime() - t0;
         sink += s;
@@ -251,7 +275,7 @@ public final class KddmBenchNode {
         long s = 0;
         long t0 = System.nanoTime();
         for (int i = 0; i < ops; i++) {
-            s += nearMap.get(LOCAL_ID)[i & (VALUE_BYTES - 1)];
+            s += nearMap.get(LOCAL_BASE + (i & (LOCAL_OBJECTS - 1)))[i & (VALUE_BYTES - 1)];
         }
         long t = System.nanoTime() - t0;
         sink += s;
@@ -290,20 +314,38 @@ public final class KddmBenchNode {
     }
 
     /**
-     * Grabs the ping-pong object {@code n} times from {@code startAt} (a {@link System#nanoTime} value: the
-     * JVMs run on one machine and share the monotonic clock), changing a byte each time, while another node
-     * does the same; returns when it finished and how many transfers this node received.
+     * {@code n} times: grabs the ping-pong object (taking it from {@code peer}), changes a byte and closes,
+     * then has {@code peer} do the same (a {@link #TAKE} call: the turn passes by RPC, untimed), so each
+     * timed grab finds the object idle at the other node and moves it. Then {@code n} echo round trips to
+     * {@code peer}. Returns the p50 of the 2n grabs (both nodes'), the p50 round trip, and the transfers
+     * this node received.
      */
-    private long[] pingpong(int n, long startAt) {
+    private long[] pingpong(int peer, int n, boolean oursFirst) throws Exception {
+        long[] rtts = oursFirst ? null : rtts(peer, n);
         long before = lat.stats().transfers();
-        waitUntil(startAt);
+        long[] grabs = new long[2 * n];
         for (int i = 0; i < n; i++) {
-            try (Handle<byte[]> h = lat.grab(PINGPONG_ID)) {
-                h.value()[1]++;
-            }
+            grabs[2 * i] = take(PINGPONG_ID);
+            long[] r = node.rpc().call(peer, CONTROL, new long[]{TAKE, PINGPONG_ID}, CALL_TIMEOUT)
+                    .get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            grabs[2 * i + 1] = r[0];
         }
-        long end = System.nanoTime();
-        return new long[]{end, lat.stats().transfers() - before};
+        long transfers = lat.stats().transfers() - before;
+        if (oursFirst) {
+            rtts = rtts(peer, n);
+        }
+        Arrays.sort(grabs);
+        return new long[]{percentile(grabs, 0.5), percentile(rtts, 0.5), transfers};
+    }
+
+    /** Grabs {@code id} of the latency set, changes a byte, closes; the nanoseconds the grab took. */
+    private long take(long id) {
+        long t0 = System.nanoTime();
+        Handle<byte[]> h = lat.grab(id);
+        long t = System.nanoTime() - t0;
+        h.value()[1]++;
+        h.close();
+        return t;
     }
 
     /** {@code n} rewrites of an object this node owns (each one replicated), and {@code n} echo round trips to the backup node. */
@@ -400,7 +442,9 @@ public final class KddmBenchNode {
      */
     private long[] mix(int side, long startAt, long duration, long seed, int objects, int writesPerMille, int threads)
             throws Exception {
-        long[] out = new long[threads * 2];
+        long[] out = new long[threads * 2 + 4 + KDDM_SERVICES.length];
+        SetStats before = data.stats();
+        long[] sentBefore = kddmMessagesSent();
         Thread[] ts = new Thread[threads];
         Throwable[] failure = new Throwable[1];
         for (int t = 0; t < threads; t++) {
@@ -462,7 +506,33 @@ public final class KddmBenchNode {
                 throw new IllegalStateException("node " + node.id() + ": mix failed: " + failure[0], failure[0]);
             }
         }
+        SetStats after = data.stats();
+        out[threads * 2] = after.misses() - before.misses();
+        out[threads * 2 + 1] = after.invalidations() - before.invalidations();
+        out[threads * 2 + 2] = after.transfers() - before.transfers();
+        out[threads * 2 + 3] = after.deferred() - before.deferred();
+        long[] sent = kddmMessagesSent();
+        for (int i = 0; i < sent.length; i++) {
+            out[threads * 2 + 4 + i] = sent[i] - sentBefore[i];
+        }
         return out;
+    }
+
+    /** KDDM's protocol services (ids of kerrighed-kddm's {@code Wire}), whose messages {@link #MIX} counts. */
+    static final int[] KDDM_SERVICES = {100, 101, 102, 103, 104, 105};
+    static final String[] KDDM_SERVICE_NAMES = {"req", "grant", "inv", "ack", "owner-is", "backup"};
+
+    /** Messages this node sent so far on each of {@link #KDDM_SERVICES}. */
+    private long[] kddmMessagesSent() {
+        long[] n = new long[KDDM_SERVICES.length];
+        for (var st : node.rpc().stats().services()) {
+            for (int i = 0; i < KDDM_SERVICES.length; i++) {
+                if (st.serviceId() == KDDM_SERVICES[i]) {
+                    n[i] = st.callsOut();
+                }
+            }
+        }
+        return n;
     }
 
     /**
