@@ -23,10 +23,13 @@ import org.kerrighed.rpc.ServiceKey;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -334,8 +337,18 @@ public final class KddmBenchNode {
         if (oursFirst) {
             rtts = rtts(peer, n);
         }
+        long[] mine = new long[n];
+        long[] theirs = new long[n];
+        for (int i = 0; i < n; i++) {
+            mine[i] = grabs[2 * i];
+            theirs[i] = grabs[2 * i + 1];
+        }
         Arrays.sort(grabs);
-        return new long[]{percentile(grabs, 0.5), percentile(rtts, 0.5), transfers};
+        Arrays.sort(mine);
+        Arrays.sort(theirs);
+        return new long[]{percentile(grabs, 0.5), percentile(rtts, 0.5), transfers, percentile(mine, 0.1),
+                percentile(mine, 0.5), percentile(mine, 0.9), percentile(theirs, 0.1), percentile(theirs, 0.5),
+                percentile(theirs, 0.9), percentile(rtts, 0.1), percentile(rtts, 0.9)};
     }
 
     /** Grabs {@code id} of the latency set, changes a byte, closes; the nanoseconds the grab took. */
@@ -420,15 +433,29 @@ public final class KddmBenchNode {
         return done;
     }
 
-    /** Reads every object once (fills KDDM's read copies, or the near cache). */
-    private long warm(int side, int objects) {
-        for (long id = 0; id < objects; id++) {
+    /**
+     * Reads every object once, 64 at a time (KDDM: {@code getAsync}, filling the read copies; the peer:
+     * {@code getAll}, filling the near cache).
+     */
+    private long warm(int side, int objects) throws Exception {
+        for (long first = 0; first < objects; first += 64) {
+            long last = Math.min(objects, first + 64);
             if (side == KDDM) {
-                try (Handle<byte[]> h = data.get(id)) {
+                List<CompletableFuture<Handle<byte[]>>> fs = new ArrayList<>();
+                for (long id = first; id < last; id++) {
+                    fs.add(data.getAsync(id));
+                }
+                for (CompletableFuture<Handle<byte[]>> f : fs) {
+                    Handle<byte[]> h = f.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                     sink += h.value()[0];
+                    h.close();
                 }
             } else {
-                sink += imap(side).get(id)[0];
+                Set<Long> keys = new HashSet<>();
+                for (long id = first; id < last; id++) {
+                    keys.add(id);
+                }
+                sink += imap(side).getAll(keys).size();
             }
         }
         return objects;
