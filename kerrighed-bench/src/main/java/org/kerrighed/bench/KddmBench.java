@@ -47,13 +47,13 @@ final class KddmBench implements Benchmark {
     }
 
     /** How much each part runs at a scale. */
-    private record Plan(int rounds, int warmups, int objects, boolean readAll, int localOps, int latencyCalls,
-                        double mixSeconds, double writeSeconds) {
+    private record Plan(int rounds, int warmups, int objects, int localOps, int latencyCalls, double mixSeconds,
+                        double writeSeconds) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(11, 2, 10_000, true, 5_000_000, 5000, 5, 2);
-                case QUICK -> new Plan(5, 1, 10_000, true, 1_000_000, 1000, 1, 0.5);
-                case SMOKE -> new Plan(1, 0, 300, true, 20_000, 50, 0.2, 0.1);
+                case FULL -> new Plan(11, 2, 10_000, 5_000_000, 5000, 5, 2);
+                case QUICK -> new Plan(5, 1, 10_000, 1_000_000, 1000, 1, 0.5);
+                case SMOKE -> new Plan(1, 0, 300, 20_000, 50, 0.2, 0.1);
             };
         }
     }
@@ -105,9 +105,6 @@ final class KddmBench implements Benchmark {
             Cluster.all(fs);
             progress.say("  %s loaded in %.1f s", SIDES[side], (System.nanoTime() - t0) / 1e9);
         }
-        if (!p.readAll()) {
-            return;                                       // the warm-up round of the read-mostly mix fills them
-        }
         progress.say("reading every object once on every node (KDDM read copies, near caches)");
         for (int side : new int[]{KDDM, NEAR}) {
             long t0 = System.nanoTime();
@@ -120,7 +117,7 @@ final class KddmBench implements Benchmark {
         }
     }
 
-    /** Node 1 reads one cached object: KDDM get + close, ConcurrentHashMap.get, Hazelcast near-cache get. */
+    /** Node 1 reads cached objects: KDDM get + close, ConcurrentHashMap.get, Hazelcast near-cache get. */
     private static void localHits(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("local_hit_get_ns: node 1 reads %d cached objects in turn (%,d gets per side and round)",
                 LOCAL_OBJECTS, p.localOps());
@@ -208,7 +205,8 @@ final class KddmBench implements Benchmark {
 
     /**
      * One timed run of the read-mostly mix on every node: operations per second, all threads together, then
-     * (for KDDM) the misses, invalidations, transfers and deferred requests per 100 operations.
+     * (meaningful for KDDM) the misses, invalidations, transfers and deferred requests, and the messages sent
+     * per KDDM service ({@link KddmBenchNode#KDDM_SERVICES}), each per 100 operations.
      */
     private static double[] mixOnce(Cluster c, Plan p, int side, long seed) throws Exception {
         long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150);
@@ -294,11 +292,11 @@ final class KddmBench implements Benchmark {
             String hzCluster = cluster + "-hz";
             try {
                 progress.say("starting %d node JVMs (each: a Kerrighed node and a Hazelcast member)", NODES);
-                String[] first = start(dir, secretFile, cluster, hzCluster, 1, "-", "-");
+                // one after the other: on a busy machine, JVMs that start and join together take longer
                 String[][] ready = new String[NODES + 1][];
-                ready[1] = first;
+                ready[1] = start(dir, secretFile, cluster, hzCluster, 1, "-", "-");
                 for (int n = 2; n <= NODES; n++) {
-                    ready[n] = start(dir, secretFile, cluster, hzCluster, n, first[2], first[3]);
+                    ready[n] = start(dir, secretFile, cluster, hzCluster, n, ready[1][2], ready[1][3]);
                 }
                 NodeConfig tool = NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
                 for (int n = 1; n <= NODES; n++) {
@@ -312,21 +310,13 @@ final class KddmBench implements Benchmark {
             }
         }
 
+        /** Starts node {@code id}'s JVM and waits (at most 120 s) for its {@code READY} line, split in words. */
         private String[] start(Path dir, Path secretFile, String cluster, String hzCluster, int id, String krgSeed,
                                String hzSeed) throws Exception {
-            return awaitReady(launch(dir, secretFile, cluster, hzCluster, id, krgSeed, hzSeed));
-        }
-
-        private ChildJvm launch(Path dir, Path secretFile, String cluster, String hzCluster, int id, String krgSeed,
-                                String hzSeed) throws Exception {
             ChildJvm j = ChildJvm.start("kddm-bench-node-" + id, KddmBenchNode.class.getName(), CHILD_JVM,
                     List.of(cluster, secretFile.toString(), Integer.toString(id), krgSeed, hzCluster, hzSeed,
                             dir.resolve("storage-" + id).toString()), dir);
             jvms.add(j);
-            return j;
-        }
-
-        private static String[] awaitReady(ChildJvm j) throws InterruptedException {
             return j.awaitLine(l -> l.startsWith("READY "), Duration.ofSeconds(120)).split(" ");
         }
 

@@ -72,9 +72,9 @@ public final class KddmBenchNode {
     static final int GET = 2;       // set, id: get, close
     static final int LOCAL = 3;     // ops, oursFirst -> nanos for ops gets on kddm, ConcurrentHashMap, near cache
     static final int MISS = 4;      // owner, n, oursFirst -> miss p50, rtt p50, misses counted
-    static final int PINGPONG = 5;  // peer, n, oursFirst -> grab p50, rtt p50, transfers received
-    static final int TAKE = 12;     // id: grab (timed), change a byte, close -> nanos (on the measuring thread)
-    static final int RTT = 6;       // peer, n -> p50, mean (ns)
+    static final int PINGPONG = 5;  // peer, n, oursFirst -> grab p50, rtt p50, transfers received, then p10/p50/p90
+                                    //   of this node's grabs, of the peer's, and p10/p90 of the round trips
+    static final int TAKE = 6;      // id: grab (timed), change a byte, close -> nanos (on the measuring thread)
     static final int LOAD = 7;      // side, objects, index, count -> objects written
     static final int WARM = 8;      // side, objects -> objects read
     static final int MIX = 9;       // side, startAt, duration, seed, objects, writes per 1000, threads
@@ -186,10 +186,6 @@ public final class KddmBenchNode {
             case MISS -> onPlatformThread(() -> miss((int) a[1], (int) a[2], a[3] != 0));
             case PINGPONG -> onPlatformThread(() -> pingpong((int) a[1], (int) a[2], a[3] != 0));
             case TAKE -> onMeasuringThread(() -> new long[]{take(a[1])});
-            case RTT -> onPlatformThread(() -> {
-                long[] l = rtts((int) a[1], (int) a[2]);
-                return new long[]{percentile(l, 0.5), mean(l)};
-            });
             case LOAD -> new long[]{load((int) a[1], (int) a[2], (int) a[3], (int) a[4])};
             case WARM -> new long[]{warm((int) a[1], (int) a[2])};
             case MIX -> mix((int) a[1], a[2], a[3], a[4], (int) a[5], (int) a[6], (int) a[7]);
@@ -320,8 +316,8 @@ public final class KddmBenchNode {
      * {@code n} times: grabs the ping-pong object (taking it from {@code peer}), changes a byte and closes,
      * then has {@code peer} do the same (a {@link #TAKE} call: the turn passes by RPC, untimed), so each
      * timed grab finds the object idle at the other node and moves it. Then {@code n} echo round trips to
-     * {@code peer}. Returns the p50 of the 2n grabs (both nodes'), the p50 round trip, and the transfers
-     * this node received.
+     * {@code peer}. Returns the p50 of the 2n grabs (both nodes'), the p50 round trip, the transfers this
+     * node received, and the percentiles {@link #PINGPONG} lists.
      */
     private long[] pingpong(int peer, int n, boolean oursFirst) throws Exception {
         long[] rtts = oursFirst ? null : rtts(peer, n);
@@ -608,13 +604,5 @@ public final class KddmBenchNode {
 
     static long percentile(long[] sorted, double p) {
         return sorted.length == 0 ? 0 : (long) Rounds.percentile(sorted, p);
-    }
-
-    static long mean(long[] values) {
-        long s = 0;
-        for (long v : values) {
-            s += v;
-        }
-        return values.length == 0 ? 0 : s / values.length;
     }
 }
