@@ -22,12 +22,13 @@ import java.util.concurrent.Callable;
         description = {"Runs a benchmark against its peer and writes bench-results/NAME.json.",
                 "Ours and the peer run in alternating rounds of the same run; the table",
                 "gives medians and the median of the per-round ratios. Benchmarks: rpc",
-                "(against raw Netty), membership (against Hazelcast)."})
+                "(against raw Netty), membership (against Hazelcast), kddm (against",
+                "ConcurrentHashMap, Kerrighed RPC and Hazelcast IMap)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
-        for (Benchmark b : List.of(new RpcBench(), new MembershipBench())) {
+        for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
