@@ -2,7 +2,6 @@ package org.kerrighed.node;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -44,12 +43,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * starts by bringing it back to three live nodes. A failing test lists every problem it found, its events
  * and each live node's record of every object; the node logs are under {@code target/jvm-logs}.
  *
- * <p>The two failure tests are disabled until the KDDM bugs they found are fixed (after a failure, recovery trusts a
- * stale ownership hint, so an object whose owner died is re-created empty by its home or waits forever; a
- * home first-touches an object it knows exists when its own request was deferred until the view synced, so
- * two nodes own it; a write handle closed on a fenced node returns normally; after a fencing,
- * {@code node.kddm()} is the new incarnation's KDDM before it joined, alone, and first-touches every object).
- * Run them anyway with {@code -Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition}.
+ * <p>These tests found, and now guard against: recovery trusting a stale ownership hint (an object whose owner
+ * died re-created empty or waiting forever), a home first-touching an object it knows exists, a write handle
+ * closed on a fenced node returning normally, and a rejoining node's KDDM serving before it joined.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -340,9 +336,6 @@ class KddmCrashTest {
      */
     @Test
     @Order(1)
-    @Disabled("KDDM bugs: after a SIGKILL, objects of the dead owner are re-created empty or wait forever "
-            + "(recovery trusts stale ownership hints), and a home can first-touch an object another node was "
-            + "promoted to own; see the class comment")
     void sigkillUnderWriteLoadLosesNoAcknowledgedWrite() throws Exception {
         ensureThreeNodes();
         long set = KddmNodeMain.SET_KILL;
@@ -425,9 +418,6 @@ class KddmCrashTest {
      */
     @Test
     @Order(2)
-    @Disabled("KDDM bugs: recovery trusts stale ownership hints (objects wait forever), a write closed on a "
-            + "fenced node is acknowledged, and a rejoining node's new KDDM serves empty objects before it "
-            + "joined; see the class comment")
     void sigstoppedNodeNeverServesAStaleReadAndLosesNoAcknowledgedWrite() throws Exception {
         ensureThreeNodes();
         long set = KddmNodeMain.SET_STOP;
