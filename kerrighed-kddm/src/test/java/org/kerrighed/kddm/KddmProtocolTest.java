@@ -294,13 +294,23 @@ class KddmProtocolTest {
         nodes.faults().delay(0, 1, java.time.Duration.ofMillis(150));
         try {
             CompletableFuture<Handle<Counter>> reading = s.get(1).getAsync(21);   // its request is on its way
-            CompletableFuture<Handle<Counter>> writing = s.get(2).grabAsync(21);  // node 0 invalidates node 1 (delayed)
+            // node 0 invalidates node 1 (delayed); the writer releases at once, whichever request wins the race
+            CompletableFuture<Boolean> writing = s.get(2).grabAsync(21).thenApply(w -> {
+                try (w) {
+                    w.set(new Counter(2));
+                }
+                return true;
+            });
             try (Handle<Counter> h = reading.get(10, TimeUnit.SECONDS)) {
                 assertTrue(h.value().value() >= 1);
+            } catch (java.util.concurrent.TimeoutException e) {
+                StringBuilder sb = new StringBuilder("the read is stuck:");
+                for (Kddm k : nodes.all()) {
+                    sb.append("\n  ").append(k.describe(s.get(0).id(), 21));
+                }
+                fail(sb.toString());
             }
-            try (Handle<Counter> w = writing.get(10, TimeUnit.SECONDS)) {
-                w.set(new Counter(2));
-            }
+            assertTrue(writing.get(10, TimeUnit.SECONDS));
         } finally {
             nodes.faults().heal();
         }

@@ -52,7 +52,13 @@ class KddmNodeTest {
             sets.add(scores(third));
             for (int i = 0; i < 20; i++) {
                 try (Handle<Score> h = sets.get(2).grab(i)) {
-                    assertEquals(i * 10L, h.value().points(), "object " + i + " after a join");
+                    if (h.value().points() != i * 10L) {
+                        StringBuilder sb = new StringBuilder("object " + i + " after a join: " + h.value());
+                        for (Node n : nodes) {
+                            sb.append("\n  ").append(n.kddm().describe(7, i));
+                        }
+                        fail(sb.toString());
+                    }
                     h.set(new Score("p" + i, h.value().points() + 1));
                 }
             }

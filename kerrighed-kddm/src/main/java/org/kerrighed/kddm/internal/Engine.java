@@ -70,6 +70,7 @@ public final class Engine {
     private final Map<Integer, Wire.Report> reports = new HashMap<>();  // recovery thread only: this epoch's
     private final Map<Long, List<Wire.Report>> early = new HashMap<>(); // recovery thread only: later epochs
     private final List<Wire.Item> ownItems = new ArrayList<>();      // recovery thread only
+    private final List<Wire.Item> carried = new ArrayList<>();       // recovery thread only: unreconciled views
     private final Set<Integer> markers = new java.util.HashSet<>();  // recovery thread only: this epoch's
     private final Map<Long, List<Integer>> earlyMarkers = new HashMap<>();  // recovery thread only
     private boolean reported = true;                                  // recovery thread only
@@ -534,6 +535,9 @@ public final class Engine {
         members = now;
         epoch = newEpoch;
         reported = false;
+        // a view that was not reconciled: keep what it taught us (the next reports may not say it again)
+        carried.addAll(ownItems);
+        reports.values().forEach(r -> carried.addAll(r.items()));
         reports.clear();
         ownItems.clear();
         markers.clear();
@@ -600,7 +604,10 @@ public final class Engine {
             return;
         }
         if (r.epoch() < epoch) {
-            return;                        // superseded: the sender reports again for the current view
+            if (!synced) {
+                carried.addAll(r.items());   // from a view not reconciled here: still worth knowing
+            }
+            return;
         }
         reports.put(r.from(), r);
         maybeSynced();
@@ -621,6 +628,8 @@ public final class Engine {
         }
         Map<Long, Map<Long, List<Wire.Item>>> bySet = new HashMap<>();
         List<Wire.Item> all = new ArrayList<>(ownItems);
+        all.addAll(carried);
+        carried.clear();
         reports.values().forEach(r -> all.addAll(r.items()));
         for (Wire.Item it : all) {
             bySet.computeIfAbsent(it.set(), k -> new HashMap<>()).computeIfAbsent(it.id(), k -> new ArrayList<>()).add(it);

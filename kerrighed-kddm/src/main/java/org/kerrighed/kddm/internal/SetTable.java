@@ -833,7 +833,7 @@ final class SetTable<T> implements KddmSet<T> {
                         e.dirty = true;
                         e.move(WRITE_OWNER);
                         transfers.increment();
-                        notifyHome(e);
+                        notifyHome(e, from);
                     }
                 }
                 case Wire.G_NO_OBJECT, Wire.G_BUSY -> {
@@ -909,7 +909,7 @@ final class SetTable<T> implements KddmSet<T> {
                 send(from, Wire.ACK, new Wire.Ack(setId, e.id, Wire.A_CHG_OWN, engine.self(), g.ownSeq()));
             }
         }
-        notifyHome(e);
+        notifyHome(e, from);
     }
 
     /** Recovery made us the owner of what we hold (a read copy or a backup). */
@@ -1041,13 +1041,18 @@ final class SetTable<T> implements KddmSet<T> {
         after.forEach(Runnable::run);
     }
 
-    /** Tells the home (and, when the home itself owns an unreplicated object, a witness) who owns it now. */
-    private void notifyHome(Entry e) {
+    /**
+     * Tells the home (and, when the home itself owns an unreplicated object, a witness) who owns it now, unless
+     * the home is {@code from}, the node that just handed it over and recorded the new owner then.
+     */
+    private void notifyHome(Entry e, int from) {
         int self = engine.self();
         int home = home(e.id);
         Wire.OwnerIs o = new Wire.OwnerIs(setId, e.id, self, e.ownSeq);
         if (home != self) {
-            send(home, Wire.OWNER_IS, o);
+            if (home != from) {                   // a home that granted the object recorded it as it did
+                send(home, Wire.OWNER_IS, o);
+            }
         } else {
             e.known = true;
             int w = engine.witness();
@@ -1399,7 +1404,8 @@ final class SetTable<T> implements KddmSet<T> {
                 lost |= it.kind() == Wire.R_LOST;
                 boolean live = it.node() >= 0 && contains(members, it.node());
                 // after a failure only an owner's own claim proves it alive; else a home's record will do
-                boolean counts = live && (it.kind() == Wire.R_OWNER || (!failure && it.kind() == Wire.R_HINT));
+                boolean counts = live && ((it.kind() == Wire.R_OWNER && (!failure || it.ownSeq() >= latestTransfer))
+                        || (!failure && it.kind() == Wire.R_HINT));
                 if (counts && (it.ownSeq() > bestSeq || (it.ownSeq() == bestSeq && it.kind() == Wire.R_OWNER))) {
                     bestSeq = it.ownSeq();
                     bestNode = it.node();
