@@ -17,6 +17,8 @@ final class Entry {
     int probOwner = -1;            // probable owner; on the home, the owner it was last told of
     long ownSeq;                   // ownership transfers seen (grows by one per transfer)
     long hintSeq = -1;             // the transfer at which probOwner was known to own (-1: a mere path hint)
+    int gaveTo = -1;               // the last node this node handed ownership to, and at which transfer:
+    long gaveSeq = -1;             //   kept apart from probOwner, which forwarding overwrites (recovery needs it)
     int departedHint = -1;         // a hint to a node that just departed, kept for the next report
     long departedHintSeq = -1;
     long version;                  // acknowledged writes

@@ -791,6 +791,8 @@ final class SetTable<T> implements KddmSet<T> {
         e.copyset.clear();
         e.probOwner = to;
         e.hintSeq = seq;
+        e.gaveTo = to;
+        e.gaveSeq = seq;
         e.ownSeq = seq;
         e.move(INV_COPY);
         reply(r, new Wire.Grant(setId, e.id, Wire.G_OWN_WRITE, data, e.version, seq, r.reqId(), readers));
@@ -1012,6 +1014,8 @@ final class SetTable<T> implements KddmSet<T> {
                         e.copyset.clear();
                         e.probOwner = a.from();
                         e.hintSeq = a.ownSeq();
+                        e.gaveTo = a.from();
+                        e.gaveSeq = a.ownSeq();
                         e.handoffTo = -1;
                         e.move(INV_COPY);
                     }
@@ -1346,6 +1350,9 @@ final class SetTable<T> implements KddmSet<T> {
                     } else if (failure && e.known) {
                         add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.ownSeq, -1));
                     }
+                }
+                if (failure && e.gaveTo >= 0 && !e.state.owner()) {
+                    add(out, newHome, new Wire.Item(setId, e.id, Wire.R_HINT, 0, e.gaveSeq, e.gaveTo));
                 }
                 if (e.departedHint >= 0) {
                     if (failure) {
