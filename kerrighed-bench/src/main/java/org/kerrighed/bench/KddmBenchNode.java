@@ -283,9 +283,9 @@ public final class KddmBenchNode {
 
     /**
      * {@code n} read misses of an object {@code owner} owns, and {@code n} echo round trips to {@code owner}.
-     * Before each timed get this node drops its copy ({@code flush}: a one-way note to the owner) and makes
-     * one untimed echo call to the owner, so the note has been handled there (same link, in order) and the
-     * get is a clean miss: one request, one reply with the object.
+     * Before each timed get this node drops its copy ({@code flush}: silently; the owner keeps listing it) and
+     * makes one untimed echo call to the owner, so both ends are idle and the get is a clean miss: one request,
+     * one reply with the object.
      */
     private long[] miss(int owner, int n, boolean oursFirst) throws Exception {
         long[] misses = new long[n];
