@@ -356,7 +356,9 @@ final class SetTable<T> implements KddmSet<T> {
 
     /** Sends (or forwards) {@code r} towards the owner: the probable owner, else the home. */
     private void route(Entry e, Wire.Req r) {
-        e.trace("route " + (r.op() == Wire.WRITE ? "W" : "R") + r.requester() + "#" + r.reqId());
+        if (Entry.TRACE) {
+            e.trace("route " + (r.op() == Wire.WRITE ? "W" : "R") + r.requester() + "#" + r.reqId());
+        }
         int self = engine.self();
         int target = e.probOwner;
         if (target == self || target == r.requester() || (target >= 0 && !engine.isMember(target))
@@ -705,7 +707,9 @@ final class SetTable<T> implements KddmSet<T> {
             return;                                   // a fenced node serves nothing
         }
         if (!engine.isMember(r.requester())) {
-            e.trace("drop request of departed " + r.requester());
+            if (Entry.TRACE) {
+                e.trace("drop request of departed " + r.requester());
+            }
             return;                                   // from a node that left or died: it must not get the object
         }
         if (r.requester() == self && e.state.owner()) {
@@ -777,7 +781,9 @@ final class SetTable<T> implements KddmSet<T> {
     /** Owner side of a write miss: invalidate the readers, ship the object (or only the right to write) and the acks to wait for. */
     private void giveOwnership(Entry e, Wire.Req r) {
         int to = r.requester();
-        e.trace("give to " + to + " #" + r.reqId());
+        if (Entry.TRACE) {
+            e.trace("give to " + to + " #" + r.reqId());
+        }
         boolean hasCopy = (r.flags() & Wire.F_HAS_COPY) != 0 && e.copyset.contains(to);
         long seq = e.ownSeq + 1;
         e.copyset.remove(to);
@@ -802,7 +808,9 @@ final class SetTable<T> implements KddmSet<T> {
         Entry e = entry(g.id());
         List<Runnable> after = new ArrayList<>(2);
         synchronized (e) {
-            e.trace("grant" + g.kind() + " from " + from + " #" + g.reqId() + " s" + g.ownSeq());
+            if (Entry.TRACE) {
+                e.trace("grant" + g.kind() + " from " + from + " #" + g.reqId() + " s" + g.ownSeq());
+            }
             if (engine.unusable() != null) {
                 return;
             }
@@ -960,7 +968,9 @@ final class SetTable<T> implements KddmSet<T> {
     }
 
     private void serveInv(Entry e, Wire.Inv inv) {
-        e.trace("inv for " + inv.newOwner() + " s" + inv.ownSeq());
+        if (Entry.TRACE) {
+            e.trace("inv for " + inv.newOwner() + " s" + inv.ownSeq());
+        }
         if (engine.unusable() != null) {
             return;
         }
@@ -1284,7 +1294,9 @@ final class SetTable<T> implements KddmSet<T> {
         for (Entry e : entries.values()) {
             List<Runnable> after = new ArrayList<>(1);
             synchronized (e) {
-                e.trace("view " + java.util.Arrays.toString(members) + (failure ? " failure" : ""));
+                if (Entry.TRACE) {
+                    e.trace("view " + java.util.Arrays.toString(members) + (failure ? " failure" : ""));
+                }
                 if (e.probOwner >= 0 && (!contains(members, e.probOwner) || (failure && e.hintSeq < 0))) {
                     if (e.hintSeq >= 0) {
                         e.departedHint = e.probOwner;      // evidence for the homes: ownership went to a dead node
@@ -1388,7 +1400,9 @@ final class SetTable<T> implements KddmSet<T> {
         Entry e = entry(id);
         List<Runnable> after = new ArrayList<>(1);
         synchronized (e) {
-            e.trace("resolve " + items);
+            if (Entry.TRACE) {
+                e.trace("resolve " + items);
+            }
             if (e.state.owner()) {
                 return;                                        // we own it: nothing to decide
             }
