@@ -77,15 +77,23 @@ public final class Node implements AutoCloseable {
         Forwarder forwarder = new Forwarder();
         Kddm previous = kddm;
         Kddm[] started = new Kddm[1];
-        Membership m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
-            // KDDM takes messages as soon as the endpoint exists: members may talk to it once it is admitted
-            Kddm k = Kddm.start(rpc, storageFor(rpc.nodeId()));
-            if (previous != null) {
-                k.adoptStaticSets(previous);
+        Membership m;
+        try {
+            m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
+                // KDDM takes messages as soon as the endpoint exists: members may talk to it once it is admitted
+                Kddm k = Kddm.start(rpc, storageFor(rpc.nodeId()));
+                if (previous != null) {
+                    k.adoptStaticSets(previous);
+                }
+                forwarder.kddm = k.hook();
+                started[0] = k;
+            });
+        } catch (RuntimeException e) {
+            if (started[0] != null) {
+                started[0].close();            // the join failed: this incarnation's KDDM never served
             }
-            forwarder.kddm = k.hook();
-            started[0] = k;
-        });
+            throw e;
+        }
         started[0].attach(m);
         kddm = started[0];                  // published once joined: before, node.kddm() is the old (stopped) one
         NodeAdmin.install(this, m);
@@ -262,9 +270,9 @@ public final class Node implements AutoCloseable {
         }
         closed = true;
         try {
-            membership.close();
-            kddm.close();
+            membership.close();                  // leaves: KDDM hands its objects over first (its leave hook)
         } finally {
+            kddm.close();
             stopped.countDown();
         }
     }
@@ -274,9 +282,12 @@ public final class Node implements AutoCloseable {
         closed = true;
         try {
             kddm.close();
-            membership.halt();
         } finally {
-            stopped.countDown();
+            try {
+                membership.halt();
+            } finally {
+                stopped.countDown();
+            }
         }
     }
 
