@@ -191,6 +191,17 @@ class KddmProtocolTest {
     }
 
     @Test
+    void removeWhileAnotherLocalHandleIsOpenLeavesTheIdUsable() {
+        var s = counters();
+        write(s.get(0), 13, 4);
+        Handle<Counter> reader = s.get(0).get(13);       // no LOCAL_EXCLUSIVE: the remover may go on
+        s.get(0).remove(13);
+        reader.close();
+        assertEquals(0, read(s.get(0), 13), "a removed id is first-touched again");
+        assertEquals(0, read(s.get(1), 13));
+    }
+
+    @Test
     void flushHandsOwnershipOverAndKeepsTheValue() {
         var s = counters();
         write(s.get(0), 4, 99);                        // sole copy on node 0

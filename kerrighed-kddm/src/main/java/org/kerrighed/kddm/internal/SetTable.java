@@ -1188,6 +1188,10 @@ final class SetTable<T> implements KddmSet<T> {
         synchronized (e) {
             if (e == pinned) {
                 e.writePins = 0;
+                e.obj = null;                             // the linker's remove ran already
+                e.hasData = false;
+                e.copyset.clear();
+                e.move(INV_COPY);                         // even if other local handles still pin it
             }
             if (e.pins() > 0 || e.state.waitingForObject() || (e.state.transient_() && e != pinned)) {
                 // in use or being fetched here: keep the entry, forget only what we knew about the object
