@@ -209,13 +209,12 @@ public final class Engine {
     }
 
     int[] backupNodesExcluding(int k, Set<Integer> exclude) {
-        int[] m = members;
-        int start = Arrays.binarySearch(m, self);
-        start = start < 0 ? -start - 1 : start + 1;
         List<Integer> out = new ArrayList<>();
-        for (int i = 0; i < m.length && out.size() + exclude.size() < k; i++) {
-            int n = m[(start + i) % m.length];
-            if (n != self && !exclude.contains(n)) {
+        for (int n : othersInRing()) {
+            if (out.size() + exclude.size() >= k) {
+                break;
+            }
+            if (!exclude.contains(n)) {
                 out.add(n);
             }
         }
@@ -227,16 +226,28 @@ public final class Engine {
         if (home != self && isMember(home) && !leaving.contains(home)) {
             return home;
         }
-        int[] m = members;
-        int start = Arrays.binarySearch(m, self);
-        start = start < 0 ? -start - 1 : start + 1;
-        for (int i = 0; i < m.length; i++) {
-            int n = m[(start + i) % m.length];
-            if (n != self && !leaving.contains(n)) {
+        for (int n : othersInRing()) {
+            if (!leaving.contains(n)) {
                 return n;
             }
         }
         return -1;
+    }
+
+    /** The other members in ring order, starting with the one after this node's id. */
+    private int[] othersInRing() {
+        int[] m = members;
+        int start = Arrays.binarySearch(m, self);
+        start = start < 0 ? -start - 1 : start + 1;
+        int[] out = new int[m.length];
+        int k = 0;
+        for (int i = 0; i < m.length; i++) {
+            int n = m[(start + i) % m.length];
+            if (n != self) {
+                out[k++] = n;
+            }
+        }
+        return Arrays.copyOf(out, k);
     }
 
     private final Set<Integer> leaving = ConcurrentHashMap.newKeySet();

@@ -102,17 +102,14 @@ final class SetTable<T> implements KddmSet<T> {
             return null;
         }
         synchronized (e) {
-            if (e.removed || e.replicating || !(write ? e.state.writable() : e.state.readable())
-                    || !e.waiters.isEmpty() || (!e.deferred.isEmpty() && e.pins() > 0)
-                    || (exclusive && (write ? e.pins() > 0 : e.writePins > 0))) {
+            if (e.removed || !e.waiters.isEmpty() || mustWait(e, write, false)
+                    || !(write ? e.state.writable() : e.state.readable())) {
                 return null;
             }
             if (e.state == WRITE_GHOST) {
                 e.move(WRITE_OWNER);
             }
-            pin(e, write);
-            hits.increment();
-            return new HandleImpl<>(this, e, write);
+            return pin(e, write, true);
         }
     }
 
@@ -160,12 +157,10 @@ final class SetTable<T> implements KddmSet<T> {
             return Optional.empty();
         }
         synchronized (e) {
-            if (e.removed || !e.state.readable() || e.replicating || (exclusive && e.writePins > 0)) {
+            if (e.removed || !e.state.readable() || mustWait(e, false, true)) {
                 return Optional.empty();
             }
-            pin(e, false);
-            hits.increment();
-            return Optional.of(new HandleImpl<>(this, e, false));
+            return Optional.of(pin(e, false, true));
         }
     }
 
@@ -252,12 +247,28 @@ final class SetTable<T> implements KddmSet<T> {
         return e != null ? e : entries.computeIfAbsent(id, Entry::new);
     }
 
-    private void pin(Entry e, boolean write) {
+    /** Pins {@code e} for a new handle; {@code hit}: served from the local copy at once. */
+    private HandleImpl<T> pin(Entry e, boolean write, boolean hit) {
         if (write) {
             e.writePins++;
         } else {
             e.readPins++;
         }
+        if (hit) {
+            hits.increment();
+        }
+        return new HandleImpl<>(this, e, write);
+    }
+
+    /**
+     * Whether a local caller must wait although the state may allow its access: a conflicting local pin under
+     * {@link SetFlag#LOCAL_EXCLUSIVE}, a write being copied to its backups, or (for a caller that has not waited
+     * yet) other nodes waiting for the pins to drop.
+     */
+    private boolean mustWait(Entry e, boolean write, boolean woken) {
+        boolean localConflict = exclusive && (write ? e.pins() > 0 : e.writePins > 0);
+        boolean yields = !woken && !e.deferred.isEmpty() && e.pins() > 0;   // let waiting nodes go first
+        return localConflict || e.replicating || yields;
     }
 
     /**
@@ -278,9 +289,7 @@ final class SetTable<T> implements KddmSet<T> {
             return stepFlush(e, a, after);
         }
         boolean write = a.op == Acquire.WRITE;
-        boolean localConflict = exclusive && (write ? e.pins() > 0 : e.writePins > 0);
-        boolean yields = !a.woken && !e.deferred.isEmpty() && e.pins() > 0;  // let waiting nodes go first
-        if (localConflict || e.replicating || yields) {
+        if (mustWait(e, write, a.woken)) {
             if (a.has(Wire.F_TRY)) {
                 after.add(() -> a.future.complete(null));
                 return true;
@@ -291,20 +300,14 @@ final class SetTable<T> implements KddmSet<T> {
             if (e.state == WRITE_GHOST) {
                 e.move(WRITE_OWNER);
             }
-            pin(e, write);
-            if (!a.requested && !a.woken) {
-                hits.increment();                         // served at once; a replayed waiter was a miss
-            }
-            HandleImpl<T> h = new HandleImpl<>(this, e, write);
+            HandleImpl<T> h = pin(e, write, !a.requested && !a.woken);   // a replayed waiter was a miss
             after.add(() -> complete(a, h));
             return true;
         }
         if (write && e.state == READ_OWNER) {
             if (e.copyset.isEmpty()) {
                 changeState(e, WRITE_OWNER);
-                pin(e, true);
-                hits.increment();
-                HandleImpl<T> h = new HandleImpl<>(this, e, true);
+                HandleImpl<T> h = pin(e, true, true);
                 after.add(() -> complete(a, h));
                 return true;
             }
@@ -341,14 +344,19 @@ final class SetTable<T> implements KddmSet<T> {
 
     private void startRequest(Entry e, byte op, byte flags) {
         misses.increment();
-        e.reqId = engine.nextReqId();
-        e.reqSentNanos = System.nanoTime();
         e.resend = false;
         if (op == Wire.WRITE) {
             e.move(WAIT_OBJ_WRITE);
         } else if (e.state != WAIT_OBJ_WRITE) {
             e.move(WAIT_OBJ_READ);
         }
+        sendRequest(e, flags);
+    }
+
+    /** Sends a new request (a fresh id) for what the entry's WAIT_OBJ_* state says it waits for. */
+    private void sendRequest(Entry e, byte flags) {
+        e.reqId = engine.nextReqId();
+        e.reqSentNanos = System.nanoTime();
         byte f = (byte) ((flags & (Wire.F_NO_FT | Wire.F_TRY)) | (e.hasData ? Wire.F_HAS_COPY : 0));
         route(e, new Wire.Req(setId, e.id, engine.self(), e.state == WAIT_OBJ_WRITE ? Wire.WRITE : Wire.READ, f,
                 e.reqId, 0));
@@ -485,7 +493,7 @@ final class SetTable<T> implements KddmSet<T> {
                 if (targets.length > 0) {
                     e.replicating = true;
                     e.dirty = false;
-                    backup = new Wire.Backup(setId, e.id, e.version, e.ownSeq, engine.self(), export(e.id, cast(e.obj)));
+                    backup = backupOf(e, export(e.id, cast(e.obj)));
                 } else {
                     warnDegraded(1);
                 }
@@ -605,7 +613,7 @@ final class SetTable<T> implements KddmSet<T> {
                 if (e.backedUpVersion == e.version && java.util.Arrays.equals(targets, e.backedUpOn) && !e.dirty) {
                     continue;                              // its backups are where this view wants them
                 }
-                b = new Wire.Backup(setId, e.id, e.version, e.ownSeq, engine.self(), export(e.id, cast(e.obj)));
+                b = backupOf(e, export(e.id, cast(e.obj)));
                 e.backedUpOn = targets;                    // optimistic: a failure shows in the next view
                 e.backedUpVersion = e.version;
             }
@@ -619,6 +627,11 @@ final class SetTable<T> implements KddmSet<T> {
         }
     }
 
+    /** The backup of the local copy's current version, with {@code wire} its exported form. */
+    private Wire.Backup backupOf(Entry e, Object wire) {
+        return new Wire.Backup(setId, e.id, e.version, e.ownSeq, engine.self(), wire);
+    }
+
     void onBackup(Wire.Backup b) {
         backups.merge(b.id(), new BackupCopy(b.version(), b.ownSeq(), b.owner(), b.data()),
                 (old, neu) -> neu.version() > old.version() || (neu.version() == old.version()
@@ -628,7 +641,7 @@ final class SetTable<T> implements KddmSet<T> {
     /** Keeps the data we give away as a backup, so a crash of the new owner before its first write loses nothing. */
     private void keepBackup(Entry e) {
         if (spec.replication() > 1 && e.hasData) {
-            onBackup(new Wire.Backup(setId, e.id, e.version, e.ownSeq, engine.self(), linker.export(e.id, cast(e.obj))));
+            onBackup(backupOf(e, linker.export(e.id, cast(e.obj))));
         }
     }
 
@@ -1538,16 +1551,8 @@ final class SetTable<T> implements KddmSet<T> {
                 }
                 if (e.resend && e.state.waitingForObject()) {
                     e.resend = false;
-                    byte op = e.state == WAIT_OBJ_WRITE ? Wire.WRITE : Wire.READ;
-                    byte flags = 0;
-                    for (Acquire a : e.waiters) {
-                        flags = a.flags;
-                        break;
-                    }
-                    e.reqId = engine.nextReqId();
-                    e.reqSentNanos = System.nanoTime();
-                    byte f = (byte) ((flags & (Wire.F_NO_FT | Wire.F_TRY)) | (e.hasData ? Wire.F_HAS_COPY : 0));
-                    route(e, new Wire.Req(setId, e.id, engine.self(), op, f, e.reqId, 0));
+                    Acquire first = e.waiters.peek();
+                    sendRequest(e, first == null ? 0 : first.flags);
                 }
             }
             after.forEach(Runnable::run);
