@@ -33,6 +33,21 @@ public interface Handle<T> extends AutoCloseable {
     void set(T value);
 
     /**
+     * True when another node's request waits for this pin to be released (a write handle delays every other
+     * node's request; a read handle delays writers). Never sends a message.
+     */
+    boolean contended();
+
+    /**
+     * Releases a write handle whose object was not changed: no new version is made and nothing is copied to
+     * backups, so the release sends no message. Changing the object and then closing it this way loses the change
+     * if this node dies before the object is written again. On a read handle, the same as {@link #close}.
+     *
+     * @throws IllegalStateException when already closed
+     */
+    void closeUnchanged();
+
+    /**
      * Releases the pin. For a write handle of a replicated set, returns once the new value is on
      * {@code replication} live nodes (or every live node when fewer remain; a warning is logged).
      *

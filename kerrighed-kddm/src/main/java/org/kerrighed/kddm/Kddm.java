@@ -48,6 +48,10 @@ public final class Kddm implements AutoCloseable {
     public static final org.kerrighed.rpc.ServiceKey<Long, KddmStats> STATS = Wire.STATS;
 
     private final Engine engine;
+    private volatile org.kerrighed.kddm.access.CallerContext callers;
+    private final List<ViewListener> viewListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.concurrent.ExecutorService listenerThread = java.util.concurrent.Executors
+            .newSingleThreadExecutor(Thread.ofVirtual().name("kddm-views").factory());
     private final Path storage;
     private final Map<String, LinkerFactory> linkers = new ConcurrentHashMap<>();
     private final Map<Long, StaticDef> statics = new ConcurrentHashMap<>();
@@ -65,6 +69,8 @@ public final class Kddm implements AutoCloseable {
         linkers.put("directory", (id, spec) -> new DirectoryLinker(storage.resolve(
                 spec.linkerArg().isEmpty() ? Long.toUnsignedString(id) : spec.linkerArg())));
         this.engine = new Engine(rpc, this::linkerFor);
+        this.callers = org.kerrighed.kddm.access.CallerContext.ofNode(rpc.nodeId(),
+                org.kerrighed.kddm.access.Credentials.ROOT);
         if (rpc.config().jmx()) {
             registerMBean();
         }
@@ -119,6 +125,24 @@ public final class Kddm implements AutoCloseable {
                     + "', which is not registered on node " + nodeId() + " (registered: " + linkers.keySet() + ")");
         }
         return f.create(setId, spec);
+    }
+
+    /**
+     * Who the current caller is on this node, for the services built on KDDM. By default every caller is root
+     * and holders are threads; the node installs its configured credentials, the process layer per-process ones.
+     */
+    public org.kerrighed.kddm.access.CallerContext callers() {
+        return callers;
+    }
+
+    /** Replaces the caller context (see {@link #callers()}). */
+    public void setCallers(org.kerrighed.kddm.access.CallerContext context) {
+        this.callers = java.util.Objects.requireNonNull(context, "context");
+    }
+
+    /** The RPC endpoint KDDM runs on (services built on KDDM register their own messages there). */
+    public RpcNode rpc() {
+        return engine.rpc();
     }
 
     public int nodeId() {
@@ -224,6 +248,43 @@ public final class Kddm implements AutoCloseable {
     /** Installs a view directly (for embedding without {@link Membership}, and for tests). */
     public void viewChanged(long epoch, Collection<Integer> members, Collection<Integer> failed) {
         engine.viewChanged(epoch, members, failed, List.of());
+        tellListeners(epoch, members, failed);
+    }
+
+    /** Adds a listener told of every later view (see {@link ViewListener}). */
+    public void addViewListener(ViewListener listener) {
+        viewListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** True when {@code node} is a member of the view this node has installed. */
+    public boolean isMember(int node) {
+        for (int m : engine.members()) {
+            if (m == node) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void tellListeners(long epoch, Collection<Integer> members, Collection<Integer> failed) {
+        if (viewListeners.isEmpty()) {
+            return;
+        }
+        java.util.Set<Integer> live = java.util.Set.copyOf(members);
+        java.util.Set<Integer> dead = java.util.Set.copyOf(failed);
+        try {
+            listenerThread.execute(() -> {
+                for (ViewListener l : viewListeners) {
+                    try {
+                        l.viewChanged(epoch, live, dead);
+                    } catch (RuntimeException e) {
+                        log.warn("node {}: view listener {} failed on view {}", nodeId(), l, epoch, e);
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // this node stopped: no more notices
+        }
     }
 
     /**
@@ -292,6 +353,7 @@ public final class Kddm implements AutoCloseable {
             }
         }
         engine.viewChanged(v.epoch(), live, failed, leaving);
+        tellListeners(v.epoch(), live, failed);
     }
 
     private void registerMBean() {
@@ -361,6 +423,7 @@ public final class Kddm implements AutoCloseable {
     @Override
     public void close() {
         engine.stop("closed");
+        listenerThread.shutdownNow();
         if (mbean != null) {
             try {
                 ManagementFactory.getPlatformMBeanServer().unregisterMBean(mbean);

@@ -2,6 +2,7 @@ package org.kerrighed.kddm;
 
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
@@ -45,6 +46,18 @@ public interface KddmSet<T> {
 
     /** Like {@link #grab}, but empty instead of waiting for a pin held here or at the owner. */
     Optional<Handle<T>> tryGrab(long id);
+
+    /**
+     * Like {@link #get}, but waits at most {@code timeout} (no bound with {@code Long.MAX_VALUE} nanoseconds or
+     * more) instead of the node's call timeout, and answers an interrupt with {@link InterruptedException}. Made
+     * for callers that sleep on an object held elsewhere for as long as its holder keeps it (cluster locks).
+     *
+     * @return the handle, or empty when the timeout elapsed first
+     */
+    Optional<Handle<T>> get(long id, long timeout, TimeUnit unit) throws InterruptedException;
+
+    /** Like {@link #grab}, with {@link #get(long, long, TimeUnit)}'s timeout and interrupt rules. */
+    Optional<Handle<T>> grab(long id, long timeout, TimeUnit unit) throws InterruptedException;
 
     CompletableFuture<Handle<T>> getAsync(long id);
 

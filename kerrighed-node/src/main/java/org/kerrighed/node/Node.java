@@ -1,6 +1,9 @@
 package org.kerrighed.node;
 
+import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.access.CallerContext;
+import org.kerrighed.mm.SharedMemory;
 import org.kerrighed.rpc.Checks;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.RpcConfig;
@@ -45,6 +48,8 @@ public final class Node implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile Membership membership;
     private volatile Kddm kddm;
+    private volatile SharedMemory shm;
+    private volatile Ipc ipc;
     private volatile String stopReason;
     private volatile boolean closed;
 
@@ -62,10 +67,12 @@ public final class Node implements AutoCloseable {
 
     /** Every type a node of this cluster registers: kerrighed-node's own, then the application's. */
     TypeRegistrar[] allTypes() {
-        TypeRegistrar[] all = new TypeRegistrar[types.length + 2];
+        TypeRegistrar[] all = new TypeRegistrar[types.length + 4];
         all[0] = NodeAdmin::registerTypes;
         all[1] = Kddm.types();
-        System.arraycopy(types, 0, all, 2, types.length);
+        all[2] = SharedMemory.types();
+        all[3] = Ipc.types();
+        System.arraycopy(types, 0, all, 4, types.length);
         return all;
     }
 
@@ -77,6 +84,8 @@ public final class Node implements AutoCloseable {
         Forwarder forwarder = new Forwarder();
         Kddm previous = kddm;
         Kddm[] started = new Kddm[1];
+        SharedMemory[] startedShm = new SharedMemory[1];
+        Ipc[] startedIpc = new Ipc[1];
         Membership m;
         try {
             m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
@@ -87,15 +96,20 @@ public final class Node implements AutoCloseable {
                 }
                 forwarder.kddm = k.hook();
                 started[0] = k;
+                k.setCallers(CallerContext.ofNode(rpc.nodeId(), config.credentials()));
+                startedShm[0] = SharedMemory.start(k);     // services on KDDM: their sets exist before members talk
+                startedIpc[0] = Ipc.start(k);
             });
         } catch (RuntimeException e) {
             if (started[0] != null) {
-                started[0].close();            // the join failed: this incarnation's KDDM never served
+                closeServices(startedIpc[0], startedShm[0], started[0]);   // the join failed: they never served
             }
             throw e;
         }
         started[0].attach(m);
         kddm = started[0];                  // published once joined: before, node.kddm() is the old (stopped) one
+        shm = startedShm[0];
+        ipc = startedIpc[0];
         NodeAdmin.install(this, m);
         m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
         return m;
@@ -223,6 +237,30 @@ public final class Node implements AutoCloseable {
         return kddm;
     }
 
+    /** This node's cluster shared memory (SysV-style segments on KDDM pages); a new one after a rejoin. */
+    public SharedMemory shm() {
+        return shm;
+    }
+
+    /** This node's cluster IPC (locks, queues, semaphores, barriers, pipes...); a new one after a rejoin. */
+    public Ipc ipc() {
+        return ipc;
+    }
+
+    /** Closes IPC, shared memory and KDDM, in that order; each one's failure is logged and the others still close. */
+    private static void closeServices(AutoCloseable... services) {
+        for (AutoCloseable s : services) {
+            if (s == null) {
+                continue;
+            }
+            try {
+                s.close();
+            } catch (Exception e) {
+                log.warn("closing {} failed", s, e);
+            }
+        }
+    }
+
     public View view() {
         return membership.view();
     }
@@ -272,7 +310,7 @@ public final class Node implements AutoCloseable {
         try {
             membership.close();                  // leaves: KDDM hands its objects over first (its leave hook)
         } finally {
-            kddm.close();
+            closeServices(ipc, shm, kddm);
             stopped.countDown();
         }
     }
@@ -281,7 +319,7 @@ public final class Node implements AutoCloseable {
     public void halt() {
         closed = true;
         try {
-            kddm.close();
+            closeServices(ipc, shm, kddm);
         } finally {
             try {
                 membership.halt();

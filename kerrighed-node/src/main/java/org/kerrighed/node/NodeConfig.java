@@ -39,6 +39,8 @@ import java.util.OptionalInt;
  * transport = auto               # auto | nio | epoll | io_uring
  * jmx = true
  * storage.dir = /var/lib/kerrighed   # node-local files, in node-<id> below it (KDDM directory sets); default: a temp directory
+ * node.uid = 1000                # credentials of this node's callers (shared memory, IPC) until processes have their own; default 0 (root)
+ * node.gid = 1000
  * tls.key-store = node.p12       # the four tls.* keys go together
  * </pre>
  *
@@ -49,7 +51,7 @@ public final class NodeConfig {
     private static final List<String> KEYS = List.of("cluster.name", "node.id", "bind", "advertise",
             "membership.bind", "seeds", "secret", "secret.file", "limits.max-frame-bytes", "limits.call-timeout",
             "limits.handshake-timeout", "limits.conversation-window", "limits.silence-before-suspect",
-            "io-threads", "transport", "jmx", "storage.dir", "tls.key-store", "tls.key-store-password", "tls.trust-store",
+            "io-threads", "transport", "jmx", "storage.dir", "node.uid", "node.gid", "tls.key-store", "tls.key-store-password", "tls.trust-store",
             "tls.trust-store-password");
 
     private final Builder b;
@@ -180,6 +182,11 @@ public final class NodeConfig {
         return java.util.Optional.ofNullable(b.storageDir);
     }
 
+    /** The credentials of this node's callers ({@code node.uid}, {@code node.gid}; default 0:0, root). */
+    public org.kerrighed.kddm.access.Credentials credentials() {
+        return new org.kerrighed.kddm.access.Credentials(b.uid, b.gid);
+    }
+
     public MembershipConfig toMembershipConfig() {
         HostAndPort mb = b.membershipBind != null ? b.membershipBind : new HostAndPort(b.bind.host(), 0);
         return new MembershipConfig(mb, b.seeds, b.nodeId, b.silence, Duration.ofSeconds(15));
@@ -215,6 +222,8 @@ public final class NodeConfig {
         private TransportKind transport = TransportKind.AUTO;
         private boolean jmx = true;
         private Path storageDir;
+        private int uid;
+        private int gid;
         private Path keyStore;
         private String keyStorePassword;
         private Path trustStore;
@@ -242,6 +251,8 @@ public final class NodeConfig {
             c.transport = transport;
             c.jmx = jmx;
             c.storageDir = storageDir;
+            c.uid = uid;
+            c.gid = gid;
             c.keyStore = keyStore;
             c.keyStorePassword = keyStorePassword;
             c.trustStore = trustStore;
@@ -277,6 +288,8 @@ public final class NodeConfig {
                     case "transport" -> transport = parseTransport(value);
                     case "jmx" -> jmx = parseBoolean(value);
                     case "storage.dir" -> storageDir = value.isEmpty() ? null : resolve(base, value);
+                    case "node.uid" -> uid = nonNegative(parseInt(value));
+                    case "node.gid" -> gid = nonNegative(parseInt(value));
                     case "tls.key-store" -> keyStore = resolve(base, value);
                     case "tls.key-store-password" -> keyStorePassword = value;
                     case "tls.trust-store" -> trustStore = resolve(base, value);
@@ -286,6 +299,20 @@ public final class NodeConfig {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
             }
+            return this;
+        }
+
+        private static int nonNegative(int v) {
+            if (v < 0) {
+                throw new IllegalArgumentException("must be >= 0, got " + v);
+            }
+            return v;
+        }
+
+        /** The uid and gid of this node's callers (until processes carry their own). */
+        public Builder credentials(int uid, int gid) {
+            this.uid = nonNegative(uid);
+            this.gid = nonNegative(gid);
             return this;
         }
 

@@ -54,13 +54,31 @@ final class HandleImpl<T> implements Handle<T> {
     }
 
     @Override
+    public boolean contended() {
+        checkOpen();
+        synchronized (entry) {
+            return !entry.deferred.isEmpty();
+        }
+    }
+
+    @Override
     public void close() {
+        markClosed();
+        set.release(this, true);
+    }
+
+    @Override
+    public void closeUnchanged() {
+        markClosed();
+        set.release(this, false);
+    }
+
+    private void markClosed() {
         if (closed) {
             throw new IllegalStateException("handle on object " + entry.id + " of set " + set.id()
                     + " closed twice");
         }
         closed = true;
-        set.release(this);
     }
 
     @Override

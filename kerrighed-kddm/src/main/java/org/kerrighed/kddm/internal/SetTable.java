@@ -134,6 +134,42 @@ final class SetTable<T> implements KddmSet<T> {
     }
 
     @Override
+    public Optional<Handle<T>> get(long id, long timeout, TimeUnit unit) throws InterruptedException {
+        return Optional.ofNullable(awaitTimed(acquire(id, Acquire.READ, (byte) 0), id, "get", unit.toNanos(timeout)));
+    }
+
+    @Override
+    public Optional<Handle<T>> grab(long id, long timeout, TimeUnit unit) throws InterruptedException {
+        return Optional.ofNullable(awaitTimed(acquire(id, Acquire.WRITE, (byte) 0), id, "grab", unit.toNanos(timeout)));
+    }
+
+    /** Waits up to {@code nanos} (no bound at Long.MAX_VALUE); null on timeout; the interrupt propagates. */
+    private HandleImpl<T> awaitTimed(CompletableFuture<HandleImpl<?>> f, long id, String what, long nanos)
+            throws InterruptedException {
+        try {
+            @SuppressWarnings("unchecked") HandleImpl<T> h = (HandleImpl<T>) (nanos >= Long.MAX_VALUE
+                    ? f.get() : f.get(Math.max(0, nanos), TimeUnit.NANOSECONDS));
+            return h;
+        } catch (InterruptedException e) {
+            abandon(id, f);
+            throw e;
+        } catch (TimeoutException e) {
+            abandon(id, f);                 // a handle that came in the race is released
+            return null;
+        } catch (ExecutionException e) {
+            throw failure(e, id, what);
+        }
+    }
+
+    private RuntimeException failure(ExecutionException e, long id, String what) {
+        Throwable c = e.getCause();
+        if (c instanceof RuntimeException re) {
+            return re instanceof KddmException ? sameType(re) : re;
+        }
+        return new KddmException(what + " of object " + id + " failed: " + c, c);
+    }
+
+    @Override
     public CompletableFuture<Handle<T>> getAsync(long id) {
         return cast(acquire(id, Acquire.READ, (byte) 0));
     }
@@ -199,11 +235,7 @@ final class SetTable<T> implements KddmSet<T> {
             throw new KddmException(what + " of object " + id + " of set " + setId + " timed out after "
                     + engine.timeoutMillis() + " ms (" + describe(id) + ")");
         } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof RuntimeException re) {
-                throw re instanceof KddmException ? sameType(re) : re;
-            }
-            throw new KddmException(what + " of object " + id + " failed: " + c, c);
+            throw failure(e, id, what);
         }
     }
 
@@ -474,16 +506,20 @@ final class SetTable<T> implements KddmSet<T> {
 
     // ================================================================== release, replication
 
-    void release(HandleImpl<T> h) {
+    /** Releases {@code h}'s pin; {@code changed}: a write handle made a new version (to publish and replicate). */
+    void release(HandleImpl<T> h, boolean changed) {
         Entry e = h.entry;
         List<Runnable> after = null;
         int[] targets = null;
         Wire.Backup backup = null;
+        boolean published = h.writable() && changed;
         synchronized (e) {
             if (h.writable()) {
                 e.writePins--;
-                e.version++;
-                e.dirty = true;
+                if (changed) {
+                    e.version++;
+                    e.dirty = true;
+                }
             } else {
                 e.readPins--;
             }
@@ -509,7 +545,7 @@ final class SetTable<T> implements KddmSet<T> {
         if (backup != null) {
             replicate(e, backup, targets);
         }
-        if (h.writable()) {
+        if (published) {
             // acknowledged only if this node is still a confirmed member (not paused and replaced meanwhile)
             try {
                 engine.awaitConfirmed();

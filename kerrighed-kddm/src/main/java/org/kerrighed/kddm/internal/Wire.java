@@ -128,6 +128,9 @@ public final class Wire {
                 .register(3013, org.kerrighed.kddm.SetFlag.class)
                 .register(3014, SetStats.class)
                 .register(3015, org.kerrighed.kddm.KddmStats.class)
-                .register(3016, Marker.class);
+                .register(3016, Marker.class)
+                .register(3020, org.kerrighed.kddm.access.Credentials.class)
+                .register(3021, org.kerrighed.kddm.access.Caller.class)
+                .register(3022, org.kerrighed.kddm.access.IpcPerm.class);
     }
 }

@@ -1,0 +1,18 @@
+package org.kerrighed.kddm;
+
+import java.util.Set;
+
+/**
+ * Told of each view KDDM installs, after KDDM applied it: services built on KDDM use it to drop waiters of dead
+ * nodes, break barriers and wake sleepers. Called on one listener thread per node, in view order; a listener
+ * may block (KDDM operations wait until the view is reconciled) but delays the next views' notices meanwhile.
+ */
+@FunctionalInterface
+public interface ViewListener {
+    /**
+     * @param epoch   the view's epoch
+     * @param members the members (joining, online, leaving)
+     * @param failed  the nodes declared failed since the previous view (empty for joins and leaves)
+     */
+    void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed);
+}
