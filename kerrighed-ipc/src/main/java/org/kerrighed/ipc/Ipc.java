@@ -1,6 +1,8 @@
 package org.kerrighed.ipc;
 
+import org.kerrighed.ipc.internal.ChannelsService;
 import org.kerrighed.ipc.internal.Sleepers;
+import org.kerrighed.ipc.internal.SysvService;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.access.CallerContext;
 import org.kerrighed.rpc.TypeRegistrar;
@@ -22,10 +24,14 @@ public final class Ipc implements AutoCloseable {
 
     private final Kddm kddm;
     private final Sleepers sleepers;
+    private final ChannelsService channels;
+    private final SysvService sysv;
 
     private Ipc(Kddm kddm) {
         this.kddm = kddm;
         this.sleepers = new Sleepers(kddm);
+        this.channels = new ChannelsService(this);
+        this.sysv = new SysvService(this);
         kddm.addViewListener(this::viewChanged);
     }
 
@@ -47,6 +53,8 @@ public final class Ipc implements AutoCloseable {
         b.range("kerrighed-ipc", 5000, 5099)
                 .register(5000, Sleepers.Wake.class)
                 .register(5001, org.kerrighed.ipc.internal.WaiterRef.class);
+        ChannelsService.registerTypes(b);
+        SysvService.registerTypes(b);
     }
 
     /** The node's KDDM. */
@@ -59,7 +67,20 @@ public final class Ipc implements AutoCloseable {
         return kddm.callers();
     }
 
+    /** This node's sleepers (threads waiting for a wake-up message); for the implementations of IPC objects. */
+    public Sleepers sleepers() {
+        return sleepers;
+    }
+
+    // ------------------------------------------------------------ java.util.concurrent primitives
+
+    // ------------------------------------------------------------ queues, pipes and FIFOs
+
+    // ------------------------------------------------------------ SysV semaphore sets and message queues
+
     private void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
+        channels.viewChanged(epoch, members, failed);
+        sysv.viewChanged(epoch, members, failed);
         if (!failed.isEmpty()) {
             sleepers.wakeAll();          // wake-ups sent by (or to be sent by) dead nodes: everyone re-checks
         }
@@ -67,6 +88,8 @@ public final class Ipc implements AutoCloseable {
 
     @Override
     public void close() {
+        channels.close();
+        sysv.close();
         sleepers.wakeAll();
     }
 
