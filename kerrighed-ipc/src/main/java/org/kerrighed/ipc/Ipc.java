@@ -2,6 +2,8 @@ package org.kerrighed.ipc;
 
 import org.kerrighed.ipc.internal.ChannelsService;
 import org.kerrighed.ipc.internal.Sleepers;
+import org.kerrighed.ipc.internal.SyncSets;
+import org.kerrighed.ipc.internal.SyncState;
 import org.kerrighed.ipc.internal.SysvService;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.access.CallerContext;
@@ -23,13 +25,18 @@ public final class Ipc implements AutoCloseable {
     static final long FIRST_SET = 1100;
 
     private final Kddm kddm;
+    /** The permission mode of objects made without one: read and write for the owner and the group. */
+    public static final int DEFAULT_MODE = 0660;
+
     private final Sleepers sleepers;
+    private final SyncSets syncSets;
     private final ChannelsService channels;
     private final SysvService sysv;
 
     private Ipc(Kddm kddm) {
         this.kddm = kddm;
         this.sleepers = new Sleepers(kddm);
+        this.syncSets = new SyncSets(kddm);
         this.channels = new ChannelsService(this);
         this.sysv = new SysvService(this);
         kddm.addViewListener(this::viewChanged);
@@ -52,7 +59,15 @@ public final class Ipc implements AutoCloseable {
     private static void registerTypes(TypeRegistry.Builder b) {
         b.range("kerrighed-ipc", 5000, 5099)
                 .register(5000, Sleepers.Wake.class)
-                .register(5001, org.kerrighed.ipc.internal.WaiterRef.class);
+                .register(5001, org.kerrighed.ipc.internal.WaiterRef.class)
+                .register(5002, SyncState.Lock.class)
+                .register(5003, SyncState.RwLock.class)
+                .register(5004, SyncState.SemWaiter.class)
+                .register(5005, SyncState.Semaphore.class)
+                .register(5006, SyncState.Latch.class)
+                .register(5007, SyncState.Barrier.class)
+                .register(5008, SyncState.AtomicLong.class)
+                .register(5009, SyncState.AtomicRef.class);
         ChannelsService.registerTypes(b);
         SysvService.registerTypes(b);
     }
@@ -73,6 +88,45 @@ public final class Ipc implements AutoCloseable {
     }
 
     // ------------------------------------------------------------ java.util.concurrent primitives
+
+    /** The sets and per-node state of the java.util.concurrent primitives (for their implementations). */
+    public SyncSets syncSets() {
+        return syncSets;
+    }
+
+    /** The non-fair cluster lock {@code name}, made with {@link #DEFAULT_MODE} if it does not exist. */
+    public ClusterLock lock(String name) {
+        return lock(name, false, DEFAULT_MODE);
+    }
+
+    /**
+     * The cluster lock {@code name}; {@code fair} orders this node's threads by arrival. {@code mode} applies when
+     * this node's instance makes the lock: the lock's first acquisition (anywhere) makes it; permissions are checked at each acquisition
+     * ({@link org.kerrighed.kddm.access.PermissionDeniedException} without write access). Sends no message.
+     */
+    public ClusterLock lock(String name, boolean fair, int mode) {
+        return new ClusterLock(syncSets.core("lock", name, n -> new ClusterLock.Core(this, n, fair, mode)));
+    }
+
+    /** The cluster atomic long {@code name}, made with value 0 and {@link #DEFAULT_MODE} if it does not exist. */
+    public ClusterAtomicLong atomicLong(String name) {
+        return atomicLong(name, 0, DEFAULT_MODE);
+    }
+
+    /** The cluster atomic long {@code name}; {@code initial} and {@code mode} apply when this call makes it. */
+    public ClusterAtomicLong atomicLong(String name, long initial, int mode) {
+        return new ClusterAtomicLong(this, name, initial, mode);
+    }
+
+    /** The cluster atomic reference {@code name} to values of {@code type} (registered), initially null. */
+    public <V> ClusterAtomicReference<V> atomicReference(String name, Class<V> type) {
+        return atomicReference(name, type, null, DEFAULT_MODE);
+    }
+
+    /** The cluster atomic reference {@code name}; {@code initial} and {@code mode} apply when this call makes it. */
+    public <V> ClusterAtomicReference<V> atomicReference(String name, Class<V> type, V initial, int mode) {
+        return new ClusterAtomicReference<>(this, name, type, initial, mode);
+    }
 
     // ------------------------------------------------------------ queues, pipes and FIFOs
 

@@ -1,0 +1,391 @@
+package org.kerrighed.ipc;
+
+import org.kerrighed.ipc.internal.Names;
+import org.kerrighed.ipc.internal.Sleepers;
+import org.kerrighed.ipc.internal.SyncSets;
+import org.kerrighed.ipc.internal.SyncState;
+import org.kerrighed.ipc.internal.WaiterRef;
+import org.kerrighed.kddm.Handle;
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.KddmException;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.access.Access;
+import org.kerrighed.kddm.access.IpcPerm;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A reentrant mutual-exclusion lock shared by every node of the cluster, with the behaviour of
+ * {@link ReentrantLock} as {@link Lock} documents it: reentrant, {@link IllegalMonitorStateException} when a
+ * thread that does not hold it unlocks it, interruptible and timed acquisition, {@link Condition}s.
+ *
+ * <p><b>How it works.</b> The lock is a KDDM object. The node whose thread holds the lock holds the object's
+ * write pin; threads of one node queue on a local {@link ReentrantLock} (fair or not), threads of other nodes
+ * wait for the pin: their request waits at the holder and is granted when the holder's node releases the pin, so
+ * they sleep until told. A lock last held on this node is re-acquired without any message (the object stays
+ * cached here until another node asks for it). Nodes take the lock in the order their requests reach the
+ * holder's node; a {@code fair} lock also orders the threads of one node by arrival.
+ *
+ * <p><b>Holder.</b> The holder is the calling thread (the calling process once processes exist).
+ *
+ * <p><b>Failures.</b> When the node of the thread that holds the lock dies, the lock passes to the next waiter,
+ * which finds {@link #ownerDied()} true, as a POSIX robust mutex reports {@code EOWNERDEAD}: the state the lock
+ * protects may be half-changed. The holder repairs it and calls {@link #markConsistent()}; until then every later
+ * holder is told too. The flag is also raised when the node that last held the lock died after releasing it but
+ * before any other node took it (it kept the lock cached): the runtime cannot tell these apart without a message
+ * per acquisition. Waiters on a condition are woken (a spurious wake-up, which {@link Condition} allows) when a
+ * node fails, so a signal lost with a dead node never leaves them asleep.
+ *
+ * <p>Thread-safe. Instances for the same name on one node share their state.
+ */
+public final class ClusterLock implements Lock {
+    private final Core core;
+    private final AtomicInteger conditions = new AtomicInteger();
+
+    ClusterLock(Core core) {
+        this.core = core;
+    }
+
+    /** The lock's name. */
+    public String name() {
+        return core.name;
+    }
+
+    @Override
+    public void lock() {
+        core.acquireUninterruptibly();
+    }
+
+    @Override
+    public void lockInterruptibly() throws InterruptedException {
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        core.acquireInterruptibly(Long.MAX_VALUE);
+    }
+
+    /** Acquires the lock if no thread of any node holds it (it may ask the node that has it, once). */
+    @Override
+    public boolean tryLock() {
+        return core.tryAcquire();
+    }
+
+    @Override
+    public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        return core.acquireInterruptibly(deadline(time, unit));
+    }
+
+    @Override
+    public void unlock() {
+        core.release();
+    }
+
+    /**
+     * A new condition of this lock. Conditions are matched across nodes by name: this one is named {@code "#n"},
+     * n counting the conditions made from this {@code ClusterLock} instance, so programs that make their
+     * conditions in the same order on every node get the same ones; use {@link #newCondition(String)} to name them.
+     */
+    @Override
+    public Condition newCondition() {
+        return newCondition("#" + conditions.getAndIncrement());
+    }
+
+    /** The condition {@code conditionName} of this lock (the same one on every node). */
+    public Condition newCondition(String conditionName) {
+        if (conditionName == null || conditionName.isEmpty()) {
+            throw new IllegalArgumentException("a condition needs a non-empty name");
+        }
+        return new ClusterCondition(core, conditionName);
+    }
+
+    /** True when the calling thread holds this lock. */
+    public boolean isHeldByCurrentThread() {
+        return core.local.isHeldByCurrentThread();
+    }
+
+    /** How many times the calling thread holds this lock (0 if it does not). */
+    public int getHoldCount() {
+        return core.local.getHoldCount();
+    }
+
+    /** True when a thread of this node holds the lock (another node's holder is not seen without a message). */
+    public boolean isLockedHere() {
+        return core.local.isLocked();
+    }
+
+    /**
+     * True when a node that held this lock died and no holder has called {@link #markConsistent()} since: the state
+     * the lock protects may be inconsistent.
+     *
+     * @throws IllegalMonitorStateException if the calling thread does not hold the lock
+     */
+    public boolean ownerDied() {
+        core.checkHeld();
+        return core.state.inconsistent();
+    }
+
+    /**
+     * Declares the protected state consistent again after {@link #ownerDied()} (POSIX
+     * {@code pthread_mutex_consistent}).
+     *
+     * @throws IllegalMonitorStateException if the calling thread does not hold the lock
+     */
+    public void markConsistent() {
+        core.checkHeld();
+        if (core.state.inconsistent()) {
+            core.change(core.state.withLastNode(core.state.lastNode(), false));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterLock[" + core.name + (core.local.isLocked() ? ", held on this node" : "") + "]";
+    }
+
+    static long deadline(long time, TimeUnit unit) {
+        long n = unit.toNanos(time);
+        if (n >= Long.MAX_VALUE / 2) {
+            return Long.MAX_VALUE;
+        }
+        return System.nanoTime() + Math.max(0, n);
+    }
+
+    /** The state of one lock on one node: the local queue and, while a thread here holds it, the KDDM pin. */
+    static final class Core {
+        private static final Logger log = LoggerFactory.getLogger(ClusterLock.class);
+
+        final Ipc ipc;
+        final String name;
+        final long id;
+        final KddmSet<SyncState.Lock> set;
+        final ReentrantLock local;
+        private final int mode;
+        // guarded by local (written by the holder only)
+        private Handle<SyncState.Lock> pin;
+        private boolean dirty;
+        SyncState.Lock state;
+
+        Core(Ipc ipc, String name, boolean fair, int mode) {
+            this.ipc = ipc;
+            this.name = name;
+            this.id = Names.id(name);
+            this.set = ipc.syncSets().set(SyncSets.LOCKS, SyncState.Lock.class);
+            this.local = new ReentrantLock(fair);
+            this.mode = mode;                 // the object is made by its first acquisition: touching it here
+        }                                     // would wait for a holder elsewhere
+
+        void acquireUninterruptibly() {
+            local.lock();
+            boolean interrupted = false;
+            boolean ok = false;
+            try {
+                while (!ok) {
+                    try {
+                        ok = pinIfFirst(Long.MAX_VALUE);
+                    } catch (InterruptedException e) {
+                        interrupted = true;          // lock() is not interruptible: remember and go on waiting
+                    }
+                }
+            } finally {
+                if (!ok) {
+                    local.unlock();                  // failed (node stopped, permission): not held
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        boolean acquireInterruptibly(long deadline) throws InterruptedException {
+            if (deadline == Long.MAX_VALUE) {
+                local.lockInterruptibly();
+            } else if (!local.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                return false;
+            }
+            boolean ok = false;
+            try {
+                ok = pinIfFirst(deadline);
+                return ok;
+            } finally {
+                if (!ok) {
+                    local.unlock();
+                }
+            }
+        }
+
+        boolean tryAcquire() {
+            if (!local.tryLock()) {
+                return false;
+            }
+            if (local.getHoldCount() > 1) {
+                return true;
+            }
+            boolean ok = false;
+            try {
+                var h = set.tryGrab(id);
+                if (h.isPresent()) {
+                    took(h.get());
+                    ok = true;
+                }
+                return ok;
+            } finally {
+                if (!ok) {
+                    local.unlock();
+                }
+            }
+        }
+
+        /** With the local lock held: takes the pin if this is the outermost hold. False on timeout. */
+        private boolean pinIfFirst(long deadline) throws InterruptedException {
+            if (local.getHoldCount() > 1) {
+                return true;
+            }
+            long wait = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
+            var h = set.grab(id, wait, TimeUnit.NANOSECONDS);
+            if (h.isEmpty()) {
+                return false;
+            }
+            took(h.get());
+            return true;
+        }
+
+        /** This node now holds the pin: note it in the state when it came from elsewhere (owner-died check). */
+        private void took(Handle<SyncState.Lock> h) {
+            pin = h;
+            dirty = false;
+            SyncState.Lock s = h.value();
+            Kddm kddm = ipc.kddm();
+            if (s == null) {                       // the first acquisition anywhere makes the lock
+                s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), -1, false,
+                        Map.of());
+                dirty = true;
+            }
+            try {
+                Names.checkSame(name, s.name(), "lock");
+                s.perm().check(ipc.callers().credentials(), Access.WRITE, "lock '" + name + "'");
+            } catch (RuntimeException e) {
+                pin = null;
+                release(h);
+                throw e;
+            }
+            if (s.lastNode() != kddm.nodeId()) {
+                boolean died = s.lastNode() >= 0 && !kddm.isMember(s.lastNode());
+                if (died) {
+                    log.warn("lock '{}': node {}, which held it last, died; the new holder is told (ownerDied)",
+                            name, s.lastNode());
+                }
+                s = s.withLastNode(kddm.nodeId(), s.inconsistent() || died);
+                dirty = true;
+            }
+            state = s;
+        }
+
+        void checkHeld() {
+            if (!local.isHeldByCurrentThread()) {
+                throw new IllegalMonitorStateException("lock '" + name + "' is not held by "
+                        + Thread.currentThread());
+            }
+        }
+
+        /** Changes the state (the caller holds the lock); published when the pin is released. */
+        void change(SyncState.Lock s) {
+            state = s;
+            dirty = true;
+        }
+
+        void release() {
+            checkHeld();
+            if (local.getHoldCount() == 1) {
+                Handle<SyncState.Lock> h = pin;
+                pin = null;
+                try {
+                    release(h);
+                } finally {
+                    local.unlock();
+                }
+            } else {
+                local.unlock();
+            }
+        }
+
+        private void release(Handle<SyncState.Lock> h) {
+            try {
+                if (dirty) {
+                    h.set(state);
+                    h.close();
+                } else {
+                    h.closeUnchanged();
+                }
+            } catch (KddmException e) {
+                // the lock is released here anyway; the state change may not have reached its backup
+                log.warn("lock '{}': releasing: {}", name, e.getMessage());
+            } finally {
+                dirty = false;
+            }
+        }
+
+        /** Fully releases the calling thread's holds (for Condition.await); returns how many it had. */
+        int releaseAll() {
+            checkHeld();
+            int holds = local.getHoldCount();
+            for (int i = 0; i < holds; i++) {
+                release();
+            }
+            return holds;
+        }
+
+        /** Takes back {@code holds} holds, uninterruptibly (for Condition.await). */
+        void reacquire(int holds) {
+            for (int i = 0; i < holds; i++) {
+                acquireUninterruptibly();
+            }
+        }
+
+        Sleepers sleepers() {
+            return ipc.sleepers();
+        }
+
+        List<WaiterRef> waiters(String condition) {
+            return state.conditions().getOrDefault(condition, List.of());
+        }
+
+        void setWaiters(String condition, List<WaiterRef> w) {
+            Map<String, List<WaiterRef>> m = new HashMap<>(state.conditions());
+            if (w.isEmpty()) {
+                m.remove(condition);
+            } else {
+                m.put(condition, List.copyOf(w));
+            }
+            change(state.withConditions(m));
+        }
+
+        /** Removes and returns the first waiter of {@code condition} on a live node, or null. */
+        WaiterRef pollWaiter(String condition) {
+            List<WaiterRef> w = new ArrayList<>(waiters(condition));
+            WaiterRef found = null;
+            while (!w.isEmpty() && found == null) {
+                WaiterRef r = w.removeFirst();
+                if (ipc.kddm().isMember(r.node())) {
+                    found = r;
+                }
+            }
+            if (w.size() != waiters(condition).size()) {
+                setWaiters(condition, w);
+            }
+            return found;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package org.kerrighed.ipc.internal;
+
+import org.kerrighed.kddm.Handle;
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetSpec;
+import org.kerrighed.kddm.linkers.ObjectLinker;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * The KDDM static sets that hold the java.util.concurrent-style primitives (ids 1100-1106, replication
+ * {@value SetSpec#SYSTEM_REPLICATION}), and the per-node state shared by every instance of one object on this node.
+ */
+public final class SyncSets {
+    public static final long LOCKS = 1100;
+    public static final long RW_LOCKS = 1101;
+    public static final long SEMAPHORES = 1102;
+    public static final long LATCHES = 1103;
+    public static final long BARRIERS = 1104;
+    public static final long ATOMIC_LONGS = 1105;
+    public static final long ATOMIC_REFS = 1106;
+
+    private final Kddm kddm;
+    private final ConcurrentHashMap<String, Object> cores = new ConcurrentHashMap<>();
+
+    public SyncSets(Kddm kddm) {
+        this.kddm = kddm;
+        create(LOCKS, SyncState.Lock.class);
+        create(RW_LOCKS, SyncState.RwLock.class);
+        create(SEMAPHORES, SyncState.Semaphore.class);
+        create(LATCHES, SyncState.Latch.class);
+        create(BARRIERS, SyncState.Barrier.class);
+        create(ATOMIC_LONGS, SyncState.AtomicLong.class);
+        create(ATOMIC_REFS, SyncState.AtomicRef.class);
+    }
+
+    private <S> void create(long id, Class<S> type) {
+        kddm.createStaticSet(id, kddm.objectSpec(type).withReplication(SetSpec.SYSTEM_REPLICATION),
+                new ObjectLinker<>(type));
+    }
+
+    public <S> KddmSet<S> set(long id, Class<S> type) {
+        return kddm.set(id, type);
+    }
+
+    /** The one per-node core of object {@code name} of kind {@code kind}, made by {@code make} on first use. */
+    @SuppressWarnings("unchecked")
+    public <C> C core(String kind, String name, Function<String, C> make) {
+        return (C) cores.computeIfAbsent(kind + "/" + name, k -> make.apply(name));
+    }
+
+    /**
+     * Makes object {@code id} exist with {@code initial}'s value if it does not yet (one grab), checks that it is
+     * {@code name}'s (hash collisions) and returns its current state.
+     */
+    public static <S extends SyncState> S ensure(KddmSet<S> set, long id, String name, String kind, Supplier<S> initial) {
+        return update(set, id, s -> {
+            if (s == null) {
+                return initial.get();
+            }
+            Names.checkSame(name, s.name(), kind);
+            return s;
+        });
+    }
+
+    /**
+     * Grabs object {@code id}, replaces its state by {@code change}'s result and releases it: published (and
+     * replicated) when the result is a new state, released without a message when it is the same instance.
+     * {@code change} runs with the object pinned: keep it short, and it must not block.
+     *
+     * @return the state after the change
+     */
+    public static <S> S update(KddmSet<S> set, long id, UnaryOperator<S> change) {
+        Handle<S> h = set.grab(id);
+        boolean changed = false;
+        try {
+            S before = h.value();
+            S after = change.apply(before);
+            if (after != before) {
+                h.set(after);
+                changed = true;
+            }
+            return after;
+        } finally {
+            if (changed) {
+                h.close();
+            } else {
+                h.closeUnchanged();
+            }
+        }
+    }
+}

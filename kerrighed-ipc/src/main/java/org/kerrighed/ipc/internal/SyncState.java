@@ -1,0 +1,93 @@
+package org.kerrighed.ipc.internal;
+
+import org.kerrighed.kddm.access.IpcPerm;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * The cluster-wide state of the java.util.concurrent-style primitives: immutable records kept as KDDM objects
+ * (a change makes a new record). Waiter lists name sleepers by {@link WaiterRef}.
+ */
+public sealed interface SyncState {
+    String name();
+
+    IpcPerm perm();
+
+    /** A cluster lock: the node that last took it, and its condition queues. */
+    record Lock(String name, IpcPerm perm, int lastNode, boolean inconsistent,
+                Map<String, List<WaiterRef>> conditions) implements SyncState {
+        public Lock withLastNode(int node, boolean nowInconsistent) {
+            return new Lock(name, perm, node, nowInconsistent, conditions);
+        }
+
+        public Lock withConditions(Map<String, List<WaiterRef>> c) {
+            return new Lock(name, perm, lastNode, inconsistent, Map.copyOf(c));
+        }
+    }
+
+    /** A cluster read-write lock (its state is only its identity: the lock is the KDDM pin itself). */
+    record RwLock(String name, IpcPerm perm) implements SyncState {
+    }
+
+    /** One waiter of a semaphore: who, and how many permits it wants. */
+    record SemWaiter(WaiterRef ref, long permits) {
+    }
+
+    record Semaphore(String name, IpcPerm perm, boolean fair, long permits, List<SemWaiter> queue)
+            implements SyncState {
+        public Semaphore with(long newPermits, List<SemWaiter> newQueue) {
+            return new Semaphore(name, perm, fair, newPermits, List.copyOf(newQueue));
+        }
+    }
+
+    record Latch(String name, IpcPerm perm, long count, List<WaiterRef> waiters) implements SyncState {
+        public Latch with(long newCount, List<WaiterRef> newWaiters) {
+            return new Latch(name, perm, newCount, List.copyOf(newWaiters));
+        }
+    }
+
+    /**
+     * A cyclic barrier: {@code arrived} parties of generation {@code generation} wait ({@code waiters}, with their
+     * nodes); {@code lastRound} are the nodes whose parties passed the previous generation (a party that died
+     * before coming back breaks the barrier).
+     */
+    record Barrier(String name, IpcPerm perm, int parties, long generation, boolean broken,
+                   List<WaiterRef> waiters, Set<Integer> lastRound) implements SyncState {
+        public Barrier with(long gen, boolean isBroken, List<WaiterRef> w, Set<Integer> last) {
+            return new Barrier(name, perm, parties, gen, isBroken, List.copyOf(w), Set.copyOf(last));
+        }
+    }
+
+    record AtomicLong(String name, IpcPerm perm, long value) implements SyncState {
+        public AtomicLong with(long v) {
+            return new AtomicLong(name, perm, v);
+        }
+    }
+
+    record AtomicRef(String name, IpcPerm perm, Object value) implements SyncState {
+        public AtomicRef with(Object v) {
+            return new AtomicRef(name, perm, v);
+        }
+    }
+
+    /** {@code list} without the elements matching {@code drop} (the same instance when none match). */
+    static <E> List<E> without(List<E> list, Predicate<E> drop) {
+        if (list.stream().noneMatch(drop)) {
+            return list;
+        }
+        List<E> l = new ArrayList<>(list);
+        l.removeIf(drop);
+        return l;
+    }
+
+    /** {@code list} plus {@code e}. */
+    static <E> List<E> plus(List<E> list, E e) {
+        List<E> l = new ArrayList<>(list);
+        l.add(e);
+        return l;
+    }
+}
