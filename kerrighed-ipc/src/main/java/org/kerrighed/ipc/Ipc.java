@@ -108,6 +108,50 @@ public final class Ipc implements AutoCloseable {
         return new ClusterLock(syncSets.core("lock", name, n -> new ClusterLock.Core(this, n, fair, mode)));
     }
 
+    /** The non-fair cluster read-write lock {@code name} (made by its first write lock, with {@link #DEFAULT_MODE}). */
+    public ClusterReadWriteLock readWriteLock(String name) {
+        return readWriteLock(name, false, DEFAULT_MODE);
+    }
+
+    /** The cluster read-write lock {@code name}; {@code fair} orders this node's threads. Sends no message. */
+    public ClusterReadWriteLock readWriteLock(String name, boolean fair, int mode) {
+        return new ClusterReadWriteLock(syncSets.core("rwlock", name,
+                n -> new ClusterReadWriteLock.Core(this, n, fair, mode)));
+    }
+
+    /** The non-fair cluster semaphore {@code name}, made with {@code permits} if it does not exist. */
+    public ClusterSemaphore semaphore(String name, int permits) {
+        return semaphore(name, permits, false, DEFAULT_MODE);
+    }
+
+    /**
+     * The cluster semaphore {@code name}; {@code permits}, {@code fair} and {@code mode} apply when this call makes
+     * it. Waits for one KDDM round trip at most.
+     */
+    public ClusterSemaphore semaphore(String name, int permits, boolean fair, int mode) {
+        return new ClusterSemaphore(this, name, permits, fair, mode);
+    }
+
+    /** The cluster count-down latch {@code name}, made with {@code count} if it does not exist. */
+    public ClusterCountDownLatch countDownLatch(String name, long count) {
+        return new ClusterCountDownLatch(this, name, count, DEFAULT_MODE);
+    }
+
+    /** The cluster cyclic barrier {@code name} for {@code parties} threads, without an action. */
+    public ClusterCyclicBarrier cyclicBarrier(String name, int parties) {
+        return cyclicBarrier(name, parties, null);
+    }
+
+    /**
+     * The cluster cyclic barrier {@code name} for {@code parties} threads; {@code action} (may be null) runs on this
+     * node when the last party to arrive is a thread of this node.
+     *
+     * @throws IllegalArgumentException when the barrier exists with another number of parties
+     */
+    public ClusterCyclicBarrier cyclicBarrier(String name, int parties, Runnable action) {
+        return new ClusterCyclicBarrier(this, name, parties, action, DEFAULT_MODE);
+    }
+
     /** The cluster atomic long {@code name}, made with value 0 and {@link #DEFAULT_MODE} if it does not exist. */
     public ClusterAtomicLong atomicLong(String name) {
         return atomicLong(name, 0, DEFAULT_MODE);

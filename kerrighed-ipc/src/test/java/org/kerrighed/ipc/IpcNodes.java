@@ -26,6 +26,17 @@ final class IpcNodes extends KddmCluster {
         return s.peers().stream().mapToLong(RpcStats.PeerStats::framesOut).sum();
     }
 
+    /** Waits until {@code condition} holds, failing after 10 s. */
+    static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Thread.sleep(2);
+        }
+    }
+
     /** Waits until {@code t} is parked (WAITING or TIMED_WAITING), failing after 10 s. */
     static void awaitParked(Thread t) throws InterruptedException {
         long end = System.nanoTime() + 10_000_000_000L;

@@ -52,8 +52,11 @@ public interface Handle<T> extends AutoCloseable {
      * {@code replication} live nodes (or every live node when fewer remain; a warning is logged).
      *
      * @throws IllegalStateException when already closed
-     * @throws KddmException when this node stopped (fenced, closed) or the caller was interrupted before a write
-     *                       reached its backups: the write is not acknowledged (the pin is released anyway)
+     * Waiting for the backups is not interruptible (bounded by the call timeout): an interrupt meanwhile is kept
+     * (the interrupt status is set on return).
+     *
+     * @throws KddmException when this node stopped (fenced, closed) before a write reached its backups: the write
+     *                       is not acknowledged (the pin is released anyway)
      */
     @Override
     void close();

@@ -3,7 +3,10 @@ package org.kerrighed.ipc.internal;
 import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetFlag;
 import org.kerrighed.kddm.SetSpec;
+import org.kerrighed.kddm.KddmException;
+import java.util.concurrent.TimeUnit;
 import org.kerrighed.kddm.linkers.ObjectLinker;
 
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +33,10 @@ public final class SyncSets {
     public SyncSets(Kddm kddm) {
         this.kddm = kddm;
         create(LOCKS, SyncState.Lock.class);
-        create(RW_LOCKS, SyncState.RwLock.class);
+        // not LOCAL_EXCLUSIVE: a read-write lock's node takes a read copy under its own write pin to downgrade;
+        // its pins are serialized by the lock's per-node core instead
+        kddm.createStaticSet(RW_LOCKS, kddm.objectSpec(SyncState.RwLock.class)
+                .withReplication(SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(SyncState.RwLock.class));
         create(SEMAPHORES, SyncState.Semaphore.class);
         create(LATCHES, SyncState.Latch.class);
         create(BARRIERS, SyncState.Barrier.class);
@@ -39,8 +45,9 @@ public final class SyncSets {
     }
 
     private <S> void create(long id, Class<S> type) {
-        kddm.createStaticSet(id, kddm.objectSpec(type).withReplication(SetSpec.SYSTEM_REPLICATION),
-                new ObjectLinker<>(type));
+        // LOCAL_EXCLUSIVE: a write handle excludes this node's other threads too, so an update is atomic
+        kddm.createStaticSet(id, kddm.objectSpec(type).withReplication(SetSpec.SYSTEM_REPLICATION)
+                .withFlags(SetFlag.LOCAL_EXCLUSIVE), new ObjectLinker<>(type));
     }
 
     public <S> KddmSet<S> set(long id, Class<S> type) {
@@ -70,12 +77,26 @@ public final class SyncSets {
     /**
      * Grabs object {@code id}, replaces its state by {@code change}'s result and releases it: published (and
      * replicated) when the result is a new state, released without a message when it is the same instance.
-     * {@code change} runs with the object pinned: keep it short, and it must not block.
+     * {@code change} runs with the object pinned: keep it short, and it must not block. An interrupt that comes
+     * meanwhile does not cut the update short: it is kept (the thread's interrupt status is set on return) for the
+     * caller's next wait to report, so an update is done whole or not at all.
      *
      * @return the state after the change
+     * @throws KddmException when the object could not be had within the node's call timeout, or the node stopped
      */
     public static <S> S update(KddmSet<S> set, long id, UnaryOperator<S> change) {
-        Handle<S> h = set.grab(id);
+        boolean interrupted = Thread.interrupted();
+        Handle<S> h = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (h == null) {
+            try {
+                h = set.grab(id, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+                        .orElseThrow(() -> new KddmException("object " + id + " of set " + set.id()
+                                + " could not be had within 30 s"));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
         boolean changed = false;
         try {
             S before = h.value();
@@ -86,10 +107,16 @@ public final class SyncSets {
             }
             return after;
         } finally {
-            if (changed) {
-                h.close();
-            } else {
-                h.closeUnchanged();
+            try {
+                if (changed) {
+                    h.close();
+                } else {
+                    h.closeUnchanged();
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
     }

@@ -561,6 +561,7 @@ final class SetTable<T> implements KddmSet<T> {
     private void replicate(Entry e, Wire.Backup b, int[] targets) {
         int wanted = spec.replication() - 1;
         java.util.Set<Integer> acked = new java.util.TreeSet<>();
+        boolean interrupted = false;           // waiting for backups is not interruptible: a write is whole
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(engine.timeoutMillis());
         try {
             for (int round = 0; round < 4 && acked.size() < wanted && System.nanoTime() < deadline; round++) {
@@ -577,7 +578,14 @@ final class SetTable<T> implements KddmSet<T> {
                 }
                 for (int i = 0; i < todo.size(); i++) {
                     try {
-                        fs.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                        while (true) {
+                            try {
+                                fs.get(i).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                                break;
+                            } catch (InterruptedException ie) {
+                                interrupted = true;
+                            }
+                        }
                         acked.add(todo.get(i));
                     } catch (ExecutionException | TimeoutException ex) {
                         failed = true;
@@ -590,7 +598,8 @@ final class SetTable<T> implements KddmSet<T> {
                     long epoch = engine.epoch();
                     long until = Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
                     while (engine.epoch() == epoch && System.nanoTime() < until && engine.unusable() == null) {
-                        Thread.sleep(5);
+                        java.util.concurrent.locks.LockSupport.parkNanos(5_000_000L);
+                        interrupted |= Thread.interrupted();
                     }
                 }
                 if (acked.size() < wanted) {
@@ -609,11 +618,10 @@ final class SetTable<T> implements KddmSet<T> {
                 }
                 warnDegraded(acked.size() + 1);
             }
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            throw new KddmException("write of object " + e.id + " of set " + setId
-                    + " is not acknowledged: interrupted while copying it to its backups", ie);
         } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();   // kept for the caller's next wait
+            }
             List<Runnable> after = new ArrayList<>(1);
             synchronized (e) {
                 e.replicating = false;
