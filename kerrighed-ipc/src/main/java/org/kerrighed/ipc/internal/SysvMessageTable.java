@@ -372,12 +372,10 @@ final class SysvMessageTable implements SysvMessageQueues {
                 }
             }
             Access access = req.op() == OP_SEND ? Access.WRITE : Access.READ;
-            if (!q.perm.allows(req.creds(), access)) {
-                try {
-                    q.perm.check(req.creds(), access, name(id));
-                } catch (PermissionDeniedException e) {
-                    return fail("EACCES", e.getMessage());
-                }
+            try {
+                q.perm.check(req.creds(), access, name(id));
+            } catch (PermissionDeniedException e) {
+                return fail("EACCES", e.getMessage());       // rethrown as such on the caller's node
             }
             MsgReply r = req.op() == OP_SEND ? send(q, req) : receive(q, req);
             changed = r.status() == OK || r.status() == BLOCKED;

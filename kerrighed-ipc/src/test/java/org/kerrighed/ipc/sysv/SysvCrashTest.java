@@ -2,10 +2,14 @@ package org.kerrighed.ipc.sysv;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -29,6 +33,47 @@ class SysvCrashTest {
 
     private static String s(Message m) {
         return m.type() + ":" + new String(m.body(), StandardCharsets.UTF_8);
+    }
+
+    /** Each test starts with nodes 0, 1 and 2 up (a test may have crashed node 2 before). */
+    @BeforeEach
+    void node2Up() {
+        if (c.kddm(2) == null) {
+            c.cluster.join(2);
+        }
+    }
+
+    @Test
+    void sendsInFlightWhenTheMasterDiesAreAppliedExactlyOnce() throws Exception {
+        int q = c.msg(2).get(3101, IPC_CREAT, 0600);                 // master: node 2
+        c.msg(2).setMaxBytes(q, Sysv.MSGMNB_MAX);
+        int total = 120;
+        AtomicInteger acked = new AtomicInteger();
+        List<SysvCluster.Started<Void>> senders = new ArrayList<>();
+        for (int n = 0; n < 2; n++) {
+            int node = n;
+            senders.add(SysvCluster.start("sender-" + n, () -> {
+                for (int i = 0; i < total; i++) {
+                    c.msg(node).send(q, node + 1, Integer.toString(i).getBytes(StandardCharsets.UTF_8), 0);
+                    acked.incrementAndGet();
+                }
+                return null;
+            }));
+        }
+        while (acked.get() < 40) {
+            Thread.sleep(1);
+        }
+        c.crash(2);
+        for (var s : senders) {
+            s.get();
+        }
+        for (int n = 0; n < 2; n++) {
+            for (int i = 0; i < total; i++) {
+                Message m = c.msg(1 - n).receive(q, 100, n + 1, IPC_NOWAIT);
+                assertEquals(Integer.toString(i), new String(m.body(), StandardCharsets.UTF_8), "sender " + n);
+            }
+        }
+        assertEquals(0, c.msg(0).stat(q).qnum(), "nothing sent twice");
     }
 
     @Test
