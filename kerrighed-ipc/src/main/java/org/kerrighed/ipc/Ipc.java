@@ -176,6 +176,16 @@ public final class Ipc implements AutoCloseable {
 
     // ------------------------------------------------------------ SysV semaphore sets and message queues
 
+    /** SysV-style semaphore sets ({@code semget}, {@code semop}, {@code semctl}) shared by the cluster. */
+    public org.kerrighed.ipc.sysv.SysvSemaphores semaphores() {
+        return sysv.semaphores();
+    }
+
+    /** SysV-style message queues ({@code msgget}, {@code msgsnd}, {@code msgrcv}, {@code msgctl}) shared by the cluster. */
+    public org.kerrighed.ipc.sysv.SysvMessageQueues messageQueues() {
+        return sysv.messageQueues();
+    }
+
     private void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
         channels.viewChanged(epoch, members, failed);
         sysv.viewChanged(epoch, members, failed);
