@@ -9,6 +9,8 @@ import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmException;
 import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.ObjectLostException;
+import java.util.Optional;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
 import org.slf4j.Logger;
@@ -37,6 +39,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * holder's node; a {@code fair} lock also orders the threads of one node by arrival.
  *
  * <p><b>Holder.</b> The holder is the calling thread (the calling process once processes exist).
+ *
+ * <p>The first acquisition of the lock by a node after another node had it publishes (and copies to a backup) the
+ * holding node's id before the thread proceeds: one more round trip on a hand-off between nodes, none on the
+ * same node.
  *
  * <p><b>Failures.</b> When the node of the thread that holds the lock dies, the lock passes to the next waiter,
  * which finds {@link #ownerDied()} true, as a POSIX robust mutex reports {@code EOWNERDEAD}: the state the lock
@@ -176,6 +182,7 @@ public final class ClusterLock implements Lock {
         // guarded by local (written by the holder only)
         private Handle<SyncState.Lock> pin;
         private boolean dirty;
+        private boolean lost;                 // the object was lost with its holder: the next state is inconsistent
         SyncState.Lock state;
 
         Core(Ipc ipc, String name, boolean fair, int mode) {
@@ -235,12 +242,19 @@ public final class ClusterLock implements Lock {
             }
             boolean ok = false;
             try {
-                var h = set.tryGrab(id);
-                if (h.isPresent()) {
-                    took(h.get());
-                    ok = true;
+                while (!ok) {
+                    Optional<Handle<SyncState.Lock>> h;
+                    try {
+                        h = grabLost(() -> set.tryGrab(id));
+                    } catch (InterruptedException impossible) {
+                        throw new AssertionError(impossible);
+                    }
+                    if (h.isEmpty()) {
+                        return false;
+                    }
+                    ok = settle(h.get());
                 }
-                return ok;
+                return true;
             } finally {
                 if (!ok) {
                     local.unlock();
@@ -253,32 +267,65 @@ public final class ClusterLock implements Lock {
             if (local.getHoldCount() > 1) {
                 return true;
             }
-            long wait = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
-            var h = set.grab(id, wait, TimeUnit.NANOSECONDS);
-            if (h.isEmpty()) {
-                return false;
+            while (true) {
+                long wait = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
+                var h = grabLostInterruptibly(wait);
+                if (h.isEmpty()) {
+                    return false;
+                }
+                if (settle(h.get())) {
+                    return true;
+                }
             }
-            took(h.get());
-            return true;
         }
 
-        /** This node now holds the pin: note it in the state when it came from elsewhere (owner-died check). */
-        private void took(Handle<SyncState.Lock> h) {
-            pin = h;
-            dirty = false;
+        private interface Grab<T> {
+            T get() throws InterruptedException;
+        }
+
+        private Optional<Handle<SyncState.Lock>> grabLostInterruptibly(long waitNanos) throws InterruptedException {
+            return grabLost(() -> set.grab(id, waitNanos, TimeUnit.NANOSECONDS));
+        }
+
+        /**
+         * Grabs the lock's object; one lost with every copy (its holder's node died before it was ever copied) is
+         * removed and made again, marked inconsistent: its holder died.
+         */
+        private <T> T grabLost(Grab<T> grab) throws InterruptedException {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    return grab.get();
+                } catch (ObjectLostException e) {
+                    if (attempt > 3) {
+                        throw e;
+                    }
+                    log.warn("lock '{}' was lost with the node that held it; it is made again, marked inconsistent",
+                            name);
+                    lost = true;
+                    set.remove(id);
+                }
+            }
+        }
+
+        /**
+         * The pin on the lock's object is here: when this node is not the one the state names (first use, or the
+         * lock came from another node), names it and publishes that, keeping the pin (so that if this node dies
+         * holding the lock, the next holder is told). True: the pin is held.
+         */
+        private boolean settle(Handle<SyncState.Lock> h) {
             SyncState.Lock s = h.value();
             Kddm kddm = ipc.kddm();
+            boolean changed = false;
             if (s == null) {                       // the first acquisition anywhere makes the lock
-                s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), -1, false,
+                s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), -1, lost,
                         Map.of());
-                dirty = true;
+                changed = true;
             }
             try {
                 Names.checkSame(name, s.name(), "lock");
                 s.perm().check(ipc.callers().credentials(), Access.WRITE, "lock '" + name + "'");
             } catch (RuntimeException e) {
-                pin = null;
-                release(h);
+                h.closeUnchanged();
                 throw e;
             }
             if (s.lastNode() != kddm.nodeId()) {
@@ -287,10 +334,23 @@ public final class ClusterLock implements Lock {
                     log.warn("lock '{}': node {}, which held it last, died; the new holder is told (ownerDied)",
                             name, s.lastNode());
                 }
-                s = s.withLastNode(kddm.nodeId(), s.inconsistent() || died);
-                dirty = true;
+                s = s.withLastNode(kddm.nodeId(), s.inconsistent() || died || lost);
+                changed = true;
             }
+            if (changed) {
+                h.set(s);
+                try {
+                    h.publish();                    // on its backups before the holder relies on the lock
+                } catch (RuntimeException e) {
+                    h.closeUnchanged();
+                    throw e;
+                }
+                lost = false;
+            }
+            pin = h;
+            dirty = false;
             state = s;
+            return true;
         }
 
         void checkHeld() {

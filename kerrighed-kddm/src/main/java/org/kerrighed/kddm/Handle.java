@@ -39,6 +39,16 @@ public interface Handle<T> extends AutoCloseable {
     boolean contended();
 
     /**
+     * Publishes a write handle's object now and keeps the handle: makes a new version and, for a replicated set,
+     * returns once it is on {@code replication} live nodes, as {@link #close} would. Other nodes' requests still
+     * wait for the pin. For a holder that must record something durably before it goes on (a lock's holder).
+     *
+     * @throws IllegalStateException on a read handle or after close
+     * @throws KddmException         when this node stopped before the value reached its backups
+     */
+    void publish();
+
+    /**
      * Releases a write handle whose object was not changed: no new version is made and nothing is copied to
      * backups, so the release sends no message. Changing the object and then closing it this way loses the change
      * if this node dies before the object is written again. On a read handle, the same as {@link #close}.

@@ -88,6 +88,37 @@ class KddmFailureTest {
     }
 
     @Test
+    void aRequestWaitingForADeadOwnersPinEndsWhenItDies() throws Exception {
+        for (int replication : new int[]{1, 2}) {
+            try (KddmNodes nodes = new KddmNodes(3)) {
+                var s = counters(nodes, replication);
+                write(s.get(2), 7, 70);                        // published (and backed up with replication 2)
+                Handle<Counter> pin = s.get(2).grab(7);        // node 2 pins it, then dies with the pin
+                pin.set(new Counter(71));                      // never published
+                var waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return s.get(0).grab(7, Long.MAX_VALUE, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                Thread.sleep(100);
+                assertFalse(waiting.isDone(), "the pin on node 2 holds the request");
+                nodes.crash(2);
+                if (replication == 2) {
+                    try (Handle<Counter> h = waiting.get(20, java.util.concurrent.TimeUnit.SECONDS).orElseThrow()) {
+                        assertEquals(70, h.value().value(), "the last published value");
+                    }
+                } else {
+                    var e = assertThrows(java.util.concurrent.ExecutionException.class,
+                            () -> waiting.get(20, java.util.concurrent.TimeUnit.SECONDS));
+                    assertInstanceOf(ObjectLostException.class, e.getCause(), "got " + e.getCause());
+                }
+            }
+        }
+    }
+
+    @Test
     void aJoinMovesHomesWithoutLosingOrDuplicatingObjects() {
         try (KddmNodes nodes = new KddmNodes(2)) {
             var s = counters(nodes, 1);

@@ -62,6 +62,16 @@ final class HandleImpl<T> implements Handle<T> {
     }
 
     @Override
+    public void publish() {
+        checkOpen();
+        if (!write) {
+            throw new IllegalStateException("object " + entry.id + " of set " + set.id()
+                    + " was taken with get (read-only); only a write handle publishes");
+        }
+        set.publish(this);
+    }
+
+    @Override
     public void close() {
         markClosed();
         set.release(this, true);

@@ -557,6 +557,38 @@ final class SetTable<T> implements KddmSet<T> {
         }
     }
 
+    /** Makes a new version of {@code h}'s object and copies it to its backups, keeping the pin. */
+    void publish(HandleImpl<T> h) {
+        Entry e = h.entry;
+        int[] targets = null;
+        Wire.Backup backup = null;
+        synchronized (e) {
+            e.version++;
+            e.dirty = true;
+            if (spec.replication() > 1 && e.state.owner() && e.hasData && !e.replicating
+                    && engine.unusable() == null) {
+                targets = engine.backupNodes(spec.replication() - 1);
+                if (targets.length > 0) {
+                    e.replicating = true;
+                    e.dirty = false;
+                    backup = backupOf(e, export(e.id, cast(e.obj)));
+                } else {
+                    warnDegraded(1);
+                }
+            }
+        }
+        if (backup != null) {
+            replicate(e, backup, targets);
+        }
+        try {
+            engine.awaitConfirmed();
+            engine.checkUsable();
+        } catch (KddmException ex) {
+            throw new KddmException("write of object " + e.id + " of set " + setId + " is not acknowledged: "
+                    + ex.getMessage(), ex);
+        }
+    }
+
     /** Copies {@code b} to {@code targets} and waits for their acks (retrying on the next backups if one dies). */
     private void replicate(Entry e, Wire.Backup b, int[] targets) {
         int wanted = spec.replication() - 1;
