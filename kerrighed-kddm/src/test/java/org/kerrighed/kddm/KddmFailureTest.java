@@ -119,6 +119,28 @@ class KddmFailureTest {
     }
 
     @Test
+    void nullValuesTravelAndSurviveAsNull() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            var s = nodes.staticSet(2, SetSpec.of("object", "").withReplication(2),
+                    () -> new org.kerrighed.kddm.linkers.ObjectLinker<>(Counter.class));
+            for (int n = 0; n < 3; n++) {
+                try (Handle<Counter> h = s.get(n).grab(5)) {      // first touch null, then moved as null
+                    assertNull(h.value());
+                }
+            }
+            try (Handle<Counter> h = s.get(1).get(5)) {
+                assertNull(h.value());
+            }
+            nodes.crash(2);                                    // node 2 owned it: recovered from its backup
+            try (Handle<Counter> h = s.get(0).grab(5)) {
+                assertNull(h.value());
+                h.set(new Counter(9));
+            }
+            assertEquals(9, read(s.get(1), 5));
+        }
+    }
+
+    @Test
     void aJoinMovesHomesWithoutLosingOrDuplicatingObjects() {
         try (KddmNodes nodes = new KddmNodes(2)) {
             var s = counters(nodes, 1);

@@ -473,7 +473,11 @@ final class SetTable<T> implements KddmSet<T> {
         if (w instanceof byte[] b) {
             bytesMoved.add(b.length);
         }
-        return w;
+        return w == null ? Wire.NullValue.INSTANCE : w;     // null on the wire means "no data"
+    }
+
+    private T importValue(long id, Object wire) {
+        return wire instanceof Wire.NullValue ? null : linker.importObject(id, wire);
     }
 
     @SuppressWarnings("unchecked")
@@ -717,7 +721,7 @@ final class SetTable<T> implements KddmSet<T> {
     /** Keeps the data we give away as a backup, so a crash of the new owner before its first write loses nothing. */
     private void keepBackup(Entry e) {
         if (spec.replication() > 1 && e.hasData) {
-            onBackup(backupOf(e, linker.export(e.id, cast(e.obj))));
+            onBackup(backupOf(e, export(e.id, cast(e.obj))));
         }
     }
 
@@ -907,7 +911,7 @@ final class SetTable<T> implements KddmSet<T> {
             switch (g.kind()) {
                 case Wire.G_COPY -> {
                     if (e.state == WAIT_OBJ_READ && current) {
-                        e.obj = linker.importObject(e.id, g.data());
+                        e.obj = importValue(e.id, g.data());
                         e.hasData = true;
                         e.version = g.version();
                         e.probOwner = from;
@@ -966,7 +970,7 @@ final class SetTable<T> implements KddmSet<T> {
 
     private void takeOwnership(Entry e, int from, Wire.Grant g) {
         if (g.data() != null) {
-            e.obj = linker.importObject(e.id, g.data());
+            e.obj = importValue(e.id, g.data());
             e.hasData = true;
         } else if (!e.hasData) {
             // cannot happen (write access alone is sent only to a node in the copyset, which has the data);
@@ -1025,7 +1029,7 @@ final class SetTable<T> implements KddmSet<T> {
                 return;
             }
             dropData(e);
-            e.obj = linker.importObject(e.id, b.data());
+            e.obj = importValue(e.id, b.data());
             e.hasData = true;
         }
         e.version = g.version();

@@ -42,6 +42,11 @@ public final class Wire {
     static final byte G_PROMOTE = 8;       // recovery: become the owner with the data you hold; nodes = copyset
 
     /** An answer to a request (or a recovery order). {@code data} is the linker's wire form, or null. */
+    /** The wire form of an object whose value is null (a null {@code data} means "no data sent"). */
+    record NullValue() {
+        static final NullValue INSTANCE = new NullValue();
+    }
+
     record Grant(long set, long id, byte kind, Object data, long version, long ownSeq, long reqId, int[] nodes) {
     }
 
@@ -129,6 +134,7 @@ public final class Wire {
                 .register(3014, SetStats.class)
                 .register(3015, org.kerrighed.kddm.KddmStats.class)
                 .register(3016, Marker.class)
+                .register(3017, NullValue.class)
                 .register(3020, org.kerrighed.kddm.access.Credentials.class)
                 .register(3021, org.kerrighed.kddm.access.Caller.class)
                 .register(3022, org.kerrighed.kddm.access.IpcPerm.class);
