@@ -513,6 +513,8 @@ public final class SharedMemory implements AutoCloseable {
                 != kddm.nodeId()) {
             return;
         }
+        // a node that joined since this (possibly delayed) view may have attached already: keep current members
+        java.util.function.IntPredicate live = n -> members.contains(n) || kddm.isMember(n);
         try {
             long[] ids;
             try (Handle<Directory> h = directory.get(0)) {
@@ -520,7 +522,7 @@ public final class SharedMemory implements AutoCloseable {
             }
             for (long id : ids) {
                 SegmentMeta m = meta(id);
-                if (m == null || m.onlyLive(members::contains, 0) == m) {
+                if (m == null || m.onlyLive(live, 0) == m) {
                     continue;
                 }
                 SegmentMeta changed;
@@ -531,7 +533,7 @@ public final class SharedMemory implements AutoCloseable {
                     if (m == null) {
                         continue;
                     }
-                    changed = m.onlyLive(members::contains, System.currentTimeMillis());
+                    changed = m.onlyLive(live, System.currentTimeMillis());
                     h.set(changed.freeable() ? null : changed);
                     written = true;
                 } finally {
