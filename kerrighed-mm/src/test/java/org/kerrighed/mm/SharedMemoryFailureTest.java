@@ -73,6 +73,25 @@ class SharedMemoryFailureTest {
     }
 
     @Test
+    void anAttacherThatLeavesCountsAsDetached() throws Exception {
+        long id = nodes.shm(0).open(0xDEAD3L, 4096, CREATE | 0600);
+        Segment s = nodes.shm(1).attach(id);
+        s.putLong(0, 11);                                    // node 1 owns the page; leaving hands it over
+        nodes.shm(0).remove(id);
+        crashed = 1;                                         // rejoined after the test
+        nodes.shm.remove(1);
+        nodes.cluster.leave(1);
+        MmNodes.await("segment " + id + " freed once its last attacher left", () -> {
+            try {
+                nodes.shm(2).stat(id);
+                return false;
+            } catch (NoSuchSegmentException e) {
+                return true;
+            }
+        });
+    }
+
+    @Test
     void replicationTwoKeepsPagesWhenTheirOwnerDies() {
         long id = nodes.shm(1).open(0xBEEF2L, 8 * 4096, CREATE | 0600, 4096, 2);
         Segment w = nodes.shm(1).attach(id);
