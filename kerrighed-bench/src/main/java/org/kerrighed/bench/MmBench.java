@@ -58,15 +58,17 @@ final class MmBench implements Benchmark {
         Plan p = Plan.of(scale);
         Rounds r = new Rounds();
         r.metric("shm_seq_read_gbps", "GB/s", "memorysegment-copy", Goal.ratioAtLeast(0.5));
+        r.metric("shm_seq_read_gbps@64k-pages", "GB/s", "memorysegment-copy", null);
         r.metric("shm_seq_read_gbps@long[]", "GB/s", "long[]-loop", null);
         r.metric("shm_fault_us", "us", "kerrighed-rpc", Goal.ratioAtMost(1.5));
 
         Path dir = Files.createTempDirectory("krg-bench-mm-");
         try (Cluster c = new Cluster(dir, progress)) {
-            progress.say("node 1 creates and fills a segment of %d MiB (pages of %d bytes) and one of %d pages",
-                    p.bigBytes() >> 20, PAGE, FAULT_PAGES);
-            c.call(1, CREATE, BIG_KEY, p.bigBytes());
-            c.call(1, CREATE, FAULT_KEY, (long) FAULT_PAGES * PAGE);
+            progress.say("node 1 creates and fills two segments of %d MiB (pages of %d and %d bytes) and one of %d"
+                    + " pages", p.bigBytes() >> 20, PAGE, BIG_PAGE, FAULT_PAGES);
+            c.call(1, CREATE, BIG_KEY, p.bigBytes(), PAGE);
+            c.call(1, CREATE, BIG_BIG_PAGES_KEY, p.bigBytes(), BIG_PAGE);
+            c.call(1, CREATE, FAULT_KEY, (long) FAULT_PAGES * PAGE, PAGE);
             c.call(2, ATTACH, FAULT_KEY);
             sequential(c, p, r, progress);
             faults(c, p, r, progress);
@@ -82,21 +84,27 @@ final class MmBench implements Benchmark {
         progress.say("shm_seq_read_gbps: node 1 copies the cached %d MiB segment into a direct ByteBuffer %d times"
                 + " per round, against a local MemorySegment copy into the same buffer", p.bigBytes() >> 20, p.copies());
         for (int i = 0; i < p.warmups() + 1; i++) {
-            c.call(1, COPY, p.copies(), i % 2);
+            c.call(1, COPY, BIG_KEY, p.copies(), i % 2);
+            c.call(1, COPY, BIG_BIG_PAGES_KEY, p.copies(), i % 2);
             c.call(1, LOOP, p.loops(), i % 2);
         }
         double bytes = (double) p.bigBytes();
         for (int round = 1; round <= p.rounds(); round++) {
-            long[] ns = c.call(1, COPY, p.copies(), round % 2);
+            long[] ns = c.call(1, COPY, BIG_KEY, p.copies(), round % 2);
             double ours = bytes * p.copies() / ns[0];
             double peer = bytes * p.copies() / ns[1];
             r.add("shm_seq_read_gbps", ours, peer);
+            long[] big = c.call(1, COPY, BIG_BIG_PAGES_KEY, p.copies(), round % 2);
+            double oursBig = bytes * p.copies() / big[0];
+            double peerBig = bytes * p.copies() / big[1];
+            r.add("shm_seq_read_gbps@64k-pages", oursBig, peerBig);
             long[] loop = c.call(1, LOOP, p.loops(), round % 2);
             double oursLoop = bytes * p.loops() / loop[0];
             double peerLoop = bytes * p.loops() / loop[1];
             r.add("shm_seq_read_gbps@long[]", oursLoop, peerLoop);
-            progress.say("round %d/%d: bulk copy ours %.2f GB/s, MemorySegment %.2f GB/s; per-element loop ours"
-                    + " %.2f GB/s, long[] %.2f GB/s", round, p.rounds(), ours, peer, oursLoop, peerLoop);
+            progress.say("round %d/%d: bulk copy ours %.2f GB/s (64 KiB pages: %.2f GB/s), MemorySegment %.2f GB/s;"
+                    + " per-element loop ours %.2f GB/s, long[] %.2f GB/s", round, p.rounds(), ours, oursBig, peer,
+                    oursLoop, peerLoop);
         }
     }
 

@@ -33,6 +33,9 @@ import java.util.concurrent.TimeUnit;
 public final class MmBenchNode {
     /** Key of the big segment node 1 reads sequentially (created and filled there: its pages are cached there). */
     static final long BIG_KEY = 0x6D6D_0001L;
+    /** The same with pages of {@link #BIG_PAGE}. */
+    static final long BIG_BIG_PAGES_KEY = 0x6D6D_0003L;
+    static final int BIG_PAGE = 64 << 10;
     /** Key of the segment whose pages node 2 writes and node 1 faults in. */
     static final long FAULT_KEY = 0x6D6D_0002L;
     static final int PAGE = SharedMemory.DEFAULT_PAGE_SIZE;
@@ -41,9 +44,9 @@ public final class MmBenchNode {
     /** Commands, the first element of a {@link #CONTROL} request; replies are {@code long[]}. */
     static final ServiceKey<long[], long[]> CONTROL = ServiceKey.of(961, "bench.mm.control", long[].class, long[].class);
     static final int STATUS = 0;    // -> kddm members, node id
-    static final int CREATE = 1;    // key, bytes -> segment id (created, attached and filled here)
+    static final int CREATE = 1;    // key, bytes, page size -> segment id (created, attached and filled here)
     static final int ATTACH = 2;    // key -> segment id (opened and attached here)
-    static final int COPY = 3;      // copies, oursFirst -> nanos for copies of the big segment: ours, MemorySegment
+    static final int COPY = 3;      // key, copies, oursFirst -> nanos for copies of that big segment: ours, MemorySegment
     static final int LOOP = 4;      // loops, oursFirst -> nanos for loops over the big segment: SharedLongArray, long[]
     static final int TOUCH = 5;     // page: writes one long of the fault segment's page (taking the page)
     static final int FAULT = 6;     // peer, n, oursFirst -> fault p50, rtt p50 (ns), faults counted
@@ -53,6 +56,7 @@ public final class MmBenchNode {
 
     private final Node node;
     private Segment big;
+    private Segment bigPages;
     private Segment fault;
     private ByteBuffer dst;
     private MemorySegment local;
@@ -81,9 +85,9 @@ public final class MmBenchNode {
     long[] control(long[] a) throws Exception {
         return switch ((int) a[0]) {
             case STATUS -> new long[]{node.kddm().members().length, node.id()};
-            case CREATE -> new long[]{create(a[1], a[2])};
+            case CREATE -> new long[]{create(a[1], a[2], (int) a[3])};
             case ATTACH -> new long[]{attach(a[1])};
-            case COPY -> onPlatformThread(() -> copy((int) a[1], a[2] != 0));
+            case COPY -> onPlatformThread(() -> copy(a[1] == BIG_KEY ? big : bigPages, (int) a[2], a[3] != 0));
             case LOOP -> onPlatformThread(() -> loop((int) a[1], a[2] != 0));
             case TOUCH -> {
                 fault.getAndAddLong(a[1] * PAGE, 1);
@@ -111,9 +115,9 @@ public final class MmBenchNode {
     }
 
     /** Creates segment {@code key} of {@code bytes}, attaches it here and writes every page (cached here now). */
-    private long create(long key, long bytes) {
+    private long create(long key, long bytes, int pageSize) {
         SharedMemory shm = node.shm();
-        long id = shm.open(key, bytes, SharedMemory.CREATE | SharedMemory.EXCLUSIVE | 0600);
+        long id = shm.open(key, bytes, SharedMemory.CREATE | SharedMemory.EXCLUSIVE | 0600, pageSize, 1);
         Segment s = shm.attach(id);
         byte[] chunk = new byte[1 << 20];
         for (int i = 0; i < chunk.length; i++) {
@@ -122,7 +126,9 @@ public final class MmBenchNode {
         for (long off = 0; off < bytes; off += chunk.length) {
             s.copyFrom(off, chunk, 0, (int) Math.min(chunk.length, bytes - off));
         }
-        if (key == BIG_KEY) {
+        if (key == BIG_BIG_PAGES_KEY) {
+            bigPages = s;
+        } else if (key == BIG_KEY) {
             big = s;
             dst = ByteBuffer.allocateDirect((int) bytes);
             local = Arena.global().allocate(bytes, 64);
@@ -141,10 +147,10 @@ public final class MmBenchNode {
     }
 
     /**
-     * {@code copies} bulk copies of the whole big segment into a direct buffer, and as many copies of a local
+     * {@code copies} bulk copies of the whole of {@code big} into a direct buffer, and as many copies of a local
      * native segment of the same size into the same buffer; total nanoseconds of each.
      */
-    private long[] copy(int copies, boolean oursFirst) {
+    private long[] copy(Segment big, int copies, boolean oursFirst) {
         long[] r = new long[2];
         for (int side : oursFirst ? new int[]{0, 1} : new int[]{1, 0}) {
             long t0 = System.nanoTime();

@@ -24,7 +24,8 @@ class MmBenchSmokeTest {
         assertEquals(0, Krg.run("bench", "mm", "--smoke", "--json", "--out", out.toString()));
         String json = Files.readString(out.resolve("mm.json"));
         assertTrue(json.startsWith("{\"benchmark\": \"mm\", \"metrics\": ["), json);
-        for (String metric : new String[]{"shm_seq_read_gbps", "shm_seq_read_gbps@long[]", "shm_fault_us"}) {
+        for (String metric : new String[]{"shm_seq_read_gbps", "shm_seq_read_gbps@64k-pages", "shm_seq_read_gbps@long[]",
+                "shm_fault_us"}) {
             assertTrue(json.contains("\"name\": \"" + metric + "\""), metric + " missing: " + json);
         }
         assertTrue(json.contains("\"rounds\": 1"), json);
