@@ -38,8 +38,8 @@ class HeatStencilTest {
             int iterations = 30;
             HeatStencil.Result ref = HeatStencil.singleThreaded(iterations);
             HeatStencil.Result cl = HeatStencil.onCluster(nodes, 4242, iterations);
-            assertEquals(0.0, HeatStencil.maxError(ref.grid(), cl.grid()), "bit-for-bit the same grid");
-            assertTrue(cl.grid()[HeatStencil.SIZE + HeatStencil.SIZE / 2] > 0, "heat spread from the top edge");
+            assertEquals(0.0, org.kerrighed.node.StencilWorkload.maxError(ref.grid(), cl.grid()), "bit-for-bit the same grid");
+            assertTrue(cl.grid()[org.kerrighed.node.StencilWorkload.SIZE + org.kerrighed.node.StencilWorkload.SIZE / 2] > 0, "heat spread from the top edge");
             assertTrue(nodes.get(1).shm().list().isEmpty(), "the segments were removed");
         } finally {
             for (Node n : nodes.reversed()) {

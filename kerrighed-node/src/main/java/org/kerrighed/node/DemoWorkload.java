@@ -99,6 +99,7 @@ public final class DemoWorkload {
                     new ObjectLinker<>(Long.class, id -> 0L));
         }
         node.rpc().register(SERVICE, HandlerKind.BLOCKING, (ctx, r) -> serve(node, r));
+        StencilWorkload.install(node);                  // the demo's shared-memory part
     }
 
     static Report serve(Node node, Request r) {

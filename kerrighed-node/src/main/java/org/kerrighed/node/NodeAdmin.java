@@ -79,6 +79,7 @@ public final class NodeAdmin {
                 .register(2005, LinkStats.class)
                 .register(2006, ProbeResult.class);
         DemoWorkload.registerTypes(range);             // 2007-2010, registered whether or not the demo runs
+        StencilWorkload.registerTypes(range);          // 2011-2013, likewise
     }
 
     private NodeAdmin() {

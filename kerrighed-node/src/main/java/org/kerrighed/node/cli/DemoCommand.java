@@ -4,6 +4,7 @@ import org.kerrighed.kddm.KddmStats;
 import org.kerrighed.kddm.ObjState;
 import org.kerrighed.kddm.SetStats;
 import org.kerrighed.node.DemoWorkload;
+import org.kerrighed.node.StencilWorkload;
 import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.NodeStatus;
@@ -138,6 +139,7 @@ final class DemoCommand implements Callable<Integer> {
         summary.put("links", probeAll());
 
         int victim = nodes - 1;
+        summary.put("stencil", stencil());
         summary.put("kddm", kddmWorkload(victim));
 
         ChildJvm v = jvms.get(victim);
@@ -483,6 +485,71 @@ final class DemoCommand implements Callable<Integer> {
         result.put("counters", list);
         result.put("all_expected", allExpected);
         return result;
+    }
+
+    /**
+     * Heat diffusion on cluster shared memory: node 0 makes the plate's two segments, every node computes a band
+     * of rows with a cluster barrier per iteration, node 0 checks the result against a single-threaded run.
+     */
+    private Map<String, Object> stencil() throws Exception {
+        int iterations = 60;
+        long key = 0x5e7c11L;
+        int bands = addresses.size();
+        int size = StencilWorkload.SIZE;
+        out.printf("%n[%5.1fs] Shared memory and IPC: heat diffusion on a %dx%d plate (Jacobi, %d iterations).%n"
+                + "The grid is in two shared-memory segments (one 4 KiB page per row); each node computes a band of"
+                + " rows,%nreading its neighbours' boundary rows (page faults), and a cluster barrier ends each"
+                + " iteration:%n", elapsed(), size, size, iterations);
+        stencilCall(0, new StencilWorkload.Request(StencilWorkload.Op.PREPARE, key, 0, bands, iterations));
+        Map<Integer, java.util.concurrent.Future<StencilWorkload.Report>> runs = new TreeMap<>();
+        List<Integer> ids = new ArrayList<>(addresses.keySet());
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int band = 0; band < bands; band++) {
+                int b = band;
+                runs.put(ids.get(b), threads.submit(() -> stencilCall(ids.get(b),
+                        new StencilWorkload.Request(StencilWorkload.Op.BAND, key, b, bands, iterations))));
+            }
+            List<List<String>> rows = new ArrayList<>();
+            List<Map<String, Object>> json = new ArrayList<>();
+            int band = 0;
+            for (var e : runs.entrySet()) {
+                StencilWorkload.Report r = e.getValue().get(120, TimeUnit.SECONDS);
+                int from = size * band / bands;
+                int to = size * (band + 1) / bands;
+                band++;
+                rows.add(List.of(Integer.toString(r.node()), from + "-" + (to - 1),
+                        String.format("%.0f ms", r.nanos() / 1e6), Long.toString(r.faults()),
+                        Long.toString(r.invalidations()), String.format("%.1f MiB", r.bytesMoved() / 1048576.0)));
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("node", r.node());
+                m.put("rows", List.of(from, to - 1));
+                m.put("ms", r.nanos() / 1e6);
+                m.put("page_faults", r.faults());
+                m.put("invalidations", r.invalidations());
+                m.put("bytes_moved", r.bytesMoved());
+                json.add(m);
+            }
+            out.print(Output.table(List.of("NODE", "ROWS", "TIME", "PAGE FAULTS", "INVALIDATIONS", "MOVED"), rows));
+            StencilWorkload.Report check = stencilCall(0,
+                    new StencilWorkload.Request(StencilWorkload.Op.CHECK, key, 0, bands, iterations));
+            long slowest = json.stream().mapToLong(m -> (long) ((double) m.get("ms") * 1e6)).max().orElse(1);
+            out.printf("Single-threaded on one node: %.0f ms; on the cluster: %.0f ms (speedup %.2f; %d JVMs share"
+                            + " this machine's cores).%nSame grid as the single-threaded run: %s%n",
+                    check.referenceNanos() / 1e6, slowest / 1e6, (double) check.referenceNanos() / slowest, bands,
+                    check.maxError() == 0 ? "yes, bit for bit" : "NO (largest difference " + check.maxError() + ")");
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("iterations", iterations);
+            result.put("bands", json);
+            result.put("single_threaded_ms", check.referenceNanos() / 1e6);
+            result.put("max_error", check.maxError());
+            return result;
+        }
+    }
+
+    private StencilWorkload.Report stencilCall(int id, StencilWorkload.Request r) throws Exception {
+        try (RpcClient c = tool(id)) {
+            return c.call(StencilWorkload.SERVICE, r, Duration.ofSeconds(110)).get(120, TimeUnit.SECONDS);
+        }
     }
 
     private DemoWorkload.Report demo(int id, DemoWorkload.Op op, int times) throws Exception {
