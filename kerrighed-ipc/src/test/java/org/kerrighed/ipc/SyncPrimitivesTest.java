@@ -281,6 +281,39 @@ class SyncPrimitivesTest {
     }
 
     @Test
+    void permissionsAreCheckedWithTheCallersCredentials() throws Exception {
+        // objects made by root (node 0) with mode 0640: the group may read, others nothing
+        ClusterLock lock = nodes.ipc(0).lock("perm-lock", false, 0640);
+        lock.lock();
+        lock.unlock();
+        nodes.ipc(0).atomicLong("perm-atomic", 5, 0640);
+        nodes.ipc(0).semaphore("perm-sem", 1, false, 0640);
+        var kddm = nodes.kddm(2);
+        var before = kddm.callers();
+        try {
+            kddm.setCallers(org.kerrighed.kddm.access.CallerContext.ofNode(2,
+                    new org.kerrighed.kddm.access.Credentials(1000, 0)));      // group 0: read only
+            assertEquals(5, nodes.ipc(2).atomicLong("perm-atomic").get(), "the group may read");
+            var denied = assertThrows(org.kerrighed.kddm.access.PermissionDeniedException.class,
+                    () -> nodes.ipc(2).atomicLong("perm-atomic").incrementAndGet());
+            assertTrue(denied.getMessage().contains("perm-atomic"), denied.getMessage());
+            assertThrows(org.kerrighed.kddm.access.PermissionDeniedException.class,
+                    () -> nodes.ipc(2).lock("perm-lock").lock());
+            assertFalse(nodes.ipc(2).lock("perm-lock").isHeldByCurrentThread());
+            assertThrows(org.kerrighed.kddm.access.PermissionDeniedException.class,
+                    () -> nodes.ipc(2).semaphore("perm-sem", 1).acquire());
+            kddm.setCallers(org.kerrighed.kddm.access.CallerContext.ofNode(2,
+                    new org.kerrighed.kddm.access.Credentials(1000, 1000)));   // others: nothing
+            assertThrows(org.kerrighed.kddm.access.PermissionDeniedException.class,
+                    () -> nodes.ipc(2).atomicLong("perm-atomic").get());
+        } finally {
+            kddm.setCallers(before);
+        }
+        assertTrue(nodes.ipc(2).lock("perm-lock").tryLock(5, TimeUnit.SECONDS), "root may");
+        nodes.ipc(2).lock("perm-lock").unlock();
+    }
+
+    @Test
     void atomicsAreExactUnderContention() throws Exception {
         onEveryNode(3, (n, t) -> {
             ClusterAtomicLong a = nodes.ipc(n).atomicLong("atomic-cas");
