@@ -23,12 +23,13 @@ import java.util.concurrent.Callable;
                 "Ours and the peer run in alternating rounds of the same run; the table",
                 "gives medians and the median of the per-round ratios. Benchmarks: rpc",
                 "(against raw Netty), membership (against Hazelcast), kddm (against",
-                "ConcurrentHashMap, Kerrighed RPC and Hazelcast IMap)."})
+                "ConcurrentHashMap, Kerrighed RPC and Hazelcast IMap), ipc (against",
+                "Hazelcast's queues)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
-        for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench())) {
+        for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new IpcBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
