@@ -47,8 +47,8 @@ final class IpcBench implements Benchmark {
     record Plan(int rounds, int warmups, int queueItems) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(7, 1, 40_000);
-                case QUICK -> new Plan(3, 1, 12_000);
+                case FULL -> new Plan(7, 2, 40_000);
+                case QUICK -> new Plan(3, 2, 12_000);
                 case SMOKE -> new Plan(1, 0, 400);
             };
         }
@@ -62,7 +62,7 @@ final class IpcBench implements Benchmark {
         r.metric("queue_throughput_1x1", "items/s", "hazelcast-iqueue", null);
         Path dir = Files.createTempDirectory("krg-bench-ipc-");
         try (Cluster c = new Cluster(dir, progress)) {
-            queueThroughput(c, p, r, progress, "queue_throughput", 4, 4);
+            queueThroughput(c, p, r, progress, "queue_throughput", 16, 4);
             queueThroughput(c, p, r, progress, "queue_throughput_1x1", 1, 1);
         } catch (Exception | Error e) {
             progress.say("failed; the node JVMs' logs are in %s", dir);
@@ -72,7 +72,8 @@ final class IpcBench implements Benchmark {
     }
 
     /**
-     * {@code producers} threads on node 2 {@code put} 64-byte items into a queue (capacity 10,000, one
+     * {@code producers} threads on node 2 {@code put} 64-byte items (each thread one at a time: {@code put}
+     * returns once the item is on the queue's two copies) into a queue (capacity 10,000, one
      * synchronous backup) from which {@code consumers} threads on node 1 {@code take} them; items per second
      * from the common start until the last item is taken. A fresh queue per side and round, homed on node 1
      * in odd rounds and node 2 in even ones, on both sides (Hazelcast: a name whose partition node 1 or 2 owns).

@@ -82,7 +82,7 @@ public final class ClusterBlockingQueue<E> extends AbstractQueue<E> implements B
 
     @Override
     public E take() throws InterruptedException {
-        return first(client.take(1, Long.MAX_VALUE, true));
+        return type.cast(client.takeOne(Long.MAX_VALUE, true));
     }
 
     @Override
@@ -90,13 +90,13 @@ public final class ClusterBlockingQueue<E> extends AbstractQueue<E> implements B
         if (timeout <= 0) {
             return poll();
         }
-        return first(client.take(1, deadline(timeout, unit), true));
+        return type.cast(client.takeOne(deadline(timeout, unit), true));
     }
 
     @Override
     public E poll() {
         try {
-            return first(client.take(1, 0, false));
+            return type.cast(client.takeOne(0, false));
         } catch (InterruptedException ie) {
             throw new AssertionError(ie);
         }
@@ -114,7 +114,8 @@ public final class ClusterBlockingQueue<E> extends AbstractQueue<E> implements B
 
     @Override
     public int remainingCapacity() {
-        return capacity() == Integer.MAX_VALUE ? Integer.MAX_VALUE : Math.max(0, capacity() - size());
+        return capacity() == Integer.MAX_VALUE ? Integer.MAX_VALUE
+                : (int) client.inspect(QueueWire.INSPECT_REMAINING, null).value();
     }
 
     @Override
@@ -148,12 +149,7 @@ public final class ClusterBlockingQueue<E> extends AbstractQueue<E> implements B
         int n = 0;
         while (n < maxElements) {
             int ask = Math.min(maxElements - n, 4096);
-            List<Object> got;
-            try {
-                got = client.take(ask, 0, false);
-            } catch (InterruptedException ie) {
-                throw new AssertionError(ie);
-            }
+            List<Object> got = client.drain(ask);
             for (Object o : got) {
                 c.add(type.cast(o));
             }

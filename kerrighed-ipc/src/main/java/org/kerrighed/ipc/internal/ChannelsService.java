@@ -12,6 +12,8 @@ import org.kerrighed.rpc.TypeRegistry;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * The node's part of IPC that serves queues, pipes and FIFOs. Wire types 5100-5199, service ids 140-149, KDDM
@@ -29,6 +31,8 @@ public final class ChannelsService implements AutoCloseable {
     private final QueueService queues;
     private final PipeService pipes;
     private final Map<Long, QueueClient> clients = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("ipc-channels-timer").daemon().factory());
 
     public ChannelsService(Ipc ipc) {
         this.ipc = ipc;
@@ -99,7 +103,8 @@ public final class ChannelsService implements AutoCloseable {
                     + capacity);
         }
         QueueMeta m = meta;
-        return clients.computeIfAbsent(id, i -> new QueueClient(kddm, ipc.sleepers(), queues, metas, i, m, type));
+        return clients.computeIfAbsent(id, i -> new QueueClient(kddm, ipc.sleepers(), queues, metas, i, m, type,
+                timer));
     }
 
     /** The pipes and FIFOs of this node. */
@@ -110,11 +115,15 @@ public final class ChannelsService implements AutoCloseable {
     /** A view was installed ({@code failed}: nodes declared failed since the previous one). */
     public void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
         queues.viewChanged(members, failed);
+        if (!failed.isEmpty()) {
+            clients.values().forEach(QueueClient::nodeFailed);
+        }
         pipes.viewChanged(members, failed);
     }
 
     @Override
     public void close() {
+        timer.shutdownNow();
         pipes.close();
     }
 }

@@ -19,13 +19,14 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntFunction;
 
 /**
@@ -56,12 +57,12 @@ public final class QueueClient {
     private boolean inFlight;
     private long nextSeq = 1;
 
-    // deliveries
     private final AtomicLong deliveries = new AtomicLong();
-    private final Map<Long, Slot> slots = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer;
 
     QueueClient(Kddm kddm, Sleepers sleepers, QueueService service, KddmSet<QueueMeta> metas, long id,
-                QueueMeta meta, Class<?> elementType) {
+                QueueMeta meta, Class<?> elementType, ScheduledExecutorService timer) {
+        this.timer = timer;
         this.kddm = kddm;
         this.sleepers = sleepers;
         this.service = service;
@@ -91,15 +92,6 @@ public final class QueueClient {
     }
 
     private record Pending(Object item, long waiter, CompletableFuture<Boolean> done) {
-    }
-
-    private static final class Slot {
-        final WaiterRef ref;
-        volatile List<Object> items;
-
-        Slot(WaiterRef ref) {
-            this.ref = ref;
-        }
     }
 
     // ------------------------------------------------------------------ offer
@@ -216,77 +208,282 @@ public final class QueueClient {
     // ------------------------------------------------------------------ take
 
     /**
-     * Takes up to {@code max} items; with {@code wait}, sleeps while the queue is empty until {@code deadline}.
-     * Returns an empty list when none came.
+     * The node's inbox: the items the home delivered to this node, taken by the node's consumer threads in
+     * order. One fetch is outstanding at a time for all of them (up to {@link #FETCH} items; parked at the home
+     * while the queue is empty, which then pushes); items left untaken for {@link #LINGER_NANOS} go back to the
+     * queue's head. Guarded by {@link #lock}.
      */
-    public List<Object> take(int max, long deadline, boolean wait) throws InterruptedException {
-        long d = deliveries.incrementAndGet();
-        int self = kddm.nodeId();
-        if (!wait) {
-            TakeReply r = call(n -> takeAt(n, new Take(id, self, d, max, false)), r1 -> r1.status() == QueueWire.NOT_HOME);
-            if (!r.items().isEmpty()) {
-                ack(d);
-            }
-            return r.items();
+    private static final class Batch {
+        final long delivery;
+        final List<Object> items;
+        int next;
+
+        Batch(long delivery, List<Object> items) {
+            this.delivery = delivery;
+            this.items = items;
         }
-        if (Thread.interrupted()) {
+    }
+
+    /** Most items one fetch brings to this node. */
+    static final int FETCH = 128;
+    /** How long fetched items may wait for a local taker before going back to the queue. */
+    static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final ArrayDeque<Batch> inbox = new ArrayDeque<>();
+    private long fetching;                 // delivery of the outstanding fetch, 0 for none
+    private boolean fetchParked;
+    private int waiting;
+    private final List<Long> acks = new ArrayList<>();
+    private final ArrayDeque<Long> recentAcks = new ArrayDeque<>();
+    private long lastTake;
+    private boolean lingerScheduled;
+
+    /**
+     * Takes one item; with {@code wait}, sleeps (parked) while the queue is empty until {@code deadline}
+     * (nanoTime; Long.MAX_VALUE: none). Returns null when none came.
+     */
+    public Object takeOne(long deadline, boolean wait) throws InterruptedException {
+        if (wait && Thread.interrupted()) {
             throw new InterruptedException();
         }
-        try (Sleepers.Sleeper s = sleepers.sleeper()) {
-            Slot slot = new Slot(s.ref());
-            slots.put(d, slot);
+        lock.lock();
+        try {
+            waiting++;
             try {
                 while (true) {
-                    TakeReply r = call(n -> takeAt(n, new Take(id, self, d, max, true)),
-                            r1 -> r1.status() == QueueWire.NOT_HOME);
-                    if (r.status() == QueueWire.OK && !r.items().isEmpty()) {
-                        ack(d);
-                        return r.items();
+                    Object o = pop();
+                    if (o != null) {
+                        return o;
                     }
-                    while (true) {                 // parked at the home: sleep until it pushes
-                        List<Object> got = slot.items;
-                        if (got != null) {
-                            ack(d);
-                            return got;
+                    if (!wait) {
+                        return fetching == 0 ? fetchNow(FETCH) : null;
+                    }
+                    if (fetching == 0) {
+                        startFetch();              // a local home may answer at once
+                        continue;
+                    }
+                    if (deadline == Long.MAX_VALUE) {
+                        arrived.await();
+                    } else {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            return null;
                         }
-                        boolean woke;
-                        try {
-                            woke = s.await(deadline);
-                        } catch (InterruptedException ie) {
-                            cancel(d);
-                            throw ie;
-                        }
-                        got = slot.items;
-                        if (got != null) {
-                            ack(d);
-                            return got;
-                        }
-                        if (!woke) {
-                            cancel(d);
-                            return List.of();      // anything pushed meanwhile went back to the queue
-                        }
-                        if (s.code() == Sleepers.RECHECK) {
-                            break;                 // a node failed: ask again (the home may have changed)
-                        }
+                        arrived.awaitNanos(left);
                     }
                 }
             } finally {
-                slots.remove(d);
+                waiting--;
+                if (waiting == 0) {
+                    if (fetching != 0 && fetchParked) {
+                        giveBack(fetching, 0);     // nobody here wants it any more
+                        fetching = 0;
+                    }
+                    flushAcks();
+                }
             }
+        } finally {
+            lock.unlock();
         }
     }
 
-    private CompletableFuture<TakeReply> takeAt(int node, Take t) {
-        return node == kddm.nodeId() ? service.take(t) : kddm.rpc().call(node, QueueService.TAKE, t);
+    /** Takes up to {@code max} items at once, without waiting (drainTo). */
+    public List<Object> drain(int max) {
+        List<Object> out = new ArrayList<>();
+        lock.lock();
+        try {
+            Object o;
+            while (out.size() < max && (o = pop()) != null) {
+                out.add(o);
+            }
+            if (out.size() < max) {
+                long d = deliveries.incrementAndGet();
+                int self = kddm.nodeId();
+                lock.unlock();
+                TakeReply r;
+                try {
+                    r = call(n -> takeAt(n, new Take(id, self, d, max - out.size(), false)),
+                            r1 -> r1.status() == QueueWire.NOT_HOME);
+                } finally {
+                    lock.lock();
+                }
+                out.addAll(r.items());
+                if (!r.items().isEmpty()) {
+                    acks.add(d);
+                    if (waiting == 0) {
+                        flushAcks();
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
     }
 
-    /** Gives up delivery {@code d}: the home forgets the parked request and requeues what it was given. */
-    private void cancel(long d) {
-        call(n -> takeAt(n, new Take(id, kddm.nodeId(), d, -1, false)), r -> r.status() == QueueWire.NOT_HOME);
+    /** The next inbox item, or null. Caller holds the lock. */
+    private Object pop() {
+        Batch b = inbox.peekFirst();
+        if (b == null) {
+            return null;
+        }
+        Object o = b.items.get(b.next++);
+        if (b.next == b.items.size()) {
+            inbox.pollFirst();
+            acks.add(b.delivery);
+        }
+        lastTake = System.nanoTime();
+        if (!inbox.isEmpty()) {
+            scheduleLinger();
+        }
+        return o;
     }
 
-    private void ack(long d) {
-        Ack a = new Ack(id, kddm.nodeId(), new long[]{d});
+    /** Fetches synchronously without parking (poll with nothing here); returns the first item or null. Holds the lock. */
+    private Object fetchNow(int max) {
+        long d = deliveries.incrementAndGet();
+        fetching = d;
+        long[] a = takeAcks();
+        int self = kddm.nodeId();
+        TakeReply r;
+        lock.unlock();
+        try {
+            r = call(n -> takeAt(n, new Take(id, self, d, max, false, 0, a)), r1 -> r1.status() == QueueWire.NOT_HOME);
+        } finally {
+            lock.lock();
+            fetching = 0;
+            arrived.signalAll();
+        }
+        if (!r.items().isEmpty()) {
+            inbox.addLast(new Batch(d, r.items()));
+        }
+        return pop();
+    }
+
+    /** Sends the node's fetch (parked at the home if the queue is empty). Caller holds the lock. */
+    private void startFetch() {
+        long d = deliveries.incrementAndGet();
+        fetching = d;
+        fetchParked = false;
+        sendFetch(new Take(id, kddm.nodeId(), d, FETCH, true, 0, takeAcks()), System.nanoTime(), 0);
+    }
+
+    private void sendFetch(Take t, long start, int attempt) {
+        CompletableFuture<TakeReply> f;
+        try {
+            f = takeAt(home, t);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((r, ex) -> {
+            if (ex == null && r.status() != QueueWire.NOT_HOME) {
+                lock.lock();
+                try {
+                    if (fetching != t.delivery()) {
+                        return;                    // given back meanwhile: the home requeues what it gave
+                    }
+                    if (r.status() == QueueWire.PARKED) {
+                        fetchParked = true;
+                    } else {
+                        arrivedLocked(t.delivery(), r.items());
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            } else if (ex != null && !retriable(ex) || System.nanoTime() - start > RETRY_NANOS) {
+                log.warn("queue '{}': fetch failed: {}", name, ex == null ? "no home found" : ex.toString());
+                lock.lock();
+                try {
+                    if (fetching == t.delivery()) {
+                        fetching = 0;
+                        arrived.signalAll();       // a waiter starts another
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            } else {
+                Thread.ofVirtual().name("ipc-queue-retry").start(() -> {
+                    refreshHome(attempt);
+                    sendFetch(t, start, attempt + 1);
+                });
+            }
+        });
+    }
+
+    /** Items of delivery {@code d} arrived (reply or push). Caller holds the lock. */
+    private void arrivedLocked(long d, List<Object> items) {
+        fetching = 0;
+        if (!items.isEmpty()) {
+            inbox.addLast(new Batch(d, items));
+        } else {
+            acks.add(d);
+        }
+        arrived.signalAll();
+    }
+
+    /** A push from the home for delivery {@code d}; false when nobody here asked for it. */
+    boolean pushed(long d, List<Object> items) {
+        lock.lock();
+        try {
+            if (fetching == d) {
+                arrivedLocked(d, items);
+            }
+            return true;                           // else it was given back: the home requeues it
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A node failed: the fetch may have been parked at a dead home; ask again, and repeat recent acks. */
+    void nodeFailed() {
+        lock.lock();
+        try {
+            if (fetching != 0 && fetchParked) {
+                fetchParked = false;
+                long[] again = recentAcks.stream().mapToLong(Long::longValue).toArray();
+                sendFetch(new Take(id, kddm.nodeId(), fetching, FETCH, true, 0, again), System.nanoTime(), 1);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Gives delivery {@code d} back from index {@code keep} (asynchronous). */
+    private void giveBack(long d, int keep) {
+        Take t = new Take(id, kddm.nodeId(), d, -1, false, keep, takeAcks());
+        Thread.ofVirtual().name("ipc-queue-giveback").start(() -> {
+            try {
+                call(n -> takeAt(n, t), r -> r.status() == QueueWire.NOT_HOME);
+            } catch (RuntimeException e) {
+                log.warn("queue '{}': delivery {} not given back: {}", name, d, e.toString());
+            }
+        });
+    }
+
+    private long[] takeAcks() {
+        if (acks.isEmpty()) {
+            return QueueWire.NO_ACKS;
+        }
+        long[] a = new long[acks.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = acks.get(i);
+            recentAcks.addLast(a[i]);
+            if (recentAcks.size() > 64) {
+                recentAcks.pollFirst();
+            }
+        }
+        acks.clear();
+        return a;
+    }
+
+    /** Sends the pending acks now (nobody is about to fetch). Caller holds the lock. */
+    private void flushAcks() {
+        if (acks.isEmpty()) {
+            return;
+        }
+        Ack a = new Ack(id, kddm.nodeId(), takeAcks());
         int node = home;
         try {
             if (node == kddm.nodeId()) {
@@ -295,21 +492,41 @@ public final class QueueClient {
                 kddm.rpc().send(node, QueueService.ACK, a);
             }
         } catch (RuntimeException e) {
-            log.debug("queue '{}': ack of delivery {} not sent: {}", name, d, e.toString());
+            log.debug("queue '{}': acks not sent: {}", name, e.toString());
         }
     }
 
-    /** A push from the home for delivery {@code d}; false when nobody waits for it any more. */
-    boolean pushed(long d, List<Object> items) {
-        Slot s = slots.get(d);
-        if (s == null) {
-            return false;
+    private void scheduleLinger() {
+        if (!lingerScheduled) {
+            lingerScheduled = true;
+            timer.schedule(this::linger, LINGER_NANOS, TimeUnit.NANOSECONDS);
         }
-        if (s.items == null) {
-            s.items = items;
-            sleepers.wake(s.ref, 1, 0);
+    }
+
+    /** Gives back inbox items no local thread took for a while, so other nodes' consumers get them. */
+    private void linger() {
+        lock.lock();
+        try {
+            lingerScheduled = false;
+            if (inbox.isEmpty() || waiting > 0) {
+                return;
+            }
+            if (System.nanoTime() - lastTake < LINGER_NANOS) {
+                scheduleLinger();
+                return;
+            }
+            while (!inbox.isEmpty()) {             // newest first, so the oldest end up at the head
+                Batch b = inbox.pollLast();
+                giveBack(b.delivery, b.next);
+            }
+            flushAcks();
+        } finally {
+            lock.unlock();
         }
-        return true;
+    }
+
+    private CompletableFuture<TakeReply> takeAt(int node, Take t) {
+        return node == kddm.nodeId() ? service.take(t) : kddm.rpc().call(node, QueueService.TAKE, t);
     }
 
     // ------------------------------------------------------------------ inspections

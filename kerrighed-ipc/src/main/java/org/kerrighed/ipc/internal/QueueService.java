@@ -162,10 +162,13 @@ final class QueueService {
             return takeoverThen(h, () -> take(t), new TakeReply(QueueWire.NOT_HOME, List.of()));
         }
         synchronized (h) {
-            if (t.max() < 0) {                     // cancel: forget the parked request, requeue what it got
+            if (t.acks().length > 0) {
+                acked(h, t.node(), t.acks());
+            }
+            if (t.max() < 0) {                     // give back: forget the parked request, requeue what is left
                 h.parked.removeIf(p -> p.node() == t.node() && p.delivery() == t.delivery());
-                if (h.state.requeue(t.node(), t.delivery())) {
-                    replicate(h, QueueWire.R_REQUEUE, t.node(), t.delivery(), 0, null);
+                if (h.state.requeue(t.node(), t.delivery(), t.keep())) {
+                    replicate(h, QueueWire.R_REQUEUE, t.node(), t.delivery(), t.keep(), null);
                     dispatch(h);
                 }
                 return CompletableFuture.completedFuture(new TakeReply(QueueWire.OK, List.of()));
@@ -200,13 +203,19 @@ final class QueueService {
             return;                                // a new home requeues the memos of dead consumers only
         }
         synchronized (h) {
-            List<Object> ds = new ArrayList<>(a.deliveries().length);
-            for (long d : a.deliveries()) {
-                h.state.ack(a.node(), d);
-                ds.add(d);
-            }
-            replicate(h, QueueWire.R_ACK, a.node(), 0, 0, ds);
+            acked(h, a.node(), a.deliveries());
         }
+    }
+
+    /** The consumer node consumed these deliveries: forget them (their room is free). Caller holds h. */
+    private void acked(QueueHome h, int node, long[] deliveries) {
+        List<Object> ds = new ArrayList<>(deliveries.length);
+        for (long d : deliveries) {
+            h.state.ack(node, d);
+            ds.add(d);
+        }
+        replicate(h, QueueWire.R_ACK, node, 0, 0, ds);
+        wakeSpace(h);
     }
 
     CompletableFuture<InspectReply> inspect(Inspect i) {
@@ -224,6 +233,8 @@ final class QueueService {
                 case QueueWire.INSPECT_PEEK -> new InspectReply(QueueWire.OK,
                         s.items.isEmpty() ? List.of() : List.of(s.items.peekFirst()), s.items.size());
                 case QueueWire.INSPECT_SIZE -> new InspectReply(QueueWire.OK, List.of(), s.items.size());
+                case QueueWire.INSPECT_REMAINING -> new InspectReply(QueueWire.OK, List.of(),
+                        Math.max(0, (long) s.capacity - s.items.size() - s.memoItems));
                 case QueueWire.INSPECT_CONTAINS -> new InspectReply(QueueWire.OK, List.of(), s.indexOf(i.arg()) >= 0 ? 1 : 0);
                 case QueueWire.INSPECT_REMOVE -> {
                     int idx = s.indexOf(i.arg());
@@ -259,7 +270,7 @@ final class QueueService {
             if (p.node() == kddm.nodeId()) {
                 QueueClient c = clients.get(h.id);
                 if (c == null || !c.pushed(p.delivery(), out)) {
-                    h.state.requeue(p.node(), p.delivery());
+                    h.state.requeue(p.node(), p.delivery(), 0);
                     replicate(h, QueueWire.R_REQUEUE, p.node(), p.delivery(), 0, null);
                 }
             } else {
@@ -275,7 +286,7 @@ final class QueueService {
 
     /** Wakes the producers waiting for room, if there is room. Caller holds h. */
     private void wakeSpace(QueueHome h) {
-        if (!h.spaceWaiters.isEmpty() && h.state.items.size() < h.capacity) {
+        if (!h.spaceWaiters.isEmpty() && h.state.items.size() + h.state.memoItems < h.capacity) {
             for (WaiterRef w : h.spaceWaiters) {
                 sleepers.wake(w, 1, 0);
             }

@@ -23,6 +23,8 @@ final class QueueState {
     final HashMap<Long, Long> streams = new HashMap<>();
     /** (node, delivery) -> items delivered but not yet acknowledged, in delivery order. */
     final LinkedHashMap<Key, List<Object>> memos = new LinkedHashMap<>();
+    /** Items in {@link #memos}: they count toward the capacity until acknowledged. */
+    int memoItems;
     /** Operations applied (the next {@code Repl.op} expected is {@code op + 1}). */
     long op;
 
@@ -38,7 +40,7 @@ final class QueueState {
         long last = streams.getOrDefault(stream, firstSeq - 1);
         int done = (int) Math.max(0, Math.min(batch.size(), last - firstSeq + 1));
         int i = done;
-        while (i < batch.size() && items.size() < capacity) {
+        while (i < batch.size() && items.size() + memoItems < capacity) {
             items.addLast(batch.get(i++));
         }
         if (i > done) {
@@ -55,21 +57,26 @@ final class QueueState {
         }
         if (!out.isEmpty()) {
             memos.put(new Key(node, delivery), out);
+            memoItems += out.size();
         }
         return out;
     }
 
     void ack(int node, long delivery) {
-        memos.remove(new Key(node, delivery));
+        List<Object> l = memos.remove(new Key(node, delivery));
+        if (l != null) {
+            memoItems -= l.size();
+        }
     }
 
-    /** Puts a delivery's items back at the head (the consumer gave them up or died). */
-    boolean requeue(int node, long delivery) {
+    /** Puts a delivery's items from index {@code keep} on back at the head (the consumer gave them up or died). */
+    boolean requeue(int node, long delivery, int keep) {
         List<Object> l = memos.remove(new Key(node, delivery));
         if (l == null) {
             return false;
         }
-        for (int i = l.size() - 1; i >= 0; i--) {
+        memoItems -= l.size();
+        for (int i = l.size() - 1; i >= Math.max(0, keep); i--) {
             items.addFirst(l.get(i));
         }
         return true;
@@ -86,7 +93,7 @@ final class QueueState {
         int n = 0;
         for (int i = keys.size() - 1; i >= 0; i--) {
             n += memos.get(keys.get(i)).size();
-            requeue(node, keys.get(i).delivery());
+            requeue(node, keys.get(i).delivery(), 0);
         }
         return n;
     }
@@ -124,22 +131,13 @@ final class QueueState {
         return memos.get(new Key(node, delivery));
     }
 
-    /** Items delivered to consumers and not yet acknowledged (counted by size(): they are being taken). */
-    int inFlight() {
-        int n = 0;
-        for (List<Object> l : memos.values()) {
-            n += l.size();
-        }
-        return n;
-    }
-
     /** Applies a replicated operation (at the backup). */
     void apply(QueueWire.Repl r) {
         switch (r.kind()) {
             case QueueWire.R_APPEND -> append(r.a(), r.b(), r.items());
             case QueueWire.R_DELIVER -> deliver(r.node(), r.a(), (int) r.b());
-            case QueueWire.R_ACK -> ack(r.node(), r.a());
-            case QueueWire.R_REQUEUE -> requeue(r.node(), r.a());
+            case QueueWire.R_ACK -> r.items().forEach(d -> ack(r.node(), (Long) d));
+            case QueueWire.R_REQUEUE -> requeue(r.node(), r.a(), (int) r.b());
             case QueueWire.R_NODE_GONE -> nodeGone(r.node());
             case QueueWire.R_CLEAR -> clear();
             case QueueWire.R_REMOVE_AT -> removeAt((int) r.a());
@@ -168,6 +166,7 @@ final class QueueState {
         }
         for (Memo m : s.memos()) {
             q.memos.put(new Key(m.node(), m.delivery()), new ArrayList<>(m.items()));
+            q.memoItems += m.items().size();
         }
         q.op = s.op();
         return q;

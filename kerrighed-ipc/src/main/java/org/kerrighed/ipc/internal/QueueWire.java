@@ -33,12 +33,18 @@ public final class QueueWire {
     }
 
     /**
-     * A consumer asks for up to {@code max} items under its delivery id; with {@code park}, an empty queue
+     * A consumer node asks for up to {@code max} items under its delivery id; with {@code park}, an empty queue
      * registers it and the home pushes the items later ({@link Push}). Asking again with the same delivery id
-     * (after a failure) returns the same items.
+     * (after a failure) returns the same items. {@code max < 0} gives delivery {@code delivery} back: its items
+     * from index {@code keep} on return to the queue's head. {@code acks}: deliveries the node has consumed.
      */
-    public record Take(long queue, int node, long delivery, int max, boolean park) {
+    public record Take(long queue, int node, long delivery, int max, boolean park, int keep, long[] acks) {
+        Take(long queue, int node, long delivery, int max, boolean park) {
+            this(queue, node, delivery, max, park, 0, NO_ACKS);
+        }
     }
+
+    static final long[] NO_ACKS = new long[0];
 
     public record TakeReply(int status, List<Object> items) {
     }
@@ -65,6 +71,8 @@ public final class QueueWire {
     public static final int INSPECT_REMOVE = 3;
     public static final int INSPECT_CLEAR = 4;
     public static final int INSPECT_CONTAINS = 5;
+    /** Room left: capacity minus queued items minus delivered items not yet acknowledged. */
+    public static final int INSPECT_REMAINING = 6;
 
     public record InspectReply(int status, List<Object> items, long value) {
     }
