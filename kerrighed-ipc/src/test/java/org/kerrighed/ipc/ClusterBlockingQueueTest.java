@@ -278,6 +278,32 @@ class ClusterBlockingQueueTest {
     }
 
     @Test
+    void itemsFetchedByANodeThatStopsTakingGoBackToTheQueue() throws Exception {
+        ClusterBlockingQueue<Integer> q0 = cluster.ipc(0).queue("linger", Integer.class, 20);
+        ClusterBlockingQueue<Integer> q1 = cluster.ipc(1).queue("linger", Integer.class, 20);
+        ClusterBlockingQueue<Integer> q2 = cluster.ipc(2).queue("linger", Integer.class, 20);
+        for (int i = 0; i < 20; i++) {
+            q0.put(i);
+        }
+        assertEquals(0, q0.remainingCapacity());
+        assertEquals(0, q1.poll());                // node 1 fetches a batch, takes one
+        List<Integer> rest = new ArrayList<>();
+        for (int i = 1; i < 20; i++) {             // the rest reach node 2 once node 1 gives them back
+            rest.add(q2.poll(10, TimeUnit.SECONDS));
+        }
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 1; i < 20; i++) {
+            expected.add(i);
+        }
+        assertEquals(expected, rest);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (q0.remainingCapacity() < 20 && System.nanoTime() < end) {
+            Thread.sleep(5);                       // acknowledgements are one-way messages
+        }
+        assertEquals(20, q0.remainingCapacity());
+    }
+
+    @Test
     void manyProducerThreadsOnOneNodeShareBatches() throws Exception {
         ClusterBlockingQueue<Integer> q = cluster.ipc(0).queue("batches", Integer.class);
         ClusterBlockingQueue<Integer> q1 = cluster.ipc(1).queue("batches", Integer.class);

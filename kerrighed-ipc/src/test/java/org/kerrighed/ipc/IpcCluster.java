@@ -24,6 +24,11 @@ final class IpcCluster implements AutoCloseable {
         ipcs.remove(node);
     }
 
+    void leave(int node) {
+        kddm.leave(node);
+        ipcs.remove(node).close();
+    }
+
     /** Waits (bounded) until {@code t} is parked. */
     static void awaitParked(Thread t) throws InterruptedException {
         awaitState(t, Thread.State.WAITING, Thread.State.TIMED_WAITING);

@@ -31,6 +31,7 @@ public final class ChannelsService implements AutoCloseable {
     private final QueueService queues;
     private final PipeService pipes;
     private final Map<Long, QueueClient> clients = new ConcurrentHashMap<>();
+    private Set<Integer> lastMembers = Set.of();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("ipc-channels-timer").daemon().factory());
 
@@ -114,11 +115,16 @@ public final class ChannelsService implements AutoCloseable {
 
     /** A view was installed ({@code failed}: nodes declared failed since the previous one). */
     public void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
+        boolean departed = !failed.isEmpty() || !members.containsAll(lastMembers);
+        lastMembers = Set.copyOf(members);
         queues.viewChanged(members, failed);
-        if (!failed.isEmpty()) {
+        if (departed) {                            // failed or left: what was parked there must be asked again
             clients.values().forEach(QueueClient::nodeFailed);
+            pipes.viewChanged(members, failed);
+            if (failed.isEmpty()) {
+                ipc.sleepers().wakeAll();          // Ipc wakes them after failures; a graceful leave too
+            }
         }
-        pipes.viewChanged(members, failed);
     }
 
     @Override

@@ -264,14 +264,18 @@ public final class PipeService implements AutoCloseable {
 
     /** After a view with failed nodes: their ends are closed, a dead buffer node is replaced by a live reader's. */
     void viewChanged(Set<Integer> members, Set<Integer> failed) {
-        if (failed.isEmpty()) {
-            return;
-        }
         int self = kddm.nodeId();
         Set<Long> pipes = new java.util.HashSet<>(localEnds.keySet());
         pipes.addAll(buffers.keySet());
         for (long id : pipes) {
             try {
+                try (Handle<PipeInfo> h = infos.get(id)) {     // most pipes have no end on a departed node
+                    PipeInfo i = h.value();
+                    if (i == null || (members.contains(i.bufferNode()) || i.bufferNode() < 0)
+                            && i.ends().stream().allMatch(r -> members.contains(r.node()))) {
+                        continue;
+                    }
+                }
                 PipeInfo now = null;
                 try (Handle<PipeInfo> h = infos.grab(id)) {
                     PipeInfo i = h.value();
@@ -294,7 +298,7 @@ public final class PipeService implements AutoCloseable {
                             kddm.rpc().call(buffer, ADOPT, new Adopt(id, i.capacity(), new byte[0], now.counts())).join();
                         }
                         h.set(now);
-                        log.info("pipe {}: ends on failed node(s) {} closed; buffer on node {}", id, failed, buffer);
+                        log.info("pipe {}: ends on departed node(s) closed; buffer on node {}", id, buffer);
                     }
                 }
                 if (now != null) {

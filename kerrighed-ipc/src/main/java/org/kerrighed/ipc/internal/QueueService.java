@@ -393,8 +393,9 @@ final class QueueService {
             try (Handle<QueueMeta> m = metas.grab(h.id)) {
                 QueueMeta meta = m.value();
                 int self = kddm.nodeId();
-                if (meta == null || (meta.home() != self && kddm.isMember(meta.home()))) {
-                    return false;
+                if (meta == null || (meta.home() != self && kddm.isMember(meta.home()))
+                        || (meta.home() != self && meta.backup() != self)) {
+                    return false;                  // the home is alive, or this mirror is stale
                 }
                 synchronized (h) {
                     h.home = true;
