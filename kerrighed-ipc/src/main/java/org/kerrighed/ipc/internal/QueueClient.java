@@ -417,6 +417,7 @@ public final class QueueClient {
         fetching = 0;
         if (!items.isEmpty()) {
             inbox.addLast(new Batch(d, items));
+            scheduleLinger();                      // given back if every waiter left meanwhile
         } else {
             acks.add(d);
         }
