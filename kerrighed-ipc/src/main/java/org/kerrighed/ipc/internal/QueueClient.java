@@ -155,28 +155,40 @@ public final class QueueClient {
         return p.done();
     }
 
-    /** Sends the next batch of the outgoing buffer (only the one in-flight sender runs this). */
+    /**
+     * Sends the outgoing buffer, batch after batch, until it is empty (only the one in-flight sender runs this).
+     * Loops rather than recursing when the home answers at once (a local home).
+     */
     private void sendNext() {
-        List<Pending> batch = new ArrayList<>();
-        synchronized (this) {
-            while (batch.size() < MAX_BATCH && !pending.isEmpty()) {
-                batch.add(pending.pollFirst());
+        while (true) {
+            List<Pending> batch = new ArrayList<>();
+            synchronized (this) {
+                while (batch.size() < MAX_BATCH && !pending.isEmpty()) {
+                    batch.add(pending.pollFirst());
+                }
+                if (batch.isEmpty()) {
+                    inFlight = false;
+                    return;
+                }
             }
-            if (batch.isEmpty()) {
-                inFlight = false;
-                return;
+            List<Object> items = new ArrayList<>(batch.size());
+            long[] waiters = new long[batch.size()];
+            for (int i = 0; i < batch.size(); i++) {
+                items.add(batch.get(i).item());
+                waiters[i] = batch.get(i).waiter();
+            }
+            Append a = new Append(id, kddm.nodeId(), stream, nextSeq, items, waiters);
+            if (!sendBatch(batch, a, System.nanoTime(), 0)) {
+                return;                            // the completion (or a retry) carries on
             }
         }
-        List<Object> items = new ArrayList<>(batch.size());
-        long[] waiters = new long[batch.size()];
-        for (int i = 0; i < batch.size(); i++) {
-            items.add(batch.get(i).item());
-            waiters[i] = batch.get(i).waiter();
-        }
-        sendBatch(batch, new Append(id, kddm.nodeId(), stream, nextSeq, items, waiters), System.nanoTime(), 0);
     }
 
-    private void sendBatch(List<Pending> batch, Append a, long start, int attempt) {
+    /**
+     * Sends one batch; returns true when it completed at once (the caller sends the next), false when its
+     * completion will call {@link #sendNext} itself.
+     */
+    private boolean sendBatch(List<Pending> batch, Append a, long start, int attempt) {
         CompletableFuture<AppendReply> f;
         try {
             int node = home;
@@ -184,25 +196,50 @@ public final class QueueClient {
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
+        if (f.isDone()) {
+            AppendReply r = null;
+            Throwable ex = null;
+            try {
+                r = f.join();
+            } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                ex = e;
+            }
+            return completed(batch, a, start, attempt, r, ex);
+        }
         f.whenComplete((r, ex) -> {
-            if (ex == null && r.status() == QueueWire.OK) {
-                nextSeq = a.firstSeq() + r.accepted();
-                for (int i = 0; i < batch.size(); i++) {
-                    batch.get(i).done().complete(i < r.accepted());
-                }
+            if (completed(batch, a, start, attempt, r, ex)) {
                 sendNext();
-            } else if (ex != null && !retriable(ex) || System.nanoTime() - start > RETRY_NANOS) {
-                RuntimeException err = ex != null ? unwrap(ex)
-                        : new IllegalStateException("queue '" + name + "': no home found within 30 s");
-                batch.forEach(p -> p.done().completeExceptionally(err));
-                sendNext();
-            } else {
-                Thread.ofVirtual().name("ipc-queue-retry").start(() -> {
-                    refreshHome(attempt);
-                    sendBatch(batch, a, start, attempt + 1);
-                });
             }
         });
+        return false;
+    }
+
+    /** Handles a batch's answer; true when done with it (the next may go), false when a retry runs. */
+    private boolean completed(List<Pending> batch, Append a, long start, int attempt, AppendReply r, Throwable ex) {
+        if (ex == null && r.status() == QueueWire.OK) {
+            nextSeq = a.firstSeq() + r.accepted();
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).done().complete(i < r.accepted());
+            }
+            return true;
+        }
+        if (ex != null && !retriable(ex) || System.nanoTime() - start > RETRY_NANOS) {
+            RuntimeException err = ex != null ? unwrap(ex)
+                    : new IllegalStateException("queue '" + name + "': no home found within 30 s");
+            batch.forEach(p -> p.done().completeExceptionally(err));
+            return true;
+        }
+        Thread.ofVirtual().name("ipc-queue-retry").start(() -> {
+            try {
+                refreshHome(attempt);
+            } catch (RuntimeException e) {
+                log.debug("queue '{}': home not found yet: {}", name, e.toString());
+            }
+            if (sendBatch(batch, a, start, attempt + 1)) {
+                sendNext();
+            }
+        });
+        return false;
     }
 
     // ------------------------------------------------------------------ take
@@ -405,7 +442,11 @@ public final class QueueClient {
                 }
             } else {
                 Thread.ofVirtual().name("ipc-queue-retry").start(() -> {
-                    refreshHome(attempt);
+                    try {
+                        refreshHome(attempt);
+                    } catch (RuntimeException e) {
+                        log.debug("queue '{}': home not found yet: {}", name, e.toString());
+                    }
                     sendFetch(t, start, attempt + 1);
                 });
             }
