@@ -540,8 +540,12 @@ public final class QueueClient {
 
     private void scheduleLinger() {
         if (!lingerScheduled) {
-            lingerScheduled = true;
-            timer.schedule(this::linger, LINGER_NANOS, TimeUnit.NANOSECONDS);
+            try {
+                timer.schedule(this::linger, LINGER_NANOS, TimeUnit.NANOSECONDS);
+                lingerScheduled = true;
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                log.debug("queue '{}': IPC is closed; fetched items stay here", name);
+            }
         }
     }
 
