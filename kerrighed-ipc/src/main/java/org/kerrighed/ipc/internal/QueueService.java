@@ -269,9 +269,11 @@ final class QueueService {
             Push push = new Push(h.id, p.delivery(), out);
             if (p.node() == kddm.nodeId()) {
                 QueueClient c = clients.get(h.id);
-                if (c == null || !c.pushed(p.delivery(), out)) {
+                if (c == null) {
                     h.state.requeue(p.node(), p.delivery(), 0);
                     replicate(h, QueueWire.R_REQUEUE, p.node(), p.delivery(), 0, null);
+                } else {                           // not under h: the inbox's lock is taken before h's
+                    VIRTUAL.execute(() -> c.pushed(p.delivery(), out));
                 }
             } else {
                 try {
