@@ -165,7 +165,7 @@ public final class SharedWordCount {
             System.out.println("same as a count in one JVM: " + counts.equals(local(text)));
             System.out.println("KDDM counters of the table:");
             for (Node n : nodes) {
-                SetStats s = n.kddm().stats().getFirst();
+                SetStats s = n.kddm().stats().stream().filter(t -> t.setId() == SharedWordCount.SET_ID).findFirst().orElseThrow();
                 System.out.printf("  node %d: %d hits, %d misses, %d invalidations, %d transfers, %d deferred;"
                                 + " buckets held %d, owned %d, backups %d%n", n.id(), s.hits(), s.misses(),
                         s.invalidations(), s.transfers(), s.deferred(), s.objects(), s.owned(), s.backups());

@@ -76,7 +76,7 @@ class SharedWordCountTest {
 
             long transfers = 0;
             for (Node n : nodes) {
-                SetStats s = n.kddm().stats().getFirst();
+                SetStats s = n.kddm().stats().stream().filter(t -> t.setId() == SharedWordCount.SET_ID).findFirst().orElseThrow();
                 assertEquals(SharedWordCount.SET_ID, s.setId());
                 transfers += s.transfers();
             }

@@ -24,12 +24,14 @@ import java.util.concurrent.Callable;
                 "gives medians and the median of the per-round ratios. Benchmarks: rpc",
                 "(against raw Netty), membership (against Hazelcast), kddm (against",
                 "ConcurrentHashMap, Kerrighed RPC and Hazelcast IMap), mm (shared",
-                "memory against local memory and Kerrighed RPC)."})
+                "memory against local memory and Kerrighed RPC), ipc (locks, barriers",
+                "and queues against Hazelcast, the JDK and Kerrighed RPC)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
-        for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench())) {
+        for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
+                new IpcBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }

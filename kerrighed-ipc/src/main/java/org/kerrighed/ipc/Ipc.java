@@ -174,6 +174,84 @@ public final class Ipc implements AutoCloseable {
 
     // ------------------------------------------------------------ queues, pipes and FIFOs
 
+    /**
+     * The cluster queue {@code name} holding {@code type} elements (a registered type), created with this node as
+     * its home if it does not exist yet; any node gets the same queue by name.
+     *
+     * @param capacity the bound ({@link Integer#MAX_VALUE}: unbounded)
+     * @throws IllegalArgumentException when the queue exists with another type or capacity
+     */
+    public <E> ClusterBlockingQueue<E> queue(String name, Class<E> type, int capacity) {
+        return new ClusterBlockingQueue<>(channels.queue(name, type, capacity), type);
+    }
+
+    /** An unbounded cluster queue (see {@link #queue(String, Class, int)}). */
+    public <E> ClusterBlockingQueue<E> queue(String name, Class<E> type) {
+        return queue(name, type, Integer.MAX_VALUE);
+    }
+
+    /** A new pipe with both ends open on this node; its buffer holds 64 KiB. */
+    public Pipe pipe() {
+        return pipe(org.kerrighed.ipc.internal.PipeService.DEFAULT_CAPACITY);
+    }
+
+    /** A new pipe whose buffer holds {@code capacity} bytes (at least 4096). */
+    public Pipe pipe(int capacity) {
+        if (capacity < org.kerrighed.ipc.internal.PipeService.PIPE_BUF) {
+            throw new IllegalArgumentException("pipe capacity must be at least 4096 bytes, got " + capacity);
+        }
+        var ends = channels.pipes().pipe(capacity);
+        return new Pipe(new PipeReadEnd(ends[0]), new PipeWriteEnd(ends[1]));
+    }
+
+    /** Opens, on this node, a new reading end of the pipe {@code handle} names (a handle from any node). */
+    public PipeReadEnd openReadEnd(PipeEndHandle handle) {
+        return new PipeReadEnd(channels.pipes().open(new PipeEndHandle(handle.pipe(), true)));
+    }
+
+    /** Opens, on this node, a new writing end of the pipe {@code handle} names (a handle from any node). */
+    public PipeWriteEnd openWriteEnd(PipeEndHandle handle) {
+        return new PipeWriteEnd(channels.pipes().open(new PipeEndHandle(handle.pipe(), false)));
+    }
+
+    /** Opens the end {@code handle} names: a {@link PipeReadEnd} or a {@link PipeWriteEnd}. */
+    public java.nio.channels.Channel openPipeEnd(PipeEndHandle handle) {
+        return handle.readEnd() ? openReadEnd(handle) : openWriteEnd(handle);
+    }
+
+    /**
+     * Creates the named FIFO with permission {@code mode} (owner, group, others: read 4, write 2) for the current
+     * caller's credentials, unless it exists.
+     *
+     * @return true when created, false when it existed
+     */
+    public boolean fifo(String name, int mode) {
+        return channels.pipes().mkfifo(name, mode);
+    }
+
+    /**
+     * Opens FIFO {@code name} for reading, from any node; needs read permission.
+     *
+     * @throws IllegalArgumentException when it does not exist
+     * @throws org.kerrighed.kddm.access.PermissionDeniedException when the caller may not read it
+     */
+    public PipeReadEnd openFifoForReading(String name) {
+        return new PipeReadEnd(channels.pipes().openFifo(name, true));
+    }
+
+    /**
+     * Opens FIFO {@code name} for writing, from any node; needs write permission. Writes wait until a reader has
+     * opened it.
+     */
+    public PipeWriteEnd openFifoForWriting(String name) {
+        return new PipeWriteEnd(channels.pipes().openFifo(name, false));
+    }
+
+    /** Removes FIFO {@code name} (its owner, creator or root); returns false when it did not exist. */
+    public boolean unlinkFifo(String name) {
+        return channels.pipes().unlinkFifo(name);
+    }
+
     // ------------------------------------------------------------ SysV semaphore sets and message queues
 
     /** SysV-style semaphore sets ({@code semget}, {@code semop}, {@code semctl}) shared by the cluster. */

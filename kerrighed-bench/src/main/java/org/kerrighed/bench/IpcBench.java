@@ -1,0 +1,210 @@
+package org.kerrighed.bench;
+
+import org.kerrighed.node.NodeAdmin;
+import org.kerrighed.node.NodeConfig;
+import org.kerrighed.node.launch.ChildJvm;
+import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.RpcClient;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.kerrighed.bench.IpcBenchNode.*;
+
+/**
+ * {@code krg bench ipc}: cluster IPC objects against Hazelcast's.
+ *
+ * <p>Two node JVMs ({@link IpcBenchNode}) form a Kerrighed cluster and, for the peer, a Hazelcast cluster;
+ * this JVM steers them over tool connections, and every measurement runs inside the nodes. One method per
+ * row (or group of rows sharing a setup): a new row is a metric declared in {@link #run}, a method here and,
+ * if needed, a command in {@link IpcBenchNode}. Each round runs ours and the peer, the side that goes first
+ * alternating, and keeps the per-round ratio.
+ */
+final class IpcBench implements Benchmark {
+    static final int NODES = 2;
+    private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(5);
+    private static final List<String> CHILD_JVM = List.of("-Xms256m", "-Xmx512m", "-XX:+UseParallelGC",
+            "-Dorg.slf4j.simpleLogger.log.com.hazelcast=error");
+
+    @Override
+    public String name() {
+        return "ipc";
+    }
+
+    @Override
+    public String description() {
+        return "cluster IPC objects (queues) against Hazelcast's";
+    }
+
+    /** How much each part runs at a scale. */
+    record Plan(int rounds, int warmups, int queueItems) {
+        static Plan of(Scale s) {
+            return switch (s) {
+                case FULL -> new Plan(7, 2, 40_000);
+                case QUICK -> new Plan(3, 2, 12_000);
+                case SMOKE -> new Plan(1, 0, 400);
+            };
+        }
+    }
+
+    @Override
+    public List<Row> run(Scale scale, Progress progress) throws Exception {
+        Plan p = Plan.of(scale);
+        Rounds r = new Rounds();
+        r.metric("queue_throughput", "items/s", "hazelcast-iqueue", Goal.ratioAtLeast(2));
+        r.metric("queue_throughput_1x1", "items/s", "hazelcast-iqueue", null);
+        Path dir = Files.createTempDirectory("krg-bench-ipc-");
+        try (Cluster c = new Cluster(dir, progress)) {
+            queueThroughput(c, p, r, progress, "queue_throughput", 16, 4);
+            queueThroughput(c, p, r, progress, "queue_throughput_1x1", 1, 1);
+        } catch (Exception | Error e) {
+            progress.say("failed; the node JVMs' logs are in %s", dir);
+            throw e;
+        }
+        return r.rows();
+    }
+
+    /**
+     * {@code producers} threads on node 2 {@code put} 64-byte items (each thread one at a time: {@code put}
+     * returns once the item is on the queue's two copies) into a queue (capacity 10,000, one
+     * synchronous backup) from which {@code consumers} threads on node 1 {@code take} them; items per second
+     * from the common start until the last item is taken. A fresh queue per side and round, homed on node 1
+     * in odd rounds and node 2 in even ones, on both sides (Hazelcast: a name whose partition node 1 or 2 owns).
+     */
+    private static void queueThroughput(Cluster c, Plan p, Rounds r, Progress progress, String metric, int producers,
+                                        int consumers) throws Exception {
+        int items = p.queueItems() / producers / consumers * producers * consumers;
+        progress.say("%s: %d producer thread(s) on node 2, %d consumer thread(s) on node 1, %,d items of %d bytes"
+                + " per side and round", metric, producers, consumers, items, ITEM_BYTES);
+        long round0 = metric.hashCode() & 0xffff;
+        for (int i = 0; i < p.warmups(); i++) {
+            queueOnce(c, OURS, round0 * 100 + 90 + i, 1 + i % 2, producers, consumers, items);
+            queueOnce(c, HAZELCAST, round0 * 100 + 90 + i, 1 + i % 2, producers, consumers, items);
+        }
+        for (int round = 1; round <= p.rounds(); round++) {
+            int home = 1 + round % 2;
+            long id = round0 * 100 + round;
+            double ours;
+            double peer;
+            if (round % 2 == 1) {
+                ours = queueOnce(c, OURS, id, home, producers, consumers, items);
+                peer = queueOnce(c, HAZELCAST, id, home, producers, consumers, items);
+            } else {
+                peer = queueOnce(c, HAZELCAST, id, home, producers, consumers, items);
+                ours = queueOnce(c, OURS, id, home, producers, consumers, items);
+            }
+            r.add(metric, ours, peer);
+            progress.say("round %d/%d (queue on node %d): ours %,.0f items/s, Hazelcast IQueue %,.0f items/s", round,
+                    p.rounds(), home, ours, peer);
+        }
+    }
+
+    /** One timed transfer of {@code items} items: items per second. */
+    private static double queueOnce(Cluster c, int side, long round, int home, int producers, int consumers, int items)
+            throws Exception {
+        long suffix = c.call(home, QUEUE_CREATE, side, round)[0];
+        long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        CompletableFuture<long[]> consumed = c.callAsync(1, QUEUE_RUN, side, round, suffix, 0, consumers,
+                items / consumers, startAt);
+        CompletableFuture<long[]> produced = c.callAsync(2, QUEUE_RUN, side, round, suffix, 1, producers,
+                items / producers, startAt);
+        Cluster.get(produced);
+        long nanos = Cluster.get(consumed)[0];
+        return items / (nanos / 1e9);
+    }
+
+    /** The node JVMs and a tool connection to each; closing kills them. */
+    static final class Cluster implements AutoCloseable {
+        private final List<ChildJvm> jvms = new ArrayList<>();
+        private final RpcClient[] clients = new RpcClient[NODES + 1];
+
+        Cluster(Path dir, Progress progress) throws Exception {
+            byte[] secret = new byte[32];
+            new SecureRandom().nextBytes(secret);
+            Path secretFile = dir.resolve("secret");
+            Files.writeString(secretFile, Base64.getEncoder().encodeToString(secret));
+            String cluster = "bench-ipc-" + Long.toHexString(new SecureRandom().nextLong() >>> 1);
+            String hzCluster = cluster + "-hz";
+            try {
+                progress.say("starting %d node JVMs (each: a Kerrighed node and a Hazelcast member)", NODES);
+                String[][] ready = new String[NODES + 1][];
+                ready[1] = start(dir, secretFile, cluster, hzCluster, 1, "-", "-");
+                for (int n = 2; n <= NODES; n++) {
+                    ready[n] = start(dir, secretFile, cluster, hzCluster, n, ready[1][2], ready[1][3]);
+                }
+                NodeConfig tool = NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
+                for (int n = 1; n <= NODES; n++) {
+                    clients[n] = NodeAdmin.connect(tool, HostAndPort.parse(ready[n][2]));
+                }
+                awaitFormed();
+                progress.say("cluster formed: %d Kerrighed nodes and %d Hazelcast members", NODES, NODES);
+            } catch (Exception | Error e) {
+                close();
+                throw e;
+            }
+        }
+
+        private String[] start(Path dir, Path secretFile, String cluster, String hzCluster, int id, String krgSeed,
+                               String hzSeed) throws Exception {
+            ChildJvm j = ChildJvm.start("ipc-bench-node-" + id, IpcBenchNode.class.getName(), CHILD_JVM,
+                    List.of(cluster, secretFile.toString(), Integer.toString(id), krgSeed, hzCluster, hzSeed,
+                            dir.resolve("storage-" + id).toString()), dir);
+            jvms.add(j);
+            return j.awaitLine(l -> l.startsWith("READY "), Duration.ofSeconds(120)).split(" ");
+        }
+
+        private void awaitFormed() throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            for (int n = 1; n <= NODES; n++) {
+                while (true) {
+                    long[] s = call(n, STATUS);
+                    if (s[0] == NODES && s[1] == NODES) {
+                        break;
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("node " + n + " sees " + s[0] + " Kerrighed members and " + s[1]
+                                + " Hazelcast members after 60 s, expected " + NODES);
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        }
+
+        CompletableFuture<long[]> callAsync(int node, long... args) {
+            return clients[node].call(CONTROL, args, CONTROL_TIMEOUT);
+        }
+
+        long[] call(int node, long... args) throws Exception {
+            return get(callAsync(node, args));
+        }
+
+        static long[] get(CompletableFuture<long[]> f) throws Exception {
+            return f.get(CONTROL_TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void close() {
+            for (RpcClient c : clients) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+            jvms.forEach(ChildJvm::kill);
+            for (ChildJvm j : jvms) {
+                try {
+                    j.waitFor(Duration.ofSeconds(10));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package org.kerrighed.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.kerrighed.node.cli.Krg;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code krg bench ipc} runs end to end at smoke scale (two node JVMs, one tiny round of every part)
+ * and writes a figure for every row. Timings are not checked.
+ */
+class IpcBenchSmokeTest {
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void ipcBenchWritesEveryRow(@TempDir Path out) throws Exception {
+        assertEquals(0, Krg.run("bench", "ipc", "--smoke", "--json", "--out", out.toString()));
+        String json = Files.readString(out.resolve("ipc.json"));
+        assertTrue(json.startsWith("{\"benchmark\": \"ipc\", \"metrics\": ["), json);
+        for (String metric : new String[]{"queue_throughput", "queue_throughput_1x1"}) {
+            assertTrue(json.contains("\"name\": \"" + metric + "\""), metric + " missing: " + json);
+        }
+        assertTrue(json.contains("\"rounds\": 1"), json);
+        assertFalse(json.contains("\"ours\": null"), "a row has no figure of ours: " + json);
+        assertFalse(json.contains("\"peerValue\": null"), "a row has no figure of its peer: " + json);
+    }
+}

@@ -1,0 +1,521 @@
+package org.kerrighed.ipc.internal;
+
+import org.kerrighed.ipc.BrokenPipeException;
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.ipc.PipeEndHandle;
+import org.kerrighed.ipc.internal.PipeWire.Adopt;
+import org.kerrighed.ipc.internal.PipeWire.Counts;
+import org.kerrighed.ipc.internal.PipeWire.EndRef;
+import org.kerrighed.ipc.internal.PipeWire.PipeInfo;
+import org.kerrighed.ipc.internal.PipeWire.PipeOp;
+import org.kerrighed.ipc.internal.PipeWire.PipeReply;
+import org.kerrighed.kddm.Handle;
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetSpec;
+import org.kerrighed.kddm.access.Access;
+import org.kerrighed.kddm.access.Credentials;
+import org.kerrighed.kddm.access.IpcPerm;
+import org.kerrighed.kddm.linkers.ObjectLinker;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.LinkClosedException;
+import org.kerrighed.rpc.RpcTimeoutException;
+import org.kerrighed.rpc.ServiceKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Pipes and FIFOs on this node. A pipe's bytes live in one {@link PipeBuffer} on the node of one of its readers;
+ * writers send their bytes straight to that node, remote readers fetch from it, and the pipe's
+ * {@link PipeInfo} (a replicated KDDM object) says which node it is and which ends are open where. When the last
+ * reader on the buffer's node closes while readers remain elsewhere, the buffer (with its bytes) moves to one
+ * of them; so an end that is passed to another node and opened there gets a direct path, and the node that
+ * created the pipe relays nothing once its own ends are closed. Ends on a dead node count as closed. Thread-safe.
+ */
+public final class PipeService implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PipeService.class);
+
+    static final ServiceKey<PipeOp, PipeReply> IO = ServiceKey.of(146, "ipc.pipe.io", PipeOp.class, PipeReply.class);
+    static final ServiceKey<Counts, Void> COUNTS = ServiceKey.oneWay(147, "ipc.pipe.counts", Counts.class);
+    static final ServiceKey<Adopt, Boolean> ADOPT = ServiceKey.of(148, "ipc.pipe.adopt", Adopt.class, Boolean.class);
+
+    /** Default buffer size, as Linux. */
+    public static final int DEFAULT_CAPACITY = 65536;
+    /** Writes up to this size are never interleaved with other writers' bytes (PIPE_BUF). */
+    public static final int PIPE_BUF = 4096;
+    /** Largest piece of a big write sent at once (each piece is atomic). */
+    static final int CHUNK = 16384;
+
+    private final Ipc ipc;
+    private final Kddm kddm;
+    private final Sleepers sleepers;
+    private final KddmSet<PipeInfo> infos;
+    private final Map<Long, PipeBuffer> buffers = new ConcurrentHashMap<>();
+    /** Pipe -> ends open on this node. */
+    private final Map<Long, Set<Long>> localEnds = new ConcurrentHashMap<>();
+    private final AtomicLong endIds = new AtomicLong(ThreadLocalRandom.current().nextLong(1L << 40) << 16);
+
+    PipeService(Ipc ipc) {
+        this.ipc = ipc;
+        this.kddm = ipc.kddm();
+        this.sleepers = ipc.sleepers();
+        this.infos = kddm.createStaticSet(ChannelsService.PIPE_INFO_SET,
+                kddm.objectSpec(PipeInfo.class).withReplication(SetSpec.SYSTEM_REPLICATION),
+                new ObjectLinker<>(PipeInfo.class));
+        kddm.rpc().register(IO, HandlerKind.NON_BLOCKING, (ctx, op) -> io(op));
+        kddm.rpc().register(COUNTS, HandlerKind.NON_BLOCKING, (ctx, c) -> {
+            PipeBuffer b = buffers.get(c.pipe());
+            if (b != null) {
+                b.counts(c);
+            }
+            return null;
+        });
+        kddm.rpc().register(ADOPT, HandlerKind.NON_BLOCKING, (ctx, a) -> {
+            adopt(a);
+            return true;
+        });
+    }
+
+    // ------------------------------------------------------------------ creating and opening
+
+    /** A new pipe with a reading and a writing end open on this node: {@code [read, write]}. */
+    public End[] pipe(int capacity) {
+        long id = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE | (1L << 62);
+        int self = kddm.nodeId();
+        long r = endIds.incrementAndGet();
+        long w = endIds.incrementAndGet();
+        List<EndRef> ends = List.of(new EndRef(self, r, true), new EndRef(self, w, false));
+        PipeInfo info = new PipeInfo(id, null, null, capacity, self, 1, ends, true, true, List.of());
+        buffers.put(id, new PipeBuffer(id, capacity, info.counts(), sleepers));
+        try (Handle<PipeInfo> h = infos.grab(id)) {
+            h.set(info);
+        }
+        localEnds.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).addAll(List.of(r, w));
+        return new End[]{new End(id, r, true, "pipe " + id), new End(id, w, false, "pipe " + id)};
+    }
+
+    /**
+     * Creates FIFO {@code name} with permission {@code mode} for the current caller, if it does not exist.
+     *
+     * @return true when created, false when it already existed
+     */
+    public boolean mkfifo(String name, int mode) {
+        long id = Names.id(name);
+        try (Handle<PipeInfo> h = infos.grab(id)) {
+            PipeInfo i = h.value();
+            if (i != null) {
+                Names.checkSame(name, i.name(), "fifo");
+                return false;
+            }
+            h.set(new PipeInfo(id, name, IpcPerm.createdBy(ipc.callers().credentials(), mode), DEFAULT_CAPACITY, -1,
+                    1, List.of(), false, false, List.of()));
+            return true;
+        }
+    }
+
+    /** Removes FIFO {@code name} (owner or root only); ends already open keep working until closed. */
+    public boolean unlinkFifo(String name) {
+        long id = Names.id(name);
+        try (Handle<PipeInfo> h = infos.get(id)) {
+            PipeInfo i = h.value();
+            if (i == null) {
+                return false;
+            }
+            Names.checkSame(name, i.name(), "fifo");
+            i.perm().checkOwner(ipc.callers().credentials(), "unlink fifo '" + name + "'");
+        }
+        infos.remove(id);
+        return true;
+    }
+
+    /**
+     * Opens FIFO {@code name} for reading or writing, checking the caller's credentials against its mode.
+     *
+     * @throws IllegalArgumentException when no such FIFO exists
+     * @throws org.kerrighed.kddm.access.PermissionDeniedException when the mode does not allow it
+     */
+    public End openFifo(String name, boolean read) {
+        long id = Names.id(name);
+        Credentials c = ipc.callers().credentials();
+        return open(id, read, info -> {
+            Names.checkSame(name, info.name(), "fifo");
+            if (info.perm() != null) {
+                info.perm().check(c, read ? Access.READ : Access.WRITE, "fifo '" + name + "'");
+            }
+        }, "fifo '" + name + "'");
+    }
+
+    /** Opens a new end of the pipe {@code h} names, on this node. */
+    public End open(PipeEndHandle h) {
+        return open(h.pipe(), h.readEnd(), i -> {
+        }, "pipe " + h.pipe());
+    }
+
+    private End open(long id, boolean read, java.util.function.Consumer<PipeInfo> check, String what) {
+        int self = kddm.nodeId();
+        long end = endIds.incrementAndGet();
+        PipeInfo now;
+        List<WaiterRef> toWake = List.of();
+        try (Handle<PipeInfo> h = infos.grab(id)) {
+            PipeInfo i = h.value();
+            if (i == null) {
+                throw new IllegalArgumentException("no such " + what);
+            }
+            check.accept(i);
+            List<EndRef> ends = new ArrayList<>(i.ends());
+            ends.add(new EndRef(self, end, read));
+            int buffer = i.bufferNode();
+            if (read && (buffer < 0 || (buffer != self && !kddm.isMember(buffer)))) {
+                buffer = self;
+            }
+            List<WaiterRef> waiters = i.openWaiters();
+            if (read) {
+                toWake = waiters;
+                waiters = List.of();
+            }
+            now = i.with(buffer, ends, i.everReader() || read, i.everWriter() || !read, waiters);
+            if (buffer == self && !buffers.containsKey(id)) {
+                buffers.put(id, new PipeBuffer(id, i.capacity(), now.counts(), sleepers));
+            }
+            h.set(now);
+        }
+        localEnds.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(end);
+        tellCounts(now);
+        toWake.forEach(w -> sleepers.wake(w, 1, 0));
+        return new End(id, end, read, what);
+    }
+
+    private void tellCounts(PipeInfo i) {
+        if (i.bufferNode() == kddm.nodeId()) {
+            PipeBuffer b = buffers.get(i.id());
+            if (b != null) {
+                b.counts(i.counts());
+            }
+        } else if (i.bufferNode() >= 0 && kddm.isMember(i.bufferNode())) {
+            try {
+                kddm.rpc().send(i.bufferNode(), COUNTS, i.counts());
+            } catch (RuntimeException e) {
+                log.debug("pipe {}: counts not sent to node {}: {}", i.id(), i.bufferNode(), e.toString());
+            }
+        }
+    }
+
+    private void adopt(Adopt a) {
+        PipeBuffer b = new PipeBuffer(a.pipe(), a.capacity(), a.counts(), sleepers);
+        b.fill(a.data());
+        buffers.put(a.pipe(), b);
+    }
+
+    private PipeReply io(PipeOp op) {
+        PipeBuffer b = buffers.get(op.pipe());
+        if (b == null) {
+            return new PipeReply(PipeWire.MOVED, null);
+        }
+        return op.kind() == PipeWire.WRITE ? b.write(op.data(), op.waiter()) : b.read(op.max(), op.waiter());
+    }
+
+    // ------------------------------------------------------------------ closing and failures
+
+    private void close(End e) {
+        int self = kddm.nodeId();
+        PipeInfo now;
+        PipeBuffer old = null;
+        try (Handle<PipeInfo> h = infos.grab(e.pipe)) {
+            PipeInfo i = h.value();
+            if (i == null) {
+                return;                            // an unlinked FIFO
+            }
+            List<EndRef> ends = new ArrayList<>(i.ends());
+            ends.removeIf(r -> r.node() == self && r.end() == e.end);
+            int buffer = i.bufferNode();
+            if (e.read && buffer == self && ends.stream().noneMatch(r -> r.read() && r.node() == self)) {
+                EndRef target = ends.stream().filter(EndRef::read).findFirst().orElse(null);
+                if (target != null) {              // the buffer follows the readers
+                    old = buffers.get(e.pipe);
+                    byte[] left = old == null ? new byte[0] : old.moveOut();
+                    PipeInfo next = i.with(target.node(), ends, i.everReader(), i.everWriter(), i.openWaiters());
+                    kddm.rpc().call(target.node(), ADOPT, new Adopt(e.pipe, i.capacity(), left, next.counts())).join();
+                    buffers.remove(e.pipe);
+                    buffer = target.node();
+                }
+            }
+            now = i.with(buffer, ends, i.everReader(), i.everWriter(), i.openWaiters());
+            h.set(now);
+        }
+        Set<Long> mine = localEnds.get(e.pipe);
+        if (mine != null) {
+            mine.remove(e.end);
+        }
+        tellCounts(now);
+    }
+
+    /** After a view with failed nodes: their ends are closed, a dead buffer node is replaced by a live reader's. */
+    void viewChanged(Set<Integer> members, Set<Integer> failed) {
+        int self = kddm.nodeId();
+        Set<Long> pipes = new java.util.HashSet<>(localEnds.keySet());
+        pipes.addAll(buffers.keySet());
+        for (long id : pipes) {
+            try {
+                try (Handle<PipeInfo> h = infos.get(id)) {     // most pipes have no end on a departed node
+                    PipeInfo i = h.value();
+                    if (i == null || (members.contains(i.bufferNode()) || i.bufferNode() < 0)
+                            && i.ends().stream().allMatch(r -> members.contains(r.node()))) {
+                        continue;
+                    }
+                }
+                PipeInfo now = null;
+                try (Handle<PipeInfo> h = infos.grab(id)) {
+                    PipeInfo i = h.value();
+                    if (i == null) {
+                        continue;
+                    }
+                    List<EndRef> ends = new ArrayList<>(i.ends());
+                    boolean changed = ends.removeIf(r -> !members.contains(r.node()));
+                    int buffer = i.bufferNode();
+                    if (buffer >= 0 && !members.contains(buffer)) {
+                        changed = true;
+                        buffer = ends.stream().anyMatch(r -> r.read() && r.node() == self) ? self
+                                : ends.stream().filter(EndRef::read).map(EndRef::node).findFirst().orElse(-1);
+                    }
+                    if (changed) {
+                        now = i.with(buffer, ends, i.everReader(), i.everWriter(), i.openWaiters());
+                        if (buffer == self) {
+                            buffers.putIfAbsent(id, new PipeBuffer(id, i.capacity(), now.counts(), sleepers));
+                        } else if (buffer >= 0) {
+                            kddm.rpc().call(buffer, ADOPT, new Adopt(id, i.capacity(), new byte[0], now.counts())).join();
+                        }
+                        h.set(now);
+                        log.info("pipe {}: ends on departed node(s) closed; buffer on node {}", id, buffer);
+                    }
+                }
+                if (now != null) {
+                    tellCounts(now);
+                }
+            } catch (RuntimeException e) {
+                log.warn("pipe {}: cleanup after failure of {} failed on node {}: {}", id, failed, self, e.toString());
+            }
+        }
+        buffers.values().forEach(PipeBuffer::wakeAll);
+    }
+
+    @Override
+    public void close() {
+        buffers.values().forEach(PipeBuffer::wakeAll);
+    }
+
+    // ------------------------------------------------------------------ ends
+
+    /** One open end on this node. Reads (or writes) are serialised per end; several ends may be used at once. */
+    public final class End implements AutoCloseable {
+        private final long pipe;
+        private final long end;
+        private final boolean read;
+        private final String what;
+        private volatile boolean closed;
+        private int bufferNode = -2;               // cached; -2: unknown
+        private boolean eof;
+
+        End(long pipe, long end, boolean read, String what) {
+            this.pipe = pipe;
+            this.end = end;
+            this.read = read;
+            this.what = what;
+        }
+
+        public PipeEndHandle handle() {
+            return new PipeEndHandle(pipe, read);
+        }
+
+        public boolean isOpen() {
+            return !closed;
+        }
+
+        /** Reads into {@code dst}: at least one byte, blocking while the pipe is empty; -1 at EOF. */
+        public synchronized int read(ByteBuffer dst) throws IOException {
+            check(true);
+            if (!dst.hasRemaining()) {
+                return 0;
+            }
+            if (eof) {
+                return -1;
+            }
+            try (Sleepers.Sleeper s = sleepers.sleeper()) {
+                while (true) {
+                    PipeReply r = op(new PipeOp(pipe, PipeWire.READ, null, dst.remaining(), s.ref()));
+                    switch (r.status()) {
+                        case PipeWire.OK -> {
+                            dst.put(r.data());
+                            return r.data().length;
+                        }
+                        case PipeWire.EOF -> {
+                            return -1;
+                        }
+                        case PipeWire.WAIT -> sleep(s);
+                        case PipeWire.MOVED -> refresh(s);
+                        default -> throw new IOException(what + ": unexpected read status " + r.status());
+                    }
+                }
+            }
+        }
+
+        /** Writes all of {@code src}, blocking while the pipe is full; pieces of up to {@value #CHUNK} bytes are atomic. */
+        public synchronized int write(ByteBuffer src) throws IOException {
+            check(false);
+            int total = 0;
+            try (Sleepers.Sleeper s = sleepers.sleeper()) {
+                while (src.hasRemaining()) {
+                    int n = Math.min(src.remaining(), chunk());
+                    byte[] data = new byte[n];
+                    src.get(src.position(), data);
+                    while (true) {
+                        PipeReply r = op(new PipeOp(pipe, PipeWire.WRITE, data, 0, s.ref()));
+                        if (r.status() == PipeWire.OK) {
+                            src.position(src.position() + n);
+                            total += n;
+                            break;
+                        } else if (r.status() == PipeWire.BROKEN) {
+                            throw new BrokenPipeException(what + ": no reader left (broken pipe)");
+                        } else if (r.status() == PipeWire.WAIT) {
+                            try {
+                                sleep(s);
+                            } catch (InterruptedIOException ie) {
+                                ie.bytesTransferred = total;
+                                throw ie;
+                            }
+                        } else {
+                            refresh(s);
+                        }
+                    }
+                }
+            }
+            return total;
+        }
+
+        private int chunk() {
+            return Math.min(CHUNK, capacityHint);
+        }
+
+        private int capacityHint = PIPE_BUF;
+
+        private void check(boolean reading) throws IOException {
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+            if (reading != read) {
+                throw new IOException(what + ": this end is for " + (read ? "reading" : "writing"));
+            }
+            if (bufferNode == -2) {
+                refresh(null);
+            }
+        }
+
+        private void sleep(Sleepers.Sleeper s) throws IOException {
+            try {
+                s.await(Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(what + ": interrupted");
+            }
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+        }
+
+        /** Reads the info again: where the buffer is; a writer with no reader yet sleeps until one opens. */
+        private void refresh(Sleepers.Sleeper s) throws IOException {
+            while (true) {
+                PipeInfo i;
+                if (!read && s != null) {
+                    try (Handle<PipeInfo> h = infos.grab(pipe)) {
+                        i = h.value();
+                        if (i != null && i.bufferNode() < 0 && !i.everReader()) {
+                            List<WaiterRef> w = new ArrayList<>(i.openWaiters());
+                            w.add(s.ref());
+                            h.set(i.with(-1, i.ends(), false, i.everWriter(), w));
+                        }
+                    }
+                } else {
+                    try (Handle<PipeInfo> h = infos.get(pipe)) {
+                        i = h.value();
+                    }
+                }
+                if (i == null) {
+                    throw read ? new IOException(what + " no longer exists")
+                            : new BrokenPipeException(what + " no longer exists");
+                }
+                capacityHint = i.capacity();
+                bufferNode = i.bufferNode();
+                if (bufferNode >= 0 || s == null) {
+                    return;
+                }
+                if (read || i.everReader()) {
+                    if (!read) {
+                        throw new BrokenPipeException(what + ": no reader left (broken pipe)");
+                    }
+                    eof = i.count(false) == 0 && i.everWriter();
+                    if (eof) {
+                        return;
+                    }
+                }
+                sleep(s);                          // no reader yet: woken when one opens
+            }
+        }
+
+        private PipeReply op(PipeOp op) throws IOException {
+            for (int attempt = 0; ; attempt++) {
+                int node = bufferNode;
+                if (node < 0) {
+                    if (read && eof) {
+                        return new PipeReply(PipeWire.EOF, null);
+                    }
+                    return new PipeReply(PipeWire.MOVED, null);
+                }
+                if (node == kddm.nodeId()) {
+                    return io(op);
+                }
+                try {
+                    return kddm.rpc().call(node, IO, op).join();
+                } catch (CompletionException | LinkClosedException | RpcTimeoutException e) {
+                    Throwable c = e instanceof CompletionException ? e.getCause() : e;
+                    if (!(c instanceof LinkClosedException || c instanceof RpcTimeoutException) || attempt > 200) {
+                        throw new IOException(what + ": buffer node " + node + " failed: " + c, c);
+                    }
+                    try {
+                        Thread.sleep(Math.min(100, 5L * (attempt + 1)));   // failure path: cleanup under way
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        throw new InterruptedIOException(what + ": interrupted");
+                    }
+                    refresh(null);
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            PipeService.this.close(this);
+        }
+
+        @Override
+        public String toString() {
+            return what + (read ? " read end" : " write end") + (closed ? " (closed)" : "");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package org.kerrighed.ipc.internal;
+
+import org.kerrighed.kddm.access.IpcPerm;
+
+import java.util.List;
+
+/** The messages and the KDDM object of pipes and FIFOs (wire types 5130-5149). */
+public final class PipeWire {
+    private PipeWire() {
+    }
+
+    /** An open end: its node and its id there. */
+    public record EndRef(int node, long end, boolean read) {
+    }
+
+    /**
+     * A pipe's directory entry (KDDM set {@link ChannelsService#PIPE_INFO_SET}, replicated): its open ends, the node
+     * whose buffer holds its bytes ({@code bufferNode}: a reader's node, -1 before the first reader), and, for a
+     * FIFO, its name and permissions. {@code version} grows with every change; {@code openWaiters} are writers
+     * waiting for a first reader.
+     */
+    public record PipeInfo(long id, String name, IpcPerm perm, int capacity, int bufferNode, long version,
+                           List<EndRef> ends, boolean everReader, boolean everWriter, List<WaiterRef> openWaiters) {
+        int count(boolean read) {
+            int n = 0;
+            for (EndRef e : ends) {
+                n += e.read() == read ? 1 : 0;
+            }
+            return n;
+        }
+
+        Counts counts() {
+            return new Counts(id, version, count(true), count(false), everReader, everWriter);
+        }
+
+        PipeInfo with(int buffer, List<EndRef> newEnds, boolean r, boolean w, List<WaiterRef> waiters) {
+            return new PipeInfo(id, name, perm, capacity, buffer, version + 1, newEnds, r, w, waiters);
+        }
+    }
+
+    public static final int WRITE = 0;
+    public static final int READ = 1;
+
+    /** A write of {@code data} or a read of up to {@code max} bytes at the buffer node; {@code waiter} sleeps if it must wait. */
+    public record PipeOp(long pipe, int kind, byte[] data, int max, WaiterRef waiter) {
+    }
+
+    public static final int OK = 0;
+    /** Full (write) or empty (read): the waiter was registered and will be woken. */
+    public static final int WAIT = 1;
+    public static final int EOF = 2;
+    public static final int BROKEN = 3;
+    /** This node does not hold the pipe's buffer (any more): read the info again. */
+    public static final int MOVED = 4;
+
+    public record PipeReply(int status, byte[] data) {
+    }
+
+    /** The open ends' counts, as of info {@code version}, told to the buffer node. */
+    public record Counts(long pipe, long version, int readers, int writers, boolean everReader, boolean everWriter) {
+    }
+
+    /** The buffer moves to the receiver, with its bytes. */
+    public record Adopt(long pipe, int capacity, byte[] data, Counts counts) {
+    }
+}
