@@ -28,7 +28,7 @@ import static org.kerrighed.bench.IpcBenchNode.*;
  * alternating, and keeps the per-round ratio.
  */
 final class IpcBench implements Benchmark {
-    static final int NODES = 2;
+    static final int NODES = 3;
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(5);
     private static final List<String> CHILD_JVM = List.of("-Xms256m", "-Xmx512m", "-XX:+UseParallelGC",
             "-Dorg.slf4j.simpleLogger.log.com.hazelcast=error");
@@ -40,16 +40,16 @@ final class IpcBench implements Benchmark {
 
     @Override
     public String description() {
-        return "cluster IPC objects (queues) against Hazelcast's";
+        return "cluster IPC objects (locks, barriers, queues) against Hazelcast's, the JDK's and RPC round trips";
     }
 
     /** How much each part runs at a scale. */
-    record Plan(int rounds, int warmups, int queueItems) {
+    record Plan(int rounds, int warmups, int queueItems, int lockPairs, int handoffs, int barrierRounds) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(7, 2, 40_000);
-                case QUICK -> new Plan(3, 2, 12_000);
-                case SMOKE -> new Plan(1, 0, 400);
+                case FULL -> new Plan(7, 2, 40_000, 200_000, 300, 300);
+                case QUICK -> new Plan(3, 2, 12_000, 100_000, 150, 150);
+                case SMOKE -> new Plan(1, 0, 400, 2_000, 10, 10);
             };
         }
     }
@@ -58,10 +58,17 @@ final class IpcBench implements Benchmark {
     public List<Row> run(Scale scale, Progress progress) throws Exception {
         Plan p = Plan.of(scale);
         Rounds r = new Rounds();
+        r.metric("lock_uncontended_ns", "ns", "hazelcast-imap-lock", Goal.ratioAtMost(0.05));
+        r.metric("lock_uncontended_ns@ReentrantLock", "ns", "jdk-reentrantlock", null);
+        r.metric("lock_handoff_us", "us", "kerrighed-rpc", Goal.ratioAtMost(2));
+        r.metric("barrier_3nodes_us", "us", "kerrighed-rpc", null);
         r.metric("queue_throughput", "items/s", "hazelcast-iqueue", Goal.ratioAtLeast(2));
         r.metric("queue_throughput_1x1", "items/s", "hazelcast-iqueue", null);
         Path dir = Files.createTempDirectory("krg-bench-ipc-");
         try (Cluster c = new Cluster(dir, progress)) {
+            lockUncontended(c, p, r, progress);
+            lockHandoff(c, p, r, progress);
+            barrier(c, p, r, progress);
             queueThroughput(c, p, r, progress, "queue_throughput", 16, 4);
             queueThroughput(c, p, r, progress, "queue_throughput_1x1", 1, 1);
         } catch (Exception | Error e) {
@@ -118,6 +125,91 @@ final class IpcBench implements Benchmark {
         Cluster.get(produced);
         long nanos = Cluster.get(consumed)[0];
         return items / (nanos / 1e9);
+    }
+
+    /**
+     * A thread of node 1 takes and releases a lock {@code lockPairs} times (after as many untimed): ours a
+     * {@code ClusterLock} last held on node 1 (no message), the peer Hazelcast's {@code IMap.lock} on a key node 1
+     * owns, and, for a second row, the JDK's {@code ReentrantLock}. Nanoseconds per lock/unlock pair.
+     */
+    private static void lockUncontended(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+        progress.say("lock_uncontended_ns: %,d lock/unlock pairs per side and round on node 1", p.lockPairs());
+        for (int i = 0; i < p.warmups(); i++) {
+            for (int side : new int[]{OURS, HAZELCAST, IpcSyncBench.JDK}) {
+                c.call(1, LOCK_LOCAL, side, p.lockPairs());
+            }
+        }
+        for (int round = 1; round <= p.rounds(); round++) {
+            long ours;
+            long hz;
+            long jdk;
+            if (round % 2 == 1) {
+                ours = c.call(1, LOCK_LOCAL, OURS, p.lockPairs())[0];
+                hz = c.call(1, LOCK_LOCAL, HAZELCAST, p.lockPairs())[0];
+                jdk = c.call(1, LOCK_LOCAL, IpcSyncBench.JDK, p.lockPairs())[0];
+            } else {
+                jdk = c.call(1, LOCK_LOCAL, IpcSyncBench.JDK, p.lockPairs())[0];
+                hz = c.call(1, LOCK_LOCAL, HAZELCAST, p.lockPairs())[0];
+                ours = c.call(1, LOCK_LOCAL, OURS, p.lockPairs())[0];
+            }
+            r.add("lock_uncontended_ns", ours, hz);
+            r.add("lock_uncontended_ns@ReentrantLock", ours, jdk);
+            progress.say("round %d/%d: ours %d ns, Hazelcast IMap.lock %,d ns, ReentrantLock %d ns", round,
+                    p.rounds(), ours, hz, jdk);
+        }
+    }
+
+    /** How long each node keeps the lock in the hand-off row, so that the other node's request waits for it. */
+    private static final long HOLD_NANOS = 300_000;
+
+    /**
+     * Nodes 1 and 2 each take a lock, keep it {@link #HOLD_NANOS} and release it, {@code handoffs} times, at once:
+     * the lock bounces between them. The hand-off time is (elapsed - holds) / hand-offs, counting the hand-offs as
+     * the lock object's transfers; the peer is the median RPC round trip from node 1 to node 2 in the same round.
+     */
+    private static void lockHandoff(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+        progress.say("lock_handoff_us: nodes 1 and 2 each take a lock %d times (held %d us each time); against"
+                + " the RPC round trip", p.handoffs(), HOLD_NANOS / 1000);
+        for (int round = 1 - p.warmups(); round <= p.rounds(); round++) {
+            double rtt = c.call(1, RPC_RTT, 2, 200)[0] / 1e3;
+            long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+            CompletableFuture<long[]> a = c.callAsync(1, LOCK_PINGPONG, round + 100, p.handoffs(), startAt, HOLD_NANOS);
+            CompletableFuture<long[]> b = c.callAsync(2, LOCK_PINGPONG, round + 100, p.handoffs(), startAt, HOLD_NANOS);
+            long[] ra = Cluster.get(a);
+            long[] rb = Cluster.get(b);
+            long elapsed = Math.max(ra[0], rb[0]);
+            long transfers = Math.max(1, ra[1] + rb[1]);
+            double handoff = (elapsed - 2.0 * p.handoffs() * HOLD_NANOS) / transfers / 1e3;
+            if (round >= 1) {
+                r.add("lock_handoff_us", handoff, rtt);
+                progress.say("round %d/%d: hand-off %.1f us (%d hand-offs in %d acquisitions), RPC round trip"
+                        + " %.1f us", round, p.rounds(), handoff, transfers, 2 * p.handoffs(), rtt);
+            }
+        }
+    }
+
+    /** One thread on each of the 3 nodes awaits a cluster barrier {@code barrierRounds} times; per round. */
+    private static void barrier(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+        progress.say("barrier_3nodes_us: one party on each of the %d nodes, %d rounds; against the RPC round trip",
+                NODES, p.barrierRounds());
+        for (int round = 1 - p.warmups(); round <= p.rounds(); round++) {
+            double rtt = c.call(1, RPC_RTT, 2, 200)[0] / 1e3;
+            long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+            List<CompletableFuture<long[]>> fs = new ArrayList<>();
+            for (int n = 1; n <= NODES; n++) {
+                fs.add(c.callAsync(n, BARRIER_RUN, round + 100, NODES, p.barrierRounds(), startAt));
+            }
+            long elapsed = 0;
+            for (CompletableFuture<long[]> f : fs) {
+                elapsed = Math.max(elapsed, Cluster.get(f)[0]);
+            }
+            double perRound = elapsed / 1e3 / p.barrierRounds();
+            if (round >= 1) {
+                r.add("barrier_3nodes_us", perRound, rtt);
+                progress.say("round %d/%d: %.1f us per barrier round, RPC round trip %.1f us", round, p.rounds(),
+                        perRound, rtt);
+            }
+        }
     }
 
     /** The node JVMs and a tool connection to each; closing kills them. */

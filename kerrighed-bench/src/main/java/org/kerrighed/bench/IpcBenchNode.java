@@ -37,6 +37,10 @@ public final class IpcBenchNode {
     static final int QUEUE_CREATE = 1;  // side, round -> the name suffix of a queue homed on this node
     static final int QUEUE_RUN = 2;     // side, round, suffix, producer?, threads, items per thread, startAt
                                         //   -> nanos from startAt until this node's threads are done
+    static final int LOCK_LOCAL = 3;    // side, iterations -> nanos per lock/unlock pair
+    static final int LOCK_PINGPONG = 4; // round, iterations, startAt, holdNanos -> nanos elapsed, lock transfers here
+    static final int BARRIER_RUN = 5;   // round, parties, rounds, startAt -> nanos elapsed
+    static final int RPC_RTT = 6;       // peer node, calls -> median round trip nanos
     /** Sides of a measurement. */
     static final int OURS = 0;
     static final int HAZELCAST = 1;
@@ -86,6 +90,11 @@ public final class IpcBenchNode {
             case STATUS -> new long[]{node.kddm().members().length, hz.getCluster().getMembers().size(), node.id()};
             case QUEUE_CREATE -> new long[]{createQueue((int) a[1], a[2])};
             case QUEUE_RUN -> onPlatformThreads(a[4] != 0, (int) a[5], queue((int) a[1], a[2], a[3]), (int) a[6], a[7]);
+            case LOCK_LOCAL -> new long[]{IpcSyncBench.lockUncontended(node, hz, (int) a[1], (int) a[2])};
+            case LOCK_PINGPONG -> IpcSyncBench.lockPingPong(node, "bench-lock-pingpong-" + a[1], (int) a[2], a[3], a[4]);
+            case BARRIER_RUN -> new long[]{IpcSyncBench.barrierRounds(node, "bench-barrier-" + a[1], (int) a[2],
+                    (int) a[3], a[4])};
+            case RPC_RTT -> new long[]{IpcSyncBench.rpcRoundTrip(node, (int) a[1], (int) a[2])};
             default -> throw new IllegalArgumentException("unknown command " + a[0]);
         };
     }
