@@ -38,7 +38,7 @@ public final class IpcBenchNode {
     static final int QUEUE_RUN = 2;     // side, round, suffix, producer?, threads, items per thread, startAt
                                         //   -> nanos from startAt until this node's threads are done
     static final int LOCK_LOCAL = 3;    // side, iterations -> nanos per lock/unlock pair
-    static final int LOCK_PINGPONG = 4; // round, iterations, startAt, holdNanos -> nanos elapsed, lock transfers here
+    static final int LOCK_PINGPONG = 4; // round, iterations, startAt, holdNanos -> nanoTime of each acquire, release
     static final int BARRIER_RUN = 5;   // round, parties, rounds, startAt -> nanos elapsed
     static final int RPC_RTT = 6;       // peer node, calls -> median round trip nanos
     /** Sides of a measurement. */

@@ -81,32 +81,50 @@ final class IpcSyncBench {
 
     /**
      * From {@code startAt} (a {@link System#nanoTime()} shared by the JVMs of one machine), takes lock {@code name},
-     * keeps it {@code holdNanos} (spinning, so the other node's request is waiting when it is released) and
-     * releases it, {@code iterations} times, while another node does the same. Returns the nanoseconds until this
-     * node's last release and the number of times the lock's object came to this node (hand-offs received).
+     * keeps it {@code holdNanos} (parked: the other node's request arrives and waits meanwhile) and releases it,
+     * {@code iterations} times, while another node does the same. Returns the {@code System.nanoTime()} of each
+     * acquisition and release, in turn (acquired, released, acquired, ...), for the hand-offs to be read off.
      */
     static long[] lockPingPong(Node node, String name, int iterations, long startAt, long holdNanos) {
         ClusterLock l = node.ipc().lock(name);
         l.lock();                                          // make it exist (and warm the path) before the start
         l.unlock();
-        long before = lockTransfers(node);
+        long[] times = new long[2 * iterations];
         waitUntil(startAt);
         for (int i = 0; i < iterations; i++) {
             l.lock();
-            long until = System.nanoTime() + holdNanos;
-            while (System.nanoTime() < until) {
-                Thread.onSpinWait();
-            }
+            times[2 * i] = System.nanoTime();
+            LockSupport.parkNanos(holdNanos);
+            times[2 * i + 1] = System.nanoTime();
             l.unlock();
         }
-        long elapsed = System.nanoTime() - startAt;
-        return new long[]{elapsed, lockTransfers(node) - before};
+        return times;
     }
 
-    /** Objects of the locks' KDDM set that came to this node so far. */
-    private static long lockTransfers(Node node) {
-        return node.kddm().stats().stream().filter(s -> s.setId() == org.kerrighed.ipc.internal.SyncSets.LOCKS)
-                .mapToLong(org.kerrighed.kddm.SetStats::transfers).sum();
+    /**
+     * The hand-off times in nanoseconds found in two nodes' {@link #lockPingPong} results: for each acquisition
+     * by one node whose previous event (in time) was a release by the other, acquisition minus that release.
+     */
+    static long[] handoffs(long[] a, long[] b) {
+        record Event(long at, int node, boolean acquire) {
+        }
+        java.util.List<Event> events = new java.util.ArrayList<>();
+        for (int i = 0; i < a.length; i++) {
+            events.add(new Event(a[i], 0, i % 2 == 0));
+        }
+        for (int i = 0; i < b.length; i++) {
+            events.add(new Event(b[i], 1, i % 2 == 0));
+        }
+        events.sort(java.util.Comparator.comparingLong(Event::at));
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        for (int i = 1; i < events.size(); i++) {
+            Event prev = events.get(i - 1);
+            Event e = events.get(i);
+            if (e.acquire() && !prev.acquire() && prev.node() != e.node()) {
+                out.add(e.at() - prev.at());
+            }
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
     }
 
     /** {@code rounds} awaits of barrier {@code name} ({@code parties} parties) from {@code startAt}; nanoseconds. */
