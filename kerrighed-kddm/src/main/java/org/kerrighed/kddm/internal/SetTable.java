@@ -1496,6 +1496,15 @@ final class SetTable<T> implements KddmSet<T> {
     void resolve(long id, List<Wire.Item> items, boolean failure, int[] members) {
         Entry e = entry(id);
         List<Runnable> after = new ArrayList<>(1);
+        try {
+            resolveLocked(e, id, items, failure, members, after);
+        } finally {
+            after.forEach(Runnable::run);      // completions of local waiters, whichever branch decided
+        }
+    }
+
+    private void resolveLocked(Entry e, long id, List<Wire.Item> items, boolean failure, int[] members,
+                               List<Runnable> after) {
         synchronized (e) {
             if (Entry.TRACE) {
                 e.trace("resolve " + items);
@@ -1618,7 +1627,6 @@ final class SetTable<T> implements KddmSet<T> {
             log.info("set {}: object {} recovered on node {} at version {}", setId, id, holder, bestVersion);
             process(e, false, after);
         }
-        after.forEach(Runnable::run);
     }
 
     /** After a view is synced: re-send requests that may have been lost with a departed node. */
