@@ -91,14 +91,14 @@ public final class Node implements AutoCloseable {
             m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
                 // KDDM takes messages as soon as the endpoint exists: members may talk to it once it is admitted
                 Kddm k = Kddm.start(rpc, storageFor(rpc.nodeId()));
-                if (previous != null) {
-                    k.adoptStaticSets(previous);
-                }
                 forwarder.kddm = k.hook();
                 started[0] = k;
                 k.setCallers(CallerContext.ofNode(rpc.nodeId(), config.credentials()));
                 startedShm[0] = SharedMemory.start(k);     // services on KDDM: their sets exist before members talk
                 startedIpc[0] = Ipc.start(k);
+                if (previous != null) {
+                    k.adoptStaticSets(previous);             // the application's sets (the services made theirs anew)
+                }
             });
         } catch (RuntimeException e) {
             if (started[0] != null) {

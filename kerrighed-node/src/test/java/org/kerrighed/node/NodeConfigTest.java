@@ -49,6 +49,7 @@ class NodeConfigTest {
         m.put("bind", c.bind());
         m.put("seeds", c.seeds());
         m.put("silence", c.silenceBeforeSuspect());
+        m.put("credentials", c.credentials());
         m.put("toString", c.toString());
         RpcConfig r = c.toRpcConfig(5);
         m.put("rpc.clusterName", r.clusterName());
@@ -88,6 +89,8 @@ class NodeConfigTest {
                 transport = io-uring
                 jmx = no
                 storage.dir = data/kerrighed
+                node.uid = 1000
+                node.gid = 100
                 tls.key-store = tls/node.p12
                 tls.key-store-password = ks-pass
                 tls.trust-store = /etc/kerrighed/trust.p12
@@ -124,6 +127,7 @@ class NodeConfigTest {
         assertEquals(TransportKind.IO_URING, r.transport());
         assertFalse(r.jmx());
         assertEquals(dir.resolve("data/kerrighed"), c.storageDir().orElseThrow(), "relative to the file's directory");
+        assertEquals(new org.kerrighed.kddm.access.Credentials(1000, 100), c.credentials());
         TlsConfig tls = r.tls().orElseThrow();
         assertEquals(dir.resolve("tls/node.p12"), tls.keyStore(), "relative to the file's directory");
         assertArrayEquals("ks-pass".toCharArray(), tls.keyStorePassword());
@@ -153,6 +157,7 @@ class NodeConfigTest {
                 .ioThreads(4)
                 .transport(TransportKind.IO_URING)
                 .jmx(false)
+                .credentials(1000, 100)
                 .tls(dir.resolve("tls/node.p12"), "ks-pass", Path.of("/etc/kerrighed/trust.p12"), "ts-pass")
                 .build();
         assertEquals(snapshot(c), snapshot(built));
@@ -270,6 +275,8 @@ class NodeConfigTest {
             limits.silence-before-suspect = soon    | limits.silence-before-suspect | expected a duration
             transport = carrier-pigeon              | transport                     | expected auto, nio, epoll or io_uring
             jmx = maybe                             | jmx                           | expected true or false, got 'maybe'
+            node.uid = -1                           | node.uid                      | must be >= 0, got -1
+            node.gid = staff                        | node.gid                      | expected an integer, got 'staff'
             cluster = c1                            | cluster                       | unknown key; the keys are cluster.name, node.id
             limits.call_timeout = 5s                | limits.call_timeout           | unknown key
             Secret = x                              | Secret                        | unknown key
