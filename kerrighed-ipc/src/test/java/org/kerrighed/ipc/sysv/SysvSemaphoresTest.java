@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -116,8 +115,10 @@ class SysvSemaphoresTest {
                         counter[0] = v + 1;
                         inside.decrementAndGet();
                         s.semop(mutex, SemOp.of(0, 1));
-                        // move one unit between the two semaphores of the pair, atomically
-                        int from = ThreadLocalRandom.current().nextInt(2);
+                        // move one unit between the two semaphores of the pair, atomically: 0 -> 1 in even rounds
+                        // and back in odd ones, so each thread has at most one unit out and no decrement can wait
+                        // forever (a random direction could leave the last threads all waiting on an empty one)
+                        int from = i % 2;
                         s.semop(pair, SemOp.of(from, -1), SemOp.of(1 - from, 1));
                     }
                     return null;
