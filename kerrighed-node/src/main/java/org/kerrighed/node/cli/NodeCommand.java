@@ -87,12 +87,15 @@ final class NodeCommand {
             }
             Thread hook = Thread.ofPlatform().unstarted(node::close);
             Runtime.getRuntime().addShutdownHook(hook);
-            System.out.printf("node %d online: rpc=%s discovery=%s cluster=%s epoch=%d members=%s%n", node.id(),
-                    node.rpc().address(), node.membership().discoveryAddress(), c.clusterName(), node.view().epoch(),
-                    node.view().nodeIds());
+            // one write for the whole line (printf writes piecewise): tools wait for it, and log lines from other
+            // threads on the same pipe must not land inside it
+            System.out.print(String.format("node %d online: rpc=%s discovery=%s cluster=%s epoch=%d members=%s%n",
+                    node.id(), node.rpc().address(), node.membership().discoveryAddress(), c.clusterName(),
+                    node.view().epoch(), node.view().nodeIds()));
             System.out.flush();
             node.onRejoin(n -> {
-                System.out.printf("node %d rejoined: rpc=%s epoch=%d%n", n.id(), n.rpc().address(), n.view().epoch());
+                System.out.print(String.format("node %d rejoined: rpc=%s epoch=%d%n", n.id(), n.rpc().address(),
+                        n.view().epoch()));
                 System.out.flush();
             });
             while (!node.awaitStop(Duration.ofSeconds(1))) {
