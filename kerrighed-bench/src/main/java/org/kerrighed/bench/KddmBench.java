@@ -72,7 +72,8 @@ final class KddmBench implements Benchmark {
         r.metric("replicated_write_owned_us", "us", "kerrighed-rpc", null);
 
         Path dir = Files.createTempDirectory("krg-bench-kddm-");
-        try (Cluster c = new Cluster(dir, progress)) {
+        try (BenchCluster c = new BenchCluster("kddm", KddmBenchNode.class, NODES, CHILD_JVM, true, CONTROL, CONTROL_TIMEOUT, dir,
+                progress)) {
             prepare(c, p, progress);
             localHits(c, p, r, progress);
             remoteMisses(c, p, r, progress);
@@ -87,7 +88,7 @@ final class KddmBench implements Benchmark {
     }
 
     /** Places the latency objects, loads the read-mostly data on both sides and fills the caches. */
-    private static void prepare(Cluster c, Plan p, Progress progress) throws Exception {
+    private static void prepare(BenchCluster c, Plan p, Progress progress) throws Exception {
         c.call(2, GRAB, LAT_SET, MISS_ID);                // node 2 owns the latency objects
         c.call(2, GRAB, LAT_SET, PINGPONG_ID);
         for (long k = 0; k < LOCAL_OBJECTS; k++) {
@@ -102,7 +103,7 @@ final class KddmBench implements Benchmark {
             for (int n = 1; n <= NODES; n++) {
                 fs.add(c.callAsync(n, LOAD, side, p.objects(), n - 1, NODES));
             }
-            Cluster.all(fs);
+            c.all(fs);
             progress.say("  %s loaded in %.1f s", SIDES[side], (System.nanoTime() - t0) / 1e9);
         }
         progress.say("reading every object once on every node (KDDM read copies, near caches)");
@@ -112,13 +113,13 @@ final class KddmBench implements Benchmark {
             for (int n = 1; n <= NODES; n++) {
                 fs.add(c.callAsync(n, WARM, side, p.objects()));
             }
-            Cluster.all(fs);
+            c.all(fs);
             progress.say("  %s read in %.1f s", SIDES[side], (System.nanoTime() - t0) / 1e9);
         }
     }
 
     /** Node 1 reads cached objects: KDDM get + close, ConcurrentHashMap.get, Hazelcast near-cache get. */
-    private static void localHits(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void localHits(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("local_hit_get_ns: node 1 reads %d cached objects in turn (%,d gets per side and round)",
                 LOCAL_OBJECTS, p.localOps());
         for (int i = 0; i < p.warmups() + 1; i++) {
@@ -137,7 +138,7 @@ final class KddmBench implements Benchmark {
     }
 
     /** Node 1 reads an object node 2 owns after dropping its copy, against echo calls from node 1 to node 2. */
-    private static void remoteMisses(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void remoteMisses(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("remote_miss_us: node 1 reads an object owned by node 2 after dropping its copy (%,d per round)",
                 p.latencyCalls());
         for (int i = 0; i < p.warmups() + 1; i++) {
@@ -154,7 +155,7 @@ final class KddmBench implements Benchmark {
     }
 
     /** Nodes 1 and 2 take one object from each other in turn, against echo calls from node 1 to node 2. */
-    private static void pingpong(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void pingpong(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("ownership_pingpong_us: nodes 1 and 2 take one object from each other %,d times each per round",
                 p.latencyCalls());
         for (int i = 0; i < p.warmups() + 1; i++) {
@@ -173,7 +174,7 @@ final class KddmBench implements Benchmark {
     }
 
     /** All nodes, two threads each, 95% reads: KDDM, IMap, IMap with a near cache. */
-    private static void readMostly(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void readMostly(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("read_mostly_ops: %d nodes x %d threads, %,d objects, %d%% writes, %.1f s per side and round",
                 NODES, THREADS_PER_NODE, p.objects(), WRITES_PER_MILLE / 10, p.mixSeconds());
         for (int i = 0; i < p.warmups(); i++) {
@@ -208,7 +209,7 @@ final class KddmBench implements Benchmark {
      * (meaningful for KDDM) the misses, invalidations, transfers and deferred requests, and the messages sent
      * per KDDM service ({@link KddmBenchNode#KDDM_SERVICES}), each per 100 operations.
      */
-    private static double[] mixOnce(Cluster c, Plan p, int side, long seed) throws Exception {
+    private static double[] mixOnce(BenchCluster c, Plan p, int side, long seed) throws Exception {
         long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150);
         long duration = (long) (p.mixSeconds() * 1e9);
         List<CompletableFuture<long[]>> fs = new ArrayList<>();
@@ -219,7 +220,7 @@ final class KddmBench implements Benchmark {
         double ops = 0;
         int extra = 4 + KDDM_SERVICES.length;
         double[] counts = new double[extra];
-        for (long[] t : Cluster.all(fs)) {
+        for (long[] t : c.all(fs)) {
             for (int k = 0; k < 2 * THREADS_PER_NODE; k += 2) {
                 rate += t[k] / (t[k + 1] / 1e9);
                 ops += t[k];
@@ -237,7 +238,7 @@ final class KddmBench implements Benchmark {
     }
 
     /** One thread per node writes random objects (KDDM vs IMap.set); then node 1 rewrites an object it owns. */
-    private static void replicatedWrites(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void replicatedWrites(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("replicated_write_us: one thread per node writes random objects, %.1f s per side and round",
                 p.writeSeconds());
         for (int i = 0; i < p.warmups(); i++) {
@@ -264,116 +265,19 @@ final class KddmBench implements Benchmark {
     }
 
     /** p50 (us) of the writes of all nodes in one timed run. */
-    private static double writesOnce(Cluster c, Plan p, int side, long seed) throws Exception {
+    private static double writesOnce(BenchCluster c, Plan p, int side, long seed) throws Exception {
         long startAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150);
         long duration = (long) (p.writeSeconds() * 1e9);
         List<CompletableFuture<long[]>> fs = new ArrayList<>();
         for (int n = 1; n <= NODES; n++) {
             fs.add(c.callAsync(n, WRITES, side, startAt, duration, seed, p.objects(), 200_000));
         }
-        long[] all = Cluster.all(fs).stream().flatMapToLong(Arrays::stream).sorted().toArray();
+        long[] all = c.all(fs).stream().flatMapToLong(Arrays::stream).sorted().toArray();
         if (all.length == 0) {
             throw new IllegalStateException("no write completed in " + p.writeSeconds() + " s");
         }
         return Rounds.percentile(all, 0.5) / 1000.0;
     }
 
-    /** The three node JVMs and a tool connection to each; closing kills them. */
-    private static final class Cluster implements AutoCloseable {
-        private final List<ChildJvm> jvms = new ArrayList<>();
-        private final RpcClient[] clients = new RpcClient[NODES + 1];
 
-        Cluster(Path dir, Progress progress) throws Exception {
-            byte[] secret = new byte[32];
-            new SecureRandom().nextBytes(secret);
-            Path secretFile = dir.resolve("secret");
-            Files.writeString(secretFile, Base64.getEncoder().encodeToString(secret));
-            String cluster = "bench-kddm-" + Long.toHexString(new SecureRandom().nextLong() >>> 1);
-            String hzCluster = cluster + "-hz";
-            try {
-                progress.say("starting %d node JVMs (each: a Kerrighed node and a Hazelcast member)", NODES);
-                // one after the other: on a busy machine, JVMs that start and join together take longer
-                String[][] ready = new String[NODES + 1][];
-                ready[1] = start(dir, secretFile, cluster, hzCluster, 1, "-", "-");
-                for (int n = 2; n <= NODES; n++) {
-                    ready[n] = start(dir, secretFile, cluster, hzCluster, n, ready[1][2], ready[1][3]);
-                }
-                NodeConfig tool = NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
-                for (int n = 1; n <= NODES; n++) {
-                    clients[n] = NodeAdmin.connect(tool, HostAndPort.parse(ready[n][2]));
-                }
-                awaitFormed();
-                progress.say("cluster formed: %d Kerrighed nodes and %d Hazelcast members", NODES, NODES);
-            } catch (Exception | Error e) {
-                close();
-                throw e;
-            }
-        }
-
-        /** Starts node {@code id}'s JVM and waits (at most 120 s) for its {@code READY} line, split in words. */
-        private String[] start(Path dir, Path secretFile, String cluster, String hzCluster, int id, String krgSeed,
-                               String hzSeed) throws Exception {
-            ChildJvm j = ChildJvm.start("kddm-bench-node-" + id, KddmBenchNode.class.getName(), CHILD_JVM,
-                    List.of(cluster, secretFile.toString(), Integer.toString(id), krgSeed, hzCluster, hzSeed,
-                            dir.resolve("storage-" + id).toString()), dir);
-            jvms.add(j);
-            return j.awaitLine(l -> l.startsWith("READY "), Duration.ofSeconds(120)).split(" ");
-        }
-
-        /** Waits (at most 60 s) until every node's KDDM and Hazelcast member see all the others. */
-        private void awaitFormed() throws Exception {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            for (int n = 1; n <= NODES; n++) {
-                while (true) {
-                    long[] s = call(n, STATUS);
-                    if (s[0] == NODES && s[1] == NODES) {
-                        break;
-                    }
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("node " + n + " sees " + s[0] + " KDDM members and " + s[1]
-                                + " Hazelcast members after 60 s, expected " + NODES);
-                    }
-                    Thread.sleep(100);
-                }
-            }
-        }
-
-        CompletableFuture<long[]> callAsync(int node, long... args) {
-            return clients[node].call(CONTROL, args, CONTROL_TIMEOUT);
-        }
-
-        long[] call(int node, long... args) throws Exception {
-            return get(callAsync(node, args));
-        }
-
-        static long[] get(CompletableFuture<long[]> f) throws Exception {
-            return f.get(CONTROL_TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS);
-        }
-
-        static List<long[]> all(List<CompletableFuture<long[]>> fs) throws Exception {
-            List<long[]> out = new ArrayList<>();
-            for (CompletableFuture<long[]> f : fs) {
-                out.add(get(f));
-            }
-            return out;
-        }
-
-        @Override
-        public void close() {
-            for (RpcClient c : clients) {
-                if (c != null) {
-                    c.close();
-                }
-            }
-            jvms.forEach(ChildJvm::kill);
-            for (ChildJvm j : jvms) {
-                try {
-                    j.waitFor(Duration.ofSeconds(10));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
-    }
 }

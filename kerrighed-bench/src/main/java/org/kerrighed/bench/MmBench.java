@@ -63,7 +63,8 @@ final class MmBench implements Benchmark {
         r.metric("shm_fault_us", "us", "kerrighed-rpc", Goal.ratioAtMost(1.5));
 
         Path dir = Files.createTempDirectory("krg-bench-mm-");
-        try (Cluster c = new Cluster(dir, progress)) {
+        try (BenchCluster c = new BenchCluster("mm", MmBenchNode.class, NODES, CHILD_JVM, false, CONTROL, CONTROL_TIMEOUT, dir,
+                progress)) {
             progress.say("node 1 creates and fills two segments of %d MiB (pages of %d and %d bytes) and one of %d"
                     + " pages", p.bigBytes() >> 20, PAGE, BIG_PAGE, FAULT_PAGES);
             c.call(1, CREATE, BIG_KEY, p.bigBytes(), PAGE);
@@ -80,7 +81,7 @@ final class MmBench implements Benchmark {
     }
 
     /** Node 1 copies the cached segment into a direct buffer, then sums it element by element; local peers. */
-    private static void sequential(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void sequential(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("shm_seq_read_gbps: node 1 copies the cached %d MiB segment into a direct ByteBuffer %d times"
                 + " per round, against a local MemorySegment copy into the same buffer", p.bigBytes() >> 20, p.copies());
         for (int i = 0; i < p.warmups() + 1; i++) {
@@ -109,7 +110,7 @@ final class MmBench implements Benchmark {
     }
 
     /** Node 1 faults in pages node 2 just wrote, against echo calls of a page's size from node 1 to node 2. */
-    private static void faults(Cluster c, Plan p, Rounds r, Progress progress) throws Exception {
+    private static void faults(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("shm_fault_us: node 1 reads a page node 2 just wrote (%,d faults per round), against RPC echo"
                 + " calls of %d bytes to node 2", p.faults(), PAGE);
         for (int i = 0; i < p.warmups() + 1; i++) {
@@ -125,77 +126,5 @@ final class MmBench implements Benchmark {
         }
     }
 
-    /** The node JVMs and a tool connection to each; closing kills them. */
-    private static final class Cluster implements AutoCloseable {
-        private final List<ChildJvm> jvms = new ArrayList<>();
-        private final RpcClient[] clients = new RpcClient[NODES + 1];
 
-        Cluster(Path dir, Progress progress) throws Exception {
-            byte[] secret = new byte[32];
-            new SecureRandom().nextBytes(secret);
-            Path secretFile = dir.resolve("secret");
-            Files.writeString(secretFile, Base64.getEncoder().encodeToString(secret));
-            String cluster = "bench-mm-" + Long.toHexString(new SecureRandom().nextLong() >>> 1);
-            try {
-                progress.say("starting %d node JVMs", NODES);
-                String[][] ready = new String[NODES + 1][];
-                ready[1] = start(dir, secretFile, cluster, 1, "-");
-                for (int n = 2; n <= NODES; n++) {
-                    ready[n] = start(dir, secretFile, cluster, n, ready[1][2]);
-                }
-                NodeConfig tool = NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
-                for (int n = 1; n <= NODES; n++) {
-                    clients[n] = NodeAdmin.connect(tool, HostAndPort.parse(ready[n][2]));
-                }
-                awaitFormed();
-                progress.say("cluster formed: %d nodes", NODES);
-            } catch (Exception | Error e) {
-                close();
-                throw e;
-            }
-        }
-
-        private String[] start(Path dir, Path secretFile, String cluster, int id, String seed) throws Exception {
-            ChildJvm j = ChildJvm.start("mm-bench-node-" + id, MmBenchNode.class.getName(), CHILD_JVM,
-                    List.of(cluster, secretFile.toString(), Integer.toString(id), seed,
-                            dir.resolve("storage-" + id).toString()), dir);
-            jvms.add(j);
-            return j.awaitLine(l -> l.startsWith("READY "), Duration.ofSeconds(120)).split(" ");
-        }
-
-        private void awaitFormed() throws Exception {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            for (int n = 1; n <= NODES; n++) {
-                while (call(n, STATUS)[0] != NODES) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException("node " + n + " does not see " + NODES + " members after 60 s");
-                    }
-                    Thread.sleep(100);
-                }
-            }
-        }
-
-        long[] call(int node, long... args) throws Exception {
-            CompletableFuture<long[]> f = clients[node].call(CONTROL, args, CONTROL_TIMEOUT);
-            return f.get(CONTROL_TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS);
-        }
-
-        @Override
-        public void close() {
-            for (RpcClient c : clients) {
-                if (c != null) {
-                    c.close();
-                }
-            }
-            jvms.forEach(ChildJvm::kill);
-            for (ChildJvm j : jvms) {
-                try {
-                    j.waitFor(Duration.ofSeconds(10));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
-    }
 }

@@ -514,9 +514,7 @@ final class SetTable<T> implements KddmSet<T> {
     void release(HandleImpl<T> h, boolean changed) {
         Entry e = h.entry;
         List<Runnable> after = null;
-        int[] targets = null;
-        Wire.Backup backup = null;
-        boolean published = h.writable() && changed;
+        PendingBackup backup = null;
         synchronized (e) {
             if (h.writable()) {
                 e.writePins--;
@@ -527,16 +525,8 @@ final class SetTable<T> implements KddmSet<T> {
             } else {
                 e.readPins--;
             }
-            if (spec.replication() > 1 && e.dirty && e.pins() == 0 && e.state.owner() && e.hasData
-                    && engine.unusable() == null) {
-                targets = engine.backupNodes(spec.replication() - 1);
-                if (targets.length > 0) {
-                    e.replicating = true;
-                    e.dirty = false;
-                    backup = backupOf(e, export(e.id, cast(e.obj)));
-                } else {
-                    warnDegraded(1);
-                }
+            if (e.dirty && e.pins() == 0) {
+                backup = startBackup(e);
             }
             if (!e.replicating && (!e.deferred.isEmpty() || !e.waiters.isEmpty())) {
                 after = new ArrayList<>(1);
@@ -547,43 +537,53 @@ final class SetTable<T> implements KddmSet<T> {
             after.forEach(Runnable::run);
         }
         if (backup != null) {
-            replicate(e, backup, targets);
+            replicate(e, backup.copy(), backup.targets());
         }
-        if (published) {
-            // acknowledged only if this node is still a confirmed member (not paused and replaced meanwhile)
-            try {
-                engine.awaitConfirmed();
-                engine.checkUsable();
-            } catch (KddmException ex) {
-                throw new KddmException("write of object " + e.id + " of set " + setId + " is not acknowledged: "
-                        + ex.getMessage(), ex);
-            }
+        if (h.writable() && changed) {
+            checkAcknowledged(e);
         }
     }
 
     /** Makes a new version of {@code h}'s object and copies it to its backups, keeping the pin. */
     void publish(HandleImpl<T> h) {
         Entry e = h.entry;
-        int[] targets = null;
-        Wire.Backup backup = null;
+        PendingBackup backup;
         synchronized (e) {
             e.version++;
             e.dirty = true;
-            if (spec.replication() > 1 && e.state.owner() && e.hasData && !e.replicating
-                    && engine.unusable() == null) {
-                targets = engine.backupNodes(spec.replication() - 1);
-                if (targets.length > 0) {
-                    e.replicating = true;
-                    e.dirty = false;
-                    backup = backupOf(e, export(e.id, cast(e.obj)));
-                } else {
-                    warnDegraded(1);
-                }
-            }
+            backup = e.replicating ? null : startBackup(e);      // a pinned entry is not being replicated
         }
         if (backup != null) {
-            replicate(e, backup, targets);
+            replicate(e, backup.copy(), backup.targets());
         }
+        checkAcknowledged(e);
+    }
+
+    /** A copy of an entry's value on its way to {@code targets}. */
+    private record PendingBackup(Wire.Backup copy, int[] targets) {
+    }
+
+    /**
+     * With {@code e}'s monitor held: when the set is replicated and this node owns the data, marks the entry
+     * replicating and returns the copy to send to the backups the view asks for; null when there is nothing to
+     * copy or nowhere to copy it (a warning then says the set runs degraded).
+     */
+    private PendingBackup startBackup(Entry e) {
+        if (spec.replication() <= 1 || !e.state.owner() || !e.hasData || engine.unusable() != null) {
+            return null;
+        }
+        int[] targets = engine.backupNodes(spec.replication() - 1);
+        if (targets.length == 0) {
+            warnDegraded(1);
+            return null;
+        }
+        e.replicating = true;
+        e.dirty = false;
+        return new PendingBackup(backupOf(e, export(e.id, cast(e.obj))), targets);
+    }
+
+    /** A write is acknowledged only if this node is still a confirmed member (not paused and replaced meanwhile). */
+    private void checkAcknowledged(Entry e) {
         try {
             engine.awaitConfirmed();
             engine.checkUsable();
