@@ -112,6 +112,7 @@ class MembershipTest {
         b.halt();                                          // sockets close: failure seen at once
         Await.until(() -> a.epoch() > epoch && a.view().member(1).isEmpty(), Duration.ofSeconds(2),
                 "node 1 declared failed quickly");
+        Await.until(() -> log.size() >= 2, Duration.ofSeconds(2), "the failure hooks ran");   // after the view
         assertEquals(List.of("services:fail:1", "infra:fail:1"), log);
     }
 
