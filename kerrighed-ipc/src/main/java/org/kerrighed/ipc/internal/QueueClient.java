@@ -409,10 +409,18 @@ public final class QueueClient {
 
     private void sendFetch(Take t, long start, int attempt) {
         CompletableFuture<TakeReply> f;
-        try {
-            f = takeAt(home, t);
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
+        int to = home;
+        if (to != kddm.nodeId() && !kddm.isMember(to)) {
+            // the home departed (a leaving node may still answer, and park the fetch where no push will come
+            // from): find the new home first
+            f = CompletableFuture.failedFuture(new org.kerrighed.rpc.LinkClosedException(to,
+                    "queue '" + name + "': home " + to + " is no longer a member"));
+        } else {
+            try {
+                f = takeAt(to, t);
+            } catch (RuntimeException e) {
+                f = CompletableFuture.failedFuture(e);
+            }
         }
         f.whenComplete((r, ex) -> {
             if (ex == null && r.status() != QueueWire.NOT_HOME) {
@@ -423,6 +431,9 @@ public final class QueueClient {
                     }
                     if (r.status() == QueueWire.PARKED) {
                         fetchParked = true;
+                        if (to != kddm.nodeId() && !kddm.isMember(to)) {
+                            nodeFailed();          // parked at a home that departed meanwhile: ask the new one
+                        }
                     } else {
                         arrivedLocked(t.delivery(), r.items());
                     }
