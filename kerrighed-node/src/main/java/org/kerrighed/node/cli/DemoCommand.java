@@ -537,6 +537,10 @@ final class DemoCommand implements Callable<Integer> {
                             + " this machine's cores).%nSame grid as the single-threaded run: %s%n",
                     check.referenceNanos() / 1e6, slowest / 1e6, (double) check.referenceNanos() / slowest, bands,
                     check.maxError() == 0 ? "yes, bit for bit" : "NO (largest difference " + check.maxError() + ")");
+            if (check.maxError() != 0) {
+                throw new IllegalStateException("the stencil's grid differs from the single-threaded one by up to "
+                        + check.maxError());
+            }
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("iterations", iterations);
             result.put("bands", json);
