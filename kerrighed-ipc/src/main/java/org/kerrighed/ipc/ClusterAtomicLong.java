@@ -3,7 +3,6 @@ package org.kerrighed.ipc;
 import org.kerrighed.ipc.internal.Names;
 import org.kerrighed.ipc.internal.SyncSets;
 import org.kerrighed.ipc.internal.SyncState;
-import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
@@ -42,11 +41,8 @@ public final class ClusterAtomicLong extends Number {
     }
 
     public long get() {
-        try (Handle<SyncState.AtomicLong> h = set.get(id)) {
-            SyncState.AtomicLong s = present(h.value());
-            s.perm().check(ipc.callers().credentials(), Access.READ, what());
-            return s.value();
-        }
+        SyncState.AtomicLong s = SyncSets.read(set, id, ipc.callers(), what());
+        return s.value();
     }
 
     public void set(long newValue) {
@@ -106,20 +102,12 @@ public final class ClusterAtomicLong extends Number {
     private long[] update(LongUnaryOperator f) {
         long[] r = new long[2];
         SyncSets.update(set, id, s -> {
-            SyncState.AtomicLong cur = present(s);
-            cur.perm().check(ipc.callers().credentials(), Access.WRITE, what());
+            SyncState.AtomicLong cur = SyncSets.checked(s, ipc.callers(), Access.WRITE, what());
             r[0] = cur.value();
             r[1] = f.applyAsLong(r[0]);
             return r[1] == r[0] ? cur : cur.with(r[1]);
         });
         return r;
-    }
-
-    private SyncState.AtomicLong present(SyncState.AtomicLong s) {
-        if (s == null) {
-            throw new IllegalStateException(what() + " was removed");
-        }
-        return s;
     }
 
     private String what() {

@@ -3,7 +3,6 @@ package org.kerrighed.ipc;
 import org.kerrighed.ipc.internal.Names;
 import org.kerrighed.ipc.internal.SyncSets;
 import org.kerrighed.ipc.internal.SyncState;
-import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
@@ -48,11 +47,8 @@ public final class ClusterAtomicReference<V> {
     }
 
     public V get() {
-        try (Handle<SyncState.AtomicRef> h = set.get(id)) {
-            SyncState.AtomicRef s = present(h.value());
-            s.perm().check(ipc.callers().credentials(), Access.READ, what());
-            return type.cast(s.value());
-        }
+        SyncState.AtomicRef s = SyncSets.read(set, id, ipc.callers(), what());
+        return type.cast(s.value());
     }
 
     public void set(V newValue) {
@@ -95,8 +91,7 @@ public final class ClusterAtomicReference<V> {
     private Change<V> update(UnaryOperator<V> f) {
         @SuppressWarnings("unchecked") Change<V>[] r = new Change[1];
         SyncSets.update(set, id, s -> {
-            SyncState.AtomicRef cur = present(s);
-            cur.perm().check(ipc.callers().credentials(), Access.WRITE, what());
+            SyncState.AtomicRef cur = SyncSets.checked(s, ipc.callers(), Access.WRITE, what());
             V before = type.cast(cur.value());
             V after = f.apply(before);
             if (after != null) {
@@ -106,13 +101,6 @@ public final class ClusterAtomicReference<V> {
             return after == before ? cur : cur.with(after);
         });
         return r[0];
-    }
-
-    private SyncState.AtomicRef present(SyncState.AtomicRef s) {
-        if (s == null) {
-            throw new IllegalStateException(what() + " was removed");
-        }
-        return s;
     }
 
     private String what() {

@@ -5,7 +5,6 @@ import org.kerrighed.ipc.internal.Sleepers;
 import org.kerrighed.ipc.internal.SyncSets;
 import org.kerrighed.ipc.internal.SyncState;
 import org.kerrighed.ipc.internal.WaiterRef;
-import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
@@ -123,17 +122,11 @@ public final class ClusterCountDownLatch {
     }
 
     public long getCount() {
-        try (Handle<SyncState.Latch> h = set.get(id)) {
-            return checked(h.value(), Access.READ).count();
-        }
+        return SyncSets.read(set, id, ipc.callers(), "latch '" + name + "'").count();
     }
 
     private SyncState.Latch checked(SyncState.Latch s, Access access) {
-        if (s == null) {
-            throw new IllegalStateException("latch '" + name + "' was removed");
-        }
-        s.perm().check(ipc.callers().credentials(), access, "latch '" + name + "'");
-        return s;
+        return SyncSets.checked(s, ipc.callers(), access, "latch '" + name + "'");
     }
 
     @Override

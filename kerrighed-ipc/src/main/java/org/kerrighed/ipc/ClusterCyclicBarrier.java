@@ -5,7 +5,6 @@ import org.kerrighed.ipc.internal.Sleepers;
 import org.kerrighed.ipc.internal.SyncSets;
 import org.kerrighed.ipc.internal.SyncState;
 import org.kerrighed.ipc.internal.WaiterRef;
-import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
@@ -253,17 +252,11 @@ public final class ClusterCyclicBarrier {
     }
 
     private SyncState.Barrier read() {
-        try (Handle<SyncState.Barrier> h = set.get(id)) {
-            return checked(h.value(), Access.READ);
-        }
+        return SyncSets.read(set, id, ipc.callers(), "barrier '" + name + "'");
     }
 
     private SyncState.Barrier checked(SyncState.Barrier s, Access access) {
-        if (s == null) {
-            throw new IllegalStateException("barrier '" + name + "' was removed");
-        }
-        s.perm().check(ipc.callers().credentials(), access, "barrier '" + name + "'");
-        return s;
+        return SyncSets.checked(s, ipc.callers(), access, "barrier '" + name + "'");
     }
 
     @Override

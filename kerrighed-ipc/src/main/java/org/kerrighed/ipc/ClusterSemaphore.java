@@ -6,7 +6,6 @@ import org.kerrighed.ipc.internal.SyncSets;
 import org.kerrighed.ipc.internal.SyncState;
 import org.kerrighed.ipc.internal.SyncState.SemWaiter;
 import org.kerrighed.ipc.internal.WaiterRef;
-import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
@@ -281,17 +280,11 @@ public final class ClusterSemaphore {
     }
 
     private SyncState.Semaphore read() {
-        try (Handle<SyncState.Semaphore> h = set.get(id)) {
-            return checked(h.value(), Access.READ);
-        }
+        return SyncSets.read(set, id, ipc.callers(), "semaphore '" + name + "'");
     }
 
     private SyncState.Semaphore checked(SyncState.Semaphore s, Access access) {
-        if (s == null) {
-            throw new IllegalStateException("semaphore '" + name + "' was removed");
-        }
-        s.perm().check(ipc.callers().credentials(), access, "semaphore '" + name + "'");
-        return s;
+        return SyncSets.checked(s, ipc.callers(), access, "semaphore '" + name + "'");
     }
 
     private static void checkPermits(long permits) {

@@ -4,6 +4,8 @@ import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.SetFlag;
+import org.kerrighed.kddm.access.Access;
+import org.kerrighed.kddm.access.CallerContext;
 import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.KddmException;
 import java.util.concurrent.TimeUnit;
@@ -72,6 +74,25 @@ public final class SyncSets {
             Names.checkSame(name, s.name(), kind);
             return s;
         });
+    }
+
+    /**
+     * {@code s} checked for the current caller: present (else {@link IllegalStateException}: {@code what} was
+     * removed) and allowing {@code access} (else {@link org.kerrighed.kddm.access.PermissionDeniedException}).
+     */
+    public static <S extends SyncState> S checked(S s, CallerContext callers, Access access, String what) {
+        if (s == null) {
+            throw new IllegalStateException(what + " was removed");
+        }
+        s.perm().check(callers.credentials(), access, what);
+        return s;
+    }
+
+    /** Object {@code id}'s state from a read copy (cached here until the next change), checked for reading. */
+    public static <S extends SyncState> S read(KddmSet<S> set, long id, CallerContext callers, String what) {
+        try (Handle<S> h = set.get(id)) {
+            return checked(h.value(), callers, Access.READ, what);
+        }
     }
 
     /**
