@@ -182,15 +182,15 @@ public final class KddmBenchNode {
                 }
                 yield new long[0];
             }
-            case LOCAL -> onPlatformThread(() -> local((int) a[1], a[2] != 0));
-            case MISS -> onPlatformThread(() -> miss((int) a[1], (int) a[2], a[3] != 0));
-            case PINGPONG -> onPlatformThread(() -> pingpong((int) a[1], (int) a[2], a[3] != 0));
+            case LOCAL -> PlatformThreads.run("bench-kddm-measure", () -> local((int) a[1], a[2] != 0));
+            case MISS -> PlatformThreads.run("bench-kddm-measure", () -> miss((int) a[1], (int) a[2], a[3] != 0));
+            case PINGPONG -> PlatformThreads.run("bench-kddm-measure", () -> pingpong((int) a[1], (int) a[2], a[3] != 0));
             case TAKE -> onMeasuringThread(() -> new long[]{take(a[1])});
             case LOAD -> new long[]{load((int) a[1], (int) a[2], (int) a[3], (int) a[4])};
             case WARM -> new long[]{warm((int) a[1], (int) a[2])};
             case MIX -> mix((int) a[1], a[2], a[3], a[4], (int) a[5], (int) a[6], (int) a[7]);
-            case WRITES -> onPlatformThread(() -> writes((int) a[1], a[2], a[3], a[4], (int) a[5], (int) a[6]));
-            case OWNED -> onPlatformThread(() -> owned((int) a[1], a[2] != 0));
+            case WRITES -> PlatformThreads.run("bench-kddm-measure", () -> writes((int) a[1], a[2], a[3], a[4], (int) a[5], (int) a[6]));
+            case OWNED -> PlatformThreads.run("bench-kddm-measure", () -> owned((int) a[1], a[2] != 0));
             default -> throw new IllegalArgumentException("unknown command " + a[0]);
         };
     }
@@ -198,23 +198,6 @@ public final class KddmBenchNode {
     /** Runs {@code work} on {@link #measuring}, a platform thread kept for short timed operations, bounded. */
     private long[] onMeasuringThread(Callable<long[]> work) throws Exception {
         return measuring.submit(work).get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** Runs {@code work} on a platform thread of its own (the handler runs on a virtual thread), bounded. */
-    private static long[] onPlatformThread(Callable<long[]> work) throws Exception {
-        CompletableFuture<long[]> f = new CompletableFuture<>();
-        Thread t = Thread.ofPlatform().name("bench-kddm-measure").start(() -> {
-            try {
-                f.complete(work.call());
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        });
-        try {
-            return f.get(10, TimeUnit.MINUTES);
-        } finally {
-            t.interrupt();
-        }
     }
 
     // ------------------------------------------------------------------ latency rows

@@ -19,8 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -87,31 +85,15 @@ public final class MmBenchNode {
             case STATUS -> new long[]{node.kddm().members().length, node.id()};
             case CREATE -> new long[]{create(a[1], a[2], (int) a[3])};
             case ATTACH -> new long[]{attach(a[1])};
-            case COPY -> onPlatformThread(() -> copy(a[1] == BIG_KEY ? big : bigPages, (int) a[2], a[3] != 0));
-            case LOOP -> onPlatformThread(() -> loop((int) a[1], a[2] != 0));
+            case COPY -> PlatformThreads.run("bench-mm-measure", () -> copy(a[1] == BIG_KEY ? big : bigPages, (int) a[2], a[3] != 0));
+            case LOOP -> PlatformThreads.run("bench-mm-measure", () -> loop((int) a[1], a[2] != 0));
             case TOUCH -> {
                 fault.getAndAddLong(a[1] * PAGE, 1);
                 yield new long[0];
             }
-            case FAULT -> onPlatformThread(() -> faults((int) a[1], (int) a[2], a[3] != 0));
+            case FAULT -> PlatformThreads.run("bench-mm-measure", () -> faults((int) a[1], (int) a[2], a[3] != 0));
             default -> throw new IllegalArgumentException("unknown command " + a[0]);
         };
-    }
-
-    private static long[] onPlatformThread(Callable<long[]> work) throws Exception {
-        CompletableFuture<long[]> f = new CompletableFuture<>();
-        Thread t = Thread.ofPlatform().name("bench-mm-measure").start(() -> {
-            try {
-                f.complete(work.call());
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        });
-        try {
-            return f.get(10, TimeUnit.MINUTES);
-        } finally {
-            t.interrupt();
-        }
     }
 
     /** Creates segment {@code key} of {@code bytes}, attaches it here and writes every page (cached here now). */
