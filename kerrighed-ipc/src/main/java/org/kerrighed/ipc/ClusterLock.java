@@ -6,11 +6,9 @@ import org.kerrighed.ipc.internal.SyncSets;
 import org.kerrighed.ipc.internal.SyncState;
 import org.kerrighed.ipc.internal.WaiterRef;
 import org.kerrighed.kddm.Handle;
-import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmException;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.ObjectLostException;
-import java.util.Optional;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
 import org.slf4j.Logger;
@@ -20,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
@@ -40,16 +39,13 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Holder.</b> The holder is the calling thread (the calling process once processes exist).
  *
- * <p>The first acquisition of the lock by a node after another node had it publishes (and copies to a backup) the
- * holding node's id before the thread proceeds: one more round trip on a hand-off between nodes, none on the
- * same node.
- *
  * <p><b>Failures.</b> When the node of the thread that holds the lock dies, the lock passes to the next waiter,
  * which finds {@link #ownerDied()} true, as a POSIX robust mutex reports {@code EOWNERDEAD}: the state the lock
  * protects may be half-changed. The holder repairs it and calls {@link #markConsistent()}; until then every later
- * holder is told too. The flag is also raised when the node that last held the lock died after releasing it but
- * before any other node took it (it kept the lock cached): the runtime cannot tell these apart without a message
- * per acquisition. Waiters on a condition are woken (a spurious wake-up, which {@link Condition} allows) when a
+ * holder is told too. KDDM tells the first holder after the lock's object was recovered from its backup copy
+ * ({@link Handle#ownerDied()}), so a hand-off between nodes costs only the transfer. The flag is also raised when
+ * the node that last held the lock died after releasing it but before any other node took it (it kept the lock
+ * cached): the runtime cannot tell these apart without a message per acquisition. Waiters on a condition are woken (a spurious wake-up, which {@link Condition} allows) when a
  * node fails, so a signal lost with a dead node never leaves them asleep.
  *
  * <p>Thread-safe. Instances for the same name on one node share their state.
@@ -152,7 +148,7 @@ public final class ClusterLock implements Lock {
     public void markConsistent() {
         core.checkHeld();
         if (core.state.inconsistent()) {
-            core.change(core.state.withLastNode(core.state.lastNode(), false));
+            core.change(core.state.withInconsistent(false));
         }
     }
 
@@ -308,47 +304,34 @@ public final class ClusterLock implements Lock {
         }
 
         /**
-         * The pin on the lock's object is here: when this node is not the one the state names (first use, or the
-         * lock came from another node), names it and publishes that, keeping the pin (so that if this node dies
-         * holding the lock, the next holder is told). True: the pin is held.
+         * The pin on the lock's object is here: checks it and takes the lock. The first acquisition anywhere makes
+         * the lock and publishes it (copied to a backup) before going on, so that if this node dies holding it the
+         * next holder finds it and is told; later hand-offs publish nothing, KDDM tells the next holder
+         * ({@link Handle#ownerDied()}) when it recovered the object from its backup. Returns true.
          */
         private boolean settle(Handle<SyncState.Lock> h) {
             SyncState.Lock s = h.value();
-            Kddm kddm = ipc.kddm();
-            boolean changed = false;
-            if (s == null) {                       // the first acquisition anywhere makes the lock
-                s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), -1, lost,
-                        Map.of());
-                changed = true;
-            }
             try {
+                if (s == null) {
+                    s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), lost,
+                            Map.of());
+                    h.set(s);
+                    h.publish();
+                }
                 Names.checkSame(name, s.name(), "lock");
                 s.perm().check(ipc.callers().credentials(), Access.WRITE, "lock '" + name + "'");
             } catch (RuntimeException e) {
                 h.closeUnchanged();
                 throw e;
             }
-            if (s.lastNode() != kddm.nodeId()) {
-                boolean died = s.lastNode() >= 0 && !kddm.isMember(s.lastNode());
-                if (died) {
-                    log.warn("lock '{}': node {}, which held it last, died; the new holder is told (ownerDied)",
-                            name, s.lastNode());
-                }
-                s = s.withLastNode(kddm.nodeId(), s.inconsistent() || died || lost);
-                changed = true;
-            }
-            if (changed) {
-                h.set(s);
-                try {
-                    h.publish();                    // on its backups before the holder relies on the lock
-                } catch (RuntimeException e) {
-                    h.closeUnchanged();
-                    throw e;
-                }
-                lost = false;
-            }
-            pin = h;
             dirty = false;
+            if (h.ownerDied() && !s.inconsistent()) {
+                log.warn("lock '{}': the node that held it last died; the new holder is told (ownerDied)", name);
+                s = s.withInconsistent(true);
+                dirty = true;                       // published on release; if this node dies first, told again
+            }
+            lost = false;
+            pin = h;
             state = s;
             return true;
         }

@@ -33,6 +33,15 @@ public interface Handle<T> extends AutoCloseable {
     void set(T value);
 
     /**
+     * True for the first write handle taken after the object was recovered from a copy because the node that
+     * owned it died: that node's work may have been cut short (a holder of a lock that is this object died
+     * holding it, say). Exactly one write handle in the cluster is told per recovery; read handles never are.
+     * The owner may also have died while it merely kept the object cached, unpinned: KDDM cannot tell these apart
+     * without a message per pin.
+     */
+    boolean ownerDied();
+
+    /**
      * True when another node's request waits for this pin to be released (a write handle delays every other
      * node's request; a read handle delays writers). Never sends a message.
      */

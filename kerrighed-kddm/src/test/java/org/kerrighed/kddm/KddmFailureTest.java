@@ -141,6 +141,43 @@ class KddmFailureTest {
     }
 
     @Test
+    void theFirstWriterAfterAnOwnersDeathIsToldOnce() throws Exception {
+        try (KddmNodes nodes = new KddmNodes(4)) {
+            var s = counters(nodes, 2);
+            for (int i = 0; i < 4; i++) {
+                write(s.get(3), i, 100 + i);                   // node 3 owns 0-3, backed up elsewhere
+            }
+            write(s.get(2), 10, 7);
+            try (Handle<Counter> h = s.get(1).grab(10)) {      // taken from a live owner: nothing to tell
+                assertFalse(h.ownerDied());
+            }
+            Handle<Counter> held = s.get(3).grab(0);           // node 3 dies holding object 0...
+            var waiter = s.get(0).grabAsync(0);                // ...while node 0 waits for it
+            Thread.sleep(50);
+            assertFalse(waiter.isDone());
+            nodes.crash(3);
+            try (Handle<Counter> h = waiter.get(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                assertTrue(h.ownerDied(), "the waiter takes over from a dead holder");
+                assertEquals(100, h.value().value());
+            }
+            try (Handle<Counter> h = s.get(1).grab(0)) {
+                assertFalse(h.ownerDied(), "told once");
+            }
+            try (Handle<Counter> h = s.get(1).get(1)) {        // a reader is never told...
+                assertFalse(h.ownerDied());
+                assertEquals(101, h.value().value());
+            }
+            try (Handle<Counter> h = s.get(2).grab(1)) {       // ...so the first writer still is
+                assertTrue(h.ownerDied());
+            }
+            try (Handle<Counter> h = s.get(0).grab(1)) {
+                assertFalse(h.ownerDied());
+            }
+            assertFalse(held.ownerDied());
+        }
+    }
+
+    @Test
     void aJoinMovesHomesWithoutLosingOrDuplicatingObjects() {
         try (KddmNodes nodes = new KddmNodes(2)) {
             var s = counters(nodes, 1);

@@ -17,15 +17,15 @@ public sealed interface SyncState {
 
     IpcPerm perm();
 
-    /** A cluster lock: the node that last took it, and its condition queues. */
-    record Lock(String name, IpcPerm perm, int lastNode, boolean inconsistent,
+    /** A cluster lock: whether a holder died since it was last marked consistent, and its condition queues. */
+    record Lock(String name, IpcPerm perm, boolean inconsistent,
                 Map<String, List<WaiterRef>> conditions) implements SyncState {
-        public Lock withLastNode(int node, boolean nowInconsistent) {
-            return new Lock(name, perm, node, nowInconsistent, conditions);
+        public Lock withInconsistent(boolean now) {
+            return new Lock(name, perm, now, conditions);
         }
 
         public Lock withConditions(Map<String, List<WaiterRef>> c) {
-            return new Lock(name, perm, lastNode, inconsistent, Map.copyOf(c));
+            return new Lock(name, perm, inconsistent, Map.copyOf(c));
         }
     }
 

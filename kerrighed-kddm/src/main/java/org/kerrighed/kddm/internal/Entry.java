@@ -30,6 +30,8 @@ final class Entry {
     int writePins;
     boolean replicating;           // a write is being copied to backups: everyone waits
     boolean dirty;                 // written (or first-touched) since last replicated
+    boolean ownerDied;             // recovered after its owner died; the next write pin (here or where
+                                   //   ownership goes) is told, once
     int[] backedUpOn;              // owner: the backups that acknowledged backedUpVersion
     long backedUpVersion = -1;
     final ArrayDeque<Object> deferred = new ArrayDeque<>();   // remote requests and invalidations waiting

@@ -7,12 +7,14 @@ final class HandleImpl<T> implements Handle<T> {
     private final SetTable<T> set;
     final Entry entry;
     private final boolean write;
+    private final boolean ownerDied;
     private boolean closed;
 
-    HandleImpl(SetTable<T> set, Entry entry, boolean write) {
+    HandleImpl(SetTable<T> set, Entry entry, boolean write, boolean ownerDied) {
         this.set = set;
         this.entry = entry;
         this.write = write;
+        this.ownerDied = ownerDied;
     }
 
     @Override
@@ -51,6 +53,11 @@ final class HandleImpl<T> implements Handle<T> {
         if (closed) {
             throw new IllegalStateException("handle on object " + entry.id + " of set " + set.id() + " is closed");
         }
+    }
+
+    @Override
+    public boolean ownerDied() {
+        return ownerDied;
     }
 
     @Override

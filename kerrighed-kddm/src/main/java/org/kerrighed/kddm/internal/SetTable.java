@@ -289,7 +289,11 @@ final class SetTable<T> implements KddmSet<T> {
         if (hit) {
             hits.increment();
         }
-        return new HandleImpl<>(this, e, write);
+        boolean ownerDied = write && e.ownerDied;
+        if (ownerDied) {
+            e.ownerDied = false;                      // told to this pin only
+        }
+        return new HandleImpl<>(this, e, write, ownerDied);
     }
 
     /**
@@ -718,10 +722,13 @@ final class SetTable<T> implements KddmSet<T> {
                         && neu.ownSeq() >= old.ownSeq()) ? neu : old);
     }
 
-    /** Keeps the data we give away as a backup, so a crash of the new owner before its first write loses nothing. */
-    private void keepBackup(Entry e) {
+    /**
+     * Keeps the data we give away as a backup, so a crash of the new owner before its first write loses nothing.
+     * {@code wire}: the data already exported for the new owner, or null.
+     */
+    private void keepBackup(Entry e, Object wire) {
         if (spec.replication() > 1 && e.hasData) {
-            onBackup(backupOf(e, export(e.id, cast(e.obj))));
+            onBackup(backupOf(e, wire != null ? wire : export(e.id, cast(e.obj))));
         }
     }
 
@@ -885,7 +892,9 @@ final class SetTable<T> implements KddmSet<T> {
             send(n, Wire.INV, new Wire.Inv(setId, e.id, to, seq));
         }
         Object data = hasCopy ? null : export(e.id, cast(e.obj));
-        keepBackup(e);
+        boolean ownerDied = e.ownerDied;
+        e.ownerDied = false;
+        keepBackup(e, data);
         dropData(e);
         e.copyset.clear();
         e.probOwner = to;
@@ -894,7 +903,8 @@ final class SetTable<T> implements KddmSet<T> {
         e.gaveSeq = seq;
         e.ownSeq = seq;
         e.move(INV_COPY);
-        reply(r, new Wire.Grant(setId, e.id, Wire.G_OWN_WRITE, data, e.version, seq, r.reqId(), readers));
+        reply(r, new Wire.Grant(setId, e.id, Wire.G_OWN_WRITE, data, e.version, seq, r.reqId(), readers,
+                ownerDied));
     }
 
     void onGrant(int from, Wire.Grant g) {
@@ -986,6 +996,7 @@ final class SetTable<T> implements KddmSet<T> {
         e.hintSeq = g.ownSeq();
         e.reqId = 0;
         e.copyset.clear();
+        e.ownerDied = g.ownerDied();
         transfers.increment();
         switch (g.kind()) {
             case Wire.G_OWN_WRITE -> {
@@ -1049,6 +1060,7 @@ final class SetTable<T> implements KddmSet<T> {
         }
         e.move(e.copyset.isEmpty() ? WRITE_GHOST : READ_OWNER);
         e.dirty = true;            // re-replicate at the next release
+        e.ownerDied = true;
         transfers.increment();
         engine.rereplicateSoon(this);
     }
@@ -1120,6 +1132,7 @@ final class SetTable<T> implements KddmSet<T> {
                         e.gaveTo = a.from();
                         e.gaveSeq = a.ownSeq();
                         e.handoffTo = -1;
+                        e.ownerDied = false;              // went with the object
                         e.move(INV_COPY);
                     }
                 }
@@ -1211,8 +1224,8 @@ final class SetTable<T> implements KddmSet<T> {
                 byte kind = e.copyset.isEmpty() ? Wire.G_GHOST : Wire.G_HANDOFF;
                 e.copyset.remove(to);
                 Wire.Grant g = new Wire.Grant(setId, e.id, kind, export(e.id, cast(e.obj)), e.version, seq, 0,
-                        e.copyset.toArray());
-                keepBackup(e);
+                        e.copyset.toArray(), e.ownerDied);
+                keepBackup(e, g.data());
                 e.handoffFrom = e.state;
                 e.handoffTo = to;
                 e.ownSeq = seq;

@@ -41,13 +41,21 @@ public final class Wire {
     static final byte G_LOST = 7;          // every copy died
     static final byte G_PROMOTE = 8;       // recovery: become the owner with the data you hold; nodes = copyset
 
-    /** An answer to a request (or a recovery order). {@code data} is the linker's wire form, or null. */
     /** The wire form of an object whose value is null (a null {@code data} means "no data sent"). */
     record NullValue() {
         static final NullValue INSTANCE = new NullValue();
     }
 
-    record Grant(long set, long id, byte kind, Object data, long version, long ownSeq, long reqId, int[] nodes) {
+    /**
+     * An answer to a request (or a recovery order). {@code data} is the linker's wire form, or null.
+     * {@code ownerDied}: with ownership, the object was recovered after its owner died and no write pin has
+     * been told yet (see {@link org.kerrighed.kddm.Handle#ownerDied}).
+     */
+    record Grant(long set, long id, byte kind, Object data, long version, long ownSeq, long reqId, int[] nodes,
+                 boolean ownerDied) {
+        Grant(long set, long id, byte kind, Object data, long version, long ownSeq, long reqId, int[] nodes) {
+            this(set, id, kind, data, version, ownSeq, reqId, nodes, false);
+        }
     }
 
     /** Drop your read copy; acknowledge to {@code newOwner}. */
