@@ -101,7 +101,7 @@ public final class ClusterAtomicLong extends Number {
     /** Applies {@code f} atomically; returns {before, after}. An unchanged value sends no backup. */
     private long[] update(LongUnaryOperator f) {
         long[] r = new long[2];
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.AtomicLong cur = SyncSets.checked(s, ipc.callers(), Access.WRITE, what());
             r[0] = cur.value();
             r[1] = f.applyAsLong(r[0]);

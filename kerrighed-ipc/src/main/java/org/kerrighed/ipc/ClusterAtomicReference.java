@@ -90,7 +90,7 @@ public final class ClusterAtomicReference<V> {
 
     private Change<V> update(UnaryOperator<V> f) {
         @SuppressWarnings("unchecked") Change<V>[] r = new Change[1];
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.AtomicRef cur = SyncSets.checked(s, ipc.callers(), Access.WRITE, what());
             V before = type.cast(cur.value());
             V after = f.apply(before);

@@ -63,7 +63,7 @@ public final class ClusterCountDownLatch {
         try (Sleepers.Sleeper sleeper = ipc.sleepers().sleeper()) {
             WaiterRef me = sleeper.ref();
             boolean[] open = new boolean[1];
-            SyncSets.update(set, id, s -> {
+            set.update(id, s -> {
                 SyncState.Latch cur = checked(s, Access.READ);
                 open[0] = cur.count() == 0;
                 return open[0] ? cur : cur.with(cur.count(), SyncState.plus(cur.waiters(), me));
@@ -77,7 +77,7 @@ public final class ClusterCountDownLatch {
                     interrupted = e;
                 }
                 boolean giveUp = timedOut || interrupted != null;
-                SyncSets.update(set, id, s -> {
+                set.update(id, s -> {
                     SyncState.Latch cur = checked(s, Access.READ);
                     open[0] = cur.count() == 0;
                     return open[0] || !giveUp ? cur
@@ -103,7 +103,7 @@ public final class ClusterCountDownLatch {
     /** Decrements the count; the count-down that reaches zero wakes every waiter, on every node. */
     public void countDown() {
         List<WaiterRef>[] woken = new List[1];
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.Latch cur = checked(s, Access.WRITE);
             if (cur.count() == 0) {
                 return cur;

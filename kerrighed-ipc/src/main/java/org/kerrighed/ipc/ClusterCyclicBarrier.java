@@ -90,7 +90,7 @@ public final class ClusterCyclicBarrier {
             List<WaiterRef> wake = new ArrayList<>();
             RuntimeException[] actionFailed = new RuntimeException[1];
             boolean interruptedAtEntry = Thread.interrupted();
-            SyncSets.update(set, id, s -> {
+            set.update(id, s -> {
                 SyncState.Barrier cur = checked(s, Access.WRITE);
                 generation[0] = cur.generation();
                 if (cur.broken()) {
@@ -163,7 +163,7 @@ public final class ClusterCyclicBarrier {
             boolean giveUp = timedOut || interrupted != null;
             Outcome[] outcome = new Outcome[1];
             List<WaiterRef> wake = new ArrayList<>();
-            SyncSets.update(set, id, s -> {
+            set.update(id, s -> {
                 SyncState.Barrier cur = checked(s, Access.READ);
                 if (cur.generation() != generation) {
                     outcome[0] = Outcome.LAST;               // tripped (its wake-up was lost with a node)
@@ -228,7 +228,7 @@ public final class ClusterCyclicBarrier {
     public void reset() {
         List<WaiterRef> wake = new ArrayList<>();
         long[] generation = new long[1];
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.Barrier cur = checked(s, Access.WRITE);
             wake.addAll(cur.waiters());
             generation[0] = cur.generation();

@@ -368,10 +368,8 @@ public final class ClusterLock implements Lock {
             try {
                 if (dirty) {
                     h.set(state);
-                    h.close();
-                } else {
-                    h.closeUnchanged();
                 }
+                h.release(dirty);
             } catch (KddmException e) {
                 // the lock is released here anyway; the state change may not have reached its backup
                 log.warn("lock '{}': releasing: {}", name, e.getMessage());

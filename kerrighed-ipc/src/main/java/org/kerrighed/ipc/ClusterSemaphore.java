@@ -109,7 +109,7 @@ public final class ClusterSemaphore {
     public void release(int permits) {
         checkPermits(permits);
         List<WaiterRef> granted = new ArrayList<>();
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.Semaphore cur = checked(s, Access.WRITE);
             if (cur.permits() + permits < cur.permits()) {
                 throw new Error("Maximum permit count exceeded");
@@ -126,7 +126,7 @@ public final class ClusterSemaphore {
     /** Takes every available permit; returns how many (0 when none or negative). */
     public int drainPermits() {
         long[] n = new long[1];
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.Semaphore cur = checked(s, Access.WRITE);
             n[0] = Math.max(0, cur.permits());
             return n[0] == 0 ? cur : cur.with(cur.permits() - n[0], cur.queue());
@@ -137,7 +137,7 @@ public final class ClusterSemaphore {
     /** Shrinks the number of available permits by {@code reduction} (it may become negative). */
     public void reducePermits(int reduction) {
         checkPermits(reduction);
-        SyncSets.update(set, id, s -> {
+        set.update(id, s -> {
             SyncState.Semaphore cur = checked(s, Access.WRITE);
             return cur.with(cur.permits() - reduction, cur.queue());
         });
@@ -173,7 +173,7 @@ public final class ClusterSemaphore {
         try (Sleepers.Sleeper sleeper = mayWait ? ipc.sleepers().sleeper() : null) {
             WaiterRef me = sleeper != null ? sleeper.ref() : null;
             Outcome[] outcome = new Outcome[1];
-            SyncSets.update(set, id, s -> {
+            set.update(id, s -> {
                 SyncState.Semaphore cur = checked(s, Access.WRITE);
                 if (cur.permits() >= n && (barge || !cur.fair() || cur.queue().isEmpty())) {
                     outcome[0] = Outcome.GOT;
@@ -205,7 +205,7 @@ public final class ClusterSemaphore {
                 boolean giveUp = timedOut || interrupted;
                 boolean[] got = new boolean[1];
                 List<WaiterRef> granted = new ArrayList<>();
-                SyncSets.update(set, id, s -> {
+                set.update(id, s -> {
                     SyncState.Semaphore cur = checked(s, Access.READ);
                     if (!queued(cur, me)) {
                         got[0] = true;                     // a release granted our permits

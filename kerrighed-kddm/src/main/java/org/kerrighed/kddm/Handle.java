@@ -67,6 +67,18 @@ public interface Handle<T> extends AutoCloseable {
     void closeUnchanged();
 
     /**
+     * Releases the pin: {@link #close} when {@code changed}, else {@link #closeUnchanged}. For code that decides
+     * along the way whether it changed the object (in place or with {@link #set}).
+     */
+    default void release(boolean changed) {
+        if (changed) {
+            close();
+        } else {
+            closeUnchanged();
+        }
+    }
+
+    /**
      * Releases the pin. For a write handle of a replicated set, returns once the new value is on
      * {@code replication} live nodes (or every live node when fewer remain; a warning is logged).
      *

@@ -4,6 +4,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 
 /**
  * A cluster-wide table of objects keyed by long id, kept coherent by KDDM's write-invalidate protocol: at any
@@ -58,6 +59,19 @@ public interface KddmSet<T> {
 
     /** Like {@link #grab}, with {@link #get(long, long, TimeUnit)}'s timeout and interrupt rules. */
     Optional<Handle<T>> grab(long id, long timeout, TimeUnit unit) throws InterruptedException;
+
+    /**
+     * Grabs the object, replaces its value by {@code change}'s result and releases it: published (and replicated)
+     * when the result is another instance, released without a new version or any message when it is the same
+     * one. {@code change} runs with the object pinned: keep it short, and it must not block; when it throws, the
+     * object is released unchanged and the exception propagates. Bounded by the node's call timeout like
+     * {@link #grab}, but not cut short by an interrupt: one that comes meanwhile is kept (the interrupt status is
+     * set on return), so an update is done whole or not at all.
+     *
+     * @return the value after the change
+     * @throws KddmException when the object could not be had in time, or this node stopped
+     */
+    T update(long id, UnaryOperator<T> change);
 
     CompletableFuture<Handle<T>> getAsync(long id);
 

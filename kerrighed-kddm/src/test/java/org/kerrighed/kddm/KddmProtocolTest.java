@@ -64,6 +64,31 @@ class KddmProtocolTest {
     }
 
     @Test
+    void updateMakesAVersionOnlyForAChange() {
+        var s = counters();
+        assertEquals(5, s.get(1).update(3, c -> new Counter(c.value() + 5)).value());
+        assertEquals(1, versionOf(1, s.get(1), 3));
+        Thread.currentThread().interrupt();                  // kept, not acted on: the update is done whole
+        assertEquals(5, s.get(2).update(3, c -> c).value());
+        assertTrue(Thread.interrupted());
+        assertEquals(1, versionOf(2, s.get(2), 3), "the same instance makes no new version");
+        assertThrows(IllegalStateException.class, () -> s.get(2).update(3, c -> {
+            throw new IllegalStateException("refused");
+        }));
+        assertEquals(1, versionOf(2, s.get(2), 3));
+        assertEquals(5, read(s.get(0), 3), "released after the failed change");
+        assertEquals(6, s.get(0).update(3, c -> new Counter(c.value() + 1)).value());
+    }
+
+    /** The version of the copy node {@code node} holds of object {@code id} of {@code s}. */
+    private static long versionOf(int node, KddmSet<Counter> s, long id) {
+        String d = nodes.kddm(node).describe(s.id(), id);
+        var m = java.util.regex.Pattern.compile("data v(\\d+)").matcher(d);
+        assertTrue(m.find(), "no local data: " + d);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
     void upgradingAReadCopySendsNoData() {
         List<KddmSet<byte[]>> s = nodes.staticSet(ids.incrementAndGet(), SetSpec.of("page", "65536"),
                 () -> new PageLinker(65536));

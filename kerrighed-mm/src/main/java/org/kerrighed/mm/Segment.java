@@ -320,7 +320,7 @@ public final class Segment implements AutoCloseable {
             }
             return set;
         } finally {
-            SharedMemory.release(h, set);
+            h.release(set);
         }
     }
 
@@ -360,7 +360,7 @@ public final class Segment implements AutoCloseable {
             }
             return set;
         } finally {
-            SharedMemory.release(h, set);
+            h.release(set);
         }
     }
 

@@ -191,7 +191,7 @@ public final class SharedMemory implements AutoCloseable {
                     return id;
                 }
             } finally {
-                release(slot, changed);
+                slot.release(changed);
             }
         }
         if (found == null) {
@@ -342,7 +342,7 @@ public final class SharedMemory implements AutoCloseable {
             h.set(m);
             changed = true;
         } finally {
-            release(h, changed);
+            h.release(changed);
         }
         KddmSet<byte[]> pages;
         try {
@@ -380,19 +380,10 @@ public final class SharedMemory implements AutoCloseable {
             h.set(m.freeable() ? null : m);
             changed = true;
         } finally {
-            release(h, changed);
+            h.release(changed);
         }
         if (m.freeable()) {
             free(m);
-        }
-    }
-
-    /** Closes {@code h}: published if {@code changed}, else released without a new version. */
-    static <T> void release(Handle<T> h, boolean changed) {
-        if (changed) {
-            h.close();
-        } else {
-            h.closeUnchanged();
         }
     }
 
@@ -459,7 +450,7 @@ public final class SharedMemory implements AutoCloseable {
             h.set(m.freeable() ? null : m);
             changed = true;
         } finally {
-            release(h, changed);
+            h.release(changed);
         }
         if (m.key() != PRIVATE) {
             Handle<KeySlot> k = keys.grab(m.key());
@@ -470,7 +461,7 @@ public final class SharedMemory implements AutoCloseable {
                     freed = true;
                 }
             } finally {
-                release(k, freed);
+                k.release(freed);
             }
         }
         if (m.freeable()) {
@@ -537,7 +528,7 @@ public final class SharedMemory implements AutoCloseable {
                     h.set(changed.freeable() ? null : changed);
                     written = true;
                 } finally {
-                    release(h, written);
+                    h.release(written);
                 }
                 log.info("node {}: {}: dropped {} attachment(s) of departed nodes", kddm.nodeId(), m.describe(),
                         m.attachNodes().length - changed.attachNodes().length);

@@ -429,7 +429,10 @@ public final class QueueClient {
                     if (fetching != t.delivery()) {
                         return;                    // given back meanwhile: the home requeues what it gave
                     }
-                    if (r.status() == QueueWire.PARKED) {
+                    if (r.status() == QueueWire.PARKED && waiting == 0) {
+                        giveBack(t.delivery(), 0);  // every waiter left before the home parked it: take it back,
+                        fetching = 0;               // or items offered meanwhile would be pushed here for nobody
+                    } else if (r.status() == QueueWire.PARKED) {
                         fetchParked = true;
                         if (to != kddm.nodeId() && !kddm.isMember(to)) {
                             nodeFailed();          // parked at a home that departed meanwhile: ask the new one

@@ -4,17 +4,14 @@ import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.SetFlag;
+import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.CallerContext;
-import org.kerrighed.kddm.SetSpec;
-import org.kerrighed.kddm.KddmException;
-import java.util.concurrent.TimeUnit;
 import org.kerrighed.kddm.linkers.ObjectLinker;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.function.UnaryOperator;
 
 /**
  * The KDDM static sets that hold the java.util.concurrent-style primitives (ids 1100-1106, replication
@@ -67,7 +64,7 @@ public final class SyncSets {
      * {@code name}'s (hash collisions) and returns its current state.
      */
     public static <S extends SyncState> S ensure(KddmSet<S> set, long id, String name, String kind, Supplier<S> initial) {
-        return update(set, id, s -> {
+        return set.update(id, s -> {
             if (s == null) {
                 return initial.get();
             }
@@ -92,53 +89,6 @@ public final class SyncSets {
     public static <S extends SyncState> S read(KddmSet<S> set, long id, CallerContext callers, String what) {
         try (Handle<S> h = set.get(id)) {
             return checked(h.value(), callers, Access.READ, what);
-        }
-    }
-
-    /**
-     * Grabs object {@code id}, replaces its state by {@code change}'s result and releases it: published (and
-     * replicated) when the result is a new state, released without a message when it is the same instance.
-     * {@code change} runs with the object pinned: keep it short, and it must not block. An interrupt that comes
-     * meanwhile does not cut the update short: it is kept (the thread's interrupt status is set on return) for the
-     * caller's next wait to report, so an update is done whole or not at all.
-     *
-     * @return the state after the change
-     * @throws KddmException when the object could not be had within the node's call timeout, or the node stopped
-     */
-    public static <S> S update(KddmSet<S> set, long id, UnaryOperator<S> change) {
-        boolean interrupted = Thread.interrupted();
-        Handle<S> h = null;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (h == null) {
-            try {
-                h = set.grab(id, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
-                        .orElseThrow(() -> new KddmException("object " + id + " of set " + set.id()
-                                + " could not be had within 30 s"));
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        boolean changed = false;
-        try {
-            S before = h.value();
-            S after = change.apply(before);
-            if (after != before) {
-                h.set(after);
-                changed = true;
-            }
-            return after;
-        } finally {
-            try {
-                if (changed) {
-                    h.close();
-                } else {
-                    h.closeUnchanged();
-                }
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
         }
     }
 }

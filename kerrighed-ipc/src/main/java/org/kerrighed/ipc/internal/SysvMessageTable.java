@@ -184,7 +184,7 @@ final class SysvMessageTable implements SysvMessageQueues {
             f.accept(q);
             changed = true;
         } finally {
-            SysvService.release(h, changed);
+            h.release(changed);
         }
     }
 
@@ -381,7 +381,7 @@ final class SysvMessageTable implements SysvMessageQueues {
             changed = r.status() == OK || r.status() == BLOCKED;
             return r;
         } finally {
-            SysvService.release(h, changed);
+            h.release(changed);
         }
     }
 

@@ -194,7 +194,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
                     s.waiters.add(new SemWaiter(sleeper.ref(), nums, deltas, b.num(), b.delta() == 0));
                     changed = true;
                 } finally {
-                    SysvService.release(h, changed);
+                    h.release(changed);
                 }
                 try {
                     if (!sleeper.await(deadline)) {
@@ -311,7 +311,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
     private void cancel(int id, WaiterRef ref) {
         sets.grabIfExists(id).ifPresent(h -> {
             boolean changed = h.value() != null && removeWaiter(h.value(), ref);
-            SysvService.release(h, changed);
+            h.release(changed);
         });
     }
 
@@ -485,7 +485,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
             f.accept(h.value());
             changed = true;
         } finally {
-            SysvService.release(h, changed);
+            h.release(changed);
         }
     }
 
@@ -541,7 +541,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
             changed = idx.holdings.removeAll(mine);
             indexed.removeAll(mine);
         } finally {
-            SysvService.release(h, changed);
+            h.release(changed);
         }
     }
 
@@ -565,7 +565,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
                 wakeSatisfiable(s);
                 changed = true;
             } finally {
-                SysvService.release(h, changed);
+                h.release(changed);
             }
         });
     }

@@ -182,7 +182,7 @@ public final class SysvService implements AutoCloseable {
             changed = true;
             return id;
         } finally {
-            release(h, changed);
+            h.release(changed);
         }
     }
 
@@ -196,7 +196,7 @@ public final class SysvService implements AutoCloseable {
             if (mine) {
                 h.set(KeyEntry.FREE);
             }
-            release(h, mine);
+            h.release(mine);
         });
     }
 
@@ -249,15 +249,6 @@ public final class SysvService implements AutoCloseable {
     static void checkMode(int mode) {
         if ((mode & ~0777) != 0) {
             throw new SysvException("EINVAL", "mode has bits other than 0777: 0" + Integer.toOctalString(mode));
-        }
-    }
-
-    /** Closes a write handle, publishing the object only when it was changed. */
-    static void release(Handle<?> h, boolean changed) {
-        if (changed) {
-            h.close();
-        } else {
-            h.closeUnchanged();
         }
     }
 

@@ -173,7 +173,7 @@ class SysvSemaphoresTest {
     @Test
     void timeoutsAndInterrupts() throws Exception {
         int id = c.sem(0).get(1060, 1, IPC_CREAT, 0600);
-        var timed = SysvCluster.start("timed", () -> c.sem(1).semtimedop(id, 300, TimeUnit.MILLISECONDS,
+        var timed = SysvCluster.start("timed", () -> c.sem(1).semtimedop(id, 2, TimeUnit.SECONDS,
                 SemOp.of(0, -1)));
         timed.awaitParked();
         assertEquals(Thread.State.TIMED_WAITING, timed.thread().getState());

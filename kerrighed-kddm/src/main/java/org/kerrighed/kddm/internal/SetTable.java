@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 
 import static org.kerrighed.kddm.ObjState.*;
 
@@ -141,6 +142,43 @@ final class SetTable<T> implements KddmSet<T> {
     @Override
     public Optional<Handle<T>> grab(long id, long timeout, TimeUnit unit) throws InterruptedException {
         return Optional.ofNullable(awaitTimed(acquire(id, Acquire.WRITE, (byte) 0), id, "grab", unit.toNanos(timeout)));
+    }
+
+    @Override
+    public T update(long id, UnaryOperator<T> change) {
+        boolean interrupted = Thread.interrupted();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(engine.timeoutMillis());
+        try {
+            HandleImpl<T> h = hit(id, true);
+            while (h == null) {
+                try {
+                    h = awaitTimed(acquire(id, Acquire.WRITE, (byte) 0), id, "update",
+                            Math.max(0, deadline - System.nanoTime()));
+                    if (h == null) {
+                        throw new KddmException("update of object " + id + " of set " + setId + " timed out after "
+                                + engine.timeoutMillis() + " ms (" + describe(id) + ")");
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            boolean changed = false;
+            try {
+                T before = h.value();
+                T after = change.apply(before);
+                if (after != before) {
+                    h.set(after);
+                    changed = true;
+                }
+                return after;
+            } finally {
+                h.release(changed);
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Waits up to {@code nanos} (no bound at Long.MAX_VALUE); null on timeout; the interrupt propagates. */
