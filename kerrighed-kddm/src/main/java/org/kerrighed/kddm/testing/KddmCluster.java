@@ -140,10 +140,16 @@ public class KddmCluster implements AutoCloseable {
         return l;
     }
 
+    /** Stops every node and deletes the nodes' storage directories. */
     @Override
     public synchronized void close() {
         nodes.values().forEach(Kddm::close);
         nodes.clear();
         rpc.close();
+        try (var paths = Files.walk(storage)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // best effort: a temporary directory
+        }
     }
 }
