@@ -146,10 +146,12 @@ public class KddmCluster implements AutoCloseable {
         nodes.values().forEach(Kddm::close);
         nodes.clear();
         rpc.close();
-        try (var paths = Files.walk(storage)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (java.io.IOException e) {
-            // best effort: a temporary directory
+        for (int attempt = 0; attempt < 5 && Files.exists(storage); attempt++) {
+            try (var paths = Files.walk(storage)) {        // a closing node may still be writing a file
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                // retried: a file went away during the walk
+            }
         }
     }
 }
