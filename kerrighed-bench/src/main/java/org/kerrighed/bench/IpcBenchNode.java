@@ -40,7 +40,7 @@ public final class IpcBenchNode {
     static final int LOCK_LOCAL = 3;    // side, iterations -> nanos per lock/unlock pair
     static final int LOCK_PINGPONG = 4; // round, iterations, startAt, holdNanos -> nanoTime of each acquire, release
     static final int BARRIER_RUN = 5;   // round, parties, rounds, startAt -> nanos elapsed
-    static final int RPC_RTT = 6;       // peer node, calls -> median round trip nanos
+    static final int RPC_RTT = 6;       // peer node, calls[, parked nanos before each] -> median round trip nanos
     /** Sides of a measurement. */
     static final int OURS = 0;
     static final int HAZELCAST = 1;
@@ -94,7 +94,7 @@ public final class IpcBenchNode {
             case LOCK_PINGPONG -> IpcSyncBench.lockPingPong(node, "bench-lock-pingpong-" + a[1], (int) a[2], a[3], a[4]);
             case BARRIER_RUN -> new long[]{IpcSyncBench.barrierRounds(node, "bench-barrier-" + a[1], (int) a[2],
                     (int) a[3], a[4])};
-            case RPC_RTT -> new long[]{IpcSyncBench.rpcRoundTrip(node, (int) a[1], (int) a[2])};
+            case RPC_RTT -> new long[]{IpcSyncBench.rpcRoundTrip(node, (int) a[1], (int) a[2], a.length > 3 ? a[3] : 0)};
             default -> throw new IllegalArgumentException("unknown command " + a[0]);
         };
     }

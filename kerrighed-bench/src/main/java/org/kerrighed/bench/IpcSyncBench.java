@@ -137,11 +137,18 @@ final class IpcSyncBench {
         return System.nanoTime() - startAt;
     }
 
-    /** The median of {@code calls} sequential RPC round trips (16-byte echo) to node {@code peer}, in nanoseconds. */
-    static long rpcRoundTrip(Node node, int peer, int calls) throws Exception {
+    /**
+     * The median of {@code calls} sequential RPC round trips (16-byte echo) to node {@code peer}, in nanoseconds;
+     * with {@code parkNanos > 0} the caller parks that long before each call, as a lock holder does before it
+     * releases (both ends of each call then start from idle threads, as a hand-off does).
+     */
+    static long rpcRoundTrip(Node node, int peer, int calls, long parkNanos) throws Exception {
         byte[] payload = new byte[16];
         long[] t = new long[calls];
         for (int i = 0; i < calls; i++) {
+            if (parkNanos > 0) {
+                LockSupport.parkNanos(parkNanos);
+            }
             long t0 = System.nanoTime();
             node.rpc().call(peer, NodeAdmin.ECHO, payload).get(30, TimeUnit.SECONDS);
             t[i] = System.nanoTime() - t0;
