@@ -63,8 +63,9 @@ public final class Segment implements AutoCloseable {
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ORDER);
     private static final VarHandle FLOAT = MethodHandles.byteArrayViewVarHandle(float[].class, ORDER);
     private static final VarHandle DOUBLE = MethodHandles.byteArrayViewVarHandle(double[].class, ORDER);
-    /** The most bytes of pages a bulk read pins at once. */
+    /** A bulk read pins at once at most {@code RUN_BYTES} of pages (one page if bigger) and {@code RUN_PAGES} pages. */
     static final int RUN_BYTES = 1 << 20;
+    static final int RUN_PAGES = 256;
 
     private final SharedMemory shm;
     private final long id;
@@ -89,7 +90,7 @@ public final class Segment implements AutoCloseable {
         this.shift = Integer.numberOfTrailingZeros(pageSize);
         this.mask = pageSize - 1;
         this.replication = m.replication();
-        this.runPages = Math.max(1, RUN_BYTES >> shift);
+        this.runPages = Math.clamp(RUN_BYTES >> shift, 1, RUN_PAGES);
         this.readOnly = readOnly;
         this.pages = pages;
         this.name = m.describe();
@@ -417,10 +418,11 @@ public final class Segment implements AutoCloseable {
 
     /**
      * Copies {@code dst.byteSize()} bytes from the segment, starting at {@code offset}, into {@code dst}. Takes the
-     * pages in runs ({@link KddmSet#getRun}: up to {@value #RUN_BYTES} bytes of consecutive pages, one KDDM call,
-     * the first page fetched if it is not here, the others as long as they are cached here) and holds the run's
-     * read pins while it copies from it, so no page is invalidated under the copy; consecutive pages that lie side
-     * by side in this node's memory are copied at once. Not atomic across pages.
+     * pages in runs ({@link KddmSet#getRun}: up to {@value #RUN_BYTES} bytes and {@value #RUN_PAGES} consecutive
+     * pages in one KDDM call, the first page fetched if it is not here, the others as long as they are cached here)
+     * and holds the run's read pins while it copies from it, so no page is invalidated under the copy; consecutive
+     * pages that lie side by side in this node's memory ({@link FrameStore}) are copied at once. Not atomic across
+     * pages.
      */
     public void copyTo(long offset, MemorySegment dst) {
         long len = dst.byteSize();
