@@ -28,8 +28,10 @@ import java.nio.ReadOnlyBufferException;
  * holds a copy; else one round trip to the page's owner), reads, and releases it; a write takes the page
  * ({@code grab}: every other copy in the cluster is invalidated first), writes it in place and releases it (with a
  * replication factor r &gt; 1, the release returns once the page is on r nodes). Copies stay cached until another
- * node writes the page. A value that straddles two pages is read or written one page at a time: it is not atomic
- * against writers of those pages. See docs/memory-model.md for what this means for layouts and performance.
+ * node writes the page. A bulk read ({@code copyTo}) takes its pages in runs, many per KDDM call (see
+ * {@link #copyTo(long, MemorySegment)}). A value that straddles two pages is read or written one page at a time:
+ * it is not atomic against writers of those pages. See docs/memory-model.md for what this means for layouts and
+ * performance.
  *
  * <p><b>Atomic operations.</b> {@code compareAndSet*} and {@code getAndAdd*} take the page for writing (so no
  * other node reads or writes it meanwhile) and update it under the page's local lock (so the node's other threads
