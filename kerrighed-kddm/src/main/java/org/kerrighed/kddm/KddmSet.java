@@ -42,7 +42,8 @@ public interface KddmSet<T> {
      * holds a readable copy and no local caller or other node waits for it. It stops at the first one that would
      * need a message or a wait; the caller takes that one with the next call. Only the first object can block (as
      * {@code get} does), and then the call holds no other pin: a run never waits while it keeps other nodes out.
-     * Costs one map lookup and one lock per object after the first, and no allocation per object.
+     * Costs, per object after the first, one map lookup and the entry's lock twice (to pin, to release), and no
+     * allocation.
      *
      * @param max the most objects to pin, at least 1 ({@code first + max - 1} must not overflow)
      * @throws IllegalArgumentException on a bad {@code max}

@@ -10,8 +10,9 @@ import java.util.Set;
  * written or read front to back) lie one after the other and a bulk copy over them is one memory copy. A freed
  * frame's slot is reused before a new chunk is made, and a chunk left with no frame is dropped, so the store holds
  * little more than the pages cached here: a new chunk has as many slots as the store already has (at least
- * {@link #MIN_SLOTS}), at most the chunk size. Chunks are heap arrays: a frame stays readable as long as it is
- * referenced, whatever the store does. Thread-safe.
+ * {@link #MIN_SLOTS}), at most the chunk size. A frame's bytes are its page's only while the frame is in use:
+ * once freed, its slot may hold another page (KDDM frees a frame only when no handle pins its page). Chunks are
+ * heap arrays, so a stale frame is never unsafe memory. Thread-safe.
  */
 final class FrameStore {
     static final int CHUNK_BYTES = 1 << 20;
@@ -85,7 +86,7 @@ final class FrameStore {
         }
     }
 
-    /** Bytes held in chunks (for tests and statistics). */
+    /** Bytes held in chunks (for tests). */
     synchronized long bytesHeld() {
         return slots * pageSize;
     }
