@@ -155,7 +155,7 @@ class KddmRunTest {
     void runsNeverReadACopyOlderThanACompletedWrite() throws Exception {
         var s = counters();
         int n = 64;
-        int rounds = 30;
+        int rounds = 20;
         AtomicLong completed = new AtomicLong();
         AtomicBoolean done = new AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
