@@ -197,6 +197,7 @@ class KddmRunTest {
                                 id += r.count();
                             }
                         }
+                        Thread.sleep(1);                  // leave the writer some CPU on a small machine
                     }
                 } catch (Throwable t) {
                     failure.compareAndSet(null, t);
