@@ -30,7 +30,13 @@ public interface IoLinker<T> {
     /** Rebuilds an object from its wire form. */
     T importObject(long id, Object wire);
 
-    /** The local copy is being dropped (invalidated by a writer, flushed, or taken away). */
+    /**
+     * {@code object} is no longer the local copy: invalidated by a writer, flushed, taken away, replaced by a
+     * newer copy or by {@link Handle#set}, or made by {@link #firstTouch} only to be shipped to another node.
+     * Called only when no handle can read it any more (an object dropped while pinned is reported when its
+     * entry's last pin is released), so the linker may reuse its storage. Runs under the object's entry lock,
+     * possibly on an RPC I/O thread: it must not block.
+     */
     default void invalidate(long id, T object) {
     }
 

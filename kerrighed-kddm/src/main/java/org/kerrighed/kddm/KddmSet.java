@@ -36,6 +36,21 @@ public interface KddmSet<T> {
     /** The exclusive writable copy (every other copy is invalidated first), first-touching it if needed. */
     Handle<T> grab(long id);
 
+    /**
+     * Read copies of objects with consecutive ids in one call, for readers that scan many (bulk copies of shared
+     * memory pages): object {@code first} as {@link #get} takes it (a local hit, or fetched from its owner), then
+     * the objects after it, up to {@code max} in all, for as long as this node can read them without waiting: it
+     * holds a readable copy and no local caller or other node waits for it. It stops at the first one that would
+     * need a message or a wait; the caller takes that one with the next call. Only the first object can block (as
+     * {@code get} does), and then the call holds no other pin: a run never waits while it keeps other nodes out.
+     * Costs, per object after the first, one map lookup and the entry's lock twice (to pin, to release), and no
+     * allocation.
+     *
+     * @param max the most objects to pin, at least 1 ({@code first + max - 1} must not overflow)
+     * @throws IllegalArgumentException on a bad {@code max}
+     */
+    RunHandle<T> getRun(long first, int max);
+
     /** A readable copy if the object exists somewhere; no first touch. */
     Optional<Handle<T>> getIfExists(long id);
 

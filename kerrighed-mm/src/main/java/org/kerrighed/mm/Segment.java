@@ -4,6 +4,7 @@ import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.NoSuchSetException;
 import org.kerrighed.kddm.ObjectLostException;
+import org.kerrighed.kddm.RunHandle;
 import org.kerrighed.kddm.SetStats;
 
 import java.lang.foreign.MemorySegment;
@@ -12,6 +13,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.ReadOnlyBufferException;
 
 /**
  * An attachment of a shared segment on this node ({@link SharedMemory#attach}): typed reads and writes at byte
@@ -26,8 +28,10 @@ import java.nio.ByteOrder;
  * holds a copy; else one round trip to the page's owner), reads, and releases it; a write takes the page
  * ({@code grab}: every other copy in the cluster is invalidated first), writes it in place and releases it (with a
  * replication factor r &gt; 1, the release returns once the page is on r nodes). Copies stay cached until another
- * node writes the page. A value that straddles two pages is read or written one page at a time: it is not atomic
- * against writers of those pages. See docs/memory-model.md for what this means for layouts and performance.
+ * node writes the page. A bulk read ({@code copyTo}) takes its pages in runs, many per KDDM call (see
+ * {@link #copyTo(long, MemorySegment)}). A value that straddles two pages is read or written one page at a time:
+ * it is not atomic against writers of those pages. See docs/memory-model.md for what this means for layouts and
+ * performance.
  *
  * <p><b>Atomic operations.</b> {@code compareAndSet*} and {@code getAndAdd*} take the page for writing (so no
  * other node reads or writes it meanwhile) and update it under the page's local lock (so the node's other threads
@@ -61,6 +65,9 @@ public final class Segment implements AutoCloseable {
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ORDER);
     private static final VarHandle FLOAT = MethodHandles.byteArrayViewVarHandle(float[].class, ORDER);
     private static final VarHandle DOUBLE = MethodHandles.byteArrayViewVarHandle(double[].class, ORDER);
+    /** A bulk read pins at once at most {@code RUN_BYTES} of pages (one page if bigger) and {@code RUN_PAGES} pages. */
+    static final int RUN_BYTES = 1 << 20;
+    static final int RUN_PAGES = 256;
 
     private final SharedMemory shm;
     private final long id;
@@ -70,12 +77,13 @@ public final class Segment implements AutoCloseable {
     private final int shift;
     private final int mask;
     private final int replication;
+    private final int runPages;
     private final boolean readOnly;
-    private final KddmSet<byte[]> pages;
+    private final KddmSet<Frame> pages;
     private final String name;
     private volatile boolean detached;
 
-    Segment(SharedMemory shm, SegmentMeta m, KddmSet<byte[]> pages, boolean readOnly) {
+    Segment(SharedMemory shm, SegmentMeta m, KddmSet<Frame> pages, boolean readOnly) {
         this.shm = shm;
         this.id = m.id();
         this.key = m.key();
@@ -84,6 +92,7 @@ public final class Segment implements AutoCloseable {
         this.shift = Integer.numberOfTrailingZeros(pageSize);
         this.mask = pageSize - 1;
         this.replication = m.replication();
+        this.runPages = Math.clamp(RUN_BYTES >> shift, 1, RUN_PAGES);
         this.readOnly = readOnly;
         this.pages = pages;
         this.name = m.describe();
@@ -132,9 +141,10 @@ public final class Segment implements AutoCloseable {
 
     public byte getByte(long offset) {
         check(offset, 1);
-        Handle<byte[]> h = read(offset >>> shift);
+        Handle<Frame> h = read(offset >>> shift);
         try {
-            return h.value()[(int) offset & mask];
+            Frame f = h.value();
+            return f.bytes[f.offset + ((int) offset & mask)];
         } finally {
             h.close();
         }
@@ -142,11 +152,11 @@ public final class Segment implements AutoCloseable {
 
     public void putByte(long offset, byte value) {
         checkWrite(offset, 1);
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            synchronized (b) {
-                b[(int) offset & mask] = value;
+            Frame f = h.value();
+            synchronized (f) {
+                f.bytes[f.offset + ((int) offset & mask)] = value;
             }
         } finally {
             h.close();
@@ -159,9 +169,10 @@ public final class Segment implements AutoCloseable {
         if (p > pageSize - 2) {
             return (short) readStraddling(offset, 2);
         }
-        Handle<byte[]> h = read(offset >>> shift);
+        Handle<Frame> h = read(offset >>> shift);
         try {
-            return (short) SHORT.get(h.value(), p);
+            Frame f = h.value();
+            return (short) SHORT.get(f.bytes, f.offset + p);
         } finally {
             h.close();
         }
@@ -174,11 +185,11 @@ public final class Segment implements AutoCloseable {
             writeStraddling(offset, 2, value);
             return;
         }
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            synchronized (b) {
-                SHORT.set(b, p, value);
+            Frame f = h.value();
+            synchronized (f) {
+                SHORT.set(f.bytes, f.offset + p, value);
             }
         } finally {
             h.close();
@@ -191,9 +202,10 @@ public final class Segment implements AutoCloseable {
         if (p > pageSize - 2) {
             return (char) readStraddling(offset, 2);
         }
-        Handle<byte[]> h = read(offset >>> shift);
+        Handle<Frame> h = read(offset >>> shift);
         try {
-            return (char) CHAR.get(h.value(), p);
+            Frame f = h.value();
+            return (char) CHAR.get(f.bytes, f.offset + p);
         } finally {
             h.close();
         }
@@ -206,11 +218,11 @@ public final class Segment implements AutoCloseable {
             writeStraddling(offset, 2, value);
             return;
         }
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            synchronized (b) {
-                CHAR.set(b, p, value);
+            Frame f = h.value();
+            synchronized (f) {
+                CHAR.set(f.bytes, f.offset + p, value);
             }
         } finally {
             h.close();
@@ -223,9 +235,10 @@ public final class Segment implements AutoCloseable {
         if (p > pageSize - 4) {
             return (int) readStraddling(offset, 4);
         }
-        Handle<byte[]> h = read(offset >>> shift);
+        Handle<Frame> h = read(offset >>> shift);
         try {
-            return (int) INT.get(h.value(), p);
+            Frame f = h.value();
+            return (int) INT.get(f.bytes, f.offset + p);
         } finally {
             h.close();
         }
@@ -238,11 +251,11 @@ public final class Segment implements AutoCloseable {
             writeStraddling(offset, 4, value);
             return;
         }
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            synchronized (b) {
-                INT.set(b, p, value);
+            Frame f = h.value();
+            synchronized (f) {
+                INT.set(f.bytes, f.offset + p, value);
             }
         } finally {
             h.close();
@@ -255,9 +268,10 @@ public final class Segment implements AutoCloseable {
         if (p > pageSize - 8) {
             return readStraddling(offset, 8);
         }
-        Handle<byte[]> h = read(offset >>> shift);
+        Handle<Frame> h = read(offset >>> shift);
         try {
-            return (long) LONG.get(h.value(), p);
+            Frame f = h.value();
+            return (long) LONG.get(f.bytes, f.offset + p);
         } finally {
             h.close();
         }
@@ -270,11 +284,11 @@ public final class Segment implements AutoCloseable {
             writeStraddling(offset, 8, value);
             return;
         }
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            synchronized (b) {
-                LONG.set(b, p, value);
+            Frame f = h.value();
+            synchronized (f) {
+                LONG.set(f.bytes, f.offset + p, value);
             }
         } finally {
             h.close();
@@ -307,14 +321,14 @@ public final class Segment implements AutoCloseable {
      */
     public boolean compareAndSetInt(long offset, int expected, int value) {
         checkAtomic(offset, 4, "compareAndSetInt");
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         boolean set = false;
         try {
-            byte[] b = h.value();
-            int p = (int) offset & mask;
-            synchronized (b) {
-                if ((int) INT.get(b, p) == expected) {
-                    INT.set(b, p, value);
+            Frame f = h.value();
+            int p = f.offset + ((int) offset & mask);
+            synchronized (f) {
+                if ((int) INT.get(f.bytes, p) == expected) {
+                    INT.set(f.bytes, p, value);
                     set = true;
                 }
             }
@@ -327,13 +341,13 @@ public final class Segment implements AutoCloseable {
     /** Atomically adds {@code delta} to the int at {@code offset} (4-aligned), cluster-wide; the old value. */
     public int getAndAddInt(long offset, int delta) {
         checkAtomic(offset, 4, "getAndAddInt");
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            int p = (int) offset & mask;
-            synchronized (b) {
-                int old = (int) INT.get(b, p);
-                INT.set(b, p, old + delta);
+            Frame f = h.value();
+            int p = f.offset + ((int) offset & mask);
+            synchronized (f) {
+                int old = (int) INT.get(f.bytes, p);
+                INT.set(f.bytes, p, old + delta);
                 return old;
             }
         } finally {
@@ -347,14 +361,14 @@ public final class Segment implements AutoCloseable {
      */
     public boolean compareAndSetLong(long offset, long expected, long value) {
         checkAtomic(offset, 8, "compareAndSetLong");
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         boolean set = false;
         try {
-            byte[] b = h.value();
-            int p = (int) offset & mask;
-            synchronized (b) {
-                if ((long) LONG.get(b, p) == expected) {
-                    LONG.set(b, p, value);
+            Frame f = h.value();
+            int p = f.offset + ((int) offset & mask);
+            synchronized (f) {
+                if ((long) LONG.get(f.bytes, p) == expected) {
+                    LONG.set(f.bytes, p, value);
                     set = true;
                 }
             }
@@ -367,13 +381,13 @@ public final class Segment implements AutoCloseable {
     /** Atomically adds {@code delta} to the long at {@code offset} (8-aligned), cluster-wide; the old value. */
     public long getAndAddLong(long offset, long delta) {
         checkAtomic(offset, 8, "getAndAddLong");
-        Handle<byte[]> h = write(offset >>> shift);
+        Handle<Frame> h = write(offset >>> shift);
         try {
-            byte[] b = h.value();
-            int p = (int) offset & mask;
-            synchronized (b) {
-                long old = (long) LONG.get(b, p);
-                LONG.set(b, p, old + delta);
+            Frame f = h.value();
+            int p = f.offset + ((int) offset & mask);
+            synchronized (f) {
+                long old = (long) LONG.get(f.bytes, p);
+                LONG.set(f.bytes, p, old + delta);
                 return old;
             }
         } finally {
@@ -405,8 +419,12 @@ public final class Segment implements AutoCloseable {
     // ------------------------------------------------------------------ bulk copies
 
     /**
-     * Copies {@code dst.byteSize()} bytes from the segment, starting at {@code offset}, into {@code dst}, page by
-     * page (one read copy per page, each copied straight from the page). Not atomic across pages.
+     * Copies {@code dst.byteSize()} bytes from the segment, starting at {@code offset}, into {@code dst}. Takes the
+     * pages in runs ({@link KddmSet#getRun}: up to {@value #RUN_BYTES} bytes and {@value #RUN_PAGES} consecutive
+     * pages in one KDDM call, the first page fetched if it is not here, the others as long as they are cached here)
+     * and holds the run's read pins while it copies from it, so no page is invalidated under the copy; consecutive
+     * pages that lie side by side in this node's memory ({@link FrameStore}) are copied at once. Not atomic across
+     * pages.
      */
     public void copyTo(long offset, MemorySegment dst) {
         long len = dst.byteSize();
@@ -415,15 +433,37 @@ public final class Segment implements AutoCloseable {
         while (done < len) {
             long off = offset + done;
             int p = (int) off & mask;
-            int k = (int) Math.min(len - done, pageSize - p);
-            Handle<byte[]> h = read(off >>> shift);
+            long pages = (p + (len - done) + mask) >>> shift;          // the pages the rest lies on
+            RunHandle<Frame> run = readRun(off >>> shift, (int) Math.min(runPages, pages));
             try {
-                MemorySegment.copy(h.value(), p, dst, ValueLayout.JAVA_BYTE, done, k);
+                done = copyRun(run, p, dst, done, len);
             } finally {
-                h.close();
+                run.close();
             }
-            done += k;
         }
+    }
+
+    /**
+     * Copies from {@code run}'s pages, starting {@code p} bytes into its first one, to {@code dst} from
+     * {@code done}, until the run or {@code len} ends; returns how far {@code dst} is filled.
+     */
+    private long copyRun(RunHandle<Frame> run, int p, MemorySegment dst, long done, long len) {
+        int n = run.count();
+        int i = 0;
+        while (i < n && done < len) {
+            Frame f = run.value(i);
+            Frame last = f;
+            int j = i + 1;
+            while (j < n && run.value(j).follows(last)) {
+                last = run.value(j++);
+            }
+            int k = (int) Math.min(len - done, (long) (j - i) * pageSize - p);
+            MemorySegment.copy(f.bytes, f.offset + p, dst, ValueLayout.JAVA_BYTE, done, k);
+            done += k;
+            p = 0;
+            i = j;
+        }
+        return done;
     }
 
     /** Copies {@code src.byteSize()} bytes from {@code src} into the segment at {@code offset}, page by page. */
@@ -435,11 +475,11 @@ public final class Segment implements AutoCloseable {
             long off = offset + done;
             int p = (int) off & mask;
             int k = (int) Math.min(len - done, pageSize - p);
-            Handle<byte[]> h = write(off >>> shift);
+            Handle<Frame> h = write(off >>> shift);
             try {
-                byte[] b = h.value();
-                synchronized (b) {
-                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, done, b, p, k);
+                Frame f = h.value();
+                synchronized (f) {
+                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, done, f.bytes, f.offset + p, k);
                 }
             } finally {
                 h.close();
@@ -448,45 +488,29 @@ public final class Segment implements AutoCloseable {
         }
     }
 
-    /** Copies {@code dst.remaining()} bytes from {@code offset} into {@code dst}, advancing its position. */
+    /**
+     * Copies {@code dst.remaining()} bytes from {@code offset} into {@code dst} (as {@link #copyTo(long,
+     * MemorySegment)}), then advances its position by as much.
+     *
+     * @throws ReadOnlyBufferException when {@code dst} is read-only
+     */
     public void copyTo(long offset, ByteBuffer dst) {
-        int len = dst.remaining();
-        check(offset, len);
-        int done = 0;
-        while (done < len) {
-            long off = offset + done;
-            int p = (int) off & mask;
-            int k = Math.min(len - done, pageSize - p);
-            Handle<byte[]> h = read(off >>> shift);
-            try {
-                dst.put(h.value(), p, k);
-            } finally {
-                h.close();
-            }
-            done += k;
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
         }
+        int len = dst.remaining();
+        copyTo(offset, MemorySegment.ofBuffer(dst));
+        dst.position(dst.position() + len);
     }
 
-    /** Copies {@code src.remaining()} bytes from {@code src} into the segment at {@code offset}, advancing it. */
+    /**
+     * Copies {@code src.remaining()} bytes from {@code src} into the segment at {@code offset}, page by page, then
+     * advances its position by as much.
+     */
     public void copyFrom(long offset, ByteBuffer src) {
         int len = src.remaining();
-        checkWrite(offset, len);
-        int done = 0;
-        while (done < len) {
-            long off = offset + done;
-            int p = (int) off & mask;
-            int k = Math.min(len - done, pageSize - p);
-            Handle<byte[]> h = write(off >>> shift);
-            try {
-                byte[] b = h.value();
-                synchronized (b) {
-                    src.get(b, p, k);
-                }
-            } finally {
-                h.close();
-            }
-            done += k;
-        }
+        copyFrom(offset, MemorySegment.ofBuffer(src));
+        src.position(src.position() + len);
     }
 
     /** Copies {@code length} bytes from {@code offset} into {@code dst[dstIndex..]}. */
@@ -629,7 +653,7 @@ public final class Segment implements AutoCloseable {
     }
 
     /** A read copy of page {@code page}. */
-    private Handle<byte[]> read(long page) {
+    private Handle<Frame> read(long page) {
         try {
             return pages.get(page);
         } catch (ObjectLostException e) {
@@ -639,8 +663,19 @@ public final class Segment implements AutoCloseable {
         }
     }
 
+    /** Read copies of page {@code page} and of up to {@code max - 1} pages after it ({@link KddmSet#getRun}). */
+    private RunHandle<Frame> readRun(long page, int max) {
+        try {
+            return pages.getRun(page, max);
+        } catch (ObjectLostException e) {
+            throw lost(page, e);
+        } catch (NoSuchSetException e) {
+            throw gone(e);
+        }
+    }
+
     /** The page {@code page}, for writing. */
-    private Handle<byte[]> write(long page) {
+    private Handle<Frame> write(long page) {
         try {
             return pages.grab(page);
         } catch (ObjectLostException e) {
@@ -667,11 +702,11 @@ public final class Segment implements AutoCloseable {
             long off = offset + done;
             int p = (int) off & mask;
             int k = Math.min(n - done, pageSize - p);
-            Handle<byte[]> h = read(off >>> shift);
+            Handle<Frame> h = read(off >>> shift);
             try {
-                byte[] b = h.value();
+                Frame f = h.value();
                 for (int i = 0; i < k; i++) {
-                    v |= (b[p + i] & 0xFFL) << (8 * (done + i));
+                    v |= (f.bytes[f.offset + p + i] & 0xFFL) << (8 * (done + i));
                 }
             } finally {
                 h.close();
@@ -687,12 +722,12 @@ public final class Segment implements AutoCloseable {
             long off = offset + done;
             int p = (int) off & mask;
             int k = Math.min(n - done, pageSize - p);
-            Handle<byte[]> h = write(off >>> shift);
+            Handle<Frame> h = write(off >>> shift);
             try {
-                byte[] b = h.value();
-                synchronized (b) {
+                Frame f = h.value();
+                synchronized (f) {
                     for (int i = 0; i < k; i++) {
-                        b[p + i] = (byte) (v >>> (8 * (done + i)));
+                        f.bytes[f.offset + p + i] = (byte) (v >>> (8 * (done + i)));
                     }
                 }
             } finally {

@@ -38,9 +38,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>Where things live.</b> Keys, the directory of segments and each segment's metadata are objects of three
  * KDDM static sets (ids 1000-1002, replication {@link SetSpec#SYSTEM_REPLICATION}), created by {@link #start} on
- * every node. A segment's pages are the {@code byte[]} objects of a dynamic KDDM set of its own (the {@code page}
- * linker, the segment's page size and replication factor): a read takes a read copy, a write takes the page, and a
- * copy stays cached on a node until another node writes the page (see {@link Segment} and docs/memory-model.md).
+ * every node. A segment's pages are the objects of a dynamic KDDM set of its own (the {@code shm-page} linker,
+ * the segment's page size and replication factor): a read takes a read copy, a write takes the page, and a copy
+ * stays cached on a node until another node writes the page (see {@link Segment} and docs/memory-model.md). On each
+ * node the copies of a segment's pages live side by side in chunks of memory of their own (a {@link FrameStore}),
+ * so a bulk copy over consecutive cached pages is one memory copy.
  *
  * <p><b>Permissions.</b> Checked with the caller's credentials ({@code kddm.callers().credentials()}) against the
  * segment's {@link IpcPerm}: opening an existing segment needs read permission (and write permission when
@@ -92,14 +94,15 @@ public final class SharedMemory implements AutoCloseable {
     }
 
     /**
-     * Starts shared memory on {@code kddm}'s node: creates its static sets, registers its service and watches
-     * views to drop the attachments of nodes that died or left.
+     * Starts shared memory on {@code kddm}'s node: creates its static sets, registers its page linker
+     * ({@code shm-page}) and its service, and watches views to drop the attachments of nodes that died or left.
      */
     public static SharedMemory start(Kddm kddm) {
         SharedMemory shm = new SharedMemory(kddm);
+        kddm.registerLinker(FrameLinker.NAME, (id, spec) -> new FrameLinker(Integer.parseInt(spec.linkerArg())));
         kddm.rpc().register(OPEN_PAGES, HandlerKind.BLOCKING, (ctx, setId) -> {
             try {
-                kddm.set(setId, byte[].class);
+                kddm.set(setId, Frame.class);
                 return true;
             } catch (NoSuchSetException e) {
                 return false;
@@ -257,9 +260,9 @@ public final class SharedMemory implements AutoCloseable {
             id = h.value().nextId();
             h.set(h.value().withNew(id));
         }
-        KddmSet<byte[]> pages = null;
+        KddmSet<Frame> pages = null;
         try {
-            pages = kddm.createSet(SetSpec.of("page", Integer.toString(pageSize)).withReplication(replication));
+            pages = kddm.createSet(SetSpec.of(FrameLinker.NAME, Integer.toString(pageSize)).withReplication(replication));
             openEverywhere(pages.id());
             long now = System.currentTimeMillis();
             Caller caller = kddm.callers().caller();
@@ -344,9 +347,9 @@ public final class SharedMemory implements AutoCloseable {
         } finally {
             h.release(changed);
         }
-        KddmSet<byte[]> pages;
+        KddmSet<Frame> pages;
         try {
-            pages = kddm.set(m.pageSet(), byte[].class);
+            pages = kddm.set(m.pageSet(), Frame.class);
         } catch (RuntimeException e) {
             detach(m.id());
             throw new NoSuchSegmentException(m.describe() + ": its pages are gone (" + e.getMessage() + ")");

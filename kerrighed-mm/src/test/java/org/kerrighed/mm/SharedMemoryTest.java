@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.ReadOnlyBufferException;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -285,6 +286,7 @@ class SharedMemoryTest {
         ro.close();                                          // idempotent
         IllegalStateException d = assertThrows(IllegalStateException.class, () -> ro.getInt(0));
         assertTrue(d.getMessage().contains("detached"), d.getMessage());
+        assertThrows(ReadOnlyBufferException.class, () -> rw.copyTo(0, ByteBuffer.allocate(4).asReadOnlyBuffer()));
         assertThrows(IllegalStateException.class, () -> ro.copyTo(0, ByteBuffer.allocate(4)));
         assertFalse(ro.attached());
         assertEquals(1, shm(0).stat(id).attachCount());
@@ -355,6 +357,33 @@ class SharedMemoryTest {
             ByteBuffer le = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
             a.copyTo(4092, le);
             assertEquals(1.5, le.getDouble(0), "bulk copies keep the little-endian layout");
+        }
+    }
+
+    @Test
+    void aBulkCopyFetchesThePagesThatAreNotCachedAndReadsTheOthersHere() {
+        int pages = 8;
+        long id = shm(0).open(PRIVATE, pages * 4096L, 0600);
+        byte[] data = new byte[pages * 4096];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 13 + i / 4096);
+        }
+        try (Segment a = shm(0).attach(id); Segment b = shm(1).attach(id)) {
+            a.copyFrom(0, data, 0, data.length);
+            for (int page : new int[]{0, 1, 2, 5}) {
+                assertEquals(a.getInt(page * 4096L), b.getInt(page * 4096L));   // node 1 caches pages 0-2 and 5
+            }
+            SegmentStats before = b.stats();
+            ByteBuffer out = ByteBuffer.allocateDirect(data.length - 10);
+            b.copyTo(10, out);                                   // runs: 0-2, 3 (fetched), 4 (fetched)-5, 6, 7
+            out.flip();
+            byte[] back = new byte[out.remaining()];
+            out.get(back);
+            assertArrayEquals(Arrays.copyOfRange(data, 10, data.length), back);
+            SegmentStats after = b.stats();
+            assertEquals(4, after.faults() - before.faults());
+            assertEquals(4, after.hits() - before.hits());
+            assertEquals(pages, after.cachedPages());
         }
     }
 

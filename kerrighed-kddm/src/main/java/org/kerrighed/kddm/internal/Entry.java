@@ -42,6 +42,8 @@ final class Entry {
     int handoffTo = -1;            // WAIT_CHG_OWN_ACK: the node taking over
     ObjState handoffFrom;          // the state to return to if it dies first
     boolean removed;               // dropped from the table; callers holding it must look again
+    java.util.List<Object> retired;   // local copies dropped or replaced while pinned: the linker hears of them
+                                      //   (invalidate) once the pins are gone
 
     /** Debugging aid: with -Dkddm.trace=true each entry keeps its last events, shown by {@link #toString}. */
     static final boolean TRACE = Boolean.getBoolean("kddm.trace");
@@ -74,6 +76,13 @@ final class Entry {
         if (TRACE && from != next) {
             trace("->" + next);
         }
+    }
+
+    void retire(Object old) {
+        if (retired == null) {
+            retired = new java.util.ArrayList<>(1);
+        }
+        retired.add(old);
     }
 
     void addEarlyAck(int node, long seq) {

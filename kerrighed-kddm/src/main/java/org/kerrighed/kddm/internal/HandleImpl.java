@@ -44,9 +44,7 @@ final class HandleImpl<T> implements Handle<T> {
                     + " was taken with get (read-only); use grab to change it");
         }
         set.checkType(value);
-        synchronized (entry) {
-            entry.obj = value;
-        }
+        set.replace(this, value);
     }
 
     private void checkOpen() {

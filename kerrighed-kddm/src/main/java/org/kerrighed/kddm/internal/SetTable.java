@@ -6,6 +6,7 @@ import org.kerrighed.kddm.KddmException;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.ObjState;
 import org.kerrighed.kddm.ObjectLostException;
+import org.kerrighed.kddm.RunHandle;
 import org.kerrighed.kddm.SetFlag;
 import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.SetStats;
@@ -103,15 +104,56 @@ final class SetTable<T> implements KddmSet<T> {
             return null;
         }
         synchronized (e) {
-            if (e.removed || !e.waiters.isEmpty() || mustWait(e, write, false)
-                    || !(write ? e.state.writable() : e.state.readable())) {
-                return null;
-            }
-            if (e.state == WRITE_GHOST) {
-                e.move(WRITE_OWNER);
-            }
-            return pin(e, write, true);
+            return localHit(e, write) ? pin(e, write, true) : null;
         }
+    }
+
+    /**
+     * With {@code e}'s monitor held: true when a local caller can use the local copy at once, without a request
+     * (then a {@code WRITE_GHOST} becomes {@code WRITE_OWNER}, as on any first local access); false when it needs
+     * the slow path (no copy, a conflicting pin, callers or other nodes already waiting).
+     */
+    private boolean localHit(Entry e, boolean write) {
+        if (e.removed || !e.waiters.isEmpty() || mustWait(e, write, false)
+                || !(write ? e.state.writable() : e.state.readable())) {
+            return false;
+        }
+        if (e.state == WRITE_GHOST) {
+            e.move(WRITE_OWNER);
+        }
+        return true;
+    }
+
+    @Override
+    public RunHandle<T> getRun(long first, int max) {
+        if (max < 1 || first > Long.MAX_VALUE - (max - 1)) {
+            throw new IllegalArgumentException("getRun: max must be at least 1 and the run's last id at most "
+                    + Long.MAX_VALUE + ", got " + max + " object(s) from " + first);
+        }
+        HandleImpl<T> head = (HandleImpl<T>) get(first);     // the run takes over its pin
+        Entry[] pinned = new Entry[max];
+        Object[] values = new Object[max];
+        pinned[0] = head.entry;
+        values[0] = head.value();
+        int n = 1;
+        while (n < max) {
+            Entry e = entries.get(first + n);
+            if (e == null) {
+                break;
+            }
+            synchronized (e) {
+                if (!localHit(e, false)) {
+                    break;
+                }
+                e.readPins++;
+                values[n] = e.obj;
+            }
+            pinned[n++] = e;
+        }
+        if (n > 1) {
+            hits.add(n - 1);
+        }
+        return new RunImpl<>(this, first, pinned, values, n);
     }
 
     @Override
@@ -496,6 +538,7 @@ final class SetTable<T> implements KddmSet<T> {
             T obj = linker.firstTouch(e.id);
             reply(r, new Wire.Grant(setId, e.id, Wire.G_OWN_WRITE, export(e.id, obj), 0, e.ownSeq, r.reqId(),
                     new int[0]));
+            linker.invalidate(e.id, obj);             // made here only to be shipped: no local copy
         } else {
             reply(r, new Wire.Grant(setId, e.id, Wire.G_FIRST_TOUCH, null, 0, e.ownSeq, r.reqId(), null));
         }
@@ -544,21 +587,61 @@ final class SetTable<T> implements KddmSet<T> {
 
     private void dropData(Entry e) {
         if (e.hasData) {
-            linker.invalidate(e.id, cast(e.obj));
+            retire(e, e.obj);
         }
         e.obj = null;
         e.hasData = false;
+    }
+
+    /** Makes {@code obj} the local copy; the one it replaces, if any, is dropped ({@link #retire}). */
+    private void setData(Entry e, T obj) {
+        if (e.hasData && e.obj != obj) {
+            retire(e, e.obj);
+        }
+        e.obj = obj;
+        e.hasData = true;
+    }
+
+    /** Replaces a write handle's object ({@link Handle#set}); the old one is dropped ({@link #retire}). */
+    void replace(HandleImpl<T> h, T value) {
+        Entry e = h.entry;
+        synchronized (e) {
+            setData(e, value);
+        }
+    }
+
+    /**
+     * With {@code e}'s monitor held: tells the linker that {@code old} is no longer the local copy, at once when no
+     * handle pins the entry, else when the last pin is released (a handle taken before may still read it), so a
+     * linker may reuse the storage of what it is told about.
+     */
+    private void retire(Entry e, Object old) {
+        if (e.pins() == 0) {
+            linker.invalidate(e.id, cast(old));
+        } else {
+            e.retire(old);
+        }
     }
 
     // ================================================================== release, replication
 
     /** Releases {@code h}'s pin; {@code changed}: a write handle made a new version (to publish and replicate). */
     void release(HandleImpl<T> h, boolean changed) {
-        Entry e = h.entry;
+        release(h.entry, h.writable(), changed);
+    }
+
+    /** Releases the read pins of a run's first {@code count} entries. */
+    void releaseRun(Entry[] pinned, int count) {
+        for (int i = 0; i < count; i++) {
+            release(pinned[i], false, false);
+        }
+    }
+
+    private void release(Entry e, boolean write, boolean changed) {
         List<Runnable> after = null;
         PendingBackup backup = null;
         synchronized (e) {
-            if (h.writable()) {
+            if (write) {
                 e.writePins--;
                 if (changed) {
                     e.version++;
@@ -566,6 +649,10 @@ final class SetTable<T> implements KddmSet<T> {
                 }
             } else {
                 e.readPins--;
+            }
+            if (e.pins() == 0 && e.retired != null) {
+                e.retired.forEach(old -> linker.invalidate(e.id, cast(old)));
+                e.retired = null;
             }
             if (e.dirty && e.pins() == 0) {
                 backup = startBackup(e);
@@ -581,7 +668,7 @@ final class SetTable<T> implements KddmSet<T> {
         if (backup != null) {
             replicate(e, backup.copy(), backup.targets());
         }
-        if (h.writable() && changed) {
+        if (write && changed) {
             checkAcknowledged(e);
         }
     }
@@ -959,8 +1046,7 @@ final class SetTable<T> implements KddmSet<T> {
             switch (g.kind()) {
                 case Wire.G_COPY -> {
                     if (e.state == WAIT_OBJ_READ && current) {
-                        e.obj = importValue(e.id, g.data());
-                        e.hasData = true;
+                        setData(e, importValue(e.id, g.data()));
                         e.version = g.version();
                         e.probOwner = from;
                         e.hintSeq = g.ownSeq();
@@ -973,8 +1059,7 @@ final class SetTable<T> implements KddmSet<T> {
                 case Wire.G_FIRST_TOUCH -> {
                     if (!e.state.owner() && e.state != LOST) {
                         // accepted even when stale: the home now believes we own it, so we must
-                        e.obj = linker.firstTouch(e.id);
-                        e.hasData = true;
+                        setData(e, linker.firstTouch(e.id));
                         e.version = 0;
                         e.ownSeq = g.ownSeq();
                         e.probOwner = engine.self();
@@ -1018,15 +1103,13 @@ final class SetTable<T> implements KddmSet<T> {
 
     private void takeOwnership(Entry e, int from, Wire.Grant g) {
         if (g.data() != null) {
-            e.obj = importValue(e.id, g.data());
-            e.hasData = true;
+            setData(e, importValue(e.id, g.data()));
         } else if (!e.hasData) {
             // cannot happen (write access alone is sent only to a node in the copyset, which has the data);
             // keep ownership rather than drop it, and say so loudly
             log.error("set {}: object {} received write access without data and holds none; its value is lost",
                     setId, e.id);
-            e.obj = linker.firstTouch(e.id);
-            e.hasData = true;
+            setData(e, linker.firstTouch(e.id));
         }
         e.version = g.version();
         e.ownSeq = g.ownSeq();
@@ -1078,8 +1161,7 @@ final class SetTable<T> implements KddmSet<T> {
                 return;
             }
             dropData(e);
-            e.obj = importValue(e.id, b.data());
-            e.hasData = true;
+            setData(e, importValue(e.id, b.data()));
         }
         e.version = g.version();
         e.ownSeq = g.ownSeq();
