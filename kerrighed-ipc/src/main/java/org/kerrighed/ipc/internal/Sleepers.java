@@ -14,9 +14,10 @@ import java.util.concurrent.locks.LockSupport;
  * The threads of this node that sleep on a cluster object until another node (or this one) tells them to wake
  * up: nothing polls. A thread takes a {@link Sleeper}, puts its {@link Sleeper#ref()} in the object's waiter list
  * (inside KDDM), releases the object and {@linkplain Sleeper#await sleeps}; whoever changes the object in a way
- * that concerns it sends {@link #wake}. A wake-up is a hint: the object's state in KDDM is the truth, and a
- * sleeper re-reads it after waking. Every local sleeper is woken when a node fails ({@link #wakeAll}), so a
- * wake-up lost with a dead node cannot leave anyone asleep. Thread-safe.
+ * that concerns it sends {@link #wake}. For objects kept in KDDM a wake-up is a hint: the object's state is the
+ * truth, and a sleeper re-reads it after waking. A barrier's coordinator, which keeps its rounds in memory, tells
+ * a party its outcome in the wake-up's code instead ({@link Sleeper#code()}). Every local sleeper is woken when a
+ * node fails ({@link #wakeAll}), so a wake-up lost with a dead node cannot leave anyone asleep. Thread-safe.
  */
 public final class Sleepers {
     private static final Logger log = LoggerFactory.getLogger(Sleepers.class);
@@ -96,9 +97,9 @@ public final class Sleepers {
         }
 
         private void wake(int c, long v) {
-            if (c != RECHECK || !woken) {
+            if (c != RECHECK) {
                 value = v;
-                code = c;              // a real wake-up wins over a re-check
+                code = c;              // a re-check leaves the last real wake-up's code
             }
             woken = true;
             LockSupport.unpark(thread);
@@ -131,7 +132,7 @@ public final class Sleepers {
             return true;
         }
 
-        /** The code of the last wake-up ({@link #RECHECK} for a re-check, -1 if never woken). */
+        /** The code of the last real wake-up: -1 if none came yet (re-checks leave it as it is). */
         public int code() {
             return code;
         }
