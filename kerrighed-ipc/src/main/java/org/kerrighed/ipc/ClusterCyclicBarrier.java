@@ -166,6 +166,10 @@ public final class ClusterCyclicBarrier {
                     }
                     throw new TimeoutException("barrier '" + name + "': timed out waiting for the other parties");
                 }
+                case NOT_COORDINATOR -> {                       // it restarted: the round is lost
+                    takeOver(coordinator);
+                    status = BROKEN;
+                }
                 case LAST -> {
                     Reply r = runAction(coordinator, me);
                     status = r == null ? BROKEN : r.status();

@@ -72,7 +72,8 @@ public final class Ipc implements AutoCloseable {
                 .register(5008, SyncState.AtomicLong.class)
                 .register(5009, SyncState.AtomicRef.class)
                 .register(5015, BarrierService.Op.class)
-                .register(5016, BarrierService.Reply.class);
+                .register(5016, BarrierService.Reply.class)
+                .register(5017, Sleepers.Wakes.class);
         ChannelsService.registerTypes(b);
         SysvService.registerTypes(b);
     }

@@ -374,7 +374,7 @@ class SyncPrimitivesTest {
             }
         });
         long sent = nodes.messagesOut(0) + nodes.messagesOut(1) + nodes.messagesOut(2) - before;
-        // per round: the arrivals of nodes 1 and 2, and the coordinator's wake-ups of those still waiting
+        // per round: the arrivals of nodes 1 and 2 (one-way), and one wake-up per node with a party waiting
         assertTrue(sent <= 4L * rounds, sent + " messages for " + rounds + " rounds");
     }
 

@@ -4,8 +4,10 @@ import org.kerrighed.ipc.internal.BarrierService.Reply;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.IntPredicate;
 
@@ -171,14 +173,25 @@ final class BarrierHome {
         return tripper != null && !live.test(tripper.node());
     }
 
-    /** Releases the round's waiters, each with its index; {@code last} (index 0) is told by the caller. */
+    /**
+     * Releases the round's waiters, each with its index, in one wake-up message per node; {@code last} (index 0)
+     * is told by the caller.
+     */
     private void trip(WaiterRef last) {
-        Set<Integer> round = new HashSet<>();
+        Map<Integer, List<Integer>> byNode = new HashMap<>();
         for (int i = 0; i < waiters.size(); i++) {
-            WaiterRef w = waiters.get(i);
-            sleepers.wake(w, TRIPPED, parties - 1 - i);
-            round.add(w.node());
+            byNode.computeIfAbsent(waiters.get(i).node(), n -> new ArrayList<>()).add(i);
         }
+        byNode.forEach((node, positions) -> {
+            long[] ids = new long[positions.size()];
+            long[] indexes = new long[positions.size()];
+            for (int k = 0; k < ids.length; k++) {
+                ids[k] = waiters.get(positions.get(k)).id();
+                indexes[k] = parties - 1 - positions.get(k);
+            }
+            sleepers.wake(node, ids, TRIPPED, indexes);
+        });
+        Set<Integer> round = new HashSet<>(byNode.keySet());
         round.add(last.node());
         lastRound = Set.copyOf(round);
         waiters.clear();

@@ -12,9 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The node's part of cluster cyclic barriers: the rounds of the barriers this node coordinates (a
- * {@link BarrierHome} each, by barrier id) and the one service (135, {@code ipc.barrier}, non-blocking) through
- * which parties of other nodes reach them. A party's operation is one call to the coordinator; the coordinator tells
- * waiting parties how their round ended with a {@link Sleepers} wake-up. Thread-safe.
+ * {@link BarrierHome} each, by barrier id) and the services through which parties of other nodes reach them, both
+ * non-blocking: arrivals are one-way messages (135, {@code ipc.barrier.arrive}), the rarer operations calls (136,
+ * {@code ipc.barrier}). The coordinator tells a party how its round ended with a {@link Sleepers} wake-up, the
+ * parties of one node in one message. Thread-safe.
  */
 public final class BarrierService {
     /** An operation of party {@code party} (null for {@link #RESET} and {@link #STATUS}) on barrier {@code barrier}. */
@@ -48,12 +49,13 @@ public final class BarrierService {
     public static final int YOU_BROKE = 5;
     /** Status: the party's round had ended; its wake-up, sent before this reply, tells how. */
     public static final int ENDED = 6;
-    /** Status: this node does not coordinate the barrier (it lost its state: it restarted). */
+    /** Status and wake-up code: this node does not coordinate the barrier (it lost its state: it restarted). */
     public static final int NOT_COORDINATOR = 7;
     /** Status: done (reset; status of a barrier that is not broken). */
     public static final int OK = 8;
 
-    static final ServiceKey<Op, Reply> OP = ServiceKey.of(135, "ipc.barrier", Op.class, Reply.class);
+    static final ServiceKey<Op, Void> ARRIVALS = ServiceKey.oneWay(135, "ipc.barrier.arrive", Op.class);
+    static final ServiceKey<Op, Reply> OPS = ServiceKey.of(136, "ipc.barrier", Op.class, Reply.class);
 
     private static final Reply[] REPLIES = new Reply[OK + 1];
 
@@ -71,7 +73,14 @@ public final class BarrierService {
     public BarrierService(Kddm kddm, Sleepers sleepers) {
         this.kddm = kddm;
         this.sleepers = sleepers;
-        kddm.rpc().register(OP, HandlerKind.NON_BLOCKING, (ctx, op) -> handle(op));
+        kddm.rpc().register(OPS, HandlerKind.NON_BLOCKING, (ctx, op) -> handle(op));
+        kddm.rpc().register(ARRIVALS, HandlerKind.NON_BLOCKING, (ctx, op) -> {
+            Reply r = handle(op);
+            if (r.status() != WAIT) {
+                sleepers.wake(op.party(), r.status(), r.value());
+            }
+            return null;
+        });
     }
 
     static Reply reply(int status) {
@@ -92,7 +101,8 @@ public final class BarrierService {
     /**
      * Runs {@code op} at node {@code coordinator} (directly when it is this node) and returns its reply. Blocks
      * for one round trip, or, when the call fails, until the membership decides on the coordinator (at most the
-     * node's call timeout).
+     * node's call timeout). An {@link #ARRIVE} for another node is sent one way: it returns {@link #WAIT} at once,
+     * and the coordinator's answer, whatever it is, comes as a wake-up of the party's sleeper.
      *
      * @return the reply; null when the coordinator is not a member, or left or died before answering
      * @throws IllegalStateException when the coordinator's handler failed, or it is still a member but did not
@@ -106,14 +116,19 @@ public final class BarrierService {
             return null;
         }
         try {
-            return kddm.rpc().call(coordinator, OP, op).join();
-        } catch (CompletionException e) {
-            if (!(e.getCause() instanceof RemoteException)
+            if (op.kind() == ARRIVE) {
+                kddm.rpc().send(coordinator, ARRIVALS, op);
+                return reply(WAIT);
+            }
+            return kddm.rpc().call(coordinator, OPS, op).join();
+        } catch (RuntimeException e) {
+            Throwable cause = e instanceof CompletionException ? e.getCause() : e;
+            if (!(cause instanceof RemoteException)
                     && departs(coordinator, kddm.rpc().config().defaultCallTimeout())) {
                 return null;
             }
             throw new IllegalStateException("barrier " + op.barrier() + ": its coordinator, node " + coordinator
-                    + ", failed to answer", e.getCause());
+                    + ", failed to answer", cause);
         }
     }
 

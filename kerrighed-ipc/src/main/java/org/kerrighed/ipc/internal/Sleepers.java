@@ -26,7 +26,12 @@ public final class Sleepers {
     public record Wake(long sleeper, int code, long value) {
     }
 
+    /** Wake-ups of several sleepers of one node, with one code: sleeper {@code sleepers[i]} gets {@code values[i]}. */
+    public record Wakes(long[] sleepers, int code, long[] values) {
+    }
+
     public static final ServiceKey<Wake, Void> WAKE = ServiceKey.oneWay(130, "ipc.wake", Wake.class);
+    public static final ServiceKey<Wakes, Void> WAKES = ServiceKey.oneWay(137, "ipc.wakes", Wakes.class);
 
     /** Code of a wake-up sent to every sleeper when a node failed: re-check the object. */
     public static final int RECHECK = 0;
@@ -38,6 +43,10 @@ public final class Sleepers {
     public Sleepers(Kddm kddm) {
         this.kddm = kddm;
         kddm.rpc().register(WAKE, HandlerKind.NON_BLOCKING, (ctx, w) -> {
+            deliver(w);
+            return null;
+        });
+        kddm.rpc().register(WAKES, HandlerKind.NON_BLOCKING, (ctx, w) -> {
             deliver(w);
             return null;
         });
@@ -64,6 +73,23 @@ public final class Sleepers {
         }
     }
 
+    /**
+     * Wakes sleepers {@code ids} of node {@code node} (here or there) with {@code code}, sleeper {@code ids[i]}
+     * with {@code values[i]}: one message for all of them. A dead node's sleepers are silently skipped.
+     */
+    public void wake(int node, long[] ids, int code, long[] values) {
+        Wakes w = new Wakes(ids, code, values);
+        if (node == kddm.nodeId()) {
+            deliver(w);
+        } else if (kddm.isMember(node)) {
+            try {
+                kddm.rpc().send(node, WAKES, w);
+            } catch (RuntimeException e) {
+                log.debug("wake-up of {} sleeper(s) on node {} not sent: {}", ids.length, node, e.toString());
+            }
+        }
+    }
+
     /** Wakes every local sleeper with {@link #RECHECK} (after a node failed). */
     public void wakeAll() {
         for (Sleeper s : sleepers.values()) {
@@ -75,6 +101,15 @@ public final class Sleepers {
         Sleeper s = sleepers.get(w.sleeper());
         if (s != null) {
             s.wake(w.code(), w.value());
+        }
+    }
+
+    private void deliver(Wakes w) {
+        for (int i = 0; i < w.sleepers().length; i++) {
+            Sleeper s = sleepers.get(w.sleepers()[i]);
+            if (s != null) {
+                s.wake(w.code(), w.values()[i]);
+            }
         }
     }
 
