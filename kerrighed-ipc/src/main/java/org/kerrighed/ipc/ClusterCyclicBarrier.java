@@ -186,8 +186,8 @@ public final class ClusterCyclicBarrier {
                     if (sleeper.code() > Sleepers.RECHECK) {     // the coordinator's word on the round
                         status = sleeper.code();
                         index = (int) sleeper.value();
-                    } else if (!ipc.kddm().isMember(coordinator)) {
-                        status = BROKEN;                         // the round was lost with its coordinator
+                    } else if (service.closed() || !ipc.kddm().isMember(coordinator)) {
+                        status = BROKEN;                         // this node stops, or the coordinator died
                     } else if (!woken && !gaveUp) {              // timed out or interrupted
                         gaveUp = true;
                         Reply r = service.call(coordinator, new Op(id, GIVE_UP, me, false));

@@ -286,6 +286,7 @@ public final class Ipc implements AutoCloseable {
 
     @Override
     public void close() {
+        barriers.close();
         channels.close();
         sysv.close();
         sleepers.wakeAll();

@@ -159,6 +159,12 @@ final class BarrierHome {
         }
     }
 
+    /** Its node stops: the round breaks. */
+    synchronized void close() {
+        breakRound(null);
+        admitEarly();
+    }
+
     private boolean deadParty() {
         for (int n : lastRound) {
             if (!live.test(n)) {

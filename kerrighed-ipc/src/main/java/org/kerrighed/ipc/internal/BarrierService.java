@@ -69,6 +69,7 @@ public final class BarrierService {
     private final Sleepers sleepers;
     private final Map<Long, BarrierHome> homes = new ConcurrentHashMap<>();
     private final Object views = new Object();
+    private volatile boolean closed;
 
     public BarrierService(Kddm kddm, Sleepers sleepers) {
         this.kddm = kddm;
@@ -172,6 +173,21 @@ public final class BarrierService {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * This node stops: the rounds it coordinates break (their parties are told), later arrivals find no
+     * coordinator here, and its own waiting parties give up ({@link #closed()}) when their sleepers are woken.
+     */
+    public void close() {
+        closed = true;
+        homes.values().forEach(BarrierHome::close);
+        homes.clear();
+    }
+
+    /** True once this node stopped ({@link #close()}). */
+    public boolean closed() {
+        return closed;
     }
 
     /** A view was installed: rounds with a party on a departed node break; calls waiting for a verdict re-check. */
