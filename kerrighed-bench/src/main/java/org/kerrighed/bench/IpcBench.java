@@ -48,8 +48,8 @@ final class IpcBench implements Benchmark {
     record Plan(int rounds, int warmups, int queueItems, int lockPairs, int handoffs, int barrierRounds) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(7, 2, 40_000, 200_000, 300, 300);
-                case QUICK -> new Plan(3, 2, 12_000, 100_000, 150, 150);
+                case FULL -> new Plan(7, 2, 40_000, 200_000, 300, 3000);
+                case QUICK -> new Plan(3, 2, 12_000, 100_000, 150, 1500);
                 case SMOKE -> new Plan(1, 0, 400, 2_000, 10, 10);
             };
         }
