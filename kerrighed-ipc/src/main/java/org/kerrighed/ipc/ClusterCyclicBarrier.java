@@ -40,10 +40,11 @@ import static org.kerrighed.ipc.internal.BarrierService.YOU_BROKE;
  * {@link #reset()} breaks the current waiters and starts afresh.
  *
  * <p><b>Coordinator.</b> One node keeps the barrier's rounds in memory: the node that made it, or the one that
- * took over from a dead coordinator. {@code await} sends it one message and sleeps; the last party's arrival
- * trips the round, and the coordinator wakes each waiting thread with one message carrying its index. A round
- * costs about one round trip (the last arrival, then the wake-ups); the last party's node runs its action before
- * the wake-ups (one more message when that node is not the coordinator). {@link #reset()},
+ * took over from a dead coordinator. {@code await} sends it one one-way message and sleeps; the last party's
+ * arrival trips the round, and the coordinator wakes the waiting threads with one message per node, carrying
+ * each one's index. A round costs about one round trip (the last arrival, then the wake-ups); the coordinator's
+ * own parties send nothing. When the last party's node has an action, that party runs it before the wake-ups
+ * (one more message when that node is not the coordinator). {@link #reset()},
  * {@link #isBroken()} and {@link #getNumberWaiting()} ask the coordinator (one round trip, none on its node).
  * The barrier's identity (parties, permissions, coordinator) is one replicated KDDM object, read from a cached
  * copy.

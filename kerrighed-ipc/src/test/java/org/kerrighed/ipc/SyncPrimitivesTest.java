@@ -347,7 +347,7 @@ class SyncPrimitivesTest {
         AtomicReference<Object> outcome = new AtomicReference<>();
         waiter.set(Thread.ofPlatform().start(() -> {
             try {
-                outcome.set(first.await(2, TimeUnit.SECONDS));
+                outcome.set(first.await(3, TimeUnit.SECONDS));
             } catch (Throwable e) {
                 outcome.set(e);
             }

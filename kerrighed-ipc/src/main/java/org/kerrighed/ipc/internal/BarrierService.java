@@ -34,7 +34,9 @@ public final class BarrierService {
     public static final int GIVE_UP = 3;
     /** Op: a thread interrupted before it arrived. */
     public static final int INTERRUPT = 4;
+    /** Op: break the round, and start afresh. */
     public static final int RESET = 5;
+    /** Op: whether the barrier is broken, and how many parties wait. */
     public static final int STATUS = 6;
 
     /** Status: the party sleeps until a wake-up tells it the outcome. */
@@ -57,14 +59,6 @@ public final class BarrierService {
     static final ServiceKey<Op, Void> ARRIVALS = ServiceKey.oneWay(135, "ipc.barrier.arrive", Op.class);
     static final ServiceKey<Op, Reply> OPS = ServiceKey.of(136, "ipc.barrier", Op.class, Reply.class);
 
-    private static final Reply[] REPLIES = new Reply[OK + 1];
-
-    static {
-        for (int i = 0; i < REPLIES.length; i++) {
-            REPLIES[i] = new Reply(i, 0);
-        }
-    }
-
     private final Kddm kddm;
     private final Sleepers sleepers;
     private final Map<Long, BarrierHome> homes = new ConcurrentHashMap<>();
@@ -85,7 +79,7 @@ public final class BarrierService {
     }
 
     static Reply reply(int status) {
-        return REPLIES[status];
+        return new Reply(status, 0);
     }
 
     /**
