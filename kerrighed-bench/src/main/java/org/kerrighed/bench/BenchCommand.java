@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code krg bench NAME [--quick] [--json]}: runs a benchmark, prints its table and writes
+ * {@code krg bench NAME [--quick] [--only PART,...] [--json]}: runs a benchmark, prints its table and writes
  * {@code bench-results/NAME.json}. Exit code 0 when it ran (goals met or not: the table says), 1 when it
  * failed to run, 2 for an unknown name.
  */
@@ -42,6 +42,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "fewer, shorter rounds: finishes in under 2 minutes")
     boolean quick;
 
+    @Option(names = "--only", paramLabel = "PART", split = ",",
+            description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue)")
+    List<String> only;
+
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")
     boolean smoke;
 
@@ -67,8 +71,9 @@ public final class BenchCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.log.com.hazelcast", "error");
         Progress progress = new Progress(System.err);
         progress.say("bench %s%s: ours and the peer in alternating rounds", name, smoke ? " (smoke)" : quick ? " (quick)" : "");
-        List<Row> rows = b.run(smoke ? Benchmark.Scale.SMOKE : quick ? Benchmark.Scale.QUICK : Benchmark.Scale.FULL,
-                progress);
+        Benchmark.Scale scale = smoke ? Benchmark.Scale.SMOKE : quick ? Benchmark.Scale.QUICK : Benchmark.Scale.FULL;
+        List<Row> rows = only == null ? b.run(scale, progress)
+                : b.run(scale, new java.util.LinkedHashSet<>(only), progress);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("benchmark", name);
         List<Object> metrics = new ArrayList<>();

@@ -1,6 +1,7 @@
 package org.kerrighed.bench;
 
 import java.util.List;
+import java.util.Set;
 
 /** A side-by-side benchmark run by {@code krg bench NAME}. */
 public interface Benchmark {
@@ -17,6 +18,24 @@ public interface Benchmark {
      * @param progress where to report what is happening (a person is watching)
      */
     List<Row> run(Scale scale, Progress progress) throws Exception;
+
+    /** The parts {@code --only} can choose from (each a group of rows), in run order; empty when it runs whole. */
+    default List<String> parts() {
+        return List.of();
+    }
+
+    /**
+     * Runs the rounds of {@code parts} only (a non-empty subset of {@link #parts()}) and returns their rows.
+     *
+     * @throws IllegalArgumentException when a part is not one of {@link #parts()}
+     */
+    default List<Row> run(Scale scale, Set<String> parts, Progress progress) throws Exception {
+        if (!parts().containsAll(parts)) {
+            throw new IllegalArgumentException("--only: benchmark " + name() + " has "
+                    + (parts().isEmpty() ? "no parts" : "the parts " + parts()) + ", not " + parts);
+        }
+        return run(scale, progress);
+    }
 
     /** How much to run: everything, under two minutes ({@code --quick}), or a few seconds to check it works. */
     enum Scale {

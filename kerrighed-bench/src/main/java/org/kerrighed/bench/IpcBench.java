@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -47,32 +48,61 @@ final class IpcBench implements Benchmark {
     record Plan(int rounds, int warmups, int queueItems, int lockPairs, int handoffs, int barrierRounds) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(7, 2, 40_000, 200_000, 300, 300);
-                case QUICK -> new Plan(3, 2, 12_000, 100_000, 150, 150);
+                case FULL -> new Plan(7, 2, 40_000, 200_000, 300, 3000);
+                case QUICK -> new Plan(3, 2, 12_000, 100_000, 150, 1500);
                 case SMOKE -> new Plan(1, 0, 400, 2_000, 10, 10);
             };
         }
     }
 
     @Override
+    public List<String> parts() {
+        return List.of("lock", "handoff", "barrier", "queue");
+    }
+
+    @Override
     public List<Row> run(Scale scale, Progress progress) throws Exception {
+        return run(scale, Set.copyOf(parts()), progress);
+    }
+
+    @Override
+    public List<Row> run(Scale scale, Set<String> parts, Progress progress) throws Exception {
+        if (parts.isEmpty() || !parts().containsAll(parts)) {
+            throw new IllegalArgumentException("--only: the parts of benchmark ipc are " + parts() + ", not " + parts);
+        }
         Plan p = Plan.of(scale);
         Rounds r = new Rounds();
-        r.metric("lock_uncontended_ns", "ns", "hazelcast-imap-lock", Goal.ratioAtMost(0.05));
-        r.metric("lock_uncontended_ns@ReentrantLock", "ns", "jdk-reentrantlock", null);
-        r.metric("lock_handoff_us", "us", "kerrighed-rpc-after-hold", Goal.ratioAtMost(2));
-        r.metric("lock_handoff_us@back-to-back-rtt", "us", "kerrighed-rpc", null);
-        r.metric("barrier_3nodes_us", "us", "kerrighed-rpc", null);
-        r.metric("queue_throughput", "items/s", "hazelcast-iqueue", Goal.ratioAtLeast(2));
-        r.metric("queue_throughput_1x1", "items/s", "hazelcast-iqueue", null);
+        if (parts.contains("lock")) {
+            r.metric("lock_uncontended_ns", "ns", "hazelcast-imap-lock", Goal.ratioAtMost(0.05));
+            r.metric("lock_uncontended_ns@ReentrantLock", "ns", "jdk-reentrantlock", null);
+        }
+        if (parts.contains("handoff")) {
+            r.metric("lock_handoff_us", "us", "kerrighed-rpc-after-hold", Goal.ratioAtMost(2));
+            r.metric("lock_handoff_us@back-to-back-rtt", "us", "kerrighed-rpc", null);
+        }
+        if (parts.contains("barrier")) {
+            r.metric("barrier_3nodes_us", "us", "kerrighed-rpc", null);
+        }
+        if (parts.contains("queue")) {
+            r.metric("queue_throughput", "items/s", "hazelcast-iqueue", Goal.ratioAtLeast(2));
+            r.metric("queue_throughput_1x1", "items/s", "hazelcast-iqueue", null);
+        }
         Path dir = Files.createTempDirectory("krg-bench-ipc-");
         try (BenchCluster c = new BenchCluster("ipc", IpcBenchNode.class, NODES, CHILD_JVM, true, CONTROL, CONTROL_TIMEOUT, dir,
                 progress)) {
-            lockUncontended(c, p, r, progress);
-            lockHandoff(c, p, r, progress);
-            barrier(c, p, r, progress);
-            queueThroughput(c, p, r, progress, "queue_throughput", 16, 4);
-            queueThroughput(c, p, r, progress, "queue_throughput_1x1", 1, 1);
+            if (parts.contains("lock")) {
+                lockUncontended(c, p, r, progress);
+            }
+            if (parts.contains("handoff")) {
+                lockHandoff(c, p, r, progress);
+            }
+            if (parts.contains("barrier")) {
+                barrier(c, p, r, progress);
+            }
+            if (parts.contains("queue")) {
+                queueThroughput(c, p, r, progress, "queue_throughput", 16, 4);
+                queueThroughput(c, p, r, progress, "queue_throughput_1x1", 1, 1);
+            }
         } catch (Exception | Error e) {
             progress.say("failed; the node JVMs' logs are in %s", dir);
             throw e;

@@ -1,5 +1,8 @@
 package org.kerrighed.ipc;
 
+import org.kerrighed.ipc.internal.BarrierService;
+import org.kerrighed.ipc.internal.BarrierService.Op;
+import org.kerrighed.ipc.internal.BarrierService.Reply;
 import org.kerrighed.ipc.internal.Names;
 import org.kerrighed.ipc.internal.Sleepers;
 import org.kerrighed.ipc.internal.SyncSets;
@@ -8,14 +11,25 @@ import org.kerrighed.ipc.internal.WaiterRef;
 import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.IpcPerm;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+
+import static org.kerrighed.ipc.internal.BarrierService.ACTION_DONE;
+import static org.kerrighed.ipc.internal.BarrierService.ARRIVE;
+import static org.kerrighed.ipc.internal.BarrierService.BROKEN;
+import static org.kerrighed.ipc.internal.BarrierService.ENDED;
+import static org.kerrighed.ipc.internal.BarrierService.GIVE_UP;
+import static org.kerrighed.ipc.internal.BarrierService.INTERRUPT;
+import static org.kerrighed.ipc.internal.BarrierService.LAST;
+import static org.kerrighed.ipc.internal.BarrierService.NOT_COORDINATOR;
+import static org.kerrighed.ipc.internal.BarrierService.RESET;
+import static org.kerrighed.ipc.internal.BarrierService.STATUS;
+import static org.kerrighed.ipc.internal.BarrierService.TRIPPED;
+import static org.kerrighed.ipc.internal.BarrierService.YOU_BROKE;
 
 /**
  * A cyclic barrier shared by the nodes, with the methods and documented semantics of
@@ -25,24 +39,35 @@ import java.util.concurrent.TimeoutException;
  * times out breaks the barrier for every party ({@link BrokenBarrierException}), as does an action that throws;
  * {@link #reset()} breaks the current waiters and starts afresh.
  *
+ * <p><b>Coordinator.</b> One node keeps the barrier's rounds in memory: the node that made it, or the one that
+ * took over from a dead coordinator. {@code await} sends it one one-way message and sleeps; the last party's
+ * arrival trips the round, and the coordinator wakes the waiting threads with one message per node, carrying
+ * each one's index. A round costs about one round trip (the last arrival, then the wake-ups); the coordinator's
+ * own parties send nothing. When the last party's node has an action, that party runs it before the wake-ups
+ * (one more message when that node is not the coordinator). {@link #reset()},
+ * {@link #isBroken()} and {@link #getNumberWaiting()} ask the coordinator (one round trip, none on its node).
+ * The barrier's identity (parties, permissions, coordinator) is one replicated KDDM object, read from a cached
+ * copy.
+ *
  * <p><b>Node failures.</b> A party whose node dies breaks the barrier, as an interrupted thread breaks the JDK's:
  * when a node dies with a thread waiting at the barrier, or when a node whose party passed the previous round
  * dies before that party came back. Every waiting party then gets {@link BrokenBarrierException}; nothing waits
  * for a dead party. (A node that passed the last round and leaves the computation for good, then dies, breaks it
- * too: {@link #reset()} it.)
+ * too: {@link #reset()} it.) The coordinator's death breaks it too, since the round it kept is lost with it:
+ * its waiting parties get {@link BrokenBarrierException}, and the next operation, from any node, makes that node
+ * the coordinator of the broken barrier; {@link #reset()} it to go on. A node that leaves counts as dead.
  *
- * <p>The state (generation, waiters, broken flag) is one replicated KDDM object; waiters sleep until the last
- * party's wake-up message. Thread-safe.
+ * <p>Thread-safe.
  */
 public final class ClusterCyclicBarrier {
-    static final int TRIPPED = 2;
-    static final int BROKEN = 3;
+    private static final Logger log = LoggerFactory.getLogger(ClusterCyclicBarrier.class);
 
     private final Ipc ipc;
     private final String name;
     private final long id;
     private final Runnable action;
     private final KddmSet<SyncState.Barrier> set;
+    private final BarrierService service;
 
     ClusterCyclicBarrier(Ipc ipc, String name, int parties, Runnable action, int mode) {
         if (parties <= 0) {
@@ -53,9 +78,13 @@ public final class ClusterCyclicBarrier {
         this.id = Names.id(name);
         this.action = action;
         this.set = ipc.syncSets().set(SyncSets.BARRIERS, SyncState.Barrier.class);
+        this.service = ipc.barriers();
         IpcPerm perm = IpcPerm.createdBy(ipc.callers().credentials(), mode);
-        SyncState.Barrier s = SyncSets.ensure(set, id, name, "barrier",
-                () -> new SyncState.Barrier(name, perm, parties, 0, false, List.of(), Set.of()));
+        int self = ipc.kddm().nodeId();
+        SyncState.Barrier s = SyncSets.ensure(set, id, name, "barrier", () -> {
+            service.coordinate(id, parties, false);
+            return new SyncState.Barrier(name, perm, parties, self);
+        });
         if (s.parties() != parties) {
             throw new IllegalArgumentException("barrier '" + name + "' exists with " + s.parties()
                     + " parties, not " + parties);
@@ -66,6 +95,17 @@ public final class ClusterCyclicBarrier {
         return name;
     }
 
+    /**
+     * Waits until all parties have called {@code await} on this barrier (on any node).
+     *
+     * @return the arrival index: {@code getParties() - 1} for the first to arrive, 0 for the last
+     * @throws InterruptedException   when interrupted while waiting (the barrier breaks)
+     * @throws BrokenBarrierException when the barrier is or gets broken: another party timed out or was
+     *                                interrupted, the barrier was reset, the action threw, or a party's node or
+     *                                the coordinator died
+     * @throws org.kerrighed.kddm.access.PermissionDeniedException without write access
+     * @throws IllegalStateException  when the barrier's coordinator is a member but did not answer
+     */
     public int await() throws InterruptedException, BrokenBarrierException {
         try {
             return awaitUntil(Long.MAX_VALUE);
@@ -74,189 +114,165 @@ public final class ClusterCyclicBarrier {
         }
     }
 
+    /**
+     * {@link #await()} for at most {@code timeout}.
+     *
+     * @throws TimeoutException when the timeout passed first (the barrier breaks)
+     */
     public int await(long timeout, TimeUnit unit)
             throws InterruptedException, BrokenBarrierException, TimeoutException {
         return awaitUntil(ClusterLock.deadline(timeout, unit));
     }
 
-    private enum Outcome { BROKEN, LAST, WAIT }
-
     private int awaitUntil(long deadline) throws InterruptedException, BrokenBarrierException, TimeoutException {
+        boolean interrupted = Thread.interrupted();
         try (Sleepers.Sleeper sleeper = ipc.sleepers().sleeper()) {
             WaiterRef me = sleeper.ref();
-            Outcome[] outcome = new Outcome[1];
-            int[] index = new int[1];
-            long[] generation = new long[1];
-            List<WaiterRef> wake = new ArrayList<>();
-            RuntimeException[] actionFailed = new RuntimeException[1];
-            boolean interruptedAtEntry = Thread.interrupted();
-            set.update(id, s -> {
-                SyncState.Barrier cur = checked(s, Access.WRITE);
-                generation[0] = cur.generation();
-                if (cur.broken()) {
-                    outcome[0] = Outcome.BROKEN;
-                    return cur;
+            if (interrupted) {
+                if (request(Access.WRITE, INTERRUPT, me, false).reply().status() == BROKEN) {
+                    Thread.currentThread().interrupt();
+                    throw new BrokenBarrierException();
                 }
-                if (interruptedAtEntry || deadPartyIn(cur)) {
-                    outcome[0] = Outcome.BROKEN;
-                    wake.addAll(cur.waiters());
-                    return broken(cur);
-                }
-                index[0] = cur.parties() - 1 - cur.waiters().size();
-                if (index[0] > 0) {
-                    outcome[0] = Outcome.WAIT;
-                    return cur.with(cur.generation(), false, SyncState.plus(cur.waiters(), me), cur.lastRound());
-                }
-                outcome[0] = Outcome.LAST;
-                wake.addAll(cur.waiters());
-                if (action != null) {
-                    try {
-                        action.run();
-                    } catch (RuntimeException | Error e) {
-                        actionFailed[0] = e instanceof RuntimeException re ? re : new RuntimeException(e);
-                        return broken(cur);
-                    }
-                }
-                Set<Integer> round = new HashSet<>();
-                cur.waiters().forEach(w -> round.add(w.node()));
-                round.add(me.node());
-                return cur.with(cur.generation() + 1, false, List.of(), round);
-            });
-            int code = outcome[0] == Outcome.LAST && actionFailed[0] == null ? TRIPPED : BROKEN;
-            for (WaiterRef w : wake) {
-                ipc.sleepers().wake(w, code, generation[0]);
-            }
-            if (interruptedAtEntry) {
                 throw new InterruptedException();
             }
-            if (actionFailed[0] != null) {
-                throw actionFailed[0];
-            }
-            return switch (outcome[0]) {
-                case BROKEN -> throw new BrokenBarrierException();
-                case LAST -> 0;
-                case WAIT -> sleep(sleeper, me, generation[0], deadline, index[0]);
-            };
+            Asked arrived = request(Access.WRITE, ARRIVE, me, action != null);
+            return follow(sleeper, me, arrived.coordinator(), arrived.reply(), deadline);
         }
     }
 
-    /** Waits for the round of {@code generation} to trip or break. */
-    private int sleep(Sleepers.Sleeper sleeper, WaiterRef me, long generation, long deadline, int index)
+    /** Follows party {@code me}'s round at {@code coordinator}, from its arrival's reply {@code first}, to its end. */
+    private int follow(Sleepers.Sleeper sleeper, WaiterRef me, int coordinator, Reply first, long deadline)
             throws InterruptedException, BrokenBarrierException, TimeoutException {
+        int status = first.status();
+        int index = first.value();
+        boolean interrupted = false;
+        boolean gaveUp = false;
         while (true) {
-            boolean timedOut = false;
-            InterruptedException interrupted = null;
-            try {
-                timedOut = !sleeper.await(deadline);
-            } catch (InterruptedException e) {
-                interrupted = e;
-            }
-            if (sleeper.code() == TRIPPED && sleeper.value() == generation) {
-                if (interrupted != null) {
-                    Thread.currentThread().interrupt();
-                }
-                return index;
-            }
-            if (sleeper.code() == BROKEN && sleeper.value() == generation) {
-                throw new BrokenBarrierException();          // broken by another party, or reset
-            }
-            boolean giveUp = timedOut || interrupted != null;
-            Outcome[] outcome = new Outcome[1];
-            List<WaiterRef> wake = new ArrayList<>();
-            set.update(id, s -> {
-                SyncState.Barrier cur = checked(s, Access.READ);
-                if (cur.generation() != generation) {
-                    outcome[0] = Outcome.LAST;               // tripped (its wake-up was lost with a node)
-                    return cur;
-                }
-                if (cur.broken()) {
-                    outcome[0] = Outcome.BROKEN;
-                    return cur;
-                }
-                if (giveUp || deadPartyIn(cur)) {
-                    outcome[0] = Outcome.BROKEN;
-                    cur.waiters().stream().filter(w -> !w.equals(me)).forEach(wake::add);
-                    return broken(cur);
-                }
-                outcome[0] = Outcome.WAIT;
-                return cur;
-            });
-            for (WaiterRef w : wake) {
-                ipc.sleepers().wake(w, BROKEN, generation);
-            }
-            switch (outcome[0]) {
-                case LAST -> {
-                    if (interrupted != null) {
+            switch (status) {
+                case TRIPPED -> {
+                    if (interrupted) {
                         Thread.currentThread().interrupt();
                     }
                     return index;
                 }
                 case BROKEN -> {
-                    if (interrupted != null) {
-                        throw interrupted;
-                    }
-                    if (timedOut) {
-                        throw new TimeoutException("barrier '" + name + "': timed out waiting for the other parties");
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
                     }
                     throw new BrokenBarrierException();
                 }
-                case WAIT -> {
+                case YOU_BROKE -> {
+                    if (interrupted) {
+                        throw new InterruptedException();
+                    }
+                    throw new TimeoutException("barrier '" + name + "': timed out waiting for the other parties");
+                }
+                case NOT_COORDINATOR -> {                       // it restarted: the round is lost
+                    takeOver(coordinator);
+                    status = BROKEN;
+                }
+                case LAST -> {
+                    Reply r = runAction(coordinator, me);
+                    status = r == null ? BROKEN : r.status();
+                    index = r == null ? 0 : r.value();
+                }
+                default -> {                                     // WAIT
+                    boolean woken;
+                    try {
+                        woken = sleeper.await(gaveUp ? Long.MAX_VALUE : deadline);
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                        woken = false;
+                    }
+                    if (sleeper.code() > Sleepers.RECHECK) {     // the coordinator's word on the round
+                        status = sleeper.code();
+                        index = (int) sleeper.value();
+                    } else if (service.closed() || !ipc.kddm().isMember(coordinator)) {
+                        status = BROKEN;                         // this node stops, or the coordinator died
+                    } else if (!woken && !gaveUp) {              // timed out or interrupted
+                        gaveUp = true;
+                        Reply r = service.call(coordinator, new Op(id, GIVE_UP, me, false));
+                        status = r == null ? BROKEN : r.status() == ENDED ? BarrierService.WAIT : r.status();
+                    }
                 }
             }
         }
     }
 
-    private boolean deadPartyIn(SyncState.Barrier s) {
-        for (int n : s.lastRound()) {
-            if (!ipc.kddm().isMember(n)) {
-                return true;
+    /**
+     * Runs the action of this node (party {@code me} is the round's last) and tells the coordinator, which trips
+     * the round or, if the action threw, breaks it. Returns the coordinator's reply (null: it died); rethrows what
+     * the action threw.
+     */
+    private Reply runAction(int coordinator, WaiterRef me) {
+        try {
+            action.run();
+        } catch (Throwable t) {
+            try {
+                service.call(coordinator, new Op(id, ACTION_DONE, me, false));
+            } catch (RuntimeException e) {
+                t.addSuppressed(e);
             }
+            throw t;
         }
-        for (WaiterRef w : s.waiters()) {
-            if (!ipc.kddm().isMember(w.node())) {
-                return true;
-            }
-        }
-        return false;
+        return service.call(coordinator, new Op(id, ACTION_DONE, me, true));
     }
 
-    private static SyncState.Barrier broken(SyncState.Barrier s) {
-        return s.with(s.generation(), true, List.of(), s.lastRound());
+    /** A coordinator and its reply. */
+    private record Asked(int coordinator, Reply reply) {
+    }
+
+    /**
+     * Runs operation {@code kind} at the barrier's coordinator, after checking the caller's {@code access}; takes
+     * over from a coordinator that is dead or lost its state first.
+     */
+    private Asked request(Access access, int kind, WaiterRef me, boolean flag) {
+        while (true) {
+            int c = SyncSets.read(set, id, ipc.callers(), access, what()).coordinator();
+            Reply r = service.call(c, new Op(id, kind, me, flag));
+            if (r != null && r.status() != NOT_COORDINATOR) {
+                return new Asked(c, r);
+            }
+            takeOver(c);
+        }
+    }
+
+    /** Makes this node the coordinator if {@code gone} still is: the barrier is broken (its round was lost). */
+    private void takeOver(int gone) {
+        int self = ipc.kddm().nodeId();
+        set.update(id, s -> {
+            SyncState.Barrier cur = SyncSets.checked(s, ipc.callers(), Access.READ, what());
+            if (cur.coordinator() != gone) {
+                return cur;
+            }
+            service.coordinate(id, cur.parties(), true);
+            log.info("barrier '{}': node {} coordinates it after node {}, broken (the round in progress was lost)",
+                    name, self, gone);
+            return cur.withCoordinator(self);
+        });
     }
 
     /** Breaks the current round (its waiters get {@link BrokenBarrierException}) and starts a fresh one. */
     public void reset() {
-        List<WaiterRef> wake = new ArrayList<>();
-        long[] generation = new long[1];
-        set.update(id, s -> {
-            SyncState.Barrier cur = checked(s, Access.WRITE);
-            wake.addAll(cur.waiters());
-            generation[0] = cur.generation();
-            return cur.with(cur.generation() + 1, false, List.of(), Set.of());
-        });
-        for (WaiterRef w : wake) {
-            ipc.sleepers().wake(w, BROKEN, generation[0]);
-        }
+        request(Access.WRITE, RESET, null, false);
     }
 
     public int getParties() {
-        return read().parties();
+        return SyncSets.read(set, id, ipc.callers(), what()).parties();
     }
 
+    /** Whether the barrier is broken (asks the coordinator). */
     public boolean isBroken() {
-        return read().broken();
+        return request(Access.READ, STATUS, null, false).reply().status() == BROKEN;
     }
 
+    /** The number of parties waiting in the current round (asks the coordinator). */
     public int getNumberWaiting() {
-        return read().waiters().size();
+        return request(Access.READ, STATUS, null, false).reply().value();
     }
 
-    private SyncState.Barrier read() {
-        return SyncSets.read(set, id, ipc.callers(), "barrier '" + name + "'");
-    }
-
-    private SyncState.Barrier checked(SyncState.Barrier s, Access access) {
-        return SyncSets.checked(s, ipc.callers(), access, "barrier '" + name + "'");
+    private String what() {
+        return "barrier '" + name + "'";
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.kerrighed.ipc;
 
+import org.kerrighed.ipc.internal.BarrierService;
 import org.kerrighed.ipc.internal.ChannelsService;
 import org.kerrighed.ipc.internal.Sleepers;
 import org.kerrighed.ipc.internal.SyncSets;
@@ -30,6 +31,7 @@ public final class Ipc implements AutoCloseable {
 
     private final Sleepers sleepers;
     private final SyncSets syncSets;
+    private final BarrierService barriers;
     private final ChannelsService channels;
     private final SysvService sysv;
 
@@ -37,6 +39,7 @@ public final class Ipc implements AutoCloseable {
         this.kddm = kddm;
         this.sleepers = new Sleepers(kddm);
         this.syncSets = new SyncSets(kddm);
+        this.barriers = new BarrierService(kddm, sleepers);
         this.channels = new ChannelsService(this);
         this.sysv = new SysvService(this);
         kddm.addViewListener(this::viewChanged);
@@ -67,7 +70,10 @@ public final class Ipc implements AutoCloseable {
                 .register(5006, SyncState.Latch.class)
                 .register(5007, SyncState.Barrier.class)
                 .register(5008, SyncState.AtomicLong.class)
-                .register(5009, SyncState.AtomicRef.class);
+                .register(5009, SyncState.AtomicRef.class)
+                .register(5015, BarrierService.Op.class)
+                .register(5016, BarrierService.Reply.class)
+                .register(5017, Sleepers.Wakes.class);
         ChannelsService.registerTypes(b);
         SysvService.registerTypes(b);
     }
@@ -92,6 +98,11 @@ public final class Ipc implements AutoCloseable {
     /** The sets and per-node state of the java.util.concurrent primitives (for their implementations). */
     public SyncSets syncSets() {
         return syncSets;
+    }
+
+    /** The barriers this node coordinates, and the calls to other nodes' (for {@link ClusterCyclicBarrier}). */
+    BarrierService barriers() {
+        return barriers;
     }
 
     /** The non-fair cluster lock {@code name}, made with {@link #DEFAULT_MODE} if it does not exist. */
@@ -265,6 +276,7 @@ public final class Ipc implements AutoCloseable {
     }
 
     private void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
+        barriers.viewChanged();
         channels.viewChanged(epoch, members, failed);
         sysv.viewChanged(epoch, members, failed);
         if (!failed.isEmpty()) {
@@ -274,6 +286,7 @@ public final class Ipc implements AutoCloseable {
 
     @Override
     public void close() {
+        barriers.close();
         channels.close();
         sysv.close();
         sleepers.wakeAll();

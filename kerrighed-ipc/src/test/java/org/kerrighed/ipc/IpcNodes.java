@@ -26,6 +26,11 @@ final class IpcNodes extends KddmCluster {
         return s.peers().stream().mapToLong(RpcStats.PeerStats::framesOut).sum();
     }
 
+    /** Requests and one-way messages node {@code node} has sent so far, of every service (replies not counted). */
+    long messagesOut(int node) {
+        return kddm(node).rpc().stats().services().stream().mapToLong(RpcStats.ServiceStats::callsOut).sum();
+    }
+
     /** Waits until {@code condition} holds, failing after 10 s. */
     static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
         long end = System.nanoTime() + 10_000_000_000L;

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -230,6 +232,150 @@ class SyncPrimitivesTest {
         assertTrue(other.get() instanceof InterruptedException, "got " + other.get());
         assertTrue(b0.isBroken());
         b0.reset();
+    }
+
+    @Test
+    void barrierManyRoundsWithSeveralThreadsPerNode() throws Exception {
+        int rounds = 40;
+        int parties = 9;                                     // 3 threads on each of the 3 nodes
+        AtomicInteger[] arrived = new AtomicInteger[rounds];
+        List<Set<Integer>> indexes = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            arrived[r] = new AtomicInteger();
+            indexes.add(ConcurrentHashMap.newKeySet());
+        }
+        AtomicInteger round = new AtomicInteger();
+        List<Integer> arrivalsSeenByActions = new CopyOnWriteArrayList<>();
+        onEveryNode(3, (n, t) -> {
+            ClusterCyclicBarrier b = nodes.ipc(n).cyclicBarrier("many-rounds", parties,
+                    () -> arrivalsSeenByActions.add(arrived[round.getAndIncrement()].get()));
+            for (int r = 0; r < rounds; r++) {
+                arrived[r].incrementAndGet();
+                indexes.get(r).add(b.await(30, TimeUnit.SECONDS));
+                assertEquals(parties, arrived[r].get(), "a party passed round " + r + " before all arrived");
+            }
+        });
+        assertEquals(rounds, arrivalsSeenByActions.size(), "one action per round");
+        assertTrue(arrivalsSeenByActions.stream().allMatch(a -> a == parties), "an action ran early: "
+                + arrivalsSeenByActions);
+        for (int r = 0; r < rounds; r++) {
+            assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6, 7, 8), indexes.get(r), "indexes of round " + r);
+        }
+    }
+
+    @Test
+    void barrierWithMoreThreadsThanPartiesTripsOnEveryThirdArrival() throws Exception {
+        // 6 threads, 3 parties: arrivals that come while a round's action runs belong to the next round
+        AtomicInteger actions = new AtomicInteger();
+        Map<Integer, AtomicInteger> byIndex = new ConcurrentHashMap<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int n = 0; n < 3; n++) {
+            ClusterCyclicBarrier b = nodes.ipc(n).cyclicBarrier("crowded", 3, () -> {
+                actions.incrementAndGet();
+                LockSupport.parkNanos(2_000_000);
+            });
+            for (int t = 0; t < 2; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        while (actions.get() < 20) {
+                            byIndex.computeIfAbsent(b.await(30, TimeUnit.SECONDS), i -> new AtomicInteger())
+                                    .incrementAndGet();
+                        }
+                    } catch (BrokenBarrierException e) {
+                        // the round left short of parties at the end, broken by the reset below
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+        }
+        // once 20 rounds passed, the threads still there wait in a round nobody else will join
+        ClusterCyclicBarrier b = nodes.ipc(1).cyclicBarrier("crowded", 3);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (actions.get() < 20 || threads.stream().filter(Thread::isAlive).count() != b.getNumberWaiting()) {
+            assertTrue(System.nanoTime() < end, "20 rounds did not pass: " + actions.get());
+            Thread.sleep(5);
+        }
+        b.reset();
+        for (Thread t : threads) {
+            t.join(10_000);
+            assertFalse(t.isAlive(), "a thread was not released by the reset");
+        }
+        assertEquals(null, failure.get());
+        int rounds = actions.get();
+        assertEquals(Set.of(0, 1, 2), byIndex.keySet());
+        byIndex.forEach((i, count) -> assertEquals(rounds, count.get(), "index " + i + " in " + rounds + " rounds"));
+    }
+
+    @Test
+    void barrierActionThatThrowsBreaksItAndReachesTheLastParty() throws Exception {
+        ClusterCyclicBarrier plain = nodes.ipc(0).cyclicBarrier("failing-action", 2);     // node 0 coordinates
+        ClusterCyclicBarrier failing = nodes.ipc(1).cyclicBarrier("failing-action", 2, () -> {
+            throw new IllegalStateException("boom");
+        });
+        AtomicReference<Throwable> other = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                plain.await();
+            } catch (Throwable e) {
+                other.set(e);
+            }
+        });
+        IpcNodes.awaitTrue(() -> plain.getNumberWaiting() == 1, "the first party waits");
+        IllegalStateException e = assertThrows(IllegalStateException.class, failing::await);
+        assertEquals("boom", e.getMessage());
+        t.join(10_000);
+        assertTrue(other.get() instanceof BrokenBarrierException, "got " + other.get());
+        assertTrue(plain.isBroken());
+        failing.reset();
+        assertFalse(plain.isBroken());
+    }
+
+    @Test
+    void barrierWaiterThatTimesOutWhileTheActionRunsPassesTheRound() throws Exception {
+        // the JDK's waiter cannot break a round whose last party runs the action: it returns its index
+        AtomicReference<Thread> waiter = new AtomicReference<>();
+        ClusterCyclicBarrier first = nodes.ipc(0).cyclicBarrier("slow-action", 2);
+        ClusterCyclicBarrier last = nodes.ipc(2).cyclicBarrier("slow-action", 2, () -> {
+            try {        // until the waiter has timed out, been told to wait for the action, and parked for good
+                IpcNodes.awaitTrue(() -> waiter.get().getState() == Thread.State.WAITING, "the waiter gives up");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        waiter.set(Thread.ofPlatform().start(() -> {
+            try {
+                outcome.set(first.await(3, TimeUnit.SECONDS));
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        }));
+        IpcNodes.awaitTrue(() -> first.getNumberWaiting() == 1, "the first party waits");
+        assertEquals(0, last.await());
+        waiter.get().join(10_000);
+        assertEquals(1, outcome.get());
+        assertFalse(first.isBroken());
+    }
+
+    @Test
+    void barrierRoundCostsAMessagePerRemotePartyAndAWakeUpPerRemoteWaiter() throws Exception {
+        ClusterCyclicBarrier[] b = new ClusterCyclicBarrier[3];
+        for (int n = 0; n < 3; n++) {
+            b[n] = nodes.ipc(n).cyclicBarrier("counted", 3);                  // node 0 coordinates
+        }
+        int rounds = 100;
+        onEveryNode(1, (n, t) -> b[n].await(30, TimeUnit.SECONDS));         // warm: read copies everywhere
+        long before = nodes.messagesOut(0) + nodes.messagesOut(1) + nodes.messagesOut(2);
+        onEveryNode(1, (n, t) -> {
+            for (int i = 0; i < rounds; i++) {
+                b[n].await(30, TimeUnit.SECONDS);
+            }
+        });
+        long sent = nodes.messagesOut(0) + nodes.messagesOut(1) + nodes.messagesOut(2) - before;
+        // per round: the arrivals of nodes 1 and 2 (one-way), and one wake-up per node with a party waiting
+        assertTrue(sent <= 4L * rounds, sent + " messages for " + rounds + " rounds");
     }
 
     @Test

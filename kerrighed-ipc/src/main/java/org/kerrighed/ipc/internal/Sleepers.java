@@ -14,9 +14,10 @@ import java.util.concurrent.locks.LockSupport;
  * The threads of this node that sleep on a cluster object until another node (or this one) tells them to wake
  * up: nothing polls. A thread takes a {@link Sleeper}, puts its {@link Sleeper#ref()} in the object's waiter list
  * (inside KDDM), releases the object and {@linkplain Sleeper#await sleeps}; whoever changes the object in a way
- * that concerns it sends {@link #wake}. A wake-up is a hint: the object's state in KDDM is the truth, and a
- * sleeper re-reads it after waking. Every local sleeper is woken when a node fails ({@link #wakeAll}), so a
- * wake-up lost with a dead node cannot leave anyone asleep. Thread-safe.
+ * that concerns it sends {@link #wake}. For objects kept in KDDM a wake-up is a hint: the object's state is the
+ * truth, and a sleeper re-reads it after waking. A barrier's coordinator, which keeps its rounds in memory, tells
+ * a party its outcome in the wake-up's code instead ({@link Sleeper#code()}). Every local sleeper is woken when a
+ * node fails ({@link #wakeAll}), so a wake-up lost with a dead node cannot leave anyone asleep. Thread-safe.
  */
 public final class Sleepers {
     private static final Logger log = LoggerFactory.getLogger(Sleepers.class);
@@ -25,7 +26,12 @@ public final class Sleepers {
     public record Wake(long sleeper, int code, long value) {
     }
 
+    /** Wake-ups of several sleepers of one node, with one code: sleeper {@code sleepers[i]} gets {@code values[i]}. */
+    public record Wakes(long[] sleepers, int code, long[] values) {
+    }
+
     public static final ServiceKey<Wake, Void> WAKE = ServiceKey.oneWay(130, "ipc.wake", Wake.class);
+    public static final ServiceKey<Wakes, Void> WAKES = ServiceKey.oneWay(137, "ipc.wakes", Wakes.class);
 
     /** Code of a wake-up sent to every sleeper when a node failed: re-check the object. */
     public static final int RECHECK = 0;
@@ -37,6 +43,10 @@ public final class Sleepers {
     public Sleepers(Kddm kddm) {
         this.kddm = kddm;
         kddm.rpc().register(WAKE, HandlerKind.NON_BLOCKING, (ctx, w) -> {
+            deliver(w);
+            return null;
+        });
+        kddm.rpc().register(WAKES, HandlerKind.NON_BLOCKING, (ctx, w) -> {
             deliver(w);
             return null;
         });
@@ -63,6 +73,23 @@ public final class Sleepers {
         }
     }
 
+    /**
+     * Wakes sleepers {@code ids} of node {@code node} (here or there) with {@code code}, sleeper {@code ids[i]}
+     * with {@code values[i]}: one message for all of them. A dead node's sleepers are silently skipped.
+     */
+    public void wake(int node, long[] ids, int code, long[] values) {
+        Wakes w = new Wakes(ids, code, values);
+        if (node == kddm.nodeId()) {
+            deliver(w);
+        } else if (kddm.isMember(node)) {
+            try {
+                kddm.rpc().send(node, WAKES, w);
+            } catch (RuntimeException e) {
+                log.debug("wake-up of {} sleeper(s) on node {} not sent: {}", ids.length, node, e.toString());
+            }
+        }
+    }
+
     /** Wakes every local sleeper with {@link #RECHECK} (after a node failed). */
     public void wakeAll() {
         for (Sleeper s : sleepers.values()) {
@@ -74,6 +101,15 @@ public final class Sleepers {
         Sleeper s = sleepers.get(w.sleeper());
         if (s != null) {
             s.wake(w.code(), w.value());
+        }
+    }
+
+    private void deliver(Wakes w) {
+        for (int i = 0; i < w.sleepers().length; i++) {
+            Sleeper s = sleepers.get(w.sleepers()[i]);
+            if (s != null) {
+                s.wake(w.code(), w.values()[i]);
+            }
         }
     }
 
@@ -96,9 +132,9 @@ public final class Sleepers {
         }
 
         private void wake(int c, long v) {
-            if (c != RECHECK || !woken) {
+            if (c != RECHECK) {
                 value = v;
-                code = c;              // a real wake-up wins over a re-check
+                code = c;              // a re-check leaves the last real wake-up's code
             }
             woken = true;
             LockSupport.unpark(thread);
@@ -131,7 +167,7 @@ public final class Sleepers {
             return true;
         }
 
-        /** The code of the last wake-up ({@link #RECHECK} for a re-check, -1 if never woken). */
+        /** The code of the last real wake-up: -1 if none came yet (re-checks leave it as it is). */
         public int code() {
             return code;
         }

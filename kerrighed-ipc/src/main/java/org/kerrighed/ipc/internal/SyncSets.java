@@ -87,8 +87,14 @@ public final class SyncSets {
 
     /** Object {@code id}'s state from a read copy (cached here until the next change), checked for reading. */
     public static <S extends SyncState> S read(KddmSet<S> set, long id, CallerContext callers, String what) {
+        return read(set, id, callers, Access.READ, what);
+    }
+
+    /** Object {@code id}'s state from a read copy (cached here until the next change), checked for {@code access}. */
+    public static <S extends SyncState> S read(KddmSet<S> set, long id, CallerContext callers, Access access,
+                                               String what) {
         try (Handle<S> h = set.get(id)) {
-            return checked(h.value(), callers, Access.READ, what);
+            return checked(h.value(), callers, access, what);
         }
     }
 }

@@ -5,7 +5,6 @@ import org.kerrighed.kddm.access.IpcPerm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -51,14 +50,12 @@ public sealed interface SyncState {
     }
 
     /**
-     * A cyclic barrier: {@code arrived} parties of generation {@code generation} wait ({@code waiters}, with their
-     * nodes); {@code lastRound} are the nodes whose parties passed the previous generation (a party that died
-     * before coming back breaks the barrier).
+     * A cyclic barrier's identity: its parties and the node that coordinates its rounds (which keeps them in
+     * memory, {@link BarrierService}); written when made and when a node takes over from a dead coordinator.
      */
-    record Barrier(String name, IpcPerm perm, int parties, long generation, boolean broken,
-                   List<WaiterRef> waiters, Set<Integer> lastRound) implements SyncState {
-        public Barrier with(long gen, boolean isBroken, List<WaiterRef> w, Set<Integer> last) {
-            return new Barrier(name, perm, parties, gen, isBroken, List.copyOf(w), Set.copyOf(last));
+    record Barrier(String name, IpcPerm perm, int parties, int coordinator) implements SyncState {
+        public Barrier withCoordinator(int node) {
+            return new Barrier(name, perm, parties, node);
         }
     }
 
