@@ -1643,7 +1643,8 @@ final class SetTable<T> implements KddmSet<T> {
                 e.trace("resolve " + items);
             }
             if (e.state.owner()) {
-                return;                                        // we own it: nothing to decide
+                e.known = true;                                // we own it: nothing to decide, but a home that
+                return;                                        // owns it must know it exists (no first touch)
             }
             long bestSeq = -1;
             int bestNode = -1;
