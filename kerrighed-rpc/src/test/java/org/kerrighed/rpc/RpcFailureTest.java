@@ -36,6 +36,16 @@ class RpcFailureTest {
     }
 
     @Test
+    void theFirstCallOfAnInterruptedThreadKeepsItsInterrupt() throws Exception {
+        try (InProcessCluster c = cluster(2, new CountDownLatch(0))) {
+            Thread.currentThread().interrupt();            // a fresh endpoint's first call with a timeout
+            CompletableFuture<String> f = c.node(0).call(1, TestTypes.ECHO, "x");
+            assertTrue(Thread.interrupted(), "the call swallowed the caller's interrupt");
+            assertEquals("x", f.get(5, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     void closedLinkFailsEveryPendingCallAndConversationAtOnce() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (InProcessCluster c = cluster(2, release)) {

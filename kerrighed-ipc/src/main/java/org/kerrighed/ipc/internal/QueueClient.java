@@ -295,7 +295,8 @@ public final class QueueClient {
                         return o;
                     }
                     if (!wait) {
-                        return fetching == 0 ? fetchNow(FETCH) : null;
+                        // one item: a batch would sit here, out of sight of other nodes' size, peek and clear
+                        return fetching == 0 ? fetchNow(1) : null;
                     }
                     if (fetching == 0) {
                         startFetch();              // a local home may answer at once
@@ -509,11 +510,30 @@ public final class QueueClient {
     /** Gives delivery {@code d} back from index {@code keep} (asynchronous). */
     private void giveBack(long d, int keep) {
         Take t = new Take(id, kddm.nodeId(), d, -1, false, keep, takeAcks());
+        int to = home;
+        if (to != kddm.nodeId() && kddm.isMember(to)) {
+            // sent from this thread, now: links are FIFO, so the home forgets the fetch before it sees anything this
+            // node sends later (an offer would otherwise be pushed back here, to nobody, until the linger)
+            try {
+                kddm.rpc().call(to, QueueService.TAKE, t).whenComplete((r, e) -> {
+                    if (e != null || r.status() == QueueWire.NOT_HOME) {
+                        giveBackFindingTheHome(t);
+                    }
+                });
+                return;
+            } catch (RuntimeException e) {
+                log.debug("queue '{}': give-back to {} not sent: {}", name, to, e.toString());
+            }
+        }
+        giveBackFindingTheHome(t);      // a local home is called off this thread: it may push to this client
+    }
+
+    private void giveBackFindingTheHome(Take t) {
         Thread.ofVirtual().name("ipc-queue-giveback").start(() -> {
             try {
                 call(n -> takeAt(n, t), r -> r.status() == QueueWire.NOT_HOME);
             } catch (RuntimeException e) {
-                log.warn("queue '{}': delivery {} not given back: {}", name, d, e.toString());
+                log.warn("queue '{}': delivery {} not given back: {}", name, t.delivery(), e.toString());
             }
         });
     }

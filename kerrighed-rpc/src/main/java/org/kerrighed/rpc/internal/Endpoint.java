@@ -123,6 +123,10 @@ public final class Endpoint implements AutoCloseable {
         this.transport = Transport.create(config.transport(), config.ioThreads(), name + "-io");
         this.timer = new HashedWheelTimer(new DefaultThreadFactory(name + "-timer", true), 10,
                 TimeUnit.MILLISECONDS);
+        // Started here: a timer starts on its first timeout otherwise, and the caller waiting for its worker
+        // thread there swallows an interrupt (Netty ignores InterruptedException in HashedWheelTimer.start),
+        // so a thread interrupted during its first call would sleep through the interrupt afterwards.
+        this.timer.start();
         this.handlers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-handler-", 0).factory());
         this.completions = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(name + "-done-", 0).factory());
         this.ordered = new SerialExecutor(handlers);
