@@ -320,7 +320,9 @@ final class SysvMessageTable implements SysvMessageQueues {
                 return svc.kddm().rpc().call(m, MSG_OP, req).join();
             } catch (CompletionException e) {
                 Throwable cause = e.getCause();
-                if (cause instanceof RemoteException re) {
+                // a master whose KDDM stopped (it is closing or fenced) is failing: try again, as when it does not
+                // answer; any other error of the master's is the request's
+                if (cause instanceof RemoteException re && !KddmException.class.getName().equals(re.remoteType())) {
                     throw new KddmException(name(id) + ": its master node " + m + " failed the request: "
                             + re.getMessage());
                 }
