@@ -45,8 +45,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * holder is told too. KDDM tells the first holder after the lock's object was recovered from its backup copy
  * ({@link Handle#ownerDied()}), so a hand-off between nodes costs only the transfer. The flag is also raised when
  * the node that last held the lock died after releasing it but before any other node took it (it kept the lock
- * cached): the runtime cannot tell these apart without a message per acquisition. Waiters on a condition are woken (a spurious wake-up, which {@link Condition} allows) when a
- * node fails, so a signal lost with a dead node never leaves them asleep.
+ * cached): the runtime cannot tell these apart without a message per acquisition. Waiters on a condition are
+ * woken (a spurious wake-up, which {@link Condition} allows) when a node fails, so a signal lost with a dead node
+ * never leaves them asleep.
  *
  * <p>Thread-safe. Instances for the same name on one node share their state.
  */

@@ -50,7 +50,8 @@ public interface Handle<T> extends AutoCloseable {
     /**
      * Publishes a write handle's object now and keeps the handle: makes a new version and, for a replicated set,
      * returns once it is on {@code replication} live nodes, as {@link #close} would. Other nodes' requests still
-     * wait for the pin. For a holder that must record something durably before it goes on (a lock's holder).
+     * wait for the pin. For a holder that must record something durably before it goes on (a cluster lock, when
+     * it is made).
      *
      * @throws IllegalStateException on a read handle or after close
      * @throws KddmException         when this node stopped before the value reached its backups
