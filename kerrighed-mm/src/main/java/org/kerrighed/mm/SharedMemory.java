@@ -318,10 +318,12 @@ public final class SharedMemory implements AutoCloseable {
      *
      * @param flags 0 (read-write: needs read and write permission) or {@link #READ_ONLY} (needs read)
      * @throws NoSuchSegmentException when no segment has this id or it is marked for removal
-     * @throws org.kerrighed.kddm.access.PermissionDeniedException when the caller lacks the permissions
+     * @throws org.kerrighed.kddm.access.PermissionDeniedException when the caller lacks the permissions, or is a
+     *         cluster process without the {@code USE_REMOTE_MEMORY} capability
      */
     public Segment attach(long id, int flags) {
         checkOpen();
+        kddm.callers().checkCapability("USE_REMOTE_MEMORY");
         if ((flags & ~READ_ONLY) != 0) {
             throw new IllegalArgumentException("attach flags: only READ_ONLY is allowed, got 0"
                     + Integer.toOctalString(flags));

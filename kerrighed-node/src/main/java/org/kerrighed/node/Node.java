@@ -1,5 +1,6 @@
 package org.kerrighed.node;
 
+import org.kerrighed.epm.Epm;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.access.CallerContext;
@@ -50,6 +51,7 @@ public final class Node implements AutoCloseable {
     private volatile Kddm kddm;
     private volatile SharedMemory shm;
     private volatile Ipc ipc;
+    private volatile Epm epm;
     private volatile String stopReason;
     private volatile boolean closed;
 
@@ -67,12 +69,13 @@ public final class Node implements AutoCloseable {
 
     /** Every type a node of this cluster registers: kerrighed-node's own, then the application's. */
     TypeRegistrar[] allTypes() {
-        TypeRegistrar[] all = new TypeRegistrar[types.length + 4];
+        TypeRegistrar[] all = new TypeRegistrar[types.length + 5];
         all[0] = NodeAdmin::registerTypes;
         all[1] = Kddm.types();
         all[2] = SharedMemory.types();
         all[3] = Ipc.types();
-        System.arraycopy(types, 0, all, 4, types.length);
+        all[4] = Epm.types();
+        System.arraycopy(types, 0, all, 5, types.length);
         return all;
     }
 
@@ -86,6 +89,7 @@ public final class Node implements AutoCloseable {
         Kddm[] started = new Kddm[1];
         SharedMemory[] startedShm = new SharedMemory[1];
         Ipc[] startedIpc = new Ipc[1];
+        Epm[] startedEpm = new Epm[1];
         Membership m;
         try {
             m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
@@ -96,13 +100,14 @@ public final class Node implements AutoCloseable {
                 k.setCallers(CallerContext.ofNode(rpc.nodeId(), config.credentials()));
                 startedShm[0] = SharedMemory.start(k);     // services on KDDM: their sets exist before members talk
                 startedIpc[0] = Ipc.start(k);
+                startedEpm[0] = Epm.start(k, startedShm[0], startedIpc[0]);
                 if (previous != null) {
                     k.adoptStaticSets(previous);             // the application's sets (the services made theirs anew)
                 }
             });
         } catch (RuntimeException e) {
             if (started[0] != null) {
-                closeServices(startedIpc[0], startedShm[0], started[0]);   // the join failed: they never served
+                closeServices(startedEpm[0], startedIpc[0], startedShm[0], started[0]);   // the join failed
             }
             throw e;
         }
@@ -110,6 +115,7 @@ public final class Node implements AutoCloseable {
         kddm = started[0];                  // published once joined: before, node.kddm() is the old (stopped) one
         shm = startedShm[0];
         ipc = startedIpc[0];
+        epm = startedEpm[0];
         NodeAdmin.install(this, m);
         m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
         return m;
@@ -195,6 +201,7 @@ public final class Node implements AutoCloseable {
         }
         seeds.addAll(config.seeds());
         fenced.halt();
+        closeServices(epm);          // the cluster declared this incarnation's processes dead: end them
         int requested = config.nodeId().orElse(-1);
         for (int attempt = 1; !closed; attempt++) {
             try {
@@ -247,7 +254,15 @@ public final class Node implements AutoCloseable {
         return ipc;
     }
 
-    /** Closes IPC, shared memory and KDDM, in that order; each one's failure is logged and the others still close. */
+    /**
+     * This node's process layer: cluster-wide processes (spawn, wait, signals, ps); a new one after a rejoin, whose
+     * processes are gone (the fenced incarnation's processes were killed).
+     */
+    public Epm epm() {
+        return epm;
+    }
+
+    /** Closes the process layer, IPC, shared memory and KDDM, in that order; each one's failure is logged and the others still close. */
     private static void closeServices(AutoCloseable... services) {
         for (AutoCloseable s : services) {
             if (s == null) {
@@ -310,7 +325,7 @@ public final class Node implements AutoCloseable {
         try {
             membership.close();                  // leaves: KDDM hands its objects over first (its leave hook)
         } finally {
-            closeServices(ipc, shm, kddm);
+            closeServices(epm, ipc, shm, kddm);
             stopped.countDown();
         }
     }
@@ -319,7 +334,7 @@ public final class Node implements AutoCloseable {
     public void halt() {
         closed = true;
         try {
-            closeServices(ipc, shm, kddm);
+            closeServices(epm, ipc, shm, kddm);
         } finally {
             try {
                 membership.halt();

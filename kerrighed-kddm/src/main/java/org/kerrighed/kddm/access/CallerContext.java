@@ -12,6 +12,16 @@ public interface CallerContext {
     /** The current caller as a holder of locks and other resources. */
     Caller caller();
 
+    /**
+     * Checks that the current caller may use the runtime feature that the process layer gates with the capability
+     * named {@code capability} (for example {@code "USE_REMOTE_MEMORY"} before attaching shared memory). Callers
+     * that are not processes may use every feature: the default does nothing.
+     *
+     * @throws PermissionDeniedException when the caller is a process without that capability effective
+     */
+    default void checkCapability(String capability) {
+    }
+
     /** Every caller on node {@code node} has {@code credentials}; holders are threads. */
     static CallerContext ofNode(int node, Credentials credentials) {
         return new CallerContext() {

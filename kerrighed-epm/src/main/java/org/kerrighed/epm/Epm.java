@@ -1,0 +1,906 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.epm.internal.EpmWire;
+import org.kerrighed.epm.internal.EpmWire.Entry;
+import org.kerrighed.epm.internal.EpmWire.Exit;
+import org.kerrighed.epm.internal.EpmWire.Kill;
+import org.kerrighed.epm.internal.EpmWire.Requester;
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.kddm.Handle;
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.KddmException;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetSpec;
+import org.kerrighed.kddm.access.Caller;
+import org.kerrighed.kddm.access.CallerContext;
+import org.kerrighed.kddm.access.Credentials;
+import org.kerrighed.kddm.access.PermissionDeniedException;
+import org.kerrighed.kddm.linkers.ObjectLinker;
+import org.kerrighed.mm.SharedMemory;
+import org.kerrighed.rpc.Checks;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.KerrighedException;
+import org.kerrighed.rpc.MulticastResult;
+import org.kerrighed.rpc.RemoteException;
+import org.kerrighed.rpc.RpcNode;
+import org.kerrighed.rpc.ServiceKey;
+import org.kerrighed.rpc.TypeRegistrar;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+
+/**
+ * A node's process layer: cluster-wide processes with global pids, started here or on other nodes, waited for,
+ * signalled and listed from any node. One per node ({@code node.epm()}), started on the node's KDDM, shared
+ * memory and IPC; every node of the cluster starts one. Thread-safe.
+ *
+ * <p><b>Who calls.</b> Called from a process's thread, a method acts as that process (its credentials, its
+ * capabilities; a spawn makes a child of it). Called from any other thread, it acts for the node: the node's
+ * configured credentials, every capability, and processes it starts are children of {@link Pids#INIT}. The node
+ * installs a {@link CallerContext} so that shared memory and IPC see the current process too.
+ *
+ * <p><b>Blocking.</b> Spawning, signalling and listing wait for at most one or two round trips, bounded by the
+ * node's call timeout ({@link KerrighedException} after it).
+ *
+ * <p><b>Failure.</b> When a node fails, the processes that ran on it are reported to their parents as killed by
+ * KILL (reason "node N failed"), and the children of processes that ran there are re-parented to
+ * {@link Pids#INIT}. The process table (a KDDM set, replicated) survives; its rows for processes of the dead
+ * node are dropped when next looked up.
+ */
+public final class Epm implements AutoCloseable {
+    /*
+     * Overview: a process lives in its node's `local` map and, for lookups from other nodes, in the process table
+     * (KDDM set 1200, one row per pid, homed on the pid's birth node, replicated). The row is written when the
+     * process starts (synchronously: that claims the pid), when it stops or continues, and removed when it ends;
+     * the later writes run in order on a per-process chain, off the process's path. A parent's children live in
+     * the parent's `Children` on the parent's node; a child's end travels as one EXIT message to that node, which
+     * may arrive before the SPAWN reply that names the child: it then waits in `earlyExits` until the spawn
+     * registers the child (both under `exitLock`).
+     */
+    private static final Logger log = LoggerFactory.getLogger(Epm.class);
+    static final ThreadLocal<LocalProcess> CURRENT = new ThreadLocal<>();
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    private static final long EARLY_EXIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final Kddm kddm;
+    private final SharedMemory shm;
+    private final Ipc ipc;
+    private final RpcNode rpc;
+    private final int self;
+    private final CallerContext nodeCallers;
+    private final KddmSet<Entry> table;
+    private final Map<Integer, LocalProcess> local = new ConcurrentHashMap<>();
+    private final Children started = new Children();          // processes this node started for INIT
+    private final Object exitLock = new Object();
+    private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
+    private final AtomicInteger nextLocal = new AtomicInteger();
+    private final ExecutorService processThreads;
+    private final Executor tableOps = Executors.newVirtualThreadPerTaskExecutor();
+    private final LoadSampler loads;
+    private final AtomicInteger roundRobin = new AtomicInteger();
+    private final Duration timeout;
+    private volatile Placement placement;
+    private volatile boolean closed;
+
+    private record EarlyExit(Exit exit, long atNanos) {
+    }
+
+    private Epm(Kddm kddm, SharedMemory shm, Ipc ipc) {
+        this.kddm = kddm;
+        this.shm = shm;
+        this.ipc = ipc;
+        this.rpc = kddm.rpc();
+        this.self = kddm.nodeId();
+        this.timeout = rpc.config().defaultCallTimeout();
+        this.nodeCallers = kddm.callers();
+        this.placement = this::roundRobin;
+        this.table = kddm.createStaticSet(EpmWire.TABLE_SET, kddm.objectSpec(Entry.class)
+                .withOwner(org.kerrighed.kddm.DefaultOwner.nodeInId())
+                .withReplication(SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(Entry.class));
+        this.processThreads = Executors.newCachedThreadPool(
+                Thread.ofPlatform().name("krg-proc-pool-" + self + "-", 0).daemon().factory());
+        this.loads = new LoadSampler(self, local::values);
+        kddm.setCallers(new ProcessCallers());
+        rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
+        rpc.register(EpmWire.EXIT, HandlerKind.BLOCKING, (ctx, e) -> {
+            onExit(e);
+            return null;
+        });
+        rpc.register(EpmWire.KILL, HandlerKind.BLOCKING, (ctx, k) -> route(k));
+        rpc.register(EpmWire.KILL_GROUP, HandlerKind.NON_BLOCKING, (ctx, k) -> killLocalGroup(k));
+        rpc.register(EpmWire.REPARENT, HandlerKind.BLOCKING, (ctx, r) -> {
+            reparent(r.pid(), r.ppid(), r.parentNode());
+            return null;
+        });
+        rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
+        rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> new EpmWire.ListReply(listLocal(r.onlyPid())));
+        rpc.register(EpmWire.LOAD, HandlerKind.NON_BLOCKING, (ctx, r) -> loads.current());
+        kddm.addViewListener((epoch, members, failed) -> {
+            if (!failed.isEmpty()) {
+                Thread.ofVirtual().name("krg-epm-failed-" + self).start(() -> nodesFailed(Set.copyOf(failed)));
+            }
+        });
+    }
+
+    /** Starts the process layer on {@code kddm}'s node (registers its messages, creates the process table). */
+    public static Epm start(Kddm kddm, SharedMemory shm, Ipc ipc) {
+        return new Epm(Checks.notNull(kddm, "kddm"), Checks.notNull(shm, "shm"), Checks.notNull(ipc, "ipc"));
+    }
+
+    /**
+     * The process layer's wire types (ids 6000-6099): every node and tool of a cluster that uses processes
+     * registers them. Service ids: 160-179; KDDM static set: 1200.
+     */
+    public static TypeRegistrar types() {
+        return EpmWire::registerTypes;
+    }
+
+    /** Registers the programs that run tasks (for {@link EpmWire#registerTypes}); not for applications. */
+    public static void registerPrograms(org.kerrighed.rpc.TypeRegistry.Builder b) {
+        b.range("kerrighed-epm.tasks", 6020, 6029)
+                .register(6020, TaskPrograms.RunnableProgram.class)
+                .register(6021, TaskPrograms.CallableProgram.class);
+    }
+
+    public int nodeId() {
+        return self;
+    }
+
+    Ipc ipc() {
+        return ipc;
+    }
+
+    SharedMemory shm() {
+        return shm;
+    }
+
+    Executor tableExecutor() {
+        return tableOps;
+    }
+
+    /** The process of the calling thread, if it is one of this node's; empty otherwise. */
+    public Optional<ProcessContext> current() {
+        return Optional.ofNullable(currentProcess());
+    }
+
+    private LocalProcess currentProcess() {
+        LocalProcess p = CURRENT.get();
+        return p != null && p.epm == this ? p : null;
+    }
+
+    private Requester requester() {
+        LocalProcess p = currentProcess();
+        return p != null ? new Requester(p.pid, self, p.credentials, p.capabilities())
+                : new Requester(0, self, nodeCallers.credentials(), Capabilities.FULL);
+    }
+
+    /** Replaces the placement hook (the scheduler installs its policy here); null restores round robin. */
+    public void setPlacement(Placement p) {
+        placement = p == null ? this::roundRobin : p;
+    }
+
+    private int roundRobin(int from, int[] live, String command) {
+        return live[Math.floorMod(roundRobin.getAndIncrement(), live.length)];
+    }
+
+    // ------------------------------------------------------------------ spawn
+
+    /**
+     * Starts {@code program} as a new process (a child of the calling process, or of {@link Pids#INIT} from
+     * outside a process) on the node the options name, or else the one the placement hook picks. Returns once the
+     * process runs. A program whose class is not registered cannot travel: the hook is then not asked and it runs
+     * here.
+     *
+     * @throws CapabilityException      when a process names another node without {@code DISTANT_FORK} effective
+     * @throws IllegalArgumentException when the named node is not a live member, or the program cannot travel there
+     * @throws KerrighedException       when the target node failed or did not answer in time
+     */
+    public ClusterProcess spawn(Program program, SpawnOptions options) {
+        Checks.notNull(program, "program");
+        Checks.notNull(options, "options");
+        checkOpen();
+        LocalProcess parent = currentProcess();
+        Credentials creds;
+        Capabilities caps;
+        int ppid;
+        int pgid;
+        int sid;
+        if (parent != null) {
+            if (options.credentials() != null && !parent.credentials.isRoot()
+                    && !options.credentials().equals(parent.credentials)) {
+                throw new PermissionDeniedException("process " + parent.pid + " (" + parent.credentials
+                        + ") may not give its child other credentials: only root may");
+            }
+            creds = options.credentials() == null ? parent.credentials : options.credentials();
+            caps = parent.capabilities().forChild();
+            if (options.capabilities() != null) {
+                caps = caps.change(options.capabilities());
+            }
+            ppid = parent.pid;
+            pgid = options.processGroup() == SpawnOptions.SAME_GROUP ? parent.pgid
+                    : options.processGroup() == SpawnOptions.NEW_GROUP ? 0 : options.processGroup();
+            sid = options.sessionLeader() ? 0 : parent.sid;
+        } else {
+            creds = options.credentials() == null ? nodeCallers.credentials() : options.credentials();
+            caps = options.capabilities() == null ? Capabilities.DEFAULT : options.capabilities();
+            ppid = Pids.INIT;
+            pgid = options.processGroup() > 0 ? options.processGroup() : 0;
+            sid = pgid;
+        }
+        String command = options.name() != null ? options.name() : commandOf(program, options.args());
+        EpmWire.Spawn msg = new EpmWire.Spawn(program, null, null, command, options.args(), options.env(), ppid, self,
+                pgid, sid, creds, caps);
+        Children kids = parent != null ? parent.children : started;
+        int target = chooseNode(parent, program, options, command);
+        int pid;
+        if (target == self) {
+            pid = startLocal(msg);
+        } else {
+            try (AutoCloseable ignored = parent != null ? parent.useCapability(Capability.DISTANT_FORK) : null) {
+                pid = callSpawn(target, msg);
+            } catch (KerrighedException e) {
+                if (options.node() != SpawnOptions.ANY_NODE) {
+                    throw e;
+                }
+                log.debug("node {}: distant fork of {} to node {} failed ({}); starting it here", self, command, target,
+                        e.getMessage());
+                target = self;                                  // as Kerrighed: a failed remote clone forks locally
+                pid = startLocal(msg);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);             // closing a capability use does not throw
+            }
+        }
+        Child c;
+        synchronized (exitLock) {
+            c = kids.add(pid, target);
+            EarlyExit early = earlyExits.remove(exitKey(ppid, pid));
+            if (early != null) {
+                applyExit(parent == null, c, early.exit());
+            }
+        }
+        return new ClusterProcess(this, pid, target, c);
+    }
+
+    private static String commandOf(Program program, List<String> args) {
+        Class<?> c = program.getClass();
+        String name = c.isSynthetic() || c.isAnonymousClass() ? "program" : c.getSimpleName();
+        return args.isEmpty() ? name : name + " " + String.join(" ", args);
+    }
+
+    private int chooseNode(LocalProcess parent, Program program, SpawnOptions options, String command) {
+        boolean mayFork = parent == null || parent.capabilities().has(Capability.DISTANT_FORK);
+        boolean travels = rpc.config().types().idOf(program.getClass()) >= 0;
+        if (options.node() != SpawnOptions.ANY_NODE) {
+            int n = options.node();
+            if (n == self) {
+                return n;
+            }
+            if (!mayFork) {
+                throw new CapabilityException("process " + parent.pid + " may not start a child on node " + n
+                        + ": DISTANT_FORK is not effective (" + Capabilities.names(parent.capabilities().effective())
+                        + ")");
+            }
+            if (!kddm.isMember(n)) {
+                throw new IllegalArgumentException("node " + n + " is not a live member of the cluster");
+            }
+            if (!travels) {
+                throw new IllegalArgumentException("program " + program.getClass().getName() + " cannot run on node "
+                        + n + ": its class is not registered in the cluster's type registry");
+            }
+            return n;
+        }
+        if (!mayFork || !travels) {
+            return self;
+        }
+        int[] live = kddm.members();
+        try {
+            int n = placement.place(self, live, command);
+            return Arrays.binarySearch(live, n) >= 0 ? n : self;
+        } catch (RuntimeException e) {
+            log.warn("node {}: the placement hook failed for {}; starting it here", self, command, e);
+            return self;
+        }
+    }
+
+    private int callSpawn(int target, EpmWire.Spawn msg) {
+        return await(rpc.call(target, EpmWire.SPAWN, msg), "start " + msg.command() + " on node " + target);
+    }
+
+    /** Creates and starts a process on this node (a local spawn, or a SPAWN request). */
+    private int startLocal(EpmWire.Spawn s) {
+        checkOpen();
+        if (!(s.program() instanceof Program program)) {
+            throw new IllegalArgumentException("application programs (" + s.app() + ") are not supported yet");
+        }
+        Entry entry = claimPid(s);
+        LocalProcess p = new LocalProcess(this, entry, program, s, s.parentNode());
+        local.put(p.pid, p);
+        try {
+            processThreads.execute(p::runOnThread);
+        } catch (RuntimeException e) {
+            local.remove(p.pid);
+            table.remove(Pids.tableId(p.pid));
+            throw new KerrighedException("node " + self + " is stopping: cannot start " + s.command(), e);
+        }
+        return p.pid;
+    }
+
+    /** Takes a free pid born here and writes its row; skips pids whose row still names a live process. */
+    private Entry claimPid(EpmWire.Spawn s) {
+        long now = System.currentTimeMillis();
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int localPart = nextLocal.updateAndGet(v -> v >= Pids.MAX_LOCAL ? 1 : v + 1);
+            int pid = Pids.make(self, localPart);
+            if (local.containsKey(pid)) {
+                continue;
+            }
+            Entry mine = new Entry(pid, self, s.ppid(), s.pgid() == 0 ? pid : s.pgid(), s.sid() == 0 ? pid : s.sid(),
+                    s.credentials().uid(), s.credentials().gid(), ProcessState.RUNNING, s.command(), now);
+            Entry got = table.update(Pids.tableId(pid), old -> old == null || stale(old) ? mine : old);
+            if (got == mine) {
+                return mine;
+            }
+        }
+        throw new KerrighedException("node " + self + " found no free pid (1000 tried)");
+    }
+
+    /** A row that names no live process: its node is gone, or it is this node and the process is not here. */
+    private boolean stale(Entry e) {
+        return !kddm.isMember(e.node()) || e.node() == self && !local.containsKey(e.pid());
+    }
+
+    // ------------------------------------------------------------------ exit
+
+    /** Called on the process's thread once its program is over. */
+    void exited(LocalProcess p, ExitStatus status) {
+        ProcessInfo last = p.info(ProcessState.ZOMBIE, status);
+        for (Child c : p.children.all()) {
+            if (!c.exit().isDone()) {
+                sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, Pids.INIT, -1),
+                        () -> reparent(c.pid, Pids.INIT, -1));
+            }
+        }
+        local.remove(p.pid);
+        p.chainTableOp(() -> removeRow(p.pid));
+        int parentNode = p.parentNode;
+        if (parentNode < 0) {
+            return;                                              // an orphan: init reaps it
+        }
+        Exit e = new Exit(p.ppid, p.pid, self, status, p.result(), last);
+        if (parentNode == self) {
+            onExit(e);
+            return;
+        }
+        try {
+            rpc.send(parentNode, EpmWire.EXIT, e);
+        } catch (org.kerrighed.rpc.SerializationException bad) {
+            rpc.send(parentNode, EpmWire.EXIT, new Exit(p.ppid, p.pid, self, status, null, last));
+            log.warn("node {}: process {}'s result could not be sent ({}); its parent gets none", self, p.pid,
+                    bad.getMessage());
+        } catch (KerrighedException gone) {
+            log.debug("node {}: exit of process {} not sent to node {}: {}", self, p.pid, parentNode, gone.getMessage());
+        }
+    }
+
+    private <Q> void sendOrApply(int node, ServiceKey<Q, Void> key, Q msg, Runnable here) {
+        if (node == self) {
+            here.run();
+            return;
+        }
+        try {
+            rpc.send(node, key, msg);
+        } catch (KerrighedException e) {
+            log.debug("node {}: {} to node {} not sent: {}", self, key, node, e.getMessage());
+        }
+    }
+
+    private static long exitKey(int parent, int child) {
+        return (long) parent << 32 | (child & 0xffffffffL);
+    }
+
+    /** An exit notice for one of this node's parents (or for INIT, of a process this node started). */
+    private void onExit(Exit e) {
+        LocalProcess parent = null;
+        synchronized (exitLock) {
+            Children kids;
+            if (e.parentPid() == Pids.INIT) {
+                kids = started;
+            } else {
+                parent = local.get(e.parentPid());
+                if (parent == null) {
+                    return;                                       // the parent is gone: init reaps the child
+                }
+                kids = parent.children;
+            }
+            Child c = kids.get(e.childPid());
+            if (c == null) {
+                long now = System.nanoTime();
+                earlyExits.values().removeIf(x -> now - x.atNanos() > EARLY_EXIT_TTL_NANOS);
+                earlyExits.put(exitKey(e.parentPid(), e.childPid()), new EarlyExit(e, now));
+                return;
+            }
+            applyExit(parent == null, c, e);
+        }
+        if (parent != null) {
+            parent.post(Signal.CHLD);
+        }
+    }
+
+    private static void applyExit(boolean reapNow, Child c, Exit e) {
+        c.exited(e.status(), e.result(), e.last());
+        if (reapNow) {
+            c.reap();
+        }
+    }
+
+    private void reparent(int pid, int ppid, int parentNode) {
+        LocalProcess p = local.get(pid);
+        if (p == null) {
+            return;
+        }
+        p.ppid = ppid;
+        p.parentNode = parentNode;
+        tableUpdate(p, e -> e.withParent(ppid));
+    }
+
+    /** Nodes failed: their processes are reported killed to parents here, and children of theirs re-parented. */
+    private void nodesFailed(Set<Integer> failed) {
+        List<Child> lost = new ArrayList<>();
+        synchronized (exitLock) {
+            for (Child c : started.all()) {
+                if (!c.exit().isDone() && failed.contains(c.node)) {
+                    lost.add(c);
+                    c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + " failed"), null, null);
+                    c.reap();
+                }
+            }
+            for (LocalProcess p : local.values()) {
+                boolean told = false;
+                for (Child c : p.children.all()) {
+                    if (!c.exit().isDone() && failed.contains(c.node)) {
+                        lost.add(c);
+                        c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + " failed"), null, null);
+                        told = true;
+                    }
+                }
+                if (told) {
+                    p.post(Signal.CHLD);
+                }
+            }
+        }
+        for (LocalProcess p : local.values()) {
+            if (p.parentNode >= 0 && failed.contains(p.parentNode)) {
+                reparent(p.pid, Pids.INIT, -1);
+            }
+        }
+        for (Child c : lost) {
+            tableOps.execute(() -> removeRow(c.pid));
+        }
+        if (!lost.isEmpty()) {
+            log.info("node {}: {} process(es) lost with node(s) {} reported killed to their parents", self, lost.size(),
+                    failed);
+        }
+    }
+
+    // ------------------------------------------------------------------ the process table
+
+    /** Rewrites {@code p}'s row after its earlier writes; never waits. */
+    void tableUpdate(LocalProcess p, UnaryOperator<Entry> change) {
+        p.chainTableOp(() -> {
+            try {
+                Optional<Handle<Entry>> h = table.grabIfExists(Pids.tableId(p.pid));
+                if (h.isEmpty()) {
+                    return;
+                }
+                try (Handle<Entry> handle = h.get()) {
+                    if (handle.value() != null && handle.value().node() == self) {
+                        handle.set(change.apply(handle.value()));
+                    }
+                }
+            } catch (KddmException e) {
+                log.debug("node {}: process table row of {} not updated: {}", self, p.pid, e.getMessage());
+            }
+        });
+    }
+
+    void tableState(LocalProcess p, ProcessState s) {
+        tableUpdate(p, e -> e.withState(s));
+    }
+
+    private void removeRow(int pid) {
+        try {
+            table.remove(Pids.tableId(pid));
+        } catch (KddmException e) {
+            log.debug("node {}: process table row of {} not removed: {}", self, pid, e.getMessage());
+        }
+    }
+
+    /** The live node that runs {@code pid}, from the table, or -1; drops rows whose node is gone. */
+    private int hostOf(int pid) {
+        if (!Pids.isGlobal(pid)) {
+            return -1;
+        }
+        Entry e;
+        Optional<Handle<Entry>> h = table.getIfExists(Pids.tableId(pid));
+        if (h.isEmpty()) {
+            return -1;
+        }
+        try (Handle<Entry> handle = h.get()) {
+            e = handle.value();
+        }
+        if (e == null || e.node() == self) {
+            return -1;
+        }
+        if (!kddm.isMember(e.node())) {
+            tableOps.execute(() -> removeRow(pid));
+            return -1;
+        }
+        return e.node();
+    }
+
+    // ------------------------------------------------------------------ signals
+
+    /**
+     * Sends {@code signal} to process {@code pid}, wherever it runs. The receiver takes it at its next safe point;
+     * KILL and STOP also interrupt its thread.
+     *
+     * @throws NoSuchProcessException      when no live process has this pid
+     * @throws PermissionDeniedException when the caller is neither root nor the process's user
+     */
+    public void kill(int pid, Signal signal) {
+        Checks.notNull(signal, "signal");
+        checkOpen();
+        int r = route(new Kill(pid, signal, false, requester(), 0));
+        check(r, "process " + pid, "send " + signal + " to");
+    }
+
+    /**
+     * Sends {@code signal} to every member of process group {@code pgid} on every node.
+     *
+     * @return how many processes it reached
+     * @throws NoSuchProcessException      when the group has no member
+     * @throws PermissionDeniedException when it has members but the caller may signal none of them
+     */
+    public int killGroup(int pgid, Signal signal) {
+        Checks.notNull(signal, "signal");
+        checkOpen();
+        EpmWire.KillGroup k = new EpmWire.KillGroup(pgid, signal, requester());
+        List<Integer> others = new ArrayList<>();
+        for (int n : kddm.members()) {
+            if (n != self) {
+                others.add(n);
+            }
+        }
+        EpmWire.GroupResult mine = killLocalGroup(k);
+        int delivered = mine.delivered();
+        int denied = mine.denied();
+        if (!others.isEmpty()) {
+            MulticastResult<EpmWire.GroupResult> all = await(rpc.multicast(others, EpmWire.KILL_GROUP, k, timeout),
+                    "signal group " + pgid);
+            for (EpmWire.GroupResult g : all.replies().values()) {
+                delivered += g.delivered();
+                denied += g.denied();
+            }
+        }
+        if (delivered == 0) {
+            check(denied > 0 ? EpmWire.DENIED : EpmWire.NO_SUCH_PROCESS, "process group " + pgid, "send " + signal + " to");
+        }
+        return delivered;
+    }
+
+    /** Interrupts process {@code pid}'s thread (not a signal: see {@link ClusterThread#interrupt}). */
+    void interrupt(int pid) {
+        checkOpen();
+        check(route(new Kill(pid, null, true, requester(), 0)), "process " + pid, "interrupt");
+    }
+
+    private void check(int result, String what, String action) {
+        if (result == EpmWire.NO_SUCH_PROCESS) {
+            throw new NoSuchProcessException("no live " + what);
+        }
+        if (result == EpmWire.DENIED) {
+            throw new PermissionDeniedException(requester().credentials() + " may not " + action + " " + what
+                    + ": only root or its owner may");
+        }
+    }
+
+    /** Delivers {@code k} here, or forwards it to the process's node (at most two hops). */
+    private int route(Kill k) {
+        LocalProcess p = local.get(k.pid());
+        if (p != null) {
+            if (!mayControl(k.from(), p)) {
+                return EpmWire.DENIED;
+            }
+            if (k.interrupt()) {
+                p.interrupt();
+            } else {
+                p.post(k.signal());
+            }
+            return EpmWire.DELIVERED;
+        }
+        if (k.hops() >= 2) {
+            return EpmWire.NO_SUCH_PROCESS;
+        }
+        int host = hostOf(k.pid());
+        if (host < 0) {
+            return EpmWire.NO_SUCH_PROCESS;
+        }
+        return await(rpc.call(host, EpmWire.KILL, new Kill(k.pid(), k.signal(), k.interrupt(), k.from(), k.hops() + 1)),
+                "signal process " + k.pid() + " on node " + host);
+    }
+
+    private static boolean mayControl(Requester r, LocalProcess p) {
+        return r.credentials().isRoot() || r.credentials().uid() == p.credentials.uid();
+    }
+
+    private EpmWire.GroupResult killLocalGroup(EpmWire.KillGroup k) {
+        int delivered = 0;
+        int denied = 0;
+        for (LocalProcess p : local.values()) {
+            if (p.pgid == k.pgid()) {
+                if (mayControl(k.from(), p)) {
+                    p.post(k.signal());
+                    delivered++;
+                } else {
+                    denied++;
+                }
+            }
+        }
+        return new EpmWire.GroupResult(delivered, denied);
+    }
+
+    // ------------------------------------------------------------------ capabilities
+
+    /**
+     * Changes process {@code pid}'s capabilities, wherever it runs (Kerrighed's {@code krgcapset -k}).
+     *
+     * @return the sets now in force
+     * @throws CapabilityException          when the calling process lacks {@code CHANGE_KERRIGHED_CAP}
+     * @throws PermissionDeniedException    when the caller is neither root nor the process's user
+     * @throws CapabilityInUseException     when an effective capability being dropped is in use
+     * @throws IllegalArgumentException     when {@code requested} breaks a subset rule
+     * @throws NoSuchProcessException       when no live process has this pid
+     */
+    public Capabilities setCapabilities(int pid, Capabilities requested) {
+        Checks.notNull(requested, "requested");
+        checkOpen();
+        requested.validate();
+        EpmWire.Capset c = new EpmWire.Capset(pid, requested, requester());
+        checkMayChange(c.from());
+        LocalProcess p = local.get(pid);
+        if (p != null) {
+            return capsetHere(c);
+        }
+        int host = hostOf(pid);
+        if (host < 0) {
+            throw new NoSuchProcessException("no live process " + pid);
+        }
+        return await(rpc.call(host, EpmWire.CAPSET, c), "change the capabilities of process " + pid);
+    }
+
+    private static void checkMayChange(Requester r) {
+        if (r.isProcess() && !r.capabilities().has(Capability.CHANGE_KERRIGHED_CAP)) {
+            throw new CapabilityException("process " + r.pid() + " may not change capabilities: CHANGE_KERRIGHED_CAP"
+                    + " is not effective (" + Capabilities.names(r.capabilities().effective()) + ")");
+        }
+    }
+
+    private Capabilities capsetHere(EpmWire.Capset c) {
+        checkMayChange(c.from());
+        LocalProcess p = local.get(c.pid());
+        if (p == null) {
+            throw new NoSuchProcessException("no live process " + c.pid() + " on node " + self);
+        }
+        if (!mayControl(c.from(), p)) {
+            throw new PermissionDeniedException(c.from().credentials() + " may not change the capabilities of process "
+                    + c.pid() + " (" + p.credentials + "): only root or its owner may");
+        }
+        return p.changeCapabilities(c.requested());
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /** Every process of the cluster (and every zombie), sorted by pid; nodes that do not answer are left out. */
+    public List<ProcessInfo> ps() {
+        checkOpen();
+        List<ProcessInfo> all = new ArrayList<>();
+        MulticastResult<EpmWire.ListReply> r = await(rpc.multicast(members(), EpmWire.LIST, new EpmWire.ListRequest(0),
+                timeout), "list processes");
+        for (EpmWire.ListReply l : r.replies().values()) {
+            all.addAll(l.processes());
+        }
+        all.sort(Comparator.comparingInt(ProcessInfo::pid));
+        return all;
+    }
+
+    /** Process {@code pid}'s status, from the node it runs on; empty when no live process (or zombie) has it. */
+    public Optional<ProcessInfo> status(int pid) {
+        checkOpen();
+        for (ProcessInfo i : listLocal(pid)) {
+            return Optional.of(i);
+        }
+        int host = hostOf(pid);
+        List<Integer> ask = host >= 0 ? List.of(host) : members();
+        MulticastResult<EpmWire.ListReply> r = await(rpc.multicast(ask, EpmWire.LIST, new EpmWire.ListRequest(pid),
+                timeout), "read the status of process " + pid);
+        for (EpmWire.ListReply l : r.replies().values()) {
+            if (!l.processes().isEmpty()) {
+                return Optional.of(l.processes().getFirst());
+            }
+        }
+        return Optional.empty();
+    }
+
+    private List<Integer> members() {
+        List<Integer> m = new ArrayList<>();
+        for (int n : kddm.members()) {
+            m.add(n);
+        }
+        return m;
+    }
+
+    /** This node's processes, and the zombies among their children ({@code onlyPid} > 0: just that one). */
+    private List<ProcessInfo> listLocal(int onlyPid) {
+        List<ProcessInfo> out = new ArrayList<>();
+        for (LocalProcess p : local.values()) {
+            if (onlyPid <= 0 || p.pid == onlyPid) {
+                out.add(p.info(p.state(), null));
+            }
+            for (Child c : p.children.all()) {
+                ProcessInfo z = c.last;
+                if (z != null && c.exit().isDone() && (onlyPid <= 0 || c.pid == onlyPid)) {
+                    out.add(z);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Node {@code node}'s load (from the node itself). */
+    public NodeLoad load(int node) {
+        checkOpen();
+        return node == self ? loads.current() : await(rpc.call(node, EpmWire.LOAD, node), "read node " + node + "'s load");
+    }
+
+    /** Every live node's load, by node id; nodes that do not answer are left out. */
+    public List<NodeLoad> loads() {
+        checkOpen();
+        MulticastResult<NodeLoad> r = await(rpc.multicast(members(), EpmWire.LOAD, 0, timeout), "read the nodes' loads");
+        return new ArrayList<>(r.replies().values());
+    }
+
+    /** The cluster's aggregate load (node -1): sums over the live nodes, mean JVM CPU use. */
+    public NodeLoad clusterLoad() {
+        return LoadSampler.aggregate(loads());
+    }
+
+    /**
+     * The load the caller is shown as "the machine's", as Kerrighed's {@code /proc/loadavg}: this node's own
+     * for a process with {@code SEE_LOCAL_PROC_STAT} effective, the cluster's aggregate for every other process.
+     * Callers that are not processes get this node's.
+     */
+    public NodeLoad machineLoad() {
+        LocalProcess p = currentProcess();
+        return p == null || p.capabilities().has(Capability.SEE_LOCAL_PROC_STAT) ? load(self) : clusterLoad();
+    }
+
+    // ------------------------------------------------------------------ misc
+
+    /** Fails when {@code r} cannot travel in an exit notice: not registered and not a JDK value type. */
+    void checkResultType(Object r) {
+        if (r != null && rpc.config().types().idOf(r.getClass()) < 0 && !(r instanceof String || r instanceof Number
+                || r instanceof Boolean || r instanceof Character)) {
+            throw new IllegalArgumentException("result of type " + r.getClass().getName() + " cannot travel to the"
+                    + " parent: register it in the cluster's type registry");
+        }
+    }
+
+    static long cpuNanos(Thread t) {
+        return THREADS.getThreadCpuTime(t.threadId());
+    }
+
+    static long allocatedBytes(Thread t) {
+        return THREADS.getThreadAllocatedBytes(t.threadId());
+    }
+
+    private <R> R await(java.util.concurrent.CompletableFuture<R> f, String what) {
+        try {
+            return f.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KerrighedException("interrupted while waiting to " + what);
+        } catch (TimeoutException e) {
+            throw new KerrighedException("node " + self + ": no answer in " + timeout + " to " + what);
+        } catch (ExecutionException e) {
+            throw Errors.local(e.getCause(), what);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new KerrighedException("node " + self + "'s process layer is closed");
+        }
+    }
+
+    /** The node's caller context with processes: a process thread calls as its process. */
+    private final class ProcessCallers implements CallerContext {
+        @Override
+        public Credentials credentials() {
+            LocalProcess p = currentProcess();
+            return p != null ? p.credentials : nodeCallers.credentials();
+        }
+
+        @Override
+        public Caller caller() {
+            LocalProcess p = currentProcess();
+            return p != null ? new Caller(self, p.pid, Thread.currentThread().threadId()) : nodeCallers.caller();
+        }
+
+        @Override
+        public void checkCapability(String capability) {
+            LocalProcess p = currentProcess();
+            if (p != null && !p.capabilities().has(Capability.parse(capability))) {
+                throw new CapabilityException("process " + p.pid + " may not use this: " + capability
+                        + " is not effective (" + Capabilities.names(p.capabilities().effective()) + ")");
+            }
+            nodeCallers.checkCapability(capability);
+        }
+    }
+
+    /**
+     * Stops the process layer: this node's processes are sent KILL and given 2 s to end (their parents are told),
+     * then the process threads are abandoned. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        loads.close();
+        Collection<LocalProcess> running = new ArrayList<>(local.values());
+        for (LocalProcess p : running) {
+            p.post(Signal.KILL);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        while (!local.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!local.isEmpty()) {
+            log.warn("node {}: {} process(es) did not end within 2 s of KILL (they never reached a safe point): {}",
+                    self, local.size(), local.keySet());
+        }
+        processThreads.shutdownNow();
+        kddm.setCallers(nodeCallers);
+    }
+
+    @Override
+    public String toString() {
+        return "Epm[node " + self + ", " + local.size() + " processes]";
+    }
+}

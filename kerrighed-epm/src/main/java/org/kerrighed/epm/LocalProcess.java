@@ -1,0 +1,550 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.epm.internal.EpmWire;
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.kddm.access.Credentials;
+import org.kerrighed.kddm.access.PermissionDeniedException;
+import org.kerrighed.mm.SharedMemory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A process running on this node: its runtime state, its signals, and the context its program sees.
+ */
+final class LocalProcess implements ProcessContext {
+    /*
+     * Overview: signals are posted from any thread (RPC handlers, other processes) into `pending` under `signals`'
+     * monitor, and delivered on the process's own thread at safe points. KILL and STOP interrupt the thread; other
+     * signals interrupt it only while it waits inside the runtime (`inRuntimeWait`), so program code sees
+     * interrupts only for the two signals that must reach it. `ended` (under the same monitor) stops posts from
+     * interrupting the pooled thread once the program has returned. A stopped process waits on the monitor until
+     * CONT or KILL is pending.
+     */
+    private static final Logger log = LoggerFactory.getLogger(LocalProcess.class);
+
+    /** Unwinds the program's stack to end the process; programs must let it through. */
+    static final class Ended extends Error {
+        final ExitStatus status;
+
+        Ended(ExitStatus status) {
+            super(status.toString(), null, false, false);
+            this.status = status;
+        }
+    }
+
+    final Epm epm;
+    final int pid;
+    final int pgid;
+    final int sid;
+    final String command;
+    final long startMillis;
+    private final Program program;
+    private final List<String> args;
+    private final Map<String, String> env;
+    volatile int ppid;
+    volatile int parentNode;                                // -1: an orphan (init reaps it, no exit notice)
+    volatile Credentials credentials;
+    private volatile Capabilities capabilities;             // written under `this`
+    private final int[] capabilityUse = new int[Capability.values().length];   // guarded by this
+    final Children children = new Children();
+
+    private final Object signals = new Object();
+    private int pending;                                    // guarded by signals: bits by Signal ordinal
+    private boolean ended;                                  // guarded by signals
+    private volatile boolean interruptRequested;            // an interrupt of the process, not a signal's
+    private volatile boolean inRuntimeWait;
+    private final Map<Signal, SignalHandler> handlers = new ConcurrentHashMap<>();
+    private final Set<Signal> ignored = ConcurrentHashMap.newKeySet();
+    volatile boolean stopped;
+    volatile boolean killPending;
+
+    private volatile Thread thread;
+    private long cpuStart;
+    private long allocStart;
+    private volatile long cpuEnd = -1;
+    private volatile long allocEnd;
+    private volatile Object result;
+    private CompletableFuture<Void> tableOps = CompletableFuture.completedFuture(null);   // guarded by this
+    private PrintStream out;
+
+    LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
+        this.epm = epm;
+        this.pid = entry.pid();
+        this.pgid = entry.pgid();
+        this.sid = entry.sid();
+        this.ppid = entry.ppid();
+        this.command = entry.command();
+        this.startMillis = entry.startMillis();
+        this.program = program;
+        this.args = List.copyOf(spawn.args());
+        this.env = Map.copyOf(spawn.env());
+        this.parentNode = parentNode;
+        this.credentials = spawn.credentials();
+        this.capabilities = spawn.capabilities();
+    }
+
+    /** Runs the program on the calling (pooled, platform) thread, then hands the end to the node. */
+    void runOnThread() {
+        Thread t = Thread.currentThread();
+        String poolName = t.getName();
+        t.setName("krg-proc-" + pid);
+        thread = t;
+        cpuStart = Epm.cpuNanos(t);
+        allocStart = Epm.allocatedBytes(t);
+        Epm.CURRENT.set(this);
+        ExitStatus status;
+        try {
+            deliverPending();
+            int code = program.run(this);
+            status = killPending ? ExitStatus.killed(Signal.KILL, "") : ExitStatus.exited(code);
+        } catch (Ended e) {
+            status = e.status;
+        } catch (Throwable e) {
+            if (killPending) {
+                status = ExitStatus.killed(Signal.KILL, "");
+            } else {
+                log.warn("node {}: process {} ({}) failed", epm.nodeId(), pid, command, e);
+                status = ExitStatus.exited(1, "uncaught " + e);
+            }
+        } finally {
+            synchronized (signals) {
+                ended = true;                              // no more interrupts aimed at this (pooled) thread
+            }
+            cpuEnd = Epm.cpuNanos(t) - cpuStart;
+            allocEnd = Epm.allocatedBytes(t) - allocStart;
+            Epm.CURRENT.remove();
+            Thread.interrupted();
+            t.setName(poolName);
+        }
+        epm.exited(this, status);
+    }
+
+    // ------------------------------------------------------------------ signals
+
+    private static int bit(Signal s) {
+        return 1 << s.ordinal();
+    }
+
+    /** Posts {@code s} (any thread); the process takes it at its next safe point. */
+    void post(Signal s) {
+        synchronized (signals) {
+            if (ended) {
+                return;
+            }
+            if (s == Signal.CONT) {
+                pending &= ~bit(Signal.STOP);
+            } else if (s == Signal.STOP) {
+                pending &= ~bit(Signal.CONT);
+            }
+            if (s != Signal.CONT && s.catchable() && (ignored.contains(s)
+                    || s.defaultAction() == Signal.Action.IGNORE && !handlers.containsKey(s))) {
+                return;                                    // discarded when generated, as POSIX does
+            }
+            pending |= bit(s);
+            if (s == Signal.KILL) {
+                killPending = true;
+            }
+            signals.notifyAll();                          // a stopped process waits on this monitor
+            Thread th = thread;
+            if (th != null && (s == Signal.KILL || s == Signal.STOP || inRuntimeWait)) {
+                th.interrupt();
+            }
+        }
+    }
+
+    /** Interrupts the process's thread (for {@link ClusterThread#interrupt}): not a signal. */
+    void interrupt() {
+        synchronized (signals) {
+            if (ended) {
+                return;
+            }
+            interruptRequested = true;
+            Thread th = thread;
+            if (th != null) {
+                th.interrupt();
+            }
+        }
+    }
+
+    private boolean hasPending() {
+        synchronized (signals) {
+            return pending != 0;
+        }
+    }
+
+    private Signal takeNext() {
+        synchronized (signals) {
+            if (pending == 0) {
+                return null;
+            }
+            Signal s = (pending & bit(Signal.KILL)) != 0 ? Signal.KILL
+                    : (pending & bit(Signal.STOP)) != 0 ? Signal.STOP
+                    : Signal.values()[Integer.numberOfTrailingZeros(pending)];
+            pending &= ~bit(s);
+            return s;
+        }
+    }
+
+    private void deliverPending() {
+        for (Signal s = takeNext(); s != null; s = takeNext()) {
+            deliver(s);
+        }
+    }
+
+    private void deliver(Signal s) {
+        if (s == Signal.KILL) {
+            throw new Ended(ExitStatus.killed(Signal.KILL, ""));
+        }
+        if (s == Signal.STOP) {
+            stopHere();
+            return;
+        }
+        SignalHandler h = handlers.get(s);
+        if (h != null) {
+            try {
+                h.handle(s);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException("handler of " + s + " failed", e);
+            }
+        } else if (!ignored.contains(s) && s.defaultAction() == Signal.Action.TERMINATE) {
+            throw new Ended(ExitStatus.killed(s, ""));
+        }
+    }
+
+    private void stopHere() {
+        stopped = true;
+        epm.tableState(this, ProcessState.STOPPED);
+        synchronized (signals) {
+            while ((pending & (bit(Signal.CONT) | bit(Signal.KILL))) == 0) {
+                try {
+                    signals.wait();
+                } catch (InterruptedException e) {
+                    // STOP's own interrupt, or a stray one: a stopped process waits for CONT or KILL only
+                }
+            }
+        }
+        Thread.interrupted();
+        stopped = false;
+        epm.tableState(this, ProcessState.RUNNING);
+    }
+
+    /** One step of a wait inside the runtime; true when the wait is over. */
+    private interface Blocker {
+        boolean block() throws InterruptedException;
+    }
+
+    /** Waits with {@code b}, delivering signals meanwhile; throws only for an interrupt of the process itself. */
+    private void runtimeWait(Blocker b) throws InterruptedException {
+        while (true) {
+            deliverPending();
+            inRuntimeWait = true;
+            try {
+                if (hasPending()) {
+                    continue;
+                }
+                if (interruptRequested) {
+                    throw new InterruptedException();
+                }
+                if (b.block()) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                if (interruptRequested) {
+                    interruptRequested = false;
+                    Thread.interrupted();
+                    throw e;
+                }
+            } finally {
+                inRuntimeWait = false;
+            }
+        }
+    }
+
+    private void checkThread() {
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("process " + pid + "'s context used from another thread ("
+                    + Thread.currentThread().getName() + ")");
+        }
+    }
+
+    // ------------------------------------------------------------------ ProcessContext
+
+    @Override
+    public int pid() {
+        return pid;
+    }
+
+    @Override
+    public int ppid() {
+        return ppid;
+    }
+
+    @Override
+    public int pgid() {
+        return pgid;
+    }
+
+    @Override
+    public int sid() {
+        return sid;
+    }
+
+    @Override
+    public int node() {
+        return epm.nodeId();
+    }
+
+    @Override
+    public List<String> args() {
+        return args;
+    }
+
+    @Override
+    public Map<String, String> env() {
+        return env;
+    }
+
+    @Override
+    public Credentials credentials() {
+        return credentials;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public void safepoint() {
+        checkThread();
+        deliverPending();
+    }
+
+    @Override
+    public void sleep(Duration d) throws InterruptedException {
+        checkThread();
+        long end = System.nanoTime() + d.toNanos();
+        runtimeWait(() -> {
+            long left = end - System.nanoTime();
+            if (left > 0) {
+                TimeUnit.NANOSECONDS.sleep(left);
+            }
+            return true;
+        });
+    }
+
+    @Override
+    public ClusterProcess spawn(Program p, SpawnOptions options) {
+        safepoint();
+        return epm.spawn(p, options);
+    }
+
+    @Override
+    public ExitStatus waitFor(int childPid) throws InterruptedException {
+        safepoint();
+        Child c = children.get(childPid);
+        if (c == null) {
+            throw new NoSuchProcessException("process " + childPid + " is not a child of process " + pid
+                    + " (or was already waited for)");
+        }
+        runtimeWait(() -> {
+            c.await();
+            return true;
+        });
+        c.reap();
+        return c.exit().join().status();
+    }
+
+    @Override
+    public ChildExit waitAny() throws InterruptedException {
+        safepoint();
+        Child[] found = new Child[1];
+        runtimeWait(() -> {
+            found[0] = children.anyExited();
+            if (found[0] != null || children.isEmpty()) {
+                return true;
+            }
+            children.awaitChange(1000);
+            return false;
+        });
+        if (found[0] == null) {
+            throw new NoSuchProcessException("process " + pid + " has no child to wait for");
+        }
+        found[0].reap();
+        return found[0].exit().join();
+    }
+
+    @Override
+    public void kill(int target, Signal signal) {
+        safepoint();
+        epm.kill(target, signal);
+        deliverPending();                                  // a signal to itself takes effect before returning
+    }
+
+    @Override
+    public void killGroup(int group, Signal signal) {
+        safepoint();
+        epm.killGroup(group, signal);
+        deliverPending();
+    }
+
+    @Override
+    public void handle(Signal signal, SignalHandler handler) {
+        checkCatchable(signal);
+        ignored.remove(signal);
+        handlers.put(signal, org.kerrighed.rpc.Checks.notNull(handler, "handler"));
+        safepoint();
+    }
+
+    @Override
+    public void ignore(Signal signal) {
+        checkCatchable(signal);
+        handlers.remove(signal);
+        ignored.add(signal);
+        safepoint();
+    }
+
+    @Override
+    public void resetSignal(Signal signal) {
+        handlers.remove(signal);
+        ignored.remove(signal);
+        safepoint();
+    }
+
+    private static void checkCatchable(Signal signal) {
+        if (!signal.catchable()) {
+            throw new IllegalArgumentException(signal + " cannot be caught or ignored");
+        }
+    }
+
+    @Override
+    public void exit(int code) {
+        checkThread();
+        throw new Ended(ExitStatus.exited(code));
+    }
+
+    @Override
+    public void setResult(Object r) {
+        checkThread();
+        epm.checkResultType(r);
+        result = r;
+    }
+
+    Object result() {
+        return result;
+    }
+
+    @Override
+    public Capabilities setCapabilities(Capabilities requested) {
+        safepoint();
+        return epm.setCapabilities(pid, requested);
+    }
+
+    /** Applies a capability change on this node, refusing to drop one in use. */
+    synchronized Capabilities changeCapabilities(Capabilities requested) {
+        Capabilities next = capabilities.change(requested);
+        int dropped = capabilities.effective() & ~next.effective();
+        for (Capability c : Capabilities.set(dropped)) {
+            if (capabilityUse[c.ordinal()] > 0) {
+                throw new CapabilityInUseException("process " + pid + " is using " + c + " (" + capabilityUse[c.ordinal()]
+                        + " action(s) in progress): it cannot be dropped now");
+            }
+        }
+        capabilities = next;
+        return next;
+    }
+
+    @Override
+    public synchronized AutoCloseable useCapability(Capability c) {
+        if (!capabilities.has(c)) {
+            throw new CapabilityException("process " + pid + " does not have " + c + " effective ("
+                    + Capabilities.names(capabilities.effective()) + ")");
+        }
+        capabilityUse[c.ordinal()]++;
+        boolean[] closed = new boolean[1];
+        return () -> {
+            synchronized (LocalProcess.this) {
+                if (!closed[0]) {
+                    closed[0] = true;
+                    capabilityUse[c.ordinal()]--;
+                }
+            }
+        };
+    }
+
+    @Override
+    public void setCredentials(Credentials c) {
+        safepoint();
+        if (!credentials.isRoot()) {
+            throw new PermissionDeniedException("process " + pid + " (" + credentials + ") may not change its"
+                    + " credentials: only root may");
+        }
+        credentials = org.kerrighed.rpc.Checks.notNull(c, "credentials");
+        epm.tableUpdate(this, e -> new EpmWire.Entry(e.pid(), e.node(), e.ppid(), e.pgid(), e.sid(), c.uid(), c.gid(),
+                e.state(), e.command(), e.startMillis()));
+    }
+
+    @Override
+    public synchronized PrintStream out() {
+        if (out == null) {
+            out = new PrintStream(new LinePrefixStream("[" + pid + "] ", System.out), true, StandardCharsets.UTF_8);
+        }
+        return out;
+    }
+
+    @Override
+    public Epm epm() {
+        return epm;
+    }
+
+    @Override
+    public Ipc ipc() {
+        return epm.ipc();
+    }
+
+    @Override
+    public SharedMemory shm() {
+        return epm.shm();
+    }
+
+    // ------------------------------------------------------------------ for the node
+
+    /** Runs {@code op} after this process's earlier table operations (they must apply in order). */
+    synchronized void chainTableOp(Runnable op) {
+        tableOps = tableOps.thenRunAsync(op, epm.tableExecutor());
+    }
+
+    ProcessState state() {
+        if (stopped) {
+            return ProcessState.STOPPED;
+        }
+        Thread t = thread;
+        return t == null || t.getState() == Thread.State.RUNNABLE ? ProcessState.RUNNING : ProcessState.SLEEPING;
+    }
+
+    ProcessInfo info(ProcessState state, ExitStatus exit) {
+        Thread t = thread;
+        long cpu = cpuEnd >= 0 ? cpuEnd : t == null ? 0 : Epm.cpuNanos(t) - cpuStart;
+        long alloc = cpuEnd >= 0 ? allocEnd : t == null ? 0 : Epm.allocatedBytes(t) - allocStart;
+        Credentials c = credentials;
+        return new ProcessInfo(pid, ppid, pgid, sid, epm.nodeId(), c.uid(), c.gid(), state, Math.max(0, cpu),
+                Math.max(0, alloc), startMillis, command, capabilities, killPending && exit == null, exit);
+    }
+
+    @Override
+    public String toString() {
+        return "process " + pid + " (" + command + ")";
+    }
+}

@@ -1,0 +1,142 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.kddm.access.Credentials;
+import org.kerrighed.mm.SharedMemory;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a running program sees of its process and of the cluster. Given to {@link Program#run}; use it only on the
+ * process's thread (the runtime's checks and signal delivery rely on it). Every method is a safe point: pending
+ * signals are delivered first (handlers run, a default action may end the process, STOP parks it until CONT).
+ *
+ * <p>Blocking methods ({@link #sleep}, {@link #waitFor}, {@link #waitAny}) deliver signals that arrive while they
+ * wait, then go on waiting; a signal whose action ends the process ends it from there. They throw
+ * {@link InterruptedException} only for an interrupt of the process itself ({@link ClusterThread#interrupt}, or a
+ * thread of the program interrupting the process's thread), never for a signal.
+ */
+public interface ProcessContext {
+    int pid();
+
+    /** The parent's pid; {@link Pids#INIT} for an orphan or a process started from outside any process. */
+    int ppid();
+
+    int pgid();
+
+    int sid();
+
+    /** The node the process runs on. */
+    int node();
+
+    List<String> args();
+
+    Map<String, String> env();
+
+    Credentials credentials();
+
+    Capabilities capabilities();
+
+    /** Delivers pending signals. Call it in loops that call nothing else in the runtime. */
+    void safepoint();
+
+    /** Sleeps for {@code d}, delivering signals that arrive meanwhile. */
+    void sleep(Duration d) throws InterruptedException;
+
+    /**
+     * Starts a child process (see {@link SpawnOptions} for what it inherits).
+     *
+     * @throws CapabilityException when the options name another node and {@code DISTANT_FORK} is not effective
+     */
+    ClusterProcess spawn(Program program, SpawnOptions options);
+
+    /**
+     * Waits for child {@code pid} to exit, wherever it runs, and reaps it.
+     *
+     * @throws NoSuchProcessException when {@code pid} is not a child of this process (or was reaped already)
+     */
+    ExitStatus waitFor(int pid) throws InterruptedException;
+
+    /**
+     * Waits for any child to exit and reaps it.
+     *
+     * @throws NoSuchProcessException when the process has no child left (Unix {@code ECHILD})
+     */
+    ChildExit waitAny() throws InterruptedException;
+
+    /**
+     * Sends {@code signal} to {@code pid}, wherever it runs.
+     *
+     * @throws NoSuchProcessException when no such process lives
+     * @throws org.kerrighed.kddm.access.PermissionDeniedException when this process's credentials do not allow it
+     */
+    void kill(int pid, Signal signal);
+
+    /** Sends {@code signal} to every member of process group {@code pgid}, on every node. */
+    void killGroup(int pgid, Signal signal);
+
+    /**
+     * Installs {@code handler} for {@code signal}: it then runs instead of the default action.
+     *
+     * @throws IllegalArgumentException for KILL and STOP
+     */
+    void handle(Signal signal, SignalHandler handler);
+
+    /** Ignores {@code signal} (CONT still continues a stopped process). KILL and STOP cannot be ignored. */
+    void ignore(Signal signal);
+
+    /** Restores {@code signal}'s default action. */
+    void resetSignal(Signal signal);
+
+    /** Ends the process with {@code code} (does not return). */
+    void exit(int code);
+
+    /**
+     * Sets the value the process's parent receives with its exit status (a registered type, or a JDK value type;
+     * null for none). Executor tasks return their result this way.
+     */
+    void setResult(Object result);
+
+    /**
+     * Changes this process's capabilities (Kerrighed's rules, see {@link Capabilities#change}).
+     *
+     * @throws CapabilityException without {@code CHANGE_KERRIGHED_CAP} effective
+     * @throws CapabilityInUseException when an effective capability being dropped is in use
+     */
+    Capabilities setCapabilities(Capabilities requested);
+
+    /**
+     * Marks {@code capability} in use until the returned handle is closed: meanwhile it cannot be dropped from the
+     * effective set. The runtime does this itself around its own actions (a distant fork holds
+     * {@code DISTANT_FORK}).
+     *
+     * @throws CapabilityException when it is not effective
+     */
+    AutoCloseable useCapability(Capability capability);
+
+    /**
+     * Changes the credentials of this process (and so of its future children).
+     *
+     * @throws org.kerrighed.kddm.access.PermissionDeniedException unless the process is root
+     */
+    void setCredentials(Credentials credentials);
+
+    /** A stream whose lines go to this node's standard output, prefixed with the pid. */
+    PrintStream out();
+
+    /** This node's process layer: ps, node loads, spawning from outside a process. */
+    Epm epm();
+
+    /** Cluster IPC on this node (locks, queues, pipes...); they see this process as their caller. */
+    Ipc ipc();
+
+    /** Cluster shared memory on this node (attaching a segment needs {@code USE_REMOTE_MEMORY}). */
+    SharedMemory shm();
+
+    /** A child that exited: its pid, how it ended and the value it set with {@link #setResult}. */
+    record ChildExit(int pid, ExitStatus status, Object result) {
+    }
+}

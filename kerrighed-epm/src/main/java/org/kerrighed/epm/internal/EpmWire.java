@@ -1,0 +1,137 @@
+package org.kerrighed.epm.internal;
+
+import org.kerrighed.epm.Capabilities;
+import org.kerrighed.epm.Capability;
+import org.kerrighed.epm.ExitStatus;
+import org.kerrighed.epm.NodeLoad;
+import org.kerrighed.epm.ProcessInfo;
+import org.kerrighed.epm.ProcessState;
+import org.kerrighed.epm.Signal;
+import org.kerrighed.kddm.access.Credentials;
+import org.kerrighed.rpc.ServiceKey;
+import org.kerrighed.rpc.TypeRegistry;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The process layer's messages and services (service ids 160-179, type ids 6000-6099, KDDM static set 1200).
+ * Requests carry the caller's credentials and capabilities: the node that serves them checks them.
+ */
+public final class EpmWire {
+    private EpmWire() {
+    }
+
+    /** The process table: one {@link Entry} per live process, keyed by pid, homed on its birth node, replicated. */
+    public static final long TABLE_SET = 1200;
+
+    /**
+     * Who asks: a process ({@code pid > 0}, with its capabilities) or a node or tool acting for its user
+     * ({@code pid} 0: passes every capability check; its credentials still count).
+     */
+    public record Requester(int pid, int node, Credentials credentials, Capabilities capabilities) {
+        public boolean isProcess() {
+            return pid > 0;
+        }
+    }
+
+    /** A process's row in the cluster's process table: where it runs and who it is. */
+    public record Entry(int pid, int node, int ppid, int pgid, int sid, int uid, int gid, ProcessState state,
+                        String command, long startMillis) {
+        public Entry withState(ProcessState s) {
+            return new Entry(pid, node, ppid, pgid, sid, uid, gid, s, command, startMillis);
+        }
+
+        public Entry withParent(int newPpid) {
+            return new Entry(pid, node, newPpid, pgid, sid, uid, gid, state, command, startMillis);
+        }
+    }
+
+    /**
+     * Start a process on the receiving node. {@code program} is a registered type, or null when {@code image}
+     * holds an application program ({@code app} names the application JAR by checksum).
+     */
+    public record Spawn(Object program, String app, byte[] image, String command, List<String> args,
+                        Map<String, String> env, int ppid, int parentNode, int pgid, int sid, Credentials credentials,
+                        Capabilities capabilities) {
+    }
+
+    /**
+     * A child ended; sent to the node of its parent (or of the node that started it, for {@code ppid} = 1), with
+     * its last figures for ps.
+     */
+    public record Exit(int parentPid, int childPid, int childNode, ExitStatus status, Object result, ProcessInfo last) {
+    }
+
+    /** Deliver {@code signal} to {@code pid} (or, with {@code interrupt}, interrupt its thread instead). */
+    public record Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops) {
+    }
+
+    /** Deliver {@code signal} to the members of group {@code pgid} that run on the receiving node. */
+    public record KillGroup(int pgid, Signal signal, Requester from) {
+    }
+
+    /** How many group members a node signalled, and how many it refused for credentials. */
+    public record GroupResult(int delivered, int denied) {
+    }
+
+    /** The receiving node's process {@code pid} now has parent {@code ppid} (its old parent exited or died). */
+    public record Reparent(int pid, int ppid, int parentNode) {
+    }
+
+    /** Change {@code pid}'s capabilities to {@code requested}. */
+    public record Capset(int pid, Capabilities requested, Requester from) {
+    }
+
+    /** The receiving node's processes (and zombies of its processes' children), for ps. */
+    public record ListRequest(int onlyPid) {
+    }
+
+    public record ListReply(List<ProcessInfo> processes) {
+        public ListReply {
+            processes = new ArrayList<>(processes);
+        }
+    }
+
+    public static final ServiceKey<Spawn, Integer> SPAWN = ServiceKey.of(160, "epm.spawn", Spawn.class, Integer.class);
+    public static final ServiceKey<Exit, Void> EXIT = ServiceKey.oneWay(161, "epm.exit", Exit.class);
+    public static final ServiceKey<Kill, Integer> KILL = ServiceKey.of(162, "epm.kill", Kill.class, Integer.class);
+    public static final ServiceKey<KillGroup, GroupResult> KILL_GROUP = ServiceKey.of(163, "epm.kill-group",
+            KillGroup.class, GroupResult.class);
+    public static final ServiceKey<Reparent, Void> REPARENT = ServiceKey.oneWay(164, "epm.reparent", Reparent.class);
+    public static final ServiceKey<Capset, Capabilities> CAPSET = ServiceKey.of(165, "epm.capset", Capset.class,
+            Capabilities.class);
+    public static final ServiceKey<ListRequest, ListReply> LIST = ServiceKey.of(166, "epm.list", ListRequest.class,
+            ListReply.class);
+    public static final ServiceKey<Integer, NodeLoad> LOAD = ServiceKey.of(167, "epm.load", Integer.class,
+            NodeLoad.class);
+
+    /** Results of {@link #KILL}. */
+    public static final int DELIVERED = 0;
+    public static final int NO_SUCH_PROCESS = 1;
+    public static final int DENIED = 2;
+
+    public static void registerTypes(TypeRegistry.Builder b) {
+        b.range("kerrighed-epm", 6000, 6019)
+                .register(6000, Requester.class)
+                .register(6001, Entry.class)
+                .register(6002, Spawn.class)
+                .register(6003, Exit.class)
+                .register(6004, Kill.class)
+                .register(6005, KillGroup.class)
+                .register(6006, GroupResult.class)
+                .register(6007, Reparent.class)
+                .register(6008, Capset.class)
+                .register(6009, ListRequest.class)
+                .register(6010, ListReply.class)
+                .register(6011, Capabilities.class)
+                .register(6012, Capability.class)
+                .register(6013, ExitStatus.class)
+                .register(6014, Signal.class)
+                .register(6015, ProcessState.class)
+                .register(6016, ProcessInfo.class)
+                .register(6017, NodeLoad.class);
+        org.kerrighed.epm.Epm.registerPrograms(b);
+    }
+}
