@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
  * an exited child is a zombie, listed by {@code ps} on the parent's node.
  */
 final class Child {
-    private final Children owner;
+    private volatile Children owner;               // the parent's; INIT's (the node's) once adopted
     final int pid;
     volatile int node;
     volatile ProcessInfo last;       // the child's last figures, sent with its exit notice (for ps)
@@ -38,6 +38,13 @@ final class Child {
         if (exit.complete(new ProcessContext.ChildExit(pid, status, result))) {
             owner.signalChange();
         }
+    }
+
+    /** Moves the child to {@code adopter} (its parent ended: init on the parent's node adopts it). */
+    void adoptedBy(Children adopter) {
+        owner.remove(pid);
+        owner = adopter;
+        adopter.put(this);
     }
 
     /** Forgets the child (its parent waited for it). */

@@ -16,6 +16,10 @@ final class Children {
         return c;
     }
 
+    void put(Child c) {
+        map.put(c.pid, c);
+    }
+
     Child get(int pid) {
         return map.get(pid);
     }

@@ -82,6 +82,50 @@ public final class ClusterExecutorService extends AbstractExecutorService {
         return new TaskFuture<>(new TaskPrograms.RunnableProgram(runnable), runnable, true, value);
     }
 
+    /**
+     * Starts every task, returns the first successful result and kills the others (a completion service would
+     * run each task inside a wrapper that cannot travel).
+     */
+    @Override
+    public <T> T invokeAny(java.util.Collection<? extends Callable<T>> tasks)
+            throws InterruptedException, ExecutionException {
+        try {
+            return invokeAny(tasks, Long.MAX_VALUE, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public <T> T invokeAny(java.util.Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException("no tasks");
+        }
+        CompletableFuture<T> first = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        List<RunnableFuture<T>> started = new ArrayList<>();
+        try {
+            for (Callable<T> t : tasks) {
+                TaskFuture<T> f = (TaskFuture<T>) newTaskFor(t);
+                f.whenComplete((v, ex) -> {
+                    if (ex == null) {
+                        first.complete(v);
+                    } else if (failed.incrementAndGet() == tasks.size()) {
+                        first.completeExceptionally(ex);
+                    }
+                });
+                started.add(f);
+                execute(f);
+            }
+            return first.get(timeout, unit);
+        } finally {
+            for (RunnableFuture<T> f : started) {
+                f.cancel(true);
+            }
+        }
+    }
+
     @Override
     public void shutdown() {
         shutdown = true;

@@ -289,7 +289,7 @@ public final class Epm implements AutoCloseable {
 
     private int chooseNode(LocalProcess parent, Program program, SpawnOptions options, String command) {
         boolean mayFork = parent == null || parent.capabilities().has(Capability.DISTANT_FORK);
-        boolean travels = rpc.config().types().idOf(program.getClass()) >= 0;
+        boolean travels = travels(program);
         if (options.node() != SpawnOptions.ANY_NODE) {
             int n = options.node();
             if (n == self) {
@@ -320,6 +320,14 @@ public final class Epm implements AutoCloseable {
             log.warn("node {}: the placement hook failed for {}; starting it here", self, command, e);
             return self;
         }
+    }
+
+    /** True when {@code program} (and the task a task program wraps) is of a registered type. */
+    private boolean travels(Program program) {
+        Object inner = program instanceof TaskPrograms.RunnableProgram r ? r.task()
+                : program instanceof TaskPrograms.CallableProgram c ? c.task() : program;
+        var types = rpc.config().types();
+        return types.idOf(program.getClass()) >= 0 && types.idOf(inner.getClass()) >= 0;
     }
 
     private int callSpawn(int target, EpmWire.Spawn msg) {
@@ -371,20 +379,30 @@ public final class Epm implements AutoCloseable {
 
     // ------------------------------------------------------------------ exit
 
-    /** Called on the process's thread once its program is over. */
+    /**
+     * Called on the process's thread once its program is over. Its live children are adopted by INIT on this node:
+     * their exit notices come here, so handles on them held on this node still complete.
+     */
     void exited(LocalProcess p, ExitStatus status) {
         ProcessInfo last = p.info(ProcessState.ZOMBIE, status);
-        for (Child c : p.children.all()) {
-            if (!c.exit().isDone()) {
-                sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, Pids.INIT, -1),
-                        () -> reparent(c.pid, Pids.INIT, -1));
+        List<Child> orphans = new ArrayList<>();
+        synchronized (exitLock) {
+            local.remove(p.pid);
+            for (Child c : p.children.all()) {
+                if (!c.exit().isDone()) {
+                    c.adoptedBy(started);
+                    orphans.add(c);
+                }
             }
         }
-        local.remove(p.pid);
+        for (Child c : orphans) {
+            sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, Pids.INIT, self),
+                    () -> reparent(c.pid, Pids.INIT, self));
+        }
         p.chainTableOp(() -> removeRow(p.pid));
         int parentNode = p.parentNode;
         if (parentNode < 0) {
-            return;                                              // an orphan: init reaps it
+            return;                                              // an orphan whose adopter died: nobody to tell
         }
         Exit e = new Exit(p.ppid, p.pid, self, status, p.result(), last);
         if (parentNode == self) {
@@ -423,14 +441,14 @@ public final class Epm implements AutoCloseable {
         LocalProcess parent = null;
         synchronized (exitLock) {
             Children kids;
-            if (e.parentPid() == Pids.INIT) {
-                kids = started;
-            } else {
-                parent = local.get(e.parentPid());
-                if (parent == null) {
-                    return;                                       // the parent is gone: init reaps the child
-                }
+            parent = e.parentPid() == Pids.INIT ? null : local.get(e.parentPid());
+            if (parent != null) {
                 kids = parent.children;
+            } else {
+                kids = started;                                   // INIT's, or adopted when its parent ended
+                if (e.parentPid() != Pids.INIT && kids.get(e.childPid()) == null) {
+                    return;                                       // nobody here knows it: init reaps it
+                }
             }
             Child c = kids.get(e.childPid());
             if (c == null) {

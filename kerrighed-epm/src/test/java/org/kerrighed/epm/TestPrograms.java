@@ -22,7 +22,8 @@ final class TestPrograms {
             .register(30_009, ForkTo.class)
             .register(30_010, SlowTask.class)
             .register(30_011, Increment.class)
-            .register(30_012, ProcessTest.ZombieMaker.class);
+            .register(30_012, ProcessTest.ZombieMaker.class)
+            .register(30_013, Fails.class);
 
     private TestPrograms() {
     }
@@ -151,6 +152,14 @@ final class TestPrograms {
             ProcessContext ctx = ClusterThread.context().orElseThrow();
             ctx.sleep(Duration.ofMillis(millis));
             return ctx.node();
+        }
+    }
+
+    /** A task that throws. */
+    record Fails(String message) implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new IllegalStateException(message);
         }
     }
 
