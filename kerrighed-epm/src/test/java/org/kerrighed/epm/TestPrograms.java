@@ -23,7 +23,9 @@ final class TestPrograms {
             .register(30_010, SlowTask.class)
             .register(30_011, Increment.class)
             .register(30_012, ProcessTest.ZombieMaker.class)
-            .register(30_013, Fails.class);
+            .register(30_013, Fails.class)
+            .register(30_014, ProcessFailureTest.WaitsForRemoteChild.class)
+            .register(30_015, ProcessFailureTest.ParentOfRemoteChild.class);
 
     private TestPrograms() {
     }
