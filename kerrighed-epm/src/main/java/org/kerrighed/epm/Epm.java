@@ -400,6 +400,10 @@ public final class Epm implements AutoCloseable {
                     () -> reparent(c.pid, Pids.INIT, self));
         }
         p.chainTableOp(() -> removeRow(p.pid));
+        int detached = shm.detachAll(new Caller(self, p.pid, 0));
+        if (detached > 0) {
+            log.debug("node {}: process {} ended with {} segment(s) attached: detached", self, p.pid, detached);
+        }
         int parentNode = p.parentNode;
         if (parentNode < 0) {
             return;                                              // an orphan whose adopter died: nobody to tell

@@ -174,6 +174,13 @@ class CapabilityTest {
         assertEquals(ExitStatus.exited(0), nodes.epm(1).spawn(attach, SpawnOptions.defaults().onNode(1)).waitFor());
         assertEquals(ExitStatus.exited(3), nodes.epm(1).spawn(attach, SpawnOptions.defaults().onNode(1)
                 .capabilities(Capabilities.KERRIGHED_INITIAL)).waitFor());
+        Program attachAndLeave = ctx -> {
+            ctx.shm().attach(seg).putLong(0, ctx.pid());            // never detaches: its exit does
+            return 0;
+        };
+        assertEquals(ExitStatus.exited(0), nodes.epm(2).spawn(attachAndLeave, SpawnOptions.defaults().onNode(2))
+                .waitFor());
+        assertEquals(0, nodes.epm(0).shm().stat(seg).attachCount(), "a process's segments are detached at its exit");
         nodes.epm(0).shm().remove(seg);
     }
 

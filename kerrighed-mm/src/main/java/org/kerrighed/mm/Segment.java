@@ -70,6 +70,7 @@ public final class Segment implements AutoCloseable {
     static final int RUN_PAGES = 256;
 
     private final SharedMemory shm;
+    private final org.kerrighed.kddm.access.Caller holder;   // who attached it
     private final long id;
     private final long key;
     private final long size;
@@ -83,8 +84,15 @@ public final class Segment implements AutoCloseable {
     private final String name;
     private volatile boolean detached;
 
-    Segment(SharedMemory shm, SegmentMeta m, KddmSet<Frame> pages, boolean readOnly) {
+    /** Who attached this segment (a process, or a thread of a node). */
+    org.kerrighed.kddm.access.Caller holder() {
+        return holder;
+    }
+
+    Segment(SharedMemory shm, SegmentMeta m, KddmSet<Frame> pages, boolean readOnly,
+            org.kerrighed.kddm.access.Caller holder) {
         this.shm = shm;
+        this.holder = holder;
         this.id = m.id();
         this.key = m.key();
         this.size = m.size();

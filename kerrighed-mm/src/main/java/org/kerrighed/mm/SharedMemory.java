@@ -356,9 +356,31 @@ public final class SharedMemory implements AutoCloseable {
             detach(m.id());
             throw new NoSuchSegmentException(m.describe() + ": its pages are gone (" + e.getMessage() + ")");
         }
-        Segment s = new Segment(this, m, pages, readOnly);
+        Segment s = new Segment(this, m, pages, readOnly, kddm.callers().caller());
         attached.add(s);
         return s;
+    }
+
+    /**
+     * Detaches every segment that {@code holder} attached on this node, as Unix detaches a process's segments when
+     * it exits (the process layer calls it when a process ends). Best effort: a failure is logged.
+     *
+     * @return how many segments it detached
+     */
+    public int detachAll(org.kerrighed.kddm.access.Caller holder) {
+        int n = 0;
+        for (Segment s : List.copyOf(attached)) {
+            if (holder.sameHolder(s.holder())) {
+                try {
+                    s.close();
+                    n++;
+                } catch (RuntimeException e) {
+                    log.warn("node {}: detaching segment {} of {} failed: {}", kddm.nodeId(), s.id(), holder,
+                            e.toString());
+                }
+            }
+        }
+        return n;
     }
 
     /** Detaches {@code segment} (the same as {@link Segment#close}). */
