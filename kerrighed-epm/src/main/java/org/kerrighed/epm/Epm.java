@@ -148,7 +148,7 @@ public final class Epm implements AutoCloseable {
     }
 
     /**
-     * The process layer's wire types (ids 6000-6099): every node and tool of a cluster that uses processes
+     * The process layer's wire types (ids 7000-7029): every node and tool of a cluster that uses processes
      * registers them. Service ids: 160-179; KDDM static set: 1200.
      */
     public static TypeRegistrar types() {
@@ -157,9 +157,9 @@ public final class Epm implements AutoCloseable {
 
     /** Registers the programs that run tasks (for {@link EpmWire#registerTypes}); not for applications. */
     public static void registerPrograms(org.kerrighed.rpc.TypeRegistry.Builder b) {
-        b.range("kerrighed-epm.tasks", 6020, 6029)
-                .register(6020, TaskPrograms.RunnableProgram.class)
-                .register(6021, TaskPrograms.CallableProgram.class);
+        b.range("kerrighed-epm.tasks", 7020, 7029)
+                .register(7020, TaskPrograms.RunnableProgram.class)
+                .register(7021, TaskPrograms.CallableProgram.class);
     }
 
     public int nodeId() {

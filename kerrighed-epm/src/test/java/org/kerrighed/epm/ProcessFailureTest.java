@@ -36,7 +36,7 @@ class ProcessFailureTest {
         @Override
         public int run(ProcessContext ctx) throws InterruptedException {
             ClusterProcess c = ctx.spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(node));
-            ctx.setResult(c.pid());
+            ctx.ipc().atomicLong("spawned").incrementAndGet();
             return ctx.waitFor(c.pid()).code();
         }
     }
@@ -56,7 +56,7 @@ class ProcessFailureTest {
         ClusterProcess top = nodes.epm(0).spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(2));
         ClusterProcess parent = nodes.epm(0).spawn(new WaitsForRemoteChild(2),
                 SpawnOptions.defaults().onNode(1).capabilities(FORK));
-        EpmNodes.await(() -> nodes.epm(0).ps().stream().filter(i -> i.node() == 2).count() == 2, "two sleepers on 2");
+        EpmNodes.await(() -> nodes.ipc(0).atomicLong("spawned").get() == 1, "the parent's child started on node 2");
         nodes.crash(2);
         ExitStatus s = top.waitFor();
         assertEquals(Signal.KILL, s.signal());

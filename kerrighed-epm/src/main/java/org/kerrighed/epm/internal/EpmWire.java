@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The process layer's messages and services (service ids 160-179, type ids 6000-6099, KDDM static set 1200).
+ * The process layer's messages and services (service ids 160-179, type ids 7000-7029, KDDM static set 1200).
  * Requests carry the caller's credentials and capabilities: the node that serves them checks them.
  */
 public final class EpmWire {
@@ -113,25 +113,25 @@ public final class EpmWire {
     public static final int DENIED = 2;
 
     public static void registerTypes(TypeRegistry.Builder b) {
-        b.range("kerrighed-epm", 6000, 6019)
-                .register(6000, Requester.class)
-                .register(6001, Entry.class)
-                .register(6002, Spawn.class)
-                .register(6003, Exit.class)
-                .register(6004, Kill.class)
-                .register(6005, KillGroup.class)
-                .register(6006, GroupResult.class)
-                .register(6007, Reparent.class)
-                .register(6008, Capset.class)
-                .register(6009, ListRequest.class)
-                .register(6010, ListReply.class)
-                .register(6011, Capabilities.class)
-                .register(6012, Capability.class)
-                .register(6013, ExitStatus.class)
-                .register(6014, Signal.class)
-                .register(6015, ProcessState.class)
-                .register(6016, ProcessInfo.class)
-                .register(6017, NodeLoad.class);
+        b.range("kerrighed-epm", 7000, 7019)
+                .register(7000, Requester.class)
+                .register(7001, Entry.class)
+                .register(7002, Spawn.class)
+                .register(7003, Exit.class)
+                .register(7004, Kill.class)
+                .register(7005, KillGroup.class)
+                .register(7006, GroupResult.class)
+                .register(7007, Reparent.class)
+                .register(7008, Capset.class)
+                .register(7009, ListRequest.class)
+                .register(7010, ListReply.class)
+                .register(7011, Capabilities.class)
+                .register(7012, Capability.class)
+                .register(7013, ExitStatus.class)
+                .register(7014, Signal.class)
+                .register(7015, ProcessState.class)
+                .register(7016, ProcessInfo.class)
+                .register(7017, NodeLoad.class);
         org.kerrighed.epm.Epm.registerPrograms(b);
     }
 }
