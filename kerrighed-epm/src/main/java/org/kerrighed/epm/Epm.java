@@ -61,9 +61,9 @@ import java.util.function.UnaryOperator;
  * <p><b>Blocking.</b> Spawning, signalling and listing wait for at most one or two round trips, bounded by the
  * node's call timeout ({@link KerrighedException} after it).
  *
- * <p><b>Failure.</b> When a node fails, the processes that ran on it are reported to their parents as killed by
- * KILL (reason "node N failed"), and the children of processes that ran there are re-parented to
- * {@link Pids#INIT}. The process table (a KDDM set, replicated) survives; its rows for processes of the dead
+ * <p><b>Failure.</b> When a node fails (or leaves with processes that did not end), the processes that ran on it
+ * are reported to their parents as killed by KILL (reason "node N failed", "node N left"), and the children of
+ * processes that ran there are re-parented to {@link Pids#INIT}. The process table (a KDDM set, replicated) survives; its rows for processes of the dead
  * node are dropped when next looked up.
  */
 public final class Epm implements AutoCloseable {
@@ -100,6 +100,7 @@ public final class Epm implements AutoCloseable {
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
+    private volatile Set<Integer> lastMembers = Set.of();
     private volatile boolean closed;
 
     private record EarlyExit(Exit exit, long atNanos) {
@@ -136,8 +137,13 @@ public final class Epm implements AutoCloseable {
         rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> new EpmWire.ListReply(listLocal(r.onlyPid())));
         rpc.register(EpmWire.LOAD, HandlerKind.NON_BLOCKING, (ctx, r) -> loads.current());
         kddm.addViewListener((epoch, members, failed) -> {
-            if (!failed.isEmpty()) {
-                Thread.ofVirtual().name("krg-epm-failed-" + self).start(() -> nodesFailed(Set.copyOf(failed)));
+            Set<Integer> gone = new java.util.HashSet<>(lastMembers);
+            gone.removeAll(members);
+            gone.addAll(failed);
+            lastMembers = Set.copyOf(members);
+            if (!gone.isEmpty()) {
+                Set<Integer> dead = Set.copyOf(failed);
+                Thread.ofVirtual().name("krg-epm-gone-" + self).start(() -> nodesGone(Set.copyOf(gone), dead));
             }
         });
     }
@@ -485,23 +491,24 @@ public final class Epm implements AutoCloseable {
         tableUpdate(p, e -> e.withParent(ppid));
     }
 
-    /** Nodes failed: their processes are reported killed to parents here, and children of theirs re-parented. */
-    private void nodesFailed(Set<Integer> failed) {
+    /**
+     * Nodes left the view ({@code failed}: declared dead; the others left gracefully): their processes are reported
+     * killed to parents here, and this node's children of their processes are adopted by INIT.
+     */
+    private void nodesGone(Set<Integer> gone, Set<Integer> failed) {
         List<Child> lost = new ArrayList<>();
         synchronized (exitLock) {
             for (Child c : started.all()) {
-                if (!c.exit().isDone() && failed.contains(c.node)) {
+                if (lostWith(c, gone, failed)) {
                     lost.add(c);
-                    c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + " failed"), null, null);
                     c.reap();
                 }
             }
             for (LocalProcess p : local.values()) {
                 boolean told = false;
                 for (Child c : p.children.all()) {
-                    if (!c.exit().isDone() && failed.contains(c.node)) {
+                    if (lostWith(c, gone, failed)) {
                         lost.add(c);
-                        c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + " failed"), null, null);
                         told = true;
                     }
                 }
@@ -511,7 +518,7 @@ public final class Epm implements AutoCloseable {
             }
         }
         for (LocalProcess p : local.values()) {
-            if (p.parentNode >= 0 && failed.contains(p.parentNode)) {
+            if (p.parentNode >= 0 && gone.contains(p.parentNode)) {
                 reparent(p.pid, Pids.INIT, -1);
             }
         }
@@ -520,8 +527,18 @@ public final class Epm implements AutoCloseable {
         }
         if (!lost.isEmpty()) {
             log.info("node {}: {} process(es) lost with node(s) {} reported killed to their parents", self, lost.size(),
-                    failed);
+                    gone);
         }
+    }
+
+    /** Ends {@code c} as killed when it ran on a node that is gone; true if it did. */
+    private static boolean lostWith(Child c, Set<Integer> gone, Set<Integer> failed) {
+        if (c.exit().isDone() || !gone.contains(c.node)) {
+            return false;
+        }
+        c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + (failed.contains(c.node) ? " failed" : " left")),
+                null, null);
+        return true;
     }
 
     // ------------------------------------------------------------------ the process table

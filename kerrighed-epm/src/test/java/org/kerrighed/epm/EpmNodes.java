@@ -34,9 +34,16 @@ final class EpmNodes extends KddmCluster {
 
     @Override
     public synchronized void crash(int id) {
-        Epm e = epm(id);
+        Epm e = EPMS.remove(kddm(id));
         super.crash(id);
         e.close();
+    }
+
+    /** Node {@code id} leaves as a Node does: its processes end first, then it leaves the view. */
+    @Override
+    public synchronized void leave(int id) {
+        EPMS.remove(kddm(id)).close();
+        super.leave(id);
     }
 
     @Override

@@ -100,6 +100,17 @@ class ProcessFailureTest {
     }
 
     @Test
+    void aNodeThatLeavesEndsItsProcessesAndTheirParentsAreTold() throws Exception {
+        ClusterProcess onTwo = nodes.epm(0).spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(2));
+        ClusterProcess parent = nodes.epm(0).spawn(new WaitsForRemoteChild(2),
+                SpawnOptions.defaults().onNode(1).capabilities(FORK));
+        EpmNodes.await(() -> nodes.ipc(0).atomicLong("spawned").get() == 1, "the parent's child started on node 2");
+        nodes.leave(2);
+        assertEquals(Signal.KILL, onTwo.waitFor().signal());
+        assertEquals(ExitStatus.exited(128 + 9), parent.waitFor());
+    }
+
+    @Test
     void aNodeThatRejoinsUnderTheSameIdReusesNoLivePid() throws Exception {
         ClusterProcess old = nodes.epm(0).spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(2));
         nodes.crash(2);

@@ -315,17 +315,21 @@ public final class Node implements AutoCloseable {
         return stopReason;
     }
 
-    /** Leaves the cluster gracefully and stops. Idempotent. */
+    /**
+     * Ends this node's processes (KILL, then up to 2 s for them to end; their parents are told), leaves the
+     * cluster gracefully and stops. Idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        closeServices(epm);                      // processes end while the links are up: their parents are told
         try {
             membership.close();                  // leaves: KDDM hands its objects over first (its leave hook)
         } finally {
-            closeServices(epm, ipc, shm, kddm);
+            closeServices(ipc, shm, kddm);
             stopped.countDown();
         }
     }
