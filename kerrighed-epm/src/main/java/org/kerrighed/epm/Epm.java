@@ -135,7 +135,7 @@ public final class Epm implements AutoCloseable {
         });
         rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
         rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> new EpmWire.ListReply(listLocal(r.onlyPid())));
-        rpc.register(EpmWire.LOAD, HandlerKind.NON_BLOCKING, (ctx, r) -> loads.current());
+        rpc.register(EpmWire.LOAD, HandlerKind.BLOCKING, (ctx, r) -> loads.current());      // reads /proc
         kddm.addViewListener((epoch, members, failed) -> {
             Set<Integer> gone = new java.util.HashSet<>(lastMembers);
             gone.removeAll(members);

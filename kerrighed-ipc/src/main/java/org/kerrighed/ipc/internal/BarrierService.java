@@ -118,8 +118,10 @@ public final class BarrierService {
             return kddm.rpc().call(coordinator, OPS, op).join();
         } catch (RuntimeException e) {
             Throwable cause = e instanceof CompletionException ? e.getCause() : e;
-            if (!(cause instanceof RemoteException)
-                    && departs(coordinator, kddm.rpc().config().defaultCallTimeout())) {
+            // a coordinator whose KDDM stopped (closing, fenced) is departing, as one that does not answer
+            boolean departing = !(cause instanceof RemoteException re)
+                    || org.kerrighed.kddm.KddmException.class.getName().equals(re.remoteType());
+            if (departing && departs(coordinator, kddm.rpc().config().defaultCallTimeout())) {
                 return null;
             }
             throw new IllegalStateException("barrier " + op.barrier() + ": its coordinator, node " + coordinator
