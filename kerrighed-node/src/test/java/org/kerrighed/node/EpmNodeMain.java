@@ -4,14 +4,9 @@ import org.kerrighed.epm.ClusterProcess;
 import org.kerrighed.epm.ProcessContext;
 import org.kerrighed.epm.Program;
 import org.kerrighed.epm.SpawnOptions;
-import org.kerrighed.node.launch.ChildJvm;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.TypeRegistrar;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A node in a JVM of its own for {@link ProcessCrashTest}: {@code CLUSTER SECRET-FILE ID [JOIN-ADDRESS]}, with the
@@ -44,17 +39,7 @@ public final class EpmNodeMain {
     }
 
     public static void main(String[] args) throws Exception {
-        ChildJvm.exitWhenParentDies();
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1]))
-                .nodeId(Integer.parseInt(args[2])).callTimeout(Duration.ofSeconds(10));
-        List<HostAndPort> seeds = new ArrayList<>();
-        for (int i = 3; i < args.length; i++) {
-            seeds.add(HostAndPort.parse(args[i]));
-        }
-        Node node = Kerrighed.join(b.seeds(seeds).jmx(false).build(), TYPES);
-        System.out.println("ONLINE " + node.id() + " " + node.rpc().address());
-        while (!node.awaitStop(Duration.ofSeconds(1))) {
-            // serve until stopped or killed
-        }
+        Node node = ChildNodes.join(args, TYPES);
+        ChildNodes.serveUntilStopped(node);
     }
 }

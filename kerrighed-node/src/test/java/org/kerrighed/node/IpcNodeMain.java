@@ -2,16 +2,10 @@ package org.kerrighed.node;
 
 import org.kerrighed.ipc.ClusterCyclicBarrier;
 import org.kerrighed.ipc.ClusterLock;
-import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -64,18 +58,8 @@ public final class IpcNodeMain {
     }
 
     public static void main(String[] args) throws Exception {
-        ChildJvm.exitWhenParentDies();
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1]))
-                .nodeId(Integer.parseInt(args[2])).callTimeout(Duration.ofSeconds(10));
-        List<HostAndPort> seeds = new ArrayList<>();
-        for (int i = 3; i < args.length; i++) {
-            seeds.add(HostAndPort.parse(args[i]));
-        }
-        Node node = Kerrighed.join(b.seeds(seeds).jmx(false).build(), TYPES);
+        Node node = ChildNodes.join(args, TYPES);
         serve(node);
-        System.out.println("ONLINE " + node.id() + " " + node.rpc().address());
-        while (!node.awaitStop(Duration.ofSeconds(1))) {
-            // serve until stopped or killed
-        }
+        ChildNodes.serveUntilStopped(node);
     }
 }

@@ -6,15 +6,12 @@ import org.kerrighed.kddm.KddmSet;
 import org.kerrighed.kddm.SetFlag;
 import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.linkers.ObjectLinker;
-import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -312,24 +309,14 @@ public final class KddmNodeMain {
     }
 
     public static void main(String[] args) throws Exception {
-        ChildJvm.exitWhenParentDies();
         System.setProperty("org.slf4j.simpleLogger.log.org.kerrighed.kddm", "debug");
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1]))
-                .nodeId(Integer.parseInt(args[2])).callTimeout(Duration.ofSeconds(10));
-        List<HostAndPort> seeds = new ArrayList<>();
-        for (int i = 3; i < args.length; i++) {
-            seeds.add(HostAndPort.parse(args[i]));
-        }
-        Node node = Kerrighed.join(b.seeds(seeds).jmx(false).build(), TYPES);
+        Node node = ChildNodes.join(args, TYPES);
         createSets(node.kddm());
         serve(node);
         node.onRejoin(n -> {
             serve(n);                                        // static sets were re-created by the node
             System.out.println("REJOINED " + n.id() + " " + n.rpc().address());
         });
-        System.out.println("ONLINE " + node.id() + " " + node.rpc().address());
-        while (!node.awaitStop(Duration.ofSeconds(1))) {
-            // serve until stopped or killed
-        }
+        ChildNodes.serveUntilStopped(node);
     }
 }
