@@ -13,4 +13,8 @@ package org.kerrighed.epm;
  */
 public record NodeLoad(int node, int processes, int runnable, double load1, double load5, double load15,
                        double jvmCpu, int cpus, long heapUsedBytes, long heapMaxBytes) {
+    /** The aggregate of {@code loads} (node -1), as {@link Epm#clusterLoad} computes it: sums, mean known CPU use. */
+    public static NodeLoad aggregate(java.util.Collection<NodeLoad> loads) {
+        return LoadSampler.aggregate(loads);
+    }
 }

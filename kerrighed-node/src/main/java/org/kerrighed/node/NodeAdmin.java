@@ -15,11 +15,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The services tools use to look at and steer a node (service ids 900-909, types 2000-2019): the
- * cluster's nodes as this node sees them, one node's own figures, a graceful stop, and a link probe
- * (the node calls every other member and multicasts to all of them, and reports the latencies). The
- * demo's workload ({@link DemoWorkload}, service 905) shares the range; it is registered only on nodes
- * that install it. KDDM's counters are read with {@link org.kerrighed.kddm.Kddm#STATS}.
+ * The services tools use to look at and steer a node (service ids 900-909, types 2000-2019): the cluster's
+ * nodes as this node sees them, one node's own figures, a graceful stop, and a link probe (the node calls every
+ * other member and multicasts to all of them, and reports the latencies). The demo's workload
+ * ({@link DemoWorkload}, service 905) shares the range; it is registered only on nodes that install it. KDDM's
+ * counters are read with {@link org.kerrighed.kddm.Kddm#STATS}; the process tools' services are
+ * {@link ProcessAdmin}'s (910-919, types 2020-2049), installed with these.
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -80,6 +81,7 @@ public final class NodeAdmin {
                 .register(2006, ProbeResult.class);
         DemoWorkload.registerTypes(range);             // 2007-2010, registered whether or not the demo runs
         StencilWorkload.registerTypes(range);          // 2011-2013, likewise
+        ProcessAdmin.registerTypes(b);                 // 2020-2049
     }
 
     private NodeAdmin() {
@@ -87,12 +89,14 @@ public final class NodeAdmin {
 
     /**
      * Connects a tool endpoint (not a member) to the node at {@code node} with {@code config}'s cluster name,
-     * secret and limits, registering the types of these services. Blocks until the handshake is done.
+     * secret and limits, registering the types of these services, of {@link ProcessAdmin}'s, KDDM's and the
+     * process layer's. Blocks until the handshake is done.
      *
      * @throws org.kerrighed.rpc.HandshakeException when the node refuses the tool (secret, cluster, types)
      */
     public static RpcClient connect(NodeConfig config, org.kerrighed.rpc.HostAndPort node) {
-        return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes, org.kerrighed.kddm.Kddm.types()), node);
+        return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes, org.kerrighed.kddm.Kddm.types(),
+                org.kerrighed.epm.Epm.types()), node);
     }
 
     /**
@@ -138,6 +142,7 @@ public final class NodeAdmin {
         });
         rpc.register(ECHO, HandlerKind.NON_BLOCKING, (ctx, bytes) -> bytes);
         rpc.register(PROBE, HandlerKind.BLOCKING, (ctx, r) -> probe(node, r));
+        ProcessAdmin.install(node, rpc);
     }
 
     /** Calls every other member in turn, one call in flight, then multicasts once to all of them. */

@@ -1,0 +1,145 @@
+package org.kerrighed.node.cli;
+
+import org.kerrighed.epm.Capabilities;
+import org.kerrighed.epm.Capability;
+import org.kerrighed.epm.NodeLoad;
+import org.kerrighed.epm.ProcessInfo;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** How the process tools show processes, capabilities and loads: table cells and JSON maps. */
+final class Processes {
+    static final List<String> HEADERS = List.of("PID", "PPID", "PGID", "NODE", "UID", "STATE", "TIME", "MEM", "CAPS",
+            "COMMAND");
+    static final List<String> LOAD_HEADERS = List.of("NODE", "LOAD1", "LOAD5", "LOAD15", "RUNNABLE", "PROCS", "CPUS",
+            "JVM CPU", "HEAP");
+
+    private Processes() {
+    }
+
+    /** One ps row: the state letter with {@code +K} while a KILL is pending; a zombie's command shows its exit. */
+    static List<String> row(ProcessInfo p) {
+        String command = p.exit() == null ? p.command() : p.command() + " <" + p.exit() + ">";
+        return List.of(Integer.toString(p.pid()), Integer.toString(p.ppid()), Integer.toString(p.pgid()),
+                Integer.toString(p.node()), Integer.toString(p.uid()), state(p), cpuTime(p.cpuNanos()),
+                bytes(p.allocatedBytes()), p.capabilities().letters(), command);
+    }
+
+    static String table(List<ProcessInfo> processes) {
+        List<List<String>> rows = new ArrayList<>();
+        for (ProcessInfo p : processes) {
+            rows.add(row(p));
+        }
+        return Output.table(HEADERS, rows);
+    }
+
+    static String state(ProcessInfo p) {
+        return p.state().code() + (p.killPending() ? "+K" : "");
+    }
+
+    /** CPU time as {@code m:ss.ss}. */
+    static String cpuTime(long nanos) {
+        long centis = nanos / 10_000_000;
+        return String.format(Locale.ROOT, "%d:%02d.%02d", centis / 6000, centis / 100 % 60, centis % 100);
+    }
+
+    /** Bytes in binary units, one word: {@code 512B}, {@code 12.3KiB}, {@code 1.0GiB}. */
+    static String bytes(long n) {
+        if (n < 1024) {
+            return n + "B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.1f%s", v, units[u]);
+    }
+
+    static Map<String, Object> toMap(ProcessInfo p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("pid", p.pid());
+        m.put("ppid", p.ppid());
+        m.put("pgid", p.pgid());
+        m.put("sid", p.sid());
+        m.put("node", p.node());
+        m.put("uid", p.uid());
+        m.put("gid", p.gid());
+        m.put("state", p.state().name());
+        m.put("killPending", p.killPending());
+        m.put("cpuNanos", p.cpuNanos());
+        m.put("allocatedBytes", p.allocatedBytes());
+        m.put("startMillis", p.startMillis());
+        m.put("command", p.command());
+        m.put("capabilities", toMap(p.capabilities()));
+        Map<String, Object> exit = null;
+        if (p.exit() != null) {
+            exit = new LinkedHashMap<>();
+            exit.put("code", p.exit().code());
+            exit.put("signal", p.exit().signal() == null ? null : p.exit().signal().name());
+            exit.put("reason", p.exit().reason());
+        }
+        m.put("exit", exit);
+        return m;
+    }
+
+    /** The four sets by their tool names, each as its mask and its capabilities' names. */
+    static Map<String, Object> toMap(Capabilities c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (Capabilities.Kind k : Capabilities.Kind.values()) {
+            Map<String, Object> set = new LinkedHashMap<>();
+            set.put("mask", c.mask(k));
+            set.put("names", names(c.mask(k)));
+            m.put(setName(k), set);
+        }
+        return m;
+    }
+
+    static List<String> names(int mask) {
+        List<String> names = new ArrayList<>();
+        for (Capability cap : Capability.values()) {
+            if ((mask & 1 << cap.ordinal()) != 0) {
+                names.add(cap.name());
+            }
+        }
+        return names;
+    }
+
+    /** {@code effective}, {@code permitted}, {@code inheritable-effective}, {@code inheritable-permitted}. */
+    static String setName(Capabilities.Kind k) {
+        return k.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** A table of the four sets: name, octal mask, capabilities. */
+    static String capabilityTable(Capabilities c) {
+        List<List<String>> rows = new ArrayList<>();
+        for (Capabilities.Kind k : Capabilities.Kind.values()) {
+            rows.add(List.of(setName(k), octal(c.mask(k)), Capabilities.names(c.mask(k))));
+        }
+        return Output.table(List.of("SET", "MASK", "CAPABILITIES"), rows);
+    }
+
+    /** {@code 0}, or the mask in octal with a leading 0 ({@code 021}). */
+    static String octal(int mask) {
+        return mask == 0 ? "0" : "0" + Integer.toOctalString(mask);
+    }
+
+    /** One row of the loads table; the aggregate (node -1) is the row {@code all}. */
+    static List<String> loadRow(NodeLoad l) {
+        return List.of(l.node() < 0 ? "all" : Integer.toString(l.node()), fixed(l.load1()), fixed(l.load5()),
+                fixed(l.load15()), Integer.toString(l.runnable()), Integer.toString(l.processes()),
+                Integer.toString(l.cpus()),
+                l.jvmCpu() < 0 ? "-" : String.format(Locale.ROOT, "%.0f%%", l.jvmCpu() * 100),
+                (l.heapUsedBytes() >> 20) + "/" + (l.heapMaxBytes() >> 20) + " MiB");
+    }
+
+    private static String fixed(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+}
