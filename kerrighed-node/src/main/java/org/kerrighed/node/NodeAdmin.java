@@ -19,7 +19,8 @@ import java.util.Map;
  * cluster's nodes as this node sees them, one node's own figures, a graceful stop, and a link probe
  * (the node calls every other member and multicasts to all of them, and reports the latencies). The
  * demo's workload ({@link DemoWorkload}, service 905) shares the range; it is registered only on nodes
- * that install it. KDDM's counters are read with {@link org.kerrighed.kddm.Kddm#STATS}.
+ * that install it. KDDM's counters are read with {@link org.kerrighed.kddm.Kddm#STATS}. {@code krg run}'s
+ * service ({@link AppLauncher}: 920-929, types 2050-2069) is installed and registered with these.
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -80,6 +81,7 @@ public final class NodeAdmin {
                 .register(2006, ProbeResult.class);
         DemoWorkload.registerTypes(range);             // 2007-2010, registered whether or not the demo runs
         StencilWorkload.registerTypes(range);          // 2011-2013, likewise
+        AppLauncher.registerTypes(b);                   // 2050-2069
     }
 
     private NodeAdmin() {
@@ -138,6 +140,7 @@ public final class NodeAdmin {
         });
         rpc.register(ECHO, HandlerKind.NON_BLOCKING, (ctx, bytes) -> bytes);
         rpc.register(PROBE, HandlerKind.BLOCKING, (ctx, r) -> probe(node, r));
+        AppLauncher.install(node, rpc);
     }
 
     /** Calls every other member in turn, one call in flight, then multicasts once to all of them. */

@@ -12,7 +12,7 @@ import java.util.ServiceLoader;
 @Command(name = "krg", mixinStandardHelpOptions = true, version = "krg 0.1.0",
         description = "Kerrighed for the JVM: a cluster of JVMs seen as one machine.",
         subcommands = {TestCommand.class, NodeCommand.class, NodesCommand.class, ClusterCommand.class,
-                KddmCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+                KddmCommand.class, DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Krg {
     public static void main(String[] args) {
         configureLogging();
@@ -27,6 +27,7 @@ public final class Krg {
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Krg());
+        cl.getSubcommands().get("run").setStopAtPositional(true);     // what follows MAIN is the process's
         for (KrgExtension e : ServiceLoader.load(KrgExtension.class)) {
             Object command = e.command();
             CommandLine sub = new CommandLine(command);
