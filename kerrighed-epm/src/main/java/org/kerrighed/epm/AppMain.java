@@ -1,5 +1,6 @@
 package org.kerrighed.epm;
 
+import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 
@@ -41,10 +42,12 @@ public record AppMain(String app, int origin, String mainClass) implements Progr
         t.setContextClassLoader(c.getClassLoader());
         try {
             if (Program.class.isAssignableFrom(c)) {
-                Program p = (Program) c.getConstructor().newInstance();
-                return p.run(ctx);
+                Constructor<?> k = c.getConstructor();
+                k.setAccessible(true);                     // a public constructor of a class that need not be public
+                return ((Program) k.newInstance()).run(ctx);
             }
             Method main = c.getMethod("main", String[].class);
+            main.setAccessible(true);
             main.invoke(null, (Object) ctx.args().toArray(String[]::new));
             return 0;
         } catch (InvocationTargetException e) {

@@ -11,7 +11,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.net.MalformedURLException;
 import java.net.URL;
@@ -217,7 +216,7 @@ public final class Applications implements AutoCloseable {
                 throw new IllegalArgumentException("class " + name + " of application " + shortId(app) + " is abstract");
             }
             try {
-                c.getConstructor().setAccessible(true);
+                c.getConstructor();
             } catch (NoSuchMethodException e) {
                 throw new IllegalArgumentException("class " + name + " of application " + shortId(app)
                         + " implements Program but has no public no-arg constructor");
@@ -225,9 +224,7 @@ public final class Applications implements AutoCloseable {
             return c;
         }
         try {
-            Method m = c.getMethod("main", String[].class);
-            if (Modifier.isStatic(m.getModifiers())) {
-                m.setAccessible(true);
+            if (Modifier.isStatic(c.getMethod("main", String[].class).getModifiers())) {
                 return c;
             }
         } catch (NoSuchMethodException e) {
@@ -239,14 +236,17 @@ public final class Applications implements AutoCloseable {
 
     // ------------------------------------------------------------------ programs and values that travel
 
-    /** The application whose class {@code value} (or the task of a task program) is, or null; lambdas excluded. */
-    String appOf(Object value) {
+    /**
+     * The loader of the application whose class {@code value} (or the task of a task program) is, or null;
+     * lambdas excluded.
+     */
+    AppLoader loaderOf(Object value) {
         Object v = value instanceof TaskPrograms.RunnableProgram r ? r.task()
                 : value instanceof TaskPrograms.CallableProgram c ? c.task() : value;
         if (v == null || v.getClass().isHidden()) {
             return null;
         }
-        return v.getClass().getClassLoader() instanceof AppLoader l && l.owner == this ? l.app : null;
+        return v.getClass().getClassLoader() instanceof AppLoader l && l.owner == this ? l : null;
     }
 
     /**
@@ -255,12 +255,12 @@ public final class Applications implements AutoCloseable {
      * @throws IllegalArgumentException when the program cannot be serialized
      */
     EpmWire.Spawn forTravel(EpmWire.Spawn s) {
-        String app = appOf(s.program());
-        if (app == null) {
+        AppLoader l = loaderOf(s.program());
+        if (l == null) {
             return s;
         }
-        return new EpmWire.Spawn(null, app, images.write(loaders.get(app), s.program()), s.command(), s.args(), s.env(),
-                s.ppid(), s.parentNode(), s.pgid(), s.sid(), s.credentials(), s.capabilities());
+        return new EpmWire.Spawn(null, l.app, images.write(l, s.program()), s.command(), s.args(), s.env(), s.ppid(),
+                s.parentNode(), s.pgid(), s.sid(), s.credentials(), s.capabilities());
     }
 
     /** The program a spawn request carries, read from its image (the JAR fetched from the spawning node) if need be. */
@@ -285,9 +285,9 @@ public final class Applications implements AutoCloseable {
      * @throws IllegalArgumentException when the result cannot be serialized
      */
     EpmWire.Exit outbound(EpmWire.Exit e) {
-        String app = appOf(e.result());
-        return app == null ? e : new EpmWire.Exit(e.parentPid(), e.childPid(), e.childNode(), e.status(),
-                new EpmWire.AppValue(app, self, images.write(loaders.get(app), e.result())), e.last());
+        AppLoader l = loaderOf(e.result());
+        return l == null ? e : new EpmWire.Exit(e.parentPid(), e.childPid(), e.childNode(), e.status(),
+                new EpmWire.AppValue(l.app, self, images.write(l, e.result())), e.last());
     }
 
     /**
@@ -310,8 +310,8 @@ public final class Applications implements AutoCloseable {
 
     /** The context class loader for {@code program}'s thread: its application's loader, or its class's. */
     ClassLoader contextLoader(Program program) {
-        String app = appOf(program);
-        return app != null ? loaders.get(app) : program.getClass().getClassLoader();
+        AppLoader l = loaderOf(program);
+        return l != null ? l : program.getClass().getClassLoader();
     }
 
     // ------------------------------------------------------------------ the cache

@@ -274,6 +274,8 @@ public final class Epm implements AutoCloseable {
                         e.getMessage());
                 target = self;                                  // as Kerrighed: a failed remote clone forks locally
                 pid = startLocal(msg);
+            } catch (RuntimeException e) {
+                throw e;                                        // the target refused: bad program, rights...
             } catch (Exception e) {
                 throw new IllegalStateException(e);             // closing a capability use does not throw
             }
@@ -298,7 +300,7 @@ public final class Epm implements AutoCloseable {
 
     private int chooseNode(LocalProcess parent, Program program, SpawnOptions options, String command) {
         boolean mayFork = parent == null || parent.capabilities().has(Capability.DISTANT_FORK);
-        boolean travels = rpc.config().types().idOf(program.getClass()) >= 0 || apps.appOf(program) != null;
+        boolean travels = rpc.config().types().idOf(program.getClass()) >= 0 || apps.loaderOf(program) != null;
         if (options.node() != SpawnOptions.ANY_NODE) {
             int n = options.node();
             if (n == self) {
@@ -821,7 +823,7 @@ public final class Epm implements AutoCloseable {
      */
     void checkResultType(Object r) {
         if (r != null && rpc.config().types().idOf(r.getClass()) < 0 && !(r instanceof String || r instanceof Number
-                || r instanceof Boolean || r instanceof Character) && apps.appOf(r) == null) {
+                || r instanceof Boolean || r instanceof Character) && apps.loaderOf(r) == null) {
             throw new IllegalArgumentException("result of type " + r.getClass().getName() + " cannot travel to the"
                     + " parent: register it in the cluster's type registry");
         }

@@ -24,7 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(60)
 class ApplicationTest {
-    /** A Program main: no argument, exits 7; {@code child N}: a Worker on node N; {@code task N}: a Callable there. */
+    /**
+     * A Program main: no argument, exits 7; {@code child N}: a Worker on node N; {@code task N}: a Callable there;
+     * {@code lambda N}: tries a lambda there, exits 5 when refused.
+     */
     static final String MAIN = """
             package demoapp;
 
@@ -37,6 +40,14 @@ class ApplicationTest {
                         return 7;
                     }
                     int node = Integer.parseInt(ctx.args().get(1));
+                    if (ctx.args().get(0).equals("lambda")) {
+                        try {
+                            ctx.spawn(c -> 0, SpawnOptions.defaults().onNode(node));
+                            return 0;
+                        } catch (IllegalArgumentException e) {
+                            return e.getMessage().contains("a lambda never travels") ? 5 : 6;
+                        }
+                    }
                     if (ctx.args().get(0).equals("task")) {
                         ClusterExecutorService ex = new ClusterExecutorService(ctx.epm(), SpawnOptions.defaults().onNode(node));
                         ctx.setResult(new Box("square " + ex.submit(new Square(6)).get()));
@@ -106,8 +117,23 @@ class ApplicationTest {
                 }
             }
             """;
+    /** A Program whose class is not public (its constructor is): exits 9. */
+    static final String QUIET = """
+            package demoapp;
+
+            class Quiet implements org.kerrighed.epm.Program {
+                public Quiet() {
+                }
+
+                @Override
+                public int run(org.kerrighed.epm.ProcessContext ctx) {
+                    return 9;
+                }
+            }
+            """;
     static final Map<String, String> SOURCES = Map.of("demoapp.Main", MAIN, "demoapp.Worker", WORKER, "demoapp.Box",
-            BOX, "demoapp.Square", SQUARE, "demoapp.StaticMain", STATIC_MAIN, "demoapp.NotRunnable", NOT_RUNNABLE);
+            BOX, "demoapp.Square", SQUARE, "demoapp.StaticMain", STATIC_MAIN, "demoapp.NotRunnable", NOT_RUNNABLE,
+            "demoapp.Quiet", QUIET);
 
     static EpmNodes nodes;
     static Path jar;
@@ -177,6 +203,20 @@ class ApplicationTest {
         ClusterProcess p = nodes.epm(0).spawn(main, on(2, "static-main-count", "b", "c"));
         assertEquals(ExitStatus.exited(0), p.waitFor());
         assertEquals(3, nodes.ipc(0).atomicLong("static-main-count").get());
+    }
+
+    @Test
+    void aProgramClassNeedNotBePublic() throws Exception {
+        AppMain main = nodes.epm(0).applications().main(app, "demoapp.Quiet");
+        assertEquals(ExitStatus.exited(9), nodes.epm(0).spawn(main, on(1)).waitFor());
+    }
+
+    @Test
+    void aLambdaOfTheAppDoesNotTravel() throws Exception {
+        AppMain main = nodes.epm(0).applications().main(app, "demoapp.Main");
+        ClusterProcess p = nodes.epm(0).spawn(main, on(1, "lambda", "2")
+                .capabilities(Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)));
+        assertEquals(ExitStatus.exited(5), p.waitFor());
     }
 
     @Test
