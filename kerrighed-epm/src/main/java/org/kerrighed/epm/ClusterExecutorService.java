@@ -20,7 +20,8 @@ import java.util.concurrent.TimeoutException;
  * An {@link java.util.concurrent.ExecutorService} whose tasks run as cluster processes, each on the node the
  * placement hook picks (or the node the options name). A task starts as soon as it is submitted: there is no
  * queue and no bound, the cluster's scheduler balances the load. Tasks travel as copies, so they must be of
- * registered types, and so must their results (or be JDK value types).
+ * registered types or classes of an application JAR ({@link Applications}), and so must their results (or be JDK
+ * value types).
  *
  * <p>A task whose process does not end normally (the task threw, a signal killed it, its node failed) completes
  * its future with an {@link ExecutionException} whose cause is a {@link ProcessFailedException}. Cancelling

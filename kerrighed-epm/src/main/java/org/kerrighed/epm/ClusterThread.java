@@ -9,7 +9,8 @@ import java.util.Optional;
  * A thread of the cluster: a {@link Runnable} run as a process on the node the placement hook picks (or the node
  * {@link SpawnOptions} names), with {@link Thread}'s shape: start, join, interrupt. Threads share state through
  * cluster shared memory and IPC, not through the Java heap: the task travels to its node as a copy, so it must be
- * of a registered type. Inside the task, {@link #context()} gives the process's context.
+ * of a registered type or a class of an application JAR ({@link Applications}). Inside the task,
+ * {@link #context()} gives the process's context.
  *
  * <p>Not thread-safe for {@link #start}; the other methods are.
  */

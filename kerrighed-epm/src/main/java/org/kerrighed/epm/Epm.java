@@ -97,6 +97,7 @@ public final class Epm implements AutoCloseable {
     private final ExecutorService processThreads;
     private final Executor tableOps = Executors.newVirtualThreadPerTaskExecutor();
     private final LoadSampler loads;
+    private final Applications apps;
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
@@ -121,6 +122,7 @@ public final class Epm implements AutoCloseable {
         this.processThreads = Executors.newCachedThreadPool(
                 Thread.ofPlatform().name("krg-proc-pool-" + self + "-", 0).daemon().factory());
         this.loads = new LoadSampler(self, local::values);
+        this.apps = new Applications(rpc, kddm.storage(), kddm::isMember);
         kddm.setCallers(new ProcessCallers());
         rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
         rpc.register(EpmWire.EXIT, HandlerKind.BLOCKING, (ctx, e) -> {
@@ -154,7 +156,7 @@ public final class Epm implements AutoCloseable {
     }
 
     /**
-     * The process layer's wire types (ids 7000-7029): every node and tool of a cluster that uses processes
+     * The process layer's wire types (ids 7000-7039): every node and tool of a cluster that uses processes
      * registers them. Service ids: 160-179; KDDM static set: 1200.
      */
     public static TypeRegistrar types() {
@@ -174,6 +176,11 @@ public final class Epm implements AutoCloseable {
 
     Ipc ipc() {
         return ipc;
+    }
+
+    /** The application JARs this node holds (what {@code krg run} ships), and their class loaders. */
+    public Applications applications() {
+        return apps;
     }
 
     SharedMemory shm() {
@@ -214,8 +221,8 @@ public final class Epm implements AutoCloseable {
     /**
      * Starts {@code program} as a new process (a child of the calling process, or of {@link Pids#INIT} from
      * outside a process) on the node the options name, or else the one the placement hook picks. Returns once the
-     * process runs. A program whose class is not registered cannot travel: the hook is then not asked and it runs
-     * here.
+     * process runs. A program whose class is neither registered nor a class of an application JAR (see
+     * {@link Applications}) cannot travel: the hook is then not asked and it runs here.
      *
      * @throws CapabilityException      when a process names another node without {@code DISTANT_FORK} effective
      * @throws IllegalArgumentException when the named node is not a live member, or the program cannot travel there
@@ -262,8 +269,9 @@ public final class Epm implements AutoCloseable {
         if (target == self) {
             pid = startLocal(msg);
         } else {
+            EpmWire.Spawn travelling = apps.forTravel(msg);
             try (AutoCloseable ignored = parent != null ? parent.useCapability(Capability.DISTANT_FORK) : null) {
-                pid = callSpawn(target, msg);
+                pid = callSpawn(target, travelling);
             } catch (KerrighedException e) {
                 if (options.node() != SpawnOptions.ANY_NODE) {
                     throw e;
@@ -272,6 +280,8 @@ public final class Epm implements AutoCloseable {
                         e.getMessage());
                 target = self;                                  // as Kerrighed: a failed remote clone forks locally
                 pid = startLocal(msg);
+            } catch (RuntimeException e) {
+                throw e;                                        // the target refused: bad program, rights...
             } catch (Exception e) {
                 throw new IllegalStateException(e);             // closing a capability use does not throw
             }
@@ -289,13 +299,14 @@ public final class Epm implements AutoCloseable {
 
     private static String commandOf(Program program, List<String> args) {
         Class<?> c = program.getClass();
-        String name = c.isSynthetic() || c.isAnonymousClass() ? "program" : c.getSimpleName();
+        String name = program instanceof AppMain m ? m.mainClass()
+                : c.isSynthetic() || c.isAnonymousClass() ? "program" : c.getSimpleName();
         return args.isEmpty() ? name : name + " " + String.join(" ", args);
     }
 
     private int chooseNode(LocalProcess parent, Program program, SpawnOptions options, String command) {
         boolean mayFork = parent == null || parent.capabilities().has(Capability.DISTANT_FORK);
-        boolean travels = travels(program);
+        boolean travels = travels(program) || apps.loaderOf(program) != null;
         if (options.node() != SpawnOptions.ANY_NODE) {
             int n = options.node();
             if (n == self) {
@@ -311,7 +322,8 @@ public final class Epm implements AutoCloseable {
             }
             if (!travels) {
                 throw new IllegalArgumentException("program " + program.getClass().getName() + " cannot run on node "
-                        + n + ": its class is not registered in the cluster's type registry");
+                        + n + ": its class is not registered in the cluster's type registry, nor a class of an"
+                        + " application JAR (a lambda never travels)");
             }
             return n;
         }
@@ -343,9 +355,7 @@ public final class Epm implements AutoCloseable {
     /** Creates and starts a process on this node (a local spawn, or a SPAWN request). */
     private int startLocal(EpmWire.Spawn s) {
         checkOpen();
-        if (!(s.program() instanceof Program program)) {
-            throw new IllegalArgumentException("application programs (" + s.app() + ") are not supported yet");
-        }
+        Program program = apps.programOf(s);
         Entry entry = claimPid(s);
         LocalProcess p = new LocalProcess(this, entry, program, s, s.parentNode());
         local.put(p.pid, p);
@@ -420,8 +430,8 @@ public final class Epm implements AutoCloseable {
             return;
         }
         try {
-            rpc.send(parentNode, EpmWire.EXIT, e);
-        } catch (org.kerrighed.rpc.SerializationException bad) {
+            rpc.send(parentNode, EpmWire.EXIT, apps.outbound(e));
+        } catch (org.kerrighed.rpc.SerializationException | IllegalArgumentException bad) {
             rpc.send(parentNode, EpmWire.EXIT, new Exit(p.ppid, p.pid, self, status, null, last));
             log.warn("node {}: process {}'s result could not be sent ({}); its parent gets none", self, p.pid,
                     bad.getMessage());
@@ -447,7 +457,8 @@ public final class Epm implements AutoCloseable {
     }
 
     /** An exit notice for one of this node's parents (or for INIT, of a process this node started). */
-    private void onExit(Exit e) {
+    private void onExit(Exit exit) {
+        Exit e = apps.inbound(exit);
         LocalProcess parent = null;
         synchronized (exitLock) {
             Children kids;
@@ -845,10 +856,13 @@ public final class Epm implements AutoCloseable {
 
     // ------------------------------------------------------------------ misc
 
-    /** Fails when {@code r} cannot travel in an exit notice: not registered and not a JDK value type. */
+    /**
+     * Fails when {@code r} cannot travel in an exit notice: not registered, not a JDK value type and not of an
+     * application class.
+     */
     void checkResultType(Object r) {
         if (r != null && rpc.config().types().idOf(r.getClass()) < 0 && !(r instanceof String || r instanceof Number
-                || r instanceof Boolean || r instanceof Character)) {
+                || r instanceof Boolean || r instanceof Character) && apps.loaderOf(r) == null) {
             throw new IllegalArgumentException("result of type " + r.getClass().getName() + " cannot travel to the"
                     + " parent: register it in the cluster's type registry");
         }
@@ -935,6 +949,7 @@ public final class Epm implements AutoCloseable {
                     self, local.size(), local.keySet());
         }
         processThreads.shutdownNow();
+        apps.close();
         kddm.setCallers(nodeCallers);
     }
 

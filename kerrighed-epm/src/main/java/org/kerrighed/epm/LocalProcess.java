@@ -97,7 +97,9 @@ final class LocalProcess implements ProcessContext {
     void runOnThread() {
         Thread t = Thread.currentThread();
         String poolName = t.getName();
+        ClassLoader poolLoader = t.getContextClassLoader();
         t.setName("krg-proc-" + pid);
+        t.setContextClassLoader(epm.applications().contextLoader(program));
         thread = t;
         cpuStart = Epm.cpuNanos(t);
         allocStart = Epm.allocatedBytes(t);
@@ -125,6 +127,7 @@ final class LocalProcess implements ProcessContext {
             Epm.CURRENT.remove();
             Thread.interrupted();
             t.setName(poolName);
+            t.setContextClassLoader(poolLoader);
         }
         epm.exited(this, status);
     }

@@ -95,8 +95,8 @@ public interface ProcessContext {
     void exit(int code);
 
     /**
-     * Sets the value the process's parent receives with its exit status (a registered type, or a JDK value type;
-     * null for none). Executor tasks return their result this way.
+     * Sets the value the process's parent receives with its exit status (a registered type, a JDK value type, or a
+     * class of an application JAR; null for none). Executor tasks return their result this way.
      */
     void setResult(Object result);
 

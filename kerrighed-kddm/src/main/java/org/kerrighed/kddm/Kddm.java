@@ -149,6 +149,15 @@ public final class Kddm implements AutoCloseable {
         return engine.rpc().nodeId();
     }
 
+    /**
+     * This node's storage directory (given to {@link #start}; it may not exist yet). Directory-backed sets keep
+     * their files in subdirectories named by their set id or linker argument; services built on KDDM keep theirs
+     * in other subdirectories (the process layer uses {@code epm-apps}).
+     */
+    public Path storage() {
+        return storage;
+    }
+
     /** Registers a linker factory under {@code name} (do it on every node, before sets that use it are touched). */
     public void registerLinker(String name, LinkerFactory factory) {
         Checks.notNull(name, "name");

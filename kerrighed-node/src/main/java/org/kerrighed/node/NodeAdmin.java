@@ -20,7 +20,8 @@ import java.util.Map;
  * other member and multicasts to all of them, and reports the latencies). The demo's workload
  * ({@link DemoWorkload}, service 905) shares the range; it is registered only on nodes that install it. KDDM's
  * counters are read with {@link org.kerrighed.kddm.Kddm#STATS}; the process tools' services are
- * {@link ProcessAdmin}'s (910-919, types 2020-2049), installed with these.
+ * {@link ProcessAdmin}'s (910-919, types 2020-2049), and {@code krg run}'s is
+ * {@link AppLauncher}'s (920-929, types 2050-2069), both installed and registered with these.
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -82,6 +83,7 @@ public final class NodeAdmin {
         DemoWorkload.registerTypes(range);             // 2007-2010, registered whether or not the demo runs
         StencilWorkload.registerTypes(range);          // 2011-2013, likewise
         ProcessAdmin.registerTypes(b);                 // 2020-2049
+        AppLauncher.registerTypes(b);                   // 2050-2069
     }
 
     private NodeAdmin() {
@@ -143,6 +145,7 @@ public final class NodeAdmin {
         rpc.register(ECHO, HandlerKind.NON_BLOCKING, (ctx, bytes) -> bytes);
         rpc.register(PROBE, HandlerKind.BLOCKING, (ctx, r) -> probe(node, r));
         ProcessAdmin.install(node, rpc);
+        AppLauncher.install(node, rpc);
     }
 
     /** Calls every other member in turn, one call in flight, then multicasts once to all of them. */

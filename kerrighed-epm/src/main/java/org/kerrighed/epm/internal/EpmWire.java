@@ -8,6 +8,7 @@ import org.kerrighed.epm.ProcessInfo;
 import org.kerrighed.epm.ProcessState;
 import org.kerrighed.epm.Signal;
 import org.kerrighed.kddm.access.Credentials;
+import org.kerrighed.rpc.ConversationKey;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistry;
 
@@ -16,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The process layer's messages and services (service ids 160-179, type ids 7000-7029, KDDM static set 1200).
+ * The process layer's messages and services (service ids 160-179, type ids 7000-7039, KDDM static set 1200).
  * Requests carry the caller's credentials and capabilities: the node that serves them checks them.
  */
 public final class EpmWire {
@@ -94,6 +95,13 @@ public final class EpmWire {
         }
     }
 
+    /**
+     * A process result of an application class, as an image ({@code Applications}): {@code node} holds the
+     * application's JAR.
+     */
+    public record AppValue(String app, int node, byte[] image) {
+    }
+
     public static final ServiceKey<Spawn, Integer> SPAWN = ServiceKey.of(160, "epm.spawn", Spawn.class, Integer.class);
     public static final ServiceKey<Exit, Void> EXIT = ServiceKey.oneWay(161, "epm.exit", Exit.class);
     public static final ServiceKey<Kill, Integer> KILL = ServiceKey.of(162, "epm.kill", Kill.class, Integer.class);
@@ -106,6 +114,8 @@ public final class EpmWire {
             ListReply.class);
     public static final ServiceKey<Integer, NodeLoad> LOAD = ServiceKey.of(167, "epm.load", Integer.class,
             NodeLoad.class);
+    /** Opened with an application id: the receiving node streams that JAR as {@code byte[]} chunks, then closes. */
+    public static final ConversationKey<String> APP_FETCH = ConversationKey.of(168, "epm.app-fetch", String.class);
 
     /** Results of {@link #KILL}. */
     public static final int DELIVERED = 0;
@@ -133,5 +143,8 @@ public final class EpmWire {
                 .register(7016, ProcessInfo.class)
                 .register(7017, NodeLoad.class);
         org.kerrighed.epm.Epm.registerPrograms(b);
+        b.range("kerrighed-epm.apps", 7030, 7039)
+                .register(7030, org.kerrighed.epm.AppMain.class)
+                .register(7031, AppValue.class);
     }
 }

@@ -13,7 +13,7 @@ import java.util.ServiceLoader;
         description = "Kerrighed for the JVM: a cluster of JVMs seen as one machine.",
         subcommands = {TestCommand.class, NodeCommand.class, NodesCommand.class, ClusterCommand.class,
                 KddmCommand.class, PsCommand.class, TopCommand.class, KillCommand.class, CapsetCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Krg {
     public static void main(String[] args) {
         configureLogging();
@@ -29,6 +29,7 @@ public final class Krg {
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Krg());
         KillCommand.configure(cl.getSubcommands().get("kill"));
+        cl.getSubcommands().get("run").setStopAtPositional(true);     // what follows MAIN is the process's
         for (KrgExtension e : ServiceLoader.load(KrgExtension.class)) {
             Object command = e.command();
             CommandLine sub = new CommandLine(command);
