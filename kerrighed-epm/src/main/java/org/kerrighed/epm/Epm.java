@@ -2,28 +2,20 @@ package org.kerrighed.epm;
 
 import org.kerrighed.epm.internal.EpmWire;
 import org.kerrighed.epm.internal.EpmWire.Entry;
-import org.kerrighed.epm.internal.EpmWire.Exit;
 import org.kerrighed.epm.internal.EpmWire.Kill;
 import org.kerrighed.epm.internal.EpmWire.Requester;
 import org.kerrighed.ipc.Ipc;
-import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
-import org.kerrighed.kddm.KddmException;
-import org.kerrighed.kddm.KddmSet;
-import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.access.Caller;
 import org.kerrighed.kddm.access.CallerContext;
 import org.kerrighed.kddm.access.Credentials;
 import org.kerrighed.kddm.access.PermissionDeniedException;
-import org.kerrighed.kddm.linkers.ObjectLinker;
 import org.kerrighed.mm.SharedMemory;
 import org.kerrighed.rpc.Checks;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.KerrighedException;
 import org.kerrighed.rpc.MulticastResult;
-import org.kerrighed.rpc.RemoteException;
 import org.kerrighed.rpc.RpcNode;
-import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,16 +29,13 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.UnaryOperator;
 
 /**
  * A node's process layer: cluster-wide processes with global pids, started here or on other nodes, waited for,
@@ -63,24 +52,19 @@ import java.util.function.UnaryOperator;
  *
  * <p><b>Failure.</b> When a node fails (or leaves with processes that did not end), the processes that ran on it
  * are reported to their parents as killed by KILL (reason "node N failed", "node N left"), and the children of
- * processes that ran there are re-parented to {@link Pids#INIT}. The process table (a KDDM set, replicated) survives; its rows for processes of the dead
- * node are dropped when next looked up.
+ * processes that ran there are re-parented to {@link Pids#INIT}. The process table (a KDDM set, replicated)
+ * survives; its rows for processes of the dead node are dropped when next looked up.
  */
 public final class Epm implements AutoCloseable {
     /*
      * Overview: a process lives in its node's `local` map and, for lookups from other nodes, in the process table
-     * (KDDM set 1200, one row per pid, homed on the pid's birth node, replicated). The row is written when the
-     * process starts (synchronously: that claims the pid), when it stops or continues, and removed when it ends;
-     * the later writes run in order on a per-process chain, off the process's path. A parent's children live in
-     * the parent's `Children` on the parent's node; a child's end travels as one EXIT message to that node, which
-     * may arrive before the SPAWN reply that names the child: it then waits in `earlyExits` until the spawn
-     * registers the child (both under `exitLock`).
+     * (`ProcessTable`: one row per pid, homed on the birth node, replicated). Parents, children, exit notices and
+     * adoption are the `Reaper`'s. Requests about a pid that is not here go to the node its row names.
      */
     private static final Logger log = LoggerFactory.getLogger(Epm.class);
     static final ThreadLocal<LocalProcess> CURRENT = new ThreadLocal<>();
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-    private static final long EARLY_EXIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final Kddm kddm;
     private final SharedMemory shm;
@@ -88,24 +72,16 @@ public final class Epm implements AutoCloseable {
     private final RpcNode rpc;
     private final int self;
     private final CallerContext nodeCallers;
-    private final KddmSet<Entry> table;
+    private final ProcessTable table;
+    private final Reaper reaper;
     private final Map<Integer, LocalProcess> local = new ConcurrentHashMap<>();
-    private final Children started = new Children();          // processes this node started for INIT
-    private final Object exitLock = new Object();
-    private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
-    private final AtomicInteger nextLocal = new AtomicInteger();
     private final ExecutorService processThreads;
-    private final Executor tableOps = Executors.newVirtualThreadPerTaskExecutor();
     private final LoadSampler loads;
     private final Applications apps;
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
-    private volatile Set<Integer> lastMembers = Set.of();
     private volatile boolean closed;
-
-    private record EarlyExit(Exit exit, long atNanos) {
-    }
 
     private Epm(Kddm kddm, SharedMemory shm, Ipc ipc) {
         this.kddm = kddm;
@@ -116,38 +92,28 @@ public final class Epm implements AutoCloseable {
         this.timeout = rpc.config().defaultCallTimeout();
         this.nodeCallers = kddm.callers();
         this.placement = this::roundRobin;
-        this.table = kddm.createStaticSet(EpmWire.TABLE_SET, kddm.objectSpec(Entry.class)
-                .withOwner(org.kerrighed.kddm.DefaultOwner.nodeInId())
-                .withReplication(SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(Entry.class));
+        this.table = new ProcessTable(kddm, local);
         this.processThreads = Executors.newCachedThreadPool(
                 Thread.ofPlatform().name("krg-proc-pool-" + self + "-", 0).daemon().factory());
         this.loads = new LoadSampler(self, local::values);
         this.apps = new Applications(rpc, kddm.storage(), kddm::isMember);
+        this.reaper = new Reaper(rpc, local, table, apps, shm);
         kddm.setCallers(new ProcessCallers());
         rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
         rpc.register(EpmWire.EXIT, HandlerKind.BLOCKING, (ctx, e) -> {
-            onExit(e);
+            reaper.onExit(e);
             return null;
         });
         rpc.register(EpmWire.KILL, HandlerKind.BLOCKING, (ctx, k) -> route(k));
         rpc.register(EpmWire.KILL_GROUP, HandlerKind.NON_BLOCKING, (ctx, k) -> killLocalGroup(k));
         rpc.register(EpmWire.REPARENT, HandlerKind.BLOCKING, (ctx, r) -> {
-            reparent(r.pid(), r.ppid(), r.parentNode());
+            reaper.reparent(r.pid(), r.ppid(), r.parentNode());
             return null;
         });
         rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
         rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> new EpmWire.ListReply(listLocal(r.onlyPid())));
         rpc.register(EpmWire.LOAD, HandlerKind.BLOCKING, (ctx, r) -> loads.current());      // reads /proc
-        kddm.addViewListener((epoch, members, failed) -> {
-            Set<Integer> gone = new java.util.HashSet<>(lastMembers);
-            gone.removeAll(members);
-            gone.addAll(failed);
-            lastMembers = Set.copyOf(members);
-            if (!gone.isEmpty()) {
-                Set<Integer> dead = Set.copyOf(failed);
-                Thread.ofVirtual().name("krg-epm-gone-" + self).start(() -> nodesGone(Set.copyOf(gone), dead));
-            }
-        });
+        kddm.addViewListener((epoch, members, failed) -> reaper.viewChanged(members, failed));
     }
 
     /** Starts the process layer on {@code kddm}'s node (registers its messages, creates the process table). */
@@ -187,8 +153,12 @@ public final class Epm implements AutoCloseable {
         return shm;
     }
 
-    Executor tableExecutor() {
-        return tableOps;
+    ProcessTable table() {
+        return table;
+    }
+
+    Reaper reaper() {
+        return reaper;
     }
 
     /** The process of the calling thread, if it is one of this node's; empty otherwise. */
@@ -263,7 +233,6 @@ public final class Epm implements AutoCloseable {
         String command = options.name() != null ? options.name() : commandOf(program, options.args());
         EpmWire.Spawn msg = new EpmWire.Spawn(program, null, null, command, options.args(), options.env(), ppid, self,
                 pgid, sid, creds, caps);
-        Children kids = parent != null ? parent.children : started;
         int target = chooseNode(parent, program, options, command);
         int pid;
         if (target == self) {
@@ -286,14 +255,7 @@ public final class Epm implements AutoCloseable {
                 throw new IllegalStateException(e);             // closing a capability use does not throw
             }
         }
-        Child c;
-        synchronized (exitLock) {
-            c = kids.add(pid, target);
-            EarlyExit early = earlyExits.remove(exitKey(ppid, pid));
-            if (early != null) {
-                applyExit(parent == null, c, early.exit());
-            }
-        }
+        Child c = reaper.register(parent, pid, target);
         return new ClusterProcess(this, pid, target, c);
     }
 
@@ -356,256 +318,17 @@ public final class Epm implements AutoCloseable {
     private int startLocal(EpmWire.Spawn s) {
         checkOpen();
         Program program = apps.programOf(s);
-        Entry entry = claimPid(s);
+        Entry entry = table.claim(s);
         LocalProcess p = new LocalProcess(this, entry, program, s, s.parentNode());
         local.put(p.pid, p);
         try {
             processThreads.execute(p::runOnThread);
         } catch (RuntimeException e) {
             local.remove(p.pid);
-            table.remove(Pids.tableId(p.pid));
+            table.remove(p.pid);
             throw new KerrighedException("node " + self + " is stopping: cannot start " + s.command(), e);
         }
         return p.pid;
-    }
-
-    /** Takes a free pid born here and writes its row; skips pids whose row still names a live process. */
-    private Entry claimPid(EpmWire.Spawn s) {
-        long now = System.currentTimeMillis();
-        for (int attempt = 0; attempt < 1000; attempt++) {
-            int localPart = nextLocal.updateAndGet(v -> v >= Pids.MAX_LOCAL ? 1 : v + 1);
-            int pid = Pids.make(self, localPart);
-            if (local.containsKey(pid)) {
-                continue;
-            }
-            Entry mine = new Entry(pid, self, s.ppid(), s.pgid() == 0 ? pid : s.pgid(), s.sid() == 0 ? pid : s.sid(),
-                    s.credentials().uid(), s.credentials().gid(), ProcessState.RUNNING, s.command(), now);
-            Entry got = table.update(Pids.tableId(pid), old -> old == null || stale(old) ? mine : old);
-            if (got == mine) {
-                return mine;
-            }
-        }
-        throw new KerrighedException("node " + self + " found no free pid (1000 tried)");
-    }
-
-    /** A row that names no live process: its node is gone, or it is this node and the process is not here. */
-    private boolean stale(Entry e) {
-        return !kddm.isMember(e.node()) || e.node() == self && !local.containsKey(e.pid());
-    }
-
-    // ------------------------------------------------------------------ exit
-
-    /**
-     * Called on the process's thread once its program is over. Its live children are adopted by INIT on this node:
-     * their exit notices come here, so handles on them held on this node still complete.
-     */
-    void exited(LocalProcess p, ExitStatus status) {
-        ProcessInfo last = p.info(ProcessState.ZOMBIE, status);
-        List<Child> orphans = new ArrayList<>();
-        synchronized (exitLock) {
-            local.remove(p.pid);
-            for (Child c : p.children.all()) {
-                if (!c.exit().isDone()) {
-                    c.adoptedBy(started);
-                    orphans.add(c);
-                }
-            }
-        }
-        for (Child c : orphans) {
-            sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, Pids.INIT, self),
-                    () -> reparent(c.pid, Pids.INIT, self));
-        }
-        p.chainTableOp(() -> removeRow(p.pid));
-        int detached = shm.detachAll(new Caller(self, p.pid, 0));
-        if (detached > 0) {
-            log.debug("node {}: process {} ended with {} segment(s) attached: detached", self, p.pid, detached);
-        }
-        int parentNode = p.parentNode;
-        if (parentNode < 0) {
-            return;                                              // an orphan whose adopter died: nobody to tell
-        }
-        Exit e = new Exit(p.ppid, p.pid, self, status, p.result(), last);
-        if (parentNode == self) {
-            onExit(e);
-            return;
-        }
-        try {
-            rpc.send(parentNode, EpmWire.EXIT, apps.outbound(e));
-        } catch (org.kerrighed.rpc.SerializationException | IllegalArgumentException bad) {
-            rpc.send(parentNode, EpmWire.EXIT, new Exit(p.ppid, p.pid, self, status, null, last));
-            log.warn("node {}: process {}'s result could not be sent ({}); its parent gets none", self, p.pid,
-                    bad.getMessage());
-        } catch (KerrighedException gone) {
-            log.debug("node {}: exit of process {} not sent to node {}: {}", self, p.pid, parentNode, gone.getMessage());
-        }
-    }
-
-    private <Q> void sendOrApply(int node, ServiceKey<Q, Void> key, Q msg, Runnable here) {
-        if (node == self) {
-            here.run();
-            return;
-        }
-        try {
-            rpc.send(node, key, msg);
-        } catch (KerrighedException e) {
-            log.debug("node {}: {} to node {} not sent: {}", self, key, node, e.getMessage());
-        }
-    }
-
-    private static long exitKey(int parent, int child) {
-        return (long) parent << 32 | (child & 0xffffffffL);
-    }
-
-    /** An exit notice for one of this node's parents (or for INIT, of a process this node started). */
-    private void onExit(Exit exit) {
-        Exit e = apps.inbound(exit);
-        LocalProcess parent = null;
-        synchronized (exitLock) {
-            Children kids;
-            parent = e.parentPid() == Pids.INIT ? null : local.get(e.parentPid());
-            if (parent != null) {
-                kids = parent.children;
-            } else {
-                kids = started;                                   // INIT's, or adopted when its parent ended
-                if (e.parentPid() != Pids.INIT && kids.get(e.childPid()) == null) {
-                    return;                                       // nobody here knows it: init reaps it
-                }
-            }
-            Child c = kids.get(e.childPid());
-            if (c == null) {
-                long now = System.nanoTime();
-                earlyExits.values().removeIf(x -> now - x.atNanos() > EARLY_EXIT_TTL_NANOS);
-                earlyExits.put(exitKey(e.parentPid(), e.childPid()), new EarlyExit(e, now));
-                return;
-            }
-            applyExit(parent == null, c, e);
-        }
-        if (parent != null) {
-            parent.post(Signal.CHLD);
-        }
-    }
-
-    private static void applyExit(boolean reapNow, Child c, Exit e) {
-        c.exited(e.status(), e.result(), e.last());
-        if (reapNow) {
-            c.reap();
-        }
-    }
-
-    private void reparent(int pid, int ppid, int parentNode) {
-        LocalProcess p = local.get(pid);
-        if (p == null) {
-            return;
-        }
-        p.ppid = ppid;
-        p.parentNode = parentNode;
-        tableUpdate(p, e -> e.withParent(ppid));
-    }
-
-    /**
-     * Nodes left the view ({@code failed}: declared dead; the others left gracefully): their processes are reported
-     * killed to parents here, and this node's children of their processes are adopted by INIT.
-     */
-    private void nodesGone(Set<Integer> gone, Set<Integer> failed) {
-        List<Child> lost = new ArrayList<>();
-        synchronized (exitLock) {
-            for (Child c : started.all()) {
-                if (lostWith(c, gone, failed)) {
-                    lost.add(c);
-                    c.reap();
-                }
-            }
-            for (LocalProcess p : local.values()) {
-                boolean told = false;
-                for (Child c : p.children.all()) {
-                    if (lostWith(c, gone, failed)) {
-                        lost.add(c);
-                        told = true;
-                    }
-                }
-                if (told) {
-                    p.post(Signal.CHLD);
-                }
-            }
-        }
-        for (LocalProcess p : local.values()) {
-            if (p.parentNode >= 0 && gone.contains(p.parentNode)) {
-                reparent(p.pid, Pids.INIT, -1);
-            }
-        }
-        for (Child c : lost) {
-            tableOps.execute(() -> removeRow(c.pid));
-        }
-        if (!lost.isEmpty()) {
-            log.info("node {}: {} process(es) lost with node(s) {} reported killed to their parents", self, lost.size(),
-                    gone);
-        }
-    }
-
-    /** Ends {@code c} as killed when it ran on a node that is gone; true if it did. */
-    private static boolean lostWith(Child c, Set<Integer> gone, Set<Integer> failed) {
-        if (c.exit().isDone() || !gone.contains(c.node)) {
-            return false;
-        }
-        c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + (failed.contains(c.node) ? " failed" : " left")),
-                null, null);
-        return true;
-    }
-
-    // ------------------------------------------------------------------ the process table
-
-    /** Rewrites {@code p}'s row after its earlier writes; never waits. */
-    void tableUpdate(LocalProcess p, UnaryOperator<Entry> change) {
-        p.chainTableOp(() -> {
-            try {
-                Optional<Handle<Entry>> h = table.grabIfExists(Pids.tableId(p.pid));
-                if (h.isEmpty()) {
-                    return;
-                }
-                try (Handle<Entry> handle = h.get()) {
-                    if (handle.value() != null && handle.value().node() == self) {
-                        handle.set(change.apply(handle.value()));
-                    }
-                }
-            } catch (KddmException e) {
-                log.debug("node {}: process table row of {} not updated: {}", self, p.pid, e.getMessage());
-            }
-        });
-    }
-
-    void tableState(LocalProcess p, ProcessState s) {
-        tableUpdate(p, e -> e.withState(s));
-    }
-
-    private void removeRow(int pid) {
-        try {
-            table.remove(Pids.tableId(pid));
-        } catch (KddmException e) {
-            log.debug("node {}: process table row of {} not removed: {}", self, pid, e.getMessage());
-        }
-    }
-
-    /** The live node that runs {@code pid}, from the table, or -1; drops rows whose node is gone. */
-    private int hostOf(int pid) {
-        if (!Pids.isGlobal(pid)) {
-            return -1;
-        }
-        Entry e;
-        Optional<Handle<Entry>> h = table.getIfExists(Pids.tableId(pid));
-        if (h.isEmpty()) {
-            return -1;
-        }
-        try (Handle<Entry> handle = h.get()) {
-            e = handle.value();
-        }
-        if (e == null || e.node() == self) {
-            return -1;
-        }
-        if (!kddm.isMember(e.node())) {
-            tableOps.execute(() -> removeRow(pid));
-            return -1;
-        }
-        return e.node();
     }
 
     // ------------------------------------------------------------------ signals
@@ -691,7 +414,7 @@ public final class Epm implements AutoCloseable {
         if (k.hops() >= 2) {
             return EpmWire.NO_SUCH_PROCESS;
         }
-        int host = hostOf(k.pid());
+        int host = table.hostOf(k.pid());
         if (host < 0) {
             return EpmWire.NO_SUCH_PROCESS;
         }
@@ -741,7 +464,7 @@ public final class Epm implements AutoCloseable {
         if (p != null) {
             return capsetHere(c);
         }
-        int host = hostOf(pid);
+        int host = table.hostOf(pid);
         if (host < 0) {
             throw new NoSuchProcessException("no live process " + pid);
         }
@@ -789,7 +512,7 @@ public final class Epm implements AutoCloseable {
         for (ProcessInfo i : listLocal(pid)) {
             return Optional.of(i);
         }
-        int host = hostOf(pid);
+        int host = table.hostOf(pid);
         List<Integer> ask = host >= 0 ? List.of(host) : members();
         MulticastResult<EpmWire.ListReply> r = await(rpc.multicast(ask, EpmWire.LIST, new EpmWire.ListRequest(pid),
                 timeout), "read the status of process " + pid);

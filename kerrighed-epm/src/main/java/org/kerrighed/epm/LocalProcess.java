@@ -129,7 +129,7 @@ final class LocalProcess implements ProcessContext {
             t.setName(poolName);
             t.setContextClassLoader(poolLoader);
         }
-        epm.exited(this, status);
+        epm.reaper().exited(this, status);
     }
 
     // ------------------------------------------------------------------ signals
@@ -228,7 +228,7 @@ final class LocalProcess implements ProcessContext {
 
     private void stopHere() {
         stopped = true;
-        epm.tableState(this, ProcessState.STOPPED);
+        epm.table().update(this, e -> e.withState(ProcessState.STOPPED));
         synchronized (signals) {
             while ((pending & (bit(Signal.CONT) | bit(Signal.KILL))) == 0) {
                 try {
@@ -240,7 +240,7 @@ final class LocalProcess implements ProcessContext {
         }
         Thread.interrupted();
         stopped = false;
-        epm.tableState(this, ProcessState.RUNNING);
+        epm.table().update(this, e -> e.withState(ProcessState.RUNNING));
     }
 
     /** One step of a wait inside the runtime; true when the wait is over. */
@@ -495,7 +495,7 @@ final class LocalProcess implements ProcessContext {
                     + " credentials: only root may");
         }
         credentials = org.kerrighed.rpc.Checks.notNull(c, "credentials");
-        epm.tableUpdate(this, e -> new EpmWire.Entry(e.pid(), e.node(), e.ppid(), e.pgid(), e.sid(), c.uid(), c.gid(),
+        epm.table().update(this, e -> new EpmWire.Entry(e.pid(), e.node(), e.ppid(), e.pgid(), e.sid(), c.uid(), c.gid(),
                 e.state(), e.command(), e.startMillis()));
     }
 
@@ -526,7 +526,7 @@ final class LocalProcess implements ProcessContext {
 
     /** Runs {@code op} after this process's earlier table operations (they must apply in order). */
     synchronized void chainTableOp(Runnable op) {
-        tableOps = tableOps.thenRunAsync(op, epm.tableExecutor());
+        tableOps = tableOps.thenRunAsync(op, epm.table().writes());
     }
 
     ProcessState state() {

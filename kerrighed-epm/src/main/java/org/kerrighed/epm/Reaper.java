@@ -1,0 +1,253 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.epm.internal.EpmWire;
+import org.kerrighed.epm.internal.EpmWire.Exit;
+import org.kerrighed.kddm.access.Caller;
+import org.kerrighed.mm.SharedMemory;
+import org.kerrighed.rpc.KerrighedException;
+import org.kerrighed.rpc.RpcNode;
+import org.kerrighed.rpc.ServiceKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * This node's side of parents and children: the end of a process here told to its parent's node, exit notices for
+ * this node's parents (and for INIT, of the processes this node started), orphans adopted, and the processes of
+ * nodes that went away reported killed.
+ */
+final class Reaper {
+    /*
+     * Overview: a parent's children live in the parent's `Children` on the parent's node (INIT's, for the processes
+     * this node started and the orphans it adopted, in `started`). A child's end travels as one EXIT message to that
+     * node. It may arrive before the SPAWN reply that names the child: it then waits in `earlyExits` until the spawn
+     * registers the child. Registration, notices and adoption all run under `lock`, so a notice finds its child in
+     * exactly one place.
+     */
+    private static final Logger log = LoggerFactory.getLogger(Reaper.class);
+    private static final long EARLY_EXIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final RpcNode rpc;
+    private final int self;
+    private final Map<Integer, LocalProcess> local;
+    private final ProcessTable table;
+    private final Applications apps;
+    private final SharedMemory shm;
+    private final Children started = new Children();          // INIT's children on this node
+    private final Object lock = new Object();
+    private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
+    private volatile Set<Integer> lastMembers = Set.of();
+
+    private record EarlyExit(Exit exit, long atNanos) {
+    }
+
+    Reaper(RpcNode rpc, Map<Integer, LocalProcess> local, ProcessTable table, Applications apps, SharedMemory shm) {
+        this.rpc = rpc;
+        this.self = rpc.nodeId();
+        this.local = local;
+        this.table = table;
+        this.apps = apps;
+        this.shm = shm;
+    }
+
+    /** The children of {@code parent}, or INIT's on this node for null. */
+    Children childrenOf(LocalProcess parent) {
+        return parent != null ? parent.children : started;
+    }
+
+    /**
+     * Records a child that a spawn started on {@code node}, applying its exit notice if it came first. A child of
+     * INIT ({@code parent} null) is reaped as soon as it ends.
+     */
+    Child register(LocalProcess parent, int pid, int node) {
+        synchronized (lock) {
+            Child c = childrenOf(parent).add(pid, node);
+            EarlyExit early = earlyExits.remove(key(parent == null ? Pids.INIT : parent.pid, pid));
+            if (early != null) {
+                apply(parent == null, c, early.exit());
+            }
+            return c;
+        }
+    }
+
+    private static long key(int parent, int child) {
+        return (long) parent << 32 | (child & 0xffffffffL);
+    }
+
+    /**
+     * Called on the process's thread once its program is over. Its live children are adopted by INIT on this node:
+     * their exit notices come here, so handles on them held on this node still complete. The exit notice goes before
+     * the table row is removed: the removal calls every other node, and started first it competes with the notice.
+     */
+    void exited(LocalProcess p, ExitStatus status) {
+        ProcessInfo last = p.info(ProcessState.ZOMBIE, status);
+        List<Child> orphans = new ArrayList<>();
+        synchronized (lock) {
+            local.remove(p.pid);
+            for (Child c : p.children.all()) {
+                if (!c.exit().isDone()) {
+                    c.adoptedBy(started);
+                    orphans.add(c);
+                }
+            }
+        }
+        for (Child c : orphans) {
+            sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, Pids.INIT, self),
+                    () -> reparent(c.pid, Pids.INIT, self));
+        }
+        int detached = shm.detachAll(new Caller(self, p.pid, 0));
+        if (detached > 0) {
+            log.debug("node {}: process {} ended with {} segment(s) attached: detached", self, p.pid, detached);
+        }
+        try {
+            tellParent(p, status, last);
+        } finally {
+            table.removeAfter(p);
+        }
+    }
+
+    /** Sends {@code p}'s exit notice to its parent's node, or applies it here; none for an orphan whose adopter died. */
+    private void tellParent(LocalProcess p, ExitStatus status, ProcessInfo last) {
+        int parentNode = p.parentNode;
+        if (parentNode < 0) {
+            return;
+        }
+        Exit e = new Exit(p.ppid, p.pid, self, status, p.result(), last);
+        if (parentNode == self) {
+            onExit(e);
+            return;
+        }
+        try {
+            rpc.send(parentNode, EpmWire.EXIT, apps.outbound(e));
+        } catch (org.kerrighed.rpc.SerializationException | IllegalArgumentException bad) {
+            rpc.send(parentNode, EpmWire.EXIT, new Exit(p.ppid, p.pid, self, status, null, last));
+            log.warn("node {}: process {}'s result could not be sent ({}); its parent gets none", self, p.pid,
+                    bad.getMessage());
+        } catch (KerrighedException gone) {
+            log.debug("node {}: exit of process {} not sent to node {}: {}", self, p.pid, parentNode, gone.getMessage());
+        }
+    }
+
+    private <Q> void sendOrApply(int node, ServiceKey<Q, Void> key, Q msg, Runnable here) {
+        if (node == self) {
+            here.run();
+            return;
+        }
+        try {
+            rpc.send(node, key, msg);
+        } catch (KerrighedException e) {
+            log.debug("node {}: {} to node {} not sent: {}", self, key, node, e.getMessage());
+        }
+    }
+
+    /** An exit notice for one of this node's parents (or for INIT). */
+    void onExit(Exit exit) {
+        Exit e = apps.inbound(exit);
+        LocalProcess parent;
+        synchronized (lock) {
+            parent = e.parentPid() == Pids.INIT ? null : local.get(e.parentPid());
+            Children kids = childrenOf(parent);
+            Child c = kids.get(e.childPid());
+            if (c == null) {
+                if (parent == null && e.parentPid() != Pids.INIT) {
+                    return;                                       // nobody here knows it: init reaps it
+                }
+                long now = System.nanoTime();
+                earlyExits.values().removeIf(x -> now - x.atNanos() > EARLY_EXIT_TTL_NANOS);
+                earlyExits.put(key(e.parentPid(), e.childPid()), new EarlyExit(e, now));
+                return;
+            }
+            apply(parent == null, c, e);
+        }
+        if (parent != null) {
+            parent.post(Signal.CHLD);
+        }
+    }
+
+    private static void apply(boolean reapNow, Child c, Exit e) {
+        c.exited(e.status(), e.result(), e.last());
+        if (reapNow) {
+            c.reap();
+        }
+    }
+
+    /** Process {@code pid} of this node now has parent {@code ppid} on {@code parentNode} (-1: nobody to tell). */
+    void reparent(int pid, int ppid, int parentNode) {
+        LocalProcess p = local.get(pid);
+        if (p == null) {
+            return;
+        }
+        p.ppid = ppid;
+        p.parentNode = parentNode;
+        table.update(p, e -> e.withParent(ppid));
+    }
+
+    /** A new view: nodes that are no longer members are gone ({@code failed}: declared dead, the others left). */
+    void viewChanged(java.util.Collection<Integer> members, java.util.Collection<Integer> failed) {
+        Set<Integer> gone = new HashSet<>(lastMembers);
+        gone.removeAll(members);
+        gone.addAll(failed);
+        lastMembers = Set.copyOf(members);
+        if (!gone.isEmpty()) {
+            Set<Integer> dead = Set.copyOf(failed);
+            Thread.ofVirtual().name("krg-epm-gone-" + self).start(() -> nodesGone(Set.copyOf(gone), dead));
+        }
+    }
+
+    /**
+     * Reports the processes of nodes that are gone as killed to their parents here, and has INIT adopt this node's
+     * processes whose parent was there.
+     */
+    private void nodesGone(Set<Integer> gone, Set<Integer> failed) {
+        List<Child> lost = new ArrayList<>();
+        synchronized (lock) {
+            for (Child c : started.all()) {
+                if (lostWith(c, gone, failed)) {
+                    lost.add(c);
+                    c.reap();
+                }
+            }
+            for (LocalProcess p : local.values()) {
+                boolean told = false;
+                for (Child c : p.children.all()) {
+                    if (lostWith(c, gone, failed)) {
+                        lost.add(c);
+                        told = true;
+                    }
+                }
+                if (told) {
+                    p.post(Signal.CHLD);
+                }
+            }
+        }
+        for (LocalProcess p : local.values()) {
+            if (p.parentNode >= 0 && gone.contains(p.parentNode)) {
+                reparent(p.pid, Pids.INIT, -1);
+            }
+        }
+        for (Child c : lost) {
+            table.removeLater(c.pid);
+        }
+        if (!lost.isEmpty()) {
+            log.info("node {}: {} process(es) lost with node(s) {} reported killed to their parents", self, lost.size(),
+                    gone);
+        }
+    }
+
+    /** Ends {@code c} as killed when it ran on a node that is gone; true if it did. */
+    private static boolean lostWith(Child c, Set<Integer> gone, Set<Integer> failed) {
+        if (c.exit().isDone() || !gone.contains(c.node)) {
+            return false;
+        }
+        c.exited(ExitStatus.killed(Signal.KILL, "node " + c.node + (failed.contains(c.node) ? " failed" : " left")),
+                null, null);
+        return true;
+    }
+}
