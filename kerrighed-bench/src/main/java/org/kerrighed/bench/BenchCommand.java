@@ -25,13 +25,14 @@ import java.util.concurrent.Callable;
                 "(against raw Netty), membership (against Hazelcast), kddm (against",
                 "ConcurrentHashMap, Kerrighed RPC and Hazelcast IMap), mm (shared",
                 "memory against local memory and Kerrighed RPC), ipc (locks, barriers",
-                "and queues against Hazelcast, the JDK and Kerrighed RPC)."})
+                "and queues against Hazelcast, the JDK and Kerrighed RPC), epm (distant",
+                "fork against Hazelcast's executor service and Kerrighed RPC)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
         for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
-                new IpcBench())) {
+                new IpcBench(), new EpmBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
