@@ -22,6 +22,7 @@ import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -45,6 +46,7 @@ public final class EpmBenchNode {
     static final int SPAWN_RUN = 1;     // target node, spawns -> see spawns()
     static final int EXECUTOR_RUN = 2;  // tasks -> see tasks()
     static final int RPC_RTT = 3;       // peer node, calls -> median round trip nanos
+    static final int CPU = 4;           // -> CPU nanoseconds this JVM used so far (all its threads)
 
     /** The benchmark's types (an application's range: every node registers them, tools need not). */
     static final TypeRegistrar TYPES = b -> b.range("kerrighed-bench", 29_000, 29_009)
@@ -131,6 +133,8 @@ public final class EpmBenchNode {
             case STATUS -> new long[]{node.kddm().members().length, hz.getCluster().getMembers().size(), node.id()};
             case SPAWN_RUN -> PlatformThreads.run("bench-epm-spawn", () -> spawns((int) a[1], (int) a[2]));
             case EXECUTOR_RUN -> PlatformThreads.run("bench-epm-executor", () -> tasks((int) a[1]));
+            case CPU -> new long[]{((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                    .getProcessCpuTime()};
             case RPC_RTT -> PlatformThreads.run("bench-epm-rtt",
                     () -> new long[]{IpcSyncBench.rpcRoundTrip(node, (int) a[1], (int) a[2], 0)});
             default -> throw new IllegalArgumentException("unknown command " + a[0]);

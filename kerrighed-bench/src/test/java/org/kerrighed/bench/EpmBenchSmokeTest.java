@@ -24,7 +24,7 @@ class EpmBenchSmokeTest {
         assertEquals(0, Krg.run("bench", "epm", "--smoke", "--json", "--out", out.toString()));
         String json = Files.readString(out.resolve("epm.json"));
         assertTrue(json.startsWith("{\"benchmark\": \"epm\", \"metrics\": ["), json);
-        for (String metric : new String[]{"spawn_remote_us", "spawn_remote_us@rpc"}) {
+        for (String metric : new String[]{"spawn_remote_us", "spawn_remote_us@rpc", "spawn_remote_cpu_us"}) {
             assertTrue(json.contains("\"name\": \"" + metric + "\""), metric + " missing: " + json);
         }
         assertTrue(json.contains("\"rounds\": 1"), json);
