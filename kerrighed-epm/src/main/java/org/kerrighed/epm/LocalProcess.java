@@ -75,7 +75,7 @@ final class LocalProcess implements ProcessContext {
     private volatile long allocEnd;
     private volatile Object result;
     private CompletableFuture<Void> tableOps = CompletableFuture.completedFuture(null);   // guarded by this
-    private PrintStream out;
+    private PrintStream out;                                // guarded by this
 
     LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
         this.epm = epm;
@@ -126,6 +126,7 @@ final class LocalProcess implements ProcessContext {
             allocEnd = Epm.allocatedBytes(t) - allocStart;
             Epm.CURRENT.remove();
             Thread.interrupted();
+            flushOut();
             t.setName(poolName);
             t.setContextClassLoader(poolLoader);
         }
@@ -502,9 +503,17 @@ final class LocalProcess implements ProcessContext {
     @Override
     public synchronized PrintStream out() {
         if (out == null) {
-            out = new PrintStream(new LinePrefixStream("[" + pid + "] ", System.out), true, StandardCharsets.UTF_8);
+            // No auto-flush: PrintStream would flush after every piece of a printf, and each flush emits a line.
+            out = new PrintStream(new LinePrefixStream("[" + pid + "] ", System.out), false, StandardCharsets.UTF_8);
         }
         return out;
+    }
+
+    /** Emits the last line the program printed without ending it. */
+    private synchronized void flushOut() {
+        if (out != null) {
+            out.flush();
+        }
     }
 
     @Override
