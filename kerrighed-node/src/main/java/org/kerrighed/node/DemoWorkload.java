@@ -100,6 +100,7 @@ public final class DemoWorkload {
         }
         node.rpc().register(SERVICE, HandlerKind.BLOCKING, (ctx, r) -> serve(node, r));
         StencilWorkload.install(node);                  // the demo's shared-memory part
+        PiWorkload.install(node);                       // the demo's process part
     }
 
     static Report serve(Node node, Request r) {

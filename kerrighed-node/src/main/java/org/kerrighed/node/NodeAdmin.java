@@ -84,6 +84,7 @@ public final class NodeAdmin {
         StencilWorkload.registerTypes(range);          // 2011-2013, likewise
         ProcessAdmin.registerTypes(b);                 // 2020-2049
         AppLauncher.registerTypes(b);                   // 2050-2069
+        PiWorkload.registerTypes(b);                   // 2070-2079
     }
 
     private NodeAdmin() {

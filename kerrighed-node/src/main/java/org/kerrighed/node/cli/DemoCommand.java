@@ -4,6 +4,7 @@ import org.kerrighed.kddm.KddmStats;
 import org.kerrighed.kddm.ObjState;
 import org.kerrighed.kddm.SetStats;
 import org.kerrighed.node.DemoWorkload;
+import org.kerrighed.node.PiWorkload;
 import org.kerrighed.node.StencilWorkload;
 import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
@@ -30,7 +31,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code krg demo}: a cluster of separate JVMs on loopback. It shows the membership forming, runs the
- * link probe on every node (each calls every other, then multicasts), moves shared KDDM counters between
+ * link probe on every node (each calls every other, then multicasts), runs heat diffusion on shared memory,
+ * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run), moves
+ * shared KDDM counters between
  * the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every node reads
  * them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long the
  * survivors take to declare it failed, checks that the counters it owned survived with their last values,
@@ -40,10 +43,12 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Runs a local cluster of node JVMs with a workload, kills one, stops.",
                 "Starts the nodes on loopback, shows the membership forming, has every",
-                "node call every other and multicast, moves shared KDDM counters between",
-                "the nodes, kills one node with SIGKILL, shows the others declaring it",
-                "failed and the counters surviving, and stops the rest gracefully. Takes",
-                "about 25 s; no JVM is left behind, on Ctrl-C too."})
+                "node call every other and multicast, runs heat diffusion on shared",
+                "memory, computes pi with processes spread over the nodes (showing a ps",
+                "table mid-run), moves shared KDDM counters between the nodes, kills one",
+                "node with SIGKILL, shows the others declaring it failed and the counters",
+                "surviving, and stops the rest gracefully. Takes about 30 s; no JVM is",
+                "left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
@@ -59,6 +64,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "25",
             description = "times a node writes each counter in its turn, 1-10000 (default 25)")
     int rounds;
+
+    @Option(names = "--points", paramLabel = "N", defaultValue = "100000000",
+            description = "random points each pi worker process counts, 1000-1000000000 (default 100000000)")
+    long points;
 
     @Option(names = "--json", description = "print a JSON summary on stdout (the narrative goes to stderr)")
     boolean json;
@@ -83,6 +92,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (rounds < 1 || rounds > 10_000) {
             throw new IllegalArgumentException("--rounds: must be in 1-10000, got " + rounds);
+        }
+        if (points < 1000 || points > 1_000_000_000) {
+            throw new IllegalArgumentException("--points: must be in 1000-1000000000, got " + points);
         }
         out = json ? System.err : System.out;
         Path dir = Files.createTempDirectory("krg-demo-");
@@ -140,6 +152,7 @@ final class DemoCommand implements Callable<Integer> {
 
         int victim = nodes - 1;
         summary.put("stencil", stencil());
+        summary.put("processes", pi());
         summary.put("kddm", kddmWorkload(victim));
 
         ChildJvm v = jvms.get(victim);
@@ -547,6 +560,80 @@ final class DemoCommand implements Callable<Integer> {
             result.put("single_threaded_ms", check.referenceNanos() / 1e6);
             result.put("max_error", check.maxError());
             return result;
+        }
+    }
+
+    /**
+     * Cluster processes: node 0 starts a pi job (with DISTANT_FORK), which spawns two workers per node that the
+     * placement spreads round robin; a ps table once every worker runs (after at least a second, so their CPU
+     * times show), then the estimate.
+     */
+    private Map<String, Object> pi() throws Exception {
+        int workers = 2 * addresses.size();
+        out.printf("%n[%5.1fs] Processes: a Monte Carlo estimate of pi. Node 0 starts a job process with DISTANT_FORK"
+                + " in its%ncapabilities; it spawns %d worker processes, which the cluster places round robin, each"
+                + " counts which of%nits %,d random points fall inside the quarter circle and returns the count to the"
+                + " job.%n", elapsed(), workers, points);
+        long t0 = System.nanoTime();
+        int job = piCall(0, new PiWorkload.Request(PiWorkload.Op.START, workers, points, 0, 0)).pid();
+        List<PiWorkload.Proc> ps = List.of();
+        long earliest = t0 + TimeUnit.SECONDS.toNanos(1);
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(Math.max(50, TimeUnit.NANOSECONDS.toMillis(earliest - System.nanoTime())));
+            List<PiWorkload.Proc> now = piCall(0, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0)).processes();
+            long running = now.stream().filter(p -> p.command().startsWith("pi-worker") && p.state() != 'Z').count();
+            boolean jobLives = now.stream().anyMatch(p -> p.pid() == job);
+            if (running > 0 || ps.isEmpty()) {
+                ps = now;
+            }
+            if (running == workers || !jobLives) {
+                break;
+            }
+        }
+        out.printf("[%5.1fs] ps, as 'krg ps' would show it (CPU: the process's thread, on the node it runs on):%n",
+                elapsed());
+        List<List<String>> rows = new ArrayList<>();
+        List<Map<String, Object>> psJson = new ArrayList<>();
+        for (PiWorkload.Proc p : ps) {
+            rows.add(List.of(Integer.toString(p.pid()), Integer.toString(p.ppid()), Integer.toString(p.node()),
+                    String.valueOf(p.state()), p.cpuMillis() + " ms", p.command()));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("pid", p.pid());
+            m.put("ppid", p.ppid());
+            m.put("node", p.node());
+            m.put("state", String.valueOf(p.state()));
+            m.put("cpu_ms", p.cpuMillis());
+            m.put("command", p.command());
+            psJson.add(m);
+        }
+        out.print(Output.table(List.of("PID", "PPID", "NODE", "S", "CPU", "COMMAND"), rows));
+        PiWorkload.Report end = piCall(0, new PiWorkload.Request(PiWorkload.Op.WAIT, 0, 0, job, 120_000));
+        if (end.exit() == null || end.result() == null) {
+            throw new IllegalStateException("the pi job (process " + job + ") "
+                    + (end.exit() == null ? "did not end within 2 minutes" : end.exit()) + "; see the logs");
+        }
+        PiWorkload.Result r = end.result();
+        double ms = (System.nanoTime() - t0) / 1e6;
+        out.printf("[%5.1fs] pi is about %.6f (off by %.6f): %,d of %,d points inside, counted by %d processes on"
+                        + " nodes %s in %.1f s%n", elapsed(), r.pi(), Math.abs(r.pi() - Math.PI), r.hits(), r.samples(),
+                workers, r.workerNodes(), ms / 1000);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("job", job);
+        result.put("workers", workers);
+        result.put("points_per_worker", points);
+        result.put("ps", psJson);
+        result.put("worker_nodes", r.workerNodes());
+        result.put("hits", r.hits());
+        result.put("pi", r.pi());
+        result.put("error", Math.abs(r.pi() - Math.PI));
+        result.put("ms", ms);
+        return result;
+    }
+
+    private PiWorkload.Report piCall(int id, PiWorkload.Request r) throws Exception {
+        try (RpcClient c = tool(id)) {
+            return c.call(PiWorkload.SERVICE, r, Duration.ofSeconds(130)).get(140, TimeUnit.SECONDS);
         }
     }
 

@@ -7,11 +7,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code krg demo} end to end: three node JVMs, the workload, KDDM counters moving, a SIGKILL they survive, a clean stop. */
+/**
+ * {@code krg demo} end to end: three node JVMs, the workload, pi computed by processes on every node, KDDM counters
+ * moving, a SIGKILL they survive, a clean stop.
+ */
 class DemoTest {
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -37,6 +42,12 @@ class DemoTest {
         assertEquals(3, count(json, "\"all_expected\": true"), json);
         assertTrue(json.contains("\"survived\": true"), json);
         assertEquals(4, count(json, "\"state\": \"WRITE_OWNER\", \"value\": 31"), "the victim owned the 4 counters" + json);
+        // Processes: node 0's job placed its 6 workers round robin and their counts make pi (600,000,000 points: the
+        // standard error is under 1e-4).
+        assertTrue(json.contains("\"worker_nodes\": [0, 1, 2, 0, 1, 2]"), json);
+        Matcher error = Pattern.compile("\"error\": ([-0-9.eE]+)").matcher(json);
+        assertTrue(error.find(), json);
+        assertTrue(Double.parseDouble(error.group(1)) < 0.01, "pi off by " + error.group(1));
         assertTrue(ProcessHandle.current().children().noneMatch(ProcessHandle::isAlive),
                 "a node JVM outlived the demo");
     }

@@ -1,0 +1,188 @@
+package org.kerrighed.node;
+
+import org.kerrighed.epm.Capabilities;
+import org.kerrighed.epm.Capability;
+import org.kerrighed.epm.ClusterProcess;
+import org.kerrighed.epm.ExitStatus;
+import org.kerrighed.epm.ProcessContext;
+import org.kerrighed.epm.ProcessInfo;
+import org.kerrighed.epm.Program;
+import org.kerrighed.epm.SpawnOptions;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.ServiceKey;
+import org.kerrighed.rpc.TypeRegistry;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The process part of {@code krg demo}: a Monte Carlo estimate of pi by cluster processes, the computation of
+ * {@code examples/MonteCarloPi} bundled with the node so that every node started with {@code --demo-workload} has
+ * its programs. A {@link Job} process, started with {@code DISTANT_FORK} in its capabilities, spawns {@link Worker}
+ * processes that the placement puts on the nodes round robin; each counts its random points of the unit square
+ * that fall inside the quarter circle (reaching a safe point every 65,536 points) and returns the count as its
+ * result; the job adds them up.
+ *
+ * <p>A tool drives it through {@link #SERVICE}: start a job on the node it calls, list the cluster's processes
+ * (as {@code ps} does), wait for a job's end. Types: ids 2070-2079 (range {@code kerrighed-node.demo-pi}),
+ * registered with the node admin types.
+ */
+public final class PiWorkload {
+    /** Start a job on this node, list the cluster's processes, or wait for a job this node started. */
+    public enum Op {
+        START, PS, WAIT
+    }
+
+    /**
+     * Ask a node to do {@code op}: START uses {@code workers} and {@code samplesPerWorker}; WAIT waits at most
+     * {@code waitMillis} for job {@code pid}.
+     */
+    public record Request(Op op, int workers, long samplesPerWorker, int pid, long waitMillis) {
+        public Request {
+            if (op == null) {
+                throw new IllegalArgumentException("op: required");
+            }
+            if (op == Op.START && (workers < 1 || workers > 64 || samplesPerWorker < 1)) {
+                throw new IllegalArgumentException("a job needs 1-64 workers and at least one point each, got "
+                        + workers + " workers of " + samplesPerWorker + " points");
+            }
+            if (waitMillis < 0 || waitMillis > 600_000) {
+                throw new IllegalArgumentException("waitMillis: must be in 0-600000, got " + waitMillis);
+            }
+        }
+    }
+
+    /** One process as {@code ps} shows it: its state letter and the CPU time its thread used. */
+    public record Proc(int pid, int ppid, int node, char state, long cpuMillis, String command) {
+        static Proc of(ProcessInfo i) {
+            return new Proc(i.pid(), i.ppid(), i.node(), i.state().code(), i.cpuNanos() / 1_000_000, i.command());
+        }
+    }
+
+    /** What the job returns: {@code hits} of {@code samples} points inside; the node of each worker, in start order. */
+    public record Result(long hits, long samples, List<Integer> workerNodes) {
+        public Result {
+            workerNodes = new ArrayList<>(workerNodes);
+        }
+
+        public double pi() {
+            return 4.0 * hits / samples;
+        }
+    }
+
+    /**
+     * A node's answer: the job's pid (START, WAIT), the cluster's processes (PS), and for WAIT the job's end
+     * ({@code exit} null while it runs) and its result (null unless it exited 0).
+     */
+    public record Report(int node, int pid, List<Proc> processes, String exit, Result result) {
+        public Report {
+            processes = new ArrayList<>(processes);
+        }
+    }
+
+    public static final ServiceKey<Request, Report> SERVICE = ServiceKey.of(907, "node.pi", Request.class,
+            Report.class);
+
+    /** How often a worker reaches a safe point. */
+    static final int SAFEPOINT_EVERY = 1 << 16;
+
+    private PiWorkload() {
+    }
+
+    /** Counts the hits among {@code samples} points drawn from {@code seed}; its result is the count. */
+    public record Worker(long samples, long seed) implements Program {
+        @Override
+        public int run(ProcessContext ctx) {
+            ctx.setResult(hits(samples, seed, ctx::safepoint));
+            return 0;
+        }
+    }
+
+    /** Starts {@code workers} workers wherever the placement puts them, waits for all, returns a {@link Result}. */
+    public record Job(int workers, long samplesPerWorker, long seed) implements Program {
+        @Override
+        public int run(ProcessContext ctx) throws InterruptedException {
+            List<Integer> nodes = new ArrayList<>();
+            for (int i = 0; i < workers; i++) {
+                nodes.add(ctx.spawn(new Worker(samplesPerWorker, seed + i), SpawnOptions.defaults()
+                        .name("pi-worker " + i)).node());
+            }
+            long hits = 0;
+            for (int i = 0; i < workers; i++) {
+                ProcessContext.ChildExit e = ctx.waitAny();
+                if (e.status().code() != 0) {
+                    ctx.out().println("worker " + e.pid() + " " + e.status());
+                    return 1;
+                }
+                hits += (Long) e.result();
+            }
+            ctx.setResult(new Result(hits, workers * samplesPerWorker, nodes));
+            return 0;
+        }
+    }
+
+    /** The hits among {@code samples} points of the unit square drawn from {@code seed}; runs {@code safepoint} often. */
+    static long hits(long samples, long seed, Runnable safepoint) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long hits = 0;
+        for (long i = 0; i < samples; i++) {
+            if (i % SAFEPOINT_EVERY == 0) {
+                safepoint.run();
+            }
+            double x = random.nextDouble();
+            double y = random.nextDouble();
+            if (x * x + y * y < 1) {
+                hits++;
+            }
+        }
+        return hits;
+    }
+
+    /** Registered with the node admin types (ids 2070-2079). */
+    static void registerTypes(TypeRegistry.Builder b) {
+        b.range("kerrighed-node.demo-pi", 2070, 2079)
+                .register(2070, Op.class)
+                .register(2071, Request.class)
+                .register(2072, Proc.class)
+                .register(2073, Result.class)
+                .register(2074, Report.class)
+                .register(2075, Worker.class)
+                .register(2076, Job.class);
+    }
+
+    /** Registers the service on {@code node} (as {@link DemoWorkload#install} does, and with it). */
+    public static void install(Node node) {
+        Map<Integer, ClusterProcess> jobs = new ConcurrentHashMap<>();
+        node.rpc().register(SERVICE, HandlerKind.BLOCKING, (ctx, r) -> serve(node, jobs, r));
+    }
+
+    static Report serve(Node node, Map<Integer, ClusterProcess> jobs, Request r) throws InterruptedException {
+        return switch (r.op()) {
+            case START -> {
+                ClusterProcess job = node.epm().spawn(new Job(r.workers(), r.samplesPerWorker(), System.nanoTime()),
+                        SpawnOptions.defaults().onNode(node.id()).name("pi-job")
+                                .capabilities(Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)));
+                jobs.put(job.pid(), job);
+                yield new Report(node.id(), job.pid(), List.of(), null, null);
+            }
+            case PS -> new Report(node.id(), 0, node.epm().ps().stream().map(Proc::of).toList(), null, null);
+            case WAIT -> {
+                ClusterProcess job = jobs.get(r.pid());
+                if (job == null) {
+                    throw new IllegalArgumentException("node " + node.id() + " started no pi job " + r.pid());
+                }
+                Optional<ExitStatus> s = job.waitFor(Duration.ofMillis(r.waitMillis()));
+                if (s.isPresent()) {
+                    jobs.remove(r.pid());
+                }
+                Result result = s.isPresent() && s.get().code() == 0 ? (Result) job.result().orElse(null) : null;
+                yield new Report(node.id(), r.pid(), List.of(), s.map(ExitStatus::toString).orElse(null), result);
+            }
+        };
+    }
+}
