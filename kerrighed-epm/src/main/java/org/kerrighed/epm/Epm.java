@@ -318,14 +318,17 @@ public final class Epm implements AutoCloseable {
     private int startLocal(EpmWire.Spawn s) {
         checkOpen();
         Program program = apps.programOf(s);
-        Entry entry = table.claim(s);
-        LocalProcess p = new LocalProcess(this, entry, program, s, s.parentNode());
+        ProcessTable.Claim claim = table.claim(s);
+        LocalProcess p = new LocalProcess(this, claim.entry(), program, s, s.parentNode());
         local.put(p.pid, p);
+        if (!claim.written()) {
+            table.write(p, claim.entry());
+        }
         try {
             processThreads.execute(p::runOnThread);
         } catch (RuntimeException e) {
             local.remove(p.pid);
-            table.remove(p.pid);
+            table.removeAfter(p);
             throw new KerrighedException("node " + self + " is stopping: cannot start " + s.command(), e);
         }
         return p.pid;

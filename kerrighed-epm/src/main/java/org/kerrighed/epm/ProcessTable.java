@@ -17,14 +17,19 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 /**
  * This node's side of the cluster's process table: KDDM static set 1200, one {@link Entry} per live process, keyed
- * by pid and homed on the pid's birth node, replicated. A row is written when its process starts (the write claims
- * the pid), rewritten when it stops, continues or changes parent, and removed when it ends; the later writes run in
- * order on the process's own chain ({@link LocalProcess#chainTableOp}), off its path.
+ * by pid and homed on the pid's birth node, replicated. Every write of a row runs on its process's own chain
+ * ({@link LocalProcess#chainTableOp}), in order and off the process's path: the first as the process starts, then
+ * when it stops, continues or changes parent, and its removal when it ends. A lookup that finds no row (not
+ * written yet, or lost) asks the pid's birth node.
+ *
+ * <p>Pids come from the node's pid map (KDDM static set 1201, Kerrighed's pidmap): blocks of {@value #BLOCK} local
+ * pids are reserved there by one replicated write, so a pid is never handed out twice, even by a node that takes
+ * over a dead node's id. Once a node id's local pids wrapped around, a pid is claimed by writing its row first
+ * (skipping pids whose row names a live process), as the first write of the process.
  */
 final class ProcessTable {
     private static final Logger log = LoggerFactory.getLogger(ProcessTable.class);
@@ -33,7 +38,11 @@ final class ProcessTable {
     private final int self;
     private final KddmSet<Entry> rows;
     private final Map<Integer, LocalProcess> local;           // this node's processes (the node's map)
-    private final AtomicInteger nextLocal = new AtomicInteger();
+    private final KddmSet<EpmWire.PidMap> pidMaps;
+    private static final int BLOCK = 1024;
+    private int blockNext;                                       // guarded by this: the reserved block
+    private int blockEnd;
+    private boolean wrapped;
     private final Executor writes = Executors.newVirtualThreadPerTaskExecutor();
 
     ProcessTable(Kddm kddm, Map<Integer, LocalProcess> local) {
@@ -43,6 +52,13 @@ final class ProcessTable {
         this.rows = kddm.createStaticSet(EpmWire.TABLE_SET, kddm.objectSpec(Entry.class)
                 .withOwner(DefaultOwner.nodeInId())
                 .withReplication(SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(Entry.class));
+        this.pidMaps = kddm.createStaticSet(EpmWire.PID_MAP_SET, kddm.objectSpec(EpmWire.PidMap.class)
+                .withOwner(DefaultOwner.nodeInId())
+                .withReplication(SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(EpmWire.PidMap.class));
+    }
+
+    /** A pid taken for a new process: its row is written ({@code written}) or still to write ({@link #write}). */
+    record Claim(Entry entry, boolean written) {
     }
 
     /** Where the chained writes of processes run. */
@@ -51,25 +67,67 @@ final class ProcessTable {
     }
 
     /**
-     * Takes a free pid born here for the process {@code s} asks for, and writes its row (waiting for its backup).
-     * Skips pids whose row still names a live process: a node that rejoins under a reused id gives no live pid
-     * twice.
+     * Takes a free pid born here for the process {@code s} asks for. Waits for one replicated write every
+     * {@value #BLOCK} pids (a block of the pid map), and for each pid once the node id's pids wrapped around.
      */
-    Entry claim(EpmWire.Spawn s) {
+    Claim claim(EpmWire.Spawn s) {
         long now = System.currentTimeMillis();
         for (int attempt = 0; attempt < 1000; attempt++) {
-            int pid = Pids.make(self, nextLocal.updateAndGet(v -> v >= Pids.MAX_LOCAL ? 1 : v + 1));
-            if (local.containsKey(pid)) {
-                continue;
+            boolean check;
+            int pid;
+            synchronized (this) {
+                pid = nextPid();
+                check = wrapped;
             }
             Entry mine = new Entry(pid, self, s.ppid(), s.pgid() == 0 ? pid : s.pgid(), s.sid() == 0 ? pid : s.sid(),
                     s.credentials().uid(), s.credentials().gid(), ProcessState.RUNNING, s.command(), now);
-            Entry got = rows.update(Pids.tableId(pid), old -> old == null || stale(old) ? mine : old);
-            if (got == mine) {
-                return mine;
+            if (!check) {
+                return new Claim(mine, false);
+            }
+            if (rows.update(Pids.tableId(pid), old -> old == null || stale(old) ? mine : old) == mine) {
+                return new Claim(mine, true);
             }
         }
         throw new KerrighedException("node " + self + " found no free pid (1000 tried)");
+    }
+
+    /** The next local pid of the reserved block (reserving a block first if it is used up); not one running here. */
+    private int nextPid() {
+        while (true) {
+            if (blockNext >= blockEnd) {
+                reserveBlock();
+            }
+            int pid = Pids.make(self, blockNext++);
+            if (!local.containsKey(pid)) {
+                return pid;
+            }
+        }
+    }
+
+    private void reserveBlock() {
+        EpmWire.PidMap m = pidMaps.update(DefaultOwner.idOnNode(self, 0), old -> {
+            int start = old == null ? 1 : old.next();
+            boolean w = old != null && old.wrapped();
+            if (start > Pids.MAX_LOCAL - BLOCK + 1) {
+                start = 1;
+                w = true;
+            }
+            return new EpmWire.PidMap(start + BLOCK, w);
+        });
+        blockEnd = m.next();
+        blockNext = m.next() - BLOCK;
+        wrapped = m.wrapped();
+    }
+
+    /** Writes the row of a process whose claim did not, as the first write of its chain. */
+    void write(LocalProcess p, Entry row) {
+        p.chainTableOp(() -> {
+            try {
+                rows.update(Pids.tableId(p.pid), old -> row);
+            } catch (KddmException e) {
+                log.debug("node {}: process table row of {} not written: {}", self, p.pid, e.getMessage());
+            }
+        });
     }
 
     /** A row that names no live process: its node is gone, or it is this node and the process is not here. */
@@ -115,20 +173,26 @@ final class ProcessTable {
         }
     }
 
-    /** The live node other than this one that runs {@code pid}, from its row, or -1; drops rows whose node is gone. */
+    /**
+     * The live node other than this one that runs {@code pid}: the one its row names, or its birth node when it has
+     * no row; -1 when neither is such a node. Drops rows whose node is gone.
+     */
     int hostOf(int pid) {
         if (!Pids.isGlobal(pid)) {
             return -1;
         }
-        Entry e;
+        Entry e = null;
         Optional<Handle<Entry>> h = rows.getIfExists(Pids.tableId(pid));
-        if (h.isEmpty()) {
-            return -1;
+        if (h.isPresent()) {
+            try (Handle<Entry> handle = h.get()) {
+                e = handle.value();
+            }
         }
-        try (Handle<Entry> handle = h.get()) {
-            e = handle.value();
+        if (e == null) {
+            int birth = Pids.birthNode(pid);
+            return birth != self && kddm.isMember(birth) ? birth : -1;
         }
-        if (e == null || e.node() == self) {
+        if (e.node() == self) {
             return -1;
         }
         if (!kddm.isMember(e.node())) {

@@ -118,6 +118,8 @@ class ProcessFailureTest {
         nodes.join(2);
         ClusterProcess fresh = nodes.epm(0).spawn(new ExitWith(9), SpawnOptions.defaults().onNode(2));
         assertEquals(2, Pids.birthNode(fresh.pid()));
+        assertTrue(Pids.local(fresh.pid()) > Pids.local(old.pid()), "the node's pid map survived: "
+                + Pids.describe(fresh.pid()) + " after " + Pids.describe(old.pid()));
         assertEquals(ExitStatus.exited(9), fresh.waitFor());
     }
 }

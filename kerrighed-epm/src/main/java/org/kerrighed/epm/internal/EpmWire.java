@@ -26,6 +26,18 @@ public final class EpmWire {
 
     /** The process table: one {@link Entry} per live process, keyed by pid, homed on its birth node, replicated. */
     public static final long TABLE_SET = 1200;
+    /** The nodes' pid maps: one {@link PidMap} per node id, homed on that node, replicated. */
+    public static final long PID_MAP_SET = 1201;
+
+    /**
+     * Kerrighed's pidmap: the local pids a node id has handed out, kept in KDDM so that a node that takes the id
+     * over (it rejoined, or a new node got it) goes on after them.
+     *
+     * @param next    the first local pid not reserved yet
+     * @param wrapped the local pids wrapped around once: a pid may then still be live, and is checked
+     */
+    public record PidMap(int next, boolean wrapped) {
+    }
 
     /**
      * Who asks: a process ({@code pid > 0}, with its capabilities) or a node or tool acting for its user
@@ -141,7 +153,8 @@ public final class EpmWire {
                 .register(7014, Signal.class)
                 .register(7015, ProcessState.class)
                 .register(7016, ProcessInfo.class)
-                .register(7017, NodeLoad.class);
+                .register(7017, NodeLoad.class)
+                .register(7018, PidMap.class);
         org.kerrighed.epm.Epm.registerPrograms(b);
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
