@@ -123,7 +123,7 @@ public final class Epm implements AutoCloseable {
 
     /**
      * The process layer's wire types (ids 7000-7039): every node and tool of a cluster that uses processes
-     * registers them. Service ids: 160-179; KDDM static set: 1200.
+     * registers them. Service ids: 160-179; KDDM static sets: 1200 (the process table), 1201 (pid maps).
      */
     public static TypeRegistrar types() {
         return EpmWire::registerTypes;
