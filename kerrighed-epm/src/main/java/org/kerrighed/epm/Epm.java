@@ -611,7 +611,7 @@ public final class Epm implements AutoCloseable {
         } catch (TimeoutException e) {
             throw new KerrighedException("node " + self + ": no answer in " + timeout + " to " + what);
         } catch (ExecutionException e) {
-            throw Errors.local(e.getCause(), what);
+            throw ProcessErrors.fromRemote(e.getCause(), what);
         }
     }
 

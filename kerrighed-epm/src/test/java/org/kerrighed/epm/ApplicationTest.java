@@ -1,5 +1,6 @@
 package org.kerrighed.epm;
 
+import org.kerrighed.epm.testing.TestJars;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package org.kerrighed.node;
 
+import org.kerrighed.epm.ProcessErrors;
 import org.kerrighed.epm.Capabilities;
 import org.kerrighed.epm.Capability;
 import org.kerrighed.epm.CapabilityException;
@@ -12,7 +13,6 @@ import org.kerrighed.epm.Signal;
 import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.KerrighedException;
-import org.kerrighed.rpc.RemoteException;
 import org.kerrighed.rpc.RpcClient;
 import org.kerrighed.rpc.RpcNode;
 import org.kerrighed.rpc.ServiceKey;
@@ -218,27 +218,6 @@ public final class ProcessAdmin {
 
     /** The exception a node's process layer threw, from the error that crossed the wire. */
     static RuntimeException local(Throwable t) {
-        if (!(t instanceof RemoteException re)) {
-            return t instanceof RuntimeException r ? r : new KerrighedException(String.valueOf(t.getMessage()), t);
-        }
-        String prefix = "node " + re.peer() + ": " + re.remoteType() + ": ";
-        String m = re.getMessage().startsWith(prefix) ? re.getMessage().substring(prefix.length()) : re.getMessage();
-        String type = re.remoteType();
-        if (type.equals(NoSuchProcessException.class.getName())) {
-            return new NoSuchProcessException(m);
-        }
-        if (type.equals(CapabilityException.class.getName())) {
-            return new CapabilityException(m);
-        }
-        if (type.equals(PermissionDeniedException.class.getName())) {
-            return new PermissionDeniedException(m);
-        }
-        if (type.equals(CapabilityInUseException.class.getName())) {
-            return new CapabilityInUseException(m);
-        }
-        if (type.equals(IllegalArgumentException.class.getName())) {
-            return new IllegalArgumentException(m);
-        }
-        return re;
+        return ProcessErrors.fromRemote(t, "reach the node's process layer");
     }
 }

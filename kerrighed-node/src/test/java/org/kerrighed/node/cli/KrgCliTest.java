@@ -21,11 +21,8 @@ import org.kerrighed.node.NodeConfig;
 import org.kerrighed.rpc.HostAndPort;
 import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -46,49 +43,35 @@ class KrgCliTest {
     private static final String SECRET = Base64.getEncoder().encodeToString(new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
             11, 12, 13, 14, 15, 16, 17, 18, 19, 20});
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    private final CapturedCli cli = new CapturedCli();
 
     @TempDir
     Path dir;
 
     @BeforeEach
     void captureStreams() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        cli.install();
     }
 
     @AfterEach
     void restoreStreams() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
+        cli.restore();
     }
 
-    /** Runs krg; the captured output of this run is then in {@link #stdout()} and {@link #stderr()}. */
     private int krg(String... args) {
-        out.reset();
-        err.reset();
-        int code = Krg.run(args);
-        System.out.flush();
-        System.err.flush();
-        return code;
+        return cli.run(args);
     }
 
     private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.stdout();
     }
 
     private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.stderr();
     }
 
-    /** Shows what krg printed when an assertion about it fails. */
     private String printed() {
-        return "\n--- stdout ---\n" + stdout() + "--- stderr ---\n" + stderr();
+        return cli.printed();
     }
 
     private Path secretFile() throws IOException {

@@ -1,5 +1,6 @@
 package org.kerrighed.node.cli;
 
+import org.kerrighed.epm.testing.TestJars;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,10 +18,7 @@ import org.kerrighed.node.NodeConfig;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.RpcClient;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -108,14 +106,11 @@ class KrgRunTest {
 
     private final String cluster = "cli-run-" + Long.toHexString(new SecureRandom().nextLong() >>> 8);
     private final List<Node> nodes = new ArrayList<>();
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private final CapturedCli cli = new CapturedCli();
     private Path dir;
     private Path secret;
     private Path jar;
     private NodeConfig config;
-    private PrintStream savedOut;
-    private PrintStream savedErr;
 
     @BeforeAll
     void startNodes() throws IOException {
@@ -144,40 +139,31 @@ class KrgRunTest {
 
     @BeforeEach
     void captureStreams() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        cli.install();
     }
 
     @AfterEach
     void restoreStreams() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
+        cli.restore();
     }
 
     private int run(String... args) {
         List<String> all = new ArrayList<>(List.of("run", "--seed", nodes.get(0).rpc().address().toString(),
                 "--cluster", cluster, "--secret-file", secret.toString()));
         all.addAll(List.of(args));
-        out.reset();
-        err.reset();
-        int code = Krg.run(all.toArray(String[]::new));
-        System.out.flush();
-        System.err.flush();
-        return code;
+        return cli.run(all.toArray(String[]::new));
     }
 
     private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.stdout();
     }
 
     private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.stderr();
     }
 
     private String printed() {
-        return "\n--- stdout ---\n" + stdout() + "--- stderr ---\n" + stderr();
+        return cli.printed();
     }
 
     /** The pid of the process krg said it started on {@code node}. */

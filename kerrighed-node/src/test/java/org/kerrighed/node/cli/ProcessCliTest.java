@@ -24,11 +24,8 @@ import org.kerrighed.node.NodeConfig;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.TypeRegistrar;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -139,10 +136,7 @@ class ProcessCliTest {
     private final List<ClusterProcess> started = new ArrayList<>();
     private Path dir;
     private Path secret;
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
+    private final CapturedCli cli = new CapturedCli();
 
     @BeforeAll
     void startNodes() throws IOException {
@@ -173,16 +167,12 @@ class ProcessCliTest {
     @BeforeEach
     void captureStreams() {
         RELEASE.set(false);
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        cli.install();
     }
 
     @AfterEach
     void restoreStreamsAndKill() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
+        cli.restore();
         RELEASE.set(true);
         for (ClusterProcess p : started) {
             if (p.isAlive()) {
@@ -207,24 +197,19 @@ class ProcessCliTest {
     }
 
     private int krg(String... args) {
-        out.reset();
-        err.reset();
-        int code = Krg.run(args);
-        System.out.flush();
-        System.err.flush();
-        return code;
+        return cli.run(args);
     }
 
     private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
+        return cli.stdout();
     }
 
     private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
+        return cli.stderr();
     }
 
     private String printed() {
-        return "\n--- stdout ---\n" + stdout() + "--- stderr ---\n" + stderr();
+        return cli.printed();
     }
 
     /** Starts {@code program} from node 0 (root) on {@code node}, as {@code name}. */

@@ -4,12 +4,21 @@ import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.rpc.KerrighedException;
 import org.kerrighed.rpc.RemoteException;
 
-/** Turns the failure of a call to another node's process layer back into the exception its handler threw. */
-final class Errors {
-    private Errors() {
+/**
+ * Turns the failure of a call to another node's process layer (or to a node's tool services) back into the
+ * exception its handler threw: {@link NoSuchProcessException}, {@link CapabilityException},
+ * {@link CapabilityInUseException}, {@link PermissionDeniedException}, {@link IllegalArgumentException}; other
+ * remote errors stay {@link RemoteException}s.
+ */
+public final class ProcessErrors {
+    private ProcessErrors() {
     }
 
-    static RuntimeException local(Throwable t, String what) {
+    /**
+     * The exception to throw for {@code t}, the cause of a failed call made to {@code what} (for the message of a
+     * failure that is not an exception).
+     */
+    public static RuntimeException fromRemote(Throwable t, String what) {
         if (t instanceof RemoteException re) {
             String prefix = "node " + re.peer() + ": " + re.remoteType() + ": ";
             String m = re.getMessage().startsWith(prefix) ? re.getMessage().substring(prefix.length()) : re.getMessage();
@@ -31,8 +40,8 @@ final class Errors {
             }
             return re;
         }
-        if (t instanceof KerrighedException ke) {
-            return ke;
+        if (t instanceof RuntimeException r) {
+            return r;
         }
         return new KerrighedException("failed to " + what + ": " + t, t);
     }

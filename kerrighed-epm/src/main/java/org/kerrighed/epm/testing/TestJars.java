@@ -1,4 +1,4 @@
-package org.kerrighed.epm;
+package org.kerrighed.epm.testing;
 
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
@@ -15,8 +15,11 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
 
-/** Application JARs built at test time: sources compiled against the test classpath, classes packed in a JAR. */
-final class TestJars {
+/**
+ * Application JARs built at test time (for tests of {@code krg run} and of application programs): sources compiled
+ * against the running JVM's classpath with the JDK's compiler, classes packed in a JAR.
+ */
+public final class TestJars {
     private TestJars() {
     }
 
@@ -24,7 +27,7 @@ final class TestJars {
      * Compiles {@code sources} (binary class name to source) and packs the classes, plus {@code resources} (path to
      * text), into {@code jar}; the class files are left nowhere else, so the classes are not on any classpath.
      */
-    static Path build(Path jar, Map<String, String> sources, Map<String, String> resources) throws IOException {
+    public static Path build(Path jar, Map<String, String> sources, Map<String, String> resources) throws IOException {
         Path work = Files.createTempDirectory("test-app-");
         try {
             Path src = work.resolve("src");
