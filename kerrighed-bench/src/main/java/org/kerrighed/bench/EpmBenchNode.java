@@ -15,20 +15,14 @@ import org.kerrighed.epm.Program;
 import org.kerrighed.epm.SpawnOptions;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
-import org.kerrighed.node.NodeConfig;
-import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 
 import java.lang.management.ManagementFactory;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -109,23 +103,10 @@ public final class EpmBenchNode {
     }
 
     public static void main(String[] args) throws Exception {
-        ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[6]));
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
-        CompletableFuture<HazelcastInstance> peer = CompletableFuture.supplyAsync(
-                () -> Hazelcast.newHazelcastInstance(hazelcastConfig(args[4], args[5].equals("-") ? null : args[5])),
-                r -> Thread.ofPlatform().name("bench-hazelcast-start").start(r));
-        Node node = Kerrighed.join(b.build(), TYPES);
-        HazelcastInstance hz = peer.get(120, TimeUnit.SECONDS);
-        EpmBenchNode n = new EpmBenchNode(node, hz);
-        node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
-        System.out.println("READY " + id + " " + node.rpc().address() + " " + HazelcastPeer.address(hz));
-        System.out.flush();
-        Thread.currentThread().join();              // until the parent ends the JVM
+        PairedNode p = PairedNode.start(args, EpmBenchNode::hazelcastConfig, TYPES);
+        EpmBenchNode n = new EpmBenchNode(p.node(), p.hz());
+        p.node().rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
+        p.serve();
     }
 
     long[] control(long[] a) throws Exception {

@@ -5,16 +5,11 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.QueueConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
-import org.kerrighed.ipc.ClusterBlockingQueue;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
-import org.kerrighed.node.NodeConfig;
-import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -66,23 +61,10 @@ public final class IpcBenchNode {
     }
 
     public static void main(String[] args) throws Exception {
-        ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[6]));
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
-        CompletableFuture<HazelcastInstance> peer = CompletableFuture.supplyAsync(
-                () -> Hazelcast.newHazelcastInstance(hazelcastConfig(args[4], args[5].equals("-") ? null : args[5])),
-                r -> Thread.ofPlatform().name("bench-hazelcast-start").start(r));
-        Node node = Kerrighed.join(b.build());
-        HazelcastInstance hz = peer.get(120, TimeUnit.SECONDS);
-        IpcBenchNode n = new IpcBenchNode(node, hz);
-        node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
-        System.out.println("READY " + id + " " + node.rpc().address() + " " + HazelcastPeer.address(hz));
-        System.out.flush();
-        Thread.currentThread().join();              // until the parent ends the JVM
+        PairedNode p = PairedNode.start(args, IpcBenchNode::hazelcastConfig);
+        IpcBenchNode n = new IpcBenchNode(p.node(), p.hz());
+        p.node().rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
+        p.serve();
     }
 
     long[] control(long[] a) throws Exception {

@@ -15,13 +15,9 @@ import org.kerrighed.kddm.linkers.PageLinker;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeAdmin;
-import org.kerrighed.node.NodeConfig;
-import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -134,29 +130,10 @@ public final class KddmBenchNode {
     }
 
     public static void main(String[] args) throws Exception {
-        ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[6]));
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
-        long t0 = System.nanoTime();
-        // both clusters are joined at once: JVM start-up and the joins dominate the benchmark's set-up
-        CompletableFuture<HazelcastInstance> peer = CompletableFuture.supplyAsync(() -> {
-            HazelcastInstance h = Hazelcast.newHazelcastInstance(hazelcastConfig(args[4], args[5].equals("-") ? null : args[5]));
-            System.out.printf("hazelcast member started in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-            return h;
-        }, r -> Thread.ofPlatform().name("bench-hazelcast-start").start(r));
-        Node node = Kerrighed.join(b.build());
-        System.out.printf("kerrighed node joined in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-        HazelcastInstance hz = peer.get(120, TimeUnit.SECONDS);
-        KddmBenchNode n = new KddmBenchNode(node, hz);
-        node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
-        System.out.printf("ready %d ms after the JVM started%n", java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
-        System.out.println("READY " + id + " " + node.rpc().address() + " " + HazelcastPeer.address(hz));
-        System.out.flush();
-        Thread.currentThread().join();              // until the parent ends the JVM
+        PairedNode p = PairedNode.start(args, KddmBenchNode::hazelcastConfig);
+        KddmBenchNode n = new KddmBenchNode(p.node(), p.hz());
+        p.node().rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
+        p.serve();
     }
 
     private KddmSet<byte[]> set(long id) {
