@@ -100,6 +100,27 @@ class ProcessFailureTest {
     }
 
     @Test
+    void aNodeIdWhosePidsWrappedAroundStartsOverAndChecksRows() throws Exception {
+        ClusterProcess old = nodes.epm(0).spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(2));
+        nodes.crash(2);
+        assertEquals(Signal.KILL, old.waitFor().signal());
+        // node 2's pid map says its local pids are nearly all used: the next node 2 wraps around to 1
+        nodes.kddm(0).set(org.kerrighed.epm.internal.EpmWire.PID_MAP_SET, org.kerrighed.epm.internal.EpmWire.PidMap.class)
+                .update(org.kerrighed.kddm.DefaultOwner.idOnNode(2, 0),
+                        m -> new org.kerrighed.epm.internal.EpmWire.PidMap(Pids.MAX_LOCAL - 5, false));
+        nodes.join(2);
+        ClusterProcess fresh = nodes.epm(0).spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(2));
+        assertEquals(1, Pids.local(fresh.pid()), Pids.describe(fresh.pid()));
+        var rows = nodes.kddm(1).set(org.kerrighed.epm.internal.EpmWire.TABLE_SET,
+                org.kerrighed.epm.internal.EpmWire.Entry.class);
+        try (var row = rows.getIfExists(Pids.tableId(fresh.pid())).orElseThrow()) {
+            assertEquals(2, row.value().node(), "after a wrap-around the claim writes the row");
+        }
+        nodes.epm(1).kill(fresh.pid(), Signal.KILL);
+        assertEquals(Signal.KILL, fresh.waitFor().signal());
+    }
+
+    @Test
     void aNodeThatLeavesEndsItsProcessesAndTheirParentsAreTold() throws Exception {
         ClusterProcess onTwo = nodes.epm(0).spawn(new Sleeper(60_000), SpawnOptions.defaults().onNode(2));
         ClusterProcess parent = nodes.epm(0).spawn(new WaitsForRemoteChild(2),
