@@ -26,7 +26,9 @@ final class LocalProcess implements ProcessContext {
      * Overview: signals are posted from any thread (RPC handlers, other processes) into `pending` under `signals`'
      * monitor, and delivered on the process's own thread at safe points. KILL and STOP interrupt the thread; other
      * signals interrupt it only while it waits inside the runtime (`inRuntimeWait`), so program code sees
-     * interrupts only for the two signals that must reach it. `ended` (under the same monitor) stops posts from
+     * interrupts only for the two signals that must reach it. `signalInterrupt` tells a wait inside the runtime
+     * that the interrupt it took was a signal's (it delivers and waits on) rather than the process's own (it
+     * throws). `ended` (under the same monitor) stops posts from
      * interrupting the pooled thread once the program has returned. A stopped process waits on the monitor until
      * CONT or KILL is pending.
      */
@@ -62,6 +64,7 @@ final class LocalProcess implements ProcessContext {
     private int pending;                                    // guarded by signals: bits by Signal ordinal
     private boolean ended;                                  // guarded by signals
     private volatile boolean interruptRequested;            // an interrupt of the process, not a signal's
+    private boolean signalInterrupt;                        // guarded by signals: a signal interrupted the thread
     private volatile boolean inRuntimeWait;
     private final Map<Signal, SignalHandler> handlers = new ConcurrentHashMap<>();
     private final Set<Signal> ignored = ConcurrentHashMap.newKeySet();
@@ -161,6 +164,7 @@ final class LocalProcess implements ProcessContext {
             signals.notifyAll();                          // a stopped process waits on this monitor
             Thread th = thread;
             if (th != null && (s == Signal.KILL || s == Signal.STOP || inRuntimeWait)) {
+                signalInterrupt = true;
                 th.interrupt();
             }
         }
@@ -239,7 +243,10 @@ final class LocalProcess implements ProcessContext {
                 }
             }
         }
-        Thread.interrupted();
+        synchronized (signals) {
+            signalInterrupt = false;                       // STOP's interrupt is spent
+            Thread.interrupted();
+        }
         stopped = false;
         epm.table().update(this, e -> e.withState(ProcessState.RUNNING));
     }
@@ -270,9 +277,21 @@ final class LocalProcess implements ProcessContext {
                     Thread.interrupted();
                     throw e;
                 }
+                if (!spendSignalInterrupt()) {
+                    throw e;                                   // a thread of the program interrupted this one
+                }
             } finally {
                 inRuntimeWait = false;
             }
+        }
+    }
+
+    /** True when a signal caused the interrupt just taken (then it is spent). */
+    private boolean spendSignalInterrupt() {
+        synchronized (signals) {
+            boolean was = signalInterrupt;
+            signalInterrupt = false;
+            return was;
         }
     }
 

@@ -78,6 +78,32 @@ class TaskTest {
     }
 
     @Test
+    void aThreadOfTheProgramInterruptingTheProcessEndsItsRuntimeWaitButASignalDoesNot() throws Exception {
+        ClusterProcess p = nodes.epm(1).spawn((Program) ctx -> {
+            Thread process = Thread.currentThread();
+            ctx.handle(Signal.USR1, s -> { });
+            Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                process.interrupt();
+            });
+            try {
+                ctx.sleep(Duration.ofSeconds(30));
+                return 1;
+            } catch (InterruptedException e) {
+                return 7;
+            }
+        }, SpawnOptions.defaults().onNode(1));
+        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
+                "sleeping");
+        p.signal(Signal.USR1);                                  // handled: the sleep goes on
+        assertEquals(ExitStatus.exited(7), p.waitFor());
+    }
+
+    @Test
     void theExecutorRunsCallablesAsProcessesAcrossTheCluster() throws Exception {
         ClusterExecutorService ex = new ClusterExecutorService(nodes.epm(2));
         List<Square> tasks = new ArrayList<>();
