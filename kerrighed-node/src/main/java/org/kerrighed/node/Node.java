@@ -262,7 +262,10 @@ public final class Node implements AutoCloseable {
         return epm;
     }
 
-    /** Closes the process layer, IPC, shared memory and KDDM, in that order; each one's failure is logged and the others still close. */
+    /**
+     * Closes the given services (the process layer, IPC, shared memory, KDDM) in order; each one's failure is logged
+     * and the others still close.
+     */
     private static void closeServices(AutoCloseable... services) {
         for (AutoCloseable s : services) {
             if (s == null) {
