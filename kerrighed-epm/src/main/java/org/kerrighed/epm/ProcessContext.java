@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * What a running program sees of its process and of the cluster. Given to {@link Program#run}; use it only on the
- * process's thread (the runtime's checks and signal delivery rely on it). Every method is a safe point: pending
- * signals are delivered first (handlers run, a default action may end the process, STOP parks it until CONT).
+ * process's thread (the runtime's checks and signal delivery rely on it). Every method that acts (all but the
+ * getters of the process's identity, arguments, credentials and capabilities) is a safe point: pending signals are
+ * delivered first (handlers run, a default action may end the process, STOP parks it until CONT).
  *
  * <p>Blocking methods ({@link #sleep}, {@link #waitFor}, {@link #waitAny}) deliver signals that arrive while they
  * wait, then go on waiting; a signal whose action ends the process ends it from there. They throw

@@ -12,7 +12,8 @@ import java.util.Map;
  * {@link #defaults()}.
  *
  * <p>A child of a process inherits its parent's credentials, group, session and the capabilities its parent's
- * inheritable sets give ({@link Capabilities#forChild}); options can narrow the capabilities, never widen them,
+ * inheritable sets give ({@link Capabilities#forChild}); options change the capabilities as a capset would
+ * ({@link Capabilities#change}: within the permitted set the child got, never beyond it),
  * and only a root parent may give its child other credentials.
  *
  * @param node         the node to run on, or {@link #ANY_NODE} to let the placement hook choose
