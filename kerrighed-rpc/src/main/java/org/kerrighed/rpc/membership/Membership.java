@@ -494,21 +494,31 @@ public final class Membership implements AutoCloseable {
         publish(new View(e, rpc.nodeId(), ms, List.of(m.withState(how, e)), retired));
     }
 
-    /** Installs {@code v} here, then pushes it to every other member and waits (bounded) for their acks. */
+    /**
+     * Installs {@code v} here, then pushes it to every other member and waits (bounded) for their acks. A view in
+     * which this (master) node is leaving is pushed first and installed here after: this node's leave hooks hand its
+     * objects to the others, which must be in the view to take them (installed first, the hooks waited for them
+     * until the call timeout).
+     */
     private void publish(View v) {
-        install(v);
+        boolean leavingHere = v.member(rpc.nodeId()).map(m -> m.state() == NodeState.LEAVING).orElse(false);
+        if (!leavingHere) {
+            install(v);
+        }
         List<Integer> others = new ArrayList<>(v.nodeIds());
         others.remove((Integer) rpc.nodeId());
-        if (others.isEmpty()) {
-            return;
+        if (!others.isEmpty()) {
+            try {
+                var r = rpc.multicast(others, Messages.INSTALL, new Install(v), PUSH_TIMEOUT)
+                        .get(PUSH_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
+                r.failures().forEach((n, t) -> log.warn("node {}: node {} did not install epoch {}: {}", rpc.nodeId(),
+                        n, v.epoch(), rootMessage(t)));
+            } catch (Exception e) {
+                log.warn("node {}: pushing epoch {} failed: {}", rpc.nodeId(), v.epoch(), rootMessage(e));
+            }
         }
-        try {
-            var r = rpc.multicast(others, Messages.INSTALL, new Install(v), PUSH_TIMEOUT)
-                    .get(PUSH_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
-            r.failures().forEach((n, t) -> log.warn("node {}: node {} did not install epoch {}: {}", rpc.nodeId(),
-                    n, v.epoch(), rootMessage(t)));
-        } catch (Exception e) {
-            log.warn("node {}: pushing epoch {} failed: {}", rpc.nodeId(), v.epoch(), rootMessage(e));
+        if (leavingHere) {
+            install(v);
         }
     }
 
