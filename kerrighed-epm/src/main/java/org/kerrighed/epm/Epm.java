@@ -512,8 +512,9 @@ public final class Epm implements AutoCloseable {
     /** Process {@code pid}'s status, from the node it runs on; empty when no live process (or zombie) has it. */
     public Optional<ProcessInfo> status(int pid) {
         checkOpen();
-        for (ProcessInfo i : listLocal(pid)) {
-            return Optional.of(i);
+        List<ProcessInfo> here = listLocal(pid);
+        if (!here.isEmpty()) {
+            return Optional.of(here.getFirst());
         }
         int host = table.hostOf(pid);
         List<Integer> ask = host >= 0 ? List.of(host) : members();

@@ -58,22 +58,6 @@ class KrgCliTest {
         cli.restore();
     }
 
-    private int krg(String... args) {
-        return cli.run(args);
-    }
-
-    private String stdout() {
-        return cli.stdout();
-    }
-
-    private String stderr() {
-        return cli.stderr();
-    }
-
-    private String printed() {
-        return cli.printed();
-    }
-
     private Path secretFile() throws IOException {
         Path p = dir.resolve("secret");
         if (!Files.exists(p)) {
@@ -83,12 +67,12 @@ class KrgCliTest {
     }
 
     private void assertUsageError(String[] args, String... fragments) {
-        int code = krg(args);
-        assertEquals(2, code, "krg " + String.join(" ", args) + printed());
+        int code = cli.run(args);
+        assertEquals(2, code, "krg " + String.join(" ", args) + cli.printed());
         for (String f : fragments) {
-            assertTrue(stderr().contains(f), "stderr should mention '" + f + "'" + printed());
+            assertTrue(cli.stderr().contains(f), "stderr should mention '" + f + "'" + cli.printed());
         }
-        assertEquals("", stdout(), "errors go to stderr" + printed());
+        assertEquals("", cli.stdout(), "errors go to stderr" + cli.printed());
     }
 
     // ---------------------------------------------------------------- help
@@ -117,14 +101,14 @@ class KrgCliTest {
     void helpOnEveryCommandSucceeds(List<String> path) {
         List<String> args = new ArrayList<>(path);
         args.add("--help");
-        assertEquals(0, krg(args.toArray(String[]::new)), printed());
+        assertEquals(0, cli.run(args.toArray(String[]::new)), cli.printed());
         String usage = "Usage: krg" + (path.isEmpty() ? "" : " " + String.join(" ", path));
-        assertTrue(stdout().startsWith(usage), "help goes to stdout and starts with '" + usage + "'" + printed());
-        assertEquals("", stderr(), printed());
+        assertTrue(cli.stdout().startsWith(usage), "help goes to stdout and starts with '" + usage + "'" + cli.printed());
+        assertEquals("", cli.stderr(), cli.printed());
 
         args.set(args.size() - 1, "-h");
-        assertEquals(0, krg(args.toArray(String[]::new)), printed());
-        assertTrue(stdout().startsWith(usage), printed());
+        assertEquals(0, cli.run(args.toArray(String[]::new)), cli.printed());
+        assertTrue(cli.stdout().startsWith(usage), cli.printed());
     }
 
     @Test
@@ -138,13 +122,13 @@ class KrgCliTest {
 
     @Test
     void helpCommandAndVersion() {
-        assertEquals(0, krg("help"), printed());
-        assertTrue(stdout().startsWith("Usage: krg"), printed());
-        assertEquals(0, krg("help", "nodes"), printed());
-        assertTrue(stdout().startsWith("Usage: krg nodes"), printed());
-        assertTrue(stdout().contains("--seed=HOST:PORT"), printed());
-        assertEquals(0, krg("--version"), printed());
-        assertTrue(stdout().startsWith("krg "), printed());
+        assertEquals(0, cli.run("help"), cli.printed());
+        assertTrue(cli.stdout().startsWith("Usage: krg"), cli.printed());
+        assertEquals(0, cli.run("help", "nodes"), cli.printed());
+        assertTrue(cli.stdout().startsWith("Usage: krg nodes"), cli.printed());
+        assertTrue(cli.stdout().contains("--seed=HOST:PORT"), cli.printed());
+        assertEquals(0, cli.run("--version"), cli.printed());
+        assertTrue(cli.stdout().startsWith("krg "), cli.printed());
     }
 
     // ---------------------------------------------------------------- bad usage: exit code 2
@@ -212,12 +196,12 @@ class KrgCliTest {
     void anInvalidClusterNameIsNotReportedAsMissing() throws IOException {
         assertUsageError(new String[]{"nodes", "--seed", "127.0.0.1:7400", "--cluster", "no spaces allowed",
                 "--secret-file", secretFile().toString()}, "--cluster", "must be 1-64", "'no spaces allowed'");
-        assertFalse(stderr().contains("required"), printed());
+        assertFalse(cli.stderr().contains("required"), cli.printed());
 
         Path conf = dir.resolve("node.conf");
         Files.writeString(conf, "cluster.name = -starts-with-a-dash\nsecret = " + SECRET + "\nseeds = 127.0.0.1:7400\n");
         assertUsageError(new String[]{"nodes", "--config", conf.toString()}, "--config: cluster.name: must be 1-64");
-        assertFalse(stderr().contains("required"), printed());
+        assertFalse(cli.stderr().contains("required"), cli.printed());
     }
 
     @Test
@@ -260,11 +244,11 @@ class KrgCliTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();                             // closed again: connections are refused
         }
-        int code = krg("nodes", "--seed", "127.0.0.1:" + port, "--cluster", "c1", "--secret-file",
+        int code = cli.run("nodes", "--seed", "127.0.0.1:" + port, "--cluster", "c1", "--secret-file",
                 secretFile().toString());
-        assertEquals(1, code, printed());
-        assertTrue(stderr().lines().anyMatch(l -> l.startsWith("nodes: ")), printed());
-        assertEquals("", stdout(), printed());
+        assertEquals(1, code, cli.printed());
+        assertTrue(cli.stderr().lines().anyMatch(l -> l.startsWith("nodes: ")), cli.printed());
+        assertEquals("", cli.stdout(), cli.printed());
     }
 
     // ---------------------------------------------------------------- against a running node
@@ -312,17 +296,17 @@ class KrgCliTest {
 
         @Test
         void json() {
-            assertEquals(0, krg(nodes("--json")), printed());
-            String json = stdout().strip();
-            assertTrue(json.startsWith("{\"epoch\": ") && json.endsWith("}]}"), printed());
-            assertTrue(json.contains("\"master\": " + node.id() + ","), printed());
-            assertTrue(json.contains("\"writable\": true"), printed());
+            assertEquals(0, cli.run(nodes("--json")), cli.printed());
+            String json = cli.stdout().strip();
+            assertTrue(json.startsWith("{\"epoch\": ") && json.endsWith("}]}"), cli.printed());
+            assertTrue(json.contains("\"master\": " + node.id() + ","), cli.printed());
+            assertTrue(json.contains("\"writable\": true"), cli.printed());
             assertTrue(json.contains("\"nodes\": [{\"nodeId\": " + node.id() + ", \"rpcAddress\": \"" + rpc + "\", "
-                    + "\"discovery\": \"" + node.membership().discoveryAddress() + "\", \"state\": \"ONLINE\""), printed());
+                    + "\"discovery\": \"" + node.membership().discoveryAddress() + "\", \"state\": \"ONLINE\""), cli.printed());
             for (String key : List.of("epoch", "uptimeMillis", "load", "heapUsedBytes", "rttMicros")) {
-                assertTrue(json.contains("\"" + key + "\": "), key + printed());
+                assertTrue(json.contains("\"" + key + "\": "), key + cli.printed());
             }
-            assertEquals(1, json.split("\"nodeId\"", -1).length - 1, "one node" + printed());
+            assertEquals(1, json.split("\"nodeId\"", -1).length - 1, "one node" + cli.printed());
             assertBalanced(json);
         }
 
@@ -352,18 +336,18 @@ class KrgCliTest {
 
         @Test
         void table() {
-            assertEquals(0, krg(nodes()), printed());
-            List<String> lines = stdout().lines().toList();
-            assertEquals(3, lines.size(), printed());
-            assertTrue(lines.get(0).matches("epoch \\d+, master " + node.id() + " \\(\\*\\), writable"), printed());
+            assertEquals(0, cli.run(nodes()), cli.printed());
+            List<String> lines = cli.stdout().lines().toList();
+            assertEquals(3, lines.size(), cli.printed());
+            assertTrue(lines.get(0).matches("epoch \\d+, master " + node.id() + " \\(\\*\\), writable"), cli.printed());
             assertEquals(List.of("ID", "RPC", "DISCOVERY", "STATE", "EPOCH", "UPTIME", "CPU", "HEAP", "RTT"),
-                    List.of(lines.get(1).trim().split(" +")), printed());
+                    List.of(lines.get(1).trim().split(" +")), cli.printed());
             List<String> row = List.of(lines.get(2).trim().split(" +"));
-            assertEquals(node.id() + "*", row.get(0), printed());
-            assertEquals(rpc.toString(), row.get(1), printed());
-            assertEquals(node.membership().discoveryAddress().toString(), row.get(2), printed());
-            assertEquals("ONLINE", row.get(3), printed());
-            assertEquals(lines.get(1).indexOf("RPC"), lines.get(2).indexOf(rpc.toString()), "columns align" + printed());
+            assertEquals(node.id() + "*", row.get(0), cli.printed());
+            assertEquals(rpc.toString(), row.get(1), cli.printed());
+            assertEquals(node.membership().discoveryAddress().toString(), row.get(2), cli.printed());
+            assertEquals("ONLINE", row.get(3), cli.printed());
+            assertEquals(lines.get(1).indexOf("RPC"), lines.get(2).indexOf(rpc.toString()), "columns align" + cli.printed());
         }
 
         @Test
@@ -372,18 +356,18 @@ class KrgCliTest {
             Files.writeString(confDir.resolve("secret"), SECRET);
             Path conf = confDir.resolve("node.conf");
             Files.writeString(conf, "cluster.name = " + cluster + "\nseeds = " + rpc + "\nsecret.file = secret\n");
-            assertEquals(0, krg("nodes", "--config", conf.toString(), "--json"), printed());
-            assertTrue(stdout().contains("\"rpcAddress\": \"" + rpc + "\""), printed());
+            assertEquals(0, cli.run("nodes", "--config", conf.toString(), "--json"), cli.printed());
+            assertTrue(cli.stdout().contains("\"rpcAddress\": \"" + rpc + "\""), cli.printed());
         }
 
         @Test
         void wrongSecretFails() throws IOException {
             Path wrong = nodeDir.resolve("wrong-secret");
             Files.writeString(wrong, "not-the-cluster-secret-at-all");
-            int code = krg("nodes", "--seed", rpc.toString(), "--cluster", cluster, "--secret-file", wrong.toString());
-            assertEquals(1, code, printed());
-            assertTrue(stderr().lines().anyMatch(l -> l.startsWith("nodes: ")), printed());
-            assertEquals("", stdout(), printed());
+            int code = cli.run("nodes", "--seed", rpc.toString(), "--cluster", cluster, "--secret-file", wrong.toString());
+            assertEquals(1, code, cli.printed());
+            assertTrue(cli.stderr().lines().anyMatch(l -> l.startsWith("nodes: ")), cli.printed());
+            assertEquals("", cli.stdout(), cli.printed());
         }
 
         @Test
@@ -457,42 +441,42 @@ class KrgCliTest {
 
         @Test
         void jsonHasEveryNodesCountersAsTheNodeKeepsThem() {
-            assertEquals(0, krg(stats("--json")), printed());
-            String json = stdout().strip();
-            assertTrue(json.startsWith("{\"epoch\": ") && json.endsWith("]}]}"), printed());
+            assertEquals(0, cli.run(stats("--json")), cli.printed());
+            String json = cli.stdout().strip();
+            assertTrue(json.startsWith("{\"epoch\": ") && json.endsWith("]}]}"), cli.printed());
             for (Node n : nodes) {
                 SetStats mine = n.kddm().stats().getFirst();
                 assertEquals(SET, mine.setId());
                 assertTrue(json.contains("{\"node\": " + n.id() + ", \"sets\": [" + Output.json(mine)),   // set 77 sorts first
-                        "node " + n.id() + " " + mine + printed());
+                        "node " + n.id() + " " + mine + cli.printed());
             }
             SetStats zero = nodes.get(0).kddm().stats().getFirst();
             SetStats one = nodes.get(1).kddm().stats().getFirst();
-            assertEquals(1, zero.invalidations(), "node 0's read copy was invalidated" + printed());
-            assertTrue(one.transfers() >= 1, "node 1 took the ownership" + printed());
-            assertEquals(1, one.owned(), printed());
-            assertEquals(0, zero.owned(), printed());
+            assertEquals(1, zero.invalidations(), "node 0's read copy was invalidated" + cli.printed());
+            assertTrue(one.transfers() >= 1, "node 1 took the ownership" + cli.printed());
+            assertEquals(1, one.owned(), cli.printed());
+            assertEquals(0, zero.owned(), cli.printed());
         }
 
         @Test
         void tableHasOneRowPerNodeAndSet() {
-            assertEquals(0, krg(stats()), printed());
-            List<String> all = stdout().lines().toList();
+            assertEquals(0, cli.run(stats()), cli.printed());
+            List<String> all = cli.stdout().lines().toList();
             // the test's set 77, and the sets services create on every node (IPC's), one row per node and set
             List<String> lines = all.stream().filter(l -> !l.matches(" *\\d+ +(?!77 )\\d+ .*")).toList();
-            assertEquals(4, lines.size(), printed());
-            assertTrue(lines.get(0).matches("epoch \\d+, 2 nodes"), printed());
+            assertEquals(4, lines.size(), cli.printed());
+            assertTrue(lines.get(0).matches("epoch \\d+, 2 nodes"), cli.printed());
             assertEquals(List.of("NODE", "SET", "HITS", "MISSES", "INVALIDATIONS", "TRANSFERS", "DEFERRED", "BYTES",
-                    "MOVED", "OBJECTS", "OWNED", "BACKUPS"), List.of(lines.get(1).trim().split(" +")), printed());
+                    "MOVED", "OBJECTS", "OWNED", "BACKUPS"), List.of(lines.get(1).trim().split(" +")), cli.printed());
             for (int i = 0; i < 2; i++) {
                 SetStats t = nodes.get(i).kddm().stats().getFirst();
                 List<String> row = List.of(lines.get(2 + i).trim().split(" +"));
                 assertEquals(List.of(Integer.toString(nodes.get(i).id()), "77", Long.toString(t.hits()),
                         Long.toString(t.misses()), Long.toString(t.invalidations()), Long.toString(t.transfers()),
                         Long.toString(t.deferred()), Long.toString(t.bytesMoved()), Integer.toString(t.objects()),
-                        Integer.toString(t.owned()), Integer.toString(t.backups())), row, printed());
+                        Integer.toString(t.owned()), Integer.toString(t.backups())), row, cli.printed());
             }
-            assertEquals(lines.get(1).length(), lines.get(2).length(), "numbers are right-aligned" + printed());
+            assertEquals(lines.get(1).length(), lines.get(2).length(), "numbers are right-aligned" + cli.printed());
         }
     }
 }

@@ -154,41 +154,29 @@ class KrgRunTest {
         return cli.run(all.toArray(String[]::new));
     }
 
-    private String stdout() {
-        return cli.stdout();
-    }
-
-    private String stderr() {
-        return cli.stderr();
-    }
-
-    private String printed() {
-        return cli.printed();
-    }
-
     /** The pid of the process krg said it started on {@code node}. */
     private int started(int node) {
-        Matcher m = STARTED.matcher(stdout());
-        assertTrue(m.find(), "no 'process P on node N' line" + printed());
-        assertEquals(node, Integer.parseInt(m.group(2)), printed());
+        Matcher m = STARTED.matcher(cli.stdout());
+        assertTrue(m.find(), "no 'process P on node N' line" + cli.printed());
+        assertEquals(node, Integer.parseInt(m.group(2)), cli.printed());
         return Integer.parseInt(m.group(1));
     }
 
     @Test
     void runIsACommandAndChecksItsArgumentsBeforeConnecting() throws IOException {
-        assertEquals(0, Krg.run("run", "--help"), printed());
-        assertTrue(stdout().startsWith("Usage: krg run"), printed());
-        assertEquals(2, run(dir.resolve("missing.jar").toString(), "demoapp.Main"), printed());
-        assertTrue(stderr().contains("APP.JAR: no such file: "), printed());
+        assertEquals(0, Krg.run("run", "--help"), cli.printed());
+        assertTrue(cli.stdout().startsWith("Usage: krg run"), cli.printed());
+        assertEquals(2, run(dir.resolve("missing.jar").toString(), "demoapp.Main"), cli.printed());
+        assertTrue(cli.stderr().contains("APP.JAR: no such file: "), cli.printed());
         Path notAJar = Files.writeString(dir.resolve("not.jar"), "hello");
-        assertEquals(2, run(notAJar.toString(), "demoapp.Main"), printed());
-        assertTrue(stderr().contains("is not a readable JAR file"), printed());
-        assertEquals(2, run("--node", "300", jar.toString(), "demoapp.Main"), printed());
-        assertTrue(stderr().contains("--node: must be in 0-255, got 300"), printed());
-        assertEquals(2, run("--caps", "+FLY", jar.toString(), "demoapp.Main"), printed());
-        assertTrue(stderr().contains("--caps: unknown capability 'FLY'"), printed());
-        assertEquals(2, run(jar.toString()), printed());
-        assertTrue(stderr().contains("Missing required parameter: 'MAIN'"), printed());
+        assertEquals(2, run(notAJar.toString(), "demoapp.Main"), cli.printed());
+        assertTrue(cli.stderr().contains("is not a readable JAR file"), cli.printed());
+        assertEquals(2, run("--node", "300", jar.toString(), "demoapp.Main"), cli.printed());
+        assertTrue(cli.stderr().contains("--node: must be in 0-255, got 300"), cli.printed());
+        assertEquals(2, run("--caps", "+FLY", jar.toString(), "demoapp.Main"), cli.printed());
+        assertTrue(cli.stderr().contains("--caps: unknown capability 'FLY'"), cli.printed());
+        assertEquals(2, run(jar.toString()), cli.printed());
+        assertTrue(cli.stderr().contains("Missing required parameter: 'MAIN'"), cli.printed());
     }
 
     @Test
@@ -196,45 +184,45 @@ class KrgRunTest {
         Path fresh = TestJars.build(dir.resolve("fresh.jar"), SOURCES, Map.of("fresh.txt", "sent once"));
         String app = Applications.checksum(fresh);
         assertFalse(nodes.get(0).epm().applications().has(app));
-        assertEquals(7, run("--node", "1", fresh.toString(), "demoapp.Main"), printed());
+        assertEquals(7, run("--node", "1", fresh.toString(), "demoapp.Main"), cli.printed());
         int pid = started(1);
-        assertTrue(stdout().contains("process " + pid + " exited 7"), printed());
-        assertTrue(stderr().contains("krg run: sent " + fresh + " to node 0"), printed());
+        assertTrue(cli.stdout().contains("process " + pid + " exited 7"), cli.printed());
+        assertTrue(cli.stderr().contains("krg run: sent " + fresh + " to node 0"), cli.printed());
         assertTrue(nodes.get(0).epm().applications().has(app));
         assertTrue(nodes.get(1).epm().applications().has(app), "node 1 fetched it from node 0");
 
-        assertEquals(7, run("--node", "1", fresh.toString(), "demoapp.Main"), printed());
-        assertFalse(stderr().contains("sent"), "node 0 holds the JAR now: not sent again" + printed());
+        assertEquals(7, run("--node", "1", fresh.toString(), "demoapp.Main"), cli.printed());
+        assertFalse(cli.stderr().contains("sent"), "node 0 holds the JAR now: not sent again" + cli.printed());
     }
 
     @Test
     void aStaticMainGetsEveryArgumentAfterMainAndPrintsOnItsNodesStdout() {
-        assertEquals(0, run("--node", "1", jar.toString(), "demoapp.Hello", "a", "-b", "--node", "2"), printed());
+        assertEquals(0, run("--node", "1", jar.toString(), "demoapp.Hello", "a", "-b", "--node", "2"), cli.printed());
         int pid = started(1);
-        assertTrue(stdout().contains("[" + pid + "] hello a,-b,--node,2 from node 1"), printed());
-        assertTrue(stdout().contains("process " + pid + " exited 0"), printed());
+        assertTrue(cli.stdout().contains("[" + pid + "] hello a,-b,--node,2 from node 1"), cli.printed());
+        assertTrue(cli.stdout().contains("process " + pid + " exited 0"), cli.printed());
     }
 
     @Test
     void capsGiveTheProcessDistantFork() {
         assertEquals(41, run("--node", "0", "--caps", "+DISTANT_FORK", jar.toString(), "demoapp.Main", "child", "1"),
-                printed());
-        assertEquals(1, run("--node", "0", jar.toString(), "demoapp.Main", "child", "1"), printed());
-        assertTrue(stdout().contains("exited 1 (uncaught org.kerrighed.epm.CapabilityException"), printed());
+                cli.printed());
+        assertEquals(1, run("--node", "0", jar.toString(), "demoapp.Main", "child", "1"), cli.printed());
+        assertTrue(cli.stdout().contains("exited 1 (uncaught org.kerrighed.epm.CapabilityException"), cli.printed());
     }
 
     @Test
     void theNodeRefusesAMissingMainClassOrNode() throws IOException {
-        assertEquals(2, run(jar.toString(), "demoapp.Nope"), printed());
-        assertTrue(stderr().contains("run: no class demoapp.Nope in application "
-                + Applications.checksum(jar).substring(0, 12)), printed());
-        assertEquals(2, run("--node", "9", jar.toString(), "demoapp.Main"), printed());
-        assertTrue(stderr().contains("node 9 is not a live member of the cluster"), printed());
+        assertEquals(2, run(jar.toString(), "demoapp.Nope"), cli.printed());
+        assertTrue(cli.stderr().contains("run: no class demoapp.Nope in application "
+                + Applications.checksum(jar).substring(0, 12)), cli.printed());
+        assertEquals(2, run("--node", "9", jar.toString(), "demoapp.Main"), cli.printed());
+        assertTrue(cli.stderr().contains("node 9 is not a live member of the cluster"), cli.printed());
     }
 
     @Test
     void noWaitPrintsThePidAndLeavesTheProcessRunning() throws Exception {
-        assertEquals(0, run("--no-wait", "--node", "1", jar.toString(), "demoapp.Sleeper"), printed());
+        assertEquals(0, run("--no-wait", "--node", "1", jar.toString(), "demoapp.Sleeper"), cli.printed());
         int pid = started(1);
         assertTrue(nodes.get(0).epm().status(pid).isPresent(), "still running");
         nodes.get(0).epm().kill(pid, Signal.KILL);

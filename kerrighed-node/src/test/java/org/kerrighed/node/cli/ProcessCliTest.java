@@ -193,23 +193,7 @@ class ProcessCliTest {
         List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--seed", nodes.get(via).rpc().address().toString(), "--cluster", cluster, "--secret-file",
                 secret.toString()));
-        return krg(all.toArray(String[]::new));
-    }
-
-    private int krg(String... args) {
-        return cli.run(args);
-    }
-
-    private String stdout() {
-        return cli.stdout();
-    }
-
-    private String stderr() {
-        return cli.stderr();
-    }
-
-    private String printed() {
-        return cli.printed();
+        return cli.run(all.toArray(String[]::new));
     }
 
     /** Starts {@code program} from node 0 (root) on {@code node}, as {@code name}. */
@@ -260,17 +244,17 @@ class ProcessCliTest {
     }
 
     private void assertUsageError(int code, String... fragments) {
-        assertEquals(2, code, printed());
+        assertEquals(2, code, cli.printed());
         for (String f : fragments) {
-            assertTrue(stderr().contains(f), "stderr should mention '" + f + "'" + printed());
+            assertTrue(cli.stderr().contains(f), "stderr should mention '" + f + "'" + cli.printed());
         }
-        assertEquals("", stdout(), printed());
+        assertEquals("", cli.stdout(), cli.printed());
     }
 
     private void assertFailure(int code, String... fragments) {
-        assertEquals(1, code, printed());
+        assertEquals(1, code, cli.printed());
         for (String f : fragments) {
-            assertTrue(stderr().contains(f), "stderr should mention '" + f + "'" + printed());
+            assertTrue(cli.stderr().contains(f), "stderr should mention '" + f + "'" + cli.printed());
         }
     }
 
@@ -285,27 +269,27 @@ class ProcessCliTest {
                 "the zombie child of " + z.pid() + " is listed");
         int zombie = nodes.get(0).epm().ps().stream().filter(p -> p.ppid() == z.pid()).findFirst().orElseThrow().pid();
 
-        assertEquals(0, krgVia(1, "ps"), printed());
-        String table = stdout();
-        assertEquals(Processes.HEADERS, List.of(table.lines().findFirst().orElseThrow().trim().split(" +")), printed());
+        assertEquals(0, krgVia(1, "ps"), cli.printed());
+        String table = cli.stdout();
+        assertEquals(Processes.HEADERS, List.of(table.lines().findFirst().orElseThrow().trim().split(" +")), cli.printed());
         for (ClusterProcess p : List.of(a, b)) {
             List<String> r = row(table, p.pid());
             assertEquals(List.of(Integer.toString(p.pid()), "1", Integer.toString(p.pid()), Integer.toString(p.node()),
-                    "0"), r.subList(0, 5), printed());
-            assertTrue(r.get(5).matches("[RS]"), "state " + r.get(5) + printed());
-            assertTrue(r.get(6).matches("\\d+:\\d\\d\\.\\d\\d"), "time " + r.get(6) + printed());
-            assertTrue(r.get(7).matches("\\d+B|\\d+\\.\\d[KMG]iB"), "mem " + r.get(7) + printed());
-            assertEquals("C---R-", r.get(8), Capabilities.DEFAULT + printed());
-            assertEquals(p == a ? "sleeper-a" : "sleeper-b", r.get(9), printed());
+                    "0"), r.subList(0, 5), cli.printed());
+            assertTrue(r.get(5).matches("[RS]"), "state " + r.get(5) + cli.printed());
+            assertTrue(r.get(6).matches("\\d+:\\d\\d\\.\\d\\d"), "time " + r.get(6) + cli.printed());
+            assertTrue(r.get(7).matches("\\d+B|\\d+\\.\\d[KMG]iB"), "mem " + r.get(7) + cli.printed());
+            assertEquals("C---R-", r.get(8), Capabilities.DEFAULT + cli.printed());
+            assertEquals(p == a ? "sleeper-a" : "sleeper-b", r.get(9), cli.printed());
         }
         List<String> zr = row(table, zombie);
-        assertEquals(List.of(Integer.toString(z.pid()), "1", "Z"), List.of(zr.get(1), zr.get(3), zr.get(5)), printed());
-        assertEquals("doomed <exited 3>", zr.get(9), printed());
+        assertEquals(List.of(Integer.toString(z.pid()), "1", "Z"), List.of(zr.get(1), zr.get(3), zr.get(5)), cli.printed());
+        assertEquals("doomed <exited 3>", zr.get(9), cli.printed());
 
-        assertEquals(0, krgVia(0, "ps", "--node", "1"), printed());
-        assertTrue(hasRow(stdout(), b.pid()) && hasRow(stdout(), z.pid()), printed());
-        assertFalse(hasRow(stdout(), a.pid()), "node 0's process is not listed" + printed());
-        stdout().lines().skip(1).forEach(l -> assertEquals("1", l.trim().split(" +")[3], "only node 1: " + l));
+        assertEquals(0, krgVia(0, "ps", "--node", "1"), cli.printed());
+        assertTrue(hasRow(cli.stdout(), b.pid()) && hasRow(cli.stdout(), z.pid()), cli.printed());
+        assertFalse(hasRow(cli.stdout(), a.pid()), "node 0's process is not listed" + cli.printed());
+        cli.stdout().lines().skip(1).forEach(l -> assertEquals("1", l.trim().split(" +")[3], "only node 1: " + l));
 
         assertUsageError(krgVia(0, "ps", "--node", "7"), "ps: --node: no live node 7");
         assertUsageError(krgVia(0, "ps", "--node", "300"), "--node: must be 0-255");
@@ -319,8 +303,8 @@ class ProcessCliTest {
         await(() -> nodes.get(0).epm().ps().stream().anyMatch(p -> p.ppid() == z.pid() && p.exit() != null),
                 "the zombie child of " + z.pid() + " is listed");
 
-        assertEquals(0, krgVia(0, "ps", "--json"), printed());
-        List<Object> all = JsonText.array(stdout().strip());
+        assertEquals(0, krgVia(0, "ps", "--json"), cli.printed());
+        List<Object> all = JsonText.array(cli.stdout().strip());
         Map<String, Object> mine = null;
         Map<String, Object> zombie = null;
         for (Object o : all) {
@@ -334,12 +318,12 @@ class ProcessCliTest {
                 zombie = p;
             }
         }
-        assertNotNull(mine, printed());
+        assertNotNull(mine, cli.printed());
         assertEquals(1L, mine.get("node"));
         assertEquals("json-sleeper", mine.get("command"));
         assertEquals(false, mine.get("killPending"));
         assertNull(mine.get("exit"));
-        assertTrue(List.of("RUNNING", "SLEEPING").contains((String) mine.get("state")), printed());
+        assertTrue(List.of("RUNNING", "SLEEPING").contains((String) mine.get("state")), cli.printed());
         Map<String, Object> caps = (Map<String, Object>) mine.get("capabilities");
         assertEquals(List.of("effective", "permitted", "inheritable-effective", "inheritable-permitted"),
                 List.copyOf(caps.keySet()));
@@ -347,7 +331,7 @@ class ProcessCliTest {
         assertEquals((long) Capabilities.DEFAULT.effective(), effective.get("mask"));
         assertEquals(List.of("CHANGE_KERRIGHED_CAP", "USE_REMOTE_MEMORY"), effective.get("names"));
 
-        assertNotNull(zombie, printed());
+        assertNotNull(zombie, cli.printed());
         assertEquals("ZOMBIE", zombie.get("state"));
         assertEquals(Map.of("code", 3L, "reason", ""), withoutNulls((Map<String, Object>) zombie.get("exit")));
     }
@@ -362,14 +346,14 @@ class ProcessCliTest {
     void aPendingKillIsMarkedUntilTheProcessReachesASafePoint() throws InterruptedException {
         ClusterProcess h = spawn(new Hold(), 1, "hold");
         await(() -> status(h.pid()).state() == ProcessState.RUNNING, "hold runs");
-        assertEquals(0, krgVia(0, "kill", "-9", Integer.toString(h.pid())), printed());
+        assertEquals(0, krgVia(0, "kill", "-9", Integer.toString(h.pid())), cli.printed());
         assertTrue(h.isAlive(), "it has no safe point");
 
-        assertEquals(0, krgVia(0, "ps"), printed());
-        assertEquals("R+K", row(stdout(), h.pid()).get(5), printed());
-        assertEquals(0, krgVia(0, "ps", "--json"), printed());
-        assertTrue(stdout().contains("\"pid\": " + h.pid() + ", ") && stdout().contains("\"killPending\": true"),
-                printed());
+        assertEquals(0, krgVia(0, "ps"), cli.printed());
+        assertEquals("R+K", row(cli.stdout(), h.pid()).get(5), cli.printed());
+        assertEquals(0, krgVia(0, "ps", "--json"), cli.printed());
+        assertTrue(cli.stdout().contains("\"pid\": " + h.pid() + ", ") && cli.stdout().contains("\"killPending\": true"),
+                cli.printed());
 
         RELEASE.set(true);
         assertEquals(Signal.KILL, exitOf(h).signal());
@@ -383,11 +367,11 @@ class ProcessCliTest {
         ClusterProcess sleeper = spawn(new Sleep(60_000), 0, "idle");
         await(() -> status(spinner.pid()).cpuNanos() >= 200_000_000L, "the spinner used 200 ms of CPU");
 
-        assertEquals(0, krgVia(0, "top", "--iterations", "2", "--interval", "200ms"), printed());
-        String text = stdout();
-        assertFalse(text.contains("\033["), "no screen control when stdout is not a terminal" + printed());
+        assertEquals(0, krgVia(0, "top", "--iterations", "2", "--interval", "200ms"), cli.printed());
+        String text = cli.stdout();
+        assertFalse(text.contains("\033["), "no screen control when stdout is not a terminal" + cli.printed());
         String[] blocks = text.split("\n\n(?=top - )");
-        assertEquals(2, blocks.length, printed());
+        assertEquals(2, blocks.length, cli.printed());
         for (String block : blocks) {
             List<String> lines = block.lines().toList();
             assertTrue(lines.get(0).matches("top - \\d\\d:\\d\\d:\\d\\d, 2 nodes, \\d+ processes \\(\\d+ running\\), "
@@ -417,9 +401,9 @@ class ProcessCliTest {
     void topJsonPrintsOneObjectPerRefresh() throws InterruptedException {
         ClusterProcess spinner = spawn(new Spin(100), 0, "json-spinner");
         await(() -> status(spinner.pid()).cpuNanos() >= 100_000_000L, "the spinner used 100 ms of CPU");
-        assertEquals(0, krgVia(1, "top", "--json", "--iterations", "2", "--interval", "100ms"), printed());
-        List<String> lines = stdout().lines().toList();
-        assertEquals(2, lines.size(), printed());
+        assertEquals(0, krgVia(1, "top", "--json", "--iterations", "2", "--interval", "100ms"), cli.printed());
+        List<String> lines = cli.stdout().lines().toList();
+        assertEquals(2, lines.size(), cli.printed());
         for (String line : lines) {
             Map<String, Object> m = JsonText.object(line);
             assertEquals(List.of("timeMillis", "nodes", "cluster", "processes"), List.copyOf(m.keySet()), line);
@@ -459,12 +443,12 @@ class ProcessCliTest {
         ClusterProcess hup = spawn(new Sleep(60_000), 0, "to-hup");
         ClusterProcess kill = spawn(new Sleep(60_000), 1, "to-kill");
         ClusterProcess usr1 = spawn(new Sleep(60_000), 1, "to-usr1");
-        assertEquals(0, krgVia(0, "kill", Integer.toString(term.pid())), printed());
-        assertEquals("", stdout(), "kill prints nothing when it succeeds" + printed());
-        assertFalse(stderr().contains("kill:"), printed());
-        assertEquals(0, krgVia(0, "kill", "-hup", Integer.toString(hup.pid())), printed());
-        assertEquals(0, krgVia(0, "kill", "-s", "KILL", Integer.toString(kill.pid())), printed());
-        assertEquals(0, krgVia(0, "kill", "-10", Integer.toString(usr1.pid())), printed());
+        assertEquals(0, krgVia(0, "kill", Integer.toString(term.pid())), cli.printed());
+        assertEquals("", cli.stdout(), "kill prints nothing when it succeeds" + cli.printed());
+        assertFalse(cli.stderr().contains("kill:"), cli.printed());
+        assertEquals(0, krgVia(0, "kill", "-hup", Integer.toString(hup.pid())), cli.printed());
+        assertEquals(0, krgVia(0, "kill", "-s", "KILL", Integer.toString(kill.pid())), cli.printed());
+        assertEquals(0, krgVia(0, "kill", "-10", Integer.toString(usr1.pid())), cli.printed());
         assertEquals(Signal.TERM, exitOf(term).signal());
         assertEquals(Signal.HUP, exitOf(hup).signal());
         assertEquals(Signal.KILL, exitOf(kill).signal());
@@ -475,11 +459,11 @@ class ProcessCliTest {
     void stopAndContinueShowInPs() throws InterruptedException {
         ClusterProcess p = spawn(new Sleep(60_000), 1, "stopped");
         String pid = Integer.toString(p.pid());
-        assertEquals(0, krgVia(0, "kill", "-STOP", pid), printed());
+        assertEquals(0, krgVia(0, "kill", "-STOP", pid), cli.printed());
         await(() -> status(p.pid()).state() == ProcessState.STOPPED, "stopped");
-        assertEquals(0, krgVia(0, "ps", "--node", "1"), printed());
-        assertEquals("T", row(stdout(), p.pid()).get(5), printed());
-        assertEquals(0, krgVia(0, "kill", "-CONT", pid), printed());
+        assertEquals(0, krgVia(0, "ps", "--node", "1"), cli.printed());
+        assertEquals("T", row(cli.stdout(), p.pid()).get(5), cli.printed());
+        assertEquals(0, krgVia(0, "kill", "-CONT", pid), cli.printed());
         await(() -> status(p.pid()).state() != ProcessState.STOPPED, "continued");
         assertTrue(p.isAlive());
     }
@@ -491,7 +475,7 @@ class ProcessCliTest {
                 .processGroup(leader.pid()));
         ClusterProcess other = spawn(new Sleep(60_000), 1, "other-group");
         assertEquals(leader.pid(), status(member.pid()).pgid());
-        assertEquals(0, krgVia(0, "kill", "-9", "-" + leader.pid()), printed());
+        assertEquals(0, krgVia(0, "kill", "-9", "-" + leader.pid()), cli.printed());
         assertEquals(Signal.KILL, exitOf(leader).signal());
         assertEquals(Signal.KILL, exitOf(member).signal());
         assertTrue(other.isAlive(), "another group is left alone");
@@ -499,7 +483,7 @@ class ProcessCliTest {
         ClusterProcess leader2 = spawn(new Sleep(60_000), 1, "leader2");
         ClusterProcess member2 = spawn(new Sleep(60_000), SpawnOptions.defaults().onNode(0).name("member2")
                 .processGroup(leader2.pid()));
-        assertEquals(0, krgVia(0, "kill", "--", "-" + leader2.pid()), printed());
+        assertEquals(0, krgVia(0, "kill", "--", "-" + leader2.pid()), cli.printed());
         assertEquals(Signal.TERM, exitOf(leader2).signal());
         assertEquals(Signal.TERM, exitOf(member2).signal());
         assertTrue(other.isAlive());
@@ -507,21 +491,21 @@ class ProcessCliTest {
 
     @Test
     void killRejectsBadUsageWithExitCode2() {
-        assertUsageError(krg("kill", "-BOGUS", "123"), "kill: unknown signal 'BOGUS'", "known: HUP INT KILL");
-        assertUsageError(krg("kill", "-s", "99", "123"), "unknown signal '99'");
-        assertUsageError(krg("kill", "-123"), "unknown signal '123'", "krg kill -- -123");
-        assertUsageError(krg("kill"), "which process?");
-        assertUsageError(krg("kill", "-9"), "which process?");
-        assertUsageError(krg("kill", "-9", "abc"), "'abc' is neither a PID nor a -PGID");
-        assertUsageError(krg("kill", "-9", "-1"), "signalling every process is not supported");
-        assertUsageError(krg("kill", "0"), "krg is not a process");
+        assertUsageError(cli.run("kill", "-BOGUS", "123"), "kill: unknown signal 'BOGUS'", "known: HUP INT KILL");
+        assertUsageError(cli.run("kill", "-s", "99", "123"), "unknown signal '99'");
+        assertUsageError(cli.run("kill", "-123"), "unknown signal '123'", "krg kill -- -123");
+        assertUsageError(cli.run("kill"), "which process?");
+        assertUsageError(cli.run("kill", "-9"), "which process?");
+        assertUsageError(cli.run("kill", "-9", "abc"), "'abc' is neither a PID nor a -PGID");
+        assertUsageError(cli.run("kill", "-9", "-1"), "signalling every process is not supported");
+        assertUsageError(cli.run("kill", "0"), "krg is not a process");
     }
 
     @Test
     void killListsTheSignals() {
-        assertEquals(0, krg("kill", "-l"), printed());
+        assertEquals(0, cli.run("kill", "-l"), cli.printed());
         assertEquals(List.of("1 HUP", "2 INT", "9 KILL", "10 USR1", "12 USR2", "15 TERM", "17 CHLD", "18 CONT",
-                "19 STOP"), stdout().lines().toList());
+                "19 STOP"), cli.stdout().lines().toList());
     }
 
     @Test
@@ -547,7 +531,7 @@ class ProcessCliTest {
     void capsetShowsAndEditsTheFourSets() throws InterruptedException {
         ClusterProcess p = spawn(new Sleep(60_000), 1, "capable");
         String pid = Integer.toString(p.pid());
-        assertEquals(0, krgVia(0, "capset", "--show", pid), printed());
+        assertEquals(0, krgVia(0, "capset", "--show", pid), cli.printed());
         assertEquals(List.of("process " + pid + " on node 1 (uid 0): capable",
                         "SET                    MASK  CAPABILITIES",
                         "effective               021  CHANGE_KERRIGHED_CAP,USE_REMOTE_MEMORY",
@@ -556,30 +540,30 @@ class ProcessCliTest {
                         "inheritable-effective   021  CHANGE_KERRIGHED_CAP,USE_REMOTE_MEMORY",
                         "inheritable-permitted   077  CHANGE_KERRIGHED_CAP,CAN_MIGRATE,DISTANT_FORK,CHECKPOINTABLE,"
                                 + "USE_REMOTE_MEMORY,SEE_LOCAL_PROC_STAT"),
-                stdout().lines().toList(), printed());
+                cli.stdout().lines().toList(), cli.printed());
 
         assertEquals(0, krgVia(0, "capset", "-k", pid, "-e", "+DISTANT_FORK,+can_migrate", "-d", "0",
-                "-i", "-CHECKPOINTABLE"), printed());
-        assertTrue(stdout().startsWith("process " + pid + ": capabilities changed\n"), printed());
+                "-i", "-CHECKPOINTABLE"), cli.printed());
+        assertTrue(cli.stdout().startsWith("process " + pid + ": capabilities changed\n"), cli.printed());
         Capabilities now = status(p.pid()).capabilities();
         assertEquals(setOf(Capability.CHANGE_KERRIGHED_CAP, Capability.CAN_MIGRATE, Capability.DISTANT_FORK,
                 Capability.USE_REMOTE_MEMORY), now.effectiveSet());
         assertEquals(0, now.inheritableEffective());
         assertEquals(Capabilities.ALL & ~(1 << Capability.CHECKPOINTABLE.ordinal()), now.inheritablePermitted());
         assertEquals(Capabilities.ALL, now.permitted());
-        assertTrue(stdout().contains("effective               027  CHANGE_KERRIGHED_CAP,CAN_MIGRATE,DISTANT_FORK,"
-                + "USE_REMOTE_MEMORY"), printed());
+        assertTrue(cli.stdout().contains("effective               027  CHANGE_KERRIGHED_CAP,CAN_MIGRATE,DISTANT_FORK,"
+                + "USE_REMOTE_MEMORY"), cli.printed());
 
-        assertEquals(0, krgVia(0, "capset", "-k", pid, "-e", "0o21", "--json"), printed());
-        Map<String, Object> json = JsonText.object(stdout().strip());
+        assertEquals(0, krgVia(0, "capset", "-k", pid, "-e", "0o21", "--json"), cli.printed());
+        Map<String, Object> json = JsonText.object(cli.stdout().strip());
         assertEquals(List.of("pid", "before", "after"), List.copyOf(json.keySet()));
         assertEquals(Capabilities.DEFAULT.effective(), status(p.pid()).capabilities().effective());
 
-        assertEquals(0, krgVia(0, "capset", "--show", pid, "--json"), printed());
-        json = JsonText.object(stdout().strip());
+        assertEquals(0, krgVia(0, "capset", "--show", pid, "--json"), cli.printed());
+        json = JsonText.object(cli.stdout().strip());
         assertEquals((long) p.pid(), json.get("pid"));
         assertEquals(1L, json.get("node"));
-        assertTrue(stdout().contains("\"inheritable-effective\": {\"mask\": 0, \"names\": []}"), printed());
+        assertTrue(cli.stdout().contains("\"inheritable-effective\": {\"mask\": 0, \"names\": []}"), cli.printed());
     }
 
     private static java.util.EnumSet<Capability> setOf(Capability first, Capability... rest) {
@@ -595,9 +579,9 @@ class ProcessCliTest {
         assertTrue(status(p.pid()).capabilities().has(Capability.CHANGE_KERRIGHED_CAP), "unchanged");
         assertUsageError(krgVia(0, "capset", "-k", pid, "-e", "0"), "--force");
 
-        assertEquals(0, krgVia(0, "capset", "-k", pid, "-e", "-CHANGE_KERRIGHED_CAP", "--force"), printed());
+        assertEquals(0, krgVia(0, "capset", "-k", pid, "-e", "-CHANGE_KERRIGHED_CAP", "--force"), cli.printed());
         assertEquals(setOf(Capability.USE_REMOTE_MEMORY), status(p.pid()).capabilities().effectiveSet());
-        assertEquals(0, krgVia(0, "capset", "-k", pid, "-e=+change_kerrighed_cap"), printed());
+        assertEquals(0, krgVia(0, "capset", "-k", pid, "-e=+change_kerrighed_cap"), cli.printed());
         assertTrue(status(p.pid()).capabilities().has(Capability.CHANGE_KERRIGHED_CAP),
                 "the node (not a process) may give it back: it is still permitted");
     }
@@ -614,9 +598,9 @@ class ProcessCliTest {
         assertFailure(krgVia(0, "capset", "-k", "4242", "-e", "+CAN_MIGRATE"), "capset: no live process 4242");
 
         assertEquals(0, krgVia(0, "capset", "-k", pid, "-p", "-SEE_LOCAL_PROC_STAT", "-i", "-SEE_LOCAL_PROC_STAT"),
-                printed());
-        assertEquals(0, krgVia(0, "capset", "-k", pid, "-p", "+SEE_LOCAL_PROC_STAT"), printed());
-        assertTrue(stderr().contains("capset: permitted: SEE_LOCAL_PROC_STAT not granted"), printed());
+                cli.printed());
+        assertEquals(0, krgVia(0, "capset", "-k", pid, "-p", "+SEE_LOCAL_PROC_STAT"), cli.printed());
+        assertTrue(cli.stderr().contains("capset: permitted: SEE_LOCAL_PROC_STAT not granted"), cli.printed());
         assertFalse(status(p.pid()).capabilities().permittedSet().contains(Capability.SEE_LOCAL_PROC_STAT));
 
         ClusterProcess busy = spawn(new HoldsDistantFork(), SpawnOptions.defaults().onNode(1).name("busy")
@@ -629,13 +613,13 @@ class ProcessCliTest {
 
     @Test
     void capsetChecksItsArgumentsBeforeConnecting() {
-        assertUsageError(krg("capset"), "give either --show PID or -k PID");
-        assertUsageError(krg("capset", "--show", "5", "-k", "6", "-e", "0"), "give either --show PID or -k PID");
-        assertUsageError(krg("capset", "--show", "5", "-e", "0"), "--show: takes no -e -p -d -i");
-        assertUsageError(krg("capset", "-k", "5"), "-k: which set?");
-        assertUsageError(krg("capset", "-k", "5", "-e", "+NOPE"), "-e: unknown capability 'NOPE'");
-        assertUsageError(krg("capset", "-k", "5", "-p", "+CAN_MIGRATE,DISTANT_FORK"), "-p: mix of +/- and plain names");
-        assertUsageError(krg("capset", "-k", "5", "-i", "0o99"), "-i: unknown capability '0o99'");
-        assertUsageError(krg("capset", "-k", "1", "-e", "0"), "-k: a process id is greater than 1");
+        assertUsageError(cli.run("capset"), "give either --show PID or -k PID");
+        assertUsageError(cli.run("capset", "--show", "5", "-k", "6", "-e", "0"), "give either --show PID or -k PID");
+        assertUsageError(cli.run("capset", "--show", "5", "-e", "0"), "--show: takes no -e -p -d -i");
+        assertUsageError(cli.run("capset", "-k", "5"), "-k: which set?");
+        assertUsageError(cli.run("capset", "-k", "5", "-e", "+NOPE"), "-e: unknown capability 'NOPE'");
+        assertUsageError(cli.run("capset", "-k", "5", "-p", "+CAN_MIGRATE,DISTANT_FORK"), "-p: mix of +/- and plain names");
+        assertUsageError(cli.run("capset", "-k", "5", "-i", "0o99"), "-i: unknown capability '0o99'");
+        assertUsageError(cli.run("capset", "-k", "1", "-e", "0"), "-k: a process id is greater than 1");
     }
 }
