@@ -3,7 +3,6 @@ package org.kerrighed.epm;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.Serializer;
-import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import com.esotericsoftware.kryo.util.Pool;
@@ -62,7 +61,7 @@ final class AppImages {
         Pool<Kryo> pool = pool(loader);
         Kryo k = pool.obtain();
         try {
-            return k.readClassAndObject(new Input(image));
+            return k.readClassAndObject(org.kerrighed.rpc.internal.codec.BoundedInput.of(image, 0, image.length));
         } catch (KryoException | IllegalArgumentException | LinkageError e) {
             throw new IllegalArgumentException("an image of application " + Applications.shortId(loader.app)
                     + " cannot be read: " + firstLine(e.getMessage()), e);

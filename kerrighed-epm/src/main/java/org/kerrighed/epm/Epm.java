@@ -78,6 +78,8 @@ public final class Epm implements AutoCloseable {
     private final ExecutorService processThreads;
     private final LoadSampler loads;
     private final Applications apps;
+    private final Ghosts ghosts;
+    private final Migration migration;
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
@@ -98,6 +100,9 @@ public final class Epm implements AutoCloseable {
         this.loads = new LoadSampler(self, local::values);
         this.apps = new Applications(rpc, kddm.storage(), kddm::isMember);
         this.reaper = new Reaper(rpc, local, table, apps, shm);
+        this.ghosts = new Ghosts(this, rpc.config().types(), apps);
+        this.migration = new Migration(this, rpc);
+        reaper.setMigration(migration);
         kddm.setCallers(new ProcessCallers());
         rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
         rpc.register(EpmWire.EXIT, HandlerKind.BLOCKING, (ctx, e) -> {
@@ -113,6 +118,8 @@ public final class Epm implements AutoCloseable {
         rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
         rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> new EpmWire.ListReply(listLocal(r.onlyPid())));
         rpc.register(EpmWire.LOAD, HandlerKind.BLOCKING, (ctx, r) -> loads.current());      // reads /proc
+        rpc.register(EpmWire.MIGRATE, HandlerKind.BLOCKING, (ctx, m) -> routeMigrate(m));
+        rpc.register(EpmWire.MOVED, HandlerKind.BLOCKING, (ctx, m) -> reaper.moved(m));
         kddm.addViewListener((epoch, members, failed) -> reaper.viewChanged(members, failed));
     }
 
@@ -159,6 +166,22 @@ public final class Epm implements AutoCloseable {
 
     Reaper reaper() {
         return reaper;
+    }
+
+    Ghosts ghosts() {
+        return ghosts;
+    }
+
+    boolean isLocal(int pid) {
+        return local.containsKey(pid);
+    }
+
+    boolean isMember(int node) {
+        return kddm.isMember(node);
+    }
+
+    Duration callTimeout() {
+        return timeout;
     }
 
     /** The process of the calling thread, if it is one of this node's; empty otherwise. */
@@ -409,15 +432,17 @@ public final class Epm implements AutoCloseable {
             }
             if (k.interrupt()) {
                 p.interrupt();
-            } else {
-                p.post(k.signal());
+                return EpmWire.DELIVERED;
             }
-            return EpmWire.DELIVERED;
+            if (p.post(k.signal())) {
+                return EpmWire.DELIVERED;
+            }
         }
-        if (k.hops() >= 2) {
+        if (k.hops() >= 3) {
             return EpmWire.NO_SUCH_PROCESS;
         }
-        int host = table.hostOf(k.pid());
+        int went = migration.wentTo(k.pid());
+        int host = went >= 0 ? went : table.hostOf(k.pid());
         if (host < 0) {
             return EpmWire.NO_SUCH_PROCESS;
         }
@@ -425,8 +450,68 @@ public final class Epm implements AutoCloseable {
                 "signal process " + k.pid() + " on node " + host);
     }
 
+    /** Sends {@code s} on to process {@code pid}, which moved to {@code node} (as the node: it was posted here). */
+    void forwardSignal(int pid, Signal s, int node) {
+        Kill k = new Kill(pid, s, false, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
+                Capabilities.FULL), 1);
+        rpc.call(node, EpmWire.KILL, k).whenComplete((r, e) -> {
+            if (e != null) {
+                log.debug("node {}: {} for process {} not forwarded to node {}: {}", self, s, pid, node, e.toString());
+            }
+        });
+    }
+
     private static boolean mayControl(Requester r, LocalProcess p) {
         return r.credentials().isRoot() || r.credentials().uid() == p.credentials.uid();
+    }
+
+    // ------------------------------------------------------------------ migration
+
+    /**
+     * Moves process {@code pid} to node {@code node}, from any node: it stops at its next safe point (between two
+     * steps of a {@link StepProgram}), its ghost travels, and it goes on there with the same pid, credentials,
+     * capabilities, children, handles and held locks. Signals and {@code wait} keep working. Returns once it runs
+     * on {@code node}, with the time of each phase.
+     *
+     * @throws MigrationException       when it was not moved (not migratable, no safe point in time, the target
+     *                                  refused or failed): it goes on where it was
+     * @throws CapabilityException      when the process lacks {@code CAN_MIGRATE}
+     * @throws PermissionDeniedException when the caller is neither root nor the process's user
+     * @throws NoSuchProcessException   when no live process has this pid
+     */
+    public MigrationReport migrate(int pid, int node) {
+        checkOpen();
+        return routeMigrate(new EpmWire.Migrate(pid, node, requester(), 0));
+    }
+
+    private MigrationReport routeMigrate(EpmWire.Migrate m) {
+        LocalProcess p = local.get(m.pid());
+        if (p != null) {
+            if (!mayControl(m.from(), p)) {
+                throw new PermissionDeniedException(m.from().credentials() + " may not migrate process " + m.pid()
+                        + " (" + p.credentials + "): only root or its owner may");
+            }
+            if (m.from().pid() == m.pid()) {
+                throw new MigrationException("process " + m.pid() + " cannot wait for its own move: ask from another"
+                        + " thread or process");
+            }
+            return migration.moveFromHere(p, m);
+        }
+        int went = migration.wentTo(m.pid());
+        int host = went >= 0 ? went : table.hostOf(m.pid());
+        if (host < 0 || m.hops() >= 3) {
+            throw new NoSuchProcessException("no live process " + m.pid());
+        }
+        return await(rpc.call(host, EpmWire.MIGRATE, new EpmWire.Migrate(m.pid(), m.node(), m.from(), m.hops() + 1),
+                timeout.multipliedBy(6)), "move process " + m.pid() + " (on node " + host + ")", 6);
+    }
+
+    /** Makes {@code p}, rebuilt from a ghost, one of this node's processes and starts it. */
+    void install(LocalProcess p) {
+        local.put(p.pid, p);
+        table.takeOver(p);
+        reaper.arrived(p);
+        processThreads.execute(p::runOnThread);
     }
 
     private EpmWire.GroupResult killLocalGroup(EpmWire.KillGroup k) {
@@ -604,8 +689,12 @@ public final class Epm implements AutoCloseable {
     }
 
     private <R> R await(java.util.concurrent.CompletableFuture<R> f, String what) {
+        return await(f, what, 1);
+    }
+
+    private <R> R await(java.util.concurrent.CompletableFuture<R> f, String what, int timeouts) {
         try {
-            return f.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+            return f.get(timeouts * timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KerrighedException("interrupted while waiting to " + what);

@@ -34,6 +34,28 @@ final class LocalProcess implements ProcessContext {
      */
     private static final Logger log = LoggerFactory.getLogger(LocalProcess.class);
 
+    /**
+     * Unwinds the program's stack on the old node once the process moved to another one (its state went at the
+     * safe point that throws this); programs must let it through.
+     */
+    static final class Moved extends Error {
+        Moved(int node) {
+            super("the process moved to node " + node, null, false, false);
+        }
+    }
+
+    /**
+     * Work the process does on its own thread at its next safe point (between two steps of a {@link StepProgram}):
+     * a migration, a checkpoint's freeze and capture.
+     */
+    interface SafepointAction {
+        /** Runs on the process's thread; true when the process has left this node (its thread then unwinds). */
+        boolean run(LocalProcess p);
+
+        /** The action will not run: the process ended first. */
+        void cancel(String why);
+    }
+
     /** Unwinds the program's stack to end the process; programs must let it through. */
     static final class Ended extends Error {
         final ExitStatus status;
@@ -50,7 +72,7 @@ final class LocalProcess implements ProcessContext {
     final int sid;
     final String command;
     final long startMillis;
-    private final Program program;
+    private volatile Program program;
     private final List<String> args;
     private final Map<String, String> env;
     volatile int ppid;
@@ -79,6 +101,14 @@ final class LocalProcess implements ProcessContext {
     private volatile Object result;
     private CompletableFuture<Void> tableOps = CompletableFuture.completedFuture(null);   // guarded by this
     private PrintStream out;                                // guarded by this
+    private SafepointAction action;                         // guarded by signals
+    private boolean left;                                   // guarded by signals: moved to another node
+    private volatile boolean betweenSteps;                  // a StepProgram is between two steps
+    private long cpuCarried;                                // CPU and allocation before the last move or restart
+    private long allocCarried;
+    private int moves;                                      // moves and restarts so far
+    private List<org.kerrighed.ipc.Ipc.HeldLock> resumeLocks = List.of();   // taken back when the thread starts
+    private boolean resumeStopped;
 
     LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
         this.epm = epm;
@@ -96,6 +126,74 @@ final class LocalProcess implements ProcessContext {
         this.capabilities = spawn.capabilities();
     }
 
+    /** A process rebuilt from a ghost's identity (its state follows with {@link #restore}). */
+    LocalProcess(Epm epm, ProcessImage.Identity id) {
+        this.epm = epm;
+        this.pid = id.pid();
+        this.pgid = id.pgid();
+        this.sid = id.sid();
+        this.ppid = id.ppid();
+        this.command = id.command();
+        this.startMillis = id.startMillis();
+        this.program = null;
+        this.args = List.copyOf(id.args());
+        this.env = Map.copyOf(id.env());
+        this.parentNode = id.parentNode();
+        this.credentials = id.credentials();
+        this.capabilities = id.capabilities();
+    }
+
+    Program program() {
+        return program;
+    }
+
+    ProcessImage.Identity identity() {
+        return new ProcessImage.Identity(pid, ppid, parentNode, pgid, sid, command, args, env, credentials, capabilities,
+                startMillis);
+    }
+
+    /**
+     * The process's state as a ghost carries it (on its own thread, at a safe point), with the locks it handed
+     * over. Zombies among its children go with it.
+     */
+    ProcessImage.State capture(List<org.kerrighed.ipc.Ipc.HeldLock> locks) {
+        int sigs;
+        synchronized (signals) {
+            sigs = pending;
+        }
+        List<ProcessImage.ChildImage> kids = new java.util.ArrayList<>();
+        for (Child c : children.all()) {
+            ChildExit e = c.exit().getNow(null);
+            kids.add(new ProcessImage.ChildImage(c.pid, c.node, e == null ? null : e.status(),
+                    e == null ? null : e.result(), c.last));
+        }
+        Thread t = Thread.currentThread();
+        return new ProcessImage.State(program, result, sigs, List.copyOf(ignored), Map.copyOf(handlers),
+                cpuCarried + Epm.cpuNanos(t) - cpuStart, allocCarried + Epm.allocatedBytes(t) - allocStart, kids, locks,
+                moves, stopped);
+    }
+
+    /** Puts a ghost's state into this rebuilt process (before its thread starts). */
+    void restore(ProcessImage.State st) {
+        program = st.program();
+        result = st.result();
+        pending = st.pending();
+        ignored.addAll(st.ignored());
+        handlers.putAll(st.handlers());
+        cpuCarried = st.cpuNanos();
+        allocCarried = st.allocatedBytes();
+        moves = st.moves() + 1;
+        resumeLocks = List.copyOf(st.locks());
+        resumeStopped = st.stopped();
+        for (ProcessImage.ChildImage ci : st.children()) {
+            Child c = children.add(ci.pid(), ci.node());
+            if (ci.status() != null) {
+                c.exited(ci.status(), ci.result(), ci.last());
+            }
+        }
+        killPending = (pending & bit(Signal.KILL)) != 0;
+    }
+
     /** Runs the program on the calling (pooled, platform) thread, then hands the end to the node. */
     void runOnThread() {
         Thread t = Thread.currentThread();
@@ -107,15 +205,20 @@ final class LocalProcess implements ProcessContext {
         cpuStart = Epm.cpuNanos(t);
         allocStart = Epm.allocatedBytes(t);
         Epm.CURRENT.set(this);
-        ExitStatus status;
+        ExitStatus status = null;
         try {
+            resume();
             deliverPending();
-            int code = program.run(this);
+            int code = runProgram();
             status = killPending ? ExitStatus.killed(Signal.KILL, "") : ExitStatus.exited(code);
+        } catch (Moved e) {
+            // the process runs on another node now
         } catch (Ended e) {
             status = e.status;
         } catch (Throwable e) {
-            if (killPending) {
+            if (hasLeft()) {
+                log.debug("node {}: process {} moved; its old stack unwound with {}", epm.nodeId(), pid, e.toString());
+            } else if (killPending) {
                 status = ExitStatus.killed(Signal.KILL, "");
             } else {
                 log.warn("node {}: process {} ({}) failed", epm.nodeId(), pid, command, e);
@@ -125,15 +228,145 @@ final class LocalProcess implements ProcessContext {
             synchronized (signals) {
                 ended = true;                              // no more interrupts aimed at this (pooled) thread
             }
-            cpuEnd = Epm.cpuNanos(t) - cpuStart;
-            allocEnd = Epm.allocatedBytes(t) - allocStart;
+            cpuEnd = cpuCarried + Epm.cpuNanos(t) - cpuStart;
+            allocEnd = allocCarried + Epm.allocatedBytes(t) - allocStart;
             Epm.CURRENT.remove();
             Thread.interrupted();
             flushOut();
             t.setName(poolName);
             t.setContextClassLoader(poolLoader);
         }
-        epm.reaper().exited(this, status);
+        if (!hasLeft()) {
+            cancelAction("process " + pid + " ended");
+            epm.reaper().exited(this, status);
+        }
+    }
+
+    /** After a move or a restart: takes the handed-over locks back, and stops again if it was stopped. */
+    private void resume() throws InterruptedException {
+        if (!resumeLocks.isEmpty()) {
+            epm.ipc().takeOverLocks(resumeLocks, pid, epm.callTimeout());
+            resumeLocks = List.of();
+        }
+        if (resumeStopped) {
+            resumeStopped = false;
+            stopHere();
+        }
+    }
+
+    /** Runs the program: a {@link StepProgram} step by step, with safe points (and moves) between steps. */
+    private int runProgram() throws Exception {
+        if (!(program instanceof StepProgram sp)) {
+            return program.run(this);
+        }
+        while (true) {
+            betweenSteps = false;
+            boolean done = sp.step(this);
+            betweenSteps = true;
+            if (done) {
+                return sp.exitCode();
+            }
+            deliverPending();
+        }
+    }
+
+    /** True when run() was entered again after a move or a restart (main-shaped programs resume from fields). */
+    @Override
+    public boolean resumed() {
+        return moves > 0;
+    }
+
+    // ------------------------------------------------------------------ safe-point actions
+
+    /**
+     * Asks the process to run {@code a} at its next safe point.
+     *
+     * @throws IllegalStateException when another action is pending, or the process ended or left
+     */
+    void request(SafepointAction a) {
+        synchronized (signals) {
+            if (ended || left) {
+                throw new IllegalStateException("process " + pid + " is no longer running on node " + epm.nodeId());
+            }
+            if (action != null) {
+                throw new IllegalStateException("process " + pid + " is already being moved or checkpointed");
+            }
+            action = a;
+            signals.notifyAll();                            // a stopped process runs it where it waits
+            Thread th = thread;
+            if (th != null && inRuntimeWait && !(program instanceof StepProgram)) {
+                signalInterrupt = true;
+                th.interrupt();
+            }
+        }
+    }
+
+    /** Withdraws {@code a} if it has not started; true if it was withdrawn. */
+    boolean withdraw(SafepointAction a) {
+        synchronized (signals) {
+            if (action == a) {
+                action = null;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    private void cancelAction(String why) {
+        SafepointAction a;
+        synchronized (signals) {
+            a = action;
+            action = null;
+        }
+        if (a != null) {
+            a.cancel(why);
+        }
+    }
+
+    /** True where an action may run: anywhere in a main-shaped program, between steps in a step program. */
+    private boolean atMovePoint() {
+        return !(program instanceof StepProgram) || betweenSteps;
+    }
+
+    /** Runs a pending action here (on the process's thread, at a safe point). */
+    private void runAction() {
+        SafepointAction a;
+        synchronized (signals) {
+            if (action == null || !atMovePoint()) {
+                return;
+            }
+            a = action;
+            action = null;
+        }
+        if (a.run(this)) {
+            throw new Moved(-1);
+        }
+    }
+
+    /**
+     * Marks the process as gone to another node: later signals are refused here ({@link #post} returns false, and
+     * the node forwards them). Returns the signals posted since {@code captured} was taken, which the ghost lacks.
+     */
+    int leave(int captured) {
+        synchronized (signals) {
+            left = true;
+            return pending & ~captured;
+        }
+    }
+
+    private boolean hasLeft() {
+        synchronized (signals) {
+            return left;
+        }
+    }
+
+    /** Waits for the table writes queued so far (before another node takes the process's row over). */
+    void awaitTableOps(Duration max) throws Exception {
+        CompletableFuture<Void> f;
+        synchronized (this) {
+            f = tableOps;
+        }
+        f.get(max.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     // ------------------------------------------------------------------ signals
@@ -142,11 +375,17 @@ final class LocalProcess implements ProcessContext {
         return 1 << s.ordinal();
     }
 
-    /** Posts {@code s} (any thread); the process takes it at its next safe point. */
-    void post(Signal s) {
+    /**
+     * Posts {@code s} (any thread); the process takes it at its next safe point. False when the process has left
+     * this node (the caller forwards the signal); true otherwise, even when the process ended.
+     */
+    boolean post(Signal s) {
         synchronized (signals) {
+            if (left) {
+                return false;
+            }
             if (ended) {
-                return;
+                return true;
             }
             if (s == Signal.CONT) {
                 pending &= ~bit(Signal.STOP);
@@ -155,7 +394,7 @@ final class LocalProcess implements ProcessContext {
             }
             if (s != Signal.CONT && s.catchable() && (ignored.contains(s)
                     || s.defaultAction() == Signal.Action.IGNORE && !handlers.containsKey(s))) {
-                return;                                    // discarded when generated, as POSIX does
+                return true;                               // discarded when generated, as POSIX does
             }
             pending |= bit(s);
             if (s == Signal.KILL) {
@@ -167,6 +406,7 @@ final class LocalProcess implements ProcessContext {
                 signalInterrupt = true;
                 th.interrupt();
             }
+            return true;
         }
     }
 
@@ -207,6 +447,7 @@ final class LocalProcess implements ProcessContext {
         for (Signal s = takeNext(); s != null; s = takeNext()) {
             deliver(s);
         }
+        runAction();
     }
 
     private void deliver(Signal s) {
@@ -234,14 +475,20 @@ final class LocalProcess implements ProcessContext {
     private void stopHere() {
         stopped = true;
         epm.table().update(this, e -> e.withState(ProcessState.STOPPED));
-        synchronized (signals) {
-            while ((pending & (bit(Signal.CONT) | bit(Signal.KILL))) == 0) {
-                try {
-                    signals.wait();
-                } catch (InterruptedException e) {
-                    // STOP's own interrupt, or a stray one: a stopped process waits for CONT or KILL only
+        while (true) {
+            synchronized (signals) {
+                while ((pending & (bit(Signal.CONT) | bit(Signal.KILL))) == 0 && (action == null || !atMovePoint())) {
+                    try {
+                        signals.wait();
+                    } catch (InterruptedException e) {
+                        // STOP's own interrupt, or a stray one: a stopped process waits for CONT or KILL only
+                    }
+                }
+                if ((pending & (bit(Signal.CONT) | bit(Signal.KILL))) != 0) {
+                    break;
                 }
             }
+            runAction();                                   // moved or checkpointed while stopped
         }
         synchronized (signals) {
             signalInterrupt = false;                       // STOP's interrupt is spent
@@ -567,8 +814,8 @@ final class LocalProcess implements ProcessContext {
 
     ProcessInfo info(ProcessState state, ExitStatus exit) {
         Thread t = thread;
-        long cpu = cpuEnd >= 0 ? cpuEnd : t == null ? 0 : Epm.cpuNanos(t) - cpuStart;
-        long alloc = cpuEnd >= 0 ? allocEnd : t == null ? 0 : Epm.allocatedBytes(t) - allocStart;
+        long cpu = cpuEnd >= 0 ? cpuEnd : cpuCarried + (t == null ? 0 : Epm.cpuNanos(t) - cpuStart);
+        long alloc = cpuEnd >= 0 ? allocEnd : allocCarried + (t == null ? 0 : Epm.allocatedBytes(t) - allocStart);
         Credentials c = credentials;
         return new ProcessInfo(pid, ppid, pgid, sid, epm.nodeId(), c.uid(), c.gid(), state, Math.max(0, cpu),
                 Math.max(0, alloc), startMillis, command, capabilities, killPending && exit == null, exit);

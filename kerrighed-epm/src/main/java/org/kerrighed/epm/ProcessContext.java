@@ -41,8 +41,18 @@ public interface ProcessContext {
 
     Capabilities capabilities();
 
-    /** Delivers pending signals. Call it in loops that call nothing else in the runtime. */
+    /**
+     * Delivers pending signals, and lets the process be moved or checkpointed here. Call it in loops that call
+     * nothing else in the runtime. In a {@link StepProgram} the process moves only between steps.
+     */
     void safepoint();
+
+    /**
+     * True when the program was entered again from its saved state: after a move of a main-shaped program
+     * ({@link Program#run} starts over on the new node with the program object's fields as they were at the safe
+     * point), or after a restart from a checkpoint.
+     */
+    boolean resumed();
 
     /** Sleeps for {@code d}, delivering signals that arrive meanwhile. */
     void sleep(Duration d) throws InterruptedException;

@@ -7,7 +7,8 @@ import org.kerrighed.rpc.RemoteException;
 /**
  * Turns the failure of a call to another node's process layer (or to a node's tool services) back into the
  * exception its handler threw: {@link NoSuchProcessException}, {@link CapabilityException},
- * {@link CapabilityInUseException}, {@link PermissionDeniedException}, {@link IllegalArgumentException}; other
+ * {@link CapabilityInUseException}, {@link PermissionDeniedException}, {@link MigrationException},
+ * {@link GhostException}, {@link IllegalArgumentException}; other
  * remote errors stay {@link RemoteException}s.
  */
 public final class ProcessErrors {
@@ -34,6 +35,12 @@ public final class ProcessErrors {
             }
             if (type.equals(PermissionDeniedException.class.getName())) {
                 return new PermissionDeniedException(m);
+            }
+            if (type.equals(MigrationException.class.getName())) {
+                return new MigrationException(m);
+            }
+            if (type.equals(GhostException.class.getName())) {
+                return new GhostException(m);
             }
             if (type.equals(IllegalArgumentException.class.getName())) {
                 return new IllegalArgumentException(m);

@@ -135,6 +135,20 @@ final class ProcessTable {
         return !kddm.isMember(e.node()) || e.node() == self && !local.containsKey(e.pid());
     }
 
+    /**
+     * Makes {@code p}'s row name this node, now (a process that moved or restarted here): later lookups come here.
+     * Its old node's writes were over before (they also write only a row that names their own node).
+     */
+    void takeOver(LocalProcess p) {
+        Entry row = new Entry(p.pid, self, p.ppid, p.pgid, p.sid, p.credentials.uid(), p.credentials.gid(),
+                ProcessState.RUNNING, p.command, p.startMillis);
+        try {
+            rows.update(Pids.tableId(p.pid), old -> row);
+        } catch (KddmException e) {
+            log.warn("node {}: process table row of {} not moved here: {}", self, p.pid, e.getMessage());
+        }
+    }
+
     /** Rewrites {@code p}'s row after its earlier writes; never waits. */
     void update(LocalProcess p, UnaryOperator<Entry> change) {
         p.chainTableOp(() -> {

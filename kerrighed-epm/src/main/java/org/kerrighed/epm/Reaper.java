@@ -44,6 +44,7 @@ final class Reaper {
     private final Object lock = new Object();
     private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
     private volatile Set<Integer> lastMembers = Set.of();
+    private Migration migration;                                  // set once, before any message
 
     private record EarlyExit(Exit exit, long atNanos) {
     }
@@ -55,6 +56,10 @@ final class Reaper {
         this.table = table;
         this.apps = apps;
         this.shm = shm;
+    }
+
+    void setMigration(Migration m) {
+        this.migration = m;
     }
 
     /** The children of {@code parent}, or INIT's on this node for null. */
@@ -157,6 +162,10 @@ final class Reaper {
             Child c = kids.get(e.childPid());
             if (c == null) {
                 if (parent == null && e.parentPid() != Pids.INIT) {
+                    int went = migration.wentTo(e.parentPid());
+                    if (went >= 0) {
+                        sendOrApply(went, EpmWire.EXIT, apps.outbound(e), () -> { });   // the parent moved there
+                    }
                     return;                                       // nobody here knows it: init reaps it
                 }
                 long now = System.nanoTime();
@@ -176,6 +185,78 @@ final class Reaper {
         if (reapNow) {
             c.reap();
         }
+    }
+
+    /**
+     * {@code p} moved to {@code target}: it is no longer this node's. The exits of its children that came here
+     * after its ghost was written ({@code captured} lists its children then) go on to it.
+     */
+    void departed(LocalProcess p, int target, List<ProcessImage.ChildImage> captured) {
+        Set<Integer> known = new HashSet<>();
+        for (ProcessImage.ChildImage ci : captured) {
+            if (ci.status() == null) {
+                known.add(ci.pid());
+            }
+        }
+        List<Exit> late = new ArrayList<>();
+        synchronized (lock) {
+            local.remove(p.pid);
+            for (Child c : p.children.all()) {
+                ProcessContext.ChildExit e = c.exit().getNow(null);
+                if (e != null && known.contains(c.pid)) {
+                    late.add(new Exit(p.pid, c.pid, c.node, e.status(), e.result(), c.last));
+                }
+            }
+        }
+        for (Exit e : late) {
+            sendOrApply(target, EpmWire.EXIT, apps.outbound(e), () -> { });
+        }
+    }
+
+    /**
+     * {@code p} arrived here from another node: its parent's node learns where it runs (before it starts, so that
+     * the old node's death is not taken for its own), and its children's nodes where their parent is.
+     */
+    void arrived(LocalProcess p) {
+        EpmWire.Moved m = new EpmWire.Moved(p.ppid, p.pid, self);
+        int parentNode = p.parentNode;
+        if (parentNode == self) {
+            moved(m);
+        } else if (parentNode >= 0) {
+            try {
+                rpc.call(parentNode, EpmWire.MOVED, m).get(rpc.config().defaultCallTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                log.warn("node {}: node {} (parent {} of process {}) not told that it moved here: {}", self, parentNode,
+                        p.ppid, p.pid, e.toString());
+            }
+        }
+        for (Child c : p.children.all()) {
+            if (!c.exit().isDone()) {
+                sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, p.pid, self),
+                        () -> reparent(c.pid, p.pid, self));
+            }
+        }
+    }
+
+    /** A child of one of this node's processes (or of INIT here) runs on another node now. */
+    Integer moved(EpmWire.Moved m) {
+        int went;
+        synchronized (lock) {
+            LocalProcess parent = m.parentPid() == Pids.INIT ? null : local.get(m.parentPid());
+            if (parent != null || m.parentPid() == Pids.INIT) {
+                Child c = childrenOf(parent).get(m.childPid());
+                if (c != null) {
+                    c.node = m.node();
+                }
+                return 1;
+            }
+            went = migration.wentTo(m.parentPid());
+        }
+        if (went >= 0) {
+            rpc.call(went, EpmWire.MOVED, m);                     // the parent moved too: on to it
+        }
+        return 0;
     }
 
     /** Process {@code pid} of this node now has parent {@code ppid} on {@code parentNode} (-1: nobody to tell). */

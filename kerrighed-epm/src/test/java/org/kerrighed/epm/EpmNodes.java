@@ -14,12 +14,14 @@ import java.util.function.BooleanSupplier;
 final class EpmNodes extends KddmCluster {
     private static final Map<Kddm, Epm> EPMS = new ConcurrentHashMap<>();
     private static final Map<Kddm, Ipc> IPCS = new ConcurrentHashMap<>();
+    private static final Map<Kddm, SharedMemory> SHMS = new ConcurrentHashMap<>();
 
     EpmNodes(int n) {
         super(n, List.of(k -> {
             SharedMemory shm = SharedMemory.start(k);
             Ipc ipc = Ipc.start(k);
             IPCS.put(k, ipc);
+            SHMS.put(k, shm);
             EPMS.put(k, Epm.start(k, shm, ipc));
         }), SharedMemory.types(), Ipc.types(), Epm.types(), TestPrograms.TYPES);
     }
@@ -30,6 +32,10 @@ final class EpmNodes extends KddmCluster {
 
     Ipc ipc(int node) {
         return IPCS.get(kddm(node));
+    }
+
+    SharedMemory shm(int node) {
+        return SHMS.get(kddm(node));
     }
 
     @Override

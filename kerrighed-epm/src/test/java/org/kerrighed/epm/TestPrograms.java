@@ -25,7 +25,14 @@ final class TestPrograms {
             .register(30_012, ProcessTest.ZombieMaker.class)
             .register(30_013, Fails.class)
             .register(30_014, ProcessFailureTest.WaitsForRemoteChild.class)
-            .register(30_015, ProcessFailureTest.ParentOfRemoteChild.class);
+            .register(30_015, ProcessFailureTest.ParentOfRemoteChild.class)
+            .register(30_016, MigrationTest.Summer.class)
+            .register(30_017, MigrationTest.Mixed.class)
+            .register(30_018, MigrationTest.Loop.class)
+            .register(30_019, MigrationTest.Ticker.class)
+            .register(30_020, MigrationTest.StepParent.class)
+            .register(30_021, MigrationTest.HoldsThread.class)
+            .register(30_022, MigrationTest.MainTicker.class);
 
     private TestPrograms() {
     }

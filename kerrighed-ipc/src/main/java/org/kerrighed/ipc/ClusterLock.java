@@ -37,7 +37,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * cached here until another node asks for it). Nodes take the lock in the order their requests reach the
  * holder's node; a {@code fair} lock also orders the threads of one node by arrival.
  *
- * <p><b>Holder.</b> The holder is the calling thread (the calling process once processes exist).
+ * <p><b>Holder.</b> The holder is the calling thread. A cluster process that moves to another node while it holds
+ * the lock keeps it: the lock is reserved for that process while it moves ({@link Ipc#handOverLocks}), and taken
+ * back by its thread on the new node; meanwhile no other caller gets it.
  *
  * <p><b>Failures.</b> When the node of the thread that holds the lock dies, the lock passes to the next waiter,
  * which finds {@link #ownerDied()} true, as a POSIX robust mutex reports {@code EOWNERDEAD}: the state the lock
@@ -62,6 +64,11 @@ public final class ClusterLock implements Lock {
     /** The lock's name. */
     public String name() {
         return core.name;
+    }
+
+    /** Whether this node's instance orders its threads by arrival (as it was first made on this node). */
+    public boolean isFair() {
+        return core.fair;
     }
 
     @Override
@@ -169,13 +176,15 @@ public final class ClusterLock implements Lock {
     /** The state of one lock on one node: the local queue and, while a thread here holds it, the KDDM pin. */
     static final class Core {
         private static final Logger log = LoggerFactory.getLogger(ClusterLock.class);
+        private static final long RESERVED_RETRY_MILLIS = 5;
 
         final Ipc ipc;
         final String name;
         final long id;
         final KddmSet<SyncState.Lock> set;
         final ReentrantLock local;
-        private final int mode;
+        final int mode;
+        final boolean fair;
         // guarded by local (written by the holder only)
         private Handle<SyncState.Lock> pin;
         private boolean dirty;
@@ -188,6 +197,7 @@ public final class ClusterLock implements Lock {
             this.id = Names.id(name);
             this.set = ipc.syncSets().set(SyncSets.LOCKS, SyncState.Lock.class);
             this.local = new ReentrantLock(fair);
+            this.fair = fair;
             this.mode = mode;                 // the object is made by its first acquisition: touching it here
         }                                     // would wait for a holder elsewhere
 
@@ -249,7 +259,10 @@ public final class ClusterLock implements Lock {
                     if (h.isEmpty()) {
                         return false;
                     }
-                    ok = settle(h.get());
+                    if (!settle(h.get())) {
+                        return false;                 // reserved for a moving process
+                    }
+                    ok = true;
                 }
                 return true;
             } finally {
@@ -273,6 +286,7 @@ public final class ClusterLock implements Lock {
                 if (settle(h.get())) {
                     return true;
                 }
+                Thread.sleep(RESERVED_RETRY_MILLIS);   // reserved for a process that is moving: it takes it soon
             }
         }
 
@@ -308,14 +322,15 @@ public final class ClusterLock implements Lock {
          * The pin on the lock's object is here: checks it and takes the lock. The first acquisition anywhere makes
          * the lock and publishes it (copied to a backup) before going on, so that if this node dies holding it the
          * next holder finds it and is told; later hand-offs publish nothing, KDDM tells the next holder
-         * ({@link Handle#ownerDied()}) when it recovered the object from its backup. Returns true.
+         * ({@link Handle#ownerDied()}) when it recovered the object from its backup. Returns true, or false (the pin
+         * released) when the lock is reserved for a moving process other than the caller.
          */
         private boolean settle(Handle<SyncState.Lock> h) {
             SyncState.Lock s = h.value();
             try {
                 if (s == null) {
                     s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), lost,
-                            Map.of());
+                            Map.of(), 0, 0);
                     h.set(s);
                     h.publish();
                 }
@@ -325,7 +340,15 @@ public final class ClusterLock implements Lock {
                 h.closeUnchanged();
                 throw e;
             }
+            if (s.reservedForOther((int) ipc.callers().caller().pid(), System.currentTimeMillis())) {
+                h.closeUnchanged();
+                return false;
+            }
             dirty = false;
+            if (s.reservedFor() != 0) {
+                s = s.reservedFor(0, 0);                // taken by the process it was kept for (or lapsed)
+                dirty = true;
+            }
             if (h.ownerDied() && !s.inconsistent()) {
                 log.warn("lock '{}': the node that held it last died; the new holder is told (ownerDied)", name);
                 s = s.withInconsistent(true);
@@ -377,6 +400,16 @@ public final class ClusterLock implements Lock {
             } finally {
                 dirty = false;
             }
+        }
+
+        /**
+         * Fully releases the calling thread's holds, reserving the lock for process {@code pid} until
+         * {@code untilMillis}: until then only that process takes it (on any node). Returns how many holds it had.
+         */
+        int handOver(int pid, long untilMillis) {
+            checkHeld();
+            change(state.reservedFor(pid, untilMillis));
+            return releaseAll();
         }
 
         /** Fully releases the calling thread's holds (for Condition.await); returns how many it had. */

@@ -119,6 +119,66 @@ public final class Ipc implements AutoCloseable {
         return new ClusterLock(syncSets.core("lock", name, n -> new ClusterLock.Core(this, n, fair, mode)));
     }
 
+    /**
+     * A cluster lock held by a thread that hands it over: its name, how many holds, and how it was made.
+     *
+     * @param name  the lock's name
+     * @param holds the hold count (reentrant acquisitions)
+     * @param fair  whether this node's instance was fair
+     * @param mode  the permission mode it was made with
+     */
+    public record HeldLock(String name, int holds, boolean fair, int mode) implements java.io.Serializable {
+    }
+
+    /**
+     * Releases every {@link ClusterLock} the calling thread holds on this node, each reserved for process
+     * {@code pid} until {@code reserve} has passed: meanwhile no caller but that process (on any node) takes it.
+     * The process layer calls it when a process moves to another node; {@link #takeOverLocks} takes them back.
+     * Read-write locks, semaphores and condition waits are not carried.
+     *
+     * @return what the thread held (empty if nothing)
+     */
+    public java.util.List<HeldLock> handOverLocks(int pid, java.time.Duration reserve) {
+        long until = System.currentTimeMillis() + reserve.toMillis();
+        java.util.List<HeldLock> held = new java.util.ArrayList<>();
+        for (ClusterLock.Core c : syncSets.cores("lock", ClusterLock.Core.class)) {
+            if (c.local.isHeldByCurrentThread()) {
+                int holds = c.handOver(pid, until);
+                held.add(new HeldLock(c.name, holds, c.fair, c.mode));
+            }
+        }
+        return held;
+    }
+
+    /**
+     * Takes back, for the calling thread, locks that {@link #handOverLocks} reserved for the calling process
+     * (on this node or another), with their hold counts.
+     *
+     * @throws org.kerrighed.rpc.KerrighedException when a lock is not back within {@code timeout} (the locks
+     *         already taken are released again, still reserved)
+     */
+    public void takeOverLocks(java.util.List<HeldLock> held, int pid, java.time.Duration timeout)
+            throws InterruptedException {
+        java.util.List<ClusterLock> taken = new java.util.ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            for (HeldLock h : held) {
+                ClusterLock l = lock(h.name(), h.fair(), h.mode());
+                if (!l.tryLock(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    throw new org.kerrighed.rpc.KerrighedException("lock '" + h.name() + "' was not taken back in "
+                            + timeout);
+                }
+                taken.add(l);
+                for (int i = 1; i < h.holds(); i++) {
+                    l.lock();                                    // reentrant: no message
+                }
+            }
+        } catch (RuntimeException | InterruptedException e) {
+            handOverLocks(pid, timeout);                         // keep them for the process: it may try again
+            throw e;
+        }
+    }
+
     /** The non-fair cluster read-write lock {@code name} (made by its first write lock, with {@link #DEFAULT_MODE}). */
     public ClusterReadWriteLock readWriteLock(String name) {
         return readWriteLock(name, false, DEFAULT_MODE);

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The process layer's messages and services (service ids 160-179, type ids 7000-7039, KDDM static sets 1200 and 1201).
+ * The process layer's messages and services (service ids 160-179, type ids 7000-7059, KDDM static sets 1200 and 1201).
  * Requests carry the caller's credentials and capabilities: the node that serves them checks them.
  */
 public final class EpmWire {
@@ -114,6 +114,25 @@ public final class EpmWire {
     public record AppValue(String app, int node, byte[] image) {
     }
 
+    /** Move process {@code pid} to {@code node}; served by the node it runs on (forwarded there). */
+    public record Migrate(int pid, int node, Requester from, int hops) {
+    }
+
+    /** Opens the transfer of a ghost: {@code length} bytes follow in chunks. */
+    public record MoveOpen(int pid, long length) {
+    }
+
+    /** A step of the move protocol, in the transfer conversation. */
+    public record MoveStep(int step) {
+        public static final int PREPARED = 1;
+        public static final int COMMIT = 2;
+        public static final int COMMITTED = 3;
+    }
+
+    /** Child {@code childPid} of {@code parentPid} (of INIT: {@code parentPid} 1) runs on {@code node} now. */
+    public record Moved(int parentPid, int childPid, int node) {
+    }
+
     public static final ServiceKey<Spawn, Integer> SPAWN = ServiceKey.of(160, "epm.spawn", Spawn.class, Integer.class);
     public static final ServiceKey<Exit, Void> EXIT = ServiceKey.oneWay(161, "epm.exit", Exit.class);
     public static final ServiceKey<Kill, Integer> KILL = ServiceKey.of(162, "epm.kill", Kill.class, Integer.class);
@@ -128,6 +147,16 @@ public final class EpmWire {
             NodeLoad.class);
     /** Opened with an application id: the receiving node streams that JAR as {@code byte[]} chunks, then closes. */
     public static final ConversationKey<String> APP_FETCH = ConversationKey.of(168, "epm.app-fetch", String.class);
+
+    public static final ServiceKey<Migrate, org.kerrighed.epm.MigrationReport> MIGRATE = ServiceKey.of(169,
+            "epm.migrate", Migrate.class, org.kerrighed.epm.MigrationReport.class);
+    /** A ghost moving here: chunks of {@code byte[]}, then {@link MoveStep}s both ways. */
+    public static final ConversationKey<MoveOpen> GHOST_MOVE = ConversationKey.of(170, "epm.ghost-move",
+            MoveOpen.class);
+    public static final ServiceKey<Moved, Integer> MOVED = ServiceKey.of(171, "epm.moved", Moved.class, Integer.class);
+    /** Whether process {@code pid} arrived at (and runs on) the receiving node: settles a commit whose reply was lost. */
+    public static final ServiceKey<Integer, Integer> ARRIVED = ServiceKey.of(172, "epm.arrived", Integer.class,
+            Integer.class);
 
     /** Results of {@link #KILL}. */
     public static final int DELIVERED = 0;
@@ -156,6 +185,12 @@ public final class EpmWire {
                 .register(7017, NodeLoad.class)
                 .register(7018, PidMap.class);
         org.kerrighed.epm.Epm.registerPrograms(b);
+        b.range("kerrighed-epm.ghosts", 7040, 7059)
+                .register(7040, org.kerrighed.epm.MigrationReport.class)
+                .register(7041, Migrate.class)
+                .register(7042, MoveOpen.class)
+                .register(7043, MoveStep.class)
+                .register(7044, Moved.class);
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
                 .register(7031, AppValue.class);

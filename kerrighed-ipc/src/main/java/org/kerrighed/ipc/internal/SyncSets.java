@@ -53,6 +53,17 @@ public final class SyncSets {
         return kddm.set(id, type);
     }
 
+    /** The per-node cores of kind {@code kind} made so far on this node. */
+    public <C> java.util.List<C> cores(String kind, Class<C> type) {
+        java.util.List<C> out = new java.util.ArrayList<>();
+        cores.forEach((k, v) -> {
+            if (k.startsWith(kind + "/") && type.isInstance(v)) {
+                out.add(type.cast(v));
+            }
+        });
+        return out;
+    }
+
     /** The one per-node core of object {@code name} of kind {@code kind}, made by {@code make} on first use. */
     @SuppressWarnings("unchecked")
     public <C> C core(String kind, String name, Function<String, C> make) {

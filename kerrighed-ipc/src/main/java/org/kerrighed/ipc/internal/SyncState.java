@@ -16,15 +16,28 @@ public sealed interface SyncState {
 
     IpcPerm perm();
 
-    /** A cluster lock: whether a holder died since it was last marked consistent, and its condition queues. */
+    /**
+     * A cluster lock: whether a holder died since it was last marked consistent, its condition queues, and the
+     * process it is reserved for while that process moves between nodes ({@code reservedFor} 0: none; the
+     * reservation lapses at {@code reservedUntil}, wall-clock milliseconds).
+     */
     record Lock(String name, IpcPerm perm, boolean inconsistent,
-                Map<String, List<WaiterRef>> conditions) implements SyncState {
+                Map<String, List<WaiterRef>> conditions, int reservedFor, long reservedUntil) implements SyncState {
         public Lock withInconsistent(boolean now) {
-            return new Lock(name, perm, now, conditions);
+            return new Lock(name, perm, now, conditions, reservedFor, reservedUntil);
         }
 
         public Lock withConditions(Map<String, List<WaiterRef>> c) {
-            return new Lock(name, perm, inconsistent, Map.copyOf(c));
+            return new Lock(name, perm, inconsistent, Map.copyOf(c), reservedFor, reservedUntil);
+        }
+
+        public Lock reservedFor(int pid, long untilMillis) {
+            return new Lock(name, perm, inconsistent, conditions, pid, untilMillis);
+        }
+
+        /** True when the lock is reserved for a process other than {@code pid} (and the reservation holds). */
+        public boolean reservedForOther(int pid, long nowMillis) {
+            return reservedFor != 0 && reservedFor != pid && nowMillis < reservedUntil;
         }
     }
 

@@ -6,11 +6,22 @@ import org.kerrighed.rpc.SerializationException;
 /**
  * A Kryo input that refuses any length read from the wire that the bytes left in the frame cannot hold,
  * before allocating for it. Every element of an array or string takes at least one byte, so a frame of
- * N bytes never makes the decoder allocate much more than N elements.
+ * N bytes never makes the decoder allocate much more than N elements. The registered immutable collections
+ * decode only from one; code outside the codec that reads Kryo images of registered types (process ghosts,
+ * application images) reads them with {@link #of}.
  */
-final class BoundedInput extends Input {
+public final class BoundedInput extends Input {
     BoundedInput() {
         super();
+    }
+
+    private BoundedInput(byte[] buf, int offset, int count) {
+        super(buf, offset, count);
+    }
+
+    /** An input over {@code buf[offset..offset + count)}. */
+    public static Input of(byte[] buf, int offset, int count) {
+        return new BoundedInput(buf, offset, count);
     }
 
     int remaining() {

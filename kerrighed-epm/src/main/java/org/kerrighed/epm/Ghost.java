@@ -1,0 +1,129 @@
+package org.kerrighed.epm;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+
+/**
+ * The ghost container: one process image with a header that says what it is, who can read it and whether it is
+ * intact. The same bytes travel in a migration and are stored in a checkpoint.
+ *
+ * <pre>
+ *  0  magic "KRGGHOST"                8 bytes
+ *  8  format version                  u16   ({@value #VERSION})
+ * 10  kind                            u8    (0 migration, 1 checkpoint)
+ * 11  reserved                        u8
+ * 12  pid                             i32
+ * 16  body length                     i64
+ * 24  CRC-32C of the body             i32
+ * 28  meta length                     i32, then meta: the writer's type-registry fingerprint, the application id
+ *                                           ("" for none) and the node that holds its JAR (UTF-8, length-prefixed)
+ *  .  body                            Kryo: the process's identity, then its state ({@link GhostCodec})
+ * </pre>
+ *
+ * <p>All integers are big-endian. A reader refuses, with a {@link GhostException} naming the reason, bytes that
+ * are not a ghost, another format version, a body whose length or checksum does not match, and a ghost written
+ * by a cluster whose registered types differ (the body names registered classes by id).
+ */
+final class Ghost {
+    static final byte[] MAGIC = "KRGGHOST".getBytes(StandardCharsets.US_ASCII);
+    static final int VERSION = 1;
+    static final int MIGRATION = 0;
+    static final int CHECKPOINT = 1;
+    private static final int FIXED = 32;
+
+    private Ghost() {
+    }
+
+    /** What a ghost's header says; {@code bodyOffset}..{@code bodyOffset + bodyLength} of the bytes is the body. */
+    record Header(int kind, int pid, String fingerprint, String app, int appOrigin, int bodyOffset, long bodyLength) {
+    }
+
+    /** The header bytes for a body of unknown length yet ({@link #seal} fills length and checksum in). */
+    static byte[] header(int kind, int pid, String fingerprint, String app, int appOrigin) {
+        byte[] f = fingerprint.getBytes(StandardCharsets.UTF_8);
+        byte[] a = (app == null ? "" : app).getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(FIXED + 4 + f.length + 4 + a.length + 4);
+        b.put(MAGIC).putShort((short) VERSION).put((byte) kind).put((byte) 0).putInt(pid).putLong(0).putInt(0)
+                .putInt(4 + f.length + 4 + a.length + 4);
+        b.putInt(f.length).put(f).putInt(a.length).put(a).putInt(appOrigin);
+        return b.array();
+    }
+
+    /** Writes the body's length and checksum into the header at the start of {@code buf[0..length)}. */
+    static void seal(byte[] buf, int length) {
+        int bodyOffset = FIXED + ByteBuffer.wrap(buf, 28, 4).getInt();
+        CRC32C crc = new CRC32C();
+        crc.update(buf, bodyOffset, length - bodyOffset);
+        ByteBuffer.wrap(buf).putLong(16, length - bodyOffset).putInt(24, (int) crc.getValue());
+    }
+
+    /**
+     * Checks {@code buf[0..length)} and returns its header.
+     *
+     * @param source       what the bytes are, for messages ("the ghost from node 2", "checkpoint file ...")
+     * @param fingerprint  this node's type-registry fingerprint
+     * @throws GhostException when the bytes are refused
+     */
+    static Header open(byte[] buf, int length, String source, String fingerprint) {
+        if (length < FIXED || !Arrays.equals(buf, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            throw new GhostException(source + " is not a Kerrighed process image (no ghost header)");
+        }
+        ByteBuffer b = ByteBuffer.wrap(buf, 0, length);
+        int version = Short.toUnsignedInt(b.getShort(8));
+        if (version != VERSION) {
+            throw new GhostException(source + " has ghost format version " + version + "; this node reads version "
+                    + VERSION + " only");
+        }
+        int kind = b.get(10);
+        int pid = b.getInt(12);
+        long bodyLength = b.getLong(16);
+        int crc = b.getInt(24);
+        int metaLength = b.getInt(28);
+        if (metaLength < 12 || FIXED + (long) metaLength > length) {
+            throw new GhostException(source + " is truncated or corrupted (its header is cut)");
+        }
+        String writer;
+        String app;
+        int appOrigin;
+        try {
+            b.position(FIXED);
+            writer = string(b);
+            app = string(b);
+            appOrigin = b.getInt();
+        } catch (RuntimeException e) {
+            throw new GhostException(source + " is corrupted (its header does not parse)", e);
+        }
+        int bodyOffset = FIXED + metaLength;
+        if (bodyLength != length - bodyOffset) {
+            throw new GhostException(source + " is truncated or corrupted: its header says " + bodyLength
+                    + " bytes of state, " + (length - bodyOffset) + " are there");
+        }
+        CRC32C c = new CRC32C();
+        c.update(buf, bodyOffset, (int) bodyLength);
+        if ((int) c.getValue() != crc) {
+            throw new GhostException(source + " is corrupted: the checksum of its " + bodyLength
+                    + " bytes of state does not match");
+        }
+        if (!writer.equals(fingerprint)) {
+            throw new GhostException(source + " was written by a cluster whose registered types differ (types "
+                    + abbrev(writer) + ", this node's " + abbrev(fingerprint) + "): it cannot be read here");
+        }
+        return new Header(kind, pid, writer, app.isEmpty() ? null : app, appOrigin, bodyOffset, bodyLength);
+    }
+
+    private static String string(ByteBuffer b) {
+        int n = b.getInt();
+        if (n < 0 || n > b.remaining()) {
+            throw new IllegalArgumentException("bad string length " + n);
+        }
+        byte[] s = new byte[n];
+        b.get(s);
+        return new String(s, StandardCharsets.UTF_8);
+    }
+
+    private static String abbrev(String fingerprint) {
+        return fingerprint.length() > 12 ? fingerprint.substring(0, 12) : fingerprint;
+    }
+}

@@ -1,0 +1,360 @@
+package org.kerrighed.epm;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.ClosureSerializer;
+import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
+import com.esotericsoftware.kryo.util.Pool;
+import org.kerrighed.ipc.ClusterLock;
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.ipc.PipeEndHandle;
+import org.kerrighed.ipc.PipeReadEnd;
+import org.kerrighed.ipc.PipeWriteEnd;
+import org.kerrighed.mm.Segment;
+import org.kerrighed.mm.SharedMemory;
+import org.kerrighed.rpc.TypeRegistry;
+import org.objenesis.strategy.StdInstantiatorStrategy;
+
+import java.nio.channels.Channel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Writes a process's image into a ghost body and reads it back, with one Kryo per class loader (the node's, or an
+ * application's). Registered classes keep their ids; other classes are named and resolved by the loader. References
+ * are kept (a program's objects may share or cycle).
+ *
+ * <p>Handles are not copied: they are written as what they name and bound again on the reading node through a
+ * {@link Binding} (see {@link StepProgram} for the list). A handle that cannot travel (a thread, a class loader,
+ * a channel of this JVM) fails the write with a message naming the field. Thread-safe.
+ */
+final class GhostCodec {
+    private static final Object BINDING = new Object();
+
+    private final TypeRegistry registry;
+    private final Map<ClassLoader, Pool<Kryo>> pools = new ConcurrentHashMap<>();
+
+    GhostCodec(TypeRegistry registry) {
+        this.registry = registry;
+    }
+
+    /**
+     * The handles met while writing (their owners close them once the process left) or opened while reading (closed
+     * again if the import is abandoned), and, when reading, the node and the process they are bound to.
+     */
+    static final class Binding {
+        final Epm epm;
+        LocalProcess process;                       // reading: the process being rebuilt
+        final List<Segment> segments = new ArrayList<>();
+        final List<Channel> pipeEnds = new ArrayList<>();
+
+        Binding(Epm epm) {
+            this.epm = epm;
+        }
+
+        /** Closes what a read opened (an import abandoned), or what a write met (the process left). */
+        void closeAll() {
+            for (Channel c : pipeEnds) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // closing a pipe end does not fail in practice; nothing to do if it does
+                }
+            }
+            for (Segment s : segments) {
+                try {
+                    s.close();
+                } catch (RuntimeException ignored) {
+                    // detaching is best effort here: the node's attachment count is repaired at its death
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes a ghost: the header, then {@code identity} and {@code state}.
+     *
+     * @return the sealed bytes; {@code [0]} is the buffer (may be longer), {@code [1]} its used length
+     * @throws MigrationException when a part of the state cannot travel
+     */
+    Sealed write(ClassLoader loader, byte[] header, Object identity, Object state, Binding binding, int maxBytes) {
+        Pool<Kryo> pool = pool(loader);
+        Kryo k = pool.obtain();
+        try {
+            k.getContext().put(BINDING, binding);
+            Output out = new Output(Math.max(4096, header.length), maxBytes);
+            out.writeBytes(header);
+            k.writeClassAndObject(out, identity);
+            k.writeClassAndObject(out, state);
+            out.flush();
+            Ghost.seal(out.getBuffer(), out.position());
+            return new Sealed(out.getBuffer(), out.position());
+        } catch (KryoException | IllegalArgumentException | UnsupportedOperationException e) {
+            throw new MigrationException("the state of the process cannot travel: " + firstLine(e.getMessage()), e);
+        } finally {
+            k.getContext().remove(BINDING);
+            k.reset();
+            pool.free(k);
+        }
+    }
+
+    /** A ghost's bytes: {@code buf[0..length)}. */
+    record Sealed(byte[] buf, int length) {
+    }
+
+    /** What {@link #read} returns: the identity, then the state (read once {@code bind} made the process). */
+    interface Rebuild {
+        LocalProcess make(ProcessImage.Identity identity);
+    }
+
+    /**
+     * Reads a ghost body: the identity, then {@code make} builds the process that the state's handles bind to, then
+     * the state.
+     *
+     * @throws GhostException when the body does not decode
+     */
+    ProcessImage.State read(ClassLoader loader, byte[] buf, Ghost.Header h, Binding binding, Rebuild make,
+                            String source) {
+        Pool<Kryo> pool = pool(loader);
+        Kryo k = pool.obtain();
+        LocalProcess previous = Epm.CURRENT.get();
+        try {
+            k.getContext().put(BINDING, binding);
+            Input in = org.kerrighed.rpc.internal.codec.BoundedInput.of(buf, h.bodyOffset(), (int) h.bodyLength());
+            Object id = k.readClassAndObject(in);
+            if (!(id instanceof ProcessImage.Identity identity)) {
+                throw new GhostException(source + " does not start with a process identity");
+            }
+            binding.process = make.make(identity);
+            Epm.CURRENT.set(binding.process);           // handles attach and open as the process
+            Object st = k.readClassAndObject(in);
+            if (!(st instanceof ProcessImage.State state) || state.program() == null) {
+                throw new GhostException(source + " holds no process state");
+            }
+            return state;
+        } catch (KryoException | IllegalArgumentException | LinkageError | ClassCastException e) {
+            throw new GhostException(source + " cannot be read on node " + binding.epm.nodeId() + ": "
+                    + firstLine(e.getMessage()), e);
+        } finally {
+            if (previous == null) {
+                Epm.CURRENT.remove();
+            } else {
+                Epm.CURRENT.set(previous);
+            }
+            k.getContext().remove(BINDING);
+            k.reset();
+            pool.free(k);
+        }
+    }
+
+    private Pool<Kryo> pool(ClassLoader loader) {
+        return pools.computeIfAbsent(loader, l -> new Pool<>(true, false, 8) {
+            @Override
+            protected Kryo create() {
+                return newKryo(l);
+            }
+        });
+    }
+
+    /** Forgets the Kryo of {@code loader} (an application's loader closed). */
+    void forget(ClassLoader loader) {
+        pools.remove(loader);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private Kryo newKryo(ClassLoader loader) {
+        Kryo k = new Kryo();
+        k.setClassLoader(loader);
+        k.setRegistrationRequired(false);
+        k.setReferences(true);
+        k.setAutoReset(false);                       // identity and state share one reference graph
+        k.setInstantiatorStrategy(new DefaultInstantiatorStrategy(new StdInstantiatorStrategy()));
+        for (TypeRegistry.Entry e : registry.entries()) {
+            if (e.serializer() != null) {
+                k.register(e.type(), (Serializer) e.serializer(), e.id());
+            } else {
+                k.register(e.type(), e.id());
+            }
+        }
+        k.register(ClosureSerializer.Closure.class, new ClosureSerializer());   // serializable lambdas (handlers)
+        k.addDefaultSerializer(LocalProcess.class, new Bound<>(b -> b.process, "the context of another process"));
+        k.addDefaultSerializer(Epm.class, new Bound<>(b -> b.epm, null));
+        k.addDefaultSerializer(Ipc.class, new Bound<>(b -> b.epm.ipc(), null));
+        k.addDefaultSerializer(SharedMemory.class, new Bound<>(b -> b.epm.shm(), null));
+        k.addDefaultSerializer(ClusterLock.class, new LockSerializer());
+        k.addDefaultSerializer(Segment.class, new SegmentSerializer());
+        k.addDefaultSerializer(PipeReadEnd.class, new PipeEndSerializer<>(PipeReadEnd.class));
+        k.addDefaultSerializer(PipeWriteEnd.class, new PipeEndSerializer<>(PipeWriteEnd.class));
+        k.addDefaultSerializer(ClusterProcess.class, new ChildHandleSerializer());
+        for (Class<?> c : new Class<?>[]{Thread.class, ClassLoader.class, java.nio.channels.FileChannel.class,
+                java.net.Socket.class, java.nio.channels.SocketChannel.class, java.io.InputStream.class,
+                java.io.OutputStream.class, java.util.concurrent.ExecutorService.class}) {
+            k.addDefaultSerializer(c, new Refused<>());
+        }
+        return k;
+    }
+
+    private static Binding binding(Kryo k) {
+        return (Binding) k.getContext().get(BINDING);
+    }
+
+    /** A node-bound object: nothing is written; reading gives the reading node's (or process's) own. */
+    private static final class Bound<T> extends Serializer<T> {
+        private final java.util.function.Function<Binding, Object> resolve;
+        private final String foreign;
+
+        Bound(java.util.function.Function<Binding, Object> resolve, String foreign) {
+            this.resolve = resolve;
+            this.foreign = foreign;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, T object) {
+            if (foreign != null && object instanceof LocalProcess p && binding(kryo).process != null
+                    && p != binding(kryo).process) {
+                throw new IllegalArgumentException("the state holds " + foreign + " (" + p + ")");
+            }
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public T read(Kryo kryo, Input input, Class<? extends T> type) {
+            return (T) resolve.apply(binding(kryo));
+        }
+    }
+
+    /** A cluster lock travels as its name; holds travel apart ({@link Ipc#handOverLocks}). */
+    private static final class LockSerializer extends Serializer<ClusterLock> {
+        @Override
+        public void write(Kryo kryo, Output output, ClusterLock l) {
+            output.writeString(l.name());
+            output.writeBoolean(l.isFair());
+        }
+
+        @Override
+        public ClusterLock read(Kryo kryo, Input input, Class<? extends ClusterLock> type) {
+            String name = input.readString();
+            boolean fair = input.readBoolean();
+            return binding(kryo).epm.ipc().lock(name, fair, Ipc.DEFAULT_MODE);
+        }
+    }
+
+    /** An attached segment travels as its id and is attached again, by the process, on the reading node. */
+    private static final class SegmentSerializer extends Serializer<Segment> {
+        @Override
+        public void write(Kryo kryo, Output output, Segment s) {
+            output.writeLong(s.id());
+            output.writeBoolean(s.readOnly());
+            output.writeBoolean(s.attached());
+            if (s.attached()) {
+                binding(kryo).segments.add(s);
+            }
+        }
+
+        @Override
+        public Segment read(Kryo kryo, Input input, Class<? extends Segment> type) {
+            long id = input.readLong();
+            boolean readOnly = input.readBoolean();
+            boolean attached = input.readBoolean();
+            Binding b = binding(kryo);
+            Segment s = b.epm.shm().attach(id, readOnly ? SharedMemory.READ_ONLY : 0);
+            if (attached) {
+                b.segments.add(s);
+            } else {
+                s.close();                                  // a detached view stays detached
+            }
+            return s;
+        }
+    }
+
+    /** A pipe end travels as its handle and is opened again on the reading node (a direct path to its peer). */
+    private static final class PipeEndSerializer<T extends Channel> extends Serializer<T> {
+        private final Class<T> type;
+
+        PipeEndSerializer(Class<T> type) {
+            this.type = type;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, T end) {
+            PipeEndHandle h = end instanceof PipeReadEnd r ? r.handle() : ((PipeWriteEnd) end).handle();
+            output.writeLong(h.pipe());
+            output.writeBoolean(h.readEnd());
+            output.writeBoolean(end.isOpen());
+            if (end.isOpen()) {
+                binding(kryo).pipeEnds.add(end);
+            }
+        }
+
+        @Override
+        public T read(Kryo kryo, Input input, Class<? extends T> t) {
+            PipeEndHandle h = new PipeEndHandle(input.readLong(), input.readBoolean());
+            boolean open = input.readBoolean();
+            Binding b = binding(kryo);
+            Channel c = b.epm.ipc().openPipeEnd(h);
+            if (open) {
+                b.pipeEnds.add(c);
+            } else {
+                try {
+                    c.close();
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return type.cast(c);
+        }
+    }
+
+    /** A handle on a child travels as its pid and binds to the rebuilt process's record of that child. */
+    private static final class ChildHandleSerializer extends Serializer<ClusterProcess> {
+        @Override
+        public void write(Kryo kryo, Output output, ClusterProcess c) {
+            output.writeInt(c.pid());
+            output.writeInt(c.node());
+        }
+
+        @Override
+        public ClusterProcess read(Kryo kryo, Input input, Class<? extends ClusterProcess> type) {
+            int pid = input.readInt();
+            int node = input.readInt();
+            Binding b = binding(kryo);
+            Child c = b.process.children.get(pid);
+            if (c == null) {
+                c = new Children().add(pid, node);             // reaped before the move: waiting for it again
+                c.exited(ExitStatus.exited(0, "reaped before the process moved"), null, null);
+            }
+            return new ClusterProcess(b.epm, pid, node, c);
+        }
+    }
+
+    /** A JVM-local resource: refused with the class named (Kryo adds the field path). */
+    private static final class Refused<T> extends Serializer<T> {
+        @Override
+        public void write(Kryo kryo, Output output, T object) {
+            throw new IllegalArgumentException(object.getClass().getName() + " is bound to this JVM and cannot travel");
+        }
+
+        @Override
+        public T read(Kryo kryo, Input input, Class<? extends T> type) {
+            throw new IllegalArgumentException(type.getName() + " cannot be read from a ghost");
+        }
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("") + trace(s);
+    }
+
+    /** Kryo's "Serialization trace" names the field path; keep it short. */
+    private static String trace(String s) {
+        int i = s.indexOf("Serialization trace:");
+        if (i < 0) {
+            return "";
+        }
+        return " (at " + String.join(" < ", s.substring(i + 20).strip().lines().limit(4).toList()) + ")";
+    }
+}

@@ -1,0 +1,333 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.epm.internal.EpmWire;
+import org.kerrighed.epm.internal.EpmWire.Migrate;
+import org.kerrighed.epm.internal.EpmWire.MoveOpen;
+import org.kerrighed.epm.internal.EpmWire.MoveStep;
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.kddm.access.Caller;
+import org.kerrighed.rpc.Conversation;
+import org.kerrighed.rpc.KerrighedException;
+import org.kerrighed.rpc.RpcNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Process migration, both sides. The old node's side runs on the process's own thread at a safe point: it hands
+ * the process's locks over, writes its ghost, streams it to the new node (conversation {@link EpmWire#GHOST_MOVE}),
+ * which reads it and binds its handles (prepared), then commits. Until the commit the process can go on here; after
+ * it, it runs there.
+ */
+final class Migration {
+    /*
+     * Overview of one move, old node A, new node B:
+     *   A (process thread): locks handed over (reserved for the pid); ghost written; chunks sent.
+     *   B: ghost checked and read, handles bound (segments attached, pipe ends opened); PREPARED.
+     *   A: waits for the process's queued table writes; COMMIT.
+     *   B: installs the process (row names B, its parent's node told, its children's nodes told), starts its
+     *      thread (which takes the locks back); COMMITTED.
+     *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
+     *      signals posted meanwhile and the children's exits it took meanwhile, detaches and closes its copies.
+     * A failure before COMMIT leaves the process here (B closes what it opened, A takes its locks back). A failure
+     * after COMMIT is settled by asking B (ARRIVED) until it answers or is declared dead.
+     */
+    private static final Logger log = LoggerFactory.getLogger(Migration.class);
+    private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
+    static final long MAX_GHOST_BYTES = Integer.MAX_VALUE - 64;
+
+    private final Epm epm;
+    private final RpcNode rpc;
+    private final int self;
+    private final Duration timeout;
+    private final int chunk;
+    private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> arrived = new ConcurrentHashMap<>();
+
+    private record Gone(int node, long atNanos) {
+    }
+
+    Migration(Epm epm, RpcNode rpc) {
+        this.epm = epm;
+        this.rpc = rpc;
+        this.self = rpc.nodeId();
+        this.timeout = rpc.config().defaultCallTimeout();
+        this.chunk = Math.min(4 << 20, rpc.config().maxFrameBytes() / 4);
+        rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
+        rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING,
+                (ctx, pid) -> arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0);
+    }
+
+    /** The node process {@code pid} moved to from here (recently), or -1. */
+    int wentTo(int pid) {
+        Gone g = gone.get(pid);
+        if (g == null) {
+            return -1;
+        }
+        if (System.nanoTime() - g.atNanos() > GONE_TTL_NANOS) {
+            gone.remove(pid, g);
+            return -1;
+        }
+        return g.node();
+    }
+
+    // ------------------------------------------------------------------ the old node
+
+    /** Serves a migration of {@code p}, one of this node's processes: waits for it to be done or refused. */
+    MigrationReport moveFromHere(LocalProcess p, Migrate m) {
+        long t0 = System.nanoTime();
+        if (m.node() == self) {
+            throw new MigrationException("process " + p.pid + " already runs on node " + self);
+        }
+        if (!epm.isMember(m.node())) {
+            throw new MigrationException("node " + m.node() + " is not a live member of the cluster");
+        }
+        if (!p.capabilities().has(Capability.CAN_MIGRATE)) {
+            throw new CapabilityException("process " + p.pid + " may not migrate: CAN_MIGRATE is not effective ("
+                    + Capabilities.names(p.capabilities().effective()) + ")");
+        }
+        MoveOut out = new MoveOut(m.node(), t0);
+        try {
+            p.request(out);
+        } catch (IllegalStateException e) {
+            throw new MigrationException(e.getMessage());
+        }
+        try {
+            return out.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            if (p.withdraw(out)) {
+                throw new MigrationException("process " + p.pid + " did not reach a safe point in " + timeout
+                        + " (a step that long, or a loop without ctx.safepoint()): not moved");
+            }
+            return awaitStarted(out, p);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (!p.withdraw(out)) {
+                return awaitStarted(out, p);
+            }
+            throw new MigrationException("interrupted while waiting for process " + p.pid + " to move");
+        } catch (ExecutionException e) {
+            throw ProcessErrors.fromRemote(e.getCause(), "move process " + p.pid);
+        }
+    }
+
+    /** The move started (it is bounded by its own timeouts): waits for its end. */
+    private MigrationReport awaitStarted(MoveOut out, LocalProcess p) {
+        try {
+            return out.done.get(4 * timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw ProcessErrors.fromRemote(e.getCause(), "move process " + p.pid);
+        } catch (TimeoutException | InterruptedException e) {
+            throw new MigrationException("process " + p.pid + ": its move did not end in time");
+        }
+    }
+
+    /** The move, run by the process's thread at a safe point. */
+    private final class MoveOut implements LocalProcess.SafepointAction {
+        final int target;
+        final long t0;
+        final CompletableFuture<MigrationReport> done = new CompletableFuture<>();
+
+        MoveOut(int target, long t0) {
+            this.target = target;
+            this.t0 = t0;
+        }
+
+        @Override
+        public void cancel(String why) {
+            done.completeExceptionally(new MigrationException(why + " before it could move"));
+        }
+
+        @Override
+        public boolean run(LocalProcess p) {
+            long tSafe = System.nanoTime();
+            List<Ipc.HeldLock> locks = List.of();
+            GhostCodec.Binding binding = new GhostCodec.Binding(epm);
+            try (AutoCloseable ignored = p.useCapability(Capability.CAN_MIGRATE)) {
+                locks = epm.ipc().handOverLocks(p.pid, timeout.multipliedBy(4));
+                ProcessImage.State state = p.capture(locks);
+                GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.MIGRATION, state, binding);
+                long tExport = System.nanoTime();
+                boolean moved = transfer(p, g, state, binding, tSafe, tExport);
+                if (!moved) {
+                    epm.ipc().takeOverLocks(locks, p.pid, timeout);
+                }
+                return moved;
+            } catch (Exception | Error e) {
+                if (e instanceof LocalProcess.Moved || e instanceof LocalProcess.Ended) {
+                    throw (Error) e;
+                }
+                retake(p, locks);
+                done.completeExceptionally(e instanceof MigrationException || e instanceof GhostException
+                        || e instanceof CapabilityException ? e
+                        : new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + e, e));
+                return false;
+            }
+        }
+
+        private void retake(LocalProcess p, List<Ipc.HeldLock> locks) {
+            if (locks.isEmpty()) {
+                return;
+            }
+            try {
+                epm.ipc().takeOverLocks(locks, p.pid, timeout);
+            } catch (Exception e) {
+                log.warn("node {}: process {} could not take its locks back after a failed move: {}", self, p.pid,
+                        e.toString());
+            }
+        }
+
+        /** Streams the ghost, commits; true once the process runs on the target. */
+        private boolean transfer(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
+                                 GhostCodec.Binding binding, long tSafe, long tExport) throws Exception {
+            Conversation c;
+            try {
+                c = rpc.openConversation(target, EpmWire.GHOST_MOVE, new MoveOpen(p.pid, g.length()));
+            } catch (KerrighedException e) {
+                throw new MigrationException("node " + target + " cannot be reached: " + e.getMessage(), e);
+            }
+            boolean committing = false;
+            try {
+                for (int off = 0; off < g.length(); off += chunk) {
+                    c.send(Arrays.copyOfRange(g.buf(), off, Math.min(g.length(), off + chunk)), timeout);
+                }
+                expect(c, MoveStep.PREPARED);
+                long tPrepared = System.nanoTime();
+                p.awaitTableOps(timeout);
+                committing = true;
+                c.send(new MoveStep(MoveStep.COMMIT), timeout);
+                expect(c, MoveStep.COMMITTED);
+                c.close();
+                departed(p, state, binding);
+                long tEnd = System.nanoTime();
+                done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
+                        ms(tPrepared - tExport), ms(tEnd - tPrepared), ms(tEnd - t0)));
+                return true;
+            } catch (Exception e) {
+                if (!committing) {
+                    c.abort("process " + p.pid + " stays on node " + self + ": " + e.getMessage());
+                    throw e instanceof org.kerrighed.rpc.RemoteException re ? ProcessErrors.fromRemote(re, "move")
+                            : new MigrationException("process " + p.pid + " was not moved to node " + target + ": "
+                            + e.getMessage(), e);
+                }
+                if (!settleArrived(p.pid)) {
+                    throw new MigrationException("process " + p.pid + " was not moved to node " + target
+                            + " (it failed while committing): " + e.getMessage(), e);
+                }
+                departed(p, state, binding);
+                long tEnd = System.nanoTime();
+                done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
+                        Double.NaN, Double.NaN, ms(tEnd - t0)));
+                return true;
+            }
+        }
+
+        /** A commit whose answer was lost: asks the target until it answers or leaves the cluster. */
+        private boolean settleArrived(int pid) {
+            long deadline = System.nanoTime() + 4 * timeout.toNanos();
+            while (epm.isMember(target) && System.nanoTime() < deadline) {
+                try {
+                    return rpc.call(target, EpmWire.ARRIVED, pid).get(timeout.toMillis(), TimeUnit.MILLISECONDS) == 1;
+                } catch (Exception e) {
+                    sleepQuietly();
+                }
+            }
+            if (epm.isMember(target)) {
+                log.error("node {}: cannot tell whether process {} arrived on node {}: it goes on here", self, pid,
+                        target);
+            }
+            return false;
+        }
+
+        /** The process runs on the target: forward what still comes here, release this node's copies. */
+        private void departed(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding) {
+            gone.put(p.pid, new Gone(target, System.nanoTime()));
+            int late = p.leave(state.pending());
+            epm.reaper().departed(p, target, state.children());
+            for (Signal s : Signal.values()) {
+                if ((late & 1 << s.ordinal()) != 0) {
+                    epm.forwardSignal(p.pid, s, target);
+                }
+            }
+            binding.closeAll();
+            epm.shm().detachAll(new Caller(self, p.pid, 0));
+            log.debug("node {}: process {} moved to node {}", self, p.pid, target);
+        }
+    }
+
+    private void expect(Conversation c, int step) throws Exception {
+        Optional<Object> m = c.receive(timeout);
+        if (m.isEmpty() || !(m.get() instanceof MoveStep s) || s.step() != step) {
+            throw new MigrationException("node " + c.peer() + " broke the move protocol (expected step " + step
+                    + ", got " + m.orElse("the end") + ")");
+        }
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    private static void sleepQuietly() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ the new node
+
+    /** Receives a ghost, rebuilds the process, and starts it on COMMIT (the accepting side of GHOST_MOVE). */
+    private void receive(Conversation c, MoveOpen o) throws Exception {
+        String source = "the ghost of process " + o.pid() + " from node " + c.peer();
+        if (o.length() <= 0 || o.length() > MAX_GHOST_BYTES) {
+            throw new GhostException(source + " announces " + o.length() + " bytes: refused");
+        }
+        byte[] buf = new byte[(int) o.length()];
+        int got = 0;
+        while (got < buf.length) {
+            Optional<Object> m = c.receive(timeout);
+            if (m.isEmpty() || !(m.get() instanceof byte[] b) || b.length > buf.length - got) {
+                throw new GhostException(source + " is truncated or malformed (" + got + " of " + buf.length
+                        + " bytes, then " + m.map(x -> x.getClass().getSimpleName()).orElse("the end") + ")");
+            }
+            System.arraycopy(b, 0, buf, got, b.length);
+            got += b.length;
+        }
+        GhostCodec.Binding binding = new GhostCodec.Binding(epm);
+        LocalProcess p;
+        try {
+            p = epm.ghosts().read(buf, buf.length, Ghost.MIGRATION, source, binding);
+            if (p.pid != o.pid()) {
+                throw new GhostException(source + " holds process " + p.pid);
+            }
+            if (epm.isLocal(p.pid)) {
+                throw new MigrationException("process " + p.pid + " already runs on node " + self);
+            }
+            c.send(new MoveStep(MoveStep.PREPARED), timeout);
+            Optional<Object> m = c.receive(timeout);
+            if (m.isEmpty() || !(m.get() instanceof MoveStep s) || s.step() != MoveStep.COMMIT) {
+                throw new MigrationException(source + ": no commit (" + m.orElse("the end") + ")");
+            }
+        } catch (Exception e) {
+            epm.ghosts().abandon(binding);
+            throw e;
+        }
+        arrived.put(p.pid, System.nanoTime());
+        arrived.values().removeIf(t -> System.nanoTime() - t > GONE_TTL_NANOS);
+        gone.remove(p.pid);
+        epm.install(p);
+        c.send(new MoveStep(MoveStep.COMMITTED), timeout);
+        c.close();
+    }
+}

@@ -1,0 +1,460 @@
+package org.kerrighed.epm;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.kerrighed.ipc.ClusterLock;
+import org.kerrighed.ipc.Pipe;
+import org.kerrighed.ipc.PipeEndHandle;
+import org.kerrighed.ipc.PipeReadEnd;
+import org.kerrighed.mm.Segment;
+import org.kerrighed.mm.SharedMemory;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Migration on 3 in-process nodes: state, handles, locks, pipes, signals, wait, refusals. */
+@Timeout(120)
+class MigrationTest {
+    static EpmNodes nodes;
+    static final Capabilities MIGRATABLE = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE);
+
+    @BeforeAll
+    static void start() {
+        nodes = new EpmNodes(3);
+    }
+
+    @AfterAll
+    static void stop() {
+        nodes.close();
+    }
+
+    static SpawnOptions migratable(int node) {
+        return SpawnOptions.defaults().onNode(node).capabilities(MIGRATABLE);
+    }
+
+    /** Sums a function of i for i < n, {@code chunk} per step; result {sum, bitmask of the nodes it ran on}. */
+    static final class Summer implements StepProgram {
+        long n;
+        long chunk;
+        long i;
+        long sum;
+        long seen;
+
+        private Summer() {
+        }
+
+        Summer(long n, long chunk) {
+            this.n = n;
+            this.chunk = chunk;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            for (long end = Math.min(i + chunk, n); i < end; i++) {
+                sum += (i * i) % 7919;
+            }
+            seen |= 1L << ctx.node();
+            if (i < n) {
+                return false;
+            }
+            ctx.setResult(new long[]{sum, seen});
+            return true;
+        }
+    }
+
+    /**
+     * Holds a cluster lock for its whole life, reads {@code count} longs from a pipe (one per step), folds them into
+     * a hash and writes each partial hash into a shared segment. Result: {hash, 1 if it ever found its lock not
+     * held, bitmask of nodes}.
+     */
+    static final class Mixed implements StepProgram {
+        String lockName;
+        long segment;
+        PipeEndHandle input;
+        int count;
+        ClusterLock lock;
+        Segment seg;
+        PipeReadEnd in;
+        int k;
+        long hash;
+        long lockLost;
+        long seen;
+
+        private Mixed() {
+        }
+
+        Mixed(String lockName, long segment, PipeEndHandle input, int count) {
+            this.lockName = lockName;
+            this.segment = segment;
+            this.input = input;
+            this.count = count;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws Exception {
+            seen |= 1L << ctx.node();
+            if (lock == null) {
+                lock = ctx.ipc().lock(lockName);
+                lock.lock();
+                ctx.ipc().atomicLong(lockName + "-state").set(1);        // holding
+                seg = ctx.shm().attach(segment);
+                in = ctx.ipc().openReadEnd(input);
+                return false;
+            }
+            if (!lock.isHeldByCurrentThread()) {
+                lockLost = 1;
+            }
+            ByteBuffer b = ByteBuffer.allocate(8);
+            while (b.hasRemaining()) {
+                if (in.read(b) < 0) {
+                    throw new IllegalStateException("EOF after " + k + " values");
+                }
+            }
+            hash = hash * 31 + b.flip().getLong();
+            seg.putLong(8L * k, hash);
+            k++;
+            if (k < count) {
+                return false;
+            }
+            ctx.ipc().atomicLong(lockName + "-state").set(2);            // releasing
+            lock.unlock();
+            in.close();
+            seg.close();
+            ctx.setResult(new long[]{hash, lockLost, seen});
+            return true;
+        }
+    }
+
+    /** A main-shaped loop with safe points; result {sum, times run() was entered}. */
+    static final class Loop implements Program {
+        long n;
+        long i;
+        long sum;
+        long entries;
+
+        private Loop() {
+        }
+
+        Loop(long n) {
+            this.n = n;
+        }
+
+        @Override
+        public int run(ProcessContext ctx) {
+            entries++;
+            while (i < n) {
+                sum += i ^ (i >>> 3);
+                i++;
+                if ((i & 1023) == 0) {
+                    ctx.safepoint();
+                }
+            }
+            ctx.setResult(new long[]{sum, entries});
+            return ctx.resumed() ? 0 : 1;
+        }
+    }
+
+    /** Sleeps 5 ms per step forever; counts USR1 with a handler; exits 40 + count on TERM. */
+    static final class Ticker implements StepProgram {
+        int usr1;
+        boolean installed;
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (!installed) {
+                installed = true;
+                ctx.handle(Signal.USR1, s -> usr1++);
+                ctx.handle(Signal.TERM, s -> ctx.exit(40 + usr1));
+            }
+            ctx.sleep(Duration.ofMillis(5));
+            return false;
+        }
+    }
+
+    /** {@link Ticker} main-shaped: its handlers (lambdas capturing the program and its context) travel. */
+    static final class MainTicker implements Program {
+        int usr1;
+
+        @Override
+        public int run(ProcessContext ctx) throws InterruptedException {
+            if (!ctx.resumed()) {
+                ctx.handle(Signal.USR1, s -> usr1++);
+                ctx.handle(Signal.TERM, s -> ctx.exit(40 + usr1));
+            }
+            while (true) {
+                ctx.sleep(Duration.ofMillis(5));
+            }
+        }
+    }
+
+    /** Starts a child on {@code childNode} that sleeps; ticks {@code ticks} steps; then waits for it: 10 + its code. */
+    static final class StepParent implements StepProgram {
+        int childNode;
+        int ticks;
+        int child;
+        int t;
+        int code;
+
+        private StepParent() {
+        }
+
+        StepParent(int childNode, int ticks) {
+            this.childNode = childNode;
+            this.ticks = ticks;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (child == 0) {
+                child = ctx.spawn(new TestPrograms.Sleeper(400), SpawnOptions.defaults().onNode(childNode)).pid();
+                return false;
+            }
+            if (t++ < ticks) {
+                ctx.sleep(Duration.ofMillis(10));
+                return false;
+            }
+            code = 10 + ctx.waitFor(child).code();
+            return true;
+        }
+
+        @Override
+        public int exitCode() {
+            return code;
+        }
+    }
+
+    /** A program whose state holds a thread: it cannot travel. */
+    static final class HoldsThread implements StepProgram {
+        Thread thread = Thread.currentThread();
+        int steps;
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            ctx.sleep(Duration.ofMillis(5));
+            return ++steps >= 100;
+        }
+    }
+
+    /** Moves {@code pid} round the nodes every {@code pauseMillis} until it ends; returns how many moves worked. */
+    private static List<MigrationReport> keepMoving(ClusterProcess p, int from, long pauseMillis) throws Exception {
+        List<MigrationReport> done = new ArrayList<>();
+        int at = from;
+        while (p.isAlive()) {
+            int to = (at + 1) % 3;
+            try {
+                MigrationReport r = nodes.epm(done.size() % 3).migrate(p.pid(), to);
+                assertEquals(at, r.from());
+                assertEquals(to, r.to());
+                done.add(r);
+                at = to;
+            } catch (MigrationException | NoSuchProcessException e) {
+                assertFalse(p.isAlive() && e instanceof NoSuchProcessException, e.getMessage());
+            }
+            Thread.sleep(pauseMillis);
+        }
+        return done;
+    }
+
+    @Test
+    void aComputationMovedManyTimesGivesTheSameResultAsAnUnmovedOne() throws Exception {
+        ClusterProcess still = nodes.epm(0).spawn(new Summer(3_000_000, 20_000), migratable(0));
+        assertEquals(ExitStatus.exited(0), still.waitFor());
+        long[] expected = (long[]) still.result().orElseThrow();
+
+        ClusterProcess moved = nodes.epm(0).spawn(new Summer(30_000_000, 20_000), migratable(0));
+        List<MigrationReport> reports = keepMoving(moved, 0, 5);
+        assertEquals(ExitStatus.exited(0), moved.waitFor());
+        long[] got = (long[]) moved.result().orElseThrow();
+        ClusterProcess again = nodes.epm(1).spawn(new Summer(30_000_000, 20_000), migratable(1));
+        again.waitFor();
+        assertEquals(((long[]) again.result().orElseThrow())[0], got[0]);
+        assertTrue(reports.size() >= 3, "moved " + reports.size() + " times");
+        assertEquals(7, got[1], "it ran on every node");
+        assertTrue(expected[0] > 0);
+        for (MigrationReport r : reports) {
+            assertTrue(r.bytes() > 0 && r.total() >= r.safepoint(), r.toString());
+        }
+    }
+
+    @Test
+    void aProcessHoldingALockWritingASegmentAndReadingAPipeMovesAndEndsAsAnUnmovedOne() throws Exception {
+        int count = 200;
+        long[] unmoved = runMixed("mixed-still", count, false);
+        long[] moved = runMixed("mixed-moved", count, true);
+        assertEquals(unmoved[0], moved[0], "same hash");
+        assertEquals(0, moved[1], "the lock was held at every step");
+        assertTrue(Long.bitCount(moved[2]) >= 2, "it ran on several nodes: " + Long.toBinaryString(moved[2]));
+    }
+
+    private long[] runMixed(String name, int count, boolean move) throws Exception {
+        SharedMemory shm = nodes.shm(0);
+        long seg = shm.open(name.hashCode() & 0xffff, 8L * count, SharedMemory.CREATE | 0600);
+        Pipe pipe = nodes.ipc(0).pipe();
+        ClusterProcess p = nodes.epm(0).spawn(new Mixed(name, seg, pipe.reader().handle(), count), migratable(0));
+        AtomicBoolean lockSeenFree = new AtomicBoolean();
+        AtomicInteger written = new AtomicInteger();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; i < count; i++) {
+                    pipe.writer().write(ByteBuffer.allocate(8).putLong(0, i * 7919L + 13).position(8).flip());
+                    written.incrementAndGet();
+                    Thread.sleep(1);
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        ClusterLock other = nodes.ipc(2).lock(name);
+        var state = nodes.ipc(1).atomicLong(name + "-state");
+        Thread prober = Thread.ofPlatform().start(() -> {
+            while (p.isAlive()) {
+                if (state.get() == 1 && other.tryLock()) {
+                    if (state.get() == 1) {
+                        lockSeenFree.set(true);               // taken while the process was between lock and unlock
+                    }
+                    other.unlock();
+                }
+                try {
+                    Thread.sleep(3);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        List<MigrationReport> reports = move ? keepMoving(p, 0, 10) : List.of();
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(60)).orElseThrow());
+        writer.join();
+        prober.join();
+        pipe.close();
+        long[] r = (long[]) p.result().orElseThrow();
+        try (Segment s = shm.attach(seg)) {
+            assertEquals(r[0], s.getLong(8L * (count - 1)), "the segment holds the last hash");
+        }
+        shm.remove(seg);
+        assertFalse(lockSeenFree.get(), "another node took the lock while the process held it");
+        if (move) {
+            assertTrue(reports.size() >= 2, "moved " + reports.size() + " times");
+        }
+        return r;
+    }
+
+    @Test
+    void aMainShapedProgramMovesAtItsSafePointsAndStartsOverFromItsFields() throws Exception {
+        ClusterProcess still = nodes.epm(2).spawn(new Loop(20_000_000), migratable(2));
+        assertEquals(ExitStatus.exited(1), still.waitFor(), "never resumed");
+        long[] expected = (long[]) still.result().orElseThrow();
+        ClusterProcess moved = nodes.epm(2).spawn(new Loop(100_000_000), migratable(2));
+        List<MigrationReport> reports = keepMoving(moved, 2, 5);
+        assertEquals(ExitStatus.exited(reports.isEmpty() ? 1 : 0), moved.waitFor());
+        long[] got = (long[]) moved.result().orElseThrow();
+        assertEquals(reports.size() + 1, got[1], "run() entered once per node");
+        ClusterProcess again = nodes.epm(2).spawn(new Loop(100_000_000), migratable(2));
+        again.waitFor();
+        assertEquals(((long[]) again.result().orElseThrow())[0], got[0]);
+        assertTrue(expected[0] > 0 && !reports.isEmpty());
+    }
+
+    @Test
+    void aStepProgramsHandlersAndSignalsFollowIt() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new Ticker(), migratable(1));
+        Thread.sleep(30);
+        nodes.epm(0).migrate(p.pid(), 2);
+        nodes.epm(1).kill(p.pid(), Signal.USR1);
+        nodes.epm(2).migrate(p.pid(), 0);
+        nodes.epm(1).kill(p.pid(), Signal.USR1);
+        Thread.sleep(30);
+        nodes.epm(1).kill(p.pid(), Signal.TERM);
+        assertEquals(ExitStatus.exited(42), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+    }
+
+    @Test
+    void signalsHandlersStopAndWaitFollowAMovedProcess() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MainTicker(), migratable(1));
+        Thread.sleep(30);
+        nodes.epm(0).migrate(p.pid(), 2);
+        nodes.epm(1).kill(p.pid(), Signal.USR1);                  // from its old node: found through the table
+        nodes.epm(0).kill(p.pid(), Signal.STOP);
+        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.STOPPED).orElse(false),
+                "stopped");
+        MigrationReport r = nodes.epm(1).migrate(p.pid(), 0);      // a stopped process moves and stays stopped
+        assertEquals(0, r.to());
+        EpmNodes.await(() -> nodes.epm(2).status(p.pid()).map(i -> i.node() == 0
+                && i.state() == ProcessState.STOPPED).orElse(false), "stopped on node 0");
+        nodes.epm(2).kill(p.pid(), Signal.CONT);
+        nodes.epm(2).kill(p.pid(), Signal.USR1);
+        Thread.sleep(30);
+        nodes.epm(1).kill(p.pid(), Signal.TERM);
+        assertEquals(ExitStatus.exited(42), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+    }
+
+    @Test
+    void aMovedParentStillWaitsForItsRemoteChild() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new StepParent(2, 40),
+                SpawnOptions.defaults().onNode(0).capabilities(MIGRATABLE.plus(Capability.DISTANT_FORK)));
+        Thread.sleep(50);
+        nodes.epm(2).migrate(p.pid(), 1);
+        Thread.sleep(100);
+        nodes.epm(2).migrate(p.pid(), 2);
+        assertEquals(ExitStatus.exited(10), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+    }
+
+    @Test
+    void aProcessWithoutCanMigrateOrWithStateThatCannotTravelStaysAndFinishes() throws Exception {
+        ClusterProcess plain = nodes.epm(0).spawn(new Summer(20_000_000, 10_000),
+                SpawnOptions.defaults().onNode(1));
+        assertThrows(CapabilityException.class, () -> nodes.epm(0).migrate(plain.pid(), 2));
+        assertEquals(ExitStatus.exited(0), plain.waitFor());
+
+        ClusterProcess held = nodes.epm(0).spawn(new HoldsThread(), migratable(0));
+        Thread.sleep(20);
+        MigrationException e = assertThrows(MigrationException.class, () -> nodes.epm(1).migrate(held.pid(), 2));
+        assertTrue(e.getMessage().contains("Thread"), e.getMessage());
+        assertEquals(ExitStatus.exited(0), held.waitFor(Duration.ofSeconds(20)).orElseThrow());
+
+        assertThrows(NoSuchProcessException.class, () -> nodes.epm(0).migrate(Pids.make(1, 999_999), 2));
+        ClusterProcess here = nodes.epm(0).spawn(new TestPrograms.Sleeper(300), migratable(0));
+        assertThrows(MigrationException.class, () -> nodes.epm(0).migrate(here.pid(), 0));
+        here.waitFor();
+    }
+
+    @Test
+    void aGhostIsRefusedWhenCorruptedOfAnotherVersionOrFromAnotherCluster() {
+        byte[] h = Ghost.header(Ghost.MIGRATION, 42, "fp-a", null, 0);
+        byte[] buf = new byte[h.length + 100];
+        System.arraycopy(h, 0, buf, 0, h.length);
+        for (int i = h.length; i < buf.length; i++) {
+            buf[i] = (byte) i;
+        }
+        Ghost.seal(buf, buf.length);
+        assertEquals(42, Ghost.open(buf, buf.length, "g", "fp-a").pid());
+
+        byte[] corrupt = buf.clone();
+        corrupt[buf.length - 7] ^= 1;
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(corrupt, corrupt.length, "g", "fp-a"))
+                .getMessage().contains("checksum"));
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(buf, buf.length - 1, "g", "fp-a"))
+                .getMessage().contains("truncated"));
+        byte[] version = buf.clone();
+        version[9] = 9;
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(version, version.length, "g", "fp-a"))
+                .getMessage().contains("version 9"));
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(buf, buf.length, "g", "fp-b"))
+                .getMessage().contains("registered types differ"));
+        byte[] junk = "not a ghost at all, just some bytes".getBytes();
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(junk, junk.length, "g", "fp-a"))
+                .getMessage().contains("not a Kerrighed process image"));
+        assertArrayEquals(Ghost.MAGIC, java.util.Arrays.copyOf(buf, 8));
+    }
+}
