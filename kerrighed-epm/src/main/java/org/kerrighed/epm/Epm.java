@@ -80,6 +80,7 @@ public final class Epm implements AutoCloseable {
     private final Applications apps;
     private final Ghosts ghosts;
     private final Migration migration;
+    private final Checkpoints checkpoints;
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
@@ -102,6 +103,7 @@ public final class Epm implements AutoCloseable {
         this.reaper = new Reaper(rpc, local, table, apps, shm);
         this.ghosts = new Ghosts(this, rpc.config().types(), apps);
         this.migration = new Migration(this, rpc);
+        this.checkpoints = new Checkpoints(this, rpc, kddm.storage());
         reaper.setMigration(migration);
         kddm.setCallers(new ProcessCallers());
         rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
@@ -174,6 +176,14 @@ public final class Epm implements AutoCloseable {
 
     boolean isLocal(int pid) {
         return local.containsKey(pid);
+    }
+
+    LocalProcess localProcess(int pid) {
+        return local.get(pid);
+    }
+
+    int[] memberIds() {
+        return kddm.members();
     }
 
     boolean isMember(int node) {
@@ -461,7 +471,7 @@ public final class Epm implements AutoCloseable {
         });
     }
 
-    private static boolean mayControl(Requester r, LocalProcess p) {
+    static boolean mayControl(Requester r, LocalProcess p) {
         return r.credentials().isRoot() || r.credentials().uid() == p.credentials.uid();
     }
 
@@ -508,10 +518,76 @@ public final class Epm implements AutoCloseable {
 
     /** Makes {@code p}, rebuilt from a ghost, one of this node's processes and starts it. */
     void install(LocalProcess p) {
+        installStopped(p);
+        reaper.arrived(p);
+        startThread(p);
+    }
+
+    /** Makes {@code p}, rebuilt from a ghost, one of this node's processes, without starting it yet. */
+    void installStopped(LocalProcess p) {
         local.put(p.pid, p);
         table.takeOver(p);
-        reaper.arrived(p);
+    }
+
+    /** Undoes {@link #installStopped} (a restart abandoned before {@code p} started). */
+    void uninstall(LocalProcess p) {
+        local.remove(p.pid, p);
+    }
+
+    void startThread(LocalProcess p) {
         processThreads.execute(p::runOnThread);
+    }
+
+    // ------------------------------------------------------------------ checkpoint/restart
+
+    /**
+     * Checkpoints the application rooted at process {@code root}: that process and its descendants, on every node.
+     * Each is frozen at its next safe point (between two steps of a {@link StepProgram}); once all are, their
+     * ghosts and the segments only they use are written under {@code options.directory()/root/vN} (N one more than
+     * the last version), synced, and the directory renamed into place; then the application goes on, or is killed.
+     * A process that ends or moves meanwhile makes the checkpoint start over (three times at most). Runs on the
+     * calling node, which writes the files.
+     *
+     * @throws CapabilityException      when a process lacks {@code CHECKPOINTABLE}
+     * @throws PermissionDeniedException when the caller is neither root nor the processes' user
+     * @throws NoSuchProcessException   when no live process has pid {@code root}
+     * @throws KerrighedException       when a process cannot be frozen or its state cannot be written (the
+     *                                  application goes on, nothing is left under the directory)
+     */
+    public CheckpointReport checkpoint(int root, CheckpointOptions options) {
+        Checks.notNull(options, "options");
+        checkOpen();
+        return checkpoints.checkpoint(root, options, requester());
+    }
+
+    /** The directory where checkpoints go when the options name none: {@code <storage>/checkpoints}. */
+    public java.nio.file.Path checkpointDirectory() {
+        return checkpoints.defaultDirectory();
+    }
+
+    /**
+     * The newest complete checkpoint version of application {@code app} under {@code dir} (null: the default
+     * directory), if any.
+     */
+    public Optional<java.nio.file.Path> latestCheckpoint(java.nio.file.Path dir, int app) {
+        return Checkpoints.latest(dir == null ? checkpoints.defaultDirectory() : dir, app);
+    }
+
+    /**
+     * Restarts an application from checkpoint version directory {@code version} (on this node's file system), on
+     * the nodes the options allow, even when the nodes it ran on are dead. Every process is rebuilt and installed
+     * before any starts. Its root becomes a child of the caller.
+     *
+     * @throws GhostException      when the checkpoint is corrupted, incomplete, or from an incompatible version or
+     *                             cluster (nothing is started)
+     * @throws KerrighedException  when a pid is in use and new pids were not allowed, or a node failed (nothing is
+     *                             started)
+     */
+    public Restarted restart(java.nio.file.Path version, RestartOptions options) {
+        Checks.notNull(version, "version");
+        Checks.notNull(options, "options");
+        checkOpen();
+        return checkpoints.restart(version, options, currentProcess());
     }
 
     private EpmWire.GroupResult killLocalGroup(EpmWire.KillGroup k) {

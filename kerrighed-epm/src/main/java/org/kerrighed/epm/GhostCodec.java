@@ -49,12 +49,26 @@ final class GhostCodec {
      */
     static final class Binding {
         final Epm epm;
+        final org.kerrighed.epm.internal.EpmWire.Remap remap;   // reading a restart: new pids and segment ids
         LocalProcess process;                       // reading: the process being rebuilt
         final List<Segment> segments = new ArrayList<>();
         final List<Channel> pipeEnds = new ArrayList<>();
 
         Binding(Epm epm) {
+            this(epm, null);
+        }
+
+        Binding(Epm epm, org.kerrighed.epm.internal.EpmWire.Remap remap) {
             this.epm = epm;
+            this.remap = remap;
+        }
+
+        long segment(long id) {
+            return remap == null ? id : remap.segments().getOrDefault(id, id);
+        }
+
+        int pid(int pid) {
+            return remap == null ? pid : remap.pids().getOrDefault(pid, pid);
         }
 
         /** Closes what a read opened (an import abandoned), or what a write met (the process left). */
@@ -79,7 +93,7 @@ final class GhostCodec {
     /**
      * Writes a ghost: the header, then {@code identity} and {@code state}.
      *
-     * @return the sealed bytes; {@code [0]} is the buffer (may be longer), {@code [1]} its used length
+     * @return the sealed bytes
      * @throws MigrationException when a part of the state cannot travel
      */
     Sealed write(ClassLoader loader, byte[] header, Object identity, Object state, Binding binding, int maxBytes) {
@@ -107,7 +121,7 @@ final class GhostCodec {
     record Sealed(byte[] buf, int length) {
     }
 
-    /** What {@link #read} returns: the identity, then the state (read once {@code bind} made the process). */
+    /** Makes the process a ghost's state binds to, from its identity. */
     interface Rebuild {
         LocalProcess make(ProcessImage.Identity identity);
     }
@@ -186,10 +200,10 @@ final class GhostCodec {
         k.addDefaultSerializer(Epm.class, new Bound<>(b -> b.epm, null));
         k.addDefaultSerializer(Ipc.class, new Bound<>(b -> b.epm.ipc(), null));
         k.addDefaultSerializer(SharedMemory.class, new Bound<>(b -> b.epm.shm(), null));
-        k.addDefaultSerializer(ClusterLock.class, new LockSerializer());
-        k.addDefaultSerializer(Segment.class, new SegmentSerializer());
-        k.addDefaultSerializer(PipeReadEnd.class, new PipeEndSerializer<>(PipeReadEnd.class));
-        k.addDefaultSerializer(PipeWriteEnd.class, new PipeEndSerializer<>(PipeWriteEnd.class));
+        handle(k, ClusterLock.class, new LockSerializer());          // registered as node-bound: re-bound here
+        handle(k, Segment.class, new SegmentSerializer());
+        handle(k, PipeReadEnd.class, new PipeEndSerializer<>(PipeReadEnd.class));
+        handle(k, PipeWriteEnd.class, new PipeEndSerializer<>(PipeWriteEnd.class));
         k.addDefaultSerializer(ClusterProcess.class, new ChildHandleSerializer());
         for (Class<?> c : new Class<?>[]{Thread.class, ClassLoader.class, java.nio.channels.FileChannel.class,
                 java.net.Socket.class, java.nio.channels.SocketChannel.class, java.io.InputStream.class,
@@ -197,6 +211,15 @@ final class GhostCodec {
             k.addDefaultSerializer(c, new Refused<>());
         }
         return k;
+    }
+
+    /** Serializes {@code type} with {@code s}, keeping its registered id if it has one. */
+    private static <T> void handle(Kryo k, Class<T> type, Serializer<T> s) {
+        if (k.getClassResolver().getRegistration(type) != null) {
+            k.register(type, s);
+        } else {
+            k.addDefaultSerializer(type, s);
+        }
     }
 
     private static Binding binding(Kryo k) {
@@ -258,10 +281,10 @@ final class GhostCodec {
 
         @Override
         public Segment read(Kryo kryo, Input input, Class<? extends Segment> type) {
-            long id = input.readLong();
+            Binding b = binding(kryo);
+            long id = b.segment(input.readLong());
             boolean readOnly = input.readBoolean();
             boolean attached = input.readBoolean();
-            Binding b = binding(kryo);
             Segment s = b.epm.shm().attach(id, readOnly ? SharedMemory.READ_ONLY : 0);
             if (attached) {
                 b.segments.add(s);
@@ -320,9 +343,9 @@ final class GhostCodec {
 
         @Override
         public ClusterProcess read(Kryo kryo, Input input, Class<? extends ClusterProcess> type) {
-            int pid = input.readInt();
-            int node = input.readInt();
             Binding b = binding(kryo);
+            int pid = b.pid(input.readInt());
+            int node = input.readInt();
             Child c = b.process.children.get(pid);
             if (c == null) {
                 c = new Children().add(pid, node);             // reaped before the move: waiting for it again

@@ -1,6 +1,10 @@
 package org.kerrighed.epm;
 
+import org.kerrighed.epm.internal.EpmWire;
 import org.kerrighed.rpc.TypeRegistry;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * This node's ghost path: a process's image written into a ghost and a process rebuilt from one, for migration
@@ -31,6 +35,15 @@ final class Ghosts {
     }
 
     /**
+     * Checks {@code buf[0..length)} (magic, version, length, checksum, the writer's types) and returns its header.
+     *
+     * @throws GhostException when the ghost is refused
+     */
+    Ghost.Header check(byte[] buf, int length, String source) {
+        return Ghost.open(buf, length, source, fingerprint);
+    }
+
+    /**
      * Checks {@code buf[0..length)} and rebuilds the process it holds (not started, not installed); its handles
      * are bound on this node and listed in {@code b}.
      *
@@ -43,9 +56,46 @@ final class Ghosts {
                     + " one was expected");
         }
         ClassLoader loader = h.app() == null ? nodeLoader : apps.loader(Applications.checkId(h.app()), h.appOrigin());
-        ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, id), source);
-        b.process.restore(st);
+        ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),
+                source);
+        b.process.restore(remap(st, b.remap));
         return b.process;
+    }
+
+    /** A restarted process's identity: its pid, parent, group and session as the restart maps them. */
+    private static ProcessImage.Identity remap(ProcessImage.Identity id, EpmWire.Remap r) {
+        if (r == null) {
+            return id;
+        }
+        int ppid;
+        int parentNode;
+        if (id.pid() == r.rootPid()) {
+            ppid = r.rootParent();
+            parentNode = r.rootParentNode();
+        } else if (r.pids().containsKey(id.ppid())) {
+            ppid = r.pids().get(id.ppid());
+            parentNode = r.nodes().get(id.ppid());
+        } else {
+            ppid = Pids.INIT;                               // its parent is not part of the application
+            parentNode = -1;
+        }
+        return new ProcessImage.Identity(r.pids().getOrDefault(id.pid(), id.pid()), ppid, parentNode,
+                r.pids().getOrDefault(id.pgid(), id.pgid()), r.pids().getOrDefault(id.sid(), id.sid()), id.command(),
+                id.args(), id.env(), id.credentials(), id.capabilities(), id.startMillis());
+    }
+
+    /** A restarted process's state: its children's pids and nodes as the restart maps them. */
+    private static ProcessImage.State remap(ProcessImage.State st, EpmWire.Remap r) {
+        if (r == null) {
+            return st;
+        }
+        List<ProcessImage.ChildImage> kids = new ArrayList<>();
+        for (ProcessImage.ChildImage c : st.children()) {
+            kids.add(new ProcessImage.ChildImage(r.pids().getOrDefault(c.pid(), c.pid()),
+                    r.nodes().getOrDefault(c.pid(), c.node()), c.status(), c.result(), c.last()));
+        }
+        return new ProcessImage.State(st.program(), st.result(), st.pending(), st.ignored(), st.handlers(),
+                st.cpuNanos(), st.allocatedBytes(), kids, st.locks(), st.moves(), st.stopped());
     }
 
     /** Closes, as the rebuilt process, what reading a ghost opened (the process will not run here). */

@@ -91,6 +91,11 @@ final class ProcessTable {
         throw new KerrighedException("node " + self + " found no free pid (1000 tried)");
     }
 
+    /** A new pid born here, for a process restarted under a new pid (its row is written when it is installed). */
+    synchronized int newPid() {
+        return nextPid();
+    }
+
     /** The next local pid of the reserved block (reserving a block first if it is used up); not one running here. */
     private int nextPid() {
         while (true) {

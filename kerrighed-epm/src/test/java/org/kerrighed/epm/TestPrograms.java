@@ -32,7 +32,9 @@ final class TestPrograms {
             .register(30_019, MigrationTest.Ticker.class)
             .register(30_020, MigrationTest.StepParent.class)
             .register(30_021, MigrationTest.HoldsThread.class)
-            .register(30_022, MigrationTest.MainTicker.class);
+            .register(30_022, MigrationTest.MainTicker.class)
+            .register(30_023, CheckpointTest.Job.class)
+            .register(30_024, CheckpointTest.Part.class);
 
     private TestPrograms() {
     }

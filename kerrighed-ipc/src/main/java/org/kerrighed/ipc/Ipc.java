@@ -73,7 +73,12 @@ public final class Ipc implements AutoCloseable {
                 .register(5009, SyncState.AtomicRef.class)
                 .register(5015, BarrierService.Op.class)
                 .register(5016, BarrierService.Reply.class)
-                .register(5017, Sleepers.Wakes.class);
+                .register(5017, Sleepers.Wakes.class)
+                .register(5018, ClusterLock.class, new org.kerrighed.rpc.NodeBound<>("send its name"))
+                .register(5019, PipeReadEnd.class, new org.kerrighed.rpc.NodeBound<>("send its handle() and open it"
+                        + " there"))
+                .register(5020, PipeWriteEnd.class, new org.kerrighed.rpc.NodeBound<>("send its handle() and open it"
+                        + " there"));
         ChannelsService.registerTypes(b);
         SysvService.registerTypes(b);
     }
@@ -130,6 +135,17 @@ public final class Ipc implements AutoCloseable {
     public record HeldLock(String name, int holds, boolean fair, int mode) implements java.io.Serializable {
     }
 
+    /** The {@link ClusterLock}s the calling thread holds on this node, with their hold counts (nothing released). */
+    public java.util.List<HeldLock> heldLocks() {
+        java.util.List<HeldLock> held = new java.util.ArrayList<>();
+        for (ClusterLock.Core c : syncSets.cores("lock", ClusterLock.Core.class)) {
+            if (c.local.isHeldByCurrentThread()) {
+                held.add(new HeldLock(c.name, c.local.getHoldCount(), c.fair, c.mode));
+            }
+        }
+        return held;
+    }
+
     /**
      * Releases every {@link ClusterLock} the calling thread holds on this node, each reserved for process
      * {@code pid} until {@code reserve} has passed: meanwhile no caller but that process (on any node) takes it.
@@ -159,7 +175,6 @@ public final class Ipc implements AutoCloseable {
      */
     public void takeOverLocks(java.util.List<HeldLock> held, int pid, java.time.Duration timeout)
             throws InterruptedException {
-        java.util.List<ClusterLock> taken = new java.util.ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             for (HeldLock h : held) {
@@ -168,7 +183,6 @@ public final class Ipc implements AutoCloseable {
                     throw new org.kerrighed.rpc.KerrighedException("lock '" + h.name() + "' was not taken back in "
                             + timeout);
                 }
-                taken.add(l);
                 for (int i = 1; i < h.holds(); i++) {
                     l.lock();                                    // reentrant: no message
                 }

@@ -132,7 +132,9 @@ public final class SharedMemory implements AutoCloseable {
         b.range("kerrighed-mm", 4000, 4999)
                 .register(4000, KeySlot.class)
                 .register(4001, Directory.class)
-                .register(4002, SegmentMeta.class);
+                .register(4002, SegmentMeta.class)
+                .register(4003, Segment.class, new org.kerrighed.rpc.NodeBound<>("send the segment's id and attach it"
+                        + " there"));
     }
 
     public Kddm kddm() {

@@ -127,10 +127,47 @@ public final class EpmWire {
         public static final int PREPARED = 1;
         public static final int COMMIT = 2;
         public static final int COMMITTED = 3;
+        public static final int START = 4;
+        public static final int STARTED = 5;
     }
 
     /** Child {@code childPid} of {@code parentPid} (of INIT: {@code parentPid} 1) runs on {@code node} now. */
     public record Moved(int parentPid, int childPid, int node) {
+    }
+
+    /** Freeze process {@code pid} of application {@code app} and send its checkpoint ghost; then a {@link Decision}. */
+    public record Freeze(int pid, int app, Requester from) {
+    }
+
+    /**
+     * A process frozen for a checkpoint: its ghost ({@code length} bytes) follows in chunks. {@code segments} are
+     * the ids of the segments its state holds attached.
+     */
+    public record Frozen(int pid, int ppid, int node, long length, List<Long> segments) {
+        public Frozen {
+            segments = new ArrayList<>(segments);
+        }
+    }
+
+    /** What a frozen process does once the checkpoint is written. */
+    public record Decision(boolean kill) {
+    }
+
+    /**
+     * How a restarted application's identities change: pids (old to new), nodes (by old pid), the root's new parent,
+     * and segment ids (old to new).
+     */
+    public record Remap(Map<Integer, Integer> pids, Map<Integer, Integer> nodes, int rootPid, int rootParent,
+                        int rootParentNode, Map<Long, Long> segments) {
+        public Remap {
+            pids = new java.util.HashMap<>(pids);
+            nodes = new java.util.HashMap<>(nodes);
+            segments = new java.util.HashMap<>(segments);
+        }
+    }
+
+    /** Restart the process of a checkpoint ghost ({@code length} bytes follow) here, with {@code remap}. */
+    public record RestartOpen(int oldPid, long length, Remap remap) {
     }
 
     public static final ServiceKey<Spawn, Integer> SPAWN = ServiceKey.of(160, "epm.spawn", Spawn.class, Integer.class);
@@ -157,6 +194,12 @@ public final class EpmWire {
     /** Whether process {@code pid} arrived at (and runs on) the receiving node: settles a commit whose reply was lost. */
     public static final ServiceKey<Integer, Integer> ARRIVED = ServiceKey.of(172, "epm.arrived", Integer.class,
             Integer.class);
+
+    /** Freeze a process for a checkpoint: its ghost comes back, then the checkpointing node's decision goes. */
+    public static final ConversationKey<Freeze> FREEZE = ConversationKey.of(173, "epm.freeze", Freeze.class);
+    /** Restart a process from its ghost: chunks, then {@link MoveStep}s (prepared, commit, committed, start). */
+    public static final ConversationKey<RestartOpen> RESTART = ConversationKey.of(174, "epm.restart",
+            RestartOpen.class);
 
     /** Results of {@link #KILL}. */
     public static final int DELIVERED = 0;
@@ -190,7 +233,12 @@ public final class EpmWire {
                 .register(7041, Migrate.class)
                 .register(7042, MoveOpen.class)
                 .register(7043, MoveStep.class)
-                .register(7044, Moved.class);
+                .register(7044, Moved.class)
+                .register(7045, Freeze.class)
+                .register(7046, Frozen.class)
+                .register(7047, Decision.class)
+                .register(7048, Remap.class)
+                .register(7049, RestartOpen.class);
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
                 .register(7031, AppValue.class);

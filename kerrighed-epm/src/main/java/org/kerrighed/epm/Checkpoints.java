@@ -1,0 +1,793 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.epm.internal.EpmWire;
+import org.kerrighed.epm.internal.EpmWire.Decision;
+import org.kerrighed.epm.internal.EpmWire.Freeze;
+import org.kerrighed.epm.internal.EpmWire.Frozen;
+import org.kerrighed.epm.internal.EpmWire.MoveStep;
+import org.kerrighed.epm.internal.EpmWire.Remap;
+import org.kerrighed.epm.internal.EpmWire.Requester;
+import org.kerrighed.epm.internal.EpmWire.RestartOpen;
+import org.kerrighed.ipc.Ipc;
+import org.kerrighed.kddm.access.PermissionDeniedException;
+import org.kerrighed.mm.Segment;
+import org.kerrighed.mm.SegmentStat;
+import org.kerrighed.mm.SharedMemory;
+import org.kerrighed.rpc.Conversation;
+import org.kerrighed.rpc.KerrighedException;
+import org.kerrighed.rpc.RemoteException;
+import org.kerrighed.rpc.RpcNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checkpoints of applications and restarts from them, both sides. An application is a process and its
+ * descendants, on any nodes. The node that checkpoints it freezes every process (each captures its ghost at its
+ * next safe point and waits), writes the ghosts and the segments only the application uses into a new version
+ * directory, syncs it, renames it into place, then lets the processes go on or kills them. A restart reads a
+ * version, places its processes, sends each ghost to its node, and starts them all once every one is in place.
+ */
+final class Checkpoints {
+    /*
+     * Files of version N of application A: DIR/A/vN/manifest.properties, process-PID.ghost (one ghost each, kind
+     * CHECKPOINT), segment-ID.bin (a segment's bytes). They are written into DIR/A/.vN.partial, synced, and renamed
+     * to vN: a version directory is complete or absent. The manifest lists the processes (pid, node, parent) and
+     * segments (id, key, size, page size, replication, mode).
+     */
+    private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
+    static final String MANIFEST = "manifest.properties";
+    private static final int FORMAT = 1;
+
+    private final Epm epm;
+    private final RpcNode rpc;
+    private final int self;
+    private final Duration timeout;
+    private final int chunk;
+    private final Path defaultDir;
+
+    Checkpoints(Epm epm, RpcNode rpc, Path storage) {
+        this.epm = epm;
+        this.rpc = rpc;
+        this.self = rpc.nodeId();
+        this.timeout = rpc.config().defaultCallTimeout();
+        this.chunk = Math.min(4 << 20, rpc.config().maxFrameBytes() / 4);
+        this.defaultDir = storage.resolve("checkpoints");
+        rpc.registerConversation(EpmWire.FREEZE, this::serveFreeze);
+        rpc.registerConversation(EpmWire.RESTART, this::serveRestart);
+    }
+
+    Path defaultDirectory() {
+        return defaultDir;
+    }
+
+    // ------------------------------------------------------------------ checkpoint: the checkpointing node
+
+    /** One frozen process: its summary and the conversation that holds it frozen. */
+    private record Held(Frozen frozen, Conversation conversation) {
+    }
+
+    /** Checkpoints the application rooted at {@code root}. */
+    CheckpointReport checkpoint(int root, CheckpointOptions o, Requester from) {
+        long t0 = System.nanoTime();
+        Path base = (o.directory() == null ? defaultDir : o.directory()).resolve(String.valueOf(root));
+        for (int attempt = 1; ; attempt++) {
+            Map<Integer, Held> held = new LinkedHashMap<>();
+            Path partial = null;
+            boolean written = false;
+            try {
+                synchronized (this) {
+                    Files.createDirectories(base);
+                    int version = nextVersion(base);
+                    partial = base.resolve(".v" + version + ".partial");
+                    deleteTree(partial);
+                    Files.createDirectories(partial);
+                    freezeAll(root, from, held, partial);
+                    long tFrozen = System.nanoTime();
+                    List<String> leftOut = new ArrayList<>();
+                    long bytes = saveSegments(held, partial, o.refuseShared(), leftOut);
+                    for (Held h : held.values()) {
+                        bytes += h.frozen().length();
+                    }
+                    writeManifest(partial, root, version, held, o.description(), leftOut);
+                    Path dir = base.resolve("v" + version);
+                    syncTree(partial);
+                    move(partial, dir);
+                    fsyncDir(base);
+                    written = true;
+                    long tWritten = System.nanoTime();
+                    decide(held, o.kill());
+                    List<Integer> nodes = held.values().stream().map(h -> h.frozen().node()).distinct().sorted()
+                            .toList();
+                    log.info("node {}: checkpoint v{} of application {}: {} process(es) on node(s) {}, {} bytes, in {}",
+                            self, version, root, held.size(), nodes, bytes, dir);
+                    return new CheckpointReport(root, version, dir, List.copyOf(held.keySet()), nodes, bytes,
+                            ms(tFrozen - t0), ms(tWritten - tFrozen), ms(System.nanoTime() - t0), leftOut);
+                }
+            } catch (ApplicationChanged e) {
+                release(held, partial);
+                if (attempt >= 3) {
+                    throw new KerrighedException("application " + root + " kept changing while it was frozen ("
+                            + e.getMessage() + "): no checkpoint after 3 attempts");
+                }
+                log.debug("node {}: application {} changed while frozen ({}): trying again", self, root, e.getMessage());
+            } catch (IOException e) {
+                release(held, partial);
+                throw new KerrighedException("node " + self + " cannot write the checkpoint of application " + root
+                        + " under " + base + ": " + e, e);
+            } catch (RuntimeException | Error e) {
+                if (!written) {
+                    release(held, partial);
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** A process of the application ended or moved while the others were being frozen: try again. */
+    private static final class ApplicationChanged extends RuntimeException {
+        ApplicationChanged(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * Freezes the application's processes, streaming each ghost to {@code dir}, until no process of the tree is
+     * left unfrozen (one that was spawned before its parent froze is found on the next pass).
+     */
+    private void freezeAll(int root, Requester from, Map<Integer, Held> held, Path dir) throws IOException {
+        for (int pass = 0; pass < 10; pass++) {
+            List<ProcessInfo> tree = tree(root);
+            if (tree.isEmpty()) {
+                if (held.isEmpty()) {
+                    throw new NoSuchProcessException("no live process " + root);
+                }
+                throw new ApplicationChanged("its root ended");
+            }
+            boolean grew = false;
+            for (ProcessInfo p : tree) {
+                if (!held.containsKey(p.pid())) {
+                    held.put(p.pid(), freeze(p, root, from, dir));
+                    grew = true;
+                }
+            }
+            if (!grew) {
+                return;
+            }
+        }
+        throw new ApplicationChanged("it kept growing");
+    }
+
+    /** The live processes of the tree rooted at {@code root} (zombies left out), from ps. */
+    private List<ProcessInfo> tree(int root) {
+        Map<Integer, List<ProcessInfo>> byParent = new HashMap<>();
+        ProcessInfo top = null;
+        for (ProcessInfo p : epm.ps()) {
+            if (p.state() == ProcessState.ZOMBIE) {
+                continue;
+            }
+            byParent.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p);
+            if (p.pid() == root) {
+                top = p;
+            }
+        }
+        List<ProcessInfo> out = new ArrayList<>();
+        if (top == null) {
+            return out;
+        }
+        List<ProcessInfo> todo = new ArrayList<>(List.of(top));
+        while (!todo.isEmpty()) {
+            ProcessInfo p = todo.removeLast();
+            out.add(p);
+            todo.addAll(byParent.getOrDefault(p.pid(), List.of()));
+        }
+        return out;
+    }
+
+    private Held freeze(ProcessInfo p, int app, Requester from, Path dir) throws IOException {
+        Conversation c;
+        try {
+            c = rpc.openConversation(p.node(), EpmWire.FREEZE, new Freeze(p.pid(), app, from));
+        } catch (KerrighedException e) {
+            throw new ApplicationChanged("node " + p.node() + " of process " + p.pid() + ": " + e.getMessage());
+        }
+        try {
+            Optional<Object> m = c.receive(timeout.multipliedBy(2));
+            if (m.isEmpty() || !(m.get() instanceof Frozen f) || f.pid() != p.pid()) {
+                throw new KerrighedException("node " + p.node() + " broke the freeze protocol for process " + p.pid());
+            }
+            try (FileChannel out = FileChannel.open(dir.resolve("process-" + p.pid() + ".ghost"),
+                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                long got = 0;
+                while (got < f.length()) {
+                    Optional<Object> b = c.receive(timeout);
+                    if (b.isEmpty() || !(b.get() instanceof byte[] bytes)) {
+                        throw new KerrighedException("the ghost of process " + p.pid() + " from node " + p.node()
+                                + " is truncated (" + got + " of " + f.length() + " bytes)");
+                    }
+                    ByteBuffer bb = ByteBuffer.wrap(bytes);
+                    while (bb.hasRemaining()) {
+                        out.write(bb);
+                    }
+                    got += bytes.length;
+                }
+            }
+            return new Held(f, c);
+        } catch (RemoteException e) {
+            c.abort("checkpoint abandoned");
+            RuntimeException r = ProcessErrors.fromRemote(e, "freeze process " + p.pid());
+            if (r instanceof NoSuchProcessException) {
+                throw new ApplicationChanged("process " + p.pid() + " ended or moved");
+            }
+            throw r;
+        } catch (java.util.concurrent.TimeoutException e) {
+            c.abort("checkpoint abandoned");
+            throw new KerrighedException("process " + p.pid() + " on node " + p.node() + " did not reach a safe point in "
+                    + timeout.multipliedBy(2) + ": no checkpoint");
+        } catch (InterruptedException e) {
+            c.abort("checkpoint abandoned");
+            Thread.currentThread().interrupt();
+            throw new KerrighedException("interrupted while freezing process " + p.pid());
+        } catch (IOException | RuntimeException e) {
+            c.abort("checkpoint abandoned");
+            throw e;
+        }
+    }
+
+    /** Lets every frozen process go on (or die), and removes a partial version. */
+    private void release(Map<Integer, Held> held, Path partial) {
+        decide(held, false);
+        if (partial != null) {
+            try {
+                deleteTree(partial);
+            } catch (IOException e) {
+                log.warn("node {}: partial checkpoint {} not removed: {}", self, partial, e.toString());
+            }
+        }
+    }
+
+    private void decide(Map<Integer, Held> held, boolean kill) {
+        for (Held h : held.values()) {
+            try {
+                h.conversation().send(new Decision(kill), timeout);
+                h.conversation().close();
+            } catch (Exception e) {
+                log.debug("node {}: process {} not told to {}: {} (it goes on after its freeze timeout)", self,
+                        h.frozen().pid(), kill ? "end" : "go on", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Saves the segments the application's processes hold: those attached only by them. Returns the bytes saved.
+     */
+    private long saveSegments(Map<Integer, Held> held, Path dir, boolean refuseShared, List<String> leftOut)
+            throws IOException {
+        Map<Long, Integer> uses = new TreeMap<>();
+        for (Held h : held.values()) {
+            for (long id : h.frozen().segments()) {
+                uses.merge(id, 1, Integer::sum);
+            }
+        }
+        long bytes = 0;
+        SharedMemory shm = epm.shm();
+        for (Map.Entry<Long, Integer> u : uses.entrySet()) {
+            SegmentStat st = shm.stat(u.getKey());
+            if (st.attachCount() > u.getValue()) {
+                String why = "segment " + st.id() + " (key " + st.key() + ") is attached by " + (st.attachCount()
+                        - u.getValue()) + " process(es) or thread(s) outside the application";
+                if (refuseShared) {
+                    throw new KerrighedException(why + ": checkpoint refused");
+                }
+                leftOut.add(why + ": not saved");
+                continue;
+            }
+            try (Segment s = shm.attach(st.id(), SharedMemory.READ_ONLY);
+                 FileChannel out = FileChannel.open(dir.resolve("segment-" + st.id() + ".bin"),
+                         StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                byte[] buf = new byte[(int) Math.min(st.size(), 1 << 20)];
+                for (long off = 0; off < st.size(); off += buf.length) {
+                    int n = (int) Math.min(buf.length, st.size() - off);
+                    s.copyTo(off, buf, 0, n);
+                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                    while (bb.hasRemaining()) {
+                        out.write(bb);
+                    }
+                }
+            }
+            bytes += st.size();
+        }
+        return bytes;
+    }
+
+    private void writeManifest(Path dir, int root, int version, Map<Integer, Held> held, String description,
+                               List<String> leftOut) throws IOException {
+        Properties m = new Properties();
+        m.setProperty("format", String.valueOf(FORMAT));
+        m.setProperty("app", String.valueOf(root));
+        m.setProperty("version", String.valueOf(version));
+        m.setProperty("taken", Instant.now().toString());
+        m.setProperty("taken-by-node", String.valueOf(self));
+        if (description != null) {
+            m.setProperty("description", description);
+        }
+        List<String> procs = new ArrayList<>();
+        for (Held h : held.values()) {
+            procs.add(h.frozen().pid() + ":" + h.frozen().node() + ":" + h.frozen().ppid());
+        }
+        m.setProperty("processes", String.join(",", procs));
+        List<String> segs = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "segment-*.bin")) {
+            for (Path f : ds) {
+                long id = Long.parseLong(f.getFileName().toString().replaceAll("\\D", ""));
+                SegmentStat st = epm.shm().stat(id);
+                segs.add(id + ":" + st.key() + ":" + st.size() + ":" + st.pageSize() + ":" + st.replication() + ":"
+                        + st.perm().mode());
+            }
+        }
+        m.setProperty("segments", String.join(",", segs));
+        m.setProperty("left-out", String.join("; ", leftOut));
+        try (Writer w = Files.newBufferedWriter(dir.resolve(MANIFEST), StandardCharsets.UTF_8)) {
+            m.store(w, "Kerrighed application checkpoint");
+        }
+    }
+
+    /** The next version number under {@code base}: one more than the highest {@code vN} there. */
+    private static int nextVersion(Path base) throws IOException {
+        int max = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(base, "v*")) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString().substring(1);
+                if (n.matches("\\d{1,9}")) {
+                    max = Math.max(max, Integer.parseInt(n));
+                }
+            }
+        }
+        return max + 1;
+    }
+
+    /** The newest complete version directory of application {@code app} under {@code dir}; empty if none. */
+    static Optional<Path> latest(Path dir, int app) {
+        Path base = dir.resolve(String.valueOf(app));
+        try {
+            int v = nextVersion(base) - 1;
+            return v == 0 ? Optional.empty() : Optional.of(base.resolve("v" + v));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    // ------------------------------------------------------------------ checkpoint: the process's node
+
+    /** Freezes one of this node's processes, sends its ghost, and applies the decision that comes back. */
+    private void serveFreeze(Conversation c, Freeze f) throws Exception {
+        LocalProcess p = epm.localProcess(f.pid());
+        if (p == null) {
+            throw new NoSuchProcessException("no live process " + f.pid() + " on node " + self);
+        }
+        if (!Epm.mayControl(f.from(), p)) {
+            throw new PermissionDeniedException(f.from().credentials() + " may not checkpoint process " + f.pid() + " ("
+                    + p.credentials + "): only root or its owner may");
+        }
+        if (!p.capabilities().has(Capability.CHECKPOINTABLE)) {
+            throw new CapabilityException("process " + p.pid + " of application " + f.app() + " may not be"
+                    + " checkpointed: CHECKPOINTABLE is not effective (" + Capabilities.names(p.capabilities().effective())
+                    + ")");
+        }
+        FreezeAction a = new FreezeAction();
+        try {
+            p.request(a);
+        } catch (IllegalStateException e) {
+            throw new NoSuchProcessException(e.getMessage());
+        }
+        Captured cap;
+        try {
+            cap = a.captured.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            if (p.withdraw(a)) {
+                throw new KerrighedException("process " + p.pid + " did not reach a safe point in " + timeout);
+            }
+            cap = a.captured.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception x ? x : new KerrighedException(e.getCause().toString());
+        }
+        boolean kill = false;
+        try {
+            c.send(new Frozen(p.pid, p.ppid, self, cap.ghost().length(), cap.segments()), timeout);
+            for (int off = 0; off < cap.ghost().length(); off += chunk) {
+                c.send(Arrays.copyOfRange(cap.ghost().buf(), off, Math.min(cap.ghost().length(), off + chunk)),
+                        timeout);
+            }
+            Optional<Object> d = c.receive(timeout.multipliedBy(4));
+            kill = d.isPresent() && d.get() instanceof Decision dec && dec.kill();
+        } catch (Exception e) {
+            log.debug("node {}: process {} goes on: its checkpoint was abandoned ({})", self, p.pid, e.toString());
+        } finally {
+            a.decision.complete(kill);
+        }
+    }
+
+    private record Captured(GhostCodec.Sealed ghost, List<Long> segments) {
+    }
+
+    /** On the process's thread: capture the ghost, then wait (frozen) for the decision. */
+    private final class FreezeAction implements LocalProcess.SafepointAction {
+        final CompletableFuture<Captured> captured = new CompletableFuture<>();
+        final CompletableFuture<Boolean> decision = new CompletableFuture<>();
+
+        @Override
+        public void cancel(String why) {
+            captured.completeExceptionally(new NoSuchProcessException(why + " before it froze"));
+        }
+
+        @Override
+        public boolean run(LocalProcess p) {
+            try (AutoCloseable ignored = p.useCapability(Capability.CHECKPOINTABLE)) {
+                List<Ipc.HeldLock> locks = epm.ipc().heldLocks();
+                GhostCodec.Binding b = new GhostCodec.Binding(epm);
+                GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.CHECKPOINT, p.capture(locks), b);
+                List<Long> segs = new ArrayList<>();
+                for (Segment s : b.segments) {
+                    segs.add(s.id());
+                }
+                captured.complete(new Captured(g, segs));
+            } catch (Exception e) {
+                captured.completeExceptionally(e instanceof MigrationException m
+                        ? new KerrighedException("process " + p.pid + " cannot be checkpointed: " + m.getMessage(), m)
+                        : e);
+                return false;
+            }
+            boolean kill;
+            try {
+                kill = decision.get(timeout.toMillis() * 6, TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                log.warn("node {}: process {} got no decision after its checkpoint: it goes on", self, p.pid);
+                kill = false;
+            }
+            if (kill) {
+                epm.ipc().handOverLocks(p.pid, timeout.multipliedBy(10));    // kept for its restart
+                throw new LocalProcess.Ended(ExitStatus.killed(Signal.KILL, "checkpointed then killed"));
+            }
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ restart: the restarting node
+
+    /** Restarts version directory {@code dir} (see {@link Epm#restart}). */
+    Restarted restart(Path dir, RestartOptions o, LocalProcess caller) {
+        Properties m = readManifest(dir);
+        int app = intProp(m, "app", dir);
+        List<int[]> procs = new ArrayList<>();                  // old pid, old node, old ppid
+        for (String s : m.getProperty("processes", "").split(",")) {
+            if (!s.isBlank()) {
+                String[] f = s.split(":");
+                procs.add(new int[]{Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2])});
+            }
+        }
+        if (procs.isEmpty()) {
+            throw new GhostException("checkpoint " + dir + " lists no process");
+        }
+        Map<Integer, byte[]> ghosts = new LinkedHashMap<>();
+        for (int[] p : procs) {
+            Path f = dir.resolve("process-" + p[0] + ".ghost");
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(f);
+            } catch (NoSuchFileException e) {
+                throw new GhostException("checkpoint " + dir + " lacks " + f.getFileName());
+            } catch (IOException e) {
+                throw new KerrighedException("cannot read " + f + ": " + e, e);
+            }
+            Ghost.Header h = epm.ghosts().check(bytes, bytes.length, "checkpoint file " + f);
+            if (h.kind() != Ghost.CHECKPOINT || h.pid() != p[0]) {
+                throw new GhostException("checkpoint file " + f + " holds another process (" + h.pid() + ")");
+            }
+            ghosts.put(p[0], bytes);
+        }
+        List<Integer> live = liveNodes(o.nodes());
+        Map<Integer, Integer> pidMap = new HashMap<>();
+        Map<Integer, Integer> nodeOf = new HashMap<>();          // by old pid
+        int next = 0;
+        for (int[] p : procs) {
+            int node = live.contains(p[1]) ? p[1] : live.get(next++ % live.size());
+            nodeOf.put(p[0], node);
+            int pid = p[0];
+            if (inUse(pid)) {
+                if (!o.newPids()) {
+                    throw new KerrighedException("cannot restart application " + app + " from " + dir + ": pid " + pid
+                            + " is in use (restart with new pids to take others)");
+                }
+                pid = epm.table().newPid();
+            }
+            pidMap.put(p[0], pid);
+        }
+        Map<Long, Long> segMap = restoreSegments(dir, m);
+        int rootParent = caller != null ? caller.pid : Pids.INIT;
+        Remap remap = new Remap(pidMap, nodeOf, app, rootParent, self, segMap);
+        List<Conversation> started = new ArrayList<>();
+        boolean done = false;
+        try {
+            for (int[] p : procs) {
+                byte[] g = ghosts.get(p[0]);
+                Conversation c = rpc.openConversation(nodeOf.get(p[0]), EpmWire.RESTART,
+                        new RestartOpen(p[0], g.length, remap));
+                started.add(c);
+                for (int off = 0; off < g.length; off += chunk) {
+                    c.send(Arrays.copyOfRange(g, off, Math.min(g.length, off + chunk)), timeout);
+                }
+            }
+            step(started, MoveStep.PREPARED, -1);
+            step(started, MoveStep.COMMITTED, MoveStep.COMMIT);
+            Child root = epm.reaper().register(caller, pidMap.get(app), nodeOf.get(app));
+            step(started, MoveStep.STARTED, MoveStep.START);
+            done = true;
+            Map<Integer, Integer> nodes = new HashMap<>();
+            nodeOf.forEach((old, n) -> nodes.put(pidMap.get(old), n));
+            log.info("node {}: application {} restarted from {}: {} process(es) on node(s) {}", self, app, dir,
+                    procs.size(), new java.util.TreeSet<>(nodes.values()));
+            return new Restarted(new ClusterProcess(epm, pidMap.get(app), nodeOf.get(app), root), pidMap, nodes);
+        } catch (RemoteException e) {
+            throw ProcessErrors.fromRemote(e, "restart application " + app);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new KerrighedException("restart of application " + app + ": a node did not answer in " + timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KerrighedException("interrupted while restarting application " + app);
+        } finally {
+            for (Conversation c : started) {
+                if (done) {
+                    c.close();
+                } else {
+                    c.abort("restart abandoned");
+                }
+            }
+        }
+    }
+
+    /** Sends {@code send} (unless -1) on every conversation, then expects step {@code expect} from each. */
+    private void step(List<Conversation> cs, int expect, int send)
+            throws InterruptedException, java.util.concurrent.TimeoutException {
+        if (send >= 0) {
+            for (Conversation c : cs) {
+                c.send(new MoveStep(send), timeout);
+            }
+        }
+        for (Conversation c : cs) {
+            Optional<Object> r = c.receive(timeout);
+            if (r.isEmpty() || !(r.get() instanceof MoveStep s) || s.step() != expect) {
+                throw new KerrighedException("node " + c.peer() + " broke the restart protocol (expected step " + expect
+                        + ", got " + r.orElse("the end") + ")");
+            }
+        }
+    }
+
+    private boolean inUse(int pid) {
+        return epm.isLocal(pid) || epm.table().hostOf(pid) >= 0 && epm.status(pid).isPresent();
+    }
+
+    private List<Integer> liveNodes(List<Integer> wanted) {
+        List<Integer> live = new ArrayList<>();
+        for (int n : epm.memberIds()) {
+            if (wanted.isEmpty() || wanted.contains(n)) {
+                live.add(n);
+            }
+        }
+        for (int n : wanted) {
+            if (!live.contains(n)) {
+                throw new IllegalArgumentException("node " + n + " is not a live member of the cluster");
+            }
+        }
+        return live;
+    }
+
+    /** Puts the saved segments back (into the same segment if it still exists, else a new one); old id to id. */
+    private Map<Long, Long> restoreSegments(Path dir, Properties m) {
+        Map<Long, Long> map = new HashMap<>();
+        SharedMemory shm = epm.shm();
+        for (String s : m.getProperty("segments", "").split(",")) {
+            if (s.isBlank()) {
+                continue;
+            }
+            String[] f = s.split(":");
+            long id = Long.parseLong(f[0]);
+            long key = Long.parseLong(f[1]);
+            long size = Long.parseLong(f[2]);
+            long now;
+            try {
+                shm.stat(id);
+                now = id;
+            } catch (org.kerrighed.mm.NoSuchSegmentException gone) {
+                now = -1;
+            }
+            Path file = dir.resolve("segment-" + id + ".bin");
+            if (now >= 0) {
+                try {
+                    fill(shm, now, file, size);
+                    map.put(id, now);
+                    continue;
+                } catch (org.kerrighed.mm.PageLostException lost) {
+                    log.info("node {}: segment {} lost pages with a node: restored into a new segment", self, id);
+                    shm.remove(id);
+                }
+            }
+            now = shm.open(key, size, SharedMemory.CREATE | Integer.parseInt(f[5]), Integer.parseInt(f[3]),
+                    Integer.parseInt(f[4]));
+            fill(shm, now, file, size);
+            map.put(id, now);
+        }
+        return map;
+    }
+
+    /** Copies checkpoint file {@code file} ({@code size} bytes) into segment {@code id}. */
+    private static void fill(SharedMemory shm, long id, Path file, long size) {
+        {
+            try (Segment seg = shm.attach(id); FileChannel in = FileChannel.open(file)) {
+                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(size, 1 << 20));
+                long off = 0;
+                while (off < size) {
+                    buf.clear().limit((int) Math.min(buf.capacity(), size - off));
+                    while (buf.hasRemaining() && in.read(buf) >= 0) {
+                        // fill
+                    }
+                    buf.flip();
+                    if (!buf.hasRemaining()) {
+                        throw new GhostException("checkpoint file " + file + " is truncated");
+                    }
+                    int n = buf.remaining();
+                    seg.copyFrom(off, buf);
+                    off += n;
+                }
+            } catch (IOException e) {
+                throw new GhostException("checkpoint file " + file + " cannot be read: " + e, e);
+            }
+        }
+    }
+
+    private static Properties readManifest(Path dir) {
+        Path f = dir.resolve(MANIFEST);
+        Properties m = new Properties();
+        try (Reader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+            m.load(r);
+        } catch (NoSuchFileException e) {
+            throw new GhostException(dir + " is not a checkpoint (no " + MANIFEST + ")");
+        } catch (IOException | IllegalArgumentException e) {
+            throw new GhostException("checkpoint manifest " + f + " cannot be read: " + e.getMessage(), e);
+        }
+        int format = intProp(m, "format", dir);
+        if (format != FORMAT) {
+            throw new GhostException("checkpoint " + dir + " has manifest format " + format + "; this node reads "
+                    + FORMAT);
+        }
+        return m;
+    }
+
+    private static int intProp(Properties m, String name, Path dir) {
+        try {
+            return Integer.parseInt(m.getProperty(name, ""));
+        } catch (NumberFormatException e) {
+            throw new GhostException("checkpoint manifest in " + dir + " has no valid '" + name + "'");
+        }
+    }
+
+    // ------------------------------------------------------------------ restart: a node that runs a process
+
+    /** Rebuilds one process from its checkpoint ghost; installs it on COMMIT and starts it on START. */
+    private void serveRestart(Conversation c, RestartOpen o) throws Exception {
+        String source = "the checkpoint ghost of process " + o.oldPid() + " from node " + c.peer();
+        if (o.length() <= 0 || o.length() > Migration.MAX_GHOST_BYTES) {
+            throw new GhostException(source + " announces " + o.length() + " bytes: refused");
+        }
+        byte[] buf = new byte[(int) o.length()];
+        int got = 0;
+        while (got < buf.length) {
+            Optional<Object> m = c.receive(timeout);
+            if (m.isEmpty() || !(m.get() instanceof byte[] b) || b.length > buf.length - got) {
+                throw new GhostException(source + " is truncated or malformed");
+            }
+            System.arraycopy(b, 0, buf, got, b.length);
+            got += b.length;
+        }
+        GhostCodec.Binding binding = new GhostCodec.Binding(epm, o.remap());
+        LocalProcess p = null;
+        boolean installed = false;
+        try {
+            p = epm.ghosts().read(buf, buf.length, Ghost.CHECKPOINT, source, binding);
+            if (epm.isLocal(p.pid)) {
+                throw new KerrighedException("process " + p.pid + " already runs on node " + self);
+            }
+            c.send(new MoveStep(MoveStep.PREPARED), timeout);
+            expect(c, MoveStep.COMMIT);
+            epm.installStopped(p);
+            installed = true;
+            c.send(new MoveStep(MoveStep.COMMITTED), timeout);
+            expect(c, MoveStep.START);
+            epm.startThread(p);
+            c.send(new MoveStep(MoveStep.STARTED), timeout);
+        } catch (Exception e) {
+            if (installed) {
+                epm.uninstall(p);
+            }
+            epm.ghosts().abandon(binding);
+            throw e;
+        }
+    }
+
+    private void expect(Conversation c, int step) throws Exception {
+        Optional<Object> m = c.receive(timeout);
+        if (m.isEmpty() || !(m.get() instanceof MoveStep s) || s.step() != step) {
+            throw new KerrighedException("restart abandoned by node " + c.peer());
+        }
+    }
+
+    // ------------------------------------------------------------------ files
+
+    private static void syncTree(Path dir) throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path f : ds) {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+            }
+        }
+        fsyncDir(dir);
+    }
+
+    private static void fsyncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // some file systems do not sync directories; the files themselves are synced
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+}

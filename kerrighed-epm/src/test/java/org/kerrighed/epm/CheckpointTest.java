@@ -1,0 +1,267 @@
+package org.kerrighed.epm;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.kerrighed.mm.Segment;
+import org.kerrighed.mm.SharedMemory;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Checkpoint and restart of applications spread over 3 in-process nodes. */
+@Timeout(120)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CheckpointTest {
+    static EpmNodes nodes;
+    static final Capabilities CKPT = Capabilities.DEFAULT.plus(Capability.CHECKPOINTABLE)
+            .plus(Capability.DISTANT_FORK);
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void start() {
+        nodes = new EpmNodes(3);
+    }
+
+    @AfterAll
+    static void stop() {
+        nodes.close();
+    }
+
+    /**
+     * One part of a job: sums a function over [from, to) in steps of 20,000, keeping its running sum in slot {@code slot} of
+     * segment {@code segment} (the segment is its state too); result: the sum.
+     */
+    static final class Part implements StepProgram {
+        long segment;
+        int slot;
+        long from;
+        long to;
+        long i;
+        Segment seg;
+
+        private Part() {
+        }
+
+        Part(long segment, int slot, long from, long to) {
+            this.segment = segment;
+            this.slot = slot;
+            this.from = from;
+            this.to = to;
+            this.i = from;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            ctx.sleep(Duration.ofMillis(2));                       // about 1 s for 10 million
+            if (seg == null) {
+                seg = ctx.shm().attach(segment);
+            }
+            long sum = seg.getLong(8L * slot);
+            for (long end = Math.min(i + 20_000, to); i < end; i++) {
+                sum += (i * 31 + 7) % 1009;
+            }
+            seg.putLong(8L * slot, sum);
+            if (i < to) {
+                return false;
+            }
+            ctx.setResult(sum);
+            seg.close();
+            return true;
+        }
+    }
+
+    /**
+     * A main-shaped job: starts one {@link Part} per node of {@code nodes}, then waits for them all (a safe point
+     * where it can be frozen); exits 0 with the total as its result.
+     */
+    static final class Job implements Program {
+        int[] on;
+        long n;
+        long segment;
+        boolean spawned;
+        int left;
+        long total;
+
+        private Job() {
+        }
+
+        Job(int[] on, long n, long segment) {
+            this.on = on;
+            this.n = n;
+            this.segment = segment;
+        }
+
+        @Override
+        public int run(ProcessContext ctx) throws InterruptedException {
+            if (!spawned) {
+                for (int k = 0; k < on.length; k++) {
+                    ctx.spawn(new Part(segment, k, n * k / on.length, n * (k + 1) / on.length),
+                            SpawnOptions.defaults().onNode(on[k]));
+                }
+                spawned = true;
+                left = on.length;
+            }
+            while (left > 0) {
+                ProcessContext.ChildExit e = ctx.waitAny();
+                total += (Long) e.result();
+                left--;
+            }
+            ctx.setResult(total);
+            return 0;
+        }
+    }
+
+    private static long newSegment(String name) {
+        return nodes.shm(0).open(name.hashCode() & 0xfffff, 4096, SharedMemory.CREATE | 0600);
+    }
+
+    private static long expected(long n) {
+        long s = 0;
+        for (long i = 0; i < n; i++) {
+            s += (i * 31 + 7) % 1009;
+        }
+        return s;
+    }
+
+    private static ClusterProcess startJob(String name, long n) {
+        return nodes.epm(0).spawn(new Job(new int[]{1, 2, 1}, n, newSegment(name)),
+                SpawnOptions.defaults().onNode(0).capabilities(CKPT));
+    }
+
+    @Test
+    void aCheckpointedKilledAndRestartedApplicationEndsWithTheUninterruptedAnswer() throws Exception {
+        long n = 30_000_000;
+        ClusterProcess job = startJob("ckpt-restart", n);
+        Thread.sleep(150);
+        CheckpointReport r = nodes.epm(2).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
+                .thenKill().describedAs("test"));
+        assertEquals(4, r.pids().size(), r.toString());
+        assertEquals(1, r.version());
+        assertTrue(Files.isDirectory(r.directory()) && r.directory().endsWith(job.pid() + "/v1"));
+        assertTrue(r.leftOut().isEmpty(), r.leftOut().toString());
+        ExitStatus killed = job.waitFor(Duration.ofSeconds(20)).orElseThrow();
+        assertEquals(Signal.KILL, killed.signal());
+
+        Restarted again = nodes.epm(1).restart(r.directory(), RestartOptions.defaults());
+        assertEquals(job.pid(), again.root().pid(), "the same pids");
+        assertEquals(ExitStatus.exited(0), again.root().waitFor(Duration.ofSeconds(60)).orElseThrow());
+        assertEquals(expected(n), again.root().result().orElseThrow());
+    }
+
+    @Test
+    void anApplicationCheckpointedTwiceGoesOnAndItsVersionsCount() throws Exception {
+        long n = 12_000_000;
+        ClusterProcess job = startJob("ckpt-go-on", n);
+        Thread.sleep(50);
+        CheckpointReport v1 = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir));
+        CheckpointReport v2 = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir));
+        assertEquals(1, v1.version());
+        assertEquals(2, v2.version());
+        assertEquals(v2.directory(), nodes.epm(1).latestCheckpoint(dir, job.pid()).orElseThrow());
+        assertEquals(ExitStatus.exited(0), job.waitFor(Duration.ofSeconds(60)).orElseThrow());
+        assertEquals(expected(n), job.result().orElseThrow());
+
+        // The application is over: a restart of v1 takes its pids again and ends with the same answer.
+        Restarted again = nodes.epm(0).restart(v1.directory(), RestartOptions.defaults().onNodes(List.of(0, 2)));
+        assertTrue(again.nodes().values().stream().allMatch(x -> x == 0 || x == 2), again.nodes().toString());
+        assertEquals(ExitStatus.exited(0), again.root().waitFor(Duration.ofSeconds(60)).orElseThrow());
+        assertEquals(expected(n), again.root().result().orElseThrow());
+    }
+
+    @Test
+    void aRestartWhoseePidsAreInUseIsRefusedUnlessNewPidsAreAsked() throws Exception {
+        long n = 40_000_000;
+        ClusterProcess job = startJob("ckpt-new-pids", n);
+        Thread.sleep(50);
+        CheckpointReport v = nodes.epm(1).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir));
+        KerrighedExceptionCheck.assertMessage(assertThrows(org.kerrighed.rpc.KerrighedException.class,
+                () -> nodes.epm(1).restart(v.directory(), RestartOptions.defaults())), "in use");
+        Restarted copy = nodes.epm(1).restart(v.directory(), RestartOptions.defaults().takingNewPids());
+        assertNotEquals(job.pid(), copy.root().pid());
+        assertEquals(ExitStatus.exited(0), job.waitFor(Duration.ofSeconds(60)).orElseThrow());
+        assertEquals(ExitStatus.exited(0), copy.root().waitFor(Duration.ofSeconds(60)).orElseThrow());
+    }
+
+    @Test
+    void aCorruptedOrForeignCheckpointIsRefusedAndNothingStarts() throws Exception {
+        ClusterProcess job = startJob("ckpt-corrupt", 20_000_000);
+        Thread.sleep(50);
+        CheckpointReport v = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
+                .thenKill());
+        job.waitFor(Duration.ofSeconds(20)).orElseThrow();
+        Path ghost = v.directory().resolve("process-" + job.pid() + ".ghost");
+        byte[] good = Files.readAllBytes(ghost);
+
+        byte[] flipped = good.clone();
+        flipped[flipped.length - 10] ^= 0x40;
+        Files.write(ghost, flipped);
+        int before = nodes.epm(0).ps().size();
+        assertTrue(assertThrows(GhostException.class, () -> nodes.epm(0).restart(v.directory(),
+                RestartOptions.defaults())).getMessage().contains("checksum"));
+        assertEquals(before, nodes.epm(0).ps().size(), "nothing started");
+
+        String fp = new String(good, StandardCharsets.ISO_8859_1);
+        byte[] foreign = good.clone();
+        int at = fp.indexOf(new String(new byte[]{0, 0, 0}, StandardCharsets.ISO_8859_1), 32) ;
+        foreign[36] = (byte) (foreign[36] == 'a' ? 'b' : 'a');          // first byte of the writer's fingerprint
+        Files.write(ghost, foreign);
+        assertTrue(assertThrows(GhostException.class, () -> nodes.epm(0).restart(v.directory(),
+                RestartOptions.defaults())).getMessage().contains("registered types differ"), "at " + at);
+
+        Files.write(ghost, good);
+        Files.delete(v.directory().resolve(Checkpoints.MANIFEST));
+        assertTrue(assertThrows(GhostException.class, () -> nodes.epm(0).restart(v.directory(),
+                RestartOptions.defaults())).getMessage().contains("not a checkpoint"));
+    }
+
+    @Test
+    void aProcessWithoutCheckpointableRefusesAndTheApplicationGoesOn() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.Summer(20_000_000, 10_000),
+                SpawnOptions.defaults().onNode(2));
+        assertThrows(CapabilityException.class, () -> nodes.epm(0).checkpoint(p.pid(),
+                CheckpointOptions.defaults().inDirectory(dir)));
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+        assertFalse(Files.exists(dir.resolve(String.valueOf(p.pid())).resolve("v1")));
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)                                   // it crashes node 2
+    void anApplicationRestartsFromItsCheckpointAfterTheNodeItRanOnCrashed() throws Exception {
+        long n = 30_000_000;
+        ClusterProcess job = nodes.epm(0).spawn(new Job(new int[]{2, 2}, n, newSegment("ckpt-crash")),
+                SpawnOptions.defaults().onNode(2).capabilities(CKPT));
+        Thread.sleep(100);
+        CheckpointReport v = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir));
+        assertEquals(List.of(2), v.nodes());
+        nodes.crash(2);
+        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        Restarted again = nodes.epm(0).restart(v.directory(), RestartOptions.defaults());
+        assertTrue(again.nodes().values().stream().allMatch(x -> x == 0 || x == 1), again.nodes().toString());
+        assertEquals(ExitStatus.exited(0), again.root().waitFor(Duration.ofSeconds(60)).orElseThrow());
+        assertEquals(expected(n), again.root().result().orElseThrow());
+    }
+
+    /** Message checks. */
+    private static final class KerrighedExceptionCheck {
+        static void assertMessage(Exception e, String part) {
+            assertTrue(e.getMessage().contains(part), e.getMessage());
+        }
+    }
+}
