@@ -81,6 +81,7 @@ public final class Epm implements AutoCloseable {
     private final Ghosts ghosts;
     private final Migration migration;
     private final Checkpoints checkpoints;
+    private final java.util.Set<PeriodicCheckpoint> periodic = ConcurrentHashMap.newKeySet();
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
@@ -560,6 +561,25 @@ public final class Epm implements AutoCloseable {
         return checkpoints.checkpoint(root, options, requester());
     }
 
+    /**
+     * Checkpoints the application rooted at {@code root} (started from this node) every {@code period}, as
+     * {@link #checkpoint} does (never killing it); with {@code restartOnFailure}, restarts it from its last
+     * checkpoint on the surviving nodes when a node it ran on fails. Close the handle to stop.
+     */
+    public PeriodicCheckpoint checkpointEvery(ClusterProcess root, Duration period, CheckpointOptions options,
+                                              boolean restartOnFailure) {
+        Checks.notNull(root, "root");
+        Checks.notNull(options, "options");
+        if (period.isNegative() || period.isZero()) {
+            throw new IllegalArgumentException("period must be positive, got " + period);
+        }
+        checkOpen();
+        PeriodicCheckpoint pc = new PeriodicCheckpoint(this, kddm, root.pid(), root, period, options,
+                restartOnFailure);
+        periodic.add(pc);
+        return pc;
+    }
+
     /** The directory where checkpoints go when the options name none: {@code <storage>/checkpoints}. */
     public java.nio.file.Path checkpointDirectory() {
         return checkpoints.defaultDirectory();
@@ -822,6 +842,7 @@ public final class Epm implements AutoCloseable {
             return;
         }
         closed = true;
+        periodic.forEach(PeriodicCheckpoint::close);
         loads.close();
         Collection<LocalProcess> running = new ArrayList<>(local.values());
         for (LocalProcess p : running) {

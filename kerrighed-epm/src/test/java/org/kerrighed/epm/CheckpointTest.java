@@ -168,8 +168,11 @@ class CheckpointTest {
     @Test
     void anApplicationCheckpointedTwiceGoesOnAndItsVersionsCount() throws Exception {
         long n = 12_000_000;
-        ClusterProcess job = startJob("ckpt-go-on", n);
-        Thread.sleep(50);
+        long seg = newSegment("ckpt-go-on");
+        ClusterProcess job = nodes.epm(0).spawn(new Job(new int[]{1, 2, 1}, n, seg),
+                SpawnOptions.defaults().onNode(0).capabilities(CKPT));
+        // A segment is saved once the application has attached it: wait until its three parts have.
+        EpmNodes.await(() -> nodes.shm(0).stat(seg).attachCount() == 3, "the parts attached the segment");
         CheckpointReport v1 = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir));
         CheckpointReport v2 = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir));
         assertEquals(1, v1.version());
@@ -256,6 +259,26 @@ class CheckpointTest {
         assertTrue(again.nodes().values().stream().allMatch(x -> x == 0 || x == 1), again.nodes().toString());
         assertEquals(ExitStatus.exited(0), again.root().waitFor(Duration.ofSeconds(60)).orElseThrow());
         assertEquals(expected(n), again.root().result().orElseThrow());
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE - 1)
+    void aPeriodicallyCheckpointedApplicationIsRestartedWhenItsNodeFails() throws Exception {
+        long n = 30_000_000;
+        ClusterProcess job = nodes.epm(0).spawn(new Job(new int[]{1, 1, 2}, n, newSegment("ckpt-auto")),
+                SpawnOptions.defaults().onNode(1).capabilities(CKPT));
+        try (PeriodicCheckpoint pc = nodes.epm(0).checkpointEvery(job, Duration.ofMillis(150),
+                CheckpointOptions.defaults().inDirectory(dir), true)) {
+            EpmNodes.await(() -> pc.last().isPresent(), "a first checkpoint");
+            assertTrue(pc.last().get().nodes().contains(1));
+            nodes.crash(1);
+            EpmNodes.await(() -> pc.restarts() == 1, "a restart");
+            assertNotEquals(job, pc.root());
+            assertEquals(job.pid(), pc.root().pid());
+            assertEquals(ExitStatus.exited(0), pc.onEnd().get(60, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(expected(n), pc.root().result().orElseThrow());
+            assertEquals(Signal.KILL, job.onExit().get().signal(), "the first run died with its node");
+        }
     }
 
     /** Message checks. */

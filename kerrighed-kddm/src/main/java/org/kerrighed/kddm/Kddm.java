@@ -265,6 +265,11 @@ public final class Kddm implements AutoCloseable {
         viewListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
     }
 
+    /** Removes a listener added with {@link #addViewListener} (nothing if it is not there). */
+    public void removeViewListener(ViewListener listener) {
+        viewListeners.remove(listener);
+    }
+
     /** True when {@code node} is a member of the view this node has installed. */
     public boolean isMember(int node) {
         for (int m : engine.members()) {

@@ -109,8 +109,8 @@ public class KddmCluster implements AutoCloseable {
     /** Kills node {@code id} (its sockets close, it runs nothing more) and tells the others it failed. */
     public synchronized void crash(int id) {
         Kddm k = nodes.remove(id);
+        rpc.stop(id);                   // first: nothing the dying node does afterwards reaches the others
         k.close();
-        rpc.stop(id);
         view(List.of(id));
     }
 

@@ -1,0 +1,202 @@
+package org.kerrighed.epm;
+
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.ViewListener;
+import org.kerrighed.rpc.KerrighedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An application checkpointed every period by the node that asked ({@link Epm#checkpointEvery}), and restarted
+ * from its last checkpoint on the surviving nodes when a node it ran on fails (if asked): its processes still
+ * alive elsewhere are killed first, then it is restarted with the same pids. Checkpointing stops when the
+ * application ends, or on {@link #close()}. Thread-safe.
+ *
+ * <p>The checkpoints live on this node's file system: if this node fails, nothing restarts the application.
+ */
+public final class PeriodicCheckpoint implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PeriodicCheckpoint.class);
+
+    private final Epm epm;
+    private final Kddm kddm;
+    private final int app;
+    private final Duration period;
+    private final CheckpointOptions options;
+    private final boolean restartOnFailure;
+    private final ViewListener listener = (epoch, members, failed) -> nodesFailed(failed);
+    private final AtomicInteger restarts = new AtomicInteger();
+    private final AtomicInteger failures = new AtomicInteger();
+    private final CompletableFuture<ExitStatus> end = new CompletableFuture<>();
+    private final Thread ticker;
+    private final Object lock = new Object();
+    private volatile CheckpointReport last;                     // written under lock
+    private volatile ClusterProcess current;                   // the root of the last restart
+    private volatile boolean closed;
+    private volatile boolean restartingNow;                    // survivors are being killed for a restart
+
+    PeriodicCheckpoint(Epm epm, Kddm kddm, int app, ClusterProcess root, Duration period, CheckpointOptions options,
+                       boolean restartOnFailure) {
+        this.epm = epm;
+        this.kddm = kddm;
+        this.app = app;
+        this.period = period;
+        this.options = options.kill() ? new CheckpointOptions(options.directory(), false, options.refuseShared(),
+                options.description()) : options;
+        this.restartOnFailure = restartOnFailure;
+        this.current = root;
+        watch(root);
+        kddm.addViewListener(listener);
+        this.ticker = Thread.ofVirtual().name("krg-ckpt-" + app).start(this::tick);
+    }
+
+    /** The application (its root's pid). */
+    public int app() {
+        return app;
+    }
+
+    /** The last checkpoint written, if any. */
+    public Optional<CheckpointReport> last() {
+        return Optional.ofNullable(last);
+    }
+
+    /** How many times the application was restarted after a node failure. */
+    public int restarts() {
+        return restarts.get();
+    }
+
+    /** How many periodic checkpoints failed (logged). */
+    public int failures() {
+        return failures.get();
+    }
+
+    /** A handle on the application's root: the one given, or the one of its last restart; null if unknown. */
+    public ClusterProcess root() {
+        return current;
+    }
+
+    /**
+     * Completes with the root's exit status when the application ends for good (not when it is killed by a node
+     * failure and restarted).
+     */
+    public CompletableFuture<ExitStatus> onEnd() {
+        return end;
+    }
+
+    private void watch(ClusterProcess root) {
+        if (root == null) {
+            return;
+        }
+        root.onExit().thenAccept(s -> {
+            if (root == current && !restartingNow && !restarting(s)) {
+                end.complete(s);
+                close();
+            }
+        });
+    }
+
+    /** True when the root died with a failed node and a restart may follow (its end is not final). */
+    private boolean restarting(ExitStatus s) {
+        return restartOnFailure && last != null && s.signal() == Signal.KILL && s.reason().endsWith(" failed");
+    }
+
+    private void tick() {
+        while (!closed) {
+            try {
+                Thread.sleep(period);
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (lock) {
+                if (closed) {
+                    return;
+                }
+                try {
+                    last = epm.checkpoint(app, options);
+                } catch (NoSuchProcessException gone) {
+                    if (!restartOnFailure) {
+                        close();
+                    }
+                } catch (RuntimeException e) {
+                    failures.incrementAndGet();
+                    log.warn("node {}: periodic checkpoint of application {} failed: {}", epm.nodeId(), app,
+                            e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void nodesFailed(Set<Integer> failed) {
+        CheckpointReport r = last;
+        if (closed || !restartOnFailure || r == null || failed.isEmpty()
+                || r.nodes().stream().noneMatch(failed::contains)) {
+            return;
+        }
+        restartingNow = true;
+        Thread.ofVirtual().name("krg-ckpt-restart-" + app).start(() -> restart(r, failed));
+    }
+
+    private void restart(CheckpointReport r, Set<Integer> failed) {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            try {
+                Set<Integer> alive = new HashSet<>();
+                for (int pid : r.pids()) {
+                    try {
+                        epm.kill(pid, Signal.KILL);
+                        alive.add(pid);
+                    } catch (KerrighedException gone) {
+                        // died with its node, or ended
+                    }
+                }
+                long deadline = System.nanoTime() + epm.callTimeout().toNanos();
+                for (int pid : alive) {
+                    while (epm.status(pid).filter(i -> i.state() != ProcessState.ZOMBIE).isPresent()) {
+                        if (System.nanoTime() > deadline) {
+                            throw new KerrighedException("process " + pid + " did not end after KILL");
+                        }
+                        Thread.sleep(10);
+                    }
+                }
+                Restarted again = epm.restart(r.directory(), RestartOptions.defaults());
+                current = again.root();
+                restarts.incrementAndGet();
+                watch(again.root());
+                log.info("node {}: application {} restarted from {} after the failure of node(s) {}", epm.nodeId(), app,
+                        r.directory(), failed);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                failures.incrementAndGet();
+                log.error("node {}: application {} could not be restarted from {}: {}", epm.nodeId(), app,
+                        r.directory(), e.getMessage(), e);
+            } finally {
+                restartingNow = false;
+            }
+        }
+    }
+
+    /** Stops checkpointing (and restarting); the application goes on. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        kddm.removeViewListener(listener);
+        if (ticker != null && Thread.currentThread() != ticker) {
+            ticker.interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PeriodicCheckpoint[app " + app + ", every " + period + ", " + restarts.get() + " restart(s)"
+                + (closed ? ", closed" : "") + "]";
+    }
+}
