@@ -112,11 +112,13 @@ final class Checkpoints {
                     freezeAll(root, from, held, partial);
                     long tFrozen = System.nanoTime();
                     List<String> leftOut = new ArrayList<>();
-                    long bytes = saveSegments(held, partial, o.refuseShared(), leftOut);
+                    List<String> pipes = new ArrayList<>();
+                    long bytes = saveSegments(held, partial, o.refuseShared(), leftOut)
+                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes);
                     for (Held h : held.values()) {
                         bytes += h.frozen().length();
                     }
-                    writeManifest(partial, root, version, held, o.description(), leftOut);
+                    writeManifest(partial, root, version, held, o.description(), leftOut, pipes);
                     Path dir = base.resolve("v" + version);
                     syncTree(partial);
                     move(partial, dir);
@@ -327,8 +329,44 @@ final class Checkpoints {
         return bytes;
     }
 
+    /**
+     * Saves the bytes in flight in the pipes whose open ends all belong to the application (listed in
+     * {@code saved} as {@code id:capacity}); returns how many. Pipes with ends outside it are left out (or the
+     * checkpoint refused).
+     */
+    private long savePipes(Map<Integer, Held> held, Path dir, boolean refuseShared, List<String> leftOut,
+                           List<String> saved) throws IOException {
+        Map<Long, int[]> ends = new TreeMap<>();                // pipe -> {readers, writers} inside the application
+        for (Held h : held.values()) {
+            h.frozen().readPipes().forEach(p -> ends.computeIfAbsent(p, k -> new int[2])[0]++);
+            h.frozen().writePipes().forEach(p -> ends.computeIfAbsent(p, k -> new int[2])[1]++);
+        }
+        long bytes = 0;
+        for (Map.Entry<Long, int[]> e : ends.entrySet()) {
+            Optional<org.kerrighed.ipc.PipeSnapshot> snap = epm.ipc().pipeSnapshot(
+                    new org.kerrighed.ipc.PipeEndHandle(e.getKey(), true));
+            if (snap.isEmpty()) {
+                continue;
+            }
+            org.kerrighed.ipc.PipeSnapshot s = snap.get();
+            if (s.readers() != e.getValue()[0] || s.writers() != e.getValue()[1]) {
+                String why = "pipe " + s.pipe() + " has ends outside the application (" + s.readers() + " reader(s), "
+                        + s.writers() + " writer(s) open; " + e.getValue()[0] + " and " + e.getValue()[1] + " inside)";
+                if (refuseShared) {
+                    throw new KerrighedException(why + ": checkpoint refused");
+                }
+                leftOut.add(why + ": its bytes in flight are not saved");
+                continue;
+            }
+            Files.write(dir.resolve("pipe-" + s.pipe() + ".bin"), s.buffered(), StandardOpenOption.CREATE_NEW);
+            saved.add(s.pipe() + ":" + s.capacity());
+            bytes += s.buffered().length;
+        }
+        return bytes;
+    }
+
     private void writeManifest(Path dir, int root, int version, Map<Integer, Held> held, String description,
-                               List<String> leftOut) throws IOException {
+                               List<String> leftOut, List<String> pipes) throws IOException {
         Properties m = new Properties();
         m.setProperty("format", String.valueOf(FORMAT));
         m.setProperty("app", String.valueOf(root));
@@ -353,6 +391,7 @@ final class Checkpoints {
             }
         }
         m.setProperty("segments", String.join(",", segs));
+        m.setProperty("pipes", String.join(",", pipes));
         m.setProperty("left-out", String.join("; ", leftOut));
         try (Writer w = Files.newBufferedWriter(dir.resolve(MANIFEST), StandardCharsets.UTF_8)) {
             m.store(w, "Kerrighed application checkpoint");
@@ -420,7 +459,8 @@ final class Checkpoints {
         }
         boolean kill = false;
         try {
-            c.send(new Frozen(p.pid, p.ppid, self, cap.ghost().length(), cap.segments()), timeout);
+            c.send(new Frozen(p.pid, p.ppid, self, cap.ghost().length(), cap.segments(), cap.readPipes(),
+                    cap.writePipes()), timeout);
             for (int off = 0; off < cap.ghost().length(); off += chunk) {
                 c.send(Arrays.copyOfRange(cap.ghost().buf(), off, Math.min(cap.ghost().length(), off + chunk)),
                         timeout);
@@ -434,7 +474,8 @@ final class Checkpoints {
         }
     }
 
-    private record Captured(GhostCodec.Sealed ghost, List<Long> segments) {
+    private record Captured(GhostCodec.Sealed ghost, List<Long> segments, List<Long> readPipes,
+                            List<Long> writePipes) {
     }
 
     /** On the process's thread: capture the ghost, then wait (frozen) for the decision. */
@@ -457,7 +498,16 @@ final class Checkpoints {
                 for (Segment s : b.segments) {
                     segs.add(s.id());
                 }
-                captured.complete(new Captured(g, segs));
+                List<Long> reads = new ArrayList<>();
+                List<Long> writes = new ArrayList<>();
+                for (java.nio.channels.Channel ch : b.pipeEnds) {
+                    if (ch instanceof org.kerrighed.ipc.PipeReadEnd r) {
+                        reads.add(r.handle().pipe());
+                    } else if (ch instanceof org.kerrighed.ipc.PipeWriteEnd w) {
+                        writes.add(w.handle().pipe());
+                    }
+                }
+                captured.complete(new Captured(g, segs, reads, writes));
             } catch (Exception e) {
                 captured.completeExceptionally(e instanceof MigrationException m
                         ? new KerrighedException("process " + p.pid + " cannot be checkpointed: " + m.getMessage(), m)
@@ -530,8 +580,10 @@ final class Checkpoints {
             pidMap.put(p[0], pid);
         }
         Map<Long, Long> segMap = restoreSegments(dir, m);
+        List<org.kerrighed.ipc.Pipe> pipes = new ArrayList<>();
+        Map<Long, Long> pipeMap = restorePipes(dir, m, pipes);
         int rootParent = caller != null ? caller.pid : Pids.INIT;
-        Remap remap = new Remap(pidMap, nodeOf, app, rootParent, self, segMap);
+        Remap remap = new Remap(pidMap, nodeOf, app, rootParent, self, segMap, pipeMap);
         List<Conversation> started = new ArrayList<>();
         boolean done = false;
         try {
@@ -569,7 +621,29 @@ final class Checkpoints {
                     c.abort("restart abandoned");
                 }
             }
+            pipes.forEach(org.kerrighed.ipc.Pipe::close);      // the processes hold their own ends by now
         }
+    }
+
+    /** Makes a new pipe for each saved one, holding its saved bytes; old id to new id. */
+    private Map<Long, Long> restorePipes(Path dir, Properties m, List<org.kerrighed.ipc.Pipe> made) {
+        Map<Long, Long> map = new HashMap<>();
+        for (String s : m.getProperty("pipes", "").split(",")) {
+            if (s.isBlank()) {
+                continue;
+            }
+            String[] f = s.split(":");
+            long id = Long.parseLong(f[0]);
+            Path file = dir.resolve("pipe-" + id + ".bin");
+            try {
+                org.kerrighed.ipc.Pipe p = epm.ipc().pipe(Integer.parseInt(f[1]), Files.readAllBytes(file));
+                made.add(p);
+                map.put(id, p.reader().handle().pipe());
+            } catch (IOException e) {
+                throw new GhostException("checkpoint file " + file + " cannot be read: " + e, e);
+            }
+        }
+        return map;
     }
 
     /** Sends {@code send} (unless -1) on every conversation, then expects step {@code expect} from each. */

@@ -67,6 +67,10 @@ final class GhostCodec {
             return remap == null ? id : remap.segments().getOrDefault(id, id);
         }
 
+        long pipe(long id) {
+            return remap == null ? id : remap.pipes().getOrDefault(id, id);
+        }
+
         int pid(int pid) {
             return remap == null ? pid : remap.pids().getOrDefault(pid, pid);
         }
@@ -316,9 +320,9 @@ final class GhostCodec {
 
         @Override
         public T read(Kryo kryo, Input input, Class<? extends T> t) {
-            PipeEndHandle h = new PipeEndHandle(input.readLong(), input.readBoolean());
-            boolean open = input.readBoolean();
             Binding b = binding(kryo);
+            PipeEndHandle h = new PipeEndHandle(b.pipe(input.readLong()), input.readBoolean());
+            boolean open = input.readBoolean();
             Channel c = b.epm.ipc().openPipeEnd(h);
             if (open) {
                 b.pipeEnds.add(c);

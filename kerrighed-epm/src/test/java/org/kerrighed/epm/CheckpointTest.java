@@ -128,6 +128,126 @@ class CheckpointTest {
         }
     }
 
+    /** Writes {@code n} longs into a pipe, one per step. */
+    static final class Producer implements StepProgram {
+        org.kerrighed.ipc.PipeEndHandle to;
+        int n;
+        int i;
+        org.kerrighed.ipc.PipeWriteEnd out;
+
+        private Producer() {
+        }
+
+        Producer(org.kerrighed.ipc.PipeEndHandle to, int n) {
+            this.to = to;
+            this.n = n;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws Exception {
+            if (out == null) {
+                out = ctx.ipc().openWriteEnd(to);
+            }
+            out.write(java.nio.ByteBuffer.allocate(8).putLong(0, i * 7919L + 1));
+            return ++i >= n;
+        }
+    }
+
+    /** Reads {@code n} longs from a pipe, slowly (3 ms a step); result: their hash. */
+    static final class Consumer implements StepProgram {
+        org.kerrighed.ipc.PipeEndHandle from;
+        int n;
+        int i;
+        long hash;
+        org.kerrighed.ipc.PipeReadEnd in;
+
+        private Consumer() {
+        }
+
+        Consumer(org.kerrighed.ipc.PipeEndHandle from, int n) {
+            this.from = from;
+            this.n = n;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws Exception {
+            if (in == null) {
+                in = ctx.ipc().openReadEnd(from);
+            }
+            ctx.sleep(Duration.ofMillis(3));
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
+            while (b.hasRemaining()) {
+                if (in.read(b) < 0) {
+                    throw new IllegalStateException("EOF after " + i);
+                }
+            }
+            hash = hash * 31 + b.getLong(0);
+            if (++i < n) {
+                return false;
+            }
+            ctx.setResult(hash);
+            return true;
+        }
+    }
+
+    /** Makes a pipe, starts a producer on node 1 and a consumer on node 2, keeps its ends, waits for both. */
+    static final class PipeJob implements Program {
+        int n;
+        org.kerrighed.ipc.Pipe pipe;
+        int left;
+        long hash;
+
+        private PipeJob() {
+        }
+
+        PipeJob(int n) {
+            this.n = n;
+        }
+
+        @Override
+        public int run(ProcessContext ctx) throws InterruptedException {
+            if (pipe == null) {
+                pipe = ctx.ipc().pipe();
+                ctx.spawn(new Producer(pipe.writer().handle(), n), SpawnOptions.defaults().onNode(1));
+                ctx.spawn(new Consumer(pipe.reader().handle(), n), SpawnOptions.defaults().onNode(2));
+                left = 2;
+            }
+            while (left > 0) {
+                ProcessContext.ChildExit e = ctx.waitAny();
+                if (e.result() != null) {
+                    hash = (Long) e.result();
+                }
+                left--;
+            }
+            ctx.setResult(hash);
+            return 0;
+        }
+    }
+
+    @Test
+    void bytesInFlightInAPipeInsideTheApplicationAreSavedAndRestored() throws Exception {
+        int n = 400;
+        long expected = 0;
+        for (int i = 0; i < n; i++) {
+            expected = expected * 31 + (i * 7919L + 1);
+        }
+        ClusterProcess job = nodes.epm(0).spawn(new PipeJob(n), SpawnOptions.defaults().onNode(0).capabilities(CKPT));
+        Thread.sleep(400);
+        CheckpointReport v = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
+                .thenKill().refusingShared());
+        assertEquals(3, v.pids().size(), v.toString());
+        assertTrue(v.leftOut().isEmpty(), v.leftOut().toString());
+        long pipeFiles;
+        try (var files = Files.list(v.directory())) {
+            pipeFiles = files.filter(f -> f.getFileName().toString().startsWith("pipe-")).count();
+        }
+        assertEquals(1, pipeFiles);
+        job.waitFor(Duration.ofSeconds(20)).orElseThrow();
+        Restarted again = nodes.epm(0).restart(v.directory(), RestartOptions.defaults());
+        assertEquals(ExitStatus.exited(0), again.root().waitFor(Duration.ofSeconds(60)).orElseThrow());
+        assertEquals(expected, again.root().result().orElseThrow());
+    }
+
     private static long newSegment(String name) {
         return nodes.shm(0).open(name.hashCode() & 0xfffff, 4096, SharedMemory.CREATE | 0600);
     }

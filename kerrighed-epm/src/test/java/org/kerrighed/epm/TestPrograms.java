@@ -34,7 +34,10 @@ final class TestPrograms {
             .register(30_021, MigrationTest.HoldsThread.class)
             .register(30_022, MigrationTest.MainTicker.class)
             .register(30_023, CheckpointTest.Job.class)
-            .register(30_024, CheckpointTest.Part.class);
+            .register(30_024, CheckpointTest.Part.class)
+            .register(30_025, CheckpointTest.PipeJob.class)
+            .register(30_026, CheckpointTest.Producer.class)
+            .register(30_027, CheckpointTest.Consumer.class);
 
     private TestPrograms() {
     }

@@ -289,6 +289,27 @@ public final class Ipc implements AutoCloseable {
         return new Pipe(new PipeReadEnd(ends[0]), new PipeWriteEnd(ends[1]));
     }
 
+    /**
+     * A new pipe whose buffer already holds {@code data} (at most {@code capacity} bytes), both ends open here:
+     * how a checkpoint's pipe is restored.
+     */
+    public Pipe pipe(int capacity, byte[] data) {
+        if (capacity < org.kerrighed.ipc.internal.PipeService.PIPE_BUF) {
+            throw new IllegalArgumentException("pipe capacity must be at least 4096 bytes, got " + capacity);
+        }
+        var ends = channels.pipes().pipe(capacity, data);
+        return new Pipe(new PipeReadEnd(ends[0]), new PipeWriteEnd(ends[1]));
+    }
+
+    /**
+     * The pipe {@code handle} names as it is now: its capacity, how many ends are open, and a copy of the bytes in
+     * its buffer (nothing is taken); empty when the pipe no longer exists. Consistent only while nobody uses it
+     * (a checkpoint takes it with the processes that hold its ends frozen).
+     */
+    public java.util.Optional<PipeSnapshot> pipeSnapshot(PipeEndHandle handle) {
+        return java.util.Optional.ofNullable(channels.pipes().snapshot(handle.pipe()));
+    }
+
     /** Opens, on this node, a new reading end of the pipe {@code handle} names (a handle from any node). */
     public PipeReadEnd openReadEnd(PipeEndHandle handle) {
         return new PipeReadEnd(channels.pipes().open(new PipeEndHandle(handle.pipe(), true)));

@@ -141,11 +141,14 @@ public final class EpmWire {
 
     /**
      * A process frozen for a checkpoint: its ghost ({@code length} bytes) follows in chunks. {@code segments} are
-     * the ids of the segments its state holds attached.
+     * the ids of the segments its state holds attached, the pipes lists the pipes whose open ends it holds.
      */
-    public record Frozen(int pid, int ppid, int node, long length, List<Long> segments) {
+    public record Frozen(int pid, int ppid, int node, long length, List<Long> segments, List<Long> readPipes,
+                         List<Long> writePipes) {
         public Frozen {
             segments = new ArrayList<>(segments);
+            readPipes = new ArrayList<>(readPipes);
+            writePipes = new ArrayList<>(writePipes);
         }
     }
 
@@ -155,14 +158,15 @@ public final class EpmWire {
 
     /**
      * How a restarted application's identities change: pids (old to new), nodes (by old pid), the root's new parent,
-     * and segment ids (old to new).
+     * and segment and pipe ids (old to new).
      */
     public record Remap(Map<Integer, Integer> pids, Map<Integer, Integer> nodes, int rootPid, int rootParent,
-                        int rootParentNode, Map<Long, Long> segments) {
+                        int rootParentNode, Map<Long, Long> segments, Map<Long, Long> pipes) {
         public Remap {
             pids = new java.util.HashMap<>(pids);
             nodes = new java.util.HashMap<>(nodes);
             segments = new java.util.HashMap<>(segments);
+            pipes = new java.util.HashMap<>(pipes);
         }
     }
 

@@ -98,6 +98,15 @@ final class PipeBuffer {
         return left;
     }
 
+    /** A copy of the buffered bytes, in order, without taking them (a checkpoint saves them). */
+    synchronized byte[] peek() {
+        byte[] out = new byte[count];
+        int first = Math.min(count, capacity - head);
+        System.arraycopy(ring, head, out, 0, first);
+        System.arraycopy(ring, 0, out, first, count - first);
+        return out;
+    }
+
     /** Puts bytes received with a move. */
     synchronized void fill(byte[] data) {
         System.arraycopy(data, 0, ring, 0, data.length);

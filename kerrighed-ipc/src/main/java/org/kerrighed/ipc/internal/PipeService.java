@@ -224,7 +224,51 @@ public final class PipeService implements AutoCloseable {
         if (b == null) {
             return new PipeReply(PipeWire.MOVED, null);
         }
-        return op.kind() == PipeWire.WRITE ? b.write(op.data(), op.waiter()) : b.read(op.max(), op.waiter());
+        return switch (op.kind()) {
+            case PipeWire.WRITE -> b.write(op.data(), op.waiter());
+            case PipeWire.PEEK -> new PipeReply(PipeWire.OK, b.peek());
+            default -> b.read(op.max(), op.waiter());
+        };
+    }
+
+    /**
+     * Pipe {@code id} as it is now: capacity, open ends, and a copy of its buffered bytes (not taken); null when
+     * it no longer exists. Meant for a pipe whose ends are all quiet (their processes frozen).
+     */
+    public org.kerrighed.ipc.PipeSnapshot snapshot(long id) {
+        PipeInfo i;
+        try (Handle<PipeInfo> h = infos.get(id)) {
+            i = h.value();
+        }
+        if (i == null) {
+            return null;
+        }
+        byte[] data = new byte[0];
+        for (int attempt = 0; i.bufferNode() >= 0 && attempt < 3; attempt++) {
+            PipeOp op = new PipeOp(id, PipeWire.PEEK, null, 0, null);
+            PipeReply r = i.bufferNode() == kddm.nodeId() ? io(op) : kddm.rpc().call(i.bufferNode(), IO, op).join();
+            if (r.status() == PipeWire.OK) {
+                data = r.data();
+                break;
+            }
+            try (Handle<PipeInfo> h = infos.get(id)) {     // the buffer moved meanwhile
+                i = h.value();
+            }
+            if (i == null) {
+                return null;
+            }
+        }
+        return new org.kerrighed.ipc.PipeSnapshot(id, i.capacity(), i.count(true), i.count(false), data);
+    }
+
+    /** A new pipe like {@link #pipe}, its buffer holding {@code data} already (a restored checkpoint's bytes). */
+    public End[] pipe(int capacity, byte[] data) {
+        if (data.length > capacity) {
+            throw new IllegalArgumentException("pipe of " + capacity + " bytes cannot hold " + data.length);
+        }
+        End[] ends = pipe(capacity);
+        buffers.get(ends[0].pipe).fill(data);
+        return ends;
     }
 
     // ------------------------------------------------------------------ closing and failures

@@ -40,6 +40,8 @@ public final class PipeWire {
 
     public static final int WRITE = 0;
     public static final int READ = 1;
+    /** Copy the buffered bytes without taking them. */
+    public static final int PEEK = 2;
 
     /** A write of {@code data} or a read of up to {@code max} bytes at the buffer node; {@code waiter} sleeps if it must wait. */
     public record PipeOp(long pipe, int kind, byte[] data, int max, WaiterRef waiter) {
