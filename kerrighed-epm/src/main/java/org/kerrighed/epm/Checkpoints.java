@@ -583,7 +583,7 @@ final class Checkpoints {
         List<org.kerrighed.ipc.Pipe> pipes = new ArrayList<>();
         Map<Long, Long> pipeMap = restorePipes(dir, m, pipes);
         int rootParent = caller != null ? caller.pid : Pids.INIT;
-        Remap remap = new Remap(pidMap, nodeOf, app, rootParent, self, segMap, pipeMap);
+        Remap remap = new Remap(pidMap, nodeOf, app, rootParent, self, segMap, pipeMap, false);
         List<Conversation> started = new ArrayList<>();
         boolean done = false;
         try {
@@ -644,6 +644,50 @@ final class Checkpoints {
             }
         }
         return map;
+    }
+
+    // ------------------------------------------------------------------ distant fork
+
+    /**
+     * Starts a copy of {@code p} (on its thread) as child {@code pid} on {@code node}, through the restart protocol
+     * with one ghost; {@code register} runs once the copy is installed, before it starts.
+     */
+    void fork(LocalProcess p, int pid, int node, Runnable register) {
+        GhostCodec.Binding b = new GhostCodec.Binding(epm);
+        GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.FORK, p.forkState(), b);
+        Remap r = new Remap(Map.of(p.pid, pid), Map.of(p.pid, node), p.pid, p.pid, self, Map.of(), Map.of(), true);
+        Conversation c;
+        try {
+            c = rpc.openConversation(node, EpmWire.RESTART, new RestartOpen(p.pid, g.length(), r));
+        } catch (KerrighedException e) {
+            throw new KerrighedException("node " + node + " cannot be reached to fork process " + p.pid + ": "
+                    + e.getMessage(), e);
+        }
+        boolean done = false;
+        try {
+            for (int off = 0; off < g.length(); off += chunk) {
+                c.send(Arrays.copyOfRange(g.buf(), off, Math.min(g.length(), off + chunk)), timeout);
+            }
+            List<Conversation> one = List.of(c);
+            step(one, MoveStep.PREPARED, -1);
+            step(one, MoveStep.COMMITTED, MoveStep.COMMIT);
+            register.run();
+            step(one, MoveStep.STARTED, MoveStep.START);
+            done = true;
+        } catch (RemoteException e) {
+            throw ProcessErrors.fromRemote(e, "fork process " + p.pid + " to node " + node);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new KerrighedException("node " + node + " did not answer in " + timeout + " to fork process " + p.pid);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KerrighedException("interrupted while forking process " + p.pid);
+        } finally {
+            if (done) {
+                c.close();
+            } else {
+                c.abort("fork abandoned");
+            }
+        }
     }
 
     /** Sends {@code send} (unless -1) on every conversation, then expects step {@code expect} from each. */
@@ -793,7 +837,11 @@ final class Checkpoints {
         LocalProcess p = null;
         boolean installed = false;
         try {
-            p = epm.ghosts().read(buf, buf.length, Ghost.CHECKPOINT, source, binding);
+            Ghost.Header h = epm.ghosts().check(buf, buf.length, source);
+            if (h.kind() != Ghost.CHECKPOINT && h.kind() != Ghost.FORK) {
+                throw new GhostException(source + " is not a checkpoint or distant fork ghost (kind " + h.kind() + ")");
+            }
+            p = epm.ghosts().readChecked(buf, h, source, binding);
             if (epm.isLocal(p.pid)) {
                 throw new KerrighedException("process " + p.pid + " already runs on node " + self);
             }

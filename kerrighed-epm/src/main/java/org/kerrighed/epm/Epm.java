@@ -539,6 +539,23 @@ public final class Epm implements AutoCloseable {
         processThreads.execute(p::runOnThread);
     }
 
+    /** A distant fork of {@code p} (on its thread): see {@link ProcessContext#fork}. */
+    ClusterProcess fork(LocalProcess p, SpawnOptions options) {
+        Checks.notNull(options, "options");
+        checkOpen();
+        int target = chooseNode(p, p.program(), options, p.command);
+        int pid = table.newPid();
+        Child[] c = new Child[1];
+        try (AutoCloseable ignored = target != self ? p.useCapability(Capability.DISTANT_FORK) : null) {
+            checkpoints.fork(p, pid, target, () -> c[0] = reaper.register(p, pid, target));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);                 // closing a capability use does not throw
+        }
+        return new ClusterProcess(this, pid, target, c[0]);
+    }
+
     // ------------------------------------------------------------------ checkpoint/restart
 
     /**

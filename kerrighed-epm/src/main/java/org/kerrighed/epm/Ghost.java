@@ -12,7 +12,7 @@ import java.util.zip.CRC32C;
  * <pre>
  *  0  magic "KRGGHOST"                8 bytes
  *  8  format version                  u16   ({@value #VERSION})
- * 10  kind                            u8    (0 migration, 1 checkpoint)
+ * 10  kind                            u8    (0 migration, 1 checkpoint, 2 distant fork)
  * 11  reserved                        u8
  * 12  pid                             i32
  * 16  body length                     i64
@@ -31,6 +31,7 @@ final class Ghost {
     static final int VERSION = 1;
     static final int MIGRATION = 0;
     static final int CHECKPOINT = 1;
+    static final int FORK = 2;
     private static final int FIXED = 32;
 
     private Ghost() {

@@ -55,10 +55,16 @@ final class Ghosts {
             throw new GhostException(source + " is a " + kindName(h.kind()) + " ghost where a " + kindName(kind)
                     + " one was expected");
         }
+        return readChecked(buf, h, source, b);
+    }
+
+    /** Rebuilds the process of a ghost already checked ({@link #check}). */
+    LocalProcess readChecked(byte[] buf, Ghost.Header h, String source, GhostCodec.Binding b) {
         ClassLoader loader = h.app() == null ? nodeLoader : apps.loader(Applications.checkId(h.app()), h.appOrigin());
         ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),
                 source);
         b.process.restore(remap(st, b.remap));
+        b.process.forked = h.kind() == Ghost.FORK;
         return b.process;
     }
 
@@ -78,6 +84,10 @@ final class Ghosts {
         } else {
             ppid = Pids.INIT;                               // its parent is not part of the application
             parentNode = -1;
+        }
+        if (r.fork()) {
+            return new ProcessImage.Identity(r.pids().get(id.pid()), ppid, parentNode, id.pgid(), id.sid(), id.command(),
+                    id.args(), id.env(), id.credentials(), id.capabilities().forChild(), System.currentTimeMillis());
         }
         return new ProcessImage.Identity(r.pids().getOrDefault(id.pid(), id.pid()), ppid, parentNode,
                 r.pids().getOrDefault(id.pgid(), id.pgid()), r.pids().getOrDefault(id.sid(), id.sid()), id.command(),
@@ -116,6 +126,11 @@ final class Ghosts {
     }
 
     private static String kindName(int kind) {
-        return kind == Ghost.MIGRATION ? "migration" : kind == Ghost.CHECKPOINT ? "checkpoint" : "unknown (" + kind + ")";
+        return switch (kind) {
+            case Ghost.MIGRATION -> "migration";
+            case Ghost.CHECKPOINT -> "checkpoint";
+            case Ghost.FORK -> "distant fork";
+            default -> "unknown (" + kind + ")";
+        };
     }
 }

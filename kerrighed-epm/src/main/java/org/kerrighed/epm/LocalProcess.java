@@ -109,6 +109,7 @@ final class LocalProcess implements ProcessContext {
     private int moves;                                      // moves and restarts so far
     private List<org.kerrighed.ipc.Ipc.HeldLock> resumeLocks = List.of();   // taken back when the thread starts
     private boolean resumeStopped;
+    volatile boolean forked;                                // a copy made by a distant fork (set before it starts)
 
     LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
         this.epm = epm;
@@ -171,6 +172,15 @@ final class LocalProcess implements ProcessContext {
         return new ProcessImage.State(program, result, sigs, List.copyOf(ignored), Map.copyOf(handlers),
                 cpuCarried + Epm.cpuNanos(t) - cpuStart, allocCarried + Epm.allocatedBytes(t) - allocStart, kids, locks,
                 moves, stopped);
+    }
+
+    /**
+     * The state a distant fork copies (on the process's thread): the program as it is now, with no children,
+     * no held locks, no pending signal and no CPU time.
+     */
+    ProcessImage.State forkState() {
+        return new ProcessImage.State(program, null, 0, List.copyOf(ignored), Map.copyOf(handlers), 0, 0, List.of(),
+                List.of(), -1, false);
     }
 
     /** Puts a ghost's state into this rebuilt process (before its thread starts). */
@@ -274,6 +284,17 @@ final class LocalProcess implements ProcessContext {
     @Override
     public boolean resumed() {
         return moves > 0;
+    }
+
+    @Override
+    public boolean forked() {
+        return forked;
+    }
+
+    @Override
+    public ClusterProcess fork(SpawnOptions options) {
+        safepoint();
+        return epm.fork(this, options);
     }
 
     // ------------------------------------------------------------------ safe-point actions

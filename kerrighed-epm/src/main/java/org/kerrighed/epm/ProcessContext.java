@@ -54,6 +54,23 @@ public interface ProcessContext {
      */
     boolean resumed();
 
+    /**
+     * Starts a copy of this process (Kerrighed's distant fork): a child whose program is a copy of this program
+     * object as it is now, made through the same ghost as a migration, so its handles are re-bound on the child's
+     * node (segments attached again, pipe ends opened again; locks are not held by the copy). The child runs on the
+     * node the options name, else where the placement hook puts it: {@code run()} from the start, or for a
+     * {@link StepProgram} its next step, with {@link #forked()} true. It keeps this process's arguments,
+     * environment, credentials, group and session, has the capabilities a child inherits, and no children. Other
+     * options are ignored.
+     *
+     * @throws CapabilityException when the options name another node and {@code DISTANT_FORK} is not effective
+     * @throws MigrationException  when the program's state cannot travel
+     */
+    ClusterProcess fork(SpawnOptions options);
+
+    /** True in a process made by {@link #fork}. */
+    boolean forked();
+
     /** Sleeps for {@code d}, delivering signals that arrive meanwhile. */
     void sleep(Duration d) throws InterruptedException;
 

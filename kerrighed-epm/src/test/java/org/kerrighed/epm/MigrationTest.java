@@ -247,6 +247,71 @@ class MigrationTest {
         }
     }
 
+    /**
+     * Counts to 10 in steps, with a segment attached; at step 5 forks a copy onto node 2. Each writes its sum and
+     * node into its slot of the segment (parent 0, copy 1); the parent waits for the copy and exits 20 + its code.
+     */
+    static final class Forker implements StepProgram {
+        long segment;
+        Segment seg;
+        int i;
+        long sum;
+        int child;
+
+        private Forker() {
+        }
+
+        Forker(long segment) {
+            this.segment = segment;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (seg == null) {
+                seg = ctx.shm().attach(segment);
+            }
+            if (i == 5 && child == 0 && !ctx.forked()) {
+                child = ctx.fork(SpawnOptions.defaults().onNode(2)).pid();
+            }
+            sum += ++i;
+            if (i < 10) {
+                return false;
+            }
+            int slot = ctx.forked() ? 1 : 0;
+            seg.putLong(16L * slot, sum);
+            seg.putLong(16L * slot + 8, ctx.node());
+            if (!ctx.forked()) {
+                i = 20 + ctx.waitFor(child).code();
+            } else {
+                i = 7;
+            }
+            return true;
+        }
+
+        @Override
+        public int exitCode() {
+            return i;
+        }
+    }
+
+    @Test
+    void aDistantForkCopiesTheRunningProgramWithItsHandles() throws Exception {
+        long seg = nodes.shm(0).open(0xf04c, 4096, SharedMemory.CREATE | 0600);
+        ClusterProcess p = nodes.epm(0).spawn(new Forker(seg),
+                SpawnOptions.defaults().onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)));
+        assertEquals(ExitStatus.exited(27), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        try (Segment s = nodes.shm(1).attach(seg)) {
+            assertEquals(55, s.getLong(0), "the parent's sum");
+            assertEquals(0, s.getLong(8));
+            assertEquals(55, s.getLong(16), "the copy went on from the parent's fields");
+            assertEquals(2, s.getLong(24), "the copy ran on node 2");
+        }
+        nodes.shm(0).remove(seg);
+        ClusterProcess noFork = nodes.epm(0).spawn(new Forker(nodes.shm(0).open(0xf04d, 4096,
+                SharedMemory.CREATE | 0600)), SpawnOptions.defaults().onNode(0));
+        assertEquals(1, noFork.waitFor(Duration.ofSeconds(20)).orElseThrow().code(), "no DISTANT_FORK: it fails");
+    }
+
     /** Moves {@code pid} round the nodes every {@code pauseMillis} until it ends; returns how many moves worked. */
     private static List<MigrationReport> keepMoving(ClusterProcess p, int from, long pauseMillis) throws Exception {
         List<MigrationReport> done = new ArrayList<>();

@@ -37,7 +37,8 @@ final class TestPrograms {
             .register(30_024, CheckpointTest.Part.class)
             .register(30_025, CheckpointTest.PipeJob.class)
             .register(30_026, CheckpointTest.Producer.class)
-            .register(30_027, CheckpointTest.Consumer.class);
+            .register(30_027, CheckpointTest.Consumer.class)
+            .register(30_028, MigrationTest.Forker.class);
 
     private TestPrograms() {
     }

@@ -158,10 +158,11 @@ public final class EpmWire {
 
     /**
      * How a restarted application's identities change: pids (old to new), nodes (by old pid), the root's new parent,
-     * and segment and pipe ids (old to new).
+     * and segment and pipe ids (old to new). A {@code fork} makes a child of the root: it keeps the root's group and
+     * session and gets the capabilities a child inherits.
      */
     public record Remap(Map<Integer, Integer> pids, Map<Integer, Integer> nodes, int rootPid, int rootParent,
-                        int rootParentNode, Map<Long, Long> segments, Map<Long, Long> pipes) {
+                        int rootParentNode, Map<Long, Long> segments, Map<Long, Long> pipes, boolean fork) {
         public Remap {
             pids = new java.util.HashMap<>(pids);
             nodes = new java.util.HashMap<>(nodes);
