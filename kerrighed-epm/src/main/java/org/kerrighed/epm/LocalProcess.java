@@ -39,8 +39,8 @@ final class LocalProcess implements ProcessContext {
      * safe point that throws this); programs must let it through.
      */
     static final class Moved extends Error {
-        Moved(int node) {
-            super("the process moved to node " + node, null, false, false);
+        Moved() {
+            super("the process moved to another node", null, false, false);
         }
     }
 
@@ -360,7 +360,7 @@ final class LocalProcess implements ProcessContext {
             action = null;
         }
         if (a.run(this)) {
-            throw new Moved(-1);
+            throw new Moved();
         }
     }
 
