@@ -142,7 +142,8 @@ final class Processes {
 
     /**
      * A migration report as one line: {@code migrated process 6291457 from node 1 to node 2 in 3.12 ms (safe point
-     * 0.41 ms, export 0.52 ms, transfer 1.60 ms, commit 0.45 ms; ghost 1.2KiB)}.
+     * 0.41 ms, export 0.52 ms, transfer 1.60 ms, commit 0.45 ms; ghost 1.2KiB)}. A phase the old node could not
+     * time (the commit's answer was lost, and the new node confirmed the arrival later) shows as {@code ?}.
      */
     static String migrationLine(MigrationReport r) {
         return String.format(Locale.ROOT, "migrated process %d from node %d to node %d in %s (safe point %s, export"
@@ -151,7 +152,7 @@ final class Processes {
     }
 
     private static String millis(double ms) {
-        return String.format(Locale.ROOT, ms < 100 ? "%.2f ms" : "%.0f ms", ms);
+        return Double.isNaN(ms) ? "?" : String.format(Locale.ROOT, ms < 100 ? "%.2f ms" : "%.0f ms", ms);
     }
 
     private static String fixed(double v) {
