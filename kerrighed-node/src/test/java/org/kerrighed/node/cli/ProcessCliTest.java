@@ -22,6 +22,7 @@ import org.kerrighed.epm.StepProgram;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeConfig;
+import org.kerrighed.node.PiWorkload;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.TypeRegistrar;
 
@@ -689,6 +690,21 @@ class ProcessCliTest {
         long[] result = (long[]) p.result().orElseThrow();
         assertTrue(result[0] > 0, "its step count travelled");
         assertEquals(0b11, result[1], "it ran on nodes 0 and 1");
+    }
+
+    @Test
+    void aPiWorkerMovedTwiceCountsWhatAnUnmovedOneCounts() throws InterruptedException {
+        long points = 200_000_000L;
+        ClusterProcess moved = spawn(new PiWorkload.Worker(points, 42), SpawnOptions.defaults().onNode(0)
+                .name("moved-worker").capabilities(MIGRATABLE));
+        ClusterProcess still = spawn(new PiWorkload.Worker(points, 42), SpawnOptions.defaults().onNode(1)
+                .name("still-worker").capabilities(MIGRATABLE));
+        String pid = Integer.toString(moved.pid());
+        assertEquals(0, krgVia(0, "migrate", pid, "1"), cli.printed());
+        assertEquals(0, krgVia(0, "migrate", pid, "0"), cli.printed());
+        assertEquals(ExitStatus.exited(0), exitOf(moved));
+        assertEquals(ExitStatus.exited(0), exitOf(still));
+        assertEquals(still.result().orElseThrow(), moved.result().orElseThrow(), "same points, same hits");
     }
 
     @Test
