@@ -8,6 +8,7 @@ import org.kerrighed.epm.ProcessContext;
 import org.kerrighed.epm.ProcessInfo;
 import org.kerrighed.epm.Program;
 import org.kerrighed.epm.SpawnOptions;
+import org.kerrighed.epm.StepProgram;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistry;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -25,8 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code examples/MonteCarloPi} bundled with the node so that every node started with {@code --demo-workload} has
  * its programs. A {@link Job} process, started with {@code DISTANT_FORK} in its capabilities, spawns {@link Worker}
  * processes that the placement puts on the nodes round robin; each counts its random points of the unit square
- * that fall inside the quarter circle (reaching a safe point every 65,536 points) and returns the count as its
- * result; the job adds them up.
+ * that fall inside the quarter circle, a chunk of points per step (a {@link StepProgram} with {@code CAN_MIGRATE},
+ * so a tool may move it between two steps), and returns the count as its result; the job adds them up.
  *
  * <p>A tool drives it through {@link #SERVICE}: start a job on the node it calls, list the cluster's processes
  * (as {@code ps} does), wait for a job's end. Types: ids 2070-2079 (range {@code kerrighed-node.demo-pi}),
@@ -88,29 +88,78 @@ public final class PiWorkload {
     public static final ServiceKey<Request, Report> SERVICE = ServiceKey.of(907, "node.pi", Request.class,
             Report.class);
 
-    /** How often a worker reaches a safe point. */
-    static final int SAFEPOINT_EVERY = 1 << 16;
-
     private PiWorkload() {
     }
 
-    /** Counts the hits among {@code samples} points drawn from {@code seed}; its result is the count. */
-    public record Worker(long samples, long seed) implements Program {
+    /** The capabilities a worker runs with: the defaults and {@code CAN_MIGRATE} (a tool may move it). */
+    static final Capabilities WORKER_CAPABILITIES = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE);
+
+    /**
+     * Counts the hits among {@code samples} random points of the unit square, {@value #CHUNK} points a step; its
+     * result is the count ({@code Long}). Its whole state is its fields: the points counted, the hits, and the
+     * state of its generator (SplitMix64, seeded with {@code seed}). So between two steps it may move to another
+     * node and go on there: a moved worker counts exactly the points, and the hits, of one that stayed.
+     */
+    public static final class Worker implements StepProgram {
+        /** Points per step: a few milliseconds of work, the longest a move waits for the worker's safe point. */
+        static final int CHUNK = 1 << 18;
+
+        private long samples;
+        private long counted;
+        private long hits;
+        private long random;
+
+        private Worker() {
+        }
+
+        public Worker(long samples, long seed) {
+            if (samples < 1) {
+                throw new IllegalArgumentException("samples: at least 1, got " + samples);
+            }
+            this.samples = samples;
+            this.random = seed;
+        }
+
         @Override
-        public int run(ProcessContext ctx) {
-            ctx.setResult(hits(samples, seed, ctx::safepoint));
-            return 0;
+        public boolean step(ProcessContext ctx) {
+            long end = Math.min(samples, counted + CHUNK);
+            long h = 0;
+            for (long i = counted; i < end; i++) {
+                double x = nextDouble();
+                double y = nextDouble();
+                if (x * x + y * y < 1) {
+                    h++;
+                }
+            }
+            hits += h;
+            counted = end;
+            if (counted < samples) {
+                return false;
+            }
+            ctx.setResult(hits);
+            return true;
+        }
+
+        /** SplitMix64 (the generator of {@code java.util.SplittableRandom}), its state in a field. */
+        private double nextDouble() {
+            long z = random += 0x9e3779b97f4a7c15L;
+            z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+            z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+            return ((z ^ (z >>> 31)) >>> 11) * 0x1.0p-53;
         }
     }
 
-    /** Starts {@code workers} workers wherever the placement puts them, waits for all, returns a {@link Result}. */
+    /**
+     * Starts {@code workers} workers wherever the placement puts them (with {@link #WORKER_CAPABILITIES}), waits for
+     * all, returns a {@link Result}.
+     */
     public record Job(int workers, long samplesPerWorker, long seed) implements Program {
         @Override
         public int run(ProcessContext ctx) throws InterruptedException {
             List<Integer> nodes = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
                 nodes.add(ctx.spawn(new Worker(samplesPerWorker, seed + i), SpawnOptions.defaults()
-                        .name("pi-worker " + i)).node());
+                        .name("pi-worker " + i).capabilities(WORKER_CAPABILITIES)).node());
             }
             long hits = 0;
             for (int i = 0; i < workers; i++) {
@@ -124,23 +173,6 @@ public final class PiWorkload {
             ctx.setResult(new Result(hits, workers * samplesPerWorker, nodes));
             return 0;
         }
-    }
-
-    /** The hits among {@code samples} points of the unit square drawn from {@code seed}; runs {@code safepoint} often. */
-    static long hits(long samples, long seed, Runnable safepoint) {
-        SplittableRandom random = new SplittableRandom(seed);
-        long hits = 0;
-        for (long i = 0; i < samples; i++) {
-            if (i % SAFEPOINT_EVERY == 0) {
-                safepoint.run();
-            }
-            double x = random.nextDouble();
-            double y = random.nextDouble();
-            if (x * x + y * y < 1) {
-                hits++;
-            }
-        }
-        return hits;
     }
 
     /** Registered with the node admin types (ids 2070-2079). */

@@ -6,6 +6,8 @@ import org.kerrighed.epm.Capability;
 import org.kerrighed.epm.CapabilityException;
 import org.kerrighed.epm.CapabilityInUseException;
 import org.kerrighed.epm.Epm;
+import org.kerrighed.epm.MigrationException;
+import org.kerrighed.epm.MigrationReport;
 import org.kerrighed.epm.NoSuchProcessException;
 import org.kerrighed.epm.NodeLoad;
 import org.kerrighed.epm.ProcessInfo;
@@ -26,16 +28,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The services process tools use ({@code krg ps}, {@code top}, {@code kill}, {@code capset}; service ids 910-914,
- * types 2020-2049): the cluster's processes, one process's status, signals to a process or a process group,
- * capability changes, and the nodes' loads. The node that serves a tool acts for itself: the node's credentials
+ * The services process tools use ({@code krg ps}, {@code top}, {@code kill}, {@code capset}, {@code migrate};
+ * service ids 910-915, types 2020-2049): the cluster's processes, one process's status, signals to a process or a
+ * process group, capability changes, the nodes' loads, and moving a process to another node. The node that serves a tool acts for itself: the node's credentials
  * ({@code node.uid}, {@code node.gid}) and every capability, as any caller that is not a process
  * ({@link Epm}). Installed on every node with {@link NodeAdmin}'s services.
  *
  * <p>The client methods here wait at most the given timeout plus 5 s and turn a node's refusal back into the
  * exception its process layer threw: {@link NoSuchProcessException}, {@link PermissionDeniedException} (and its
- * {@link CapabilityException}), {@link CapabilityInUseException}, {@link IllegalArgumentException} (a bad request);
- * anything else is a {@link KerrighedException}.
+ * {@link CapabilityException}), {@link CapabilityInUseException}, {@link MigrationException},
+ * {@link IllegalArgumentException} (a bad request); anything else is a {@link KerrighedException}.
  */
 public final class ProcessAdmin {
     /** List the processes (and zombies) running on {@code node}, or on every node when it is -1. */
@@ -85,6 +87,18 @@ public final class ProcessAdmin {
         }
     }
 
+    /** Move process {@code pid} to node {@code node}. */
+    public record MigrateRequest(int pid, int node) {
+        public MigrateRequest {
+            if (pid <= 1) {
+                throw new IllegalArgumentException("pid: a process id is greater than 1, got " + pid);
+            }
+            if (node < 0 || node > 255) {
+                throw new IllegalArgumentException("node: must be 0-255, got " + node);
+            }
+        }
+    }
+
     public static final ServiceKey<PsRequest, ProcessList> PS = ServiceKey.of(910, "process.ps", PsRequest.class,
             ProcessList.class);
     public static final ServiceKey<Integer, StatusReply> STATUS = ServiceKey.of(911, "process.status", Integer.class,
@@ -96,6 +110,9 @@ public final class ProcessAdmin {
             CapsetRequest.class, CapsetReply.class);
     public static final ServiceKey<Integer, Loads> LOADS = ServiceKey.of(914, "process.loads", Integer.class,
             Loads.class);
+    /** Replies once the process runs on the target node; see {@link #migrate(RpcClient, int, int, Duration)}. */
+    public static final ServiceKey<MigrateRequest, MigrationReport> MIGRATE = ServiceKey.of(915, "process.migrate",
+            MigrateRequest.class, MigrationReport.class);
 
     private ProcessAdmin() {
     }
@@ -109,7 +126,8 @@ public final class ProcessAdmin {
                 .register(2023, KillRequest.class)
                 .register(2024, CapsetRequest.class)
                 .register(2025, CapsetReply.class)
-                .register(2026, Loads.class);
+                .register(2026, Loads.class)
+                .register(2027, MigrateRequest.class);
     }
 
     static void install(Node node, RpcNode rpc) {
@@ -127,6 +145,12 @@ public final class ProcessAdmin {
             List<NodeLoad> all = new ArrayList<>(node.epm().loads());
             all.sort(java.util.Comparator.comparingInt(NodeLoad::node));
             return new Loads(all, NodeLoad.aggregate(all));
+        });
+        rpc.register(MIGRATE, HandlerKind.BLOCKING, (ctx, m) -> {
+            if (!node.kddm().isMember(m.node())) {
+                throw new IllegalArgumentException("no live node " + m.node() + " in the cluster");
+            }
+            return node.epm().migrate(m.pid(), m.node());
         });
     }
 
@@ -196,6 +220,19 @@ public final class ProcessAdmin {
     /** Applies {@code request}; see {@link CapsetRequest}. */
     public static CapsetReply capset(RpcClient tool, CapsetRequest request, Duration timeout) {
         return await(tool, CAPSET, request, timeout);
+    }
+
+    /**
+     * Moves process {@code pid} to node {@code node} ({@link Epm#migrate}) and returns how the move went. The node
+     * bounds the move itself (the process's safe point, then each phase, by its call timeout); {@code timeout}
+     * should cover that: a tool that stops waiting does not stop the move.
+     *
+     * @throws IllegalArgumentException when {@code node} is not a live member of the cluster
+     * @throws MigrationException       when the process was not moved (it goes on where it was)
+     * @throws CapabilityException      when the process lacks {@code CAN_MIGRATE}
+     */
+    public static MigrationReport migrate(RpcClient tool, int pid, int node, Duration timeout) {
+        return await(tool, MIGRATE, new MigrateRequest(pid, node), timeout);
     }
 
     public static Loads loads(RpcClient tool, Duration timeout) {

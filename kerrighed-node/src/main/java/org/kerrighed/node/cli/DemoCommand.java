@@ -1,16 +1,21 @@
 package org.kerrighed.node.cli;
 
+import org.kerrighed.epm.MigrationReport;
+import org.kerrighed.epm.NoSuchProcessException;
 import org.kerrighed.kddm.KddmStats;
 import org.kerrighed.kddm.ObjState;
 import org.kerrighed.kddm.SetStats;
+import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.node.DemoWorkload;
 import org.kerrighed.node.PiWorkload;
 import org.kerrighed.node.StencilWorkload;
 import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.NodeStatus;
+import org.kerrighed.node.ProcessAdmin;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.KerrighedException;
 import org.kerrighed.rpc.RpcClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,8 +37,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code krg demo}: a cluster of separate JVMs on loopback. It shows the membership forming, runs the
  * link probe on every node (each calls every other, then multicasts), runs heat diffusion on shared memory,
- * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run), moves
- * shared KDDM counters between
+ * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run, then one
+ * worker moved to another node as {@code krg migrate} does), moves shared KDDM counters between
  * the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every node reads
  * them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long the
  * survivors take to declare it failed, checks that the counters it owned survived with their last values,
@@ -45,10 +50,10 @@ import java.util.concurrent.TimeUnit;
                 "Starts the nodes on loopback, shows the membership forming, has every",
                 "node call every other and multicast, runs heat diffusion on shared",
                 "memory, computes pi with processes spread over the nodes (showing a ps",
-                "table mid-run), moves shared KDDM counters between the nodes, kills one",
-                "node with SIGKILL, shows the others declaring it failed and the counters",
-                "surviving, and stops the rest gracefully. Takes about 30 s; no JVM is",
-                "left behind, on Ctrl-C too."})
+                "table mid-run and migrating one worker to another node), moves shared",
+                "KDDM counters between the nodes, kills one node with SIGKILL, shows the",
+                "others declaring it failed and the counters surviving, and stops the",
+                "rest gracefully. Takes about 30 s; no JVM is left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
@@ -566,7 +571,7 @@ final class DemoCommand implements Callable<Integer> {
     /**
      * Cluster processes: node 0 starts a pi job (with DISTANT_FORK), which spawns two workers per node that the
      * placement spreads round robin; a ps table once every worker runs (after at least a second, so their CPU
-     * times show), then the estimate.
+     * times show), one worker moved to another node, then the estimate.
      */
     private Map<String, Object> pi() throws Exception {
         int workers = 2 * addresses.size();
@@ -608,6 +613,7 @@ final class DemoCommand implements Callable<Integer> {
             psJson.add(m);
         }
         out.print(Output.table(List.of("PID", "PPID", "NODE", "S", "CPU", "COMMAND"), rows));
+        Map<String, Object> migration = migrateOneWorker(ps);
         PiWorkload.Report end = piCall(0, new PiWorkload.Request(PiWorkload.Op.WAIT, 0, 0, job, 120_000));
         if (end.exit() == null || end.result() == null) {
             throw new IllegalStateException("the pi job (process " + job + ") "
@@ -615,20 +621,78 @@ final class DemoCommand implements Callable<Integer> {
         }
         PiWorkload.Result r = end.result();
         double ms = (System.nanoTime() - t0) / 1e6;
-        out.printf("[%5.1fs] pi is about %.6f (off by %.6f): %,d of %,d points inside, counted by %d processes on"
-                        + " nodes %s in %.1f s%n", elapsed(), r.pi(), Math.abs(r.pi() - Math.PI), r.hits(), r.samples(),
-                workers, r.workerNodes(), ms / 1000);
+        out.printf("[%5.1fs] pi is about %.6f (off by %.6f): %,d of %,d points inside, counted by %d processes"
+                        + " started on nodes %s in %.1f s%s%n", elapsed(), r.pi(), Math.abs(r.pi() - Math.PI), r.hits(),
+                r.samples(), workers, r.workerNodes(), ms / 1000, migration.get("node") == null ? ""
+                        : String.format(";%nprocess %s finished on node %s, its count the same as if it had not moved",
+                        migration.get("pid"), migration.get("node")));
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("job", job);
         result.put("workers", workers);
         result.put("points_per_worker", points);
         result.put("ps", psJson);
+        result.put("migration", migration);
         result.put("worker_nodes", r.workerNodes());
         result.put("hits", r.hits());
         result.put("pi", r.pi());
         result.put("error", Math.abs(r.pi() - Math.PI));
         result.put("ms", ms);
         return result;
+    }
+
+    /**
+     * Moves the pi worker of {@code ps} with the most work left (the least CPU time used) to another node (the
+     * last node, or the first for a worker there), then on to a third node (or back, with two nodes), with
+     * {@code krg migrate}'s service, and prints each report and where {@code ps} sees the worker at the end. A
+     * worker that ended meanwhile, or a move that failed (the worker then goes on where it was), is printed and the
+     * demo goes on.
+     * Returns {@code pid}, {@code moves} (the reports' fields), {@code node} (where it runs after them, null if
+     * none) and {@code stopped} (why it moved less than twice, or null).
+     */
+    private Map<String, Object> migrateOneWorker(List<PiWorkload.Proc> ps) throws Exception {
+        Map<String, Object> m = new LinkedHashMap<>();
+        List<Map<String, Object>> moves = new ArrayList<>();
+        PiWorkload.Proc w = ps.stream().filter(p -> p.command().startsWith("pi-worker") && p.state() != 'Z')
+                .min(java.util.Comparator.comparingLong(PiWorkload.Proc::cpuMillis)).orElse(null);
+        m.put("pid", w == null ? null : w.pid());
+        m.put("moves", moves);
+        m.put("node", null);
+        m.put("stopped", null);
+        if (w == null) {
+            out.printf("[%5.1fs] Migration: every worker has ended already, none to move%n", elapsed());
+            m.put("stopped", "every worker has ended");
+            return m;
+        }
+        int first = java.util.Collections.min(addresses.keySet());
+        int last = java.util.Collections.max(addresses.keySet());
+        int to = w.node() == last ? first : last;
+        int then = addresses.keySet().stream().filter(n -> n != w.node() && n != to).findFirst().orElse(w.node());
+        out.printf("[%5.1fs] Migration: the workers are step programs with CAN_MIGRATE; their state (points counted,"
+                        + " hits, generator)%ntravels between two steps. %s (process %d) moves from node %d to node %d,"
+                        + " then to node %d, as 'krg migrate'%ndoes (these are the first moves of these JVMs: the"
+                        + " times include loading and compiling the code):%n",
+                elapsed(), w.command(), w.pid(), w.node(), to, then);
+        try (RpcClient c = tool(first)) {
+            for (int target : List.of(to, then)) {
+                MigrationReport r = ProcessAdmin.migrate(c, w.pid(), target, MigrateCommand.TIMEOUT);
+                out.printf("[%5.1fs] %s%n", elapsed(), Processes.migrationLine(r));
+                moves.add(MigrateCommand.toMap(r));
+                m.put("node", r.to());
+            }
+        } catch (NoSuchProcessException e) {
+            out.printf("[%5.1fs] %s had ended already: %s%n", elapsed(), w.command(),
+                    moves.isEmpty() ? "not moved" : "no second move");
+            m.put("stopped", e.getMessage());
+        } catch (KerrighedException | PermissionDeniedException e) {
+            out.printf("[%5.1fs] %s not moved%s, it goes on where it was: %s%n", elapsed(), w.command(),
+                    moves.isEmpty() ? "" : " again", e.getMessage());
+            m.put("stopped", e.getMessage());
+        }
+        piCall(first, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0)).processes().stream()
+                .filter(p -> p.pid() == w.pid() && p.state() != 'Z').findFirst()
+                .ifPresent(p -> out.printf("[%5.1fs] ps: process %d (%s) runs on node %d, state %s%n", elapsed(),
+                        p.pid(), p.command(), p.node(), p.state()));
+        return m;
     }
 
     private PiWorkload.Report piCall(int id, PiWorkload.Request r) throws Exception {

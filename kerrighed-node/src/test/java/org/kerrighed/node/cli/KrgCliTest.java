@@ -115,7 +115,7 @@ class KrgCliTest {
     void theCommandTreeHasTheDocumentedCommands() {
         List<String> names = commandPaths().map(p -> String.join(" ", p)).toList();
         for (String c : List.of("", "node", "node start", "nodes", "nodes remove", "cluster", "cluster stop", "kddm",
-                "kddm stats", "ps", "top", "kill", "capset", "demo", "test")) {
+                "kddm stats", "ps", "top", "kill", "capset", "migrate", "demo", "test")) {
             assertTrue(names.contains(c), "krg " + c + " is missing from " + names);
         }
     }

@@ -18,9 +18,11 @@ import org.kerrighed.epm.ProcessState;
 import org.kerrighed.epm.Program;
 import org.kerrighed.epm.Signal;
 import org.kerrighed.epm.SpawnOptions;
+import org.kerrighed.epm.StepProgram;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeConfig;
+import org.kerrighed.node.PiWorkload;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.TypeRegistrar;
 
@@ -42,7 +44,7 @@ import java.util.function.BooleanSupplier;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@code krg ps}, {@code top}, {@code kill} and {@code capset} against two in-process nodes that run the test's
+ * {@code krg ps}, {@code top}, {@code kill}, {@code capset} and {@code migrate} against two in-process nodes that run the test's
  * programs. Node 0 has root credentials; node 1 has uid 1000, so a tool served by node 1 may not act on node 0's
  * (root) processes. Every process is started by node 0, on the node the test names.
  */
@@ -61,7 +63,8 @@ class ProcessCliTest {
             .register(30_102, Hold.class)
             .register(30_103, ZombieParent.class)
             .register(30_104, ExitWith.class)
-            .register(30_105, HoldsDistantFork.class);
+            .register(30_105, HoldsDistantFork.class)
+            .register(30_106, Ticks.class);
 
     /** Sleeps {@code millis} at a safe point, then exits 0. */
     record Sleep(long millis) implements Program {
@@ -130,6 +133,37 @@ class ProcessCliTest {
             return 0;
         }
     }
+
+    /** Sleeps 10 ms per step until {@link #RELEASE} (or 60 s); result {steps, bitmask of the nodes it ran on}. */
+    static final class Ticks implements StepProgram {
+        long steps;
+        long seen;
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            seen |= 1L << ctx.node();
+            ctx.sleep(Duration.ofMillis(10));
+            steps++;
+            if (!RELEASE.get() && steps < 6000) {
+                return false;
+            }
+            ctx.setResult(new long[]{steps, seen});
+            return true;
+        }
+    }
+
+    /** Holds a thread in a field, which cannot travel: a move of it fails. Never leaves the node it starts on. */
+    static final class HoldsThread implements StepProgram {
+        final Thread thread = Thread.currentThread();
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            ctx.sleep(Duration.ofMillis(10));
+            return RELEASE.get();
+        }
+    }
+
+    private static final Capabilities MIGRATABLE = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE);
 
     private final String cluster = "cli-ps-" + Long.toHexString(new SecureRandom().nextLong() >>> 8);
     private final List<Node> nodes = new ArrayList<>();
@@ -621,5 +655,108 @@ class ProcessCliTest {
         assertUsageError(cli.run("capset", "-k", "5", "-p", "+CAN_MIGRATE,DISTANT_FORK"), "-p: mix of +/- and plain names");
         assertUsageError(cli.run("capset", "-k", "5", "-i", "0o99"), "-i: unknown capability '0o99'");
         assertUsageError(cli.run("capset", "-k", "1", "-e", "0"), "-k: a process id is greater than 1");
+    }
+
+    // ---------------------------------------------------------------- migrate
+
+    @Test
+    void migrateMovesARunningProcessAndPsShowsItOnTheNewNode() throws InterruptedException {
+        ClusterProcess p = spawn(new Ticks(), SpawnOptions.defaults().onNode(1).name("ticks").capabilities(MIGRATABLE));
+        String pid = Integer.toString(p.pid());
+        await(() -> status(p.pid()).state() == ProcessState.SLEEPING, "ticks runs");
+
+        assertEquals(0, krgVia(0, "migrate", pid, "0"), cli.printed());
+        String line = cli.stdout().strip();
+        assertTrue(line.matches("migrated process " + pid + " from node 1 to node 0 in [0-9.]+ ms \\(safe point"
+                + " [0-9.]+ ms, export [0-9.]+ ms, transfer [0-9.]+ ms, commit [0-9.]+ ms; ghost [0-9.]+(B|KiB)\\)"),
+                line);
+        assertEquals(0, status(p.pid()).node());
+        assertEquals(0, krgVia(1, "ps", "--node", "0"), cli.printed());
+        assertEquals("0", row(cli.stdout(), p.pid()).get(3), cli.printed());
+        assertEquals("ticks", row(cli.stdout(), p.pid()).get(9), cli.printed());
+        assertEquals(0, krgVia(1, "ps", "--node", "1"), cli.printed());
+        assertFalse(hasRow(cli.stdout(), p.pid()), "no longer on node 1" + cli.printed());
+
+        assertEquals(0, krgVia(0, "migrate", pid, "1", "--json"), cli.printed());
+        Map<String, Object> json = JsonText.object(cli.stdout().strip());
+        assertEquals(List.of("pid", "from", "to", "bytes", "safepointMillis", "exportMillis", "transferMillis",
+                "commitMillis", "totalMillis"), List.copyOf(json.keySet()));
+        assertEquals(List.of((long) p.pid(), 0L, 1L), List.of(json.get("pid"), json.get("from"), json.get("to")));
+        assertTrue((Long) json.get("bytes") > 0, cli.printed());
+        assertEquals(1, status(p.pid()).node());
+
+        RELEASE.set(true);
+        assertEquals(ExitStatus.exited(0), exitOf(p));
+        long[] result = (long[]) p.result().orElseThrow();
+        assertTrue(result[0] > 0, "its step count travelled");
+        assertEquals(0b11, result[1], "it ran on nodes 0 and 1");
+    }
+
+    @Test
+    void aPiWorkerMovedTwiceCountsWhatAnUnmovedOneCounts() throws InterruptedException {
+        long points = 200_000_000L;
+        ClusterProcess moved = spawn(new PiWorkload.Worker(points, 42), SpawnOptions.defaults().onNode(0)
+                .name("moved-worker").capabilities(MIGRATABLE));
+        ClusterProcess still = spawn(new PiWorkload.Worker(points, 42), SpawnOptions.defaults().onNode(1)
+                .name("still-worker").capabilities(MIGRATABLE));
+        String pid = Integer.toString(moved.pid());
+        assertEquals(0, krgVia(0, "migrate", pid, "1"), cli.printed());
+        assertEquals(0, krgVia(0, "migrate", pid, "0"), cli.printed());
+        assertEquals(ExitStatus.exited(0), exitOf(moved));
+        assertEquals(ExitStatus.exited(0), exitOf(still));
+        assertEquals(still.result().orElseThrow(), moved.result().orElseThrow(), "same points, same hits");
+    }
+
+    @Test
+    void migrateMovesAMainShapedProgramAtItsBlockingCall() throws InterruptedException {
+        ClusterProcess p = spawn(new Sleep(60_000), SpawnOptions.defaults().onNode(0).name("main-shaped")
+                .capabilities(MIGRATABLE));
+        await(() -> status(p.pid()).state() == ProcessState.SLEEPING, "it sleeps");
+        assertEquals(0, krgVia(0, "migrate", Integer.toString(p.pid()), "1"), cli.printed());
+        assertTrue(cli.stdout().startsWith("migrated process " + p.pid() + " from node 0 to node 1 in "),
+                cli.printed());
+        await(() -> status(p.pid()).node() == 1 && status(p.pid()).state() == ProcessState.SLEEPING,
+                "it sleeps again on node 1");
+        assertEquals(0, krgVia(0, "kill", Integer.toString(p.pid())), cli.printed());
+        assertEquals(Signal.TERM, exitOf(p).signal(), "signals follow it");
+    }
+
+    @Test
+    void migrateReportsRefusalsWithExitCode1AndTheProcessGoesOn() throws InterruptedException {
+        ClusterProcess plain = spawn(new Ticks(), SpawnOptions.defaults().onNode(1).name("not-migratable"));
+        assertFailure(krgVia(0, "migrate", Integer.toString(plain.pid()), "0"), "migrate: process " + plain.pid()
+                + " may not migrate: CAN_MIGRATE is not effective");
+        assertEquals("", cli.stdout(), cli.printed());
+        assertEquals(1, status(plain.pid()).node());
+
+        ClusterProcess here = spawn(new Ticks(), SpawnOptions.defaults().onNode(1).name("here")
+                .capabilities(MIGRATABLE));
+        assertFailure(krgVia(0, "migrate", Integer.toString(here.pid()), "1"), "migrate: process " + here.pid()
+                + " already runs on node 1");
+        assertFailure(krgVia(1, "migrate", Integer.toString(here.pid()), "0"), "migrate: uid=1000 gid=1000 may not"
+                + " migrate process " + here.pid());
+        assertFailure(krgVia(0, "migrate", "4242", "0"), "migrate: no live process 4242");
+
+        ClusterProcess held = spawn(new HoldsThread(), SpawnOptions.defaults().onNode(0).name("holds-thread")
+                .capabilities(MIGRATABLE));
+        await(() -> status(held.pid()).state() == ProcessState.SLEEPING, "holds-thread runs");
+        assertFailure(krgVia(0, "migrate", Integer.toString(held.pid()), "1"), "migrate: ", "Thread");
+        assertEquals(0, status(held.pid()).node(), "it stays where it was");
+
+        assertUsageError(krgVia(0, "migrate", Integer.toString(here.pid()), "7"), "migrate: no live node 7");
+        RELEASE.set(true);
+        for (ClusterProcess p : List.of(plain, here, held)) {
+            assertEquals(ExitStatus.exited(0), exitOf(p), p + " went on and finished");
+        }
+    }
+
+    @Test
+    void migrateChecksItsArgumentsBeforeConnecting() {
+        assertUsageError(cli.run("migrate"), "Missing required parameters: 'PID', 'NODE'");
+        assertUsageError(cli.run("migrate", "5"), "Missing required parameter: 'NODE'");
+        assertUsageError(cli.run("migrate", "abc", "1"), "'abc' is not an int");
+        assertUsageError(cli.run("migrate", "1", "1"), "migrate: PID: a process id is greater than 1");
+        assertUsageError(cli.run("migrate", "5", "300"), "migrate: NODE: must be 0-255");
+        assertUsageError(cli.run("migrate", "5", "1", "2"), "Unmatched argument");
     }
 }
