@@ -103,6 +103,7 @@ public final class Epm implements AutoCloseable {
         this.apps = new Applications(rpc, kddm.storage(), kddm::isMember);
         this.reaper = new Reaper(rpc, local, table, apps, shm);
         this.ghosts = new Ghosts(this, rpc.config().types(), apps);
+        ghosts.warm();
         this.migration = new Migration(this, rpc);
         this.checkpoints = new Checkpoints(this, rpc, kddm.storage());
         reaper.setMigration(migration);

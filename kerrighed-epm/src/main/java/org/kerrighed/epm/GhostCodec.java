@@ -179,9 +179,10 @@ final class GhostCodec {
         });
     }
 
-    /** Forgets the Kryo of {@code loader} (an application's loader closed). */
-    void forget(ClassLoader loader) {
-        pools.remove(loader);
+    /** Makes one Kryo for {@code loader} ahead of use (registering every type takes a while the first time). */
+    void warm(ClassLoader loader) {
+        Pool<Kryo> pool = pool(loader);
+        pool.free(pool.obtain());
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

@@ -27,6 +27,11 @@ final class Ghosts {
         this.maxBytes = (int) Migration.MAX_GHOST_BYTES;
     }
 
+    /** Prepares the node's ghost codec in the background, so that the first move does not pay for it. */
+    void warm() {
+        Thread.ofVirtual().name("krg-ghost-warm").start(() -> codec.warm(nodeLoader));
+    }
+
     /** Writes {@code p}'s ghost with {@code state} (captured on its thread); handles met are listed in {@code b}. */
     GhostCodec.Sealed write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b) {
         Applications.AppLoader l = apps.loaderOf(p.program());

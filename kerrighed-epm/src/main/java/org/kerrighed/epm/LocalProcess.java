@@ -110,6 +110,7 @@ final class LocalProcess implements ProcessContext {
     private List<org.kerrighed.ipc.Ipc.HeldLock> resumeLocks = List.of();   // taken back when the thread starts
     private boolean resumeStopped;
     volatile boolean forked;                                // a copy made by a distant fork (set before it starts)
+    volatile boolean moving;                                // a migration of it is under way (ps shows M)
 
     LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
         this.epm = epm;
@@ -826,6 +827,9 @@ final class LocalProcess implements ProcessContext {
     }
 
     ProcessState state() {
+        if (moving) {
+            return ProcessState.MIGRATING;
+        }
         if (stopped) {
             return ProcessState.STOPPED;
         }

@@ -153,6 +153,7 @@ final class Migration {
             long tSafe = System.nanoTime();
             List<Ipc.HeldLock> locks = List.of();
             GhostCodec.Binding binding = new GhostCodec.Binding(epm);
+            p.moving = true;
             try (AutoCloseable ignored = p.useCapability(Capability.CAN_MIGRATE)) {
                 locks = epm.ipc().handOverLocks(p.pid, timeout.multipliedBy(4));
                 ProcessImage.State state = p.capture(locks);
@@ -172,6 +173,8 @@ final class Migration {
                         || e instanceof CapabilityException ? e
                         : new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + e, e));
                 return false;
+            } finally {
+                p.moving = false;
             }
         }
 

@@ -137,7 +137,7 @@ class MigrationTest {
         }
     }
 
-    /** A main-shaped loop with safe points; result {sum, times run() was entered}. */
+    /** A main-shaped loop with safe points and short sleeps; result {sum, times run() was entered}. */
     static final class Loop implements Program {
         long n;
         long i;
@@ -152,13 +152,16 @@ class MigrationTest {
         }
 
         @Override
-        public int run(ProcessContext ctx) {
+        public int run(ProcessContext ctx) throws InterruptedException {
             entries++;
             while (i < n) {
                 sum += i ^ (i >>> 3);
                 i++;
                 if ((i & 1023) == 0) {
                     ctx.safepoint();
+                }
+                if ((i & 0xffff) == 0) {
+                    ctx.sleep(Duration.ofMillis(1));              // about 1.5 s for 100 million, whatever the CPU
                 }
             }
             ctx.setResult(new long[]{sum, entries});
