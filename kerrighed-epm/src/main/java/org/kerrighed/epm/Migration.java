@@ -264,6 +264,7 @@ final class Migration {
             }
             binding.closeAll();
             epm.shm().detachAll(new Caller(self, p.pid, 0));
+            epm.ipc().closePipeEnds(new Caller(self, p.pid, 0));
             log.debug("node {}: process {} moved to node {}", self, p.pid, target);
         }
     }

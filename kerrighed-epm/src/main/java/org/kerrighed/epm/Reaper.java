@@ -108,8 +108,10 @@ final class Reaper {
                     () -> reparent(c.pid, Pids.INIT, self));
         }
         int detached = shm.detachAll(new Caller(self, p.pid, 0));
-        if (detached > 0) {
-            log.debug("node {}: process {} ended with {} segment(s) attached: detached", self, p.pid, detached);
+        int closed = p.epm.ipc().closePipeEnds(new Caller(self, p.pid, 0));
+        if (detached + closed > 0) {
+            log.debug("node {}: process {} ended with {} segment(s) attached and {} pipe end(s) open: released", self,
+                    p.pid, detached, closed);
         }
         try {
             tellParent(p, status, last);

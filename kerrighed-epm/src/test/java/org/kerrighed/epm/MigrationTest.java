@@ -61,7 +61,8 @@ class MigrationTest {
         }
 
         @Override
-        public boolean step(ProcessContext ctx) {
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            ctx.sleep(Duration.ofMillis(1));                       // a floor on its length, whatever the CPU
             for (long end = Math.min(i + chunk, n); i < end; i++) {
                 sum += (i * i) % 7919;
             }
@@ -378,7 +379,7 @@ class MigrationTest {
                 for (int i = 0; i < count; i++) {
                     pipe.writer().write(ByteBuffer.allocate(8).putLong(0, i * 7919L + 13).position(8).flip());
                     written.incrementAndGet();
-                    Thread.sleep(1);
+                    Thread.sleep(2);
                 }
             } catch (Exception e) {
                 throw new RuntimeException(e);
@@ -427,7 +428,8 @@ class MigrationTest {
         List<MigrationReport> reports = keepMoving(moved, 2, 5);
         assertEquals(ExitStatus.exited(reports.isEmpty() ? 1 : 0), moved.waitFor());
         long[] got = (long[]) moved.result().orElseThrow();
-        assertEquals(reports.size() + 1, got[1], "run() entered once per node");
+        assertTrue(got[1] >= 2 && got[1] <= reports.size() + 1, "run() entered at most once per node (it may move on"
+                + " before entering it): " + got[1] + " for " + reports.size() + " moves");
         ClusterProcess again = nodes.epm(2).spawn(new Loop(100_000_000), migratable(2));
         again.waitFor();
         assertEquals(((long[]) again.result().orElseThrow())[0], got[0]);
@@ -453,6 +455,7 @@ class MigrationTest {
         Thread.sleep(30);
         nodes.epm(0).migrate(p.pid(), 2);
         nodes.epm(1).kill(p.pid(), Signal.USR1);                  // from its old node: found through the table
+        Thread.sleep(100);                                         // handled before STOP (signals do not queue)
         nodes.epm(0).kill(p.pid(), Signal.STOP);
         EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.STOPPED).orElse(false),
                 "stopped");

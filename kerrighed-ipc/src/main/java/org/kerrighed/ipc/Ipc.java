@@ -310,6 +310,14 @@ public final class Ipc implements AutoCloseable {
         return java.util.Optional.ofNullable(channels.pipes().snapshot(handle.pipe()));
     }
 
+    /**
+     * Closes every pipe or FIFO end that {@code holder} opened on this node and has not closed (the process layer
+     * calls it when a process ends or leaves the node, as Unix closes a process's descriptors). Returns how many.
+     */
+    public int closePipeEnds(org.kerrighed.kddm.access.Caller holder) {
+        return channels.pipes().closeAll(holder);
+    }
+
     /** Opens, on this node, a new reading end of the pipe {@code handle} names (a handle from any node). */
     public PipeReadEnd openReadEnd(PipeEndHandle handle) {
         return new PipeReadEnd(channels.pipes().open(new PipeEndHandle(handle.pipe(), true)));

@@ -104,7 +104,7 @@ public final class PipeService implements AutoCloseable {
             h.set(info);
         }
         localEnds.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).addAll(List.of(r, w));
-        return new End[]{new End(id, r, true, "pipe " + id), new End(id, w, false, "pipe " + id)};
+        return new End[]{opened(new End(id, r, true, "pipe " + id)), opened(new End(id, w, false, "pipe " + id))};
     }
 
     /**
@@ -195,7 +195,30 @@ public final class PipeService implements AutoCloseable {
         localEnds.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(end);
         tellCounts(now);
         toWake.forEach(w -> sleepers.wake(w, 1, 0));
-        return new End(id, end, read, what);
+        return opened(new End(id, end, read, what));
+    }
+
+    /** Ends open on this node, by who opened them (a process's are closed when it ends or leaves). */
+    private final Set<End> open = ConcurrentHashMap.newKeySet();
+
+    private End opened(End e) {
+        open.add(e);
+        return e;
+    }
+
+    /**
+     * Closes every end that {@code holder} opened on this node and has not closed, as Unix closes a process's
+     * descriptors when it exits. Returns how many.
+     */
+    public int closeAll(org.kerrighed.kddm.access.Caller holder) {
+        int n = 0;
+        for (End e : List.copyOf(open)) {
+            if (holder.sameHolder(e.holder)) {
+                e.close();
+                n++;
+            }
+        }
+        return n;
     }
 
     private void tellCounts(PipeInfo i) {
@@ -370,6 +393,7 @@ public final class PipeService implements AutoCloseable {
         private final String what;
         private volatile boolean closed;
         private int bufferNode = -2;               // cached; -2: unknown
+        private final org.kerrighed.kddm.access.Caller holder = ipc.callers().caller();
         private boolean eof;
 
         End(long pipe, long end, boolean read, String what) {
@@ -554,6 +578,7 @@ public final class PipeService implements AutoCloseable {
                 return;
             }
             closed = true;
+            open.remove(this);
             PipeService.this.close(this);
         }
 
