@@ -188,7 +188,9 @@ final class LocalProcess implements ProcessContext {
     void restore(ProcessImage.State st) {
         program = st.program();
         result = st.result();
-        pending = st.pending();
+        synchronized (signals) {
+            pending = st.pending();
+        }
         ignored.addAll(st.ignored());
         handlers.putAll(st.handlers());
         cpuCarried = st.cpuNanos();
