@@ -102,13 +102,13 @@ final class MigrationBench implements Benchmark {
      * The process of a size, the size of its last ghost (it varies by a few bytes: counters in the image grow) and
      * where it runs now.
      */
-    private static final class Moved {
+    private static final class MovedProcess {
         final Size size;
         final int pid;
         long ghostBytes;
         int host;
 
-        Moved(Size size, int pid, long ghostBytes, int host) {
+        MovedProcess(Size size, int pid, long ghostBytes, int host) {
             this.size = size;
             this.pid = pid;
             this.ghostBytes = ghostBytes;
@@ -121,8 +121,8 @@ final class MigrationBench implements Benchmark {
      * learn its ghost's size. Each round then moves it back and forth between the nodes {@code moves} times, each
      * {@code migrate} called on the node the process leaves and timed until it returns; the round's figure is the
      * median, and the medians of the phases its reports give. The peer is as many RPC round trips between the same
-     * nodes, half each way, whose request is a {@code byte[]} of the last ghost's size and whose reply is an integer. The
-     * process is killed before the next size's starts (each process wakes up every step).
+     * nodes, half each way, whose request is a {@code byte[]} of the last ghost's size and whose reply is an
+     * integer. The process is killed before the next size's starts (each process wakes up every step).
      */
     private static void migrate(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
         progress.say("migrate: a process per state size, moved back and forth between nodes 1 and 2 (%s moves per"
@@ -131,7 +131,7 @@ final class MigrationBench implements Benchmark {
         for (Size s : p.sizes()) {
             int pid = (int) c.call(1, SPAWN, s.bytes())[0];
             long[] first = c.call(1, MIGRATE, pid, 2);
-            Moved m = new Moved(s, pid, first[1], 2);
+            MovedProcess m = new MovedProcess(s, pid, first[1], 2);
             progress.say("%s: process %d, ghost of %,d bytes; first move %.1f ms", s.label(), pid, m.ghostBytes,
                     first[0] / 1e6);
             for (int round = 1 - p.warmups(); round <= p.rounds(); round++) {
@@ -160,7 +160,7 @@ final class MigrationBench implements Benchmark {
     }
 
     /** {@code moves} migrations of the process, each to the other node: medians of the total and of each phase, ms. */
-    private static double[] moves(BenchCluster c, Moved m) throws Exception {
+    private static double[] moves(BenchCluster c, MovedProcess m) throws Exception {
         int n = m.size.moves();
         double[][] figures = new double[1 + PHASES.length][n];
         for (int i = 0; i < n; i++) {
@@ -181,7 +181,7 @@ final class MigrationBench implements Benchmark {
     }
 
     /** As many RPC round trips as the process's moves, half from node 1 to 2, half back: their median, ms. */
-    private static double roundTrips(BenchCluster c, Moved m) throws Exception {
+    private static double roundTrips(BenchCluster c, MovedProcess m) throws Exception {
         int n = m.size.moves();
         long[] there = c.call(1, SEND, 2, m.ghostBytes, (n + 1) / 2);
         long[] back = c.call(2, SEND, 1, m.ghostBytes, n / 2);

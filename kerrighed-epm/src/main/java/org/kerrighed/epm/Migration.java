@@ -48,7 +48,7 @@ final class Migration {
     /**
      * The largest piece of a ghost in one message: just under 1 MiB, so that each piece is encoded and decoded in the
      * RPC layer's reused buffers (it keeps those of up to 1 MiB). Pieces of 4 MiB were encoded and decoded in buffers
-     * allocated afresh, page faults included: a 64 MiB ghost travelled about three times slower.
+     * allocated afresh, page faults included: a 64 MiB ghost travelled two to three times slower.
      */
     static final int CHUNK_BYTES = (1 << 20) - 1024;
 
