@@ -26,13 +26,14 @@ import java.util.concurrent.Callable;
                 "ConcurrentHashMap, Kerrighed RPC and Hazelcast IMap), mm (shared",
                 "memory against local memory and Kerrighed RPC), ipc (locks, barriers",
                 "and queues against Hazelcast, the JDK and Kerrighed RPC), epm (distant",
-                "fork against Hazelcast's executor service and Kerrighed RPC)."})
+                "fork against Hazelcast's executor service and Kerrighed RPC), migration",
+                "(process migration against an RPC round trip of its ghost's bytes)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
         for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
-                new IpcBench(), new EpmBench())) {
+                new IpcBench(), new EpmBench(), new MigrationBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
@@ -44,7 +45,8 @@ public final class BenchCommand implements Callable<Integer> {
     boolean quick;
 
     @Option(names = "--only", paramLabel = "PART", split = ",",
-            description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue)")
+            description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue;"
+                    + " migration: migrate)")
     List<String> only;
 
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")

@@ -45,6 +45,12 @@ final class Migration {
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
     static final long MAX_GHOST_BYTES = Integer.MAX_VALUE - 64;
+    /**
+     * The largest piece of a ghost in one message: just under 1 MiB, so that each piece is encoded and decoded in the
+     * RPC layer's reused buffers (it keeps those of up to 1 MiB). Pieces of 4 MiB were encoded and decoded in buffers
+     * allocated afresh, page faults included: a 64 MiB ghost travelled two to three times slower.
+     */
+    static final int CHUNK_BYTES = (1 << 20) - 1024;
 
     private final Epm epm;
     private final RpcNode rpc;
@@ -62,7 +68,7 @@ final class Migration {
         this.rpc = rpc;
         this.self = rpc.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
-        this.chunk = Math.min(4 << 20, rpc.config().maxFrameBytes() / 4);
+        this.chunk = Math.min(CHUNK_BYTES, rpc.config().maxFrameBytes() / 4);
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
         rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING,
                 (ctx, pid) -> arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0);

@@ -1,0 +1,156 @@
+package org.kerrighed.bench;
+
+import org.kerrighed.epm.Capabilities;
+import org.kerrighed.epm.Capability;
+import org.kerrighed.epm.MigrationReport;
+import org.kerrighed.epm.ProcessContext;
+import org.kerrighed.epm.Signal;
+import org.kerrighed.epm.SpawnOptions;
+import org.kerrighed.epm.StepProgram;
+import org.kerrighed.node.Kerrighed;
+import org.kerrighed.node.Node;
+import org.kerrighed.node.NodeConfig;
+import org.kerrighed.node.launch.ChildJvm;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.HostAndPort;
+import org.kerrighed.rpc.ServiceKey;
+import org.kerrighed.rpc.TypeRegistrar;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One node of {@code krg bench migration}, in a JVM of its own: a Kerrighed node whose process layer runs the
+ * benchmark's {@link Idle} processes and moves them, and which answers the peer's round trips ({@link #SINK}). Its
+ * frames may be as large as {@link #MAX_FRAME_BYTES}, so that one round trip can carry a whole 64 MiB ghost. The
+ * benchmark's JVM steers it through {@link #CONTROL}; measurements run here, on platform threads.
+ *
+ * <p>Arguments: {@code CLUSTER SECRET-FILE NODE-ID KRG-SEED|- STORAGE-DIR}. Prints {@code READY node-id rpc-address}.
+ */
+public final class MigrationBenchNode {
+    /** Commands, the first element of a {@link #CONTROL} request; replies are {@code long[]}. */
+    static final ServiceKey<long[], long[]> CONTROL = ServiceKey.of(964, "bench.migration.control", long[].class,
+            long[].class);
+    static final int STATUS = 0;    // -> kddm members, 0, node id
+    static final int SPAWN = 1;     // state bytes -> pid of an Idle process started here
+    static final int MIGRATE = 2;   // pid, target -> see migrate()
+    static final int SEND = 3;      // peer, bytes, calls -> nanos of each round trip
+    static final int KILL = 4;      // pid -> nothing
+
+    /** The peer's round trip: a request of the ghost's size, a reply of its length. */
+    static final ServiceKey<byte[], Integer> SINK = ServiceKey.of(965, "bench.migration.sink", byte[].class,
+            Integer.class);
+
+    /** The benchmark's types (an application's range: every node registers them, tools need not). */
+    static final TypeRegistrar TYPES = b -> b.range("kerrighed-bench.migration", 29_010, 29_019)
+            .register(29_010, Idle.class);
+
+    static final int MAX_FRAME_BYTES = 256 << 20;
+    private static final Duration STEP = Duration.ofNanos(100_000);
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    /**
+     * The moved process: its state is {@code state} (random bytes, so that no layer could shrink them), and each of
+     * its steps sleeps {@link #STEP} through the runtime, so it reaches a safe point within about that long.
+     */
+    static final class Idle implements StepProgram {
+        byte[] state;
+
+        private Idle() {
+        }
+
+        Idle(int bytes) {
+            state = new byte[bytes];
+            new SplittableRandom(bytes).nextBytes(state);
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            ctx.sleep(STEP);
+            return false;
+        }
+    }
+
+    private final Node node;
+
+    private MigrationBenchNode(Node node) {
+        this.node = node;
+    }
+
+    public static void main(String[] args) throws Exception {
+        ChildJvm.exitWhenParentDies();
+        int id = Integer.parseInt(args[2]);
+        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
+                .jmx(false).storageDir(Path.of(args[4])).maxFrameBytes(MAX_FRAME_BYTES);
+        if (!args[3].equals("-")) {
+            b.seeds(List.of(HostAndPort.parse(args[3])));
+        }
+        Node node = Kerrighed.join(b.build(), TYPES);
+        MigrationBenchNode n = new MigrationBenchNode(node);
+        node.rpc().register(SINK, HandlerKind.NON_BLOCKING, (ctx, bytes) -> bytes.length);
+        node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
+        System.out.println("READY " + id + " " + node.rpc().address());
+        System.out.flush();
+        Thread.currentThread().join();              // until the parent ends the JVM
+    }
+
+    long[] control(long[] a) throws Exception {
+        return switch ((int) a[0]) {
+            case STATUS -> new long[]{node.kddm().members().length, 0, node.id()};
+            case SPAWN -> new long[]{spawn((int) a[1])};
+            case MIGRATE -> PlatformThreads.run("bench-migration-move", () -> migrate((int) a[1], (int) a[2]));
+            case SEND -> PlatformThreads.run("bench-migration-rtt", () -> send((int) a[1], (int) a[2], (int) a[3]));
+            case KILL -> {
+                node.epm().kill((int) a[1], Signal.KILL);
+                yield new long[0];
+            }
+            default -> throw new IllegalArgumentException("unknown command " + a[0]);
+        };
+    }
+
+    /** Starts an {@link Idle} process with {@code bytes} of state on this node, allowed to migrate; its pid. */
+    private int spawn(int bytes) {
+        Capabilities migratable = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE);
+        return node.epm().spawn(new Idle(bytes), SpawnOptions.defaults().onNode(node.id()).capabilities(migratable))
+                .pid();
+    }
+
+    /**
+     * Moves process {@code pid} (running here) to node {@code target}. Returns, in nanoseconds, the time from the
+     * {@code migrate} call to its return, then the ghost's size in bytes, then the report's safe point, export,
+     * transfer and commit phases (NaN phases as -1).
+     */
+    private long[] migrate(int pid, int target) {
+        long t0 = System.nanoTime();
+        MigrationReport m = node.epm().migrate(pid, target);
+        long elapsed = System.nanoTime() - t0;
+        if (m.to() != target) {
+            throw new IllegalStateException("process " + pid + " moved to node " + m.to() + ", not " + target);
+        }
+        return new long[]{elapsed, m.bytes(), nanos(m.safepoint()), nanos(m.export()), nanos(m.transfer()),
+                nanos(m.commit())};
+    }
+
+    private static long nanos(double ms) {
+        return Double.isFinite(ms) ? Math.round(ms * 1e6) : -1;
+    }
+
+    /** {@code calls} round trips to node {@code peer}, one at a time, each carrying {@code bytes}; their nanos. */
+    private long[] send(int peer, int bytes, int calls) throws Exception {
+        byte[] payload = new byte[bytes];
+        new SplittableRandom(bytes).nextBytes(payload);
+        long[] t = new long[calls];
+        for (int i = 0; i < calls; i++) {
+            long t0 = System.nanoTime();
+            int got = node.rpc().call(peer, SINK, payload).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            t[i] = System.nanoTime() - t0;
+            if (got != bytes) {
+                throw new IllegalStateException("node " + peer + " received " + got + " bytes of " + bytes);
+            }
+        }
+        return t;
+    }
+}
