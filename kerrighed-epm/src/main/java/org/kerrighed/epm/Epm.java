@@ -518,11 +518,15 @@ public final class Epm implements AutoCloseable {
                 timeout.multipliedBy(6)), "move process " + m.pid() + " (on node " + host + ")", 6);
     }
 
-    /** Makes {@code p}, rebuilt from a ghost, one of this node's processes and starts it. */
+    /**
+     * Makes {@code p}, which moved here, one of this node's processes and starts it. Its row is rewritten as its
+     * first table operation, and its parent's and children's nodes are told where it is, off the move's path.
+     */
     void install(LocalProcess p) {
-        installStopped(p);
-        reaper.arrived(p);
+        local.put(p.pid, p);
+        p.chainTableOp(() -> table.takeOver(p));
         startThread(p);
+        Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p));
     }
 
     /** Makes {@code p}, rebuilt from a ghost, one of this node's processes, without starting it yet. */

@@ -249,7 +249,9 @@ final class LocalProcess implements ProcessContext {
             t.setName(poolName);
             t.setContextClassLoader(poolLoader);
         }
-        if (!hasLeft()) {
+        if (hasLeft()) {
+            cancelAction("process " + pid + " moved to another node");
+        } else {
             cancelAction("process " + pid + " ended");
             epm.reaper().exited(this, status);
         }

@@ -3,7 +3,6 @@ package org.kerrighed.epm;
 import org.kerrighed.epm.internal.EpmWire;
 import org.kerrighed.epm.internal.EpmWire.Migrate;
 import org.kerrighed.epm.internal.EpmWire.MoveOpen;
-import org.kerrighed.epm.internal.EpmWire.MoveStep;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.access.Caller;
 import org.kerrighed.rpc.Conversation;
@@ -32,15 +31,16 @@ import java.util.concurrent.TimeoutException;
 final class Migration {
     /*
      * Overview of one move, old node A, new node B:
-     *   A (process thread): locks handed over (reserved for the pid); ghost written; chunks sent.
-     *   B: ghost checked and read, handles bound (segments attached, pipe ends opened); PREPARED.
-     *   A: waits for the process's queued table writes; COMMIT.
-     *   B: installs the process (row names B, its parent's node told, its children's nodes told), starts its
-     *      thread (which takes the locks back); COMMITTED.
+     *   A (process thread): its queued table writes done; locks handed over (reserved for the pid); ghost
+     *      written; pieces sent.
+     *   B: ghost checked and read, handles bound (segments attached, pipe ends opened). A refusal up to here
+     *      leaves the process on A (B closes what it opened, A takes its locks back). Then B installs the process
+     *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row
+     *      and tells its parent's and children's nodes where it is.
      *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
      *      signals posted meanwhile and the children's exits it took meanwhile, detaches and closes its copies.
-     * A failure before COMMIT leaves the process here (B closes what it opened, A takes its locks back). A failure
-     * after COMMIT is settled by asking B (ARRIVED) until it answers or is declared dead.
+     * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or is declared
+     * dead: the process then goes on on exactly one node.
      */
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
@@ -196,37 +196,45 @@ final class Migration {
             }
         }
 
-        /** Streams the ghost, commits; true once the process runs on the target. */
+        /**
+         * Streams the ghost; the target installs and starts the process as soon as it has read it (the commit is the
+         * last piece). True once the process runs on the target.
+         */
         private boolean transfer(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                  GhostCodec.Binding binding, long tSafe, long tExport) throws Exception {
+            p.awaitTableOps(timeout);                          // the target's row write comes after this node's
             Conversation c;
             try {
                 c = rpc.openConversation(target, EpmWire.GHOST_MOVE, new MoveOpen(p.pid, g.length()));
             } catch (KerrighedException e) {
                 throw new MigrationException("node " + target + " cannot be reached: " + e.getMessage(), e);
             }
-            boolean committing = false;
+            boolean sentAll = false;
             try {
                 for (int off = 0; off < g.length(); off += chunk) {
                     c.send(Arrays.copyOfRange(g.buf(), off, Math.min(g.length(), off + chunk)), timeout);
                 }
-                expect(c, MoveStep.PREPARED);
-                long tPrepared = System.nanoTime();
-                p.awaitTableOps(timeout);
-                committing = true;
-                c.send(new MoveStep(MoveStep.COMMIT), timeout);
-                expect(c, MoveStep.COMMITTED);
+                sentAll = true;
+                Optional<Object> m = c.receive(timeout);
+                if (m.isEmpty() || !(m.get() instanceof EpmWire.Arrived a)) {
+                    throw new MigrationException("node " + target + " broke the move protocol (got "
+                            + m.orElse("the end") + ")");
+                }
+                long tArrived = System.nanoTime();
                 c.close();
                 departed(p, state, binding);
                 long tEnd = System.nanoTime();
                 done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
-                        ms(tPrepared - tExport), ms(tEnd - tPrepared), ms(tEnd - t0)));
+                        ms(tArrived - tExport) - a.installMillis(), a.installMillis() + ms(tEnd - tArrived),
+                        ms(tEnd - t0)));
                 return true;
+            } catch (org.kerrighed.rpc.RemoteException refused) {
+                c.abort("process " + p.pid + " stays on node " + self);  // the target fails only before installing
+                throw ProcessErrors.fromRemote(refused, "move");
             } catch (Exception e) {
-                if (!committing) {
+                if (!sentAll) {
                     c.abort("process " + p.pid + " stays on node " + self + ": " + e.getMessage());
-                    throw e instanceof org.kerrighed.rpc.RemoteException re ? ProcessErrors.fromRemote(re, "move")
-                            : new MigrationException("process " + p.pid + " was not moved to node " + target + ": "
+                    throw new MigrationException("process " + p.pid + " was not moved to node " + target + ": "
                             + e.getMessage(), e);
                 }
                 if (!settleArrived(p.pid)) {
@@ -275,14 +283,6 @@ final class Migration {
         }
     }
 
-    private void expect(Conversation c, int step) throws Exception {
-        Optional<Object> m = c.receive(timeout);
-        if (m.isEmpty() || !(m.get() instanceof MoveStep s) || s.step() != step) {
-            throw new MigrationException("node " + c.peer() + " broke the move protocol (expected step " + step
-                    + ", got " + m.orElse("the end") + ")");
-        }
-    }
-
     private static double ms(long nanos) {
         return nanos / 1e6;
     }
@@ -297,7 +297,11 @@ final class Migration {
 
     // ------------------------------------------------------------------ the new node
 
-    /** Receives a ghost, rebuilds the process, and starts it on COMMIT (the accepting side of GHOST_MOVE). */
+    /**
+     * Receives a ghost, rebuilds the process, installs and starts it, and answers {@link EpmWire.Arrived} (the
+     * accepting side of GHOST_MOVE). It throws (refuses) only before installing: the old node takes a refusal as
+     * "not moved".
+     */
     private void receive(Conversation c, MoveOpen o) throws Exception {
         String source = "the ghost of process " + o.pid() + " from node " + c.peer();
         if (o.length() <= 0 || o.length() > MAX_GHOST_BYTES) {
@@ -324,20 +328,21 @@ final class Migration {
             if (epm.isLocal(p.pid)) {
                 throw new MigrationException("process " + p.pid + " already runs on node " + self);
             }
-            c.send(new MoveStep(MoveStep.PREPARED), timeout);
-            Optional<Object> m = c.receive(timeout);
-            if (m.isEmpty() || !(m.get() instanceof MoveStep s) || s.step() != MoveStep.COMMIT) {
-                throw new MigrationException(source + ": no commit (" + m.orElse("the end") + ")");
-            }
         } catch (Exception e) {
             epm.ghosts().abandon(binding);
             throw e;
         }
-        arrived.put(p.pid, System.nanoTime());
-        arrived.values().removeIf(t -> System.nanoTime() - t > GONE_TTL_NANOS);
+        long tRead = System.nanoTime();
+        arrived.put(p.pid, tRead);
+        arrived.values().removeIf(t -> tRead - t > GONE_TTL_NANOS);
         gone.remove(p.pid);
         epm.install(p);
-        c.send(new MoveStep(MoveStep.COMMITTED), timeout);
-        c.close();
+        try {
+            c.send(new EpmWire.Arrived(ms(System.nanoTime() - tRead)), timeout);
+            c.close();
+        } catch (Exception e) {
+            log.debug("node {}: process {} arrived, but its old node was not told ({}): it will ask", self, p.pid,
+                    e.toString());
+        }
     }
 }

@@ -122,7 +122,11 @@ public final class EpmWire {
     public record MoveOpen(int pid, long length) {
     }
 
-    /** A step of the move protocol, in the transfer conversation. */
+    /** The process of a migration runs on the node that answers this (it took {@code installMillis} to start it). */
+    public record Arrived(double installMillis) {
+    }
+
+    /** A step of the restart protocol, in its conversation. */
     public record MoveStep(int step) {
         public static final int PREPARED = 1;
         public static final int COMMIT = 2;
@@ -192,7 +196,7 @@ public final class EpmWire {
 
     public static final ServiceKey<Migrate, org.kerrighed.epm.MigrationReport> MIGRATE = ServiceKey.of(169,
             "epm.migrate", Migrate.class, org.kerrighed.epm.MigrationReport.class);
-    /** A ghost moving here: chunks of {@code byte[]}, then {@link MoveStep}s both ways. */
+    /** A ghost moving here: chunks of {@code byte[]}; the receiving node answers {@link Arrived} once it runs it. */
     public static final ConversationKey<MoveOpen> GHOST_MOVE = ConversationKey.of(170, "epm.ghost-move",
             MoveOpen.class);
     public static final ServiceKey<Moved, Integer> MOVED = ServiceKey.of(171, "epm.moved", Moved.class, Integer.class);
@@ -243,7 +247,8 @@ public final class EpmWire {
                 .register(7046, Frozen.class)
                 .register(7047, Decision.class)
                 .register(7048, Remap.class)
-                .register(7049, RestartOpen.class);
+                .register(7049, RestartOpen.class)
+                .register(7050, Arrived.class);
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
                 .register(7031, AppValue.class);
