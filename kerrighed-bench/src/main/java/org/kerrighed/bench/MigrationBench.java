@@ -33,7 +33,8 @@ final class MigrationBench implements Benchmark {
 
     @Override
     public String description() {
-        return "process migration with 1 KiB, 1 MiB and 64 MiB of state, against one RPC round trip of its ghost";
+        return "process migration with 1 KiB, 1 MiB and 64 MiB of state, against one RPC round trip of its ghost;"
+                + " checkpoints of 64 MiB against a FileChannel write and fsync";
     }
 
     /** A process's state size, and how many times it moves per round. */
@@ -43,13 +44,13 @@ final class MigrationBench implements Benchmark {
         }
     }
 
-    /** How much to run at a scale. */
-    record Plan(int rounds, int warmups, List<Size> sizes) {
+    /** How much to run at a scale (checkpoints: how many of 64 MiB per round). */
+    record Plan(int rounds, int warmups, List<Size> sizes, int checkpoints) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(11, 2, sizes(60, 20, 4));
-                case QUICK -> new Plan(5, 1, sizes(30, 10, 2));
-                case SMOKE -> new Plan(1, 0, sizes(2, 2, 2));
+                case FULL -> new Plan(11, 2, sizes(60, 20, 4), 2);
+                case QUICK -> new Plan(5, 1, sizes(30, 10, 2), 1);
+                case SMOKE -> new Plan(1, 0, sizes(2, 2, 2), 1);
             };
         }
 
@@ -61,7 +62,7 @@ final class MigrationBench implements Benchmark {
 
     @Override
     public List<String> parts() {
-        return List.of("migrate");
+        return List.of("migrate", "checkpoint");
     }
 
     @Override
@@ -85,11 +86,19 @@ final class MigrationBench implements Benchmark {
                 }
             }
         }
+        if (parts.contains("checkpoint")) {
+            r.metric(CHECKPOINT_METRIC, "MB/s", FILE_PEER, Goal.ratioAtLeast(0.7));
+            r.metric(CHECKPOINT_METRIC + "@freeze_ms", "ms", FILE_PEER, null);
+            r.metric(CHECKPOINT_METRIC + "@write_ms", "ms", FILE_PEER, null);
+        }
         Path dir = Files.createTempDirectory("krg-bench-migration-");
         try (BenchCluster c = new BenchCluster("migration", MigrationBenchNode.class, NODES, CHILD_JVM, false, CONTROL,
                 CONTROL_TIMEOUT, dir, progress)) {
             if (parts.contains("migrate")) {
                 migrate(c, p, r, progress);
+            }
+            if (parts.contains("checkpoint")) {
+                checkpoint(c, p, r, progress);
             }
         } catch (Exception | Error e) {
             progress.say("failed; the node JVMs' logs are in %s", dir);
@@ -157,6 +166,68 @@ final class MigrationBench implements Benchmark {
             }
             c.call(m.host, KILL, m.pid);
         }
+    }
+
+    /**
+     * Node 1 starts an {@link MigrationBenchNode.Idle} process with 64 MiB of state and checkpoints it into a fresh
+     * directory of its own storage ({@code checkpoints} times a round, the directory deleted each time): the bytes
+     * written over the time of {@code checkpoint}, from the call to every file synced and the process unfrozen.
+     * The peer writes as many bytes to a fresh file of the same storage with a {@code FileChannel}, 1 MiB a write,
+     * and forces it to disk. The page cache is warm for neither (fresh files); both end with an fsync.
+     */
+    private static void checkpoint(BenchCluster c, Plan p, Rounds r, Progress progress) throws Exception {
+        int pid = (int) c.call(1, SPAWN, 64 << 20)[0];
+        long[] first = c.call(1, CHECKPOINT, pid);
+        long bytes = first[1];
+        progress.say("checkpoint: process %d with 64 MiB of state, %,d bytes a checkpoint (first %.1f ms); against"
+                + " writing and fsyncing as many bytes to a fresh file", pid, bytes, first[0] / 1e6);
+        for (int round = 1 - p.warmups(); round <= p.rounds(); round++) {
+            double[] ours;
+            double peer;
+            if (Math.floorMod(round, 2) == 1) {
+                ours = checkpoints(c, pid, p.checkpoints());
+                peer = fileWrites(c, bytes, p.checkpoints());
+            } else {
+                peer = fileWrites(c, bytes, p.checkpoints());
+                ours = checkpoints(c, pid, p.checkpoints());
+            }
+            double oursMbps = bytes / 1e6 / (ours[0] / 1e3);
+            double peerMbps = bytes / 1e6 / (peer / 1e3);
+            if (round >= 1) {
+                r.add(CHECKPOINT_METRIC, oursMbps, peerMbps);
+                r.add(CHECKPOINT_METRIC + "@freeze_ms", ours[1], peer);
+                r.add(CHECKPOINT_METRIC + "@write_ms", ours[2], peer);
+            }
+            progress.say("%s: checkpoint %.1f ms = %.0f MB/s (freeze %.1f, write %.1f); file write + fsync %.1f ms ="
+                            + " %.0f MB/s; ratio %.2f", round >= 1 ? "round " + round + "/" + p.rounds() : "warm-up",
+                    ours[0], oursMbps, ours[1], ours[2], peer, peerMbps, oursMbps / peerMbps);
+        }
+        c.call(1, KILL, pid);
+    }
+
+    private static final String CHECKPOINT_METRIC = "checkpoint_64MiB_mbps";
+    private static final String FILE_PEER = "filechannel-fsync";
+
+    /** {@code n} checkpoints: medians of the total, the freeze and the write, ms. */
+    private static double[] checkpoints(BenchCluster c, int pid, int n) throws Exception {
+        double[][] f = new double[3][n];
+        for (int i = 0; i < n; i++) {
+            long[] a = c.call(1, CHECKPOINT, pid);
+            f[0][i] = a[0] / 1e6;
+            f[1][i] = a[2] / 1e6;
+            f[2][i] = a[3] / 1e6;
+        }
+        return new double[]{Rounds.median(Arrays.stream(f[0]).sorted().toArray()),
+                Rounds.median(Arrays.stream(f[1]).sorted().toArray()), Rounds.median(Arrays.stream(f[2]).sorted().toArray())};
+    }
+
+    /** {@code n} fresh files of {@code bytes} written and synced: the median, ms. */
+    private static double fileWrites(BenchCluster c, long bytes, int n) throws Exception {
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = c.call(1, WRITE_FILE, bytes)[0] / 1e6;
+        }
+        return Rounds.median(Arrays.stream(t).sorted().toArray());
     }
 
     /** {@code moves} migrations of the process, each to the other node: medians of the total and of each phase, ms. */

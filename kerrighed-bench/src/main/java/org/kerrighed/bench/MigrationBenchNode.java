@@ -1,6 +1,8 @@
 package org.kerrighed.bench;
 
 import org.kerrighed.epm.Capabilities;
+import org.kerrighed.epm.CheckpointOptions;
+import org.kerrighed.epm.CheckpointReport;
 import org.kerrighed.epm.Capability;
 import org.kerrighed.epm.MigrationReport;
 import org.kerrighed.epm.ProcessContext;
@@ -16,7 +18,10 @@ import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -39,6 +44,8 @@ public final class MigrationBenchNode {
     static final int MIGRATE = 2;   // pid, target -> see migrate()
     static final int SEND = 3;      // peer, bytes, calls -> nanos of each round trip
     static final int KILL = 4;      // pid -> nothing
+    static final int CHECKPOINT = 5;  // pid -> see checkpoint()
+    static final int WRITE_FILE = 6;  // bytes -> nanos to write and fsync them to a fresh file
 
     /** The peer's round trip: a request of the ghost's size, a reply of its length. */
     static final ServiceKey<byte[], Integer> SINK = ServiceKey.of(965, "bench.migration.sink", byte[].class,
@@ -103,6 +110,8 @@ public final class MigrationBenchNode {
             case SPAWN -> new long[]{spawn((int) a[1])};
             case MIGRATE -> PlatformThreads.run("bench-migration-move", () -> migrate((int) a[1], (int) a[2]));
             case SEND -> PlatformThreads.run("bench-migration-rtt", () -> send((int) a[1], (int) a[2], (int) a[3]));
+            case CHECKPOINT -> PlatformThreads.run("bench-checkpoint", () -> checkpoint((int) a[1]));
+            case WRITE_FILE -> PlatformThreads.run("bench-write-file", () -> writeFile(a[1]));
             case KILL -> {
                 node.epm().kill((int) a[1], Signal.KILL);
                 yield new long[0];
@@ -111,9 +120,12 @@ public final class MigrationBenchNode {
         };
     }
 
-    /** Starts an {@link Idle} process with {@code bytes} of state on this node, allowed to migrate; its pid. */
+    /**
+     * Starts an {@link Idle} process with {@code bytes} of state on this node, allowed to migrate and to be
+     * checkpointed; its pid.
+     */
     private int spawn(int bytes) {
-        Capabilities migratable = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE);
+        Capabilities migratable = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE).plus(Capability.CHECKPOINTABLE);
         return node.epm().spawn(new Idle(bytes), SpawnOptions.defaults().onNode(node.id()).capabilities(migratable))
                 .pid();
     }
@@ -132,6 +144,53 @@ public final class MigrationBenchNode {
         }
         return new long[]{elapsed, m.bytes(), nanos(m.safepoint()), nanos(m.export()), nanos(m.transfer()),
                 nanos(m.commit())};
+    }
+
+    /**
+     * Checkpoints the application of process {@code pid} (running here) into a fresh directory of this node's storage,
+     * which it deletes afterwards. Returns, in nanoseconds, the time from the {@code checkpoint} call to its return,
+     * then the bytes written, then the report's freeze and write phases.
+     */
+    private long[] checkpoint(int pid) throws Exception {
+        Path dir = java.nio.file.Files.createTempDirectory(node.kddm().storage(), "bench-ckpt-");
+        try {
+            long t0 = System.nanoTime();
+            CheckpointReport r = node.epm().checkpoint(pid, CheckpointOptions.defaults().inDirectory(dir));
+            long elapsed = System.nanoTime() - t0;
+            return new long[]{elapsed, r.bytes(), nanos(r.freeze()), nanos(r.write())};
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    /** Writes {@code bytes} random bytes to a fresh file of this node's storage, 1 MiB a write, and fsyncs it. */
+    private long[] writeFile(long bytes) throws Exception {
+        byte[] data = new byte[1 << 20];
+        new SplittableRandom(bytes).nextBytes(data);
+        Path f = java.nio.file.Files.createTempFile(node.kddm().storage(), "bench-file-", ".bin");
+        try {
+            long t0 = System.nanoTime();
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                for (long left = bytes; left > 0; ) {
+                    ByteBuffer b = ByteBuffer.wrap(data, 0, (int) Math.min(data.length, left));
+                    while (b.hasRemaining()) {
+                        left -= ch.write(b);
+                    }
+                }
+                ch.force(true);
+            }
+            return new long[]{System.nanoTime() - t0};
+        } finally {
+            java.nio.file.Files.deleteIfExists(f);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (var walk = java.nio.file.Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static long nanos(double ms) {

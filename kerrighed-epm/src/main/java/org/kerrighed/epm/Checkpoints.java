@@ -78,7 +78,7 @@ final class Checkpoints {
         this.rpc = rpc;
         this.self = rpc.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
-        this.chunk = Math.min(4 << 20, rpc.config().maxFrameBytes() / 4);
+        this.chunk = Math.min(Migration.CHUNK_BYTES, rpc.config().maxFrameBytes() / 4);
         this.defaultDir = storage.resolve("checkpoints");
         rpc.registerConversation(EpmWire.FREEZE, this::serveFreeze);
         rpc.registerConversation(EpmWire.RESTART, this::serveRestart);

@@ -5,6 +5,7 @@ import org.kerrighed.epm.internal.EpmWire.Migrate;
 import org.kerrighed.epm.internal.EpmWire.MoveOpen;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.access.Caller;
+import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.rpc.Conversation;
 import org.kerrighed.rpc.KerrighedException;
 import org.kerrighed.rpc.RpcNode;
@@ -57,6 +58,7 @@ final class Migration {
     private final int self;
     private final Duration timeout;
     private final int chunk;
+    private final int smallGhost;                  // ghosts up to this size travel in one call
     private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
     private final Map<Integer, Long> arrived = new ConcurrentHashMap<>();
 
@@ -69,7 +71,14 @@ final class Migration {
         this.self = rpc.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
         this.chunk = Math.min(CHUNK_BYTES, rpc.config().maxFrameBytes() / 4);
+        this.smallGhost = rpc.config().maxFrameBytes() / 4;
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
+        rpc.register(EpmWire.GHOST_MOVE_SMALL, org.kerrighed.rpc.HandlerKind.BLOCKING, (ctx, g) -> {
+            if (ctx.callerIsClient()) {
+                throw new PermissionDeniedException("a tool may not send a process here");
+            }
+            return arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller());
+        });
         rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING,
                 (ctx, pid) -> arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0);
     }
@@ -203,6 +212,9 @@ final class Migration {
         private boolean transfer(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                  GhostCodec.Binding binding, long tSafe, long tExport) throws Exception {
             p.awaitTableOps(timeout);                          // the target's row write comes after this node's
+            if (g.length() <= smallGhost) {
+                return transferSmall(p, g, state, binding, tSafe, tExport);
+            }
             Conversation c;
             try {
                 c = rpc.openConversation(target, EpmWire.GHOST_MOVE, new MoveOpen(p.pid, g.length()));
@@ -247,6 +259,47 @@ final class Migration {
                         Double.NaN, Double.NaN, ms(tEnd - t0)));
                 return true;
             }
+        }
+
+        /**
+         * A small ghost in one call: the same protocol as the pieces of a conversation, in one round trip (its
+         * request is the commit; a refusal comes back as the call's error).
+         */
+        private boolean transferSmall(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
+                                      GhostCodec.Binding binding, long tSafe, long tExport) {
+            EpmWire.Arrived a;
+            try {
+                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid,
+                        Arrays.copyOf(g.buf(), g.length())), timeout).get(timeout.toMillis() + 1000,
+                        TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
+                    throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed
+                }
+                return settled(p, g, state, binding, tSafe, tExport, e.getCause());
+            } catch (TimeoutException | InterruptedException e) {
+                return settled(p, g, state, binding, tSafe, tExport, e);
+            }
+            long tArrived = System.nanoTime();
+            departed(p, state, binding);
+            long tEnd = System.nanoTime();
+            done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
+                    ms(tArrived - tExport) - a.installMillis(), a.installMillis() + ms(tEnd - tArrived),
+                    ms(tEnd - t0)));
+            return true;
+        }
+
+        /** The ghost went but no answer came: true (and departed) if the process runs on the target. */
+        private boolean settled(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
+                                GhostCodec.Binding binding, long tSafe, long tExport, Throwable why) {
+            if (!settleArrived(p.pid)) {
+                throw new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + why, why);
+            }
+            departed(p, state, binding);
+            long tEnd = System.nanoTime();
+            done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
+                    Double.NaN, Double.NaN, ms(tEnd - t0)));
+            return true;
         }
 
         /** A commit whose answer was lost: asks the target until it answers or leaves the cluster. */
@@ -304,6 +357,9 @@ final class Migration {
      */
     private void receive(Conversation c, MoveOpen o) throws Exception {
         String source = "the ghost of process " + o.pid() + " from node " + c.peer();
+        if (c.peer() >= org.kerrighed.rpc.RpcConfig.MAX_NODES) {
+            throw new PermissionDeniedException("a tool may not send a process here");
+        }
         if (o.length() <= 0 || o.length() > MAX_GHOST_BYTES) {
             throw new GhostException(source + " announces " + o.length() + " bytes: refused");
         }
@@ -318,17 +374,33 @@ final class Migration {
             System.arraycopy(b, 0, buf, got, b.length);
             got += b.length;
         }
+        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer());
+        try {
+            c.send(a, timeout);
+            c.close();
+        } catch (Exception e) {
+            log.debug("node {}: process {} arrived, but its old node was not told ({}): it will ask", self, o.pid(),
+                    e.toString());
+        }
+    }
+
+    /**
+     * Reads the ghost of process {@code pid} from node {@code from}, binds its handles, installs and starts it.
+     * Throws (refuses) only before installing.
+     */
+    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, int from) {
+        String source = "the ghost of process " + pid + " from node " + from;
         GhostCodec.Binding binding = new GhostCodec.Binding(epm);
         LocalProcess p;
         try {
-            p = epm.ghosts().read(buf, buf.length, Ghost.MIGRATION, source, binding);
-            if (p.pid != o.pid()) {
+            p = epm.ghosts().read(buf, length, Ghost.MIGRATION, source, binding);
+            if (p.pid != pid) {
                 throw new GhostException(source + " holds process " + p.pid);
             }
             if (epm.isLocal(p.pid)) {
                 throw new MigrationException("process " + p.pid + " already runs on node " + self);
             }
-        } catch (Exception e) {
+        } catch (RuntimeException e) {
             epm.ghosts().abandon(binding);
             throw e;
         }
@@ -337,12 +409,6 @@ final class Migration {
         arrived.values().removeIf(t -> tRead - t > GONE_TTL_NANOS);
         gone.remove(p.pid);
         epm.install(p);
-        try {
-            c.send(new EpmWire.Arrived(ms(System.nanoTime() - tRead)), timeout);
-            c.close();
-        } catch (Exception e) {
-            log.debug("node {}: process {} arrived, but its old node was not told ({}): it will ask", self, p.pid,
-                    e.toString());
-        }
+        return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
     }
 }

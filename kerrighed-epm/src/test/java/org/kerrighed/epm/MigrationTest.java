@@ -316,6 +316,46 @@ class MigrationTest {
         assertEquals(1, noFork.waitFor(Duration.ofSeconds(20)).orElseThrow().code(), "no DISTANT_FORK: it fails");
     }
 
+    /** 6 MiB of state (more than one message: the ghost goes in pieces); result: its hash and the nodes it saw. */
+    static final class BigState implements StepProgram {
+        byte[] state;
+        int steps;
+        long seen;
+
+        private BigState() {
+        }
+
+        BigState(int bytes) {
+            state = new byte[bytes];
+            new java.util.SplittableRandom(7).nextBytes(state);
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            ctx.sleep(Duration.ofMillis(5));
+            seen |= 1L << ctx.node();
+            if (++steps < 200) {
+                return false;
+            }
+            ctx.setResult(new long[]{java.util.Arrays.hashCode(state), seen});
+            return true;
+        }
+    }
+
+    @Test
+    void aProcessWithMoreStateThanOneMessageMovesInPieces() throws Exception {
+        BigState local = new BigState(6 << 20);
+        ClusterProcess p = nodes.epm(0).spawn(new BigState(6 << 20), migratable(0));
+        Thread.sleep(20);
+        MigrationReport r = nodes.epm(0).migrate(p.pid(), 1);
+        assertTrue(r.bytes() > 6 << 20, r.toString());
+        nodes.epm(2).migrate(p.pid(), 2);
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+        long[] got = (long[]) p.result().orElseThrow();
+        assertEquals(java.util.Arrays.hashCode(local.state), got[0]);
+        assertEquals(7, got[1]);
+    }
+
     /** Moves {@code pid} round the nodes every {@code pauseMillis} until it ends; returns how many moves worked. */
     private static List<MigrationReport> keepMoving(ClusterProcess p, int from, long pauseMillis) throws Exception {
         List<MigrationReport> done = new ArrayList<>();

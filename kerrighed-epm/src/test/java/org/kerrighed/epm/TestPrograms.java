@@ -38,7 +38,8 @@ final class TestPrograms {
             .register(30_025, CheckpointTest.PipeJob.class)
             .register(30_026, CheckpointTest.Producer.class)
             .register(30_027, CheckpointTest.Consumer.class)
-            .register(30_028, MigrationTest.Forker.class);
+            .register(30_028, MigrationTest.Forker.class)
+            .register(30_029, MigrationTest.BigState.class);
 
     private TestPrograms() {
     }

@@ -122,6 +122,10 @@ public final class EpmWire {
     public record MoveOpen(int pid, long length) {
     }
 
+    /** A whole ghost in one message (a small one: one call instead of a conversation). */
+    public record Ghost(int pid, byte[] bytes) {
+    }
+
     /** The process of a migration runs on the node that answers this (it took {@code installMillis} to start it). */
     public record Arrived(double installMillis) {
     }
@@ -199,6 +203,9 @@ public final class EpmWire {
     /** A ghost moving here: chunks of {@code byte[]}; the receiving node answers {@link Arrived} once it runs it. */
     public static final ConversationKey<MoveOpen> GHOST_MOVE = ConversationKey.of(170, "epm.ghost-move",
             MoveOpen.class);
+    /** A ghost small enough for one message, moving here; answered once the process runs here. */
+    public static final ServiceKey<Ghost, Arrived> GHOST_MOVE_SMALL = ServiceKey.of(175, "epm.ghost-move-small",
+            Ghost.class, Arrived.class);
     public static final ServiceKey<Moved, Integer> MOVED = ServiceKey.of(171, "epm.moved", Moved.class, Integer.class);
     /** Whether process {@code pid} arrived at (and runs on) the receiving node: settles a commit whose reply was lost. */
     public static final ServiceKey<Integer, Integer> ARRIVED = ServiceKey.of(172, "epm.arrived", Integer.class,
@@ -248,7 +255,8 @@ public final class EpmWire {
                 .register(7047, Decision.class)
                 .register(7048, Remap.class)
                 .register(7049, RestartOpen.class)
-                .register(7050, Arrived.class);
+                .register(7050, Arrived.class)
+                .register(7051, Ghost.class);
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
                 .register(7031, AppValue.class);
