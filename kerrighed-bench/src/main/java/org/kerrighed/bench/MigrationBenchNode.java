@@ -152,7 +152,8 @@ public final class MigrationBenchNode {
      * then the bytes written, then the report's freeze and write phases.
      */
     private long[] checkpoint(int pid) throws Exception {
-        Path dir = java.nio.file.Files.createTempDirectory(node.kddm().storage(), "bench-ckpt-");
+        Path dir = java.nio.file.Files.createTempDirectory(java.nio.file.Files.createDirectories(node.kddm().storage()),
+                "bench-ckpt-");
         try {
             long t0 = System.nanoTime();
             CheckpointReport r = node.epm().checkpoint(pid, CheckpointOptions.defaults().inDirectory(dir));
@@ -167,7 +168,8 @@ public final class MigrationBenchNode {
     private long[] writeFile(long bytes) throws Exception {
         byte[] data = new byte[1 << 20];
         new SplittableRandom(bytes).nextBytes(data);
-        Path f = java.nio.file.Files.createTempFile(node.kddm().storage(), "bench-file-", ".bin");
+        Path f = java.nio.file.Files.createTempFile(java.nio.file.Files.createDirectories(node.kddm().storage()),
+                "bench-file-", ".bin");
         try {
             long t0 = System.nanoTime();
             try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {

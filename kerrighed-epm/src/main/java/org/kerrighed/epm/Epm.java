@@ -524,7 +524,7 @@ public final class Epm implements AutoCloseable {
      */
     void install(LocalProcess p) {
         local.put(p.pid, p);
-        p.chainTableOp(() -> table.takeOver(p));
+        p.chainTableOp(() -> table.movedHere(p));
         startThread(p);
         Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p));
     }

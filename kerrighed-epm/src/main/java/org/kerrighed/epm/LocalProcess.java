@@ -149,6 +149,11 @@ final class LocalProcess implements ProcessContext {
         return program;
     }
 
+    /** How many times the process moved or restarted (a ghost's count plus one, once rebuilt). */
+    int moves() {
+        return moves;
+    }
+
     ProcessImage.Identity identity() {
         return new ProcessImage.Identity(pid, ppid, parentNode, pgid, sid, command, args, env, credentials, capabilities,
                 startMillis);
@@ -384,15 +389,6 @@ final class LocalProcess implements ProcessContext {
         synchronized (signals) {
             return left;
         }
-    }
-
-    /** Waits for the table writes queued so far (before another node takes the process's row over). */
-    void awaitTableOps(Duration max) throws Exception {
-        CompletableFuture<Void> f;
-        synchronized (this) {
-            f = tableOps;
-        }
-        f.get(max.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     // ------------------------------------------------------------------ signals
@@ -788,8 +784,7 @@ final class LocalProcess implements ProcessContext {
                     + " credentials: only root may");
         }
         credentials = org.kerrighed.rpc.Checks.notNull(c, "credentials");
-        epm.table().update(this, e -> new EpmWire.Entry(e.pid(), e.node(), e.ppid(), e.pgid(), e.sid(), c.uid(), c.gid(),
-                e.state(), e.command(), e.startMillis()));
+        epm.table().update(this, e -> e.withCredentials(c.uid(), c.gid()));
     }
 
     @Override

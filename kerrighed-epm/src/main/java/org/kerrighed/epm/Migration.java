@@ -211,7 +211,6 @@ final class Migration {
          */
         private boolean transfer(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                  GhostCodec.Binding binding, long tSafe, long tExport) throws Exception {
-            p.awaitTableOps(timeout);                          // the target's row write comes after this node's
             if (g.length() <= smallGhost) {
                 return transferSmall(p, g, state, binding, tSafe, tExport);
             }

@@ -80,7 +80,7 @@ final class ProcessTable {
                 check = wrapped;
             }
             Entry mine = new Entry(pid, self, s.ppid(), s.pgid() == 0 ? pid : s.pgid(), s.sid() == 0 ? pid : s.sid(),
-                    s.credentials().uid(), s.credentials().gid(), ProcessState.RUNNING, s.command(), now);
+                    s.credentials().uid(), s.credentials().gid(), ProcessState.RUNNING, s.command(), now, 0);
             if (!check) {
                 return new Claim(mine, false);
             }
@@ -124,11 +124,14 @@ final class ProcessTable {
         wrapped = m.wrapped();
     }
 
-    /** Writes the row of a process whose claim did not, as the first write of its chain. */
+    /**
+     * Writes the row of a process whose claim did not, as the first write of its chain (unless the process moved
+     * meanwhile and its new node wrote first).
+     */
     void write(LocalProcess p, Entry row) {
         p.chainTableOp(() -> {
             try {
-                rows.update(Pids.tableId(p.pid), old -> row);
+                rows.update(Pids.tableId(p.pid), old -> old != null && old.moves() > row.moves() ? old : row);
             } catch (KddmException e) {
                 log.debug("node {}: process table row of {} not written: {}", self, p.pid, e.getMessage());
             }
@@ -141,14 +144,26 @@ final class ProcessTable {
     }
 
     /**
-     * Makes {@code p}'s row name this node, now (a process that moved or restarted here): later lookups come here.
-     * Its old node's writes were over before (they also write only a row that names their own node).
+     * Makes {@code p}'s row name this node, now (a process restarted here): later lookups come here.
      */
     void takeOver(LocalProcess p) {
+        writeHere(p, false);
+    }
+
+    /**
+     * Makes {@code p}'s row name this node (a process that moved here), unless the row already counts as many moves
+     * (this node's write came late). The old node's own queued writes may land after it: they write only a row that
+     * names their node, and its arrival write counts fewer moves.
+     */
+    void movedHere(LocalProcess p) {
+        writeHere(p, true);
+    }
+
+    private void writeHere(LocalProcess p, boolean ifNewer) {
         Entry row = new Entry(p.pid, self, p.ppid, p.pgid, p.sid, p.credentials.uid(), p.credentials.gid(),
-                ProcessState.RUNNING, p.command, p.startMillis);
+                ProcessState.RUNNING, p.command, p.startMillis, p.moves());
         try {
-            rows.update(Pids.tableId(p.pid), old -> row);
+            rows.update(Pids.tableId(p.pid), old -> !ifNewer || old == null || old.moves() < row.moves() ? row : old);
         } catch (KddmException e) {
             log.warn("node {}: process table row of {} not moved here: {}", self, p.pid, e.getMessage());
         }

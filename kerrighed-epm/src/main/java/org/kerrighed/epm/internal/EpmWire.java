@@ -49,15 +49,23 @@ public final class EpmWire {
         }
     }
 
-    /** A process's row in the cluster's process table: where it runs and who it is. */
+    /**
+     * A process's row in the cluster's process table: where it runs and who it is. {@code moves} counts its
+     * migrations: a node that takes the row over after a move writes it only over a row of fewer moves, so the old
+     * node's late writes never win.
+     */
     public record Entry(int pid, int node, int ppid, int pgid, int sid, int uid, int gid, ProcessState state,
-                        String command, long startMillis) {
+                        String command, long startMillis, int moves) {
         public Entry withState(ProcessState s) {
-            return new Entry(pid, node, ppid, pgid, sid, uid, gid, s, command, startMillis);
+            return new Entry(pid, node, ppid, pgid, sid, uid, gid, s, command, startMillis, moves);
         }
 
         public Entry withParent(int newPpid) {
-            return new Entry(pid, node, newPpid, pgid, sid, uid, gid, state, command, startMillis);
+            return new Entry(pid, node, newPpid, pgid, sid, uid, gid, state, command, startMillis, moves);
+        }
+
+        public Entry withCredentials(int newUid, int newGid) {
+            return new Entry(pid, node, ppid, pgid, sid, newUid, newGid, state, command, startMillis, moves);
         }
     }
 
