@@ -90,8 +90,8 @@ final class Checkpoints {
 
     // ------------------------------------------------------------------ checkpoint: the checkpointing node
 
-    /** One frozen process: its summary and the conversation that holds it frozen. */
-    private record Held(Frozen frozen, Conversation conversation) {
+    /** One frozen process: its summary, and how to tell it to go on ({@code false}) or end ({@code true}). */
+    private record Held(Frozen frozen, java.util.function.Consumer<Boolean> decide) {
     }
 
     /** Checkpoints the application rooted at {@code root}. */
@@ -214,6 +214,9 @@ final class Checkpoints {
     }
 
     private Held freeze(ProcessInfo p, int app, Requester from, Path dir) throws IOException {
+        if (p.node() == self) {
+            return freezeLocal(p, app, from, dir);
+        }
         Conversation c;
         try {
             c = rpc.openConversation(p.node(), EpmWire.FREEZE, new Freeze(p.pid(), app, from));
@@ -241,7 +244,15 @@ final class Checkpoints {
                     got += bytes.length;
                 }
             }
-            return new Held(f, c);
+            return new Held(f, kill -> {
+                try {
+                    c.send(new Decision(kill), timeout);
+                    c.close();
+                } catch (Exception e) {
+                    log.debug("node {}: process {} not told to {}: {} (it goes on after its freeze timeout)", self,
+                            f.pid(), kill ? "end" : "go on", e.toString());
+                }
+            });
         } catch (RemoteException e) {
             c.abort("checkpoint abandoned");
             RuntimeException r = ProcessErrors.fromRemote(e, "freeze process " + p.pid());
@@ -277,14 +288,35 @@ final class Checkpoints {
 
     private void decide(Map<Integer, Held> held, boolean kill) {
         for (Held h : held.values()) {
-            try {
-                h.conversation().send(new Decision(kill), timeout);
-                h.conversation().close();
-            } catch (Exception e) {
-                log.debug("node {}: process {} not told to {}: {} (it goes on after its freeze timeout)", self,
-                        h.frozen().pid(), kill ? "end" : "go on", e.toString());
-            }
+            h.decide().accept(kill);
         }
+    }
+
+    /** Freezes a process of this node: its ghost goes straight from its buffer to the file. */
+    private Held freezeLocal(ProcessInfo p, int app, Requester from, Path dir) throws IOException {
+        Frozen f;
+        FreezeAction a;
+        try {
+            a = freezeHere(p.pid(), app, from);
+        } catch (NoSuchProcessException e) {
+            throw new ApplicationChanged("process " + p.pid() + " ended or moved");
+        }
+        try {
+            Captured cap = a.captured.join();
+            f = new Frozen(p.pid(), a.ppid, self, cap.ghost().length(), cap.segments(), cap.readPipes(),
+                    cap.writePipes());
+            try (FileChannel out = FileChannel.open(dir.resolve("process-" + p.pid() + ".ghost"),
+                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer bb = ByteBuffer.wrap(cap.ghost().buf(), 0, cap.ghost().length());
+                while (bb.hasRemaining()) {
+                    out.write(bb);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            a.decision.complete(false);
+            throw e;
+        }
+        return new Held(f, a.decision::complete);
     }
 
     /**
@@ -427,36 +459,9 @@ final class Checkpoints {
 
     /** Freezes one of this node's processes, sends its ghost, and applies the decision that comes back. */
     private void serveFreeze(Conversation c, Freeze f) throws Exception {
-        LocalProcess p = epm.localProcess(f.pid());
-        if (p == null) {
-            throw new NoSuchProcessException("no live process " + f.pid() + " on node " + self);
-        }
-        if (!Epm.mayControl(f.from(), p)) {
-            throw new PermissionDeniedException(f.from().credentials() + " may not checkpoint process " + f.pid() + " ("
-                    + p.credentials + "): only root or its owner may");
-        }
-        if (!p.capabilities().has(Capability.CHECKPOINTABLE)) {
-            throw new CapabilityException("process " + p.pid + " of application " + f.app() + " may not be"
-                    + " checkpointed: CHECKPOINTABLE is not effective (" + Capabilities.names(p.capabilities().effective())
-                    + ")");
-        }
-        FreezeAction a = new FreezeAction();
-        try {
-            p.request(a);
-        } catch (IllegalStateException e) {
-            throw new NoSuchProcessException(e.getMessage());
-        }
-        Captured cap;
-        try {
-            cap = a.captured.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            if (p.withdraw(a)) {
-                throw new KerrighedException("process " + p.pid + " did not reach a safe point in " + timeout);
-            }
-            cap = a.captured.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof Exception x ? x : new KerrighedException(e.getCause().toString());
-        }
+        FreezeAction a = freezeHere(f.pid(), f.app(), f.from());
+        LocalProcess p = a.process;
+        Captured cap = a.captured.join();
         boolean kill = false;
         try {
             c.send(new Frozen(p.pid, p.ppid, self, cap.ghost().length(), cap.segments(), cap.readPipes(),
@@ -478,10 +483,68 @@ final class Checkpoints {
                             List<Long> writePipes) {
     }
 
+    /**
+     * Checks and freezes this node's process {@code pid}: returns once it captured its ghost (the action's
+     * {@code captured} is then complete), frozen until its {@code decision}.
+     */
+    private FreezeAction freezeHere(int pid, int app, Requester from) throws KerrighedException {
+        LocalProcess p = epm.localProcess(pid);
+        if (p == null) {
+            throw new NoSuchProcessException("no live process " + pid + " on node " + self);
+        }
+        if (!Epm.mayControl(from, p)) {
+            throw new PermissionDeniedException(from.credentials() + " may not checkpoint process " + pid + " ("
+                    + p.credentials + "): only root or its owner may");
+        }
+        if (!p.capabilities().has(Capability.CHECKPOINTABLE)) {
+            throw new CapabilityException("process " + p.pid + " of application " + app + " may not be"
+                    + " checkpointed: CHECKPOINTABLE is not effective (" + Capabilities.names(p.capabilities().effective())
+                    + ")");
+        }
+        FreezeAction a = new FreezeAction(p);
+        try {
+            p.request(a);
+        } catch (IllegalStateException e) {
+            throw new NoSuchProcessException(e.getMessage());
+        }
+        try {
+            a.captured.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            if (p.withdraw(a)) {
+                throw new KerrighedException("process " + p.pid + " did not reach a safe point in " + timeout);
+            }
+            await(a.captured);                                  // it started: its capture is bounded
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new KerrighedException(e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            a.decision.complete(false);
+            throw new KerrighedException("interrupted while freezing process " + pid);
+        }
+        return a;
+    }
+
+    private void await(CompletableFuture<Captured> f) {
+        try {
+            f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new KerrighedException(e.getCause().toString());
+        } catch (Exception e) {
+            throw new KerrighedException("a frozen process did not capture its state in time: " + e);
+        }
+    }
+
     /** On the process's thread: capture the ghost, then wait (frozen) for the decision. */
     private final class FreezeAction implements LocalProcess.SafepointAction {
+        final LocalProcess process;
+        final int ppid;
         final CompletableFuture<Captured> captured = new CompletableFuture<>();
         final CompletableFuture<Boolean> decision = new CompletableFuture<>();
+
+        FreezeAction(LocalProcess p) {
+            this.process = p;
+            this.ppid = p.ppid;
+        }
 
         @Override
         public void cancel(String why) {

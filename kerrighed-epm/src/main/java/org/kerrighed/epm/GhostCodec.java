@@ -95,17 +95,20 @@ final class GhostCodec {
     }
 
     /**
-     * Writes a ghost: the header, then {@code identity} and {@code state}.
+     * Writes a ghost: the header, then {@code identity} and {@code state}, into a buffer first sized for
+     * {@code sizeHint} bytes (the process's last ghost).
      *
      * @return the sealed bytes
      * @throws MigrationException when a part of the state cannot travel
      */
-    Sealed write(ClassLoader loader, byte[] header, Object identity, Object state, Binding binding, int maxBytes) {
+    Sealed write(ClassLoader loader, byte[] header, Object identity, Object state, Binding binding, int maxBytes,
+                 int sizeHint) {
         Pool<Kryo> pool = pool(loader);
         Kryo k = pool.obtain();
         try {
             k.getContext().put(BINDING, binding);
-            Output out = new Output(Math.max(4096, header.length), maxBytes);
+            int initial = (int) Math.min(maxBytes, Math.max(4096L, sizeHint + sizeHint / 16L + 4096));
+            Output out = new Output(initial, maxBytes);          // sized from the last ghost: no regrowth copies
             out.writeBytes(header);
             k.writeClassAndObject(out, identity);
             k.writeClassAndObject(out, state);

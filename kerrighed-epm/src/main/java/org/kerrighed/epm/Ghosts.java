@@ -36,7 +36,10 @@ final class Ghosts {
     GhostCodec.Sealed write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b) {
         Applications.AppLoader l = apps.loaderOf(p.program());
         byte[] header = Ghost.header(kind, p.pid, fingerprint, l == null ? null : l.app, epm.nodeId());
-        return codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, maxBytes);
+        GhostCodec.Sealed g = codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, maxBytes,
+                p.ghostHint);
+        p.ghostHint = g.length();
+        return g;
     }
 
     /**
@@ -70,6 +73,7 @@ final class Ghosts {
                 source);
         b.process.restore(remap(st, b.remap));
         b.process.forked = h.kind() == Ghost.FORK;
+        b.process.ghostHint = buf.length;
         return b.process;
     }
 

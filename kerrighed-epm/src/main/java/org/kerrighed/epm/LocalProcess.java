@@ -111,6 +111,7 @@ final class LocalProcess implements ProcessContext {
     private boolean resumeStopped;
     volatile boolean forked;                                // a copy made by a distant fork (set before it starts)
     volatile boolean moving;                                // a migration of it is under way (ps shows M)
+    volatile int ghostHint;                                 // the size of its last ghost, to size the next one
 
     LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
         this.epm = epm;
