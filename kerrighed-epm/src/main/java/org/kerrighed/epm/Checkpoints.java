@@ -293,29 +293,15 @@ final class Checkpoints {
     }
 
     /** Freezes a process of this node: its ghost goes straight from its buffer to the file. */
-    private Held freezeLocal(ProcessInfo p, int app, Requester from, Path dir) throws IOException {
-        Frozen f;
+    private Held freezeLocal(ProcessInfo p, int app, Requester from, Path dir) {
         FreezeAction a;
         try {
-            a = freezeHere(p.pid(), app, from);
+            a = freezeHere(p.pid(), app, from, dir.resolve("process-" + p.pid() + ".ghost"));
         } catch (NoSuchProcessException e) {
             throw new ApplicationChanged("process " + p.pid() + " ended or moved");
         }
-        try {
-            Captured cap = a.captured.join();
-            f = new Frozen(p.pid(), a.ppid, self, cap.ghost().length(), cap.segments(), cap.readPipes(),
-                    cap.writePipes());
-            try (FileChannel out = FileChannel.open(dir.resolve("process-" + p.pid() + ".ghost"),
-                    StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer bb = ByteBuffer.wrap(cap.ghost().buf(), 0, cap.ghost().length());
-                while (bb.hasRemaining()) {
-                    out.write(bb);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            a.decision.complete(false);
-            throw e;
-        }
+        Captured cap = a.captured.join();
+        Frozen f = new Frozen(p.pid(), a.ppid, self, cap.length(), cap.segments(), cap.readPipes(), cap.writePipes());
         return new Held(f, a.decision::complete);
     }
 
@@ -459,7 +445,7 @@ final class Checkpoints {
 
     /** Freezes one of this node's processes, sends its ghost, and applies the decision that comes back. */
     private void serveFreeze(Conversation c, Freeze f) throws Exception {
-        FreezeAction a = freezeHere(f.pid(), f.app(), f.from());
+        FreezeAction a = freezeHere(f.pid(), f.app(), f.from(), null);
         LocalProcess p = a.process;
         Captured cap = a.captured.join();
         boolean kill = false;
@@ -479,15 +465,17 @@ final class Checkpoints {
         }
     }
 
-    private record Captured(GhostCodec.Sealed ghost, List<Long> segments, List<Long> readPipes,
+    /** A frozen process's ghost: in a buffer ({@code ghost}), or already in its file (null). */
+    private record Captured(GhostCodec.Sealed ghost, long length, List<Long> segments, List<Long> readPipes,
                             List<Long> writePipes) {
     }
 
     /**
      * Checks and freezes this node's process {@code pid}: returns once it captured its ghost (the action's
-     * {@code captured} is then complete), frozen until its {@code decision}.
+     * {@code captured} is then complete), frozen until its {@code decision}. With a {@code file}, the process writes
+     * its ghost there itself.
      */
-    private FreezeAction freezeHere(int pid, int app, Requester from) throws KerrighedException {
+    private FreezeAction freezeHere(int pid, int app, Requester from, Path file) throws KerrighedException {
         LocalProcess p = epm.localProcess(pid);
         if (p == null) {
             throw new NoSuchProcessException("no live process " + pid + " on node " + self);
@@ -501,7 +489,7 @@ final class Checkpoints {
                     + " checkpointed: CHECKPOINTABLE is not effective (" + Capabilities.names(p.capabilities().effective())
                     + ")");
         }
-        FreezeAction a = new FreezeAction(p);
+        FreezeAction a = new FreezeAction(p, file);
         try {
             p.request(a);
         } catch (IllegalStateException e) {
@@ -538,12 +526,14 @@ final class Checkpoints {
     private final class FreezeAction implements LocalProcess.SafepointAction {
         final LocalProcess process;
         final int ppid;
+        final Path file;
         final CompletableFuture<Captured> captured = new CompletableFuture<>();
         final CompletableFuture<Boolean> decision = new CompletableFuture<>();
 
-        FreezeAction(LocalProcess p) {
+        FreezeAction(LocalProcess p, Path file) {
             this.process = p;
             this.ppid = p.ppid;
+            this.file = file;
         }
 
         @Override
@@ -556,7 +546,17 @@ final class Checkpoints {
             try (AutoCloseable ignored = p.useCapability(Capability.CHECKPOINTABLE)) {
                 List<Ipc.HeldLock> locks = epm.ipc().heldLocks();
                 GhostCodec.Binding b = new GhostCodec.Binding(epm);
-                GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.CHECKPOINT, p.capture(locks), b);
+                GhostCodec.Sealed g = null;
+                long length;
+                if (file == null) {
+                    g = epm.ghosts().write(p, Ghost.CHECKPOINT, p.capture(locks), b);
+                    length = g.length();
+                } else {
+                    try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE)) {
+                        length = epm.ghosts().write(p, Ghost.CHECKPOINT, p.capture(locks), b, out);
+                    }
+                }
                 List<Long> segs = new ArrayList<>();
                 for (Segment s : b.segments) {
                     segs.add(s.id());
@@ -570,7 +570,7 @@ final class Checkpoints {
                         writes.add(w.handle().pipe());
                     }
                 }
-                captured.complete(new Captured(g, segs, reads, writes));
+                captured.complete(new Captured(g, length, segs, reads, writes));
             } catch (Exception e) {
                 captured.completeExceptionally(e instanceof MigrationException m
                         ? new KerrighedException("process " + p.pid + " cannot be checkpointed: " + m.getMessage(), m)

@@ -60,6 +60,15 @@ final class Ghost {
         ByteBuffer.wrap(buf).putLong(16, length - bodyOffset).putInt(24, (int) crc.getValue());
     }
 
+    /** Writes the body's length and checksum into the header at the start of file {@code ch}. */
+    static void seal(java.nio.channels.FileChannel ch, long bodyLength, int crc) throws java.io.IOException {
+        ByteBuffer b = ByteBuffer.allocate(12).putLong(0, bodyLength).putInt(8, crc);
+        long at = 16;
+        while (b.hasRemaining()) {
+            at += ch.write(b, at);
+        }
+    }
+
     /**
      * Checks {@code buf[0..length)} and returns its header.
      *

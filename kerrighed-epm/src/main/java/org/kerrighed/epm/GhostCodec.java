@@ -124,6 +124,59 @@ final class GhostCodec {
         }
     }
 
+    /**
+     * Writes a ghost into file {@code ch} from its start, the state streamed through a 1 MiB buffer (no buffer of the
+     * ghost's size, and the file is written while the state is serialized). Returns the ghost's length.
+     *
+     * @throws MigrationException when a part of the state cannot travel
+     */
+    long write(ClassLoader loader, byte[] header, Object identity, Object state, Binding binding,
+               java.nio.channels.FileChannel ch) throws java.io.IOException {
+        Pool<Kryo> pool = pool(loader);
+        Kryo k = pool.obtain();
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        long[] body = new long[1];
+        java.io.OutputStream file = new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                write(new byte[]{(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                crc.update(b, off, len);
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b, off, len);
+                while (bb.hasRemaining()) {
+                    ch.write(bb);
+                }
+                body[0] += len;
+            }
+        };
+        try {
+            k.getContext().put(BINDING, binding);
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(header);
+            ch.position(0);
+            while (h.hasRemaining()) {
+                ch.write(h);
+            }
+            Output out = new Output(file, 1 << 20);
+            k.writeClassAndObject(out, identity);
+            k.writeClassAndObject(out, state);
+            out.flush();
+            Ghost.seal(ch, body[0], (int) crc.getValue());
+            return header.length + body[0];
+        } catch (KryoException | IllegalArgumentException | UnsupportedOperationException e) {
+            if (e.getCause() instanceof java.io.IOException io) {
+                throw io;
+            }
+            throw new MigrationException("the state of the process cannot travel: " + firstLine(e.getMessage()), e);
+        } finally {
+            k.getContext().remove(BINDING);
+            k.reset();
+            pool.free(k);
+        }
+    }
+
     /** A ghost's bytes: {@code buf[0..length)}. */
     record Sealed(byte[] buf, int length) {
     }

@@ -42,6 +42,14 @@ final class Ghosts {
         return g;
     }
 
+    /** Writes {@code p}'s ghost with {@code state} into file {@code ch}; returns its length. */
+    long write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b,
+               java.nio.channels.FileChannel ch) throws java.io.IOException {
+        Applications.AppLoader l = apps.loaderOf(p.program());
+        byte[] header = Ghost.header(kind, p.pid, fingerprint, l == null ? null : l.app, epm.nodeId());
+        return codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, ch);
+    }
+
     /**
      * Checks {@code buf[0..length)} (magic, version, length, checksum, the writer's types) and returns its header.
      *

@@ -94,16 +94,21 @@ public final class PeriodicCheckpoint implements AutoCloseable {
             return;
         }
         root.onExit().thenAccept(s -> {
-            if (root == current && !restartingNow && !restarting(s)) {
+            if (root == current && !restartingNow && !lostANode()) {
                 end.complete(s);
                 close();
             }
         });
     }
 
-    /** True when the root died with a failed node and a restart may follow (its end is not final). */
-    private boolean restarting(ExitStatus s) {
-        return restartOnFailure && last != null && s.signal() == Signal.KILL && s.reason().endsWith(" failed");
+    /**
+     * True when a node the application ran on at its last checkpoint is no longer a member: a restart follows, so
+     * an end of the root now (it died with its node, or ended on a child's reported death) is not final. The view
+     * is installed before anyone is told of it, so this holds before the reports of the lost processes arrive.
+     */
+    private boolean lostANode() {
+        CheckpointReport r = last;
+        return restartOnFailure && r != null && r.nodes().stream().anyMatch(n -> !kddm.isMember(n));
     }
 
     private void tick() {
