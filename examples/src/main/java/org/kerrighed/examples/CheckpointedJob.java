@@ -46,8 +46,9 @@ import java.util.function.Consumer;
  * processes fails, it kills the processes still alive elsewhere and restarts the last checkpoint on the live nodes,
  * with the same pids.
  *
- * <p>The job's root runs on the node that is killed: a root on a surviving node would see its part die with the
- * node (a child killed with the reason {@code node N failed}) and end with an error before the restart kills it.
+ * <p>The job's root runs on the node that is killed. A root on a surviving node sees its parts on the failed node
+ * die (children killed with the reason {@code node N failed}) at about the time the periodic checkpoint learns of
+ * the failure; this job ends with an error on a failed part, and an end that comes first is final.
  *
  * <p>Run {@link #main} (see examples/README.md): node 0 runs in this JVM (it checkpoints and survives), nodes 1 and 2
  * each in a JVM of their own (this class's {@code node} mode), and node 2's JVM is SIGKILLed once the first

@@ -582,9 +582,9 @@ final class DemoCommand implements Callable<Integer> {
     private Map<String, Object> pi() throws Exception {
         int workers = 2 * addresses.size();
         out.printf("%n[%5.1fs] Processes: a Monte Carlo estimate of pi. Node 0 starts a job process with DISTANT_FORK"
-                + " in its%ncapabilities; it spawns %d worker processes, which the cluster places round robin, each"
-                + " counts which of%nits %,d random points fall inside the quarter circle and returns the count to the"
-                + " job.%n", elapsed(), workers, points);
+                + " and CHECKPOINTABLE%nin its capabilities; it spawns %d worker processes, which the cluster places"
+                + " round robin, each counts%nwhich of its %,d random points fall inside the quarter circle and returns"
+                + " the count to the job.%n", elapsed(), workers, points);
         long t0 = System.nanoTime();
         int job = piCall(0, new PiWorkload.Request(PiWorkload.Op.START, workers, points, 0, 0, null)).pid();
         List<PiWorkload.Proc> ps = List.of();

@@ -44,7 +44,7 @@ final class RestartCommand implements Callable<Integer> {
                     + " a relative path is taken from this tool's working directory")
     Path dir;
 
-    @Option(names = "--nodes", paramLabel = "N,N...", split = ",",
+    @Option(names = "--nodes", paramLabel = "N", split = ",",
             description = "the nodes to run the processes on (default: any live node)")
     List<Integer> nodes = new ArrayList<>();
 
