@@ -7,14 +7,18 @@ import org.kerrighed.epm.ExitStatus;
 import org.kerrighed.epm.ProcessContext;
 import org.kerrighed.epm.ProcessInfo;
 import org.kerrighed.epm.Program;
+import org.kerrighed.epm.RestartOptions;
+import org.kerrighed.epm.Restarted;
 import org.kerrighed.epm.SpawnOptions;
 import org.kerrighed.epm.StepProgram;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistry;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,26 +30,35 @@ import java.util.concurrent.ConcurrentHashMap;
  * its programs. A {@link Job} process, started with {@code DISTANT_FORK} in its capabilities, spawns {@link Worker}
  * processes that the placement puts on the nodes round robin; each counts its random points of the unit square
  * that fall inside the quarter circle, a chunk of points per step (a {@link StepProgram} with {@code CAN_MIGRATE},
- * so a tool may move it between two steps), and returns the count as its result; the job adds them up.
+ * so a tool may move it between two steps), and returns the count as its result; the job adds them up. The job
+ * and its workers are {@code CHECKPOINTABLE} and keep their progress in their fields, so a checkpoint of the job
+ * restarts to the answer of an uninterrupted run.
  *
  * <p>A tool drives it through {@link #SERVICE}: start a job on the node it calls, list the cluster's processes
- * (as {@code ps} does), wait for a job's end. Types: ids 2070-2079 (range {@code kerrighed-node.demo-pi}),
- * registered with the node admin types.
+ * (as {@code ps} does), wait for a job's end, restart a job from a checkpoint. Types: ids 2070-2079 (range
+ * {@code kerrighed-node.demo-pi}), registered with the node admin types.
  */
 public final class PiWorkload {
-    /** Start a job on this node, list the cluster's processes, or wait for a job this node started. */
+    /**
+     * Start a job on this node, list the cluster's processes, wait for a job this node started or restarted, or
+     * restart a job from a checkpoint on this node's file system.
+     */
     public enum Op {
-        START, PS, WAIT
+        START, PS, WAIT, RESTART
     }
 
     /**
      * Ask a node to do {@code op}: START uses {@code workers} and {@code samplesPerWorker}; WAIT waits at most
-     * {@code waitMillis} for job {@code pid}.
+     * {@code waitMillis} for job {@code pid}; RESTART restarts from {@code directory}, a checkpoint version directory
+     * (or an application's directory, for its newest version) on the node.
      */
-    public record Request(Op op, int workers, long samplesPerWorker, int pid, long waitMillis) {
+    public record Request(Op op, int workers, long samplesPerWorker, int pid, long waitMillis, String directory) {
         public Request {
             if (op == null) {
                 throw new IllegalArgumentException("op: required");
+            }
+            if (op == Op.RESTART && directory == null) {
+                throw new IllegalArgumentException("directory: required to restart");
             }
             if (op == Op.START && (workers < 1 || workers > 64 || samplesPerWorker < 1)) {
                 throw new IllegalArgumentException("a job needs 1-64 workers and at least one point each, got "
@@ -76,8 +89,9 @@ public final class PiWorkload {
     }
 
     /**
-     * A node's answer: the job's pid (START, WAIT), the cluster's processes (PS), and for WAIT the job's end
-     * ({@code exit} null while it runs) and its result (null unless it exited 0).
+     * A node's answer: the job's pid (START, WAIT, RESTART: the restarted root), the cluster's processes (PS; for
+     * RESTART the restarted ones), and for WAIT the job's end ({@code exit} null while it runs) and its result (null
+     * unless it exited 0).
      */
     public record Report(int node, int pid, List<Proc> processes, String exit, Result result) {
         public Report {
@@ -91,8 +105,16 @@ public final class PiWorkload {
     private PiWorkload() {
     }
 
-    /** The capabilities a worker runs with: the defaults and {@code CAN_MIGRATE} (a tool may move it). */
-    static final Capabilities WORKER_CAPABILITIES = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE);
+    /**
+     * The capabilities a worker runs with: the defaults, {@code CAN_MIGRATE} (a tool may move it) and
+     * {@code CHECKPOINTABLE}.
+     */
+    static final Capabilities WORKER_CAPABILITIES = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)
+            .plus(Capability.CHECKPOINTABLE);
+
+    /** The capabilities a job runs with: the defaults, {@code DISTANT_FORK} and {@code CHECKPOINTABLE}. */
+    static final Capabilities JOB_CAPABILITIES = Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)
+            .plus(Capability.CHECKPOINTABLE);
 
     /**
      * Counts the hits among {@code samples} random points of the unit square, {@value #CHUNK} points a step; its
@@ -150,25 +172,47 @@ public final class PiWorkload {
     }
 
     /**
-     * Starts {@code workers} workers wherever the placement puts them (with {@link #WORKER_CAPABILITIES}), waits for
-     * all, returns a {@link Result}.
+     * Starts {@code workers} workers wherever the placement puts them (with {@link #WORKER_CAPABILITIES}; worker
+     * {@code i} seeded with {@code seed + i}), waits for all, returns a {@link Result}. Its progress is its fields
+     * (the nodes of the workers started, how many ended, their hits so far), each updated between two safe points,
+     * so {@code run} entered again after a restart goes on where the checkpoint found it.
      */
-    public record Job(int workers, long samplesPerWorker, long seed) implements Program {
+    public static final class Job implements Program {
+        private int workers;
+        private long samplesPerWorker;
+        private long seed;
+        private ArrayList<Integer> nodes = new ArrayList<>();
+        private int ended;
+        private long hits;
+
+        private Job() {
+        }
+
+        public Job(int workers, long samplesPerWorker, long seed) {
+            if (workers < 1 || samplesPerWorker < 1) {
+                throw new IllegalArgumentException("a job needs at least one worker and one point each, got "
+                        + workers + " workers of " + samplesPerWorker + " points");
+            }
+            this.workers = workers;
+            this.samplesPerWorker = samplesPerWorker;
+            this.seed = seed;
+        }
+
         @Override
         public int run(ProcessContext ctx) throws InterruptedException {
-            List<Integer> nodes = new ArrayList<>();
-            for (int i = 0; i < workers; i++) {
+            while (nodes.size() < workers) {
+                int i = nodes.size();
                 nodes.add(ctx.spawn(new Worker(samplesPerWorker, seed + i), SpawnOptions.defaults()
                         .name("pi-worker " + i).capabilities(WORKER_CAPABILITIES)).node());
             }
-            long hits = 0;
-            for (int i = 0; i < workers; i++) {
+            while (ended < workers) {
                 ProcessContext.ChildExit e = ctx.waitAny();
                 if (e.status().code() != 0) {
                     ctx.out().println("worker " + e.pid() + " " + e.status());
                     return 1;
                 }
                 hits += (Long) e.result();
+                ended++;
             }
             ctx.setResult(new Result(hits, workers * samplesPerWorker, nodes));
             return 0;
@@ -197,10 +241,17 @@ public final class PiWorkload {
         return switch (r.op()) {
             case START -> {
                 ClusterProcess job = node.epm().spawn(new Job(r.workers(), r.samplesPerWorker(), System.nanoTime()),
-                        SpawnOptions.defaults().onNode(node.id()).name("pi-job")
-                                .capabilities(Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)));
+                        SpawnOptions.defaults().onNode(node.id()).name("pi-job").capabilities(JOB_CAPABILITIES));
                 jobs.put(job.pid(), job);
                 yield new Report(node.id(), job.pid(), List.of(), null, null);
+            }
+            case RESTART -> {
+                Path version = ProcessAdmin.versionDirectory(node, Path.of(r.directory()));
+                Restarted again = node.epm().restart(version, RestartOptions.defaults());
+                jobs.put(again.root().pid(), again.root());
+                var pids = new HashSet<>(again.pids().values());
+                yield new Report(node.id(), again.root().pid(), node.epm().ps().stream()
+                        .filter(p -> pids.contains(p.pid())).map(Proc::of).toList(), null, null);
             }
             case PS -> new Report(node.id(), 0, node.epm().ps().stream().map(Proc::of).toList(), null, null);
             case WAIT -> {

@@ -5,39 +5,52 @@ import org.kerrighed.epm.Capabilities;
 import org.kerrighed.epm.Capability;
 import org.kerrighed.epm.CapabilityException;
 import org.kerrighed.epm.CapabilityInUseException;
+import org.kerrighed.epm.CheckpointOptions;
+import org.kerrighed.epm.CheckpointReport;
 import org.kerrighed.epm.Epm;
+import org.kerrighed.epm.GhostException;
 import org.kerrighed.epm.MigrationException;
 import org.kerrighed.epm.MigrationReport;
 import org.kerrighed.epm.NoSuchProcessException;
 import org.kerrighed.epm.NodeLoad;
 import org.kerrighed.epm.ProcessInfo;
+import org.kerrighed.epm.RestartOptions;
+import org.kerrighed.epm.Restarted;
 import org.kerrighed.epm.Signal;
 import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.rpc.KerrighedException;
+import org.kerrighed.rpc.RemoteException;
 import org.kerrighed.rpc.RpcClient;
 import org.kerrighed.rpc.RpcNode;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistry;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The services process tools use ({@code krg ps}, {@code top}, {@code kill}, {@code capset}, {@code migrate};
- * service ids 910-915, types 2020-2049): the cluster's processes, one process's status, signals to a process or a
- * process group, capability changes, the nodes' loads, and moving a process to another node. The node that serves a tool acts for itself: the node's credentials
+ * The services process tools use ({@code krg ps}, {@code top}, {@code kill}, {@code capset}, {@code migrate},
+ * {@code checkpoint}, {@code restart}; service ids 910-917, types 2020-2049): the cluster's processes, one process's
+ * status, signals to a process or a process group, capability changes, the nodes' loads, moving a process to another
+ * node, and checkpointing an application to the node's file system and restarting it from there. The node that
+ * serves a tool acts for itself: the node's credentials
  * ({@code node.uid}, {@code node.gid}) and every capability, as any caller that is not a process
  * ({@link Epm}). Installed on every node with {@link NodeAdmin}'s services.
  *
  * <p>The client methods here wait at most the given timeout plus 5 s and turn a node's refusal back into the
  * exception its process layer threw: {@link NoSuchProcessException}, {@link PermissionDeniedException} (and its
  * {@link CapabilityException}), {@link CapabilityInUseException}, {@link MigrationException},
- * {@link IllegalArgumentException} (a bad request); anything else is a {@link KerrighedException}.
+ * {@link GhostException}, {@link IllegalArgumentException} (a bad request); anything else is a
+ * {@link KerrighedException} (with the node's message).
  */
 public final class ProcessAdmin {
     /** List the processes (and zombies) running on {@code node}, or on every node when it is -1. */
@@ -99,6 +112,74 @@ public final class ProcessAdmin {
         }
     }
 
+    /**
+     * Checkpoint the application rooted at process {@code pid} ({@link Epm#checkpoint}) under {@code directory}, an
+     * absolute path on the serving node's file system (null: the node's {@link Epm#checkpointDirectory()}).
+     */
+    public record CheckpointRequest(int pid, String directory, boolean kill, boolean refuseShared,
+                                    String description) {
+        public CheckpointRequest {
+            if (pid <= 1) {
+                throw new IllegalArgumentException("pid: a process id is greater than 1, got " + pid);
+            }
+            if (directory != null && !Path.of(directory).isAbsolute()) {
+                throw new IllegalArgumentException("directory: an absolute path on the node, got " + directory);
+            }
+        }
+    }
+
+    /** A {@link CheckpointReport} as it crosses the wire: the directory as a string (a path on the serving node). */
+    public record CheckpointDone(int app, int version, String directory, List<Integer> pids, List<Integer> nodes,
+                                 long bytes, double freeze, double write, double total, List<String> leftOut) {
+        public CheckpointDone {
+            pids = new ArrayList<>(pids);
+            nodes = new ArrayList<>(nodes);
+            leftOut = new ArrayList<>(leftOut);
+        }
+
+        static CheckpointDone of(CheckpointReport r) {
+            return new CheckpointDone(r.app(), r.version(), r.directory().toString(), r.pids(), r.nodes(), r.bytes(),
+                    r.freeze(), r.write(), r.total(), r.leftOut());
+        }
+
+        CheckpointReport report() {
+            return new CheckpointReport(app, version, Path.of(directory), pids, nodes, bytes, freeze, write, total,
+                    leftOut);
+        }
+    }
+
+    /**
+     * Restart from {@code directory}, an absolute path on the serving node's file system: a checkpoint version
+     * directory ({@code .../APP/vN}), or an application's directory ({@code .../APP}) for its newest version. The
+     * processes run on {@code nodes} (empty: any live node); {@code newPids} as {@link RestartOptions#newPids()}.
+     */
+    public record RestartRequest(String directory, List<Integer> nodes, boolean newPids) {
+        public RestartRequest {
+            if (directory == null || !Path.of(directory).isAbsolute()) {
+                throw new IllegalArgumentException("directory: an absolute path on the node, got " + directory);
+            }
+            nodes = new ArrayList<>(nodes);
+            for (int n : nodes) {
+                if (n < 0 || n > 255) {
+                    throw new IllegalArgumentException("nodes: a node id is 0-255, got " + n);
+                }
+            }
+        }
+    }
+
+    /**
+     * An application restarted by node {@code node} from its version directory {@code directory}: its root process
+     * {@code root}, a child of INIT on {@code node}, runs on {@code rootNode}; {@code pids} maps each saved process's
+     * old pid to its pid now, {@code nodes} each pid now to the node it runs on.
+     */
+    public record RestartDone(int app, String directory, int node, int root, int rootNode, Map<Integer, Integer> pids,
+                              Map<Integer, Integer> nodes) {
+        public RestartDone {
+            pids = new TreeMap<>(pids);
+            nodes = new TreeMap<>(nodes);
+        }
+    }
+
     public static final ServiceKey<PsRequest, ProcessList> PS = ServiceKey.of(910, "process.ps", PsRequest.class,
             ProcessList.class);
     public static final ServiceKey<Integer, StatusReply> STATUS = ServiceKey.of(911, "process.status", Integer.class,
@@ -113,6 +194,12 @@ public final class ProcessAdmin {
     /** Replies once the process runs on the target node; see {@link #migrate(RpcClient, int, int, Duration)}. */
     public static final ServiceKey<MigrateRequest, MigrationReport> MIGRATE = ServiceKey.of(915, "process.migrate",
             MigrateRequest.class, MigrationReport.class);
+    /** Replies once the checkpoint is written; see {@link #checkpoint(RpcClient, CheckpointRequest, Duration)}. */
+    public static final ServiceKey<CheckpointRequest, CheckpointDone> CHECKPOINT = ServiceKey.of(916,
+            "process.checkpoint", CheckpointRequest.class, CheckpointDone.class);
+    /** Replies once every process is restarted; see {@link #restart(RpcClient, RestartRequest, Duration)}. */
+    public static final ServiceKey<RestartRequest, RestartDone> RESTART = ServiceKey.of(917, "process.restart",
+            RestartRequest.class, RestartDone.class);
 
     private ProcessAdmin() {
     }
@@ -127,7 +214,11 @@ public final class ProcessAdmin {
                 .register(2024, CapsetRequest.class)
                 .register(2025, CapsetReply.class)
                 .register(2026, Loads.class)
-                .register(2027, MigrateRequest.class);
+                .register(2027, MigrateRequest.class)
+                .register(2028, CheckpointRequest.class)
+                .register(2029, CheckpointDone.class)
+                .register(2030, RestartRequest.class)
+                .register(2031, RestartDone.class);
     }
 
     static void install(Node node, RpcNode rpc) {
@@ -152,6 +243,8 @@ public final class ProcessAdmin {
             }
             return node.epm().migrate(m.pid(), m.node());
         });
+        rpc.register(CHECKPOINT, HandlerKind.BLOCKING, (ctx, c) -> checkpoint(node, c));
+        rpc.register(RESTART, HandlerKind.BLOCKING, (ctx, r) -> restart(node, r));
     }
 
     private static ProcessList ps(Epm epm, Node node, int only) {
@@ -200,6 +293,78 @@ public final class ProcessAdmin {
         return new CapsetReply(c.pid(), before, epm.setCapabilities(c.pid(), requested));
     }
 
+    /**
+     * Checkpoints as the request asks. With {@code kill}, waits (at most the node's call timeout) until no process of
+     * the application is listed any more, so that a restart that follows finds their pids free.
+     */
+    static CheckpointDone checkpoint(Node node, CheckpointRequest c) throws InterruptedException {
+        CheckpointOptions o = CheckpointOptions.defaults().describedAs(c.description());
+        if (c.directory() != null) {
+            o = o.inDirectory(Path.of(c.directory()));
+        }
+        if (c.kill()) {
+            o = o.thenKill();
+        }
+        if (c.refuseShared()) {
+            o = o.refusingShared();
+        }
+        CheckpointReport r = node.epm().checkpoint(c.pid(), o);
+        if (c.kill()) {
+            awaitGone(node.epm(), r.pids(), node.rpc().config().defaultCallTimeout());
+        }
+        return CheckpointDone.of(r);
+    }
+
+    /** Waits until no process or zombie has one of {@code pids}, or {@code timeout} passed. */
+    static void awaitGone(Epm epm, List<Integer> pids, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (int pid : pids) {
+            while (epm.status(pid).isPresent() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    /**
+     * Restarts from the request's directory on this node; the root becomes a child of INIT here (the handler is
+     * not a process), reaped when it ends.
+     */
+    static RestartDone restart(Node node, RestartRequest r) {
+        for (int n : r.nodes()) {
+            if (!node.kddm().isMember(n)) {
+                throw new IllegalArgumentException("no live node " + n + " in the cluster");
+            }
+        }
+        Path version = versionDirectory(node, Path.of(r.directory()));
+        RestartOptions o = RestartOptions.defaults().onNodes(r.nodes());
+        if (r.newPids()) {
+            o = o.takingNewPids();
+        }
+        Restarted again = node.epm().restart(version, o);
+        int app = again.pids().entrySet().stream().filter(e -> e.getValue() == again.root().pid())
+                .mapToInt(Map.Entry::getKey).findFirst().orElseThrow();
+        return new RestartDone(app, version.toString(), node.id(), again.root().pid(), again.root().node(), again.pids(),
+                again.nodes());
+    }
+
+    /**
+     * The newest complete version under {@code dir} when it is an application's directory (its name is the
+     * application's id: {@link Epm#latestCheckpoint}), else {@code dir} itself: whether that is a complete
+     * checkpoint is for the restart to check.
+     *
+     * @throws IllegalArgumentException when {@code dir} is not a directory on this node
+     */
+    static Path versionDirectory(Node node, Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("no directory " + dir + " on node " + node.id());
+        }
+        String name = dir.getFileName() == null ? "" : dir.getFileName().toString();
+        if (!name.matches("[1-9]\\d{0,9}") || Long.parseLong(name) > Integer.MAX_VALUE || dir.getParent() == null) {
+            return dir;
+        }
+        return node.epm().latestCheckpoint(dir.getParent(), Integer.parseInt(name)).orElse(dir);
+    }
+
     // ------------------------------------------------------------------ client side
 
     /** The processes of node {@code node} (-1: of the cluster), sorted by pid. */
@@ -235,6 +400,36 @@ public final class ProcessAdmin {
         return await(tool, MIGRATE, new MigrateRequest(pid, node), timeout);
     }
 
+    /**
+     * Checkpoints an application as {@link Epm#checkpoint} does, acting for the node the tool talks to, which
+     * writes the files; returns the report (its directory is a path on that node). With {@code kill}, returns once
+     * its processes have ended (or after the node's call timeout). The node bounds the freeze (by its call timeout
+     * per process); {@code timeout} should cover it and the writing.
+     *
+     * @throws NoSuchProcessException    when no live process has the pid
+     * @throws CapabilityException       when a process of the application lacks {@code CHECKPOINTABLE}
+     * @throws PermissionDeniedException when the node's credentials may not checkpoint it
+     * @throws KerrighedException        when it was not checkpointed (a process could not be frozen, a file not
+     *                                   written, a shared object refused): the application goes on
+     */
+    public static CheckpointReport checkpoint(RpcClient tool, CheckpointRequest request, Duration timeout) {
+        return await(tool, CHECKPOINT, request, timeout).report();
+    }
+
+    /**
+     * Restarts an application from a checkpoint on the file system of the node the tool talks to
+     * ({@link Epm#restart}); its root becomes a child of INIT on that node.
+     *
+     * @throws IllegalArgumentException when the directory is not one on the node, or a node asked for is not live
+     * @throws GhostException           when the checkpoint is not one, or is corrupted, truncated or incompatible
+     *                                  (nothing started)
+     * @throws KerrighedException       when a pid is in use and new pids were not asked for, or a node failed
+     *                                  (nothing started)
+     */
+    public static RestartDone restart(RpcClient tool, RestartRequest request, Duration timeout) {
+        return await(tool, RESTART, request, timeout);
+    }
+
     public static Loads loads(RpcClient tool, Duration timeout) {
         return await(tool, LOADS, 0, timeout);
     }
@@ -253,8 +448,18 @@ public final class ProcessAdmin {
         }
     }
 
-    /** The exception a node's process layer threw, from the error that crossed the wire. */
+    /**
+     * The exception a node's process layer threw, from the error that crossed the wire; a plain
+     * {@link KerrighedException} keeps the node's message without its class name.
+     */
     static RuntimeException local(Throwable t) {
-        return ProcessErrors.fromRemote(t, "reach the node's process layer");
+        RuntimeException e = ProcessErrors.fromRemote(t, "reach the node's process layer");
+        if (e instanceof RemoteException re && re.remoteType().equals(KerrighedException.class.getName())) {
+            String prefix = "node " + re.peer() + ": " + re.remoteType() + ": ";
+            String m = re.getMessage().startsWith(prefix) ? re.getMessage().substring(prefix.length())
+                    : re.getMessage();
+            return new KerrighedException("node " + re.peer() + ": " + m);
+        }
+        return e;
     }
 }

@@ -1,5 +1,6 @@
 package org.kerrighed.node.cli;
 
+import org.kerrighed.epm.CheckpointReport;
 import org.kerrighed.epm.MigrationReport;
 import org.kerrighed.epm.NoSuchProcessException;
 import org.kerrighed.kddm.KddmStats;
@@ -37,11 +38,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code krg demo}: a cluster of separate JVMs on loopback. It shows the membership forming, runs the
  * link probe on every node (each calls every other, then multicasts), runs heat diffusion on shared memory,
- * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run, then one
- * worker moved to another node as {@code krg migrate} does), moves shared KDDM counters between
- * the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every node reads
- * them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long the
- * survivors take to declare it failed, checks that the counters it owned survived with their last values,
+ * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run, the job
+ * checkpointed and killed as {@code krg checkpoint --kill} does and restarted from its checkpoint as
+ * {@code krg restart} does, then one worker moved to another node as {@code krg migrate} does), moves shared KDDM
+ * counters between the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every
+ * node reads them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long
+ * the survivors take to declare it failed, checks that the counters it owned survived with their last values,
  * probes the survivors again, and stops them gracefully. Every child JVM goes away with the demo, on
  * Ctrl-C too (and if the demo itself is killed, because the children watch their stdin).
  */
@@ -50,7 +52,8 @@ import java.util.concurrent.TimeUnit;
                 "Starts the nodes on loopback, shows the membership forming, has every",
                 "node call every other and multicast, runs heat diffusion on shared",
                 "memory, computes pi with processes spread over the nodes (showing a ps",
-                "table mid-run and migrating one worker to another node), moves shared",
+                "table mid-run, checkpointing the job, killing it and restarting it from",
+                "its checkpoint, and migrating one worker to another node), moves shared",
                 "KDDM counters between the nodes, kills one node with SIGKILL, shows the",
                 "others declaring it failed and the counters surviving, and stops the",
                 "rest gracefully. Takes about 30 s; no JVM is left behind, on Ctrl-C too."})
@@ -70,8 +73,8 @@ final class DemoCommand implements Callable<Integer> {
             description = "times a node writes each counter in its turn, 1-10000 (default 25)")
     int rounds;
 
-    @Option(names = "--points", paramLabel = "N", defaultValue = "100000000",
-            description = "random points each pi worker process counts, 1000-1000000000 (default 100000000)")
+    @Option(names = "--points", paramLabel = "N", defaultValue = "200000000",
+            description = "random points each pi worker process counts, 1000-1000000000 (default 200000000)")
     long points;
 
     @Option(names = "--json", description = "print a JSON summary on stdout (the narrative goes to stderr)")
@@ -82,6 +85,7 @@ final class DemoCommand implements Callable<Integer> {
     private final Map<Integer, HostAndPort> addresses = new TreeMap<>();
     private PrintStream out;
     private NodeConfig toolConfig;
+    private Path checkpoints;
 
     @Override
     public Integer call() throws Exception {
@@ -133,6 +137,7 @@ final class DemoCommand implements Callable<Integer> {
         Path secretFile = dir.resolve("secret");
         Files.writeString(secretFile, Base64.getEncoder().encodeToString(secret));
         toolConfig = NodeConfig.builder().clusterName(cluster).secretFile(secretFile).jmx(false).build();
+        checkpoints = dir.resolve("checkpoints");
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("cluster", cluster);
         summary.put("logs", dir.toString());
@@ -569,24 +574,26 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * Cluster processes: node 0 starts a pi job (with DISTANT_FORK), which spawns two workers per node that the
-     * placement spreads round robin; a ps table once every worker runs (after at least a second, so their CPU
-     * times show), one worker moved to another node, then the estimate.
+     * Cluster processes: node 0 starts a pi job (with DISTANT_FORK and CHECKPOINTABLE), which spawns two workers per
+     * node that the placement spreads round robin; a ps table once every worker runs (after at least a second, so
+     * their CPU times show); the job checkpointed and killed, then restarted from its checkpoint; one worker moved to
+     * another node; then the estimate.
      */
     private Map<String, Object> pi() throws Exception {
         int workers = 2 * addresses.size();
         out.printf("%n[%5.1fs] Processes: a Monte Carlo estimate of pi. Node 0 starts a job process with DISTANT_FORK"
-                + " in its%ncapabilities; it spawns %d worker processes, which the cluster places round robin, each"
-                + " counts which of%nits %,d random points fall inside the quarter circle and returns the count to the"
-                + " job.%n", elapsed(), workers, points);
+                + " and CHECKPOINTABLE%nin its capabilities; it spawns %d worker processes, which the cluster places"
+                + " round robin, each counts%nwhich of its %,d random points fall inside the quarter circle and returns"
+                + " the count to the job.%n", elapsed(), workers, points);
         long t0 = System.nanoTime();
-        int job = piCall(0, new PiWorkload.Request(PiWorkload.Op.START, workers, points, 0, 0)).pid();
+        int job = piCall(0, new PiWorkload.Request(PiWorkload.Op.START, workers, points, 0, 0, null)).pid();
         List<PiWorkload.Proc> ps = List.of();
         long earliest = t0 + TimeUnit.SECONDS.toNanos(1);
         long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             Thread.sleep(Math.max(50, TimeUnit.NANOSECONDS.toMillis(earliest - System.nanoTime())));
-            List<PiWorkload.Proc> now = piCall(0, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0)).processes();
+            List<PiWorkload.Proc> now = piCall(0, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0, null))
+                    .processes();
             long running = now.stream().filter(p -> p.command().startsWith("pi-worker") && p.state() != 'Z').count();
             boolean jobLives = now.stream().anyMatch(p -> p.pid() == job);
             if (running > 0 || ps.isEmpty()) {
@@ -598,6 +605,43 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.printf("[%5.1fs] ps, as 'krg ps' would show it (CPU: the process's thread, on the node it runs on):%n",
                 elapsed());
+        List<Map<String, Object>> psJson = psTable(ps);
+        Map<String, Object> restart = checkpointAndRestart(job);
+        if (restart.get("processes") instanceof List<?> again && !again.isEmpty()) {
+            ps = piCall(0, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0, null)).processes();
+        }
+        Map<String, Object> migration = migrateOneWorker(ps);
+        PiWorkload.Report end = piCall(0, new PiWorkload.Request(PiWorkload.Op.WAIT, 0, 0, job, 120_000, null));
+        if (end.exit() == null || end.result() == null) {
+            throw new IllegalStateException("the pi job (process " + job + ") "
+                    + (end.exit() == null ? "did not end within 2 minutes" : end.exit()) + "; see the logs");
+        }
+        PiWorkload.Result r = end.result();
+        double ms = (System.nanoTime() - t0) / 1e6;
+        out.printf("[%5.1fs] pi is about %.6f (off by %.6f): %,d of %,d points inside, counted by %d processes"
+                        + " started on nodes %s in %.1f s%s%s%n", elapsed(), r.pi(), Math.abs(r.pi() - Math.PI), r.hits(),
+                r.samples(), workers, r.workerNodes(), ms / 1000, restart.get("restarted_ms") == null ? ""
+                        : String.format(";%nthe job was checkpointed, killed and restarted from its checkpoint on the"
+                        + " way, and went on from where it was saved"), migration.get("node") == null ? ""
+                        : String.format(";%nprocess %s finished on node %s, its count the same as if it had not moved",
+                        migration.get("pid"), migration.get("node")));
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("job", job);
+        result.put("workers", workers);
+        result.put("points_per_worker", points);
+        result.put("ps", psJson);
+        result.put("restart", restart);
+        result.put("migration", migration);
+        result.put("worker_nodes", r.workerNodes());
+        result.put("hits", r.hits());
+        result.put("pi", r.pi());
+        result.put("error", Math.abs(r.pi() - Math.PI));
+        result.put("ms", ms);
+        return result;
+    }
+
+    /** Prints processes as a ps table (PID, PPID, NODE, S, CPU, COMMAND) and returns them as JSON maps. */
+    private List<Map<String, Object>> psTable(List<PiWorkload.Proc> ps) {
         List<List<String>> rows = new ArrayList<>();
         List<Map<String, Object>> psJson = new ArrayList<>();
         for (PiWorkload.Proc p : ps) {
@@ -613,31 +657,61 @@ final class DemoCommand implements Callable<Integer> {
             psJson.add(m);
         }
         out.print(Output.table(List.of("PID", "PPID", "NODE", "S", "CPU", "COMMAND"), rows));
-        Map<String, Object> migration = migrateOneWorker(ps);
-        PiWorkload.Report end = piCall(0, new PiWorkload.Request(PiWorkload.Op.WAIT, 0, 0, job, 120_000));
-        if (end.exit() == null || end.result() == null) {
-            throw new IllegalStateException("the pi job (process " + job + ") "
-                    + (end.exit() == null ? "did not end within 2 minutes" : end.exit()) + "; see the logs");
+        return psJson;
+    }
+
+    /**
+     * Checkpoints the pi job and kills it, as {@code krg checkpoint --kill} does (node 0 writes the files under the
+     * demo's directory), shows it gone, restarts it from the checkpoint on node 0 (as {@code krg restart} does, with
+     * the pi service keeping the restarted root's handle so that the demo can wait for its answer) and shows the
+     * restarted processes. A job that ended before the checkpoint, or a checkpoint refused (the job then goes on),
+     * is printed and the demo goes on. Returns {@code checkpoint} (the report's fields), {@code restarted_ms}
+     * and {@code processes} (the restarted ones), or {@code stopped} (why not).
+     */
+    private Map<String, Object> checkpointAndRestart(int job) throws Exception {
+        Map<String, Object> m = new LinkedHashMap<>();
+        out.printf("[%5.1fs] Checkpoint/restart: the job and its workers are CHECKPOINTABLE and keep their progress in"
+                + " their fields.%nNode 0 freezes each of them at its next safe point, writes their states to its disk"
+                + " and kills them,%nas 'krg checkpoint --kill %d --dir %s' does:%n", elapsed(), job, checkpoints);
+        CheckpointReport saved;
+        try (RpcClient c = tool(0)) {
+            saved = ProcessAdmin.checkpoint(c, new ProcessAdmin.CheckpointRequest(job, checkpoints.toString(), true,
+                    false, "krg demo"), CheckpointCommand.TIMEOUT);
+        } catch (NoSuchProcessException e) {
+            out.printf("[%5.1fs] the job had ended already: not checkpointed%n", elapsed());
+            m.put("stopped", e.getMessage());
+            return m;
+        } catch (KerrighedException | PermissionDeniedException e) {
+            out.printf("[%5.1fs] not checkpointed, the job goes on: %s%n", elapsed(), e.getMessage());
+            m.put("stopped", e.getMessage());
+            return m;
         }
-        PiWorkload.Result r = end.result();
-        double ms = (System.nanoTime() - t0) / 1e6;
-        out.printf("[%5.1fs] pi is about %.6f (off by %.6f): %,d of %,d points inside, counted by %d processes"
-                        + " started on nodes %s in %.1f s%s%n", elapsed(), r.pi(), Math.abs(r.pi() - Math.PI), r.hits(),
-                r.samples(), workers, r.workerNodes(), ms / 1000, migration.get("node") == null ? ""
-                        : String.format(";%nprocess %s finished on node %s, its count the same as if it had not moved",
-                        migration.get("pid"), migration.get("node")));
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("job", job);
-        result.put("workers", workers);
-        result.put("points_per_worker", points);
-        result.put("ps", psJson);
-        result.put("migration", migration);
-        result.put("worker_nodes", r.workerNodes());
-        result.put("hits", r.hits());
-        result.put("pi", r.pi());
-        result.put("error", Math.abs(r.pi() - Math.PI));
-        result.put("ms", ms);
-        return result;
+        out.printf("%s%n", Processes.checkpointLines(saved, true).indent(2).stripTrailing());
+        m.put("checkpoint", CheckpointCommand.toMap(saved, true));
+        PiWorkload.Report killed = piCall(0, new PiWorkload.Request(PiWorkload.Op.WAIT, 0, 0, job, 20_000, null));
+        List<PiWorkload.Proc> left = piCall(0, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0, null)).processes()
+                .stream().filter(p -> saved.pids().contains(p.pid())).toList();
+        out.printf("[%5.1fs] the job %s; ps lists %s of its processes%n", elapsed(),
+                killed.exit() == null ? "has not ended yet" : "ended: " + killed.exit(), left.isEmpty() ? "none"
+                        : left.size());
+        long start = System.nanoTime();
+        PiWorkload.Report again;
+        try {
+            again = piCall(0, new PiWorkload.Request(PiWorkload.Op.RESTART, 0, 0, 0, 0,
+                    saved.directory().toString()));
+        } catch (java.util.concurrent.ExecutionException | KerrighedException e) {
+            String why = Krg.rootMessage(e);
+            out.printf("[%5.1fs] not restarted: %s%n", elapsed(), why);
+            m.put("stopped", why);
+            return m;
+        }
+        double ms = (System.nanoTime() - start) / 1e6;
+        out.printf("[%5.1fs] node 0 restarted it in %.0f ms, as 'krg restart %s' does:%nthe same pids, each on"
+                + " the node it ran on, going on from its saved state (CPU time included):%n", elapsed(), ms,
+                saved.directory());
+        m.put("restarted_ms", ms);
+        m.put("processes", psTable(again.processes()));
+        return m;
     }
 
     /**
@@ -669,8 +743,7 @@ final class DemoCommand implements Callable<Integer> {
         int then = addresses.keySet().stream().filter(n -> n != w.node() && n != to).findFirst().orElse(w.node());
         out.printf("[%5.1fs] Migration: the workers are step programs with CAN_MIGRATE; their state (points counted,"
                         + " hits, generator)%ntravels between two steps. %s (process %d) moves from node %d to node %d,"
-                        + " then to node %d, as 'krg migrate'%ndoes (these are the first moves of these JVMs: the"
-                        + " times include loading and compiling the code):%n",
+                        + " then to node %d, as 'krg migrate'%ndoes:%n",
                 elapsed(), w.command(), w.pid(), w.node(), to, then);
         try (RpcClient c = tool(first)) {
             for (int target : List.of(to, then)) {
@@ -688,7 +761,7 @@ final class DemoCommand implements Callable<Integer> {
                     moves.isEmpty() ? "" : " again", e.getMessage());
             m.put("stopped", e.getMessage());
         }
-        piCall(first, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0)).processes().stream()
+        piCall(first, new PiWorkload.Request(PiWorkload.Op.PS, 0, 0, 0, 0, null)).processes().stream()
                 .filter(p -> p.pid() == w.pid() && p.state() != 'Z').findFirst()
                 .ifPresent(p -> out.printf("[%5.1fs] ps: process %d (%s) runs on node %d, state %s%n", elapsed(),
                         p.pid(), p.command(), p.node(), p.state()));

@@ -13,7 +13,8 @@ import java.util.ServiceLoader;
         description = "Kerrighed for the JVM: a cluster of JVMs seen as one machine.",
         subcommands = {TestCommand.class, NodeCommand.class, NodesCommand.class, ClusterCommand.class,
                 KddmCommand.class, PsCommand.class, TopCommand.class, KillCommand.class, CapsetCommand.class,
-                MigrateCommand.class, DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+                MigrateCommand.class, CheckpointCommand.class, RestartCommand.class,
+                DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Krg {
     public static void main(String[] args) {
         configureLogging();

@@ -2,9 +2,11 @@ package org.kerrighed.node.cli;
 
 import org.kerrighed.epm.Capabilities;
 import org.kerrighed.epm.Capability;
+import org.kerrighed.epm.CheckpointReport;
 import org.kerrighed.epm.MigrationReport;
 import org.kerrighed.epm.NodeLoad;
 import org.kerrighed.epm.ProcessInfo;
+import org.kerrighed.node.ProcessAdmin;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -149,6 +151,48 @@ final class Processes {
         return String.format(Locale.ROOT, "migrated process %d from node %d to node %d in %s (safe point %s, export"
                         + " %s, transfer %s, commit %s; ghost %s)", r.pid(), r.from(), r.to(), millis(r.total()),
                 millis(r.safepoint()), millis(r.export()), millis(r.transfer()), millis(r.commit()), bytes(r.bytes()));
+    }
+
+    /**
+     * A checkpoint report in three lines and one more per object left out:
+     * <pre>
+     * checkpointed application 2097153 as version 1 in /var/krg/ckpt/2097153/v1
+     * 3 processes (2097153, 2097154, 6291457) on nodes 0, 1; 2.1KiB written
+     * freeze 3.10 ms, write 5.62 ms, total 9.80 ms; the application goes on
+     * </pre>
+     */
+    static String checkpointLines(CheckpointReport r, boolean killed) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "checkpointed application %d as version %d in %s%n%d process%s (%s) on node%s %s; %s written%n"
+                        + "freeze %s, write %s, total %s; the application %s", r.app(), r.version(), r.directory(),
+                r.pids().size(), r.pids().size() == 1 ? "" : "es", join(r.pids()), r.nodes().size() == 1 ? "" : "s",
+                join(r.nodes()), bytes(r.bytes()), millis(r.freeze()), millis(r.write()), millis(r.total()),
+                killed ? "was killed" : "goes on"));
+        for (String s : r.leftOut()) {
+            sb.append(String.format("%nleft out: %s", s));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * What a restart started: a line naming the version and the root, then a table of the processes by old pid.
+     * <pre>
+     * restarted application 2097153 from /var/krg/ckpt/2097153/v1 by node 0: root process 2097153 on node 0, a child of INIT on node 0
+     * OLD PID  PID      NODE
+     * 2097153  2097153     0
+     * </pre>
+     */
+    static String restartText(ProcessAdmin.RestartDone r) {
+        List<List<String>> rows = new ArrayList<>();
+        r.pids().forEach((old, now) -> rows.add(List.of(Integer.toString(old), Integer.toString(now),
+                Integer.toString(r.nodes().get(now)))));
+        return String.format(Locale.ROOT, "restarted application %d from %s by node %d: root process %d on node %d,"
+                        + " a child of INIT on node %d%n", r.app(), r.directory(), r.node(), r.root(), r.rootNode(),
+                r.node()) + Output.table(List.of("OLD PID", "PID", "NODE"), rows);
+    }
+
+    private static String join(List<Integer> values) {
+        return String.join(", ", values.stream().map(String::valueOf).toList());
     }
 
     private static String millis(double ms) {

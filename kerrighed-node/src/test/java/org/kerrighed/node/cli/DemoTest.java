@@ -17,8 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code krg demo} end to end: three node JVMs, the workload, pi computed by processes on every node (one of them
- * migrated mid-run), KDDM counters moving, a SIGKILL they survive, a clean stop.
+ * {@code krg demo} end to end: three node JVMs, the workload, pi computed by processes on every node (the job
+ * checkpointed, killed and restarted, one of its workers migrated mid-run), KDDM counters moving, a SIGKILL they
+ * survive, a clean stop.
  */
 class DemoTest {
     @Test
@@ -46,13 +47,25 @@ class DemoTest {
         assertEquals(3, count(json, "\"all_expected\": true"), json);
         assertTrue(json.contains("\"survived\": true"), json);
         assertEquals(4, count(json, "\"state\": \"WRITE_OWNER\", \"value\": 31"), "the victim owned the 4 counters" + json);
-        // Processes: node 0's job placed its 6 workers round robin and their counts make pi (600,000,000 points: the
-        // standard error is under 1e-4).
+        // Processes: node 0's job placed its 6 workers round robin and their counts make pi (1,200,000,000 points:
+        // the standard error is under 1e-4).
         assertTrue(json.contains("\"worker_nodes\": [0, 1, 2, 0, 1, 2]"), json);
+        Map<String, Object> processes = (Map<String, Object>) JsonText.object(json.strip()).get("processes");
+        // The job was checkpointed and killed, then restarted with the same pids on the same nodes; unless it ended
+        // first (a machine fast enough to count its points before the ps), which the demo says.
+        Map<String, Object> restart = (Map<String, Object>) processes.get("restart");
+        if (restart.get("stopped") == null) {
+            Map<String, Object> checkpoint = (Map<String, Object>) restart.get("checkpoint");
+            assertEquals(processes.get("job"), checkpoint.get("app"), json);
+            assertEquals(true, checkpoint.get("killed"), json);
+            List<Object> saved = (List<Object>) checkpoint.get("pids");
+            List<Object> restarted = ((List<Object>) restart.get("processes")).stream()
+                    .map(p -> ((Map<String, Object>) p).get("pid")).toList();
+            assertEquals(new java.util.HashSet<>(saved), new java.util.HashSet<>(restarted), json);
+        }
         // One worker moved mid-run (the one with the most work left): from its node to node 2, or from node 2 to 0;
         // unless it ended first (a machine slow to start the others), which the demo says.
-        Map<String, Object> migration = (Map<String, Object>) ((Map<String, Object>) JsonText.object(json.strip())
-                .get("processes")).get("migration");
+        Map<String, Object> migration = (Map<String, Object>) processes.get("migration");
         List<Object> moves = (List<Object>) migration.get("moves");
         if (moves.isEmpty()) {
             assertNotNull(migration.get("stopped"), json);
