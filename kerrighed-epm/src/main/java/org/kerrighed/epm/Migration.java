@@ -231,14 +231,8 @@ final class Migration {
                     throw new MigrationException("node " + target + " broke the move protocol (got "
                             + m.orElse("the end") + ")");
                 }
-                long tArrived = System.nanoTime();
                 c.close();
-                departed(p, state, binding);
-                long tEnd = System.nanoTime();
-                done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
-                        ms(tArrived - tExport) - a.installMillis(), a.installMillis() + ms(tEnd - tArrived),
-                        ms(tEnd - t0)));
-                return true;
+                return arrived(p, g, state, binding, tSafe, tExport, a);
             } catch (org.kerrighed.rpc.RemoteException refused) {
                 c.abort("process " + p.pid + " stays on node " + self);  // the target fails only before installing
                 throw ProcessErrors.fromRemote(refused, "move");
@@ -248,15 +242,7 @@ final class Migration {
                     throw new MigrationException("process " + p.pid + " was not moved to node " + target + ": "
                             + e.getMessage(), e);
                 }
-                if (!settleArrived(p.pid)) {
-                    throw new MigrationException("process " + p.pid + " was not moved to node " + target
-                            + " (it failed while committing): " + e.getMessage(), e);
-                }
-                departed(p, state, binding);
-                long tEnd = System.nanoTime();
-                done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
-                        Double.NaN, Double.NaN, ms(tEnd - t0)));
-                return true;
+                return settled(p, g, state, binding, tSafe, tExport, e);
             }
         }
 
@@ -279,6 +265,12 @@ final class Migration {
             } catch (TimeoutException | InterruptedException e) {
                 return settled(p, g, state, binding, tSafe, tExport, e);
             }
+            return arrived(p, g, state, binding, tSafe, tExport, a);
+        }
+
+        /** The target answered that the process runs there: this node lets it go and reports the phases. */
+        private boolean arrived(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
+                                GhostCodec.Binding binding, long tSafe, long tExport, EpmWire.Arrived a) {
             long tArrived = System.nanoTime();
             departed(p, state, binding);
             long tEnd = System.nanoTime();
@@ -292,7 +284,8 @@ final class Migration {
         private boolean settled(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                 GhostCodec.Binding binding, long tSafe, long tExport, Throwable why) {
             if (!settleArrived(p.pid)) {
-                throw new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + why, why);
+                throw new MigrationException("process " + p.pid + " was not moved to node " + target + " (no answer"
+                        + " after its ghost went): " + why, why);
             }
             departed(p, state, binding);
             long tEnd = System.nanoTime();
