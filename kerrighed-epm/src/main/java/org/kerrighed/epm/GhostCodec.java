@@ -50,6 +50,7 @@ final class GhostCodec {
     static final class Binding {
         final Epm epm;
         final org.kerrighed.epm.internal.EpmWire.Remap remap;   // reading a restart: new pids and segment ids
+        boolean mayNotBlock;                        // reading on an I/O thread: a handle that needs a call stops it
         LocalProcess process;                       // reading: the process being rebuilt
         final List<Segment> segments = new ArrayList<>();
         final List<Channel> pipeEnds = new ArrayList<>();
@@ -69,6 +70,13 @@ final class GhostCodec {
 
         long pipe(long id) {
             return remap == null ? id : remap.pipes().getOrDefault(id, id);
+        }
+
+        /** Stops a read that may not block before a handle that needs messages is bound. */
+        void mayBlock() {
+            if (mayNotBlock) {
+                throw new WouldBlock();
+            }
         }
 
         int pid(int pid) {
@@ -177,6 +185,13 @@ final class GhostCodec {
         }
     }
 
+    /** A ghost read where it may not block holds a handle that needs messages to bind: read it elsewhere. */
+    static final class WouldBlock extends RuntimeException {
+        WouldBlock() {
+            super("the ghost holds handles that need messages to bind", null, false, false);
+        }
+    }
+
     /** A ghost's bytes: {@code buf[0..length)}. */
     record Sealed(byte[] buf, int length) {
     }
@@ -212,6 +227,11 @@ final class GhostCodec {
             }
             return state;
         } catch (KryoException | IllegalArgumentException | LinkageError | ClassCastException e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof WouldBlock w) {
+                    throw w;
+                }
+            }
             throw new GhostException(source + " cannot be read on node " + binding.epm.nodeId() + ": "
                     + firstLine(e.getMessage()), e);
         } finally {
@@ -343,6 +363,7 @@ final class GhostCodec {
         @Override
         public Segment read(Kryo kryo, Input input, Class<? extends Segment> type) {
             Binding b = binding(kryo);
+            b.mayBlock();
             long id = b.segment(input.readLong());
             boolean readOnly = input.readBoolean();
             boolean attached = input.readBoolean();
@@ -378,6 +399,7 @@ final class GhostCodec {
         @Override
         public T read(Kryo kryo, Input input, Class<? extends T> t) {
             Binding b = binding(kryo);
+            b.mayBlock();
             PipeEndHandle h = new PipeEndHandle(b.pipe(input.readLong()), input.readBoolean());
             boolean open = input.readBoolean();
             Channel c = b.epm.ipc().openPipeEnd(h);

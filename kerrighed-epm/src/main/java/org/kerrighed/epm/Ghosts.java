@@ -76,6 +76,9 @@ final class Ghosts {
 
     /** Rebuilds the process of a ghost already checked ({@link #check}). */
     LocalProcess readChecked(byte[] buf, Ghost.Header h, String source, GhostCodec.Binding b) {
+        if (h.app() != null) {
+            b.mayBlock();                                       // its JAR may have to be fetched
+        }
         ClassLoader loader = h.app() == null ? nodeLoader : apps.loader(Applications.checkId(h.app()), h.appOrigin());
         ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),
                 source);

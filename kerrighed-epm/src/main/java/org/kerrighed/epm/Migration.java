@@ -59,6 +59,7 @@ final class Migration {
     private final Duration timeout;
     private final int chunk;
     private final int smallGhost;                  // ghosts up to this size travel in one call
+    private final java.util.concurrent.Executor arrivals = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
     private final Map<Integer, Long> arrived = new ConcurrentHashMap<>();
 
@@ -73,12 +74,7 @@ final class Migration {
         this.chunk = Math.min(CHUNK_BYTES, rpc.config().maxFrameBytes() / 4);
         this.smallGhost = rpc.config().maxFrameBytes() / 4;
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
-        rpc.register(EpmWire.GHOST_MOVE_SMALL, org.kerrighed.rpc.HandlerKind.BLOCKING, (ctx, g) -> {
-            if (ctx.callerIsClient()) {
-                throw new PermissionDeniedException("a tool may not send a process here");
-            }
-            return arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller());
-        });
+        rpc.registerAsync(EpmWire.GHOST_MOVE_SMALL, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, this::arriveSmall);
         rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING,
                 (ctx, pid) -> arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0);
     }
@@ -366,7 +362,7 @@ final class Migration {
             System.arraycopy(b, 0, buf, got, b.length);
             got += b.length;
         }
-        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer());
+        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer(), false);
         try {
             c.send(a, timeout);
             c.close();
@@ -377,12 +373,33 @@ final class Migration {
     }
 
     /**
-     * Reads the ghost of process {@code pid} from node {@code from}, binds its handles, installs and starts it.
-     * Throws (refuses) only before installing.
+     * A small ghost (on the I/O thread): read, installed and answered right there when it holds no handle that needs
+     * messages to bind (the common case: two thread hand-offs fewer); else on a handler thread.
      */
-    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, int from) {
+    private java.util.concurrent.CompletionStage<EpmWire.Arrived> arriveSmall(org.kerrighed.rpc.CallContext ctx,
+                                                                             EpmWire.Ghost g) {
+        if (ctx.callerIsClient()) {
+            return CompletableFuture.failedFuture(new PermissionDeniedException("a tool may not send a process here"));
+        }
+        try {
+            return CompletableFuture.completedFuture(arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(), true));
+        } catch (GhostCodec.WouldBlock blocking) {
+            return CompletableFuture.supplyAsync(() -> arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(),
+                    false), arrivals);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * Reads the ghost of process {@code pid} from node {@code from}, binds its handles, installs and starts it.
+     * Throws (refuses) only before installing; with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any
+     * handle that needs messages (nothing bound yet).
+     */
+    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, int from, boolean mayNotBlock) {
         String source = "the ghost of process " + pid + " from node " + from;
         GhostCodec.Binding binding = new GhostCodec.Binding(epm);
+        binding.mayNotBlock = mayNotBlock;
         LocalProcess p;
         try {
             p = epm.ghosts().read(buf, length, Ghost.MIGRATION, source, binding);
