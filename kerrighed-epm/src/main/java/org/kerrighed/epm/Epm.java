@@ -602,6 +602,10 @@ public final class Epm implements AutoCloseable {
         return pc;
     }
 
+    void periodicClosed(PeriodicCheckpoint pc) {
+        periodic.remove(pc);
+    }
+
     /** The directory where checkpoints go when the options name none: {@code <storage>/checkpoints}. */
     public java.nio.file.Path checkpointDirectory() {
         return checkpoints.defaultDirectory();
@@ -864,7 +868,7 @@ public final class Epm implements AutoCloseable {
             return;
         }
         closed = true;
-        periodic.forEach(PeriodicCheckpoint::close);
+        List.copyOf(periodic).forEach(PeriodicCheckpoint::close);
         loads.close();
         Collection<LocalProcess> running = new ArrayList<>(local.values());
         for (LocalProcess p : running) {

@@ -169,12 +169,7 @@ final class Migration {
                 locks = epm.ipc().handOverLocks(p.pid, timeout.multipliedBy(4));
                 ProcessImage.State state = p.capture(locks);
                 GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.MIGRATION, state, binding);
-                long tExport = System.nanoTime();
-                boolean moved = transfer(p, g, state, binding, tSafe, tExport);
-                if (!moved) {
-                    epm.ipc().takeOverLocks(locks, p.pid, timeout);
-                }
-                return moved;
+                return transfer(p, g, state, binding, tSafe, System.nanoTime());
             } catch (Exception | Error e) {
                 if (e instanceof LocalProcess.Moved || e instanceof LocalProcess.Ended) {
                     throw (Error) e;
@@ -203,7 +198,7 @@ final class Migration {
 
         /**
          * Streams the ghost; the target installs and starts the process as soon as it has read it (the commit is the
-         * last piece). True once the process runs on the target.
+         * last piece). Returns true once the process runs on the target; throws when it was not moved.
          */
         private boolean transfer(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                  GhostCodec.Binding binding, long tSafe, long tExport) throws Exception {

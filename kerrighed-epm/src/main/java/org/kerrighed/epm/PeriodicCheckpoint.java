@@ -51,9 +51,9 @@ public final class PeriodicCheckpoint implements AutoCloseable {
                 options.description()) : options;
         this.restartOnFailure = restartOnFailure;
         this.current = root;
-        watch(root);
         kddm.addViewListener(listener);
         this.ticker = Thread.ofVirtual().name("krg-ckpt-" + app).start(this::tick);
+        watch(root);
     }
 
     /** The application (its root's pid). */
@@ -194,6 +194,7 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     public void close() {
         closed = true;
         kddm.removeViewListener(listener);
+        epm.periodicClosed(this);
         if (ticker != null && Thread.currentThread() != ticker) {
             ticker.interrupt();
         }
