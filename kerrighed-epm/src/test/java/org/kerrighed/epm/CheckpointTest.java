@@ -310,7 +310,7 @@ class CheckpointTest {
     }
 
     @Test
-    void aRestartWhoseePidsAreInUseIsRefusedUnlessNewPidsAreAsked() throws Exception {
+    void aRestartWhosePidsAreInUseIsRefusedUnlessNewPidsAreAsked() throws Exception {
         long n = 40_000_000;
         ClusterProcess job = startJob("ckpt-new-pids", n);
         Thread.sleep(50);
