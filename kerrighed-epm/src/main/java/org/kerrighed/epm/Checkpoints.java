@@ -126,6 +126,9 @@ final class Checkpoints {
                     written = true;
                     long tWritten = System.nanoTime();
                     decide(held, o.kill());
+                    if (o.kill()) {
+                        awaitGone(held.keySet());
+                    }
                     List<Integer> nodes = held.values().stream().map(h -> h.frozen().node()).distinct().sorted()
                             .toList();
                     log.info("node {}: checkpoint v{} of application {}: {} process(es) on node(s) {}, {} bytes, in {}",
@@ -150,6 +153,23 @@ final class Checkpoints {
                 }
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Waits (at most the call timeout) until none of {@code pids} is listed, so that a restart that follows finds
+     * them free.
+     */
+    private void awaitGone(java.util.Collection<Integer> pids) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            for (int pid : pids) {
+                while (epm.status(pid).isPresent() && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

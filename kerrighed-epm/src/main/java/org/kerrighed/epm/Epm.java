@@ -567,7 +567,8 @@ public final class Epm implements AutoCloseable {
      * Checkpoints the application rooted at process {@code root}: that process and its descendants, on every node.
      * Each is frozen at its next safe point (between two steps of a {@link StepProgram}); once all are, their
      * ghosts and the segments only they use are written under {@code options.directory()/root/vN} (N one more than
-     * the last version), synced, and the directory renamed into place; then the application goes on, or is killed.
+     * the last version), synced, and the directory renamed into place; then the application goes on, or is killed
+     * (the call then returns once its processes are gone, at most the call timeout later).
      * A process that ends or moves meanwhile makes the checkpoint start over (three times at most). Runs on the
      * calling node, which writes the files.
      *

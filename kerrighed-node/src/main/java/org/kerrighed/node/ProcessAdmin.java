@@ -293,11 +293,8 @@ public final class ProcessAdmin {
         return new CapsetReply(c.pid(), before, epm.setCapabilities(c.pid(), requested));
     }
 
-    /**
-     * Checkpoints as the request asks. With {@code kill}, waits (at most the node's call timeout) until no process of
-     * the application is listed any more, so that a restart that follows finds their pids free.
-     */
-    static CheckpointDone checkpoint(Node node, CheckpointRequest c) throws InterruptedException {
+    /** Checkpoints as the request asks (with {@code kill}, it returns once the application's processes are gone). */
+    static CheckpointDone checkpoint(Node node, CheckpointRequest c) {
         CheckpointOptions o = CheckpointOptions.defaults().describedAs(c.description());
         if (c.directory() != null) {
             o = o.inDirectory(Path.of(c.directory()));
@@ -308,21 +305,7 @@ public final class ProcessAdmin {
         if (c.refuseShared()) {
             o = o.refusingShared();
         }
-        CheckpointReport r = node.epm().checkpoint(c.pid(), o);
-        if (c.kill()) {
-            awaitGone(node.epm(), r.pids(), node.rpc().config().defaultCallTimeout());
-        }
-        return CheckpointDone.of(r);
-    }
-
-    /** Waits until no process or zombie has one of {@code pids}, or {@code timeout} passed. */
-    static void awaitGone(Epm epm, List<Integer> pids, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        for (int pid : pids) {
-            while (epm.status(pid).isPresent() && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-        }
+        return CheckpointDone.of(node.epm().checkpoint(c.pid(), o));
     }
 
     /**
