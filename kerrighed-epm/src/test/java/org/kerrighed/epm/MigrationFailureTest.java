@@ -1,0 +1,53 @@
+package org.kerrighed.epm;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A migration whose target dies while the ghost travels: refused, the process goes on where it was. */
+@Timeout(120)
+class MigrationFailureTest {
+    static EpmNodes nodes;
+
+    @BeforeAll
+    static void start() {
+        nodes = new EpmNodes(3);
+    }
+
+    @AfterAll
+    static void stop() {
+        nodes.close();
+    }
+
+    @Test
+    void aMoveWhoseTargetDiesMidWayLeavesTheProcessRunningWhereItWas() throws Exception {
+        MigrationTest.BigState local = new MigrationTest.BigState(64 << 20);
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.BigState(64 << 20), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        Thread.sleep(20);
+        CompletableFuture<MigrationReport> move = CompletableFuture.supplyAsync(() -> nodes.epm(1).migrate(p.pid(), 2));
+        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.MIGRATING).orElse(false)
+                || move.isDone(), "the move under way");
+        nodes.crash(2);
+        Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
+        failed = failed instanceof java.util.concurrent.CompletionException ? failed.getCause() : failed;
+        assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
+        EpmNodes.await(() -> nodes.epm(1).status(p.pid()).map(i -> i.node() == 0
+                && i.state() != ProcessState.MIGRATING).orElse(false), "running on node 0 again");
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+        long[] got = (long[]) p.result().orElseThrow();
+        assertEquals(java.util.Arrays.hashCode(local.state), got[0], "its state is intact");
+        assertEquals(1, got[1], "it only ever ran on node 0");
+        assertTrue(nodes.epm(0).migrate(nodes.epm(0).spawn(new MigrationTest.BigState(1024), SpawnOptions.defaults()
+                .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE))).pid(), 1).to() == 1,
+                "moves to a live node still work");
+    }
+}
