@@ -245,9 +245,8 @@ final class Migration {
                                       GhostCodec.Binding binding, long tSafe, long tExport) {
             EpmWire.Arrived a;
             try {
-                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid,
-                        Arrays.copyOf(g.buf(), g.length())), timeout).get(timeout.toMillis() + 1000,
-                        TimeUnit.MILLISECONDS);
+                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid, g.buf(), g.length()), timeout)
+                        .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
                     throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed

@@ -130,8 +130,34 @@ public final class EpmWire {
     public record MoveOpen(int pid, long length) {
     }
 
-    /** A whole ghost in one message (a small one: one call instead of a conversation). */
-    public record Ghost(int pid, byte[] bytes) {
+    /**
+     * A whole ghost in one message (a small one: one call instead of a conversation): {@code bytes[0..length)}. It is
+     * sent without copying that slice out of the buffer it was written into; it arrives as an array of exactly
+     * {@code length} bytes.
+     */
+    public record Ghost(int pid, byte[] bytes, int length) {
+    }
+
+    /** Writes a {@link Ghost}'s slice as it is (its buffer may be longer than the ghost). */
+    static final class GhostSerializer extends com.esotericsoftware.kryo.Serializer<Ghost> {
+        @Override
+        public void write(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Output out, Ghost g) {
+            out.writeInt(g.pid());
+            out.writeVarInt(g.length(), true);
+            out.writeBytes(g.bytes(), 0, g.length());
+        }
+
+        @Override
+        public Ghost read(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Input in,
+                          Class<? extends Ghost> type) {
+            int pid = in.readInt();
+            int length = in.readVarInt(true);
+            if (length < 0 || length > in.limit() - in.position()) {
+                throw new org.kerrighed.rpc.SerializationException("malformed frame: a ghost of " + length
+                        + " bytes with " + (in.limit() - in.position()) + " left");
+            }
+            return new Ghost(pid, in.readBytes(length), length);
+        }
     }
 
     /** The process of a migration runs on the node that answers this (it took {@code installMillis} to start it). */
@@ -264,7 +290,7 @@ public final class EpmWire {
                 .register(7048, Remap.class)
                 .register(7049, RestartOpen.class)
                 .register(7050, Arrived.class)
-                .register(7051, Ghost.class);
+                .register(7051, Ghost.class, new GhostSerializer());
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
                 .register(7031, AppValue.class);
