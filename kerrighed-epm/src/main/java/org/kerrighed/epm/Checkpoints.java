@@ -36,7 +36,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -70,7 +69,7 @@ final class Checkpoints {
     private final RpcNode rpc;
     private final int self;
     private final Duration timeout;
-    private final int chunk;
+    private final GhostPieces pieces;
     private final Path defaultDir;
 
     Checkpoints(Epm epm, RpcNode rpc, Path storage) {
@@ -78,7 +77,7 @@ final class Checkpoints {
         this.rpc = rpc;
         this.self = rpc.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
-        this.chunk = Math.min(Migration.CHUNK_BYTES, rpc.config().maxFrameBytes() / 4);
+        this.pieces = new GhostPieces(rpc);
         this.defaultDir = storage.resolve("checkpoints");
         rpc.registerConversation(EpmWire.FREEZE, this::serveFreeze);
         rpc.registerConversation(EpmWire.RESTART, this::serveRestart);
@@ -250,19 +249,12 @@ final class Checkpoints {
             }
             try (FileChannel out = FileChannel.open(dir.resolve("process-" + p.pid() + ".ghost"),
                     StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                long got = 0;
-                while (got < f.length()) {
-                    Optional<Object> b = c.receive(timeout);
-                    if (b.isEmpty() || !(b.get() instanceof byte[] bytes)) {
-                        throw new KerrighedException("the ghost of process " + p.pid() + " from node " + p.node()
-                                + " is truncated (" + got + " of " + f.length() + " bytes)");
-                    }
+                pieces.receive(c, f.length(), "the ghost of process " + p.pid() + " from node " + p.node(), bytes -> {
                     ByteBuffer bb = ByteBuffer.wrap(bytes);
                     while (bb.hasRemaining()) {
                         out.write(bb);
                     }
-                    got += bytes.length;
-                }
+                });
             }
             return new Held(f, kill -> {
                 try {
@@ -472,10 +464,7 @@ final class Checkpoints {
         try {
             c.send(new Frozen(p.pid, p.ppid, self, cap.ghost().length(), cap.segments(), cap.readPipes(),
                     cap.writePipes()), timeout);
-            for (int off = 0; off < cap.ghost().length(); off += chunk) {
-                c.send(Arrays.copyOfRange(cap.ghost().buf(), off, Math.min(cap.ghost().length(), off + chunk)),
-                        timeout);
-            }
+            pieces.send(c, cap.ghost().buf(), cap.ghost().length());
             Optional<Object> d = c.receive(timeout.multipliedBy(4));
             kill = d.isPresent() && d.get() instanceof Decision dec && dec.kill();
         } catch (Exception e) {
@@ -675,9 +664,7 @@ final class Checkpoints {
                 Conversation c = rpc.openConversation(nodeOf.get(p[0]), EpmWire.RESTART,
                         new RestartOpen(p[0], g.length, remap));
                 started.add(c);
-                for (int off = 0; off < g.length; off += chunk) {
-                    c.send(Arrays.copyOfRange(g, off, Math.min(g.length, off + chunk)), timeout);
-                }
+                pieces.send(c, g, g.length);
             }
             step(started, MoveStep.PREPARED, -1);
             step(started, MoveStep.COMMITTED, MoveStep.COMMIT);
@@ -748,9 +735,7 @@ final class Checkpoints {
         }
         boolean done = false;
         try {
-            for (int off = 0; off < g.length(); off += chunk) {
-                c.send(Arrays.copyOfRange(g.buf(), off, Math.min(g.length(), off + chunk)), timeout);
-            }
+            pieces.send(c, g.buf(), g.length());
             List<Conversation> one = List.of(c);
             step(one, MoveStep.PREPARED, -1);
             step(one, MoveStep.COMMITTED, MoveStep.COMMIT);
@@ -903,19 +888,7 @@ final class Checkpoints {
     /** Rebuilds one process from its checkpoint ghost; installs it on COMMIT and starts it on START. */
     private void serveRestart(Conversation c, RestartOpen o) throws Exception {
         String source = "the checkpoint ghost of process " + o.oldPid() + " from node " + c.peer();
-        if (o.length() <= 0 || o.length() > Migration.MAX_GHOST_BYTES) {
-            throw new GhostException(source + " announces " + o.length() + " bytes: refused");
-        }
-        byte[] buf = new byte[(int) o.length()];
-        int got = 0;
-        while (got < buf.length) {
-            Optional<Object> m = c.receive(timeout);
-            if (m.isEmpty() || !(m.get() instanceof byte[] b) || b.length > buf.length - got) {
-                throw new GhostException(source + " is truncated or malformed");
-            }
-            System.arraycopy(b, 0, buf, got, b.length);
-            got += b.length;
-        }
+        byte[] buf = pieces.gather(c, o.length(), source);
         GhostCodec.Binding binding = new GhostCodec.Binding(epm, o.remap());
         LocalProcess p = null;
         boolean installed = false;

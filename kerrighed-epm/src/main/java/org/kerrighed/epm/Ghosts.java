@@ -24,7 +24,7 @@ final class Ghosts {
         this.apps = apps;
         this.codec = new GhostCodec(registry);
         this.fingerprint = registry.fingerprint();
-        this.maxBytes = (int) Migration.MAX_GHOST_BYTES;
+        this.maxBytes = (int) GhostPieces.MAX_GHOST_BYTES;
     }
 
     /** Prepares the node's ghost codec in the background, so that the first move does not pay for it. */

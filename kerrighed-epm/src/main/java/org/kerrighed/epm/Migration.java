@@ -13,7 +13,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,19 +44,12 @@ final class Migration {
      */
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
-    static final long MAX_GHOST_BYTES = Integer.MAX_VALUE - 64;
-    /**
-     * The largest piece of a ghost in one message: just under 1 MiB, so that each piece is encoded and decoded in the
-     * RPC layer's reused buffers (it keeps those of up to 1 MiB). Pieces of 4 MiB were encoded and decoded in buffers
-     * allocated afresh, page faults included: a 64 MiB ghost travelled two to three times slower.
-     */
-    static final int CHUNK_BYTES = (1 << 20) - 1024;
 
     private final Epm epm;
     private final RpcNode rpc;
     private final int self;
     private final Duration timeout;
-    private final int chunk;
+    private final GhostPieces pieces;
     private final int smallGhost;                  // ghosts up to this size travel in one call
     private final java.util.concurrent.Executor arrivals = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
@@ -71,7 +63,7 @@ final class Migration {
         this.rpc = rpc;
         this.self = rpc.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
-        this.chunk = Math.min(CHUNK_BYTES, rpc.config().maxFrameBytes() / 4);
+        this.pieces = new GhostPieces(rpc);
         this.smallGhost = rpc.config().maxFrameBytes() / 4;
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
         rpc.registerAsync(EpmWire.GHOST_MOVE_SMALL, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, this::arriveSmall);
@@ -213,9 +205,7 @@ final class Migration {
             }
             boolean sentAll = false;
             try {
-                for (int off = 0; off < g.length(); off += chunk) {
-                    c.send(Arrays.copyOfRange(g.buf(), off, Math.min(g.length(), off + chunk)), timeout);
-                }
+                pieces.send(c, g.buf(), g.length());
                 sentAll = true;
                 Optional<Object> m = c.receive(timeout);
                 if (m.isEmpty() || !(m.get() instanceof EpmWire.Arrived a)) {
@@ -338,24 +328,7 @@ final class Migration {
      * "not moved".
      */
     private void receive(Conversation c, MoveOpen o) throws Exception {
-        String source = "the ghost of process " + o.pid() + " from node " + c.peer();
-        if (c.peer() >= org.kerrighed.rpc.RpcConfig.MAX_NODES) {
-            throw new PermissionDeniedException("a tool may not send a process here");
-        }
-        if (o.length() <= 0 || o.length() > MAX_GHOST_BYTES) {
-            throw new GhostException(source + " announces " + o.length() + " bytes: refused");
-        }
-        byte[] buf = new byte[(int) o.length()];
-        int got = 0;
-        while (got < buf.length) {
-            Optional<Object> m = c.receive(timeout);
-            if (m.isEmpty() || !(m.get() instanceof byte[] b) || b.length > buf.length - got) {
-                throw new GhostException(source + " is truncated or malformed (" + got + " of " + buf.length
-                        + " bytes, then " + m.map(x -> x.getClass().getSimpleName()).orElse("the end") + ")");
-            }
-            System.arraycopy(b, 0, buf, got, b.length);
-            got += b.length;
-        }
+        byte[] buf = pieces.gather(c, o.length(), "the ghost of process " + o.pid() + " from node " + c.peer());
         EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer(), false);
         try {
             c.send(a, timeout);
