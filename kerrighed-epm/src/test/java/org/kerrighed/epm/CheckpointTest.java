@@ -288,7 +288,7 @@ class CheckpointTest {
 
     @Test
     void anApplicationCheckpointedTwiceGoesOnAndItsVersionsCount() throws Exception {
-        long n = 12_000_000;
+        long n = 36_000_000;                                    // about 1.2 s a part: time to see all three attached
         long seg = newSegment("ckpt-go-on");
         ClusterProcess job = nodes.epm(0).spawn(new Job(new int[]{1, 2, 1}, n, seg),
                 SpawnOptions.defaults().onNode(0).capabilities(CKPT));
