@@ -11,23 +11,18 @@ import org.kerrighed.epm.Capabilities;
 import org.kerrighed.epm.Capability;
 import org.kerrighed.epm.ClusterProcess;
 import org.kerrighed.epm.ExitStatus;
-import org.kerrighed.epm.NoSuchProcessException;
 import org.kerrighed.epm.ProcessContext;
 import org.kerrighed.epm.ProcessInfo;
 import org.kerrighed.epm.Program;
 import org.kerrighed.epm.Signal;
 import org.kerrighed.epm.SpawnOptions;
 import org.kerrighed.epm.StepProgram;
-import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
-import org.kerrighed.node.NodeConfig;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.TypeRegistrar;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -152,71 +147,45 @@ class CheckpointCliTest {
     private static final Capabilities CHECKPOINTABLE = Capabilities.DEFAULT.plus(Capability.CHECKPOINTABLE)
             .plus(Capability.DISTANT_FORK);
 
-    private final String cluster = "cli-ckpt-" + Long.toHexString(new SecureRandom().nextLong() >>> 8);
-    private final List<Node> nodes = new ArrayList<>();
-    private final List<ClusterProcess> started = new ArrayList<>();
+    private CliNodes fixture;
+    private List<Node> nodes;
+    private List<ClusterProcess> started;
     private Path dir;
-    private Path secret;
     private Path checkpoints;
-    private final CapturedCli cli = new CapturedCli();
+    private CapturedCli cli;
 
     @BeforeAll
     void startNodes() throws IOException {
-        dir = Files.createTempDirectory("krg-ckpt-test-");
-        secret = dir.resolve("secret");
+        fixture = new CliNodes("cli-ckpt-", SECRET, TYPES);
+        nodes = fixture.nodes;
+        started = fixture.started;
+        dir = fixture.dir;
+        cli = fixture.cli;
         checkpoints = dir.resolve("checkpoints");
-        Files.writeString(secret, SECRET + "\n");
-        NodeConfig c = NodeConfig.builder().clusterName(cluster).secretFile(secret)
-                .bind(new HostAndPort("127.0.0.1", 0)).membershipBind(new HostAndPort("127.0.0.1", 0))
-                .storageDir(dir.resolve("storage")).jmx(false).build();
-        nodes.add(Kerrighed.join(c.toBuilder().nodeId(0).build(), TYPES));
-        nodes.add(Kerrighed.join(c.toBuilder().nodeId(1).credentials(1000, 1000)
-                .seeds(List.of(nodes.get(0).rpc().address())).build(), TYPES));
     }
 
     @AfterAll
     void stopNodes() throws IOException {
         RELEASE.set(true);
-        for (Node n : nodes.reversed()) {
-            n.close();
-        }
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        fixture.close();
     }
 
     @BeforeEach
     void captureStreams() {
         RELEASE.set(false);
-        cli.install();
+        fixture.beforeEach();
     }
 
     @AfterEach
     void restoreStreamsAndKill() {
-        cli.restore();
         RELEASE.set(true);
-        for (ClusterProcess p : started) {
-            if (p.isAlive()) {
-                try {
-                    nodes.get(0).epm().kill(p.pid(), Signal.KILL);
-                } catch (NoSuchProcessException gone) {
-                    // ended meanwhile
-                }
-            }
-        }
-        started.clear();
+        fixture.afterEach();
     }
 
     // ---------------------------------------------------------------- helpers
 
-    /** Runs krg with the tool options of node {@code via} appended. */
     private int krgVia(int via, String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--seed", nodes.get(via).rpc().address().toString(), "--cluster", cluster, "--secret-file",
-                secret.toString()));
-        return cli.run(all.toArray(String[]::new));
+        return fixture.krgVia(via, args);
     }
 
     /** Starts {@code job} from node 0 (root) on node {@code node}, checkpointable. */
