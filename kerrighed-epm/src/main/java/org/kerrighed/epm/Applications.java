@@ -331,31 +331,64 @@ public final class Applications implements AutoCloseable {
             if (l != null) {
                 return l;
             }
-            Path f = file(app);
             try {
-                if (Files.isRegularFile(f) && !checksum(f).equals(app)) {
-                    Files.delete(f);
-                    if (origin == self) {
-                        throw new KerrighedException("node " + self + "'s copy of application " + shortId(app)
-                                + " was corrupt (its checksum changed): deleted; install it again");
-                    }
-                    log.warn("node {}: its copy of application {} was corrupt: fetching it again", self, shortId(app));
-                }
-                if (!Files.isRegularFile(f)) {
-                    if (origin == self) {
-                        throw new KerrighedException("application " + shortId(app) + " is not installed on node " + self);
-                    }
-                    fetch(app, origin);
-                }
-                l = new AppLoader(app, f.toUri().toURL(), this);
+                l = new AppLoader(app, localCopy(app, origin).toUri().toURL(), this);
             } catch (MalformedURLException e) {
                 throw new IllegalStateException(e);
-            } catch (IOException e) {
-                throw new KerrighedException("node " + self + " cannot read or store application " + shortId(app)
-                        + " in " + dir + ": " + e, e);
             }
             loaders.put(app, l);
             return l;
+        }
+    }
+
+    /**
+     * This node's checked copy of JAR {@code app}, fetched first from the first live node of {@code holders} that
+     * sends it when this node lacks it or its copy is corrupt. For users of shipped JARs that make their own class
+     * loaders (scheduler plugins). Blocks while fetching, as {@link #main} does.
+     *
+     * @throws KerrighedException when no holder could send it, or this node cannot store it
+     */
+    public Path jar(String app, int... holders) {
+        checkId(app);
+        synchronized (locks.computeIfAbsent(app, k -> new Object())) {
+            checkOpen();
+            KerrighedException last = null;
+            for (int h : holders) {
+                try {
+                    return localCopy(app, h);
+                } catch (KerrighedException e) {
+                    last = e;
+                }
+            }
+            if (Files.isRegularFile(file(app)) || holders.length == 0) {
+                return localCopy(app, self);
+            }
+            throw last;
+        }
+    }
+
+    /** The checked cached copy of {@code app}, fetched from {@code origin} if need be; call holding its lock. */
+    private Path localCopy(String app, int origin) {
+        Path f = file(app);
+        try {
+            if (Files.isRegularFile(f) && !checksum(f).equals(app)) {
+                Files.delete(f);
+                if (origin == self) {
+                    throw new KerrighedException("node " + self + "'s copy of application " + shortId(app)
+                            + " was corrupt (its checksum changed): deleted; install it again");
+                }
+                log.warn("node {}: its copy of application {} was corrupt: fetching it again", self, shortId(app));
+            }
+            if (!Files.isRegularFile(f)) {
+                if (origin == self) {
+                    throw new KerrighedException("application " + shortId(app) + " is not installed on node " + self);
+                }
+                fetch(app, origin);
+            }
+            return f;
+        } catch (IOException e) {
+            throw new KerrighedException("node " + self + " cannot read or store application " + shortId(app)
+                    + " in " + dir + ": " + e, e);
         }
     }
 

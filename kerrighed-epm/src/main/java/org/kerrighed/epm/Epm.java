@@ -63,6 +63,7 @@ public final class Epm implements AutoCloseable {
      */
     private static final Logger log = LoggerFactory.getLogger(Epm.class);
     static final ThreadLocal<LocalProcess> CURRENT = new ThreadLocal<>();
+    private static final long NEVER = Long.MIN_VALUE;
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
@@ -85,6 +86,7 @@ public final class Epm implements AutoCloseable {
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Duration timeout;
     private volatile Placement placement;
+    private volatile long lastMigration = NEVER;
     private volatile boolean closed;
 
     private Epm(Kddm kddm, SharedMemory shm, Ipc ipc) {
@@ -95,7 +97,7 @@ public final class Epm implements AutoCloseable {
         this.self = kddm.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
         this.nodeCallers = kddm.callers();
-        this.placement = this::roundRobin;
+        this.placement = r -> Placement.NO_CHOICE;
         this.table = new ProcessTable(kddm, local);
         this.processThreads = Executors.newCachedThreadPool(
                 Thread.ofPlatform().name("krg-proc-pool-" + self + "-", 0).daemon().factory());
@@ -214,10 +216,10 @@ public final class Epm implements AutoCloseable {
 
     /** Replaces the placement hook (the scheduler installs its policy here); null restores round robin. */
     public void setPlacement(Placement p) {
-        placement = p == null ? this::roundRobin : p;
+        placement = p == null ? r -> Placement.NO_CHOICE : p;
     }
 
-    private int roundRobin(int from, int[] live, String command) {
+    private int roundRobin(int[] live) {
         return live[Math.floorMod(roundRobin.getAndIncrement(), live.length)];
     }
 
@@ -268,7 +270,8 @@ public final class Epm implements AutoCloseable {
         String command = options.name() != null ? options.name() : commandOf(program, options.args());
         EpmWire.Spawn msg = new EpmWire.Spawn(program, null, null, command, options.args(), options.env(), ppid, self,
                 pgid, sid, creds, caps);
-        int target = chooseNode(parent, program, options, command);
+        int target = chooseNode(parent, program, options, new Placement.Request(self, null, command, ppid, pgid, sid,
+                creds.uid()));
         int pid;
         if (target == self) {
             pid = startLocal(msg);
@@ -301,7 +304,7 @@ public final class Epm implements AutoCloseable {
         return args.isEmpty() ? name : name + " " + String.join(" ", args);
     }
 
-    private int chooseNode(LocalProcess parent, Program program, SpawnOptions options, String command) {
+    private int chooseNode(LocalProcess parent, Program program, SpawnOptions options, Placement.Request request) {
         boolean mayFork = parent == null || parent.capabilities().has(Capability.DISTANT_FORK);
         boolean travels = travels(program) || apps.loaderOf(program) != null;
         if (options.node() != SpawnOptions.ANY_NODE) {
@@ -328,11 +331,16 @@ public final class Epm implements AutoCloseable {
             return self;
         }
         int[] live = kddm.members();
+        Placement.Request r = new Placement.Request(self, live, request.command(), request.ppid(), request.pgid(),
+                request.sid(), request.uid());
         try {
-            int n = placement.place(self, live, command);
+            int n = placement.place(r);
+            if (n == Placement.NO_CHOICE) {
+                return roundRobin(live);
+            }
             return Arrays.binarySearch(live, n) >= 0 ? n : self;
         } catch (RuntimeException e) {
-            log.warn("node {}: the placement hook failed for {}; starting it here", self, command, e);
+            log.warn("node {}: the placement hook failed for {}; starting it here", self, r.command(), e);
             return self;
         }
     }
@@ -507,7 +515,9 @@ public final class Epm implements AutoCloseable {
                 throw new MigrationException("process " + m.pid() + " cannot wait for its own move: ask from another"
                         + " thread or process");
             }
-            return migration.moveFromHere(p, m);
+            MigrationReport r = migration.moveFromHere(p, m);
+            lastMigration = System.nanoTime();
+            return r;
         }
         int went = migration.wentTo(m.pid());
         int host = went >= 0 ? went : table.hostOf(m.pid());
@@ -523,6 +533,7 @@ public final class Epm implements AutoCloseable {
      * first table operation, and its parent's and children's nodes are told where it is, off the move's path.
      */
     void install(LocalProcess p) {
+        lastMigration = System.nanoTime();
         local.put(p.pid, p);
         p.chainTableOp(() -> table.movedHere(p));
         startThread(p);
@@ -548,7 +559,8 @@ public final class Epm implements AutoCloseable {
     ClusterProcess fork(LocalProcess p, SpawnOptions options) {
         Checks.notNull(options, "options");
         checkOpen();
-        int target = chooseNode(p, p.program(), options, p.command);
+        int target = chooseNode(p, p.program(), options, new Placement.Request(self, null, p.command, p.pid, p.pgid,
+                p.sid, p.credentials.uid()));
         int pid = table.newPid();
         Child[] c = new Child[1];
         try (AutoCloseable ignored = target != self ? p.useCapability(Capability.DISTANT_FORK) : null) {
@@ -759,6 +771,30 @@ public final class Epm implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The processes that run on this node now (zombies left out), read without any message: what the scheduler's
+     * probes sample. Thread-safe; a snapshot.
+     */
+    public List<ProcessInfo> localProcesses() {
+        List<ProcessInfo> out = new ArrayList<>(local.size());
+        for (LocalProcess p : local.values()) {
+            ProcessState st = p.state();
+            if (st != ProcessState.ZOMBIE) {
+                out.add(p.info(st, null));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * When a process last moved to or from this node ({@link System#nanoTime()}), or empty if none ever did since
+     * this node started.
+     */
+    public java.util.OptionalLong lastMigrationNanos() {
+        long t = lastMigration;
+        return t == NEVER ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(t);
     }
 
     /** Node {@code node}'s load (from the node itself). */

@@ -82,10 +82,10 @@ class ProcessTest {
             p.waitFor();
         }
         assertEquals(Set.of(0, 1, 2), where);
-        nodes.epm(0).setPlacement((self, live, command) -> 2);
+        nodes.epm(0).setPlacement(r -> 2);
         try {
             assertEquals(2, nodes.epm(0).spawn(new ExitWith(0), SpawnOptions.defaults()).node());
-            nodes.epm(0).setPlacement((self, live, command) -> 99);            // not a node: here
+            nodes.epm(0).setPlacement(r -> 99);            // not a node: here
             assertEquals(0, nodes.epm(0).spawn(new ExitWith(0), SpawnOptions.defaults()).node());
         } finally {
             nodes.epm(0).setPlacement(null);

@@ -1,6 +1,7 @@
 package org.kerrighed.node;
 
 import org.kerrighed.epm.Epm;
+import org.kerrighed.scheduler.ClusterScheduler;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.access.CallerContext;
@@ -52,6 +53,7 @@ public final class Node implements AutoCloseable {
     private volatile SharedMemory shm;
     private volatile Ipc ipc;
     private volatile Epm epm;
+    private volatile ClusterScheduler scheduler;
     private volatile String stopReason;
     private volatile boolean closed;
 
@@ -69,13 +71,14 @@ public final class Node implements AutoCloseable {
 
     /** Every type a node of this cluster registers: kerrighed-node's own, then the application's. */
     TypeRegistrar[] allTypes() {
-        TypeRegistrar[] all = new TypeRegistrar[types.length + 5];
+        TypeRegistrar[] all = new TypeRegistrar[types.length + 6];
         all[0] = NodeAdmin::registerTypes;
         all[1] = Kddm.types();
         all[2] = SharedMemory.types();
         all[3] = Ipc.types();
         all[4] = Epm.types();
-        System.arraycopy(types, 0, all, 5, types.length);
+        all[5] = ClusterScheduler.types();
+        System.arraycopy(types, 0, all, 6, types.length);
         return all;
     }
 
@@ -90,6 +93,7 @@ public final class Node implements AutoCloseable {
         SharedMemory[] startedShm = new SharedMemory[1];
         Ipc[] startedIpc = new Ipc[1];
         Epm[] startedEpm = new Epm[1];
+        ClusterScheduler[] startedSched = new ClusterScheduler[1];
         Membership m;
         try {
             m = Membership.start(rpcConfigs, withSeeds, List.of(forwarder), rpc -> {
@@ -101,13 +105,14 @@ public final class Node implements AutoCloseable {
                 startedShm[0] = SharedMemory.start(k);     // services on KDDM: their sets exist before members talk
                 startedIpc[0] = Ipc.start(k);
                 startedEpm[0] = Epm.start(k, startedShm[0], startedIpc[0]);
+                startedSched[0] = ClusterScheduler.start(startedEpm[0], k);
                 if (previous != null) {
                     k.adoptStaticSets(previous);             // the application's sets (the services made theirs anew)
                 }
             });
         } catch (RuntimeException e) {
             if (started[0] != null) {
-                closeServices(startedEpm[0], startedIpc[0], startedShm[0], started[0]);   // the join failed
+                closeServices(startedSched[0], startedEpm[0], startedIpc[0], startedShm[0], started[0]);   // the join failed
             }
             throw e;
         }
@@ -116,6 +121,7 @@ public final class Node implements AutoCloseable {
         shm = startedShm[0];
         ipc = startedIpc[0];
         epm = startedEpm[0];
+        scheduler = startedSched[0];
         NodeAdmin.install(this, m);
         m.onFenced(() -> Thread.ofPlatform().name("krg-rejoin-" + m.nodeId()).daemon().start(() -> rejoin(m)));
         return m;
@@ -201,7 +207,7 @@ public final class Node implements AutoCloseable {
         }
         seeds.addAll(config.seeds());
         fenced.halt();
-        closeServices(epm);          // the cluster declared this incarnation's processes dead: end them
+        closeServices(scheduler, epm);   // the cluster declared this incarnation's processes dead: end them
         int requested = config.nodeId().orElse(-1);
         for (int attempt = 1; !closed; attempt++) {
             try {
@@ -260,6 +266,14 @@ public final class Node implements AutoCloseable {
      */
     public Epm epm() {
         return epm;
+    }
+
+    /**
+     * This node's share of the cluster-wide scheduler: configure probes, policies and plugins for the whole
+     * cluster, read each node's decisions; a new one after a rejoin (the configuration is the cluster's and stays).
+     */
+    public ClusterScheduler scheduler() {
+        return scheduler;
     }
 
     /**
@@ -328,7 +342,7 @@ public final class Node implements AutoCloseable {
             return;
         }
         closed = true;
-        closeServices(epm);                      // processes end while the links are up: their parents are told
+        closeServices(scheduler, epm);           // processes end while the links are up: their parents are told
         try {
             membership.close();                  // leaves: KDDM hands its objects over first (its leave hook)
         } finally {
@@ -341,7 +355,7 @@ public final class Node implements AutoCloseable {
     public void halt() {
         closed = true;
         try {
-            closeServices(epm, ipc, shm, kddm);
+            closeServices(scheduler, epm, ipc, shm, kddm);
         } finally {
             try {
                 membership.halt();

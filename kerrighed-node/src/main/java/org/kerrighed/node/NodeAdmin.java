@@ -99,7 +99,7 @@ public final class NodeAdmin {
      */
     public static RpcClient connect(NodeConfig config, org.kerrighed.rpc.HostAndPort node) {
         return RpcClient.connect(config.toRpcConfig(-1, NodeAdmin::registerTypes, org.kerrighed.kddm.Kddm.types(),
-                org.kerrighed.epm.Epm.types()), node);
+                org.kerrighed.epm.Epm.types(), org.kerrighed.scheduler.ClusterScheduler.types()), node);
     }
 
     /**

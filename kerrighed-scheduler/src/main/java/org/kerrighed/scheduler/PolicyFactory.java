@@ -1,0 +1,18 @@
+package org.kerrighed.scheduler;
+
+/**
+ * Makes policies of one type: the service a plugin JAR lists in
+ * {@code META-INF/services/org.kerrighed.scheduler.PolicyFactory}. Needs a public no-argument constructor.
+ */
+public interface PolicyFactory {
+    /** The type name configurations use ({@code krg sched create scheduler NAME POLICY}); unique in the cluster. */
+    String type();
+
+    /** One line for {@code krg sched list}. */
+    default String description() {
+        return type();
+    }
+
+    /** A new policy for one node; it reads its parameters through {@link PolicyContext#param}. */
+    Policy create();
+}

@@ -1,0 +1,89 @@
+package org.kerrighed.scheduler;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The cluster's scheduler configuration: probes, schedulers and plugins. One copy lives in a replicated KDDM
+ * object, changed as a whole ({@link ClusterScheduler} makes every change) and applied by every node, including
+ * nodes that join later. Immutable; {@code version} counts changes.
+ */
+public record SchedulerConfig(long version, long nextSeq, Map<String, ProbeSpec> probes,
+                              Map<String, SchedulerSpec> schedulers, Map<String, PluginSpec> plugins) {
+    /** No probe, no scheduler: nothing moves, placement is round robin. */
+    public static final SchedulerConfig EMPTY = new SchedulerConfig(0, 1, Map.of(), Map.of(), Map.of());
+
+    public SchedulerConfig {
+        probes = Map.copyOf(probes);
+        schedulers = Map.copyOf(schedulers);
+        plugins = Map.copyOf(plugins);
+    }
+
+    /** The schedulers, oldest first. */
+    public List<SchedulerSpec> schedulersInOrder() {
+        List<SchedulerSpec> l = new ArrayList<>(schedulers.values());
+        l.sort(Comparator.comparingLong(SchedulerSpec::seq));
+        return l;
+    }
+
+    SchedulerConfig withProbe(String name, ProbeSpec p) {
+        Map<String, ProbeSpec> m = new HashMap<>(probes);
+        if (p == null) {
+            m.remove(name);
+        } else {
+            m.put(name, p);
+        }
+        return new SchedulerConfig(version + 1, nextSeq, m, schedulers, plugins);
+    }
+
+    SchedulerConfig withScheduler(String name, SchedulerSpec s) {
+        Map<String, SchedulerSpec> m = new HashMap<>(schedulers);
+        if (s == null) {
+            m.remove(name);
+        } else {
+            m.put(name, s);
+        }
+        return new SchedulerConfig(version + 1, Math.max(nextSeq, s == null ? 0 : s.seq() + 1), probes, m, plugins);
+    }
+
+    SchedulerConfig withPlugin(String name, PluginSpec p) {
+        Map<String, PluginSpec> m = new HashMap<>(plugins);
+        if (p == null) {
+            m.remove(name);
+        } else {
+            m.put(name, p);
+        }
+        return new SchedulerConfig(version + 1, nextSeq, probes, schedulers, m);
+    }
+
+    /**
+     * The whole graph as text, one block per scheduler (policy, sets, parameters, and each port's probe source
+     * and filters), then the probes and plugins: what {@code krg sched show} prints.
+     */
+    public String describe() {
+        StringBuilder b = new StringBuilder();
+        b.append("configuration version ").append(version).append('\n');
+        if (schedulers.isEmpty() && probes.isEmpty()) {
+            b.append("no scheduler: nothing moves automatically; new processes are placed round robin\n");
+        }
+        for (SchedulerSpec s : schedulersInOrder()) {
+            b.append("scheduler ").append(s.name()).append(": policy ").append(s.policy())
+                    .append(", processes ").append(s.processes()).append(", nodes ").append(s.nodes());
+            if (!s.params().isEmpty()) {
+                b.append(", ").append(Config.join(s.params(), " "));
+            }
+            b.append('\n');
+            new TreeMap<>(s.links()).forEach((port, link) ->
+                    b.append("  ").append(port).append(" <- ").append(link).append('\n'));
+        }
+        new TreeMap<>(probes).values().forEach(p -> b.append("probe ").append(p).append('\n'));
+        new TreeMap<>(plugins).values().forEach(p -> b.append("plugin ").append(p.name()).append(" sha256 ")
+                .append(p.sha256(), 0, 12).append(" probes ").append(p.probeTypes()).append(" policies ")
+                .append(p.policyTypes()).append('\n'));
+        return b.toString();
+    }
+}
