@@ -353,41 +353,13 @@ public final class ClusterScheduler implements AutoCloseable {
     }
 
     /**
-     * Installs Kerrighed's default schedulers (as its {@code krg_legacy_scheduler} did), replacing probes and
-     * schedulers of the same names: probes {@code mosix} and {@code migration}; scheduler {@code rr}
-     * ({@code round_robin}, all processes, all nodes) for placement; scheduler {@code mosix}
-     * ({@code mosix_balancer}) with {@code local_load} fed by {@code mosix/mean_load} through a threshold of 1.5
-     * times one process's load and a frequency limit of 2 s after the last decision or migration,
-     * {@code remote_load} by other nodes' {@code mosix/current_load} polled every second, and
-     * {@code single_process_load} and {@code process_load} by the probe.
+     * Installs Kerrighed's default schedulers ({@link SchedulerConfig#withDefaults()}), replacing probes and
+     * schedulers of the same names.
      *
      * @return the new configuration version
      */
     public long installDefaults() {
-        return change(c -> {
-            SchedulerConfig d = c.withProbe("mosix", new ProbeSpec("mosix", "mosix", 1000, Map.of()))
-                    .withProbe("migration", new ProbeSpec("migration", "migration", 1000, Map.of()));
-            long seq = d.nextSeq();
-            SchedulerSpec rr = c.schedulers().get("rr") != null ? c.schedulers().get("rr")
-                    : new SchedulerSpec("rr", "round_robin", seq++, Map.of(), Map.of(), ProcessSet.ALL, NodeSet.ALL);
-            SchedulerSpec mosix = new SchedulerSpec("mosix", "mosix_balancer",
-                    c.schedulers().containsKey("mosix") ? c.schedulers().get("mosix").seq() : seq, Map.of(),
-                    defaultLinks(), ProcessSet.ALL, NodeSet.ALL);
-            return d.withScheduler("rr", new SchedulerSpec("rr", "round_robin", rr.seq(), Map.of(), Map.of(),
-                    ProcessSet.ALL, NodeSet.ALL)).withScheduler("mosix", mosix);
-        });
-    }
-
-    private static Map<String, PortLink> defaultLinks() {
-        return Map.of(
-                "local_load", new PortLink("mosix", "mean_load", List.of(
-                        new FilterSpec("threshold", Map.of("threshold", "1.5*mosix/single_process_load")),
-                        new FilterSpec("freq_limit", Map.of("min_interval", "2000",
-                                "last_event", "migration/last_migration")))),
-                "remote_load", new PortLink("mosix", "current_load", List.of(
-                        new FilterSpec("remote_cache", Map.of("polling", "1000")))),
-                "single_process_load", new PortLink("mosix", "single_process_load", List.of()),
-                "process_load", new PortLink("mosix", "process_load", List.of()));
+        return change(SchedulerConfig::withDefaults);
     }
 
     /** Removes every probe and scheduler (plugins stay loaded): nothing moves automatically any more. */

@@ -36,6 +36,11 @@ final class MosixBalancer implements Policy {
     }
 
     @Override
+    public Set<String> triggers() {
+        return Set.of("local_load");
+    }
+
+    @Override
     public List<Move> decide(String port, PolicyContext ctx) {
         if (!port.equals("local_load")) {
             return List.of();

@@ -24,6 +24,14 @@ public interface Policy {
     Set<String> ports();
 
     /**
+     * The ports whose new values make it {@link #decide} (Kerrighed's publish-subscribe links); the others are only
+     * read. All of {@link #ports()} unless overridden.
+     */
+    default Set<String> triggers() {
+        return ports();
+    }
+
+    /**
      * The node to start {@code process} on, among {@link PolicyContext#nodes()}, or {@link #NO_CHOICE}. Only asked
      * for processes of the scheduler's process set that may start on another node ({@code DISTANT_FORK}).
      */
@@ -32,7 +40,7 @@ public interface Policy {
     }
 
     /**
-     * Called when a number published on {@code port} passed the port's filters. Returns the moves to make now,
+     * Called when a number published on {@code port}, one of {@link #triggers()}, passed the port's filters. Returns the moves to make now,
      * in order (empty for none): each must name a process of {@link PolicyContext#movable()} and a node of
      * {@link PolicyContext#nodes()} other than this one; others are dropped and counted as errors.
      */

@@ -23,6 +23,39 @@ public record SchedulerConfig(long version, long nextSeq, Map<String, ProbeSpec>
         plugins = Map.copyOf(plugins);
     }
 
+    /**
+     * This configuration with Kerrighed's default schedulers (as its {@code krg_legacy_scheduler} made them), in
+     * place of probes and schedulers of the same names: probes {@code mosix} and {@code migration}; scheduler
+     * {@code rr} ({@code round_robin}, all processes, all nodes) for placement; and scheduler {@code mosix}
+     * ({@code mosix_balancer}, all processes, all nodes), whose {@code local_load} is fed by {@code mosix/mean_load}
+     * through a threshold of 1.5 times one process's load and a frequency limit of 2 s after its last decision or
+     * the last migration, {@code remote_load} by the other nodes' {@code mosix/current_load} polled every second,
+     * and {@code single_process_load} and {@code process_load} by the probe.
+     */
+    public SchedulerConfig withDefaults() {
+        SchedulerConfig d = withProbe("mosix", new ProbeSpec("mosix", "mosix", ProbeSpec.DEFAULT_PERIOD_MILLIS, Map.of()))
+                .withProbe("migration", new ProbeSpec("migration", "migration", ProbeSpec.DEFAULT_PERIOD_MILLIS,
+                        Map.of()));
+        SchedulerSpec oldRr = schedulers.get("rr");
+        long rrSeq = oldRr != null ? oldRr.seq() : d.nextSeq;
+        d = d.withScheduler("rr", new SchedulerSpec("rr", "round_robin", rrSeq, Map.of(), Map.of(), ProcessSet.ALL,
+                NodeSet.ALL));
+        SchedulerSpec oldMosix = schedulers.get("mosix");
+        long mosixSeq = oldMosix != null ? oldMosix.seq() : d.nextSeq;
+        Map<String, PortLink> links = Map.of(
+                "local_load", new PortLink("mosix", "mean_load", List.of(
+                        new FilterSpec("threshold", Map.of("threshold", "1.5*mosix/single_process_load")),
+                        new FilterSpec("freq_limit", Map.of("min_interval", "2000",
+                                "last_event", "migration/last_migration")))),
+                "remote_load", new PortLink("mosix", "current_load", List.of(
+                        new FilterSpec("remote_cache", Map.of("polling", "1000")))),
+                "single_process_load", new PortLink("mosix", "single_process_load", List.of()),
+                "process_load", new PortLink("mosix", "process_load", List.of()));
+        SchedulerConfig out = d.withScheduler("mosix", new SchedulerSpec("mosix", "mosix_balancer", mosixSeq,
+                Map.of(), links, ProcessSet.ALL, NodeSet.ALL));
+        return new SchedulerConfig(version + 1, out.nextSeq, out.probes, out.schedulers, out.plugins);
+    }
+
     /** The schedulers, oldest first. */
     public List<SchedulerSpec> schedulersInOrder() {
         List<SchedulerSpec> l = new ArrayList<>(schedulers.values());

@@ -111,7 +111,8 @@ public final class SchedulerEngine {
                 continue;
             }
             for (Map.Entry<String, PortLink> e : new TreeMap<>(s.spec.links()).entrySet()) {
-                if (published.contains(e.getValue().key()) && s.passes(e.getKey(), e.getValue(), now)) {
+                if (published.contains(e.getValue().key()) && s.triggers.contains(e.getKey())
+                        && s.passes(e.getKey(), e.getValue(), now)) {
                     s.decide(e.getKey());
                 }
             }
@@ -307,6 +308,7 @@ public final class SchedulerEngine {
         final SchedulerSpec spec;
         final PolicyFactory factory;
         Policy policy;
+        Set<String> triggers = Set.of();
         String disabled;
         int errorsInARow;
         long decisions;
@@ -329,6 +331,7 @@ public final class SchedulerEngine {
             try {
                 policy = factory.create();
                 Set<String> ports = policy.ports();
+                triggers = Set.copyOf(policy.triggers());
                 for (String port : spec.links().keySet()) {
                     if (!ports.contains(port)) {
                         throw new IllegalArgumentException("policy " + spec.policy() + " has no port " + port);
