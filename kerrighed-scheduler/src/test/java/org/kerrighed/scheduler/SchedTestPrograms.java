@@ -7,9 +7,27 @@ import org.kerrighed.rpc.TypeRegistrar;
 /** Programs the scheduler's tests run (registered: they travel). */
 final class SchedTestPrograms {
     static final TypeRegistrar TYPES = b -> b.range("scheduler-tests", 31_000, 31_019)
-            .register(31_000, Spin.class);
+            .register(31_000, Spin.class)
+            .register(31_001, Spawner.class);
 
     private SchedTestPrograms() {
+    }
+
+    /**
+     * Starts {@code children} short children with no node named (the placement hook decides), waits for them, and
+     * exits with the set of nodes they ran on as a bit mask.
+     */
+    record Spawner(int children) implements org.kerrighed.epm.Program {
+        @Override
+        public int run(ProcessContext ctx) throws Exception {
+            int nodes = 0;
+            for (int i = 0; i < children; i++) {
+                org.kerrighed.epm.ClusterProcess c = ctx.spawn(new Spin(1, 1), org.kerrighed.epm.SpawnOptions.defaults());
+                nodes |= 1 << c.node();
+                c.waitFor();
+            }
+            return nodes;
+        }
     }
 
     /**
