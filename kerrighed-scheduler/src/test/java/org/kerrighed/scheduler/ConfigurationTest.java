@@ -129,6 +129,23 @@ class ConfigurationTest {
                 "node 2 is back with the configuration");
     }
 
+    @Test
+    void theDefaultsAreKerrighedsLegacySchedulers() {
+        String shown = SchedulerConfig.EMPTY.withDefaults().describe();
+        for (String line : List.of(
+                "scheduler rr: policy round_robin, processes all, nodes all",
+                "scheduler mosix: policy mosix_balancer, processes all, nodes all",
+                "  local_load <- mosix/mean_load | threshold:threshold=1.5*mosix/single_process_load"
+                        + " | freq_limit:last_event=migration/last_migration,min_interval=2000",
+                "  process_load <- mosix/process_load",
+                "  remote_load <- mosix/current_load | remote_cache:polling=1000",
+                "  single_process_load <- mosix/single_process_load",
+                "probe migration (migration, every 1000 ms)",
+                "probe mosix (mosix, every 1000 ms)")) {
+            assertTrue(shown.contains(line + "\n"), "shows '" + line + "' in:\n" + shown);
+        }
+    }
+
     private static void assertMessage(String part, org.junit.jupiter.api.function.Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(part), "message '" + e.getMessage() + "' should say '" + part + "'");
