@@ -372,7 +372,8 @@ public final class ClusterScheduler implements AutoCloseable {
     /**
      * Loads plugin JAR {@code jar} in the whole cluster under {@code name} (replacing the plugin of that name):
      * checks it on this node, stores it in this node's application cache, and records it in the configuration;
-     * every node then fetches and loads it.
+     * every node then fetches and loads it. Returns once this node applied it (so its types can be used through
+     * this node at once; at most the call timeout); {@link #awaitApplied} waits for every node.
      *
      * @return the plugin as recorded
      * @throws IllegalArgumentException when the JAR is refused (unreadable, a listed class missing or failing to
@@ -401,14 +402,13 @@ public final class ClusterScheduler implements AutoCloseable {
                 }
             }
             for (String t : types) {
-                if (components.probe(t) != null && !components.loaded().containsKey(name)
-                        || components.policy(t) != null && !components.loaded().containsKey(name)) {
-                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " exists already");
+                if (components.builtIn(t)) {
+                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " is built in");
                 }
             }
             PluginSpec spec = new PluginSpec(name, sha, List.of(self), new ArrayList<>(new TreeSet<>(p.probes().keySet())),
                     new ArrayList<>(new TreeSet<>(p.policies().keySet())), System.currentTimeMillis());
-            change(c -> c.withPlugin(name, spec));
+            awaitHere(change(c -> c.withPlugin(name, spec)));
             return spec;
         } finally {
             p.close();
@@ -416,12 +416,13 @@ public final class ClusterScheduler implements AutoCloseable {
     }
 
     /**
-     * Unloads plugin {@code name} from every node.
+     * Unloads plugin {@code name} from every node. Returns once this node applied it, as {@link #loadPlugin}.
      *
+     * @return the new configuration version
      * @throws IllegalArgumentException when there is none, or a probe or scheduler uses one of its types
      */
     public long unloadPlugin(String name) {
-        return change(c -> {
+        return awaitHere(change(c -> {
             PluginSpec p = c.plugins().get(name);
             if (p == null) {
                 throw new IllegalArgumentException("no plugin named '" + name + "'");
@@ -435,7 +436,28 @@ public final class ClusterScheduler implements AutoCloseable {
                         + ": remove those first");
             }
             return c.withPlugin(name, null);
-        });
+        }));
+    }
+
+    /**
+     * Waits until this node applied configuration {@code version} (at most the call timeout; it holds the plugin's
+     * JAR, so nothing is fetched), so that the next change made through this node knows the plugin's types.
+     */
+    private long awaitHere(long version) {
+        long end = System.nanoTime() + timeout.toNanos();
+        requestSync();
+        try {
+            while (engine.config().version() < version && !closed) {
+                if (System.nanoTime() > end) {
+                    log.warn("node {}: configuration version {} not applied here after {}", self, version, timeout);
+                    break;
+                }
+                Thread.sleep(2);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return version;
     }
 
     // ------------------------------------------------------------------ helpers of changes
@@ -547,8 +569,8 @@ public final class ClusterScheduler implements AutoCloseable {
             if (++ticks % SYNC_EVERY_TICKS == 0) {
                 requestSync();
             }
-        } catch (RuntimeException e) {
-            log.warn("node {}: scheduler tick failed", self, e);
+        } catch (RuntimeException | Error e) {
+            log.warn("node {}: scheduler tick failed", self, e);           // the next tick runs all the same           // the next tick runs all the same
         }
     }
 
@@ -565,7 +587,10 @@ public final class ClusterScheduler implements AutoCloseable {
         }
     }
 
-    /** Applies the cluster's configuration if it is newer than the applied one: plugins first, then the engine. */
+    /**
+     * Applies the cluster's configuration if it is newer than the applied one, or if a plugin could not be loaded
+     * (tried again at each sync): plugins first, then the engine.
+     */
     private void sync() {
         if (closed) {
             return;
@@ -577,7 +602,11 @@ public final class ClusterScheduler implements AutoCloseable {
             log.debug("node {}: cannot read the scheduler configuration now: {}", self, e.toString());
             return;
         }
-        if (c.version() <= engine.config().version() && engine.config().version() > 0) {
+        Map<String, String> failedBefore;
+        synchronized (this) {
+            failedBefore = new HashMap<>(pluginErrors);
+        }
+        if (c.version() <= engine.config().version() && engine.config().version() > 0 && failedBefore.isEmpty()) {
             return;
         }
         Map<String, String> loaded = components.loaded();
@@ -588,11 +617,20 @@ public final class ClusterScheduler implements AutoCloseable {
                     int[] holders = java.util.stream.IntStream.concat(p.holders().stream().mapToInt(Integer::intValue),
                             Arrays.stream(kddm.members())).filter(n -> n != self).distinct().toArray();
                     Path jar = epm.applications().jar(p.sha256(), holders);
-                    components.install(Components.open(p.name(), p.sha256(), jar));
+                    Components.Plugin opened = Components.open(p.name(), p.sha256(), jar);
+                    try {
+                        components.install(opened);
+                    } catch (RuntimeException e) {
+                        opened.close();
+                        throw e;
+                    }
                     log.info("node {}: loaded scheduler plugin {} ({})", self, p.name(), p.sha256().substring(0, 12));
                 } catch (RuntimeException e) {
                     errors.put(p.name(), e.getMessage());
-                    log.warn("node {}: cannot load scheduler plugin {}: {}", self, p.name(), e.getMessage());
+                    if (!String.valueOf(e.getMessage()).equals(failedBefore.get(p.name()))) {
+                        log.warn("node {}: cannot load scheduler plugin {} (tried again every second): {}", self,
+                                p.name(), e.getMessage());
+                    }
                 }
             }
         }

@@ -86,6 +86,11 @@ public final class Components implements AutoCloseable {
         return f;
     }
 
+    /** True when {@code type} is a built-in probe or policy type (no plugin may provide it). */
+    public synchronized boolean builtIn(String type) {
+        return builtinProbes.containsKey(type) || builtinPolicies.containsKey(type);
+    }
+
     /** The factory of policy type {@code type}, or null. */
     public synchronized PolicyFactory policy(String type) {
         PolicyFactory f = builtinPolicies.get(type);
@@ -146,7 +151,7 @@ public final class Components implements AutoCloseable {
                 }
             }
             return new Plugin(name, sha256, loader, Map.copyOf(probes), Map.copyOf(policies));
-        } catch (RuntimeException | LinkageError e) {
+        } catch (Throwable e) {
             try {
                 loader.close();
             } catch (IOException ignored) {

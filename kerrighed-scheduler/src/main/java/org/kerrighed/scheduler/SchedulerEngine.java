@@ -21,8 +21,9 @@ import java.util.TreeMap;
  * (driven by {@link ClusterScheduler}'s thread) and on the simulator's virtual nodes (driven by simulated time).
  *
  * <p>Thread-safe: every method holds the engine's lock, and policies and probes are called under it. A probe or
- * policy that throws is counted and, after three failures in a row, disabled on this node with the reason in its
- * stats; nothing a component does escapes the engine.
+ * policy that throws (anything: an exception, an error such as a stack overflow, a checked exception its code did
+ * not declare) is counted and, after three failures in a row, disabled on this node with the reason in its
+ * stats; nothing a component throws escapes the engine.
  */
 public final class SchedulerEngine {
     private static final Logger log = LoggerFactory.getLogger(SchedulerEngine.class);
@@ -261,7 +262,7 @@ public final class SchedulerEngine {
             }
             try {
                 probe = factory.create(spec.params());
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 disabled = "probe type " + spec.type() + " failed to start: " + e;
             }
         }
@@ -271,7 +272,7 @@ public final class SchedulerEngine {
             try {
                 probe.sample(node, this);
                 errorsInARow = 0;
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 if (++errorsInARow >= MAX_ERRORS_IN_A_ROW) {
                     disabled = "disabled after " + errorsInARow + " failures in a row: " + e;
                     probe = null;
@@ -337,7 +338,7 @@ public final class SchedulerEngine {
                         throw new IllegalArgumentException("policy " + spec.policy() + " has no port " + port);
                     }
                 }
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 policy = null;
                 disabled = "policy type " + spec.policy() + " failed to start: " + e;
             }
@@ -389,7 +390,7 @@ public final class SchedulerEngine {
             try {
                 moves = policy.decide(port, this);
                 errorsInARow = 0;
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 failedCall("decide", e);
                 return;
             }
@@ -461,7 +462,7 @@ public final class SchedulerEngine {
             try {
                 n = policy.place(p, this);
                 errorsInARow = 0;
-            } catch (RuntimeException | LinkageError e) {
+            } catch (Throwable e) {
                 failedCall("place", e);
                 return Policy.NO_CHOICE;
             }
