@@ -209,7 +209,15 @@ public final class ClusterScheduler implements AutoCloseable {
      * @return the new configuration version
      */
     public long createProbe(String name, String type, long periodMillis, Map<String, String> params) {
-        ProbeSpec spec = new ProbeSpec(name, type, periodMillis, params);
+        return createProbe(name, type, periodMillis, false, params);
+    }
+
+    /**
+     * Creates probe {@code name} as {@link #createProbe(String, String, long, Map)} does; with {@code onChange}, its
+     * sources trigger the ports linked to them only when their number changed.
+     */
+    public long createProbe(String name, String type, long periodMillis, boolean onChange, Map<String, String> params) {
+        ProbeSpec spec = new ProbeSpec(name, type, periodMillis, onChange, params);
         newProbe(spec);
         return change(c -> {
             checkFree(c, name);
@@ -276,7 +284,8 @@ public final class ClusterScheduler implements AutoCloseable {
     }
 
     /**
-     * Sets parameters of probe or scheduler {@code name}. For a probe: {@code period=MS} and its type's parameters
+     * Sets parameters of probe or scheduler {@code name}. For a probe: {@code period=MS}, {@code on_change=true|false}
+     * and its type's parameters
      * (the probe is made again). For a scheduler: {@code processes=SET}, {@code nodes=SET} and its policy's
      * parameters (the policy reads them at its next call; an empty value removes one).
      *
@@ -288,16 +297,19 @@ public final class ClusterScheduler implements AutoCloseable {
             if (p != null) {
                 Map<String, String> m = new HashMap<>(p.params());
                 long period = p.periodMillis();
+                boolean onChange = p.onChange();
                 for (Map.Entry<String, String> e : params.entrySet()) {
                     if (e.getKey().equals("period")) {
                         period = Config.positiveMillis(e.getValue(), "probe " + name + "'s period");
+                    } else if (e.getKey().equals("on_change")) {
+                        onChange = Config.bool(e.getValue(), "probe " + name + "'s on_change");
                     } else if (e.getValue().isEmpty()) {
                         m.remove(e.getKey());
                     } else {
                         m.put(e.getKey(), e.getValue());
                     }
                 }
-                ProbeSpec next = new ProbeSpec(name, p.type(), period, m);
+                ProbeSpec next = new ProbeSpec(name, p.type(), period, onChange, m);
                 newProbe(next);
                 return c.withProbe(name, next);
             }

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,6 +67,32 @@ class BalancingTest {
             }
         }
         assertTrue(moved >= 1, "the stats count the moves");
+    }
+
+    @Test
+    void aProbeThatPublishesOnChangeTriggersDecisionsOnlyWhenItsValueChanges() throws Exception {
+        ClusterScheduler s = nodes.sched(0);
+        s.createProbe("every", "load", 100, Map.of());
+        s.createProbe("changes", "load", 100, true, Map.of());
+        s.createScheduler("a", "mosix_balancer", ProcessSet.ALL, NodeSet.parse("0"), Map.of());
+        s.createScheduler("b", "mosix_balancer", ProcessSet.ALL, NodeSet.parse("0"), Map.of());
+        s.link("a", "local_load", "every", "processes", List.of());
+        long v = s.link("b", "local_load", "changes", "processes", List.of());
+        assertTrue(s.awaitApplied(v, Duration.ofSeconds(10)));
+        Thread.sleep(1000);
+        long a0 = decisions("a");
+        long b0 = decisions("b");
+        Thread.sleep(1000);
+        assertTrue(decisions("a") - a0 >= 5, "a probe publishing every 100 ms triggers every time");
+        assertEquals(b0, decisions("b"), "nothing changed: no decision");
+        ClusterProcess p = nodes.epm(0).spawn(new SchedTestPrograms.Spin(100, 10), SpawnOptions.defaults().onNode(0));
+        SchedNodes.await(() -> decisions("b") > b0, 10, "a new process is a change");
+        p.waitFor();
+    }
+
+    private static long decisions(String scheduler) {
+        return nodes.sched(0).report().schedulers().stream().filter(x -> x.scheduler().equals(scheduler))
+                .mapToLong(SchedulerStats::decisions).sum();
     }
 
     @Test
