@@ -413,9 +413,10 @@ public final class ClusterScheduler implements AutoCloseable {
                 }
             }
             for (String t : types) {
-                if (components.probe(t) != null && !components.loaded().containsKey(name)
-                        || components.policy(t) != null && !components.loaded().containsKey(name)) {
-                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " exists already");
+                String owner = components.owner(t);
+                if (owner != null && !owner.equals(name)) {
+                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " exists already ("
+                            + (owner.equals(Components.BUILT_IN) ? "built in" : "plugin " + owner) + ")");
                 }
             }
             PluginSpec spec = new PluginSpec(name, sha, List.of(self), new ArrayList<>(new TreeSet<>(p.probes().keySet())),
