@@ -70,6 +70,40 @@ class BalancingTest {
     }
 
     @Test
+    void theBalancerGoesOnWhenANodeDies() throws Exception {
+        try (SchedNodes four = new SchedNodes(4)) {
+            long v = four.sched(0).installDefaults();
+            assertTrue(four.sched(0).awaitApplied(v, Duration.ofSeconds(10)));
+            List<ClusterProcess> ps = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                ps.add(four.epm(0).spawn(new SchedTestPrograms.Spin(400, 10), SpawnOptions.defaults().onNode(0)
+                        .capabilities(MIGRATABLE)));
+            }
+            SchedNodes.await(() -> four.epm(0).ps().stream().anyMatch(p -> p.node() == 3), 30,
+                    "a process moved to node 3");
+            four.crash(3);
+            int finished = 0;
+            int killed = 0;
+            for (ClusterProcess p : ps) {
+                ExitStatus st = p.waitFor();
+                if (st.equals(ExitStatus.exited(400))) {
+                    finished++;
+                } else {
+                    killed++;                               // it ran on node 3: reported killed to its parent
+                }
+            }
+            assertTrue(killed >= 1, "the processes of the dead node are reported");
+            assertEquals(8, finished + killed);
+            long decisions = 0;
+            for (NodeReport r : four.sched(1).reports()) {
+                assertTrue(r.node() != 3);
+                decisions += r.schedulers().stream().mapToLong(SchedulerStats::decisions).sum();
+            }
+            assertTrue(decisions > 0);
+        }
+    }
+
+    @Test
     void aProbeThatPublishesOnChangeTriggersDecisionsOnlyWhenItsValueChanges() throws Exception {
         ClusterScheduler s = nodes.sched(0);
         s.createProbe("every", "load", 100, Map.of());
