@@ -70,6 +70,7 @@ public final class ClusterScheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterScheduler.class);
     private static final long TICK_MILLIS = 100;
     private static final int SYNC_EVERY_TICKS = 10;
+    private static final long RETRY_NANOS = 10_000_000_000L;              // a plugin that failed to load here
 
     private final Epm epm;
     private final Kddm kddm;
@@ -84,6 +85,7 @@ public final class ClusterScheduler implements AutoCloseable {
     private final ExecutorService movers = Executors.newVirtualThreadPerTaskExecutor();
     private final AtomicBoolean syncQueued = new AtomicBoolean();
     private final Map<String, String> pluginErrors = new HashMap<>();       // guarded by this
+    private long lastRetry;                                                 // guarded by this
     private volatile long ticks;
     private volatile boolean closed;
 
@@ -578,7 +580,10 @@ public final class ClusterScheduler implements AutoCloseable {
         }
     }
 
-    /** Applies the cluster's configuration if it is newer than the applied one: plugins first, then the engine. */
+    /**
+     * Applies the cluster's configuration if it is newer than the applied one (or a plugin failed to load here, at
+     * most every 10 s): plugins first, then the engine.
+     */
     private void sync() {
         if (closed) {
             return;
@@ -590,7 +595,14 @@ public final class ClusterScheduler implements AutoCloseable {
             log.debug("node {}: cannot read the scheduler configuration now: {}", self, e.toString());
             return;
         }
-        if (c.version() <= engine.config().version() && engine.config().version() > 0) {
+        boolean retry;
+        synchronized (this) {
+            retry = !pluginErrors.isEmpty() && System.nanoTime() - lastRetry > RETRY_NANOS;
+            if (retry) {
+                lastRetry = System.nanoTime();
+            }
+        }
+        if (c.version() <= engine.config().version() && engine.config().version() > 0 && !retry) {
             return;
         }
         Map<String, String> loaded = components.loaded();
