@@ -70,6 +70,7 @@ public final class ClusterScheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterScheduler.class);
     private static final long TICK_MILLIS = 100;
     private static final int SYNC_EVERY_TICKS = 10;
+    private static final long RETRY_NANOS = 10_000_000_000L;              // a plugin that failed to load here
 
     private final Epm epm;
     private final Kddm kddm;
@@ -84,6 +85,7 @@ public final class ClusterScheduler implements AutoCloseable {
     private final ExecutorService movers = Executors.newVirtualThreadPerTaskExecutor();
     private final AtomicBoolean syncQueued = new AtomicBoolean();
     private final Map<String, String> pluginErrors = new HashMap<>();       // guarded by this
+    private long lastRetry;                                                 // guarded by this
     private volatile long ticks;
     private volatile boolean closed;
 
@@ -209,7 +211,15 @@ public final class ClusterScheduler implements AutoCloseable {
      * @return the new configuration version
      */
     public long createProbe(String name, String type, long periodMillis, Map<String, String> params) {
-        ProbeSpec spec = new ProbeSpec(name, type, periodMillis, params);
+        return createProbe(name, type, periodMillis, false, params);
+    }
+
+    /**
+     * Creates probe {@code name} as {@link #createProbe(String, String, long, Map)} does; with {@code onChange}, its
+     * sources trigger the ports linked to them only when their number changed.
+     */
+    public long createProbe(String name, String type, long periodMillis, boolean onChange, Map<String, String> params) {
+        ProbeSpec spec = new ProbeSpec(name, type, periodMillis, onChange, params);
         newProbe(spec);
         return change(c -> {
             checkFree(c, name);
@@ -276,7 +286,8 @@ public final class ClusterScheduler implements AutoCloseable {
     }
 
     /**
-     * Sets parameters of probe or scheduler {@code name}. For a probe: {@code period=MS} and its type's parameters
+     * Sets parameters of probe or scheduler {@code name}. For a probe: {@code period=MS}, {@code on_change=true|false}
+     * and its type's parameters
      * (the probe is made again). For a scheduler: {@code processes=SET}, {@code nodes=SET} and its policy's
      * parameters (the policy reads them at its next call; an empty value removes one).
      *
@@ -288,16 +299,19 @@ public final class ClusterScheduler implements AutoCloseable {
             if (p != null) {
                 Map<String, String> m = new HashMap<>(p.params());
                 long period = p.periodMillis();
+                boolean onChange = p.onChange();
                 for (Map.Entry<String, String> e : params.entrySet()) {
                     if (e.getKey().equals("period")) {
                         period = Config.positiveMillis(e.getValue(), "probe " + name + "'s period");
+                    } else if (e.getKey().equals("on_change")) {
+                        onChange = Config.bool(e.getValue(), "probe " + name + "'s on_change");
                     } else if (e.getValue().isEmpty()) {
                         m.remove(e.getKey());
                     } else {
                         m.put(e.getKey(), e.getValue());
                     }
                 }
-                ProbeSpec next = new ProbeSpec(name, p.type(), period, m);
+                ProbeSpec next = new ProbeSpec(name, p.type(), period, onChange, m);
                 newProbe(next);
                 return c.withProbe(name, next);
             }
@@ -402,8 +416,10 @@ public final class ClusterScheduler implements AutoCloseable {
                 }
             }
             for (String t : types) {
-                if (components.builtIn(t)) {
-                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " is built in");
+                String owner = components.owner(t);
+                if (owner != null && !owner.equals(name)) {
+                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " exists already ("
+                            + (owner.equals(Components.BUILT_IN) ? "built in" : "plugin " + owner) + ")");
                 }
             }
             PluginSpec spec = new PluginSpec(name, sha, List.of(self), new ArrayList<>(new TreeSet<>(p.probes().keySet())),
@@ -570,7 +586,7 @@ public final class ClusterScheduler implements AutoCloseable {
                 requestSync();
             }
         } catch (RuntimeException | Error e) {
-            log.warn("node {}: scheduler tick failed", self, e);           // the next tick runs all the same           // the next tick runs all the same
+            log.warn("node {}: scheduler tick failed", self, e);           // the next tick runs all the same
         }
     }
 
@@ -588,8 +604,8 @@ public final class ClusterScheduler implements AutoCloseable {
     }
 
     /**
-     * Applies the cluster's configuration if it is newer than the applied one, or if a plugin could not be loaded
-     * (tried again at each sync): plugins first, then the engine.
+     * Applies the cluster's configuration if it is newer than the applied one (or a plugin failed to load here, at
+     * most every 10 s): plugins first, then the engine.
      */
     private void sync() {
         if (closed) {
@@ -602,11 +618,14 @@ public final class ClusterScheduler implements AutoCloseable {
             log.debug("node {}: cannot read the scheduler configuration now: {}", self, e.toString());
             return;
         }
-        Map<String, String> failedBefore;
+        boolean retry;
         synchronized (this) {
-            failedBefore = new HashMap<>(pluginErrors);
+            retry = !pluginErrors.isEmpty() && System.nanoTime() - lastRetry > RETRY_NANOS;
+            if (retry) {
+                lastRetry = System.nanoTime();
+            }
         }
-        if (c.version() <= engine.config().version() && engine.config().version() > 0 && failedBefore.isEmpty()) {
+        if (c.version() <= engine.config().version() && engine.config().version() > 0 && !retry) {
             return;
         }
         Map<String, String> loaded = components.loaded();
@@ -627,10 +646,7 @@ public final class ClusterScheduler implements AutoCloseable {
                     log.info("node {}: loaded scheduler plugin {} ({})", self, p.name(), p.sha256().substring(0, 12));
                 } catch (RuntimeException e) {
                     errors.put(p.name(), e.getMessage());
-                    if (!String.valueOf(e.getMessage()).equals(failedBefore.get(p.name()))) {
-                        log.warn("node {}: cannot load scheduler plugin {} (tried again every second): {}", self,
-                                p.name(), e.getMessage());
-                    }
+                    log.warn("node {}: cannot load scheduler plugin {}: {}", self, p.name(), e.getMessage());
                 }
             }
         }

@@ -86,11 +86,6 @@ public final class Components implements AutoCloseable {
         return f;
     }
 
-    /** True when {@code type} is a built-in probe or policy type (no plugin may provide it). */
-    public synchronized boolean builtIn(String type) {
-        return builtinProbes.containsKey(type) || builtinPolicies.containsKey(type);
-    }
-
     /** The factory of policy type {@code type}, or null. */
     public synchronized PolicyFactory policy(String type) {
         PolicyFactory f = builtinPolicies.get(type);
@@ -101,6 +96,22 @@ public final class Components implements AutoCloseable {
         }
         return f;
     }
+
+    /** Where type {@code type} (probe or policy) comes from: {@link #BUILT_IN}, a plugin's name, or null if unknown. */
+    public synchronized String owner(String type) {
+        if (builtinProbes.containsKey(type) || builtinPolicies.containsKey(type)) {
+            return BUILT_IN;
+        }
+        for (Plugin p : plugins.values()) {
+            if (p.probes().containsKey(type) || p.policies().containsKey(type)) {
+                return p.name();
+            }
+        }
+        return null;
+    }
+
+    /** {@link #owner}'s answer for a built-in type. */
+    public static final String BUILT_IN = "(built in)";
 
     /** Every type and its description, probes then policies, with where it comes from: for listings. */
     public synchronized List<String> describe() {

@@ -32,6 +32,14 @@ final class Config {
         throw new IllegalArgumentException(what + " must be a number of milliseconds, 1-3600000, not '" + v + "'");
     }
 
+    static boolean bool(String v, String what) {
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(what + " is true or false, not '" + v + "'");
+        };
+    }
+
     /** Parses {@code k=v} pairs. */
     static Map<String, String> params(String[] pairs, String what) {
         Map<String, String> out = new HashMap<>();

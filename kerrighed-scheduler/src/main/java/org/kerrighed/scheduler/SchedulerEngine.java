@@ -288,8 +288,10 @@ public final class SchedulerEngine {
         @Override
         public void publish(String source, double value) {
             String key = check(source);
-            values.put(key, value);
-            sink.add(key);
+            Double before = values.put(key, value);
+            if (!spec.onChange() || before == null || Double.compare(before, value) != 0) {
+                sink.add(key);
+            }
         }
 
         @Override

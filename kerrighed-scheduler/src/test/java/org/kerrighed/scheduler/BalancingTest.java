@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,6 +67,66 @@ class BalancingTest {
             }
         }
         assertTrue(moved >= 1, "the stats count the moves");
+    }
+
+    @Test
+    void theBalancerGoesOnWhenANodeDies() throws Exception {
+        try (SchedNodes four = new SchedNodes(4)) {
+            long v = four.sched(0).installDefaults();
+            assertTrue(four.sched(0).awaitApplied(v, Duration.ofSeconds(10)));
+            List<ClusterProcess> ps = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                ps.add(four.epm(0).spawn(new SchedTestPrograms.Spin(400, 10), SpawnOptions.defaults().onNode(0)
+                        .capabilities(MIGRATABLE)));
+            }
+            SchedNodes.await(() -> four.epm(0).ps().stream().anyMatch(p -> p.node() == 3), 30,
+                    "a process moved to node 3");
+            four.crash(3);
+            int finished = 0;
+            int killed = 0;
+            for (ClusterProcess p : ps) {
+                ExitStatus st = p.waitFor();
+                if (st.equals(ExitStatus.exited(400))) {
+                    finished++;
+                } else {
+                    killed++;                               // it ran on node 3: reported killed to its parent
+                }
+            }
+            assertTrue(killed >= 1, "the processes of the dead node are reported");
+            assertEquals(8, finished + killed);
+            long decisions = 0;
+            for (NodeReport r : four.sched(1).reports()) {
+                assertTrue(r.node() != 3);
+                decisions += r.schedulers().stream().mapToLong(SchedulerStats::decisions).sum();
+            }
+            assertTrue(decisions > 0);
+        }
+    }
+
+    @Test
+    void aProbeThatPublishesOnChangeTriggersDecisionsOnlyWhenItsValueChanges() throws Exception {
+        ClusterScheduler s = nodes.sched(0);
+        s.createProbe("every", "load", 100, Map.of());
+        s.createProbe("changes", "load", 100, true, Map.of());
+        s.createScheduler("a", "mosix_balancer", ProcessSet.ALL, NodeSet.parse("0"), Map.of());
+        s.createScheduler("b", "mosix_balancer", ProcessSet.ALL, NodeSet.parse("0"), Map.of());
+        s.link("a", "local_load", "every", "processes", List.of());
+        long v = s.link("b", "local_load", "changes", "processes", List.of());
+        assertTrue(s.awaitApplied(v, Duration.ofSeconds(10)));
+        Thread.sleep(1000);
+        long a0 = decisions("a");
+        long b0 = decisions("b");
+        Thread.sleep(1000);
+        assertTrue(decisions("a") - a0 >= 5, "a probe publishing every 100 ms triggers every time");
+        assertEquals(b0, decisions("b"), "nothing changed: no decision");
+        ClusterProcess p = nodes.epm(0).spawn(new SchedTestPrograms.Spin(100, 10), SpawnOptions.defaults().onNode(0));
+        SchedNodes.await(() -> decisions("b") > b0, 10, "a new process is a change");
+        p.waitFor();
+    }
+
+    private static long decisions(String scheduler) {
+        return nodes.sched(0).report().schedulers().stream().filter(x -> x.scheduler().equals(scheduler))
+                .mapToLong(SchedulerStats::decisions).sum();
     }
 
     @Test

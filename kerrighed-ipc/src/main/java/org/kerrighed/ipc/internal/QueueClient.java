@@ -286,12 +286,14 @@ public final class QueueClient {
             throw new InterruptedException();
         }
         lock.lock();
+        boolean took = false;
         try {
             waiting++;
             try {
                 while (true) {
                     Object o = pop();
                     if (o != null) {
+                        took = true;
                         return o;
                     }
                     if (!wait) {
@@ -315,8 +317,10 @@ public final class QueueClient {
             } finally {
                 waiting--;
                 if (waiting == 0) {
-                    if (fetching != 0 && fetchParked) {
-                        giveBack(fetching, 0);     // nobody here wants it any more
+                    if (fetching != 0 && fetchParked && took) {
+                        scheduleLinger();          // kept for a moment: a consumer that loops takes again at once,
+                    } else if (fetching != 0 && fetchParked) {  // and a give-back racing a push reorders the head
+                        giveBack(fetching, 0);     // the taker gave up: nobody here wants it any more
                         fetching = 0;
                     }
                     flushAcks();
@@ -583,12 +587,16 @@ public final class QueueClient {
         }
     }
 
-    /** Gives back inbox items no local thread took for a while, so other nodes' consumers get them. */
+    /**
+     * Gives back inbox items no local thread took for a while, and withdraws a parked fetch no local thread waits
+     * for any more, so other nodes' consumers get the items.
+     */
     private void linger() {
         lock.lock();
         try {
             lingerScheduled = false;
-            if (inbox.isEmpty() || waiting > 0) {
+            boolean parked = fetching != 0 && fetchParked;
+            if (inbox.isEmpty() && !parked || waiting > 0) {
                 return;
             }
             if (System.nanoTime() - lastTake < LINGER_NANOS) {
@@ -598,6 +606,10 @@ public final class QueueClient {
             while (!inbox.isEmpty()) {             // newest first, so the oldest end up at the head
                 Batch b = inbox.pollLast();
                 giveBack(b.delivery, b.next);
+            }
+            if (parked) {
+                giveBack(fetching, 0);             // nobody here wants it any more
+                fetching = 0;
             }
             flushAcks();
         } finally {
