@@ -391,7 +391,9 @@ public final class ClusterScheduler implements AutoCloseable {
      *
      * @return the plugin as recorded
      * @throws IllegalArgumentException when the JAR is refused (unreadable, a listed class missing or failing to
-     *                                  construct, no factory, a type that exists in another plugin or built in)
+     *                                  construct, no factory, a type that exists in another plugin or built in, or,
+     *                                  replacing a plugin, a type of the version loaded now that a probe or scheduler
+     *                                  uses and the new one lacks)
      */
     public PluginSpec loadPlugin(Path jar, String name) {
         Config.checkName(name, "plugin");
@@ -424,7 +426,15 @@ public final class ClusterScheduler implements AutoCloseable {
             }
             PluginSpec spec = new PluginSpec(name, sha, List.of(self), new ArrayList<>(new TreeSet<>(p.probes().keySet())),
                     new ArrayList<>(new TreeSet<>(p.policies().keySet())), System.currentTimeMillis());
-            awaitHere(change(c -> c.withPlugin(name, spec)));
+            awaitHere(change(c -> {
+                PluginSpec old = c.plugins().get(name);
+                List<String> users = old == null ? List.of() : users(c, t -> old.provides(t) && !spec.provides(t));
+                if (!users.isEmpty()) {
+                    throw new IllegalArgumentException("plugin " + name + " refused: the version loaded now lacks a type"
+                            + " that " + String.join(", ", users) + " uses: remove those first");
+                }
+                return c.withPlugin(name, spec);
+            }));
             return spec;
         } finally {
             p.close();
@@ -443,16 +453,22 @@ public final class ClusterScheduler implements AutoCloseable {
             if (p == null) {
                 throw new IllegalArgumentException("no plugin named '" + name + "'");
             }
-            List<String> users = new ArrayList<>();
-            c.probes().values().stream().filter(s -> p.provides(s.type())).forEach(s -> users.add("probe " + s.name()));
-            c.schedulers().values().stream().filter(s -> p.provides(s.policy()))
-                    .forEach(s -> users.add("scheduler " + s.name()));
+            List<String> users = users(c, p::provides);
             if (!users.isEmpty()) {
                 throw new IllegalArgumentException("plugin " + name + " is in use by " + String.join(", ", users)
                         + ": remove those first");
             }
             return c.withPlugin(name, null);
         }));
+    }
+
+    /** The probes and schedulers of {@code c} whose type is one of {@code types}, as "probe P", "scheduler S". */
+    private static List<String> users(SchedulerConfig c, java.util.function.Predicate<String> types) {
+        List<String> users = new ArrayList<>();
+        c.probes().values().stream().filter(s -> types.test(s.type())).forEach(s -> users.add("probe " + s.name()));
+        c.schedulers().values().stream().filter(s -> types.test(s.policy()))
+                .forEach(s -> users.add("scheduler " + s.name()));
+        return users;
     }
 
     /**

@@ -65,6 +65,7 @@ class PluginTest {
     void aBrokenJarIsRefusedWithTheReasonAndNothingChanges() throws Exception {
         ClusterScheduler s = nodes.sched(1);
         s.loadPlugin(PluginJars.idle(dir, "one", "shared"), "one");
+        s.createScheduler("user", "shared", ProcessSet.ALL, NodeSet.ALL, Map.of());
         SchedulerConfig before = s.config();
 
         Path missing = PluginJars.build(dir, "missing", Map.of("plugin.missing.Present",
@@ -77,6 +78,8 @@ class PluginTest {
         assertMessage("round_robin", () -> s.loadPlugin(PluginJars.idle(dir, "clash", "round_robin"), "clash"));
         assertMessage("round_robin", () -> s.loadPlugin(PluginJars.idle(dir, "clash", "round_robin"), "one"));
         assertMessage("plugin one", () -> s.loadPlugin(PluginJars.idle(dir, "two", "shared"), "two"));
+        assertMessage("lacks a type that scheduler user uses", () -> s.loadPlugin(PluginJars.idle(dir, "renamed",
+                "other"), "one"));
         Path text = Files.writeString(dir.resolve("text.jar"), "not a JAR");
         assertMessage("refused", () -> s.loadPlugin(text, "text"));
         assertMessage("bad plugin name", () -> s.loadPlugin(PluginJars.idle(dir, "three", "three"), "3"));
