@@ -75,14 +75,15 @@ class PluginTest {
         Path none = PluginJars.build(dir, "none", Map.of("plugin.none.Present",
                 "package plugin.none; public class Present {}"), Map.of());
         assertMessage("lists no", () -> s.loadPlugin(none, "none"));
-        assertMessage("round_robin", () -> s.loadPlugin(PluginJars.idle(dir, "clash", "round_robin"), "clash"));
-        assertMessage("round_robin", () -> s.loadPlugin(PluginJars.idle(dir, "clash", "round_robin"), "one"));
+        Path clash = PluginJars.idle(dir, "clash", "round_robin");
+        assertMessage("round_robin", () -> s.loadPlugin(clash, "clash"));
+        assertMessage("round_robin", () -> s.loadPlugin(clash, "one"));
         assertMessage("plugin one", () -> s.loadPlugin(PluginJars.idle(dir, "two", "shared"), "two"));
         assertMessage("lacks a type that scheduler user uses", () -> s.loadPlugin(PluginJars.idle(dir, "renamed",
                 "other"), "one"));
         Path text = Files.writeString(dir.resolve("text.jar"), "not a JAR");
         assertMessage("refused", () -> s.loadPlugin(text, "text"));
-        assertMessage("bad plugin name", () -> s.loadPlugin(PluginJars.idle(dir, "three", "three"), "3"));
+        assertMessage("bad plugin name", () -> s.loadPlugin(clash, "3"));
 
         assertEquals(before, s.config(), "nothing changed");
         for (NodeReport r : s.reports()) {
@@ -141,14 +142,16 @@ class PluginTest {
 
     @Test
     void aPluginReplacedWhileProcessesRunAndMoveSwitchesEveryNodeAndLosesNoProcess() throws Exception {
+        Path version1 = PluginJars.versioned(dir, 1);
+        Path version2 = PluginJars.versioned(dir, 2);
         ClusterScheduler s = nodes.sched(0);
         s.createProbe("tick", "load", 300, Map.of());
-        PluginSpec v1 = s.loadPlugin(PluginJars.versioned(dir, 1), "versioned");
+        PluginSpec v1 = s.loadPlugin(version1, "versioned");
         s.createScheduler("rot", "versioned", ProcessSet.ALL, NodeSet.ALL, Map.of());
         long v = s.link("rot", "tick", "tick", "runnable", List.of());
         assertTrue(s.awaitApplied(v, APPLY));
 
-        int steps = 400;
+        int steps = 500;
         List<ClusterProcess> ps = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             ClusterProcess p = nodes.epm(0).spawn(new SchedTestPrograms.Spin(steps, 10), SpawnOptions.defaults()
@@ -158,7 +161,7 @@ class PluginTest {
         }
         SchedNodes.await(() -> migrations("rot") >= 2, 10, "version 1 moves processes");
 
-        PluginSpec v2 = nodes.sched(2).loadPlugin(PluginJars.versioned(dir, 2), "versioned");
+        PluginSpec v2 = nodes.sched(2).loadPlugin(version2, "versioned");
         assertNotEquals(v1.sha256(), v2.sha256());
         long swapped = s.config().version();
         SchedNodes.await(() -> s.reports().stream().allMatch(r -> r.version() >= swapped
