@@ -646,6 +646,7 @@ public final class ClusterScheduler implements AutoCloseable {
         }
         Map<String, String> loaded = components.loaded();
         Map<String, String> errors = new HashMap<>();
+        List<Components.Plugin> replaced = new ArrayList<>();
         for (PluginSpec p : c.plugins().values()) {
             if (!p.sha256().equals(loaded.get(p.name()))) {
                 try {
@@ -654,7 +655,10 @@ public final class ClusterScheduler implements AutoCloseable {
                     Path jar = epm.applications().jar(p.sha256(), holders);
                     Components.Plugin opened = Components.open(p.name(), p.sha256(), jar);
                     try {
-                        components.install(opened);
+                        Components.Plugin old = components.install(opened);
+                        if (old != null) {
+                            replaced.add(old);
+                        }
                     } catch (RuntimeException e) {
                         opened.close();
                         throw e;
@@ -667,6 +671,7 @@ public final class ClusterScheduler implements AutoCloseable {
             }
         }
         engine.configure(c);
+        replaced.forEach(Components.Plugin::close);      // the engine runs the new classes only now
         for (String name : loaded.keySet()) {
             if (!c.plugins().containsKey(name)) {
                 components.remove(name);

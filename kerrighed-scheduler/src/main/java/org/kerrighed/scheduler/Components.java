@@ -116,14 +116,23 @@ public final class Components implements AutoCloseable {
     /** Every type and its description, probes then policies, with where it comes from: for listings. */
     public synchronized List<String> describe() {
         List<String> out = new ArrayList<>();
-        builtinProbes.values().forEach(f -> out.add("probe  " + f.type() + " (built in): " + f.description()));
-        plugins.values().forEach(p -> p.probes().values().forEach(f -> out.add("probe  " + f.type() + " (plugin "
-                + p.name() + "): " + f.description())));
-        builtinPolicies.values().forEach(f -> out.add("policy " + f.type() + " (built in): " + f.description()));
-        plugins.values().forEach(p -> p.policies().values().forEach(f -> out.add("policy " + f.type() + " (plugin "
-                + p.name() + "): " + f.description())));
+        builtinProbes.forEach((t, f) -> out.add("probe  " + t + " (built in): " + f.description()));
+        plugins.values().forEach(p -> p.probes().forEach((t, f) -> out.add("probe  " + t + " (plugin "
+                + p.name() + "): " + describe(f::description))));
+        builtinPolicies.forEach((t, f) -> out.add("policy " + t + " (built in): " + f.description()));
+        plugins.values().forEach(p -> p.policies().forEach((t, f) -> out.add("policy " + t + " (plugin "
+                + p.name() + "): " + describe(f::description))));
         out.sort(null);
         return out;
+    }
+
+    /** A plugin's description, or why there is none: a listing must not fail because of one plugin. */
+    private static String describe(java.util.function.Supplier<String> description) {
+        try {
+            return String.valueOf(description.get());
+        } catch (Throwable e) {
+            return "(its description failed: " + e + ")";
+        }
     }
 
     /** The SHA-256 of each loaded plugin, by name. */
@@ -198,11 +207,12 @@ public final class Components implements AutoCloseable {
     }
 
     /**
-     * Installs {@code p}, replacing (and closing) the plugin of the same name.
+     * Installs {@code p} in place of the plugin of the same name, which it returns (or null): the caller closes it
+     * once nothing runs its code any more (after the engine made new instances of its types).
      *
      * @throws IllegalArgumentException when one of its types is built in or another plugin's; nothing changes
      */
-    public synchronized void install(Plugin p) {
+    public synchronized Plugin install(Plugin p) {
         TreeSet<String> clash = new TreeSet<>();
         for (String t : types(p)) {
             if (builtinProbes.containsKey(t) || builtinPolicies.containsKey(t)) {
@@ -216,9 +226,7 @@ public final class Components implements AutoCloseable {
                     + String.join(", ", clash));
         }
         Plugin old = plugins.put(p.name(), p);
-        if (old != null && old != p) {
-            old.close();
-        }
+        return old == p ? null : old;
     }
 
     /** The types plugin {@code p} provides. */
