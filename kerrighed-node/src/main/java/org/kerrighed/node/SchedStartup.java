@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -19,13 +20,16 @@ import java.util.concurrent.TimeUnit;
  * file or by a tool, keeps it, and the file is skipped (logged). Nodes that start at the same time with files
  * take turns (a cluster lock), so one file applies, whole.
  *
- * <p>A line the scheduler refuses (an unknown type or port, a name in use, a broken plugin) is logged as an error
+ * <p>After a {@code load} line the node waits (at most 30 s) until the plugin is loaded, so that the next lines may
+ * use its types. A line the scheduler refuses (an unknown type or port, a name in use, a broken plugin) is logged as an error
  * naming the file and the line, and the lines after it are not applied; the node goes on running.
  */
 final class SchedStartup {
     private static final Logger log = LoggerFactory.getLogger(SchedStartup.class);
     private static final String LOCK = "krg.scheduler.config";
     private static final long LOCK_SECONDS = 30;
+    /** How long a {@code load} line waits for the nodes to load the plugin, so that later lines may use its types. */
+    private static final Duration PLUGIN_WAIT = Duration.ofSeconds(30);
 
     private final Path file;
     private final List<SchedChange.Line> lines;
@@ -84,7 +88,7 @@ final class SchedStartup {
         }
     }
 
-    private void applyLocked(Node node) {
+    private void applyLocked(Node node) throws InterruptedException {
         long version = node.scheduler().config().version();
         if (version != 0) {
             log.info("node {}: {} skipped: the cluster's scheduler configuration is at version {} already", node.id(),
@@ -96,6 +100,10 @@ final class SchedStartup {
                 long v = l.change().apply(node.scheduler());
                 log.info("node {}: {}:{}: {} (scheduler configuration version {})", node.id(), file, l.line(),
                         l.text(), v);
+                if (l.change() instanceof SchedChange.Load && !node.scheduler().awaitApplied(v, PLUGIN_WAIT)) {
+                    log.warn("node {}: {}:{}: the plugin was not loaded by every node in {} s", node.id(), file,
+                            l.line(), PLUGIN_WAIT.toSeconds());      // the lines after it may not find its types
+                }
             } catch (RuntimeException e) {
                 log.error("node {}: {}:{}: {}: {}; the lines after it are not applied", node.id(), file, l.line(),
                         l.text(), e.getMessage());
