@@ -46,7 +46,9 @@ import java.util.concurrent.TimeUnit;
  * link probe on every node (each calls every other, then multicasts), runs heat diffusion on shared memory,
  * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run, the job
  * checkpointed and killed as {@code krg checkpoint --kill} does and restarted from its checkpoint as
- * {@code krg restart} does, then one worker moved to another node as {@code krg migrate} does), moves shared KDDM
+ * {@code krg restart} does, then one worker moved to another node as {@code krg migrate} does), installs the default
+ * schedulers and shows the balancer spreading CPU-bound processes started on one node and round robin placing new
+ * ones ({@link SchedWorkload}, with the schedulers' counters), moves shared KDDM
  * counters between the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every
  * node reads them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long
  * the survivors take to declare it failed, checks that the counters it owned survived with their last values,
@@ -59,10 +61,12 @@ import java.util.concurrent.TimeUnit;
                 "node call every other and multicast, runs heat diffusion on shared",
                 "memory, computes pi with processes spread over the nodes (showing a ps",
                 "table mid-run, checkpointing the job, killing it and restarting it from",
-                "its checkpoint, and migrating one worker to another node), moves shared",
-                "KDDM counters between the nodes, kills one node with SIGKILL, shows the",
-                "others declaring it failed and the counters surviving, and stops the",
-                "rest gracefully. Takes about 30 s; no JVM is left behind, on Ctrl-C too."})
+                "its checkpoint, and migrating one worker to another node), installs the",
+                "default schedulers and shows the balancer moving processes started on",
+                "one node and round robin placing new ones, moves shared KDDM counters",
+                "between the nodes, kills one node with SIGKILL, shows the others",
+                "declaring it failed and the counters surviving, and stops the rest",
+                "gracefully. Takes about 45 s; no JVM is left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
