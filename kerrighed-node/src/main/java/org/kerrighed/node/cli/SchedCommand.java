@@ -48,9 +48,10 @@ final class SchedCommand {
     // ------------------------------------------------------------------ reading
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = {"Lists the schedulers (policy, process and node sets, linked ports, parameters), the probes"
-                    + " (type, period), the plugins (SHA-256, types, the nodes that hold the JAR) and the probe and"
-                    + " policy types the node knows."})
+            description = {"Lists the schedulers, probes, plugins and component types.",
+                    "The schedulers (policy, process and node sets, linked ports, parameters), the probes (type,"
+                            + " period), the plugins (SHA-256, types, the nodes that hold the JAR) and the probe and"
+                            + " policy types the node knows."})
     static final class ListCmd implements Callable<Integer> {
         @Mixin
         ToolOptions tool;
@@ -76,8 +77,9 @@ final class SchedCommand {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
-            description = {"Shows the whole graph: each scheduler with its policy, sets and parameters, and what feeds"
-                    + " each of its ports (PROBE/SOURCE | filters); then the probes and plugins."})
+            description = {"Shows the whole graph of schedulers, ports, filters and probes.",
+                    "Each scheduler with its policy, sets and parameters, and what feeds each of its ports"
+                            + " (PROBE/SOURCE | filters); then the probes and plugins."})
     static final class Show implements Callable<Integer> {
         @Mixin
         ToolOptions tool;
@@ -97,10 +99,11 @@ final class SchedCommand {
     }
 
     @Command(name = "stats", mixinStandardHelpOptions = true,
-            description = {"Shows, for every node and scheduler, the configuration version the node applied, the"
-                    + " decisions, placements, migrations, failed moves and policy errors since the scheduler was"
-                    + " made there, why it is disabled if it is, its last decision and the values its policy saw;"
-                    + " then probes that do not run and plugins that did not load, with the reason."})
+            description = {"Shows what the schedulers did on every node.",
+                    "For every node and scheduler: the configuration version the node applied, the decisions,"
+                            + " placements, migrations, failed moves and policy errors since the scheduler was made"
+                            + " there, why it is disabled if it is, its last decision and the values its policy saw;"
+                            + " then probes that do not run and plugins that did not load, with the reason."})
     static final class Stats implements Callable<Integer> {
         @Mixin
         ToolOptions tool;
@@ -204,8 +207,9 @@ final class SchedCommand {
             subcommands = {Create.Probe.class, Create.Scheduler.class})
     static final class Create {
         @Command(name = "probe", mixinStandardHelpOptions = true,
-                description = {"Creates probe NAME of type TYPE on every node, sampled every period=MS (default"
-                        + " 1000), with the type's parameters KEY=VALUE. 'krg sched list' shows the types."})
+                description = {"Creates a probe on every node.",
+                        "Probe NAME of type TYPE, sampled every period=MS (default 1000), with the type's parameters"
+                                + " KEY=VALUE. 'krg sched list' shows the types."})
         static final class Probe extends Change {
             @Parameters(index = "0", paramLabel = "NAME", description = "the probe's name")
             String name;
@@ -225,10 +229,11 @@ final class SchedCommand {
         }
 
         @Command(name = "scheduler", mixinStandardHelpOptions = true,
-                description = {"Creates scheduler NAME running a policy of type POLICY on every node, for the"
-                        + " processes of processes=SET (all, pids:P,..., groups:G,..., sessions:S,...; default all)"
-                        + " on the nodes of nodes=SET (all or N,N,...; default all), with the policy's parameters"
-                        + " KEY=VALUE. Link its ports afterwards ('krg sched link')."})
+                description = {"Creates a scheduler on every node.",
+                        "Scheduler NAME runs a policy of type POLICY for the processes of processes=SET (all,"
+                                + " pids:P,..., groups:G,..., sessions:S,...; default all) on the nodes of nodes=SET"
+                                + " (all or N,N,...; default all), with the policy's parameters KEY=VALUE. Link its"
+                                + " ports afterwards ('krg sched link')."})
         static final class Scheduler extends Change {
             @Parameters(index = "0", paramLabel = "NAME", description = "the scheduler's name")
             String name;
@@ -250,10 +255,10 @@ final class SchedCommand {
     }
 
     @Command(name = "link", mixinStandardHelpOptions = true,
-            description = {"Feeds port PORT of scheduler SCHEDULER from source SOURCE of probe PROBE, through the"
-                    + " filters in order (replacing what fed the port). Filters: threshold:threshold=N or"
-                    + " N*PROBE/SOURCE; freq_limit[:min_interval=MS,last_event=PROBE/SOURCE];"
-                    + " remote_cache[:polling=MS]."})
+            description = {"Feeds a scheduler's port from a probe's source, through filters.",
+                    "Feeds port PORT of scheduler SCHEDULER from source SOURCE of probe PROBE, through the filters in"
+                            + " order (replacing what fed the port). Filters: threshold:threshold=N or N*PROBE/SOURCE;"
+                            + " freq_limit[:min_interval=MS,last_event=PROBE/SOURCE]; remote_cache[:polling=MS]."})
     static final class LinkCmd extends Change {
         @Parameters(index = "0", paramLabel = "SCHEDULER.PORT", description = "the port to feed")
         String port;
@@ -285,9 +290,10 @@ final class SchedCommand {
     }
 
     @Command(name = "set", mixinStandardHelpOptions = true,
-            description = {"Sets parameters of probe or scheduler NAME. A probe: period=MS and its type's parameters"
-                    + " (the probe is made again). A scheduler: processes=SET, nodes=SET and its policy's parameters"
-                    + " (read at the policy's next call). An empty VALUE (KEY=) removes a parameter."})
+            description = {"Sets parameters of a probe or a scheduler.",
+                    "A probe: period=MS and its type's parameters (the probe is made again). A scheduler:"
+                            + " processes=SET, nodes=SET and its policy's parameters (read at the policy's next"
+                            + " call). An empty VALUE (KEY=) removes a parameter."})
     static final class SetCmd extends Change {
         @Parameters(index = "0", paramLabel = "NAME", description = "a probe or a scheduler")
         String name;
@@ -304,7 +310,8 @@ final class SchedCommand {
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true,
-            description = "Removes scheduler or probe NAME (a probe that feeds a port is refused: unlink it first).")
+            description = {"Removes a scheduler or a probe.",
+                    "A probe that feeds a port is refused: unlink it first."})
     static final class Remove extends Change {
         @Parameters(index = "0", paramLabel = "NAME", description = "a scheduler or a probe")
         String name;
@@ -316,9 +323,10 @@ final class SchedCommand {
     }
 
     @Command(name = "defaults", mixinStandardHelpOptions = true,
-            description = {"Installs Kerrighed's default schedulers, replacing probes and schedulers of the same names:"
-                    + " rr (round_robin placement) and mosix (mosix_balancer, fed by probe mosix through a threshold"
-                    + " and a frequency limit, and by the other nodes' loads), with probes mosix and migration."})
+            description = {"Installs Kerrighed's default schedulers (round robin, MOSIX balancer).",
+                    "Replaces probes and schedulers of the same names: rr (round_robin placement) and mosix"
+                            + " (mosix_balancer, fed by probe mosix through a threshold and a frequency limit, and by"
+                            + " the other nodes' loads), with probes mosix and migration."})
     static final class Defaults extends Change {
         @Override
         List<String> words() {
@@ -327,7 +335,8 @@ final class SchedCommand {
     }
 
     @Command(name = "clear", mixinStandardHelpOptions = true,
-            description = "Removes every scheduler and probe (plugins stay loaded): nothing moves automatically.")
+            description = {"Removes every scheduler and probe: nothing moves automatically.",
+                    "Plugins stay loaded."})
     static final class Clear extends Change {
         @Override
         List<String> words() {
@@ -336,11 +345,12 @@ final class SchedCommand {
     }
 
     @Command(name = "load", mixinStandardHelpOptions = true,
-            description = {"Loads the probe and policy types of plugin JAR (a file on this machine) on every node:"
-                    + " sends the JAR to the node, which checks it (its META-INF/services lists"
-                    + " org.kerrighed.scheduler.PolicyFactory or ProbeFactory classes that load), stores it and"
-                    + " records it; every node fetches it, checks its SHA-256 and loads it. A plugin of the same"
-                    + " name is replaced: its probes and schedulers are made again from the new classes.",
+            description = {"Loads a plugin JAR's probe and policy types on every node.",
+                    "Sends JAR (a file on this machine) to the node, which checks it (its META-INF/services lists"
+                            + " org.kerrighed.scheduler.PolicyFactory or ProbeFactory classes that load), stores it"
+                            + " and records it; every node fetches it, checks its SHA-256 and loads it. A plugin of"
+                            + " the same name is replaced: its probes and schedulers are made again from the new"
+                            + " classes.",
                     "Exit code 1 when some node could not load it (the reason is printed)."})
     static final class Load extends Change {
         @Parameters(index = "0", paramLabel = "JAR", description = "the plugin JAR")
@@ -405,7 +415,8 @@ final class SchedCommand {
     }
 
     @Command(name = "unload", mixinStandardHelpOptions = true,
-            description = "Unloads plugin NAME from every node (refused while a probe or scheduler uses its types).")
+            description = {"Unloads a plugin from every node.",
+                    "Refused while a probe or scheduler uses one of its types."})
     static final class Unload extends Change {
         @Parameters(index = "0", paramLabel = "NAME", description = "the plugin")
         String name;
