@@ -1,7 +1,6 @@
 package org.kerrighed.node;
 
 import org.kerrighed.ipc.ClusterLock;
-import org.kerrighed.rpc.KerrighedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,7 +65,7 @@ final class SchedStartup {
      */
     void apply(Node node) {
         try {
-            ClusterLock lock = node.ipc().lock(LOCK);
+            ClusterLock lock = node.ipc().lock(LOCK, false, 0666);      // nodes of any credentials take turns
             if (!lock.tryLock(LOCK_SECONDS, TimeUnit.SECONDS)) {
                 log.warn("node {}: {} not applied: another node held the start-up lock for {} s", node.id(), file,
                         LOCK_SECONDS);
@@ -83,8 +82,8 @@ final class SchedStartup {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             log.warn("node {}: interrupted while applying {}", node.id(), file);
-        } catch (KerrighedException e) {
-            log.error("node {}: {} not applied: {}", node.id(), file, e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("node {}: {} not applied: {}", node.id(), file, e.toString());
         }
     }
 
