@@ -34,7 +34,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * The service behind {@code krg run} (conversation 920, types 2050-2069): a tool ships an application JAR to a node,
+ * The service behind {@code krg run} (conversation 920, types 2050-2059): a tool ships an application JAR to a node,
  * unless the node holds it already, and the node starts the JAR's main class as a top-level process of the cluster
  * ({@link AppMain}: the node checks the class, then the placement hook, or the tool, picks the node it runs on),
  * reports its pid, and by default its exit.
@@ -52,7 +52,7 @@ import java.util.function.Consumer;
  */
 public final class AppLauncher {
     private static final Logger log = LoggerFactory.getLogger(AppLauncher.class);
-    private static final int MAX_CHUNK = 128 * 1024;
+    static final int MAX_CHUNK = 128 * 1024;
 
     /**
      * Run {@code mainClass} of the JAR whose checksum is {@code app} ({@code size} bytes) with {@code args}, on
@@ -97,7 +97,7 @@ public final class AppLauncher {
     }
 
     static void registerTypes(TypeRegistry.Builder b) {
-        b.range("kerrighed-node.run", 2050, 2069)
+        b.range("kerrighed-node.run", 2050, 2059)
                 .register(2050, RunRequest.class)
                 .register(2051, SendJar.class)
                 .register(2052, Started.class)
@@ -167,7 +167,7 @@ public final class AppLauncher {
     }
 
     /** The JAR as the tool sends it: {@code byte[]} messages adding up to exactly {@code size} bytes. */
-    private static final class Chunks extends InputStream {
+    static final class Chunks extends InputStream {
         private final Conversation c;
         private final long size;
         private final Duration timeout;
@@ -279,7 +279,7 @@ public final class AppLauncher {
         void started(Started process, boolean jarSent);
     }
 
-    private static void send(Conversation c, Path jar, long size, int chunk, Duration timeout)
+    static void send(Conversation c, Path jar, long size, int chunk, Duration timeout)
             throws IOException, InterruptedException, TimeoutException {
         long total = 0;
         try (InputStream in = Files.newInputStream(jar)) {
@@ -294,7 +294,7 @@ public final class AppLauncher {
         }
     }
 
-    private static Object next(Conversation c, Duration timeout) throws InterruptedException, TimeoutException {
+    static Object next(Conversation c, Duration timeout) throws InterruptedException, TimeoutException {
         Optional<Object> m = c.receive(timeout);
         if (m.isEmpty()) {
             throw new KerrighedException("node " + c.peer() + " ended the conversation early");

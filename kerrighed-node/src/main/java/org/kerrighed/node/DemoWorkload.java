@@ -101,6 +101,7 @@ public final class DemoWorkload {
         node.rpc().register(SERVICE, HandlerKind.BLOCKING, (ctx, r) -> serve(node, r));
         StencilWorkload.install(node);                  // the demo's shared-memory part
         PiWorkload.install(node);                       // the demo's process part
+        SchedWorkload.install(node);                    // the demo's scheduler part
     }
 
     static Report serve(Node node, Request r) {

@@ -64,8 +64,12 @@ public final class Node implements AutoCloseable {
 
     static Node start(NodeConfig config, TypeRegistrar... types) {
         Checks.notNull(config, "config");
+        SchedStartup sched = SchedStartup.read(config);            // a bad file stops the start before the join
         Node n = new Node(config, types);
         n.membership = n.startMembership(config.seeds(), config.nodeId().orElse(-1));
+        if (sched != null) {
+            sched.apply(n);
+        }
         return n;
     }
 

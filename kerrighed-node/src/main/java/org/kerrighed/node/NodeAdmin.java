@@ -17,11 +17,13 @@ import java.util.Map;
 /**
  * The services tools use to look at and steer a node (service ids 900-909, types 2000-2019): the cluster's
  * nodes as this node sees them, one node's own figures, a graceful stop, and a link probe (the node calls every
- * other member and multicasts to all of them, and reports the latencies). The demo's workload
- * ({@link DemoWorkload}, service 905) shares the range; it is registered only on nodes that install it. KDDM's
+ * other member and multicasts to all of them, and reports the latencies). The demo's workloads
+ * ({@link DemoWorkload}, {@link StencilWorkload}, {@link PiWorkload}, {@link SchedWorkload}: services 905-908) share
+ * the service range; they are registered only on nodes that install them. KDDM's
  * counters are read with {@link org.kerrighed.kddm.Kddm#STATS}; the process tools' services are
- * {@link ProcessAdmin}'s (910-919, types 2020-2049), and {@code krg run}'s is
- * {@link AppLauncher}'s (920-929, types 2050-2069), both installed and registered with these.
+ * {@link ProcessAdmin}'s (910-919, types 2020-2049), {@code krg run}'s is {@link AppLauncher}'s (920, types
+ * 2050-2059), and {@code krg sched}'s are {@link SchedAdmin}'s (921-924, types 2060-2069), all installed and
+ * registered with these.
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -82,8 +84,10 @@ public final class NodeAdmin {
                 .register(2006, ProbeResult.class);
         DemoWorkload.registerTypes(range);             // 2007-2010, registered whether or not the demo runs
         StencilWorkload.registerTypes(range);          // 2011-2013, likewise
+        SchedWorkload.registerTypes(range);            // 2014-2019, likewise
         ProcessAdmin.registerTypes(b);                 // 2020-2049
-        AppLauncher.registerTypes(b);                   // 2050-2069
+        AppLauncher.registerTypes(b);                  // 2050-2059
+        SchedAdmin.registerTypes(b);                   // 2060-2069
         PiWorkload.registerTypes(b);                   // 2070-2079
     }
 
@@ -147,6 +151,7 @@ public final class NodeAdmin {
         rpc.register(PROBE, HandlerKind.BLOCKING, (ctx, r) -> probe(node, r));
         ProcessAdmin.install(node, rpc);
         AppLauncher.install(node, rpc);
+        SchedAdmin.install(node, rpc);
     }
 
     /** Calls every other member in turn, one call in flight, then multicasts once to all of them. */

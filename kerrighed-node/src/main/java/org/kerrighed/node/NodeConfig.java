@@ -42,6 +42,7 @@ import java.util.OptionalInt;
  * node.uid = 1000                # credentials of this node's callers (shared memory, IPC) until processes have their own; default 0 (root)
  * node.gid = 1000
  * tls.key-store = node.p12       # the four tls.* keys go together
+ * scheduler.config = sched.conf  # scheduler commands applied once joined, while the cluster has no scheduler configuration
  * </pre>
  *
  * Errors name the key (and, for files, the file and line). Library code never reads system properties or
@@ -52,7 +53,7 @@ public final class NodeConfig {
             "membership.bind", "seeds", "secret", "secret.file", "limits.max-frame-bytes", "limits.call-timeout",
             "limits.handshake-timeout", "limits.conversation-window", "limits.silence-before-suspect",
             "io-threads", "transport", "jmx", "storage.dir", "node.uid", "node.gid", "tls.key-store", "tls.key-store-password", "tls.trust-store",
-            "tls.trust-store-password");
+            "tls.trust-store-password", "scheduler.config");
 
     private final Builder b;
     private final byte[] secret;
@@ -182,6 +183,14 @@ public final class NodeConfig {
         return java.util.Optional.ofNullable(b.storageDir);
     }
 
+    /**
+     * The file of scheduler commands ({@code scheduler.config}) this node applies once it joined, when the cluster's
+     * scheduler configuration is still empty ({@link SchedChange} gives the syntax); empty: none.
+     */
+    public java.util.Optional<Path> schedulerConfig() {
+        return java.util.Optional.ofNullable(b.schedulerConfig);
+    }
+
     /** The credentials of this node's callers ({@code node.uid}, {@code node.gid}; default 0:0, root). */
     public org.kerrighed.kddm.access.Credentials credentials() {
         return new org.kerrighed.kddm.access.Credentials(b.uid, b.gid);
@@ -228,6 +237,7 @@ public final class NodeConfig {
         private String keyStorePassword;
         private Path trustStore;
         private String trustStorePassword;
+        private Path schedulerConfig;
 
         private Builder() {
         }
@@ -257,6 +267,7 @@ public final class NodeConfig {
             c.keyStorePassword = keyStorePassword;
             c.trustStore = trustStore;
             c.trustStorePassword = trustStorePassword;
+            c.schedulerConfig = schedulerConfig;
             return c;
         }
 
@@ -294,6 +305,7 @@ public final class NodeConfig {
                     case "tls.key-store-password" -> keyStorePassword = value;
                     case "tls.trust-store" -> trustStore = resolve(base, value);
                     case "tls.trust-store-password" -> trustStorePassword = value;
+                    case "scheduler.config" -> schedulerConfig = value.isEmpty() ? null : resolve(base, value);
                     default -> throw new IllegalArgumentException("unknown key; the keys are " + String.join(", ", KEYS));
                 }
             } catch (IllegalArgumentException e) {
@@ -446,6 +458,15 @@ public final class NodeConfig {
         /** Where nodes keep node-local files (each in {@code node-<id>} below it); null: a fresh temporary directory. */
         public Builder storageDir(Path v) {
             storageDir = v;
+            return this;
+        }
+
+        /**
+         * A file of scheduler commands to apply once joined, while the cluster has no scheduler configuration
+         * ({@code scheduler.config}); null: none.
+         */
+        public Builder schedulerConfig(Path v) {
+            schedulerConfig = v;
             return this;
         }
 

@@ -67,6 +67,7 @@ class NodeConfigTest {
         m.put("rpc.tls", r.tls().map(t -> t.keyStore() + "|" + String.valueOf(t.keyStorePassword()) + "|"
                 + t.trustStore() + "|" + String.valueOf(t.trustStorePassword())).orElse("none"));
         m.put("membership", c.toMembershipConfig());
+        m.put("schedulerConfig", c.schedulerConfig());
         return m;
     }
 
@@ -95,6 +96,7 @@ class NodeConfigTest {
                 tls.key-store-password = ks-pass
                 tls.trust-store = /etc/kerrighed/trust.p12
                 tls.trust-store-password = ts-pass
+                scheduler.config = sched.conf
                 """;
     }
 
@@ -128,6 +130,7 @@ class NodeConfigTest {
         assertFalse(r.jmx());
         assertEquals(dir.resolve("data/kerrighed"), c.storageDir().orElseThrow(), "relative to the file's directory");
         assertEquals(new org.kerrighed.kddm.access.Credentials(1000, 100), c.credentials());
+        assertEquals(dir.resolve("sched.conf"), c.schedulerConfig().orElseThrow(), "relative to the file's directory");
         TlsConfig tls = r.tls().orElseThrow();
         assertEquals(dir.resolve("tls/node.p12"), tls.keyStore(), "relative to the file's directory");
         assertArrayEquals("ks-pass".toCharArray(), tls.keyStorePassword());
@@ -159,6 +162,7 @@ class NodeConfigTest {
                 .jmx(false)
                 .credentials(1000, 100)
                 .tls(dir.resolve("tls/node.p12"), "ks-pass", Path.of("/etc/kerrighed/trust.p12"), "ts-pass")
+                .schedulerConfig(dir.resolve("sched.conf"))
                 .build();
         assertEquals(snapshot(c), snapshot(built));
         assertEquals(snapshot(c), snapshot(c.toBuilder().build()), "toBuilder round trip");

@@ -3,6 +3,8 @@ package org.kerrighed.node.cli;
 import org.kerrighed.epm.CheckpointReport;
 import org.kerrighed.epm.MigrationReport;
 import org.kerrighed.epm.NoSuchProcessException;
+import org.kerrighed.epm.ProcessInfo;
+import org.kerrighed.epm.SpawnOptions;
 import org.kerrighed.kddm.KddmStats;
 import org.kerrighed.kddm.ObjState;
 import org.kerrighed.kddm.SetStats;
@@ -14,10 +16,14 @@ import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.NodeStatus;
 import org.kerrighed.node.ProcessAdmin;
+import org.kerrighed.node.SchedAdmin;
+import org.kerrighed.node.SchedWorkload;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.KerrighedException;
 import org.kerrighed.rpc.RpcClient;
+import org.kerrighed.scheduler.NodeReport;
+import org.kerrighed.scheduler.SchedulerStats;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -40,7 +46,9 @@ import java.util.concurrent.TimeUnit;
  * link probe on every node (each calls every other, then multicasts), runs heat diffusion on shared memory,
  * computes pi with processes spread over the nodes ({@link PiWorkload}, with a {@code ps} table mid-run, the job
  * checkpointed and killed as {@code krg checkpoint --kill} does and restarted from its checkpoint as
- * {@code krg restart} does, then one worker moved to another node as {@code krg migrate} does), moves shared KDDM
+ * {@code krg restart} does, then one worker moved to another node as {@code krg migrate} does), installs the default
+ * schedulers and shows the balancer spreading CPU-bound processes started on one node and round robin placing new
+ * ones ({@link SchedWorkload}, with the schedulers' counters), moves shared KDDM
  * counters between the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every
  * node reads them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long
  * the survivors take to declare it failed, checks that the counters it owned survived with their last values,
@@ -53,10 +61,12 @@ import java.util.concurrent.TimeUnit;
                 "node call every other and multicast, runs heat diffusion on shared",
                 "memory, computes pi with processes spread over the nodes (showing a ps",
                 "table mid-run, checkpointing the job, killing it and restarting it from",
-                "its checkpoint, and migrating one worker to another node), moves shared",
-                "KDDM counters between the nodes, kills one node with SIGKILL, shows the",
-                "others declaring it failed and the counters surviving, and stops the",
-                "rest gracefully. Takes about 30 s; no JVM is left behind, on Ctrl-C too."})
+                "its checkpoint, and migrating one worker to another node), installs the",
+                "default schedulers and shows the balancer moving processes started on",
+                "one node and round robin placing new ones, moves shared KDDM counters",
+                "between the nodes, kills one node with SIGKILL, shows the others",
+                "declaring it failed and the counters surviving, and stops the rest",
+                "gracefully. Takes about 45 s; no JVM is left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
@@ -163,6 +173,7 @@ final class DemoCommand implements Callable<Integer> {
         int victim = nodes - 1;
         summary.put("stencil", stencil());
         summary.put("processes", pi());
+        summary.put("scheduler", scheduler());
         summary.put("kddm", kddmWorkload(victim));
 
         ChildJvm v = jvms.get(victim);
@@ -766,6 +777,180 @@ final class DemoCommand implements Callable<Integer> {
                 .ifPresent(p -> out.printf("[%5.1fs] ps: process %d (%s) runs on node %d, state %s%n", elapsed(),
                         p.pid(), p.command(), p.node(), p.state()));
         return m;
+    }
+
+    // ---------------------------------------------------------------- scheduler
+
+    /** CPU-bound processes the balancer spreads: how many, how many steps, how long each. */
+    private static final int SPIN_PROCESSES = 6;
+    private static final int SPIN_STEPS = 400;
+    private static final int SPIN_STEP_MILLIS = 10;
+    /** Short processes the round-robin scheduler places, one per node. */
+    private static final int PLACED_STEPS = 20;
+
+    /**
+     * The cluster-wide scheduler: installs Kerrighed's defaults (as {@code krg sched defaults} does) and shows the
+     * graph; node 0 starts {@value #SPIN_PROCESSES} CPU-bound processes with {@code CAN_MIGRATE}, all on itself, and
+     * the {@code mosix} balancer moves some to the other nodes (each move printed as {@code ps} sees it); a table of
+     * where each started and ended; then one short process per node started without a node, which {@code rr} places
+     * round robin; then the schedulers' counters ({@code krg sched stats}). Every process must end with all its
+     * steps run once.
+     */
+    private Map<String, Object> scheduler() throws Exception {
+        Map<String, Object> result = new LinkedHashMap<>();
+        out.printf("%n[%5.1fs] Scheduler: until one is configured nothing moves automatically. 'krg sched defaults'"
+                + " installs Kerrighed's%ndefault schedulers: rr places new processes round robin, mosix balances the"
+                + " load by migration:%n", elapsed());
+        SchedAdmin.Info info;
+        try (RpcClient c = tool(0)) {
+            Duration timeout = Duration.ofSeconds(30);
+            long version = SchedAdmin.change(c, List.of("defaults"), timeout);
+            SchedAdmin.Applied applied = SchedAdmin.awaitApplied(c, version, Duration.ofSeconds(10), timeout);
+            if (!applied.all()) {
+                throw new IllegalStateException("nodes " + applied.behind() + " did not apply the default schedulers"
+                        + " in 10 s; see the logs");
+            }
+            info = SchedAdmin.info(c, false, timeout);
+            out.print(info.config().describe().indent(2));
+            out.printf("[%5.1fs] configuration version %d, applied by every node (%s)%n", elapsed(), version,
+                    SchedCommand.join(applied.members()));
+            result.put("version", version);
+        }
+
+        out.printf("%n[%5.1fs] Node 0 starts %d CPU-bound processes (%d steps of %d ms each) with CAN_MIGRATE, all on"
+                        + " node 0:%n", elapsed(), SPIN_PROCESSES, SPIN_STEPS, SPIN_STEP_MILLIS);
+        List<SchedWorkload.Proc> spins = schedCall(0, new SchedWorkload.Request(SchedWorkload.Op.START,
+                SPIN_PROCESSES, SPIN_STEPS, SPIN_STEP_MILLIS, 0, "spin", List.of(), 0)).processes();
+        List<Integer> pids = spins.stream().map(SchedWorkload.Proc::pid).toList();
+        Map<Integer, Integer> where = new TreeMap<>();
+        spins.forEach(p -> where.put(p.pid(), p.startNode()));
+        out.print(Output.table(List.of("PID", "NODE", "COMMAND"), spins.stream().map(p -> List.of(
+                Integer.toString(p.pid()), Integer.toString(p.startNode()), "spin")).toList()));
+        out.printf("[%5.1fs] The mosix balancer of node 0 sees its load rise and moves processes to the least loaded"
+                + " nodes (ps every 200 ms):%n", elapsed());
+        List<Map<String, Object>> moves = watchMoves(pids, where);
+        result.put("moves_seen", moves);
+
+        List<SchedWorkload.Proc> ended = schedCall(0, new SchedWorkload.Request(SchedWorkload.Op.WAIT, 0, 0, 0,
+                SpawnOptions.ANY_NODE, null, pids, 60_000)).processes();
+        List<List<String>> rows = new ArrayList<>();
+        List<Map<String, Object>> procs = new ArrayList<>();
+        for (SchedWorkload.Proc p : ended) {
+            SchedWorkload.Result r = p.result();
+            rows.add(List.of(Integer.toString(p.pid()), Integer.toString(p.startNode()),
+                    r == null ? "-" : Integer.toString(r.moves()), r == null ? "-" : Integer.toString(r.node()),
+                    r == null ? "-" : Integer.toString(r.steps()), String.valueOf(p.status())));
+            procs.add(procMap(p));
+        }
+        out.printf("[%5.1fs] Where they ran:%n", elapsed());
+        out.print(Output.table(List.of("PID", "STARTED ON", "MOVES", "ENDED ON", "STEPS", "STATUS"), rows));
+        result.put("processes", procs);
+        checkEnded(ended, SPIN_STEPS);
+
+        int n = addresses.size();
+        out.printf("%n[%5.1fs] Node 0 starts %d short processes without naming a node: scheduler rr places them:%n",
+                elapsed(), n);
+        List<SchedWorkload.Proc> placed = schedCall(0, new SchedWorkload.Request(SchedWorkload.Op.START, n,
+                PLACED_STEPS, SPIN_STEP_MILLIS, SpawnOptions.ANY_NODE, "placed", List.of(), 0)).processes();
+        out.print(Output.table(List.of("PID", "NODE", "COMMAND"), placed.stream().map(p -> List.of(
+                Integer.toString(p.pid()), Integer.toString(p.startNode()), "placed")).toList()));
+        List<SchedWorkload.Proc> placedEnded = schedCall(0, new SchedWorkload.Request(SchedWorkload.Op.WAIT, 0, 0, 0,
+                SpawnOptions.ANY_NODE, null, placed.stream().map(SchedWorkload.Proc::pid).toList(), 30_000))
+                .processes();
+        checkEnded(placedEnded, PLACED_STEPS);
+        result.put("placed", placedEnded.stream().map(DemoCommand::procMap).toList());
+
+        List<NodeReport> reports;
+        try (RpcClient c = tool(0)) {
+            reports = SchedAdmin.info(c, true, Duration.ofSeconds(30)).reports();
+        }
+        long migrations = 0;
+        long placements = 0;
+        List<Map<String, Object>> stats = new ArrayList<>();
+        for (NodeReport r : reports) {
+            for (SchedulerStats st : r.schedulers()) {
+                migrations += st.migrations();
+                placements += st.placements();
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("node", r.node());
+                m.put("scheduler", st.scheduler());
+                m.put("decisions", st.decisions());
+                m.put("placements", st.placements());
+                m.put("migrations", st.migrations());
+                m.put("failed_moves", st.failed());
+                stats.add(m);
+            }
+        }
+        out.printf("[%5.1fs] The schedulers' counters, as 'krg sched stats' shows them:%n%s", elapsed(),
+                SchedText.stats(reports));
+        out.printf("[%5.1fs] %d migration%s and %d placement%s by the schedulers; every process ran each of its steps"
+                        + " once%s%n", elapsed(), migrations, migrations == 1 ? "" : "s", placements,
+                placements == 1 ? "" : "s", migrations == 0 ? " (none moved: the machine was too busy for the"
+                        + " balancer to act in time)" : "");
+        result.put("stats", stats);
+        result.put("migrations", migrations);
+        result.put("placements", placements);
+        return result;
+    }
+
+    /**
+     * Polls {@code ps} every 200 ms until processes {@code pids} have all ended (at most 60 s), printing each move
+     * ({@code where}: each one's node so far); returns the moves seen.
+     */
+    private List<Map<String, Object>> watchMoves(List<Integer> pids, Map<Integer, Integer> where) throws Exception {
+        List<Map<String, Object>> moves = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try (RpcClient c = tool(0)) {
+            while (System.nanoTime() < deadline) {
+                boolean running = false;
+                for (ProcessInfo p : ProcessAdmin.ps(c, -1, Duration.ofSeconds(10))) {
+                    Integer before = where.get(p.pid());
+                    if (before == null || p.exit() != null) {
+                        continue;
+                    }
+                    running = true;
+                    if (p.node() != before) {
+                        out.printf("[%5.1fs] process %d moved from node %d to node %d%n", elapsed(), p.pid(), before,
+                                p.node());
+                        moves.add(Map.of("pid", p.pid(), "from", before, "to", p.node()));
+                        where.put(p.pid(), p.node());
+                    }
+                }
+                if (!running) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+        }
+        return moves;
+    }
+
+    /** Fails unless every process exited 0 having run {@code steps} steps. */
+    private static void checkEnded(List<SchedWorkload.Proc> ended, int steps) {
+        for (SchedWorkload.Proc p : ended) {
+            if (p.result() == null || p.result().steps() != steps) {
+                throw new IllegalStateException("process " + p.pid() + " " + (p.status() == null
+                        ? "did not end in time" : p.status() + (p.result() == null ? "" : " after "
+                        + p.result().steps() + " steps, not " + steps)) + "; see the logs");
+            }
+        }
+    }
+
+    private static Map<String, Object> procMap(SchedWorkload.Proc p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("pid", p.pid());
+        m.put("started_on", p.startNode());
+        m.put("status", p.status());
+        m.put("ended_on", p.result() == null ? null : p.result().node());
+        m.put("moves", p.result() == null ? null : p.result().moves());
+        m.put("steps", p.result() == null ? null : p.result().steps());
+        return m;
+    }
+
+    private SchedWorkload.Report schedCall(int id, SchedWorkload.Request r) throws Exception {
+        try (RpcClient c = tool(id)) {
+            return c.call(SchedWorkload.SERVICE, r, Duration.ofSeconds(70)).get(80, TimeUnit.SECONDS);
+        }
     }
 
     private PiWorkload.Report piCall(int id, PiWorkload.Request r) throws Exception {

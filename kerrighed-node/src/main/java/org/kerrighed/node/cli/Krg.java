@@ -13,7 +13,7 @@ import java.util.ServiceLoader;
         description = "Kerrighed for the JVM: a cluster of JVMs seen as one machine.",
         subcommands = {TestCommand.class, NodeCommand.class, NodesCommand.class, ClusterCommand.class,
                 KddmCommand.class, PsCommand.class, TopCommand.class, KillCommand.class, CapsetCommand.class,
-                MigrateCommand.class, CheckpointCommand.class, RestartCommand.class,
+                MigrateCommand.class, CheckpointCommand.class, RestartCommand.class, SchedCommand.class,
                 DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Krg {
     public static void main(String[] args) {
@@ -38,13 +38,19 @@ public final class Krg {
         }
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof IllegalArgumentException) {
-                commandLine.getErr().println(commandLine.getCommandName() + ": " + ex.getMessage());
+                commandLine.getErr().println(name(commandLine) + ": " + ex.getMessage());
                 return 2;
             }
-            commandLine.getErr().println(commandLine.getCommandName() + ": " + rootMessage(ex));
+            commandLine.getErr().println(name(commandLine) + ": " + rootMessage(ex));
             return 1;
         });
         return cl;
+    }
+
+    /** The command's words after {@code krg}: {@code migrate}, {@code sched create probe}. */
+    private static String name(CommandLine commandLine) {
+        String q = commandLine.getCommandSpec().qualifiedName(" ");
+        return q.startsWith("krg ") ? q.substring(4) : q;
     }
 
     static String rootMessage(Throwable t) {

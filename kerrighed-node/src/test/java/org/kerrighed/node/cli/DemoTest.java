@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code krg demo} end to end: three node JVMs, the workload, pi computed by processes on every node (the job
- * checkpointed, killed and restarted, one of its workers migrated mid-run), KDDM counters moving, a SIGKILL they
- * survive, a clean stop.
+ * checkpointed, killed and restarted, one of its workers migrated mid-run), the default schedulers spreading
+ * processes started on one node and placing new ones, KDDM counters moving, a SIGKILL they survive, a clean stop.
  */
 class DemoTest {
     @Test
@@ -76,6 +76,26 @@ class DemoTest {
             assertEquals(move.get("to"), moves.size() == 2 ? ((Map<String, Object>) moves.get(1)).get("from")
                     : migration.get("node"), json);
         }
+        // Scheduler: the defaults installed, six CPU-bound processes started on node 0, at least one moved by the
+        // mosix balancer (its counters and the processes themselves say so), every step run once; then one process
+        // per node placed by rr.
+        Map<String, Object> sched = (Map<String, Object>) JsonText.object(json.strip()).get("scheduler");
+        assertTrue((Long) sched.get("migrations") >= 1, "the balancer moved a process: " + sched);
+        List<Object> spins = (List<Object>) sched.get("processes");
+        assertEquals(6, spins.size(), json);
+        long moved = 0;
+        for (Object o : spins) {
+            Map<String, Object> p = (Map<String, Object>) o;
+            assertEquals(0L, p.get("started_on"), json);
+            assertEquals("exited 0", p.get("status"), json);
+            assertEquals(400L, p.get("steps"), json);
+            moved += (Long) p.get("moves");
+        }
+        assertTrue(moved >= 1, "a process found itself on another node: " + sched);
+        assertEquals(java.util.Set.of(0L, 1L, 2L), ((List<Object>) sched.get("placed")).stream()
+                .map(p -> ((Map<String, Object>) p).get("started_on")).collect(java.util.stream.Collectors.toSet()),
+                json);
+        assertEquals(3L, sched.get("placements"), json);
         Matcher error = Pattern.compile("\"error\": ([-0-9.eE]+)").matcher(json);
         assertTrue(error.find(), json);
         assertTrue(Double.parseDouble(error.group(1)) < 0.01, "pi off by " + error.group(1));
