@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * <pre>
  * defaults
  * clear
- * create probe NAME TYPE [period=MS] [KEY=VALUE...]
+ * create probe NAME TYPE [period=MS] [on_change=true] [KEY=VALUE...]
  * create scheduler NAME POLICY [processes=SET] [nodes=SET] [KEY=VALUE...]
  * link SCHEDULER.PORT PROBE/SOURCE [FILTER[:KEY=VALUE,KEY=VALUE]...]
  * unlink SCHEDULER.PORT
@@ -40,7 +40,7 @@ public sealed interface SchedChange {
     List<String> USAGE = List.of(
             "defaults",
             "clear",
-            "create probe NAME TYPE [period=MS] [KEY=VALUE...]",
+            "create probe NAME TYPE [period=MS] [on_change=true] [KEY=VALUE...]",
             "create scheduler NAME POLICY [processes=SET] [nodes=SET] [KEY=VALUE...]",
             "link SCHEDULER.PORT PROBE/SOURCE [FILTER[:KEY=VALUE,...]...]",
             "unlink SCHEDULER.PORT",
@@ -74,15 +74,16 @@ public sealed interface SchedChange {
     }
 
     /** {@link ClusterScheduler#createProbe}. */
-    record CreateProbe(String name, String type, long periodMillis, Map<String, String> params) implements SchedChange {
+    record CreateProbe(String name, String type, long periodMillis, boolean onChange, Map<String, String> params)
+            implements SchedChange {
         public CreateProbe {
-            new ProbeSpec(name, type, periodMillis, params);                    // checks the names and the period
+            new ProbeSpec(name, type, periodMillis, onChange, params);          // checks the names and the period
             params = Map.copyOf(params);
         }
 
         @Override
         public long apply(ClusterScheduler s) {
-            return s.createProbe(name, type, periodMillis, params);
+            return s.createProbe(name, type, periodMillis, onChange, params);
         }
     }
 
@@ -305,8 +306,12 @@ public sealed interface SchedChange {
         Map<String, String> params = params(rest.subList(2, rest.size()), false);
         if (probe) {
             String period = params.remove("period");
+            String onChange = params.remove("on_change");
+            if (onChange != null && !onChange.equals("true") && !onChange.equals("false")) {
+                throw new IllegalArgumentException("on_change is true or false, not '" + onChange + "'");
+            }
             return new CreateProbe(rest.get(0), rest.get(1), period == null ? ProbeSpec.DEFAULT_PERIOD_MILLIS
-                    : millis(period), params);
+                    : millis(period), "true".equals(onChange), params);
         }
         String processes = params.remove("processes");
         String nodes = params.remove("nodes");

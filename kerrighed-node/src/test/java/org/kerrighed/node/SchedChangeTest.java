@@ -26,9 +26,11 @@ class SchedChangeTest {
     void everyCommand() {
         assertEquals(new SchedChange.Defaults(), parse("defaults"));
         assertEquals(new SchedChange.Clear(), parse("  clear  "));
-        assertEquals(new SchedChange.CreateProbe("p1", "load", 500, Map.of("k", "v")),
+        assertEquals(new SchedChange.CreateProbe("p1", "load", 500, false, Map.of("k", "v")),
                 parse("create probe p1 load period=500 k=v"));
-        assertEquals(new SchedChange.CreateProbe("p1", "load", 1000, Map.of()), parse("create probe p1 load"));
+        assertEquals(new SchedChange.CreateProbe("p1", "load", 1000, false, Map.of()), parse("create probe p1 load"));
+        assertEquals(new SchedChange.CreateProbe("p1", "load", 1000, true, Map.of()),
+                parse("create probe p1 load on_change=true"));
         assertEquals(new SchedChange.CreateScheduler("s", "mosix_balancer", ProcessSet.parse("groups:7"),
                 NodeSet.parse("0,2"), Map.of("stab_factor", "150")),
                 parse("create scheduler s mosix_balancer processes=groups:7 nodes=0,2 stab_factor=150"));
@@ -62,8 +64,8 @@ class SchedChangeTest {
 
     @Test
     void badWordsSayWhatIsExpected() {
-        assertEquals("missing arguments: create probe NAME TYPE [period=MS] [KEY=VALUE...]", error("create probe p"));
-        assertEquals("create what? create probe NAME TYPE [period=MS] [KEY=VALUE...] | create scheduler NAME POLICY"
+        assertEquals("missing arguments: create probe NAME TYPE [period=MS] [on_change=true] [KEY=VALUE...]", error("create probe p"));
+        assertEquals("create what? create probe NAME TYPE [period=MS] [on_change=true] [KEY=VALUE...] | create scheduler NAME POLICY"
                 + " [processes=SET] [nodes=SET] [KEY=VALUE...]", error("create widget w"));
         assertEquals("too many arguments: defaults", error("defaults now"));
         assertEquals("missing arguments: set NAME KEY=VALUE...", error("set s"));

@@ -259,7 +259,8 @@ public final class ClusterScheduler implements AutoCloseable {
             Set<String> ports = newPolicy(s.policy()).ports();
             if (!ports.contains(port)) {
                 throw new IllegalArgumentException("policy " + s.policy() + " of scheduler " + scheduler
-                        + " has no port '" + port + "' (it has " + String.join(", ", new TreeSet<>(ports)) + ")");
+                        + " has no port '" + port + "' (it has " + (ports.isEmpty() ? "none"
+                        : String.join(", ", new TreeSet<>(ports))) + ")");
             }
             checkSource(c, probe, source, "linked to " + scheduler + "." + port);
             for (FilterSpec f : filters) {
@@ -314,6 +315,9 @@ public final class ClusterScheduler implements AutoCloseable {
                 ProbeSpec next = new ProbeSpec(name, p.type(), period, onChange, m);
                 newProbe(next);
                 return c.withProbe(name, next);
+            }
+            if (!c.schedulers().containsKey(name)) {
+                throw new IllegalArgumentException("no probe or scheduler named '" + name + "'");
             }
             SchedulerSpec s = scheduler(c, name);
             Map<String, String> m = new HashMap<>(s.params());

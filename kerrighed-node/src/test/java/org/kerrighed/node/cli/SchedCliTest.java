@@ -235,7 +235,7 @@ class SchedCliTest {
         assertEquals("sched link: bad filter 'threshold:foo=1': filter threshold has no parameter 'foo' (it has"
                 + " threshold)", fails(2, "sched", "link", "s3.x", "dup/runnable", "threshold:foo=1"));
         assertEquals("sched link: SCHEDULER.PORT expected, got 's3'", fails(2, "sched", "link", "s3", "dup/runnable"));
-        assertEquals("sched set: no scheduler named 'ghost'", fails(2, "sched", "set", "ghost", "a=1"));
+        assertEquals("sched set: no probe or scheduler named 'ghost'", fails(2, "sched", "set", "ghost", "a=1"));
         assertEquals("sched remove: no probe or scheduler named 'ghost'", fails(2, "sched", "remove", "ghost"));
         assertEquals("sched create probe: period must be a number of milliseconds, 1-3600000, not 'soon'",
                 fails(2, "sched", "create", "probe", "p9", "load", "period=soon"));
