@@ -161,10 +161,10 @@ final class SchedSimBench implements Benchmark {
         for (SimPoint pt : r.every(5)) {
             cells.add(List.of(Row.number(pt.seconds()), Integer.toString(pt.processes()), Row.number(pt.maxLoad()),
                     Row.number(pt.meanLoad()), Row.number(pt.maxOverMean()), Integer.toString(pt.minRunnable()),
-                    Long.toString(pt.migrations()), pt.balanced() ? "yes" : "no"));
+                    Integer.toString(pt.overloaded()), Long.toString(pt.migrations())));
         }
         return Output.table(List.of("T_S", "PROCS", "MAX_LOAD", "MEAN_LOAD", "MAX/MEAN", "MIN_RUNNABLE",
-                "MIGRATIONS", "BALANCED"), cells);
+                "OVERLOADED", "MIGRATIONS"), cells);
     }
 
     /**

@@ -12,11 +12,17 @@ package org.kerrighed.scheduler.sim;
  *                    node would have if they were spread evenly
  * @param maxRunnable the most runnable processes on one node
  * @param minRunnable the fewest runnable processes on one node
+ * @param overloaded  the nodes with more runnable processes than 10 % above their fair share allows ({@link Simulator}
+ *                    defines it)
  * @param migrations  migrations completed since the start
- * @param balanced    whether the cluster is within 10 % of balance now ({@link Simulator} defines it)
  */
 public record SimPoint(double seconds, int processes, int migrating, double maxLoad, double meanLoad,
-                       int maxRunnable, int minRunnable, long migrations, boolean balanced) {
+                       int maxRunnable, int minRunnable, int overloaded, long migrations) {
+    /** Whether the cluster is within 10 % of balance: no node is overloaded. */
+    public boolean balanced() {
+        return overloaded == 0;
+    }
+
     /** {@code maxLoad / meanLoad}: 1.0 is perfect balance; NaN when no process is left. */
     public double maxOverMean() {
         return meanLoad == 0 ? Double.NaN : maxLoad / meanLoad;

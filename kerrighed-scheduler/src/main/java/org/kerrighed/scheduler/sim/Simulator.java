@@ -42,10 +42,10 @@ import java.util.stream.IntStream;
  *   <li>A node's engine is first ticked at its start time ({@link SimSettings#startSpreadMillis()}), then every
  *       {@link SimSettings#engineTickMillis()}. Automatic (0): the greatest common divisor of the configuration's
  *       probe periods, {@code remote_cache} polling periods and 2 s (the engine's expel period), when it is a
- *       multiple of the tick and polls are answered at once; else every tick. An engine only does something when a
- *       probe or a poll is due (or every 2 s, an expel), and migrations complete whenever they land, so these
- *       ticks change nothing but the time the simulation takes (a 256-node run polls 255 nodes from each node).
- *       A later {@link #configure} that changes that interval makes it every tick from then on.</li>
+ *       multiple of the tick and poll answers arrive within it; else every tick. An engine only does something
+ *       when a probe or a poll is due (or every 2 s, an expel), and migrations complete whenever they land, so
+ *       these ticks change nothing but the time the simulation takes (a 256-node run polls 255 nodes from each
+ *       node). A later {@link #configure} that changes that interval makes it every tick from then on.</li>
  *   <li>A poll of another node's values answers that node's {@link SchedulerEngine#values} at the time it is asked,
  *       after {@link SimSettings#pollLatencyTicks()} ticks.</li>
  *   <li>A migration takes {@link SimSettings#migrationMillis()} plus a uniform draw up to
@@ -142,9 +142,6 @@ public final class Simulator {
     }
 
     private long autoEngineTick(SchedulerConfig config) {
-        if (settings.pollLatencyTicks() > 0) {
-            return settings.tickMillis();
-        }
         long g = ENGINE_EXPEL_MILLIS;
         for (ProbeSpec p : config.probes().values()) {
             g = gcd(g, p.periodMillis());
@@ -157,7 +154,8 @@ public final class Simulator {
                 }
             }
         }
-        return g % settings.tickMillis() == 0 ? g : settings.tickMillis();
+        boolean exact = g % settings.tickMillis() == 0 && settings.pollLatencyTicks() * settings.tickMillis() <= g;
+        return exact ? g : settings.tickMillis();
     }
 
     private static long gcd(long a, long b) {
@@ -296,25 +294,27 @@ public final class Simulator {
     private void observe() {
         int total = processes.size();
         double mean = (double) total / cpus;
-        boolean balanced = true;
+        int overloaded = 0;
         int max = 0;
         int min = Integer.MAX_VALUE;
         double maxLoad = 0;
         for (VirtualNode n : nodes) {
             int r = n.runnable;
-            balanced &= r <= Math.ceil(1.1 * mean * n.cpus - 1e-9);
+            if (r > Math.ceil(1.1 * mean * n.cpus - 1e-9)) {
+                overloaded++;
+            }
             max = Math.max(max, r);
             min = Math.min(min, r);
             maxLoad = Math.max(maxLoad, (double) r / n.cpus);
         }
-        if (!balanced) {
+        if (overloaded > 0) {
             balancedSince = -1;
         } else if (balancedSince < 0) {
             balancedSince = now;
         }
         if (now % SECOND == 0) {
-            series.add(new SimPoint((double) now / SECOND, total, moving.size(), maxLoad, mean, max, min, migrations,
-                    balanced));
+            series.add(new SimPoint((double) now / SECOND, total, moving.size(), maxLoad, mean, max, min, overloaded,
+                    migrations));
         }
     }
 
