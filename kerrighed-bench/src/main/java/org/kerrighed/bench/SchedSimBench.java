@@ -33,22 +33,22 @@ final class SchedSimBench implements Benchmark {
 
     /** The command line's choices; null fields take the scale's defaults. */
     static final class Options {
-        @Option(names = "--nodes", paramLabel = "N", description = "sched-sim: simulated nodes, 1-256 (default 256)")
+        @Option(names = "--nodes", paramLabel = "N", description = "simulated nodes, 1-256 (default 256)")
         Integer nodes;
 
         @Option(names = "--loaded-fraction", paramLabel = "F",
-                description = "sched-sim: the fraction of nodes all processes start on (default 0.1)")
+                description = "the fraction of nodes all processes start on (default 0.1)")
         Double loadedFraction;
 
         @Option(names = "--procs-per-node", paramLabel = "P",
-                description = "sched-sim: processes per node of the whole cluster (default 4)")
+                description = "processes per node of the whole cluster (default 4)")
         Integer procsPerNode;
 
-        @Option(names = "--seconds", paramLabel = "S", description = "sched-sim: simulated seconds (default 300)")
+        @Option(names = "--seconds", paramLabel = "S", description = "simulated seconds (default 300)")
         Integer seconds;
 
         @Option(names = "--seed", paramLabel = "SEED",
-                description = "sched-sim: the first seed; part even runs one round per seed from it (default 1)")
+                description = "the first seed; part even runs one round per seed from it (default 1)")
         Long seed;
     }
 
