@@ -76,7 +76,7 @@ public final class Simulator {
     private final long tickNanos;
     private final VirtualNode[] nodes;
     private final int[] live;
-    private final int cpus;
+    private final int totalCpus;
     private final Random random;
     private final Map<Integer, Proc> processes = new HashMap<>();
     private final PriorityQueue<Proc> moving = new PriorityQueue<>(
@@ -98,9 +98,8 @@ public final class Simulator {
 
     /**
      * A virtual cluster of {@code settings.nodes()} idle nodes at time 0, each running {@code config} with the
-     * types of {@code components} (shared by the nodes; the caller closes it).
-     *
-     * @throws IllegalArgumentException when {@code config} names a node set outside the virtual nodes' ids
+     * types of {@code components} (shared by the nodes; the caller closes it). A node set may name nodes the
+     * simulator does not have: like nodes that are down, they are not among the live nodes.
      */
     public Simulator(SimSettings settings, Components components, SchedulerConfig config) {
         this.settings = settings;
@@ -108,7 +107,7 @@ public final class Simulator {
         this.random = new Random(settings.seed());
         this.nodes = new VirtualNode[settings.nodes()];
         this.live = IntStream.range(0, settings.nodes()).toArray();
-        this.cpus = settings.nodes() * settings.cpus();
+        this.totalCpus = settings.nodes() * settings.cpus();
         long startTicks = settings.startSpreadMillis() / settings.tickMillis();
         for (int i = 0; i < nodes.length; i++) {
             long start = startTicks <= 1 ? 0 : random.nextLong(startTicks) * tickNanos;
@@ -293,7 +292,7 @@ public final class Simulator {
 
     private void observe() {
         int total = processes.size();
-        double mean = (double) total / cpus;
+        double mean = (double) total / totalCpus;
         int overloaded = 0;
         int max = 0;
         int min = Integer.MAX_VALUE;
