@@ -1,6 +1,7 @@
 package org.kerrighed.bench;
 
 import org.kerrighed.node.cli.Output;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -27,13 +28,15 @@ import java.util.concurrent.Callable;
                 "memory against local memory and Kerrighed RPC), ipc (locks, barriers",
                 "and queues against Hazelcast, the JDK and Kerrighed RPC), epm (distant",
                 "fork against Hazelcast's executor service and Kerrighed RPC), migration",
-                "(process migration against an RPC round trip of its ghost's bytes)."})
+                "(process migration against an RPC round trip of its ghost's bytes),",
+                "sched-sim (the default scheduler on 256 simulated nodes: balance over",
+                "time, migrations, time to converge; no peer)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
         for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
-                new IpcBench(), new EpmBench(), new MigrationBench())) {
+                new IpcBench(), new EpmBench(), new MigrationBench(), new SchedSimBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
@@ -46,7 +49,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--only", paramLabel = "PART", split = ",",
             description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue;"
-                    + " migration: migrate)")
+                    + " migration: migrate, checkpoint; sched-sim: even, uneven, 2cpu)")
     List<String> only;
 
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")
@@ -57,6 +60,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "DIR", description = "where NAME.json goes (default: bench-results under the project root)")
     Path out;
+
+    @ArgGroup(exclusive = false, validate = false, heading = "Options of sched-sim:%n")
+    SchedSimBench.Options sim;
 
     static final class Names extends ArrayList<String> {
         Names() {
@@ -69,6 +75,13 @@ public final class BenchCommand implements Callable<Integer> {
         Benchmark b = BENCHMARKS.get(name);
         if (b == null) {
             throw new IllegalArgumentException("NAME: no benchmark '" + name + "'; choose one of " + BENCHMARKS.keySet());
+        }
+        if (sim != null) {
+            if (!(b instanceof SchedSimBench)) {
+                throw new IllegalArgumentException("--nodes, --loaded-fraction, --procs-per-node, --seconds and --seed"
+                        + " are options of benchmark sched-sim, not " + name);
+            }
+            b = new SchedSimBench(sim);
         }
         // Hazelcast warns about every connection the benchmark kills; keep its errors only.
         System.setProperty("org.slf4j.simpleLogger.log.com.hazelcast", "error");
