@@ -7,28 +7,37 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Kerrighed's {@code mosix_load_balancer}, extended to move several processes at once when the gap is wide. It
- * decides when its {@code local_load} port publishes (wired through a threshold and a frequency limit):
+ * Kerrighed's {@code mosix_load_balancer}, extended to move several processes at once when the gap is wide, and to
+ * spread its moves over the light nodes. It decides when its {@code local_load} port publishes (wired through a
+ * threshold and a frequency limit):
  * <ol>
  *   <li>each other node of the node set is estimated at its {@code remote_load} plus one
  *       {@code single_process_load} for every process this node sent it since that value was polled;</li>
  *   <li>when the local load exceeds the lowest estimate by more than {@code spread_above} processes (default 2),
- *       it moves several processes, one at a time to the node with the lowest estimate, as long as the local load
- *       (less what it moved) stays above that estimate (plus what it moved) plus {@code stab_factor} percent
+ *       it moves several processes, one at a time, each to a <em>target</em>, as long as the local load (less what
+ *       it moved) stays above the target's estimate (plus what it moved there) plus {@code stab_factor} percent
  *       (default 130) of one process, and at most {@code max_moves} (default 8);</li>
  *   <li>otherwise it moves one process, as Kerrighed does: the one with the second-highest
- *       {@code process_load} (the highest when it is alone), to the node with the lowest estimate plus
- *       {@code stab_factor} percent of one process, if that is below the local load.</li>
+ *       {@code process_load} (the highest when it is alone), to the target, if the target's estimate plus
+ *       {@code stab_factor} percent of one process is below the local load.</li>
  * </ol>
- * Processes are taken in Kerrighed's order: second-highest load first, then the highest, then down.
+ * The target is the lightest of {@code choices} (default 2) nodes drawn at random, or the lightest node when
+ * there are no more than that, or when {@code choices} is 0 (Kerrighed's rule). Every node sees the same polled
+ * loads, so with Kerrighed's rule every loaded node sends to the same lightest nodes at once and the load moves in
+ * herds (in the simulator, 256 nodes never settled); two random choices spread the moves. The draws come from a
+ * generator seeded by the node's id, so a run is repeatable. Processes are taken in Kerrighed's order:
+ * second-highest load first, then the highest, then down.
  */
 final class MosixBalancer implements Policy {
     private static final long FORGET_NANOS = 30_000_000_000L;
 
     private final Deque<long[]> sent = new ArrayDeque<>();     // {time, node}, oldest first
+    private Random random;
 
     @Override
     public Set<String> ports() {
@@ -80,11 +89,15 @@ final class MosixBalancer implements Policy {
         if (movable.size() > 1) {
             movable.add(0, movable.remove(1));                 // Kerrighed takes the second-highest first
         }
-        int lowest = lowest(estimate);
+        int choices = (int) ctx.param("choices", 2);
+        if (random == null) {
+            random = new Random(0x9E3779B97F4A7C15L * (ctx.node() + 1));
+        }
+        int lowest = lowest(estimate, estimate.keySet());
         List<Move> moves = new ArrayList<>();
         if (local - estimate.get(lowest) > spread) {
             for (ProcessSample p : movable) {
-                int n = lowest(estimate);
+                int n = target(estimate, choices);
                 if (moves.size() >= max || estimate.get(n) + stab >= local) {
                     break;
                 }
@@ -92,8 +105,11 @@ final class MosixBalancer implements Policy {
                 estimate.merge(n, single, Double::sum);
                 local -= single;
             }
-        } else if (estimate.get(lowest) + stab < local) {
-            moves.add(new Move(movable.getFirst().pid(), lowest));
+        } else {
+            int n = target(estimate, choices);
+            if (estimate.get(n) + stab < local) {
+                moves.add(new Move(movable.getFirst().pid(), n));
+            }
         }
         for (Move m : moves) {
             sent.addLast(new long[] {now, m.node()});
@@ -101,11 +117,26 @@ final class MosixBalancer implements Policy {
         return moves;
     }
 
-    private static int lowest(Map<Integer, Double> estimate) {
+    /** The lightest of {@code choices} nodes drawn at random, or of all when there are no more (or 0 choices). */
+    private int target(Map<Integer, Double> estimate, int choices) {
+        if (choices <= 0 || estimate.size() <= choices) {
+            return lowest(estimate, estimate.keySet());
+        }
+        List<Integer> nodes = new ArrayList<>(new TreeSet<>(estimate.keySet()));
+        Set<Integer> drawn = new TreeSet<>();
+        while (drawn.size() < choices) {
+            drawn.add(nodes.get(random.nextInt(nodes.size())));
+        }
+        return lowest(estimate, drawn);
+    }
+
+    /** The node of {@code among} with the lowest estimate; the lowest id among equals. */
+    private static int lowest(Map<Integer, Double> estimate, Set<Integer> among) {
         int best = -1;
-        for (Map.Entry<Integer, Double> e : estimate.entrySet()) {
-            if (best < 0 || e.getValue() < estimate.get(best) || e.getValue().equals(estimate.get(best)) && e.getKey() < best) {
-                best = e.getKey();
+        for (int n : among) {
+            double v = estimate.get(n);
+            if (best < 0 || v < estimate.get(best) || v == estimate.get(best) && n < best) {
+                best = n;
             }
         }
         return best;

@@ -63,7 +63,8 @@ public record SchedulerConfig(long version, long nextSeq, Map<String, ProbeSpec>
         return l;
     }
 
-    SchedulerConfig withProbe(String name, ProbeSpec p) {
+    /** This configuration with probe {@code name} set to {@code p} (removed when null), one version later. */
+    public SchedulerConfig withProbe(String name, ProbeSpec p) {
         Map<String, ProbeSpec> m = new HashMap<>(probes);
         if (p == null) {
             m.remove(name);
@@ -73,7 +74,8 @@ public record SchedulerConfig(long version, long nextSeq, Map<String, ProbeSpec>
         return new SchedulerConfig(version + 1, nextSeq, m, schedulers, plugins);
     }
 
-    SchedulerConfig withScheduler(String name, SchedulerSpec s) {
+    /** This configuration with scheduler {@code name} set to {@code s} (removed when null), one version later. */
+    public SchedulerConfig withScheduler(String name, SchedulerSpec s) {
         Map<String, SchedulerSpec> m = new HashMap<>(schedulers);
         if (s == null) {
             m.remove(name);
@@ -83,7 +85,8 @@ public record SchedulerConfig(long version, long nextSeq, Map<String, ProbeSpec>
         return new SchedulerConfig(version + 1, Math.max(nextSeq, s == null ? 0 : s.seq() + 1), probes, m, plugins);
     }
 
-    SchedulerConfig withPlugin(String name, PluginSpec p) {
+    /** This configuration with plugin {@code name} set to {@code p} (removed when null), one version later. */
+    public SchedulerConfig withPlugin(String name, PluginSpec p) {
         Map<String, PluginSpec> m = new HashMap<>(plugins);
         if (p == null) {
             m.remove(name);

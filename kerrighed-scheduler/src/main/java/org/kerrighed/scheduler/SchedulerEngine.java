@@ -43,6 +43,10 @@ public final class SchedulerEngine {
     private final Set<Integer> moving = new HashSet<>();
     private final Set<Integer> departed = new HashSet<>();                       // moved away since `last`
     private NodeSample last;
+    private Map<Integer, Set<String>> pollPlan = Map.of();                       // node -> keys, see planPolls
+    private Map<Integer, Long> pollPeriods = Map.of();
+    private SchedulerConfig pollPlanFor;
+    private int[] pollPlanLive;
 
     public SchedulerEngine(SchedulerHost host, Components components) {
         this.host = Objects.requireNonNull(host);
@@ -108,7 +112,9 @@ public final class SchedulerEngine {
                 continue;
             }
             if (!s.spec.nodes().contains(host.self())) {
-                s.expel(now);
+                if (!s.triggers.isEmpty()) {
+                    s.expel(now);                      // a balancer's processes belong on its nodes
+                }
                 continue;
             }
             for (Map.Entry<String, PortLink> e : new TreeMap<>(s.spec.links()).entrySet()) {
@@ -171,18 +177,30 @@ public final class SchedulerEngine {
     }
 
     private void poll(long now) {
+        int[] live = host.liveNodes();
+        if (pollPlanFor != config || !Arrays.equals(pollPlanLive, live)) {
+            planPolls(live);
+        }
+        pollPlan.forEach((node, keys) -> {
+            Remote r = remotes.computeIfAbsent(node, k -> new Remote());
+            if (!r.inFlight && now - r.started >= pollPeriods.get(node)) {
+                r.inFlight = true;
+                r.started = now;
+                host.poll(node, keys).whenComplete((v, err) -> polled(node, r, v, err));
+            }
+        });
+    }
+
+    /** Which nodes to poll for which keys, how often: made again when the configuration or the nodes change. */
+    private void planPolls(int[] live) {
         Map<Integer, Set<String>> want = new HashMap<>();
         Map<Integer, Long> period = new HashMap<>();
-        int[] live = host.liveNodes();
-        for (SchedRun s : schedulers.values()) {
-            if (s.policy == null) {
-                continue;
-            }
-            for (PortLink link : s.spec.links().values()) {
+        for (SchedulerSpec s : config.schedulers().values()) {
+            for (PortLink link : s.links().values()) {
                 FilterSpec cache = link.filter("remote_cache");
                 if (cache != null) {
                     long every = Long.parseLong(cache.params().getOrDefault("polling", "1000")) * 1_000_000;
-                    for (int n : s.spec.nodes().of(live)) {
+                    for (int n : s.nodes().of(live)) {
                         if (n != host.self()) {
                             want.computeIfAbsent(n, k -> new HashSet<>()).add(link.key());
                             period.merge(n, every, Math::min);
@@ -191,15 +209,12 @@ public final class SchedulerEngine {
                 }
             }
         }
+        want.replaceAll((n, keys) -> Set.copyOf(keys));
         remotes.keySet().retainAll(want.keySet());
-        want.forEach((node, keys) -> {
-            Remote r = remotes.computeIfAbsent(node, k -> new Remote());
-            if (!r.inFlight && now - r.started >= period.get(node)) {
-                r.inFlight = true;
-                r.started = now;
-                host.poll(node, keys).whenComplete((v, err) -> polled(node, r, v, err));
-            }
-        });
+        pollPlan = want;
+        pollPeriods = period;
+        pollPlanFor = config;
+        pollPlanLive = live.clone();
     }
 
     private synchronized void polled(int node, Remote r, Map<String, Double> v, Throwable err) {

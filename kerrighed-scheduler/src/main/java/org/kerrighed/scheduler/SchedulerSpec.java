@@ -19,7 +19,8 @@ public record SchedulerSpec(String name, String policy, long seq, Map<String, St
         }
     }
 
-    SchedulerSpec withLink(String port, PortLink link) {
+    /** This scheduler with port {@code port} fed by {@code link} (unlinked when null). */
+    public SchedulerSpec withLink(String port, PortLink link) {
         Map<String, PortLink> l = new HashMap<>(links);
         if (link == null) {
             l.remove(port);
@@ -29,11 +30,13 @@ public record SchedulerSpec(String name, String policy, long seq, Map<String, St
         return new SchedulerSpec(name, policy, seq, params, l, processes, nodes);
     }
 
-    SchedulerSpec withParams(Map<String, String> p) {
+    /** This scheduler with parameters {@code p}. */
+    public SchedulerSpec withParams(Map<String, String> p) {
         return new SchedulerSpec(name, policy, seq, p, links, processes, nodes);
     }
 
-    SchedulerSpec withSets(ProcessSet ps, NodeSet ns) {
+    /** This scheduler for processes {@code ps} on nodes {@code ns}. */
+    public SchedulerSpec withSets(ProcessSet ps, NodeSet ns) {
         return new SchedulerSpec(name, policy, seq, params, links, ps, ns);
     }
 }

@@ -111,6 +111,7 @@ class MosixBalancerTest {
     @Test
     void noMoveWhileTheLightestNodePlusTheStabilityFactorIsNotBelowTheLocalLoad() {
         Values v = threeProcesses().load(2.2).remote(1, 0.9, 0.5).remote(2, 1.5, 0.5).remote(3, 2.0, 0.5);
+        v.params.put("choices", "0");                           // Kerrighed's rule: the lightest node
         assertEquals(List.of(), new MosixBalancer().decide("local_load", v), "0.9 + 1.3 >= 2.2");
         v.load(2.3);
         assertEquals(List.of(new Move(11, 1)), new MosixBalancer().decide("local_load", v), "0.9 + 1.3 < 2.3");
@@ -126,6 +127,7 @@ class MosixBalancerTest {
     @Test
     void aSmallGapMovesTheProcessWithTheSecondHighestLoadToTheLightestNode() {
         Values v = threeProcesses().load(3.0).remote(1, 1.5, 0.5).remote(2, 1.0, 0.5).remote(3, 1.2, 0.5);
+        v.params.put("choices", "0");
         assertEquals(List.of(new Move(11, 2)), new MosixBalancer().decide("local_load", v),
                 "a gap of 2 processes is not more than spread_above: one move, Kerrighed's choice");
     }
@@ -140,11 +142,32 @@ class MosixBalancerTest {
     void aGapOfMoreThanTwoProcessesMovesSeveralSpreadOverTheLightestNodes() {
         Values v = threeProcesses().process(13, 0.1).process(14, 0.05).load(6.0)
                 .remote(1, 0.0, 0.5).remote(2, 1.0, 0.5).remote(3, 4.0, 0.5);
+        v.params.put("choices", "0");
         // Estimates 0, 1, 4. Move 1 to node 1 (0 -> 1, local 5); tie at 1: lower id, node 1 (1 -> 2, local 4);
         // node 2 (1 -> 2, local 3); then the lightest, 2, plus 1.3 is not below 3: stop.
         assertEquals(List.of(new Move(11, 1), new Move(10, 1), new Move(12, 2)),
                 new MosixBalancer().decide("local_load", v),
                 "second-highest load first, then the highest, then down; each to the lightest estimate");
+    }
+
+    @Test
+    void withManyLightNodesEachNodeSendsToTheLighterOfTwoDrawnAtRandomSoLoadedNodesDoNotHerd() {
+        java.util.Set<Integer> targets = new java.util.TreeSet<>();
+        for (int self = 0; self < 10; self++) {
+            Values v = threeProcesses().load(2.0);                // a gap of 2: one move
+            v.node = self;
+            v.nodes = java.util.stream.IntStream.concat(java.util.stream.IntStream.of(self),
+                    java.util.stream.IntStream.range(10, 30)).toArray();
+            for (int n = 10; n < 30; n++) {
+                v.remote(n, n == 29 ? 2.0 : 0.0, 0.5);
+            }
+            List<Move> moves = new MosixBalancer().decide("local_load", v);
+            assertEquals(1, moves.size());
+            assertTrue(moves.getFirst().node() != 29, "node 29 is never lighter than the other one drawn");
+            targets.add(moves.getFirst().node());
+            assertEquals(moves, new MosixBalancer().decide("local_load", v), "the same node draws the same");
+        }
+        assertTrue(targets.size() >= 5, "ten loaded nodes spread their moves: " + targets);
     }
 
     @Test
