@@ -209,7 +209,8 @@ final class SchedCommand {
         @Command(name = "probe", mixinStandardHelpOptions = true,
                 description = {"Creates a probe on every node.",
                         "Probe NAME of type TYPE, sampled every period=MS (default 1000), with the type's parameters"
-                                + " KEY=VALUE. 'krg sched list' shows the types."})
+                                + " KEY=VALUE; with on_change=true its sources trigger decisions only when they change."
+                                + " 'krg sched list' shows the types."})
         static final class Probe extends Change {
             @Parameters(index = "0", paramLabel = "NAME", description = "the probe's name")
             String name;
@@ -217,7 +218,8 @@ final class SchedCommand {
             @Parameters(index = "1", paramLabel = "TYPE", description = "a probe type (built in or a plugin's)")
             String type;
 
-            @Parameters(index = "2..*", paramLabel = "KEY=VALUE", description = "period=MS and the type's parameters")
+            @Parameters(index = "2..*", paramLabel = "KEY=VALUE",
+                    description = "period=MS, on_change=true and the type's parameters")
             List<String> params = new ArrayList<>();
 
             @Override
