@@ -1,9 +1,7 @@
 package org.kerrighed.scheduler;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +15,8 @@ import java.util.TreeSet;
  * threshold and a frequency limit):
  * <ol>
  *   <li>each other node of the node set is estimated at its {@code remote_load} plus one
- *       {@code single_process_load} for every process this node sent it since that value was polled;</li>
+ *       {@code single_process_load} for every process this node sent it (placed there, or moved) since that value
+ *       was polled ({@link PolicyContext#sentSince});</li>
  *   <li>when the local load exceeds the lowest estimate by more than {@code spread_above} processes (default 2),
  *       it moves several processes, one at a time, each to a <em>target</em>, as long as the local load (less what
  *       it moved) stays above the target's estimate (plus what it moved there) plus {@code stab_factor} percent
@@ -34,9 +33,6 @@ import java.util.TreeSet;
  * second-highest load first, then the highest, then down.
  */
 final class MosixBalancer implements Policy {
-    private static final long FORGET_NANOS = 30_000_000_000L;
-
-    private final Deque<long[]> sent = new ArrayDeque<>();     // {time, node}, oldest first
     private Random random;
 
     @Override
@@ -64,20 +60,11 @@ final class MosixBalancer implements Policy {
         double spread = ctx.param("spread_above", 2) * single;
         int max = (int) ctx.param("max_moves", 8);
         long now = ctx.nanoTime();
-        while (!sent.isEmpty() && now - sent.peekFirst()[0] > FORGET_NANOS) {
-            sent.removeFirst();
-        }
         Map<Integer, Double> estimate = new HashMap<>();
         for (int n : ctx.nodes()) {
             double r = ctx.remote("remote_load", n);
             if (n != ctx.node() && !Double.isNaN(r)) {
-                long since = now - ctx.remoteAge("remote_load", n);
-                for (long[] s : sent) {
-                    if (s[1] == n && s[0] > since) {
-                        r += single;
-                    }
-                }
-                estimate.put(n, r);
+                estimate.put(n, r + single * ctx.sentSince(n, now - ctx.remoteAge("remote_load", n)));
             }
         }
         if (estimate.isEmpty()) {
@@ -110,9 +97,6 @@ final class MosixBalancer implements Policy {
             if (estimate.get(n) + stab < local) {
                 moves.add(new Move(movable.getFirst().pid(), n));
             }
-        }
-        for (Move m : moves) {
-            sent.addLast(new long[] {now, m.node()});
         }
         return moves;
     }

@@ -30,6 +30,15 @@ public interface PolicyContext {
     /** How old {@link #remote}'s value is, in nanoseconds: {@link Long#MAX_VALUE} when there is none. */
     long remoteAge(String port, int node);
 
+    /**
+     * How many processes this node sent to {@code node} after {@code sinceNanos} (on {@link #nanoTime}'s clock):
+     * processes any of its schedulers placed there and moves they asked for, over the last 30 s. A policy adds them
+     * to a remote value polled before they went ({@code nanoTime() - remoteAge(port, node)}).
+     */
+    default int sentSince(int node, long sinceNanos) {
+        return 0;
+    }
+
     /** The last per-process values published through {@code port} (pid to value); empty when none. */
     Map<Integer, Double> perProcess(String port);
 

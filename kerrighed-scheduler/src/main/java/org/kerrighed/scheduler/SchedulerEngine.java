@@ -30,6 +30,7 @@ public final class SchedulerEngine {
     private static final int MAX_ERRORS_IN_A_ROW = 3;
     private static final long REFUSED_NANOS = 30_000_000_000L;
     private static final long EXPEL_EVERY_NANOS = 2_000_000_000L;
+    private static final long SENT_MEMORY_NANOS = 30_000_000_000L;
 
     private final SchedulerHost host;
     private final Components components;
@@ -43,6 +44,7 @@ public final class SchedulerEngine {
     private final Set<Integer> moving = new HashSet<>();
     private final Set<Integer> departed = new HashSet<>();                       // moved away since `last`
     private NodeSample last;
+    private final java.util.ArrayDeque<long[]> sent = new java.util.ArrayDeque<>();   // {time, node}, oldest first
     private Map<Integer, Set<String>> pollPlan = Map.of();                       // node -> keys, see planPolls
     private Map<Integer, Long> pollPeriods = Map.of();
     private SchedulerConfig pollPlanFor;
@@ -125,6 +127,15 @@ public final class SchedulerEngine {
             }
         }
         poll(now);
+    }
+
+    /** Records a process sent to {@code node} now (placed or moved), forgetting those older than 30 s. */
+    private void sent(int node) {
+        long now = host.nanoTime();
+        while (!sent.isEmpty() && now - sent.peekFirst()[0] > SENT_MEMORY_NANOS) {
+            sent.removeFirst();
+        }
+        sent.addLast(new long[] {now, node});
     }
 
     private void resample() {
@@ -436,6 +447,7 @@ public final class SchedulerEngine {
         }
 
         private void move(Move m) {
+            sent(m.node());
             moving.add(m.pid());
             host.migrate(m.pid(), m.node()).whenComplete((r, err) -> moved(m, err));
         }
@@ -493,6 +505,9 @@ public final class SchedulerEngine {
                 return Policy.NO_CHOICE;
             }
             placements++;
+            if (n != host.self()) {
+                sent(n);
+            }
             log.debug("node {}: scheduler {} placed {} on node {}", host.self(), spec.name(), p.command(), n);
             return n;
         }
@@ -568,6 +583,17 @@ public final class SchedulerEngine {
             Remote r = remotes.get(node);
             PortLink l = spec.links().get(port);
             return l == null || r == null || !r.values.containsKey(l.key()) ? Long.MAX_VALUE : host.nanoTime() - r.at;
+        }
+
+        @Override
+        public int sentSince(int node, long sinceNanos) {
+            int count = 0;
+            for (long[] s : sent) {
+                if (s[1] == node && s[0] > sinceNanos) {
+                    count++;
+                }
+            }
+            return count;
         }
 
         @Override

@@ -28,6 +28,7 @@ class MosixBalancerTest {
         final Map<Integer, Double> processLoad = new HashMap<>();
         final List<ProcessSample> movable = new ArrayList<>();
         final Map<String, String> params = new HashMap<>();
+        final List<long[]> sent = new ArrayList<>();                 // {time, node}: what the engine would record
 
         Values load(double l) {
             local.put("local_load", l);
@@ -51,6 +52,11 @@ class MosixBalancerTest {
         @Override
         public int node() {
             return node;
+        }
+
+        @Override
+        public int sentSince(int n, long sinceNanos) {
+            return (int) sent.stream().filter(x -> x[1] == n && x[0] > sinceNanos).count();
         }
 
         @Override
@@ -185,12 +191,14 @@ class MosixBalancerTest {
 
         Values stale = threeProcesses().load(2.0);
         stale.now = first.now + 2 * SECOND;
+        stale.sent.add(new long[] {first.now, 1});                // the move of the first decision
         stale.remote(1, 0.0, 3).remote(2, 0.2, 3);
         assertEquals(List.of(new Move(11, 2)), b.decide("local_load", stale),
                 "node 1's value predates the move there: estimated 0 + 1, so node 2 (0.2) is lighter");
 
         Values fresh = threeProcesses().load(2.0);
         fresh.now = first.now + 4 * SECOND;
+        fresh.sent.add(new long[] {first.now, 1});
         fresh.remote(1, 0.0, 0.5).remote(2, 0.2, 0.5);
         assertEquals(List.of(new Move(11, 1)), b.decide("local_load", fresh),
                 "values polled after the moves already count them: node 1 is taken at 0 again");
