@@ -27,13 +27,15 @@ import java.util.concurrent.Callable;
                 "memory against local memory and Kerrighed RPC), ipc (locks, barriers",
                 "and queues against Hazelcast, the JDK and Kerrighed RPC), epm (distant",
                 "fork against Hazelcast's executor service and Kerrighed RPC), migration",
-                "(process migration against an RPC round trip of its ghost's bytes)."})
+                "(process migration against an RPC round trip of its ghost's bytes), sched",
+                "(makespan of CPU-bound processes under the default scheduler on two pinned",
+                "cores against Hazelcast's executor service and no scheduler; policy swaps)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
         for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
-                new IpcBench(), new EpmBench(), new MigrationBench())) {
+                new IpcBench(), new EpmBench(), new MigrationBench(), new SchedBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
@@ -46,7 +48,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--only", paramLabel = "PART", split = ",",
             description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue;"
-                    + " migration: migrate)")
+                    + " migration: migrate, checkpoint; sched: makespan, swap)")
     List<String> only;
 
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")
