@@ -29,7 +29,11 @@ final class SchedBench implements Benchmark {
     static final int NODES = 2;
     private static final int LAUNCHER = 1;
     private static final long STEP_NANOS = 10_000_000;
-    private static final long SEED = 20_261_127L;
+    /**
+     * The uneven batch's seed: its lengths put 8.3 s of CPU on one node and 9.9 s on the other when placed in turn,
+     * a gap near the typical one for such draws (about 1.6 s), so balancing has something to do.
+     */
+    private static final long SEED = 11;
     /** The default balancer decides at most once per 2 s and after a migration: a run starts once that passed. */
     private static final Duration SETTLE = Duration.ofMillis(2500);
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(6);
