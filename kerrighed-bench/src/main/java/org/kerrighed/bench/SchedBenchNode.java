@@ -189,11 +189,15 @@ public final class SchedBenchNode {
     }
 
     /**
-     * The peer's member: {@link HazelcastPeer}'s tuned settings, the task's factory, and an executor with enough
-     * threads to run every task of a batch at once (as every process of a batch runs at once).
+     * The peer's member: Hazelcast's default failure detection (a member whose core is busy with a batch may be slow
+     * to answer heartbeats; the executor does not need fast detection), joining without the pre-join wait, the
+     * task's factory, and an executor with enough threads to run every task of a batch at once (as every process of
+     * a batch runs at once).
      */
     static Config hazelcastConfig(String cluster, String seed) {
-        Config c = HazelcastPeer.config(cluster, true, seed);
+        Config c = HazelcastPeer.config(cluster, false, seed);
+        c.setProperty("hazelcast.wait.seconds.before.join", "0");
+        c.setProperty("hazelcast.max.wait.seconds.before.join", "0");
         c.getSerializationConfig().addDataSerializableFactory(HZ_FACTORY, id -> new WorkTask());
         c.getExecutorConfig(EXECUTOR).setPoolSize(EXECUTOR_THREADS);
         return c;
@@ -324,6 +328,10 @@ public final class SchedBenchNode {
     private long[] tasks(long iterations, int[] steps) throws Exception {
         IExecutorService executor = hz.getExecutorService(EXECUTOR);
         List<Member> members = new ArrayList<>(hz.getCluster().getMembers());
+        if (members.size() != SchedBench.NODES) {
+            throw new IllegalStateException("the Hazelcast cluster has " + members.size() + " members, not "
+                    + SchedBench.NODES + ": " + members);
+        }
         members.sort((x, y) -> Boolean.compare(!x.localMember(), !y.localMember()));
         AtomicLongArray ends = new AtomicLongArray(steps.length);
         AtomicLongArray cpus = new AtomicLongArray(steps.length);
