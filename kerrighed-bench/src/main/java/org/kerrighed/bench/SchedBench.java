@@ -34,7 +34,10 @@ final class SchedBench implements Benchmark {
      * a gap near the typical one for such draws (about 1.6 s), so balancing has something to do.
      */
     private static final long SEED = 11;
-    /** The default balancer decides at most once per 2 s and after a migration: a run starts once that passed. */
+    /**
+     * The default balancer decides at most once per 2 s and not within 2 s of a migration, and its loads are sampled
+     * every second: a batch with the scheduler on starts once the one before is that far behind.
+     */
     private static final Duration SETTLE = Duration.ofMillis(2500);
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(6);
     private static final List<String> CHILD_JVM = List.of("-Xms256m", "-Xmx512m", "-XX:+UseParallelGC",
