@@ -16,6 +16,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 
 /**
  * The node JVMs of one benchmark run (ids 1..n, started one after the other: on a busy machine JVMs that start and
@@ -42,6 +43,16 @@ final class BenchCluster implements AutoCloseable {
      */
     BenchCluster(String bench, Class<?> mainClass, int nodes, List<String> jvmFlags, boolean hazelcast,
                  ServiceKey<long[], long[]> control, Duration timeout, Path dir, Progress progress) throws Exception {
+        this(bench, mainClass, nodes, n -> List.of(), jvmFlags, hazelcast, control, timeout, dir, progress);
+    }
+
+    /**
+     * The same, each node's JVM started under {@code launcher.apply(id)} (a command that {@code exec}s the JVM, such
+     * as {@code taskset -c CORE}; empty for none).
+     */
+    BenchCluster(String bench, Class<?> mainClass, int nodes, IntFunction<List<String>> launcher, List<String> jvmFlags,
+                 boolean hazelcast, ServiceKey<long[], long[]> control, Duration timeout, Path dir, Progress progress)
+            throws Exception {
         this.nodes = nodes;
         this.hazelcast = hazelcast;
         this.control = control;
@@ -63,7 +74,8 @@ final class BenchCluster implements AutoCloseable {
                     args.addAll(List.of(cluster + "-hz", n == 1 ? "-" : ready[1][3]));
                 }
                 args.add(dir.resolve("storage-" + n).toString());
-                ChildJvm j = ChildJvm.start(bench + "-bench-node-" + n, mainClass.getName(), jvmFlags, args, dir);
+                ChildJvm j = ChildJvm.start(bench + "-bench-node-" + n, launcher.apply(n), mainClass.getName(), jvmFlags,
+                        args, dir);
                 jvms.add(j);
                 ready[n] = j.awaitLine(l -> l.startsWith("READY "), Duration.ofSeconds(120)).split(" ");
             }

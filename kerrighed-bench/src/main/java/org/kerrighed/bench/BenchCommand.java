@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
                 "memory against local memory and Kerrighed RPC), ipc (locks, barriers",
                 "and queues against Hazelcast, the JDK and Kerrighed RPC), epm (distant",
                 "fork against Hazelcast's executor service and Kerrighed RPC), migration",
-                "(process migration against an RPC round trip of its ghost's bytes),",
+                "(process migration against an RPC round trip of its ghost's bytes), sched",
+                "(makespan of CPU-bound processes under the default scheduler on two pinned",
+                "cores against Hazelcast's executor service and no scheduler; policy swaps),",
                 "sched-sim (the default scheduler on 256 simulated nodes: balance over",
                 "time, migrations, time to converge; no peer)."})
 public final class BenchCommand implements Callable<Integer> {
@@ -36,7 +38,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     static {
         for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
-                new IpcBench(), new EpmBench(), new MigrationBench(), new SchedSimBench())) {
+                new IpcBench(), new EpmBench(), new MigrationBench(), new SchedBench(), new SchedSimBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
@@ -49,7 +51,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--only", paramLabel = "PART", split = ",",
             description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue;"
-                    + " migration: migrate, checkpoint; sched-sim: even, uneven, 2cpu)")
+                    + " migration: migrate, checkpoint; sched: makespan, swap; sched-sim: even, uneven, 2cpu)")
     List<String> only;
 
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")

@@ -52,9 +52,19 @@ public final class ChildJvm implements AutoCloseable {
      */
     public static ChildJvm start(String name, String mainClass, List<String> jvmArgs, List<String> args, Path logDir)
             throws IOException {
+        return start(name, List.of(), mainClass, jvmArgs, args, logDir);
+    }
+
+    /**
+     * Starts {@code mainClass} with {@code args} under {@code launcher}, a command that runs the rest of its command
+     * line in place of itself ({@code exec}s it, as {@code taskset -c 0} or {@code nice} do), so that the child's
+     * pid is the JVM's; empty for none.
+     */
+    public static ChildJvm start(String name, List<String> launcher, String mainClass, List<String> jvmArgs,
+                                 List<String> args, Path logDir) throws IOException {
         Files.createDirectories(logDir);
         Path log = logDir.resolve(name + ".log");
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(launcher);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(inheritedFlags());
         cmd.addAll(jvmArgs);
