@@ -1,7 +1,6 @@
 package org.kerrighed.node;
 
 import org.kerrighed.epm.Epm;
-import org.kerrighed.scheduler.ClusterScheduler;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.access.CallerContext;
@@ -15,6 +14,7 @@ import org.kerrighed.rpc.membership.HotplugHook;
 import org.kerrighed.rpc.membership.Member;
 import org.kerrighed.rpc.membership.Membership;
 import org.kerrighed.rpc.membership.View;
+import org.kerrighed.scheduler.ClusterScheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
