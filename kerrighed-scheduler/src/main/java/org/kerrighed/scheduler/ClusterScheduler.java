@@ -98,12 +98,13 @@ public final class ClusterScheduler implements AutoCloseable {
         this.store = kddm.createStaticSet(SchedWire.CONFIG_SET, kddm.objectSpec(SchedulerConfig.class)
                 .withReplication(SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(SchedulerConfig.class));
         this.engine = new SchedulerEngine(new Host(), components);
-        rpc.register(SchedWire.POLL, HandlerKind.NON_BLOCKING, (ctx, keys) -> new HashMap<>(engine.values(keys)));
+        // blocking kinds: both take the engine's lock, which a slow plugin may hold; never on an I/O thread
+        rpc.register(SchedWire.POLL, HandlerKind.BLOCKING, (ctx, keys) -> new HashMap<>(engine.values(keys)));
         rpc.register(SchedWire.NUDGE, HandlerKind.NON_BLOCKING, (ctx, v) -> {
             requestSync();
             return null;
         });
-        rpc.register(SchedWire.REPORT, HandlerKind.NON_BLOCKING, (ctx, n) -> report());
+        rpc.register(SchedWire.REPORT, HandlerKind.BLOCKING, (ctx, n) -> report());
         this.applier = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("krg-sched-apply-" + self).factory());
         this.ticker = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("krg-sched-" + self).daemon().factory());
@@ -188,11 +189,12 @@ public final class ClusterScheduler implements AutoCloseable {
         long end = System.nanoTime() + limit.toNanos();
         while (true) {
             requestSync();
-            boolean all = true;
-            for (NodeReport r : reports()) {
+            List<NodeReport> reports = reports();
+            boolean all = reports.size() == kddm.members().length;
+            for (NodeReport r : reports) {
                 all &= r.version() >= version;
             }
-            if (all && reports().size() == kddm.members().length) {
+            if (all) {
                 return true;
             }
             if (System.nanoTime() > end) {
@@ -238,6 +240,7 @@ public final class ClusterScheduler implements AutoCloseable {
                                 Map<String, String> params) {
         new SchedulerSpec(name, policy, 0, params, Map.of(), processes, nodes);     // checks the arguments
         newPolicy(policy);
+        checkParams(policy, params);
         return change(c -> {
             checkFree(c, name);
             return c.withScheduler(name, new SchedulerSpec(name, policy, c.nextSeq(), params, Map.of(), processes,
@@ -295,6 +298,12 @@ public final class ClusterScheduler implements AutoCloseable {
      * @return the new configuration version
      */
     public long set(String name, Map<String, String> params) {
+        SchedulerSpec current = config().schedulers().get(name);
+        if (current != null) {
+            Map<String, String> own = new HashMap<>(params);
+            own.keySet().removeAll(Set.of("processes", "nodes"));
+            checkParams(current.policy(), own);           // outside the update: a plugin's check may take time
+        }
         return change(c -> {
             ProbeSpec p = c.probes().get(name);
             if (p != null) {
@@ -357,7 +366,7 @@ public final class ClusterScheduler implements AutoCloseable {
             for (SchedulerSpec s : c.schedulersInOrder()) {
                 s.links().forEach((port, l) -> {
                     if (l.probe().equals(name) || l.filters().stream().anyMatch(f ->
-                            f.params().values().stream().anyMatch(v -> v.contains(name + "/")))) {
+                            f.params().values().stream().anyMatch(v -> namesProbe(v, name)))) {
                         users.add(s.name() + "." + port);
                     }
                 });
@@ -411,16 +420,8 @@ public final class ClusterScheduler implements AutoCloseable {
         }
         Components.Plugin p = Components.open(name, sha, epm.applications().jar(sha));
         try {
-            SchedulerConfig cfg = config();
             Set<String> types = Components.types(p);
-            for (PluginSpec other : cfg.plugins().values()) {
-                for (String t : types) {
-                    if (!other.name().equals(name) && other.provides(t)) {
-                        throw new IllegalArgumentException("plugin " + name + " refused: type " + t
-                                + " is plugin " + other.name() + "'s");
-                    }
-                }
-            }
+            checkOtherPlugins(config(), name, types);
             for (String t : types) {
                 String owner = components.owner(t);
                 if (owner != null && !owner.equals(name)) {
@@ -431,6 +432,7 @@ public final class ClusterScheduler implements AutoCloseable {
             PluginSpec spec = new PluginSpec(name, sha, List.of(self), new ArrayList<>(new TreeSet<>(p.probes().keySet())),
                     new ArrayList<>(new TreeSet<>(p.policies().keySet())), System.currentTimeMillis());
             awaitHere(change(c -> {
+                checkOtherPlugins(c, name, types);          // again, atomically: another node may load one now
                 PluginSpec old = c.plugins().get(name);
                 List<String> users = old == null ? List.of() : users(c, t -> old.provides(t) && !spec.provides(t));
                 if (!users.isEmpty()) {
@@ -464,6 +466,18 @@ public final class ClusterScheduler implements AutoCloseable {
             }
             return c.withPlugin(name, null);
         }));
+    }
+
+    /** Refuses plugin {@code name} when another plugin of {@code c} provides one of {@code types}. */
+    private static void checkOtherPlugins(SchedulerConfig c, String name, Set<String> types) {
+        for (PluginSpec other : c.plugins().values()) {
+            for (String t : types) {
+                if (!other.name().equals(name) && other.provides(t)) {
+                    throw new IllegalArgumentException("plugin " + name + " refused: type " + t + " is plugin "
+                            + other.name() + "'s");
+                }
+            }
+        }
     }
 
     /** The probes and schedulers of {@code c} whose type is one of {@code types}, as "probe P", "scheduler S". */
@@ -513,6 +527,13 @@ public final class ClusterScheduler implements AutoCloseable {
         }
         requestSync();
         return next.version();
+    }
+
+    /** True when filter parameter value {@code v} ({@code PROBE/SOURCE} or {@code N*PROBE/SOURCE}) names {@code probe}. */
+    private static boolean namesProbe(String v, String probe) {
+        String key = v.substring(v.indexOf('*') + 1);
+        int slash = key.indexOf('/');
+        return slash > 0 && key.substring(0, slash).equals(probe);
     }
 
     private static void checkFree(SchedulerConfig c, String name) {
@@ -571,6 +592,20 @@ public final class ClusterScheduler implements AutoCloseable {
             throw e;
         } catch (RuntimeException | LinkageError e) {
             throw new IllegalArgumentException("probe type " + spec.type() + " failed to make a probe: " + e, e);
+        }
+    }
+
+    private void checkParams(String type, Map<String, String> params) {
+        PolicyFactory f = components.policy(type);
+        if (f == null) {
+            return;                                         // reported where the type is needed
+        }
+        try {
+            f.checkParams(params);
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            throw new IllegalArgumentException("policy type " + type + " failed to check its parameters: " + e, e);
         }
     }
 
@@ -662,6 +697,9 @@ public final class ClusterScheduler implements AutoCloseable {
                         Components.Plugin old = components.install(opened);
                         if (old != null) {
                             replaced.add(old);
+                        }
+                        if (closed) {
+                            components.remove(p.name());    // close() ran meanwhile: release the loader it missed
                         }
                     } catch (RuntimeException e) {
                         opened.close();

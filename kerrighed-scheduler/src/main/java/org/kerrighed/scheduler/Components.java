@@ -52,8 +52,29 @@ public final class Components implements AutoCloseable {
                 "last_migration (seconds on the node's clock)", BasicProbes::migration));
         builtinPolicies.put("round_robin", factory("round_robin", "places new processes on each node in turn",
                 RoundRobinPolicy::new));
-        builtinPolicies.put("mosix_balancer", factory("mosix_balancer",
-                "MOSIX-style load balancing by migration (Kerrighed's constants)", MosixBalancer::new));
+        PolicyFactory mosix = factory("mosix_balancer",
+                "MOSIX-style load balancing by migration (Kerrighed's constants)", MosixBalancer::new);
+        builtinPolicies.put("mosix_balancer", new PolicyFactory() {
+            @Override
+            public String type() {
+                return mosix.type();
+            }
+
+            @Override
+            public String description() {
+                return mosix.description();
+            }
+
+            @Override
+            public void checkParams(Map<String, String> params) {
+                MosixBalancer.checkParams(params);
+            }
+
+            @Override
+            public Policy create() {
+                return mosix.create();
+            }
+        });
     }
 
     private static PolicyFactory factory(String type, String description, java.util.function.Supplier<Policy> make) {

@@ -25,7 +25,8 @@ import java.util.TreeSet;
  *       {@code process_load} (the highest when it is alone), to the target, if the target's estimate plus
  *       {@code stab_factor} percent of one process is below the local load.</li>
  * </ol>
- * The target is the lightest of {@code choices} (default 2) nodes drawn at random, or the lightest node when
+ * A node whose value is older than {@code stale_after} milliseconds (default 5000: it stopped answering polls)
+ * is left out. The target is the lightest of {@code choices} (default 2) nodes drawn at random, or the lightest node when
  * there are no more than that, or when {@code choices} is 0 (Kerrighed's rule). Every node sees the same polled
  * loads, so with Kerrighed's rule every loaded node sends to the same lightest nodes at once and the load moves in
  * herds (in the simulator, 256 nodes never settled); two random choices spread the moves. The draws come from a
@@ -34,6 +35,27 @@ import java.util.TreeSet;
  */
 final class MosixBalancer implements Policy {
     private Random random;
+
+    /** Its parameters; each a number. */
+    static final Set<String> PARAMS = Set.of("stab_factor", "spread_above", "max_moves", "choices", "stale_after");
+
+    /** Refuses parameters it does not have, and values that are not numbers (an empty value removes one). */
+    static void checkParams(Map<String, String> params) {
+        params.forEach((k, v) -> {
+            if (!PARAMS.contains(k)) {
+                throw new IllegalArgumentException("policy mosix_balancer has no parameter '" + k + "' (it has "
+                        + String.join(", ", new TreeSet<>(PARAMS)) + ")");
+            }
+            if (!v.isEmpty()) {
+                try {
+                    Double.parseDouble(v);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("parameter " + k + " of policy mosix_balancer is a number, not '"
+                            + v + "'");
+                }
+            }
+        });
+    }
 
     @Override
     public Set<String> ports() {
@@ -60,11 +82,13 @@ final class MosixBalancer implements Policy {
         double spread = ctx.param("spread_above", 2) * single;
         int max = (int) ctx.param("max_moves", 8);
         long now = ctx.nanoTime();
+        long staleAfter = (long) (ctx.param("stale_after", 5000) * 1_000_000);   // a node that stopped answering
         Map<Integer, Double> estimate = new HashMap<>();
         for (int n : ctx.nodes()) {
             double r = ctx.remote("remote_load", n);
-            if (n != ctx.node() && !Double.isNaN(r)) {
-                estimate.put(n, r + single * ctx.sentSince(n, now - ctx.remoteAge("remote_load", n)));
+            long age = ctx.remoteAge("remote_load", n);
+            if (n != ctx.node() && !Double.isNaN(r) && age <= staleAfter) {
+                estimate.put(n, r + single * ctx.sentSince(n, now - age));
             }
         }
         if (estimate.isEmpty()) {

@@ -27,7 +27,10 @@ public interface PolicyContext {
      */
     double remote(String port, int node);
 
-    /** How old {@link #remote}'s value is, in nanoseconds: {@link Long#MAX_VALUE} when there is none. */
+    /**
+     * How long ago the poll that brought {@link #remote}'s value was sent, in nanoseconds (the node published the value
+     * up to one probe period before): {@link Long#MAX_VALUE} when there is none.
+     */
     long remoteAge(String port, int node);
 
     /**

@@ -13,6 +13,16 @@ public interface PolicyFactory {
         return type();
     }
 
+    /**
+     * Checks parameters about to be set on a scheduler of this type ({@code krg sched create scheduler} and
+     * {@code set}; an empty value removes one), so that a bad one is refused when it is given rather than failing
+     * every decision later. Accepts anything unless overridden.
+     *
+     * @throws IllegalArgumentException naming the bad parameter
+     */
+    default void checkParams(java.util.Map<String, String> params) {
+    }
+
     /** A new policy for one node; it reads its parameters through {@link PolicyContext#param}. */
     Policy create();
 }

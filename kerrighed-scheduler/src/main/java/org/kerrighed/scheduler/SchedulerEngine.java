@@ -44,6 +44,7 @@ public final class SchedulerEngine {
     private final Set<Integer> moving = new HashSet<>();
     private final Set<Integer> departed = new HashSet<>();                       // moved away since `last`
     private NodeSample last;
+    private long sampledAtTick;
     private final java.util.ArrayDeque<long[]> sent = new java.util.ArrayDeque<>();   // {time, node}, oldest first
     private Map<Integer, Set<String>> pollPlan = Map.of();                       // node -> keys, see planPolls
     private Map<Integer, Long> pollPeriods = Map.of();
@@ -101,8 +102,9 @@ public final class SchedulerEngine {
         Set<String> published = new HashSet<>();
         for (ProbeRun p : sorted(probes)) {
             if (p.probe != null && now >= p.due) {
-                if (last == null || last.nanoTime() != now) {
-                    resample();
+                if (last == null || sampledAtTick != now) {
+                    resample();                                 // one sample a tick, whichever probes are due
+                    sampledAtTick = now;
                 }
                 p.due = now + p.spec.periodMillis() * 1_000_000;
                 p.sample(last, published);
@@ -234,7 +236,7 @@ public final class SchedulerEngine {
             log.debug("node {}: polling node {}'s scheduler values failed: {}", host.self(), node, err.toString());
         } else if (remotes.get(node) == r) {
             r.values = v;
-            r.at = host.nanoTime();
+            r.at = r.started;                          // the value is at least as old as the request
         }
     }
 
@@ -416,7 +418,8 @@ public final class SchedulerEngine {
             decisions++;
             List<Move> moves;
             try {
-                moves = policy.decide(port, this);
+                List<Move> answer = policy.decide(port, this);
+                moves = answer == null ? List.of() : new ArrayList<>(answer);    // a faulty list fails here
                 errorsInARow = 0;
             } catch (Throwable e) {
                 failedCall("decide", e);

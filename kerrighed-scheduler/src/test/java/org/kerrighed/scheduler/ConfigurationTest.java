@@ -107,6 +107,9 @@ class ConfigurationTest {
         assertMessage("period must be a number of milliseconds", () -> s.set("m", Map.of("period", "0")));
         assertMessage("has no parameters", () -> s.createProbe("l", "load", 1000, Map.of("x", "1")));
         assertMessage("no plugin named 'nope'", () -> s.unloadPlugin("nope"));
+        assertMessage("parameter stab_factor of policy mosix_balancer is a number, not 'abc'",
+                () -> s.createScheduler("x", "mosix_balancer", ProcessSet.ALL, NodeSet.ALL, Map.of("stab_factor", "abc")));
+        assertMessage("policy mosix_balancer has no parameter 'nope'", () -> s.set("b", Map.of("nope", "1")));
         assertEquals(before, s.config(), "nothing changed");
     }
 
@@ -127,6 +130,17 @@ class ConfigurationTest {
         nodes.join(2);
         SchedNodes.await(() -> nodes.sched(2) != null && nodes.sched(2).applied().version() >= v, 10,
                 "node 2 is back with the configuration");
+    }
+
+    @Test
+    void aProbeIsInUseOnlyWhereItIsNamedWhole() {
+        ClusterScheduler s = nodes.sched(1);
+        s.clear();
+        s.installDefaults();                                 // its threshold names mosix/single_process_load
+        s.createProbe("x", "load", 1000, Map.of());
+        s.remove("x");                                       // "x/" is in "mosix/...", but x feeds nothing
+        assertTrue(!s.config().probes().containsKey("x"));
+        assertMessage("feeds mosix.local_load", () -> s.remove("migration"));   // named by last_event
     }
 
     @Test
