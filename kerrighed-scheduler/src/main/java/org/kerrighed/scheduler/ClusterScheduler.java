@@ -429,15 +429,16 @@ public final class ClusterScheduler implements AutoCloseable {
                             + (owner.equals(Components.BUILT_IN) ? "built in" : "plugin " + owner) + ")");
                 }
             }
-            PluginSpec spec = new PluginSpec(name, sha, List.of(self), new ArrayList<>(new TreeSet<>(p.probes().keySet())),
+            PluginSpec spec = new PluginSpec(name, sha, List.of(self),
+                    new ArrayList<>(new TreeSet<>(p.probes().keySet())),
                     new ArrayList<>(new TreeSet<>(p.policies().keySet())), System.currentTimeMillis());
             awaitHere(change(c -> {
                 checkOtherPlugins(c, name, types);          // again, atomically: another node may load one now
                 PluginSpec old = c.plugins().get(name);
                 List<String> users = old == null ? List.of() : users(c, t -> old.provides(t) && !spec.provides(t));
                 if (!users.isEmpty()) {
-                    throw new IllegalArgumentException("plugin " + name + " refused: the version loaded now lacks a type"
-                            + " that " + String.join(", ", users) + " uses: remove those first");
+                    throw new IllegalArgumentException("plugin " + name + " refused: the version loaded now lacks a"
+                            + " type that " + String.join(", ", users) + " uses: remove those first");
                 }
                 return c.withPlugin(name, spec);
             }));
@@ -529,7 +530,7 @@ public final class ClusterScheduler implements AutoCloseable {
         return next.version();
     }
 
-    /** True when filter parameter value {@code v} ({@code PROBE/SOURCE} or {@code N*PROBE/SOURCE}) names {@code probe}. */
+    /** True when filter parameter {@code v} ({@code PROBE/SOURCE} or {@code N*PROBE/SOURCE}) names {@code probe}. */
     private static boolean namesProbe(String v, String probe) {
         String key = v.substring(v.indexOf('*') + 1);
         int slash = key.indexOf('/');

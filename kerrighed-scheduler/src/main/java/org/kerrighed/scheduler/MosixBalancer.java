@@ -26,11 +26,11 @@ import java.util.TreeSet;
  *       {@code stab_factor} percent of one process is below the local load.</li>
  * </ol>
  * A node whose value is older than {@code stale_after} milliseconds (default 5000: it stopped answering polls)
- * is left out. The target is the lightest of {@code choices} (default 2) nodes drawn at random, or the lightest node when
- * there are no more than that, or when {@code choices} is 0 (Kerrighed's rule). Every node sees the same polled
- * loads, so with Kerrighed's rule every loaded node sends to the same lightest nodes at once and the load moves in
- * herds (in the simulator, 256 nodes never settled); two random choices spread the moves. The draws come from a
- * generator seeded by the node's id, so a run is repeatable. Processes are taken in Kerrighed's order:
+ * is left out. The target is the lightest of {@code choices} (default 2) nodes drawn at random, or the lightest
+ * node when there are no more than that, or when {@code choices} is 0 (Kerrighed's rule). Every node sees the same
+ * polled loads, so with Kerrighed's rule every loaded node sends to the same lightest nodes at once and the load
+ * moves in herds (in the simulator, 256 nodes never settled); two random choices spread the moves. The draws come
+ * from a generator seeded by the node's id, so a run is repeatable. Processes are taken in Kerrighed's order:
  * second-highest load first, then the highest, then down.
  */
 final class MosixBalancer implements Policy {

@@ -40,9 +40,10 @@ public interface Policy {
     }
 
     /**
-     * Called when a number published on {@code port}, one of {@link #triggers()}, passed the port's filters. Returns the moves to make now,
-     * in order (empty for none): each must name a process of {@link PolicyContext#movable()} and a node of
-     * {@link PolicyContext#nodes()} other than this one; others are dropped and counted as errors.
+     * Called when a number published on {@code port}, one of {@link #triggers()}, passed the port's filters.
+     * Returns the moves to make now, in order (empty for none): each must name a process of
+     * {@link PolicyContext#movable()} and a node of {@link PolicyContext#nodes()} other than this one; others are
+     * dropped and counted as errors.
      */
     default List<Move> decide(String port, PolicyContext ctx) {
         return List.of();

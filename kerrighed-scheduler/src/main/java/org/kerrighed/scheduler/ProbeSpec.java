@@ -24,7 +24,8 @@ public record ProbeSpec(String name, String type, long periodMillis, boolean onC
 
     @Override
     public String toString() {
-        return name + " (" + type + ", every " + periodMillis + " ms" + (onChange ? ", on change" : "") + (params.isEmpty() ? "" : ", "
+        return name + " (" + type + ", every " + periodMillis + " ms" + (onChange ? ", on change" : "")
+                + (params.isEmpty() ? "" : ", "
                 + Config.join(params, " ")) + ")";
     }
 }

@@ -55,7 +55,8 @@ public record ProcessSet(Kind kind, Set<Integer> ids) {
         }
         int colon = s.indexOf(':');
         if (colon < 0) {
-            throw new IllegalArgumentException("bad process set '" + s + "': all, pids:P,..., groups:G,... or sessions:S,...");
+            throw new IllegalArgumentException("bad process set '" + s
+                    + "': all, pids:P,..., groups:G,... or sessions:S,...");
         }
         Kind k = switch (s.substring(0, colon)) {
             case "pids" -> Kind.PIDS;

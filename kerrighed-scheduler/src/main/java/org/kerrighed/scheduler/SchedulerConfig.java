@@ -33,7 +33,8 @@ public record SchedulerConfig(long version, long nextSeq, Map<String, ProbeSpec>
      * and {@code single_process_load} and {@code process_load} by the probe.
      */
     public SchedulerConfig withDefaults() {
-        SchedulerConfig d = withProbe("mosix", new ProbeSpec("mosix", "mosix", ProbeSpec.DEFAULT_PERIOD_MILLIS, Map.of()))
+        SchedulerConfig d = withProbe("mosix",
+                new ProbeSpec("mosix", "mosix", ProbeSpec.DEFAULT_PERIOD_MILLIS, Map.of()))
                 .withProbe("migration", new ProbeSpec("migration", "migration", ProbeSpec.DEFAULT_PERIOD_MILLIS,
                         Map.of()));
         SchedulerSpec oldRr = schedulers.get("rr");

@@ -72,7 +72,8 @@ public final class SchedulerEngine {
         for (Iterator<Map.Entry<String, ProbeRun>> it = probes.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, ProbeRun> e = it.next();
             ProbeSpec spec = next.probes().get(e.getKey());
-            if (spec == null || !spec.equals(e.getValue().spec) || components.probe(spec.type()) != e.getValue().factory) {
+            if (spec == null || !spec.equals(e.getValue().spec)
+                    || components.probe(spec.type()) != e.getValue().factory) {
                 it.remove();
                 values.keySet().removeIf(k -> k.startsWith(e.getKey() + "/"));
                 perProcess.keySet().removeIf(k -> k.startsWith(e.getKey() + "/"));
@@ -84,7 +85,8 @@ public final class SchedulerEngine {
         for (Iterator<Map.Entry<String, SchedRun>> it = schedulers.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, SchedRun> e = it.next();
             SchedulerSpec spec = next.schedulers().get(e.getKey());
-            if (spec == null || !spec.equals(e.getValue().spec) || components.policy(spec.policy()) != e.getValue().factory) {
+            if (spec == null || !spec.equals(e.getValue().spec)
+                    || components.policy(spec.policy()) != e.getValue().factory) {
                 it.remove();
             }
         }
