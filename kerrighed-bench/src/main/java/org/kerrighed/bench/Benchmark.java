@@ -37,6 +37,19 @@ public interface Benchmark {
         return run(scale, progress);
     }
 
+    /**
+     * Refuses {@code parts} unless it is a non-empty subset of {@link #parts()}: the check of a benchmark that has
+     * parts, at the start of its {@link #run(Scale, Set, Progress)}.
+     *
+     * @throws IllegalArgumentException naming the benchmark's parts
+     */
+    default void checkParts(Set<String> parts) {
+        if (parts.isEmpty() || !parts().containsAll(parts)) {
+            throw new IllegalArgumentException("--only: the parts of benchmark " + name() + " are " + parts()
+                    + ", not " + parts);
+        }
+    }
+
     /** How much to run: everything, under two minutes ({@code --quick}), or a few seconds to check it works. */
     enum Scale {
         FULL, QUICK, SMOKE

@@ -67,9 +67,7 @@ final class IpcBench implements Benchmark {
 
     @Override
     public List<Row> run(Scale scale, Set<String> parts, Progress progress) throws Exception {
-        if (parts.isEmpty() || !parts().containsAll(parts)) {
-            throw new IllegalArgumentException("--only: the parts of benchmark ipc are " + parts() + ", not " + parts);
-        }
+        checkParts(parts);
         Plan p = Plan.of(scale);
         Rounds r = new Rounds();
         if (parts.contains("lock")) {

@@ -103,9 +103,7 @@ final class SchedBench implements Benchmark {
 
     @Override
     public List<Row> run(Scale scale, Set<String> parts, Progress progress) throws Exception {
-        if (parts.isEmpty() || !parts().containsAll(parts)) {
-            throw new IllegalArgumentException("--only: the parts of benchmark sched are " + parts() + ", not " + parts);
-        }
+        checkParts(parts);
         Plan p = Plan.of(scale);
         Rounds r = new Rounds();
         r.metric("pinned_cores", "cores", null, null);

@@ -106,10 +106,7 @@ final class SchedSimBench implements Benchmark {
 
     @Override
     public List<Row> run(Scale scale, Set<String> parts, Progress progress) {
-        if (parts.isEmpty() || !parts().containsAll(parts)) {
-            throw new IllegalArgumentException("--only: the parts of benchmark sched-sim are " + parts() + ", not "
-                    + parts);
-        }
+        checkParts(parts);
         Plan p = Plan.of(scale, options);
         if (p.seconds < 1) {
             throw new IllegalArgumentException("--seconds must be at least 1, not " + p.seconds);
