@@ -1,0 +1,163 @@
+package org.kerrighed.fs.internal;
+
+import java.util.Arrays;
+
+/**
+ * One file or directory's metadata, an immutable value kept in the replicated inode set (changed by replacing it
+ * under a KDDM write pin).
+ *
+ * <p>A file's data is cut into chunks of {@code chunkSize} bytes; {@code chunks[i]} lists the nodes holding chunk
+ * {@code i}, the first being its primary (which orders the writes to it), or is null for a chunk never written (a
+ * hole, read as zeros). A node is listed only while its copy is current: a replica that missed a write is removed
+ * before the write returns, and added back by repair once it holds a whole copy again.
+ *
+ * @param id          inode number (1 is the root)
+ * @param kind        file or directory
+ * @param mode        permission bits (the low 12 bits of POSIX {@code st_mode})
+ * @param uid         owner
+ * @param gid         group
+ * @param size        file size in bytes (0 for directories)
+ * @param created     creation time, epoch microseconds
+ * @param modified    last modification time, epoch microseconds
+ * @param accessed    last access time, epoch microseconds (set explicitly; reads do not change it)
+ * @param changed     last status change, epoch microseconds
+ * @param replication copies of each chunk; for a directory, the default of files created in it (0 = the file
+ *                    system's default)
+ * @param chunkSize   bytes per chunk
+ * @param chunks      replica lists by chunk index (files); empty for directories
+ * @param names       entry names, sorted (directories); empty for files
+ * @param targets     the inode numbers of {@code names}, in the same order
+ */
+public record Inode(long id, Kind kind, int mode, int uid, int gid, long size, long created, long modified,
+                    long accessed, long changed, int replication, int chunkSize, int[][] chunks,
+                    String[] names, long[] targets) {
+    /** The root directory's inode number. */
+    public static final long ROOT = 1;
+
+    public enum Kind { FILE, DIRECTORY }
+
+    public Inode {
+        chunks = chunks == null ? new int[0][] : chunks;
+        names = names == null ? NO_NAMES : names;
+        targets = targets == null ? NO_TARGETS : targets;
+    }
+
+    private static final String[] NO_NAMES = new String[0];
+    private static final long[] NO_TARGETS = new long[0];
+
+    /** The inode number of entry {@code name}, or -1. */
+    public long lookup(String name) {
+        int i = Arrays.binarySearch(names, name);
+        return i >= 0 ? targets[i] : -1;
+    }
+
+    public int entryCount() {
+        return names.length;
+    }
+
+    public boolean isDirectory() {
+        return kind == Kind.DIRECTORY;
+    }
+
+    /** The nodes holding chunk {@code index}, or null for a hole. */
+    public int[] replicas(int index) {
+        return index < chunks.length ? chunks[index] : null;
+    }
+
+    public Inode withSize(long newSize, long now) {
+        return new Inode(id, kind, mode, uid, gid, newSize, created, now, accessed, now, replication, chunkSize,
+                chunks, names, targets);
+    }
+
+    public Inode withTimes(long newModified, long newAccessed, long newCreated, long now) {
+        return new Inode(id, kind, mode, uid, gid, size, newCreated, newModified, newAccessed, now, replication,
+                chunkSize, chunks, names, targets);
+    }
+
+    public Inode withMode(int newMode, long now) {
+        return new Inode(id, kind, newMode & 07777, uid, gid, size, created, modified, accessed, now, replication,
+                chunkSize, chunks, names, targets);
+    }
+
+    public Inode withOwner(int newUid, int newGid, long now) {
+        return new Inode(id, kind, mode, newUid, newGid, size, created, modified, accessed, now, replication,
+                chunkSize, chunks, names, targets);
+    }
+
+    public Inode withReplication(int r, long now) {
+        return new Inode(id, kind, mode, uid, gid, size, created, modified, accessed, now, r, chunkSize, chunks,
+                names, targets);
+    }
+
+    /** A copy with chunk {@code index} held by {@code nodes} (null drops it), the table grown or cut as needed. */
+    public Inode withChunk(int index, int[] nodes) {
+        int[][] c = Arrays.copyOf(chunks, Math.max(chunks.length, index + 1));
+        c[index] = nodes;
+        return new Inode(id, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
+                trim(c), names, targets);
+    }
+
+    /** A copy keeping only the first {@code count} chunks. */
+    public Inode withChunkCount(int count) {
+        return new Inode(id, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
+                trim(Arrays.copyOf(chunks, Math.min(count, chunks.length))), names, targets);
+    }
+
+    /** A copy with entry {@code name} naming {@code target}, or removed when {@code target} is -1. */
+    public Inode withEntry(String name, long target, long now) {
+        int i = Arrays.binarySearch(names, name);
+        String[] n;
+        long[] t;
+        if (target < 0) {
+            if (i < 0) {
+                return this;
+            }
+            n = new String[names.length - 1];
+            t = new long[names.length - 1];
+            System.arraycopy(names, 0, n, 0, i);
+            System.arraycopy(names, i + 1, n, i, n.length - i);
+            System.arraycopy(targets, 0, t, 0, i);
+            System.arraycopy(targets, i + 1, t, i, t.length - i);
+        } else if (i >= 0) {
+            n = names;
+            t = targets.clone();
+            t[i] = target;
+        } else {
+            int at = -i - 1;
+            n = new String[names.length + 1];
+            t = new long[names.length + 1];
+            System.arraycopy(names, 0, n, 0, at);
+            System.arraycopy(names, at, n, at + 1, names.length - at);
+            System.arraycopy(targets, 0, t, 0, at);
+            System.arraycopy(targets, at, t, at + 1, targets.length - at);
+            n[at] = name;
+            t[at] = target;
+        }
+        return new Inode(id, kind, mode, uid, gid, size, created, now, accessed, now, replication, chunkSize, chunks,
+                n, t);
+    }
+
+    private static int[][] trim(int[][] c) {
+        int n = c.length;
+        while (n > 0 && c[n - 1] == null) {
+            n--;
+        }
+        return n == c.length ? c : Arrays.copyOf(c, n);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return this == o;
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(id);
+    }
+
+    @Override
+    public String toString() {
+        return kind.name().toLowerCase() + " #" + id + " mode " + Integer.toOctalString(mode) + " size " + size
+                + (isDirectory() ? " entries " + names.length : " chunks " + chunks.length);
+    }
+}
