@@ -290,7 +290,10 @@ public final class KrgFileChannel extends FileChannel {
         return done;
     }
 
-    /** Copies by reading {@code src} into a buffer and writing it here, until {@code src} has no more bytes. */
+    /**
+     * Copies by reading {@code src} into a buffer and writing it here, until {@code src} has no more bytes; a
+     * position past the end grows the file (the gap reads as zeros).
+     */
     @Override
     public long transferFrom(ReadableByteChannel src, long at, long count) throws IOException {
         checkPosition(at, "position");
@@ -298,9 +301,6 @@ public final class KrgFileChannel extends FileChannel {
         checkWritable();
         if (!src.isOpen()) {
             throw new ClosedChannelException();
-        }
-        if (at > size()) {
-            return 0;
         }
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(TRANSFER_BUFFER, Math.max(count, 1)));
         long done = 0;

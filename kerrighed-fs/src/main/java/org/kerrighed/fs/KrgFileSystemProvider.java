@@ -513,6 +513,9 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
             if (existing != null && existing.id() == src.id()) {
                 return;
             }
+            if (existing != null && flags.replace() && existing.isDirectory() != src.isDirectory()) {
+                engine.delete(tp);
+            }
             engine.rename(sp, tp, flags.replace());
             return;
         }
