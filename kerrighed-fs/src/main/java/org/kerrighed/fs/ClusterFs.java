@@ -20,7 +20,9 @@ public final class ClusterFs implements AutoCloseable {
     private ClusterFs(FsEngine engine) {
         this.engine = engine;
         this.fileSystem = null;   // wired by the provider work: new KrgFileSystem(KrgFileSystemProvider.instance(), engine)
-        KrgFileSystemProvider.instance().register(fileSystem);
+        if (fileSystem != null) {
+            KrgFileSystemProvider.instance().register(fileSystem);
+        }
     }
 
     /** Starts the file system on {@code kddm}'s node: its metadata sets, its chunk store and services. */
@@ -63,7 +65,9 @@ public final class ClusterFs implements AutoCloseable {
     @Override
     public void close() {
         try {
-            fileSystem.close();
+            if (fileSystem != null) {
+                fileSystem.close();
+            }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         } finally {
