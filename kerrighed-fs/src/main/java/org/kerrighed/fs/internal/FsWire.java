@@ -6,6 +6,10 @@ import org.kerrighed.rpc.TypeRegistry;
 public final class FsWire {
     /** KDDM static sets: 1400-1409. */
     static final long INODES = 1400;
+    /** Inode-number blocks handed to each node (object node+1), and the rename lock (object 0). */
+    static final long COUNTERS = 1401;
+    /** One object per file, write-pinned by an append for its duration. */
+    static final long APPEND_LOCKS = 1402;
 
     private FsWire() {
     }
@@ -14,6 +18,10 @@ public final class FsWire {
         b.range("kerrighed-fs", 6000, 6999)
                 .register(6000, Inode.class)
                 .register(6001, Inode.Kind.class)
-                .register(6002, int[][].class);
+                .register(6002, int[][].class)
+                .register(6003, DataPath.Op.class)
+                .register(6004, DataPath.Kind.class)
+                .register(6005, Repairer.Report.class)
+                .register(6006, org.kerrighed.fs.FsStatus.NodeStorage.class);
     }
 }

@@ -6,12 +6,15 @@ import java.util.Arrays;
  * One file or directory's metadata, an immutable value kept in the replicated inode set (changed by replacing it
  * under a KDDM write pin).
  *
- * <p>A file's data is cut into chunks of {@code chunkSize} bytes; {@code chunks[i]} lists the nodes holding chunk
- * {@code i}, the first being its primary (which orders the writes to it), or is null for a chunk never written (a
- * hole, read as zeros). A node is listed only while its copy is current: a replica that missed a write is removed
- * before the write returns, and added back by repair once it holds a whole copy again.
+ * <p>A file's data is cut into chunks of {@code chunkSize} bytes. {@code chunks[i]} is null for a chunk never
+ * written (a hole, read as zeros), else {@code {generation, node, node...}}: the generation names the chunk's files
+ * (a chunk dropped by a truncation and written again gets a new one, so no old bytes come back), and the nodes
+ * hold it, the first being its primary (which orders the writes to it). A node is listed only while its copy is
+ * current: a replica that missed a write is removed before the write returns, and added back by repair once it
+ * holds a whole copy again.
  *
  * @param id          inode number (1 is the root)
+ * @param version     bumped by every change (readers compare it to validate what they read ahead)
  * @param kind        file or directory
  * @param mode        permission bits (the low 12 bits of POSIX {@code st_mode})
  * @param uid         owner
@@ -28,7 +31,7 @@ import java.util.Arrays;
  * @param names       entry names, sorted (directories); empty for files
  * @param targets     the inode numbers of {@code names}, in the same order
  */
-public record Inode(long id, Kind kind, int mode, int uid, int gid, long size, long created, long modified,
+public record Inode(long id, long version, Kind kind, int mode, int uid, int gid, long size, long created, long modified,
                     long accessed, long changed, int replication, int chunkSize, int[][] chunks,
                     String[] names, long[] targets) {
     /** The root directory's inode number. */
@@ -59,47 +62,69 @@ public record Inode(long id, Kind kind, int mode, int uid, int gid, long size, l
         return kind == Kind.DIRECTORY;
     }
 
-    /** The nodes holding chunk {@code index}, or null for a hole. */
+    /** The nodes holding chunk {@code index}, primary first, or null for a hole. */
     public int[] replicas(int index) {
-        return index < chunks.length ? chunks[index] : null;
+        int[] c = index < chunks.length ? chunks[index] : null;
+        return c == null ? null : Arrays.copyOfRange(c, 1, c.length);
+    }
+
+    /** The generation of chunk {@code index} (its files' name); 0 for a hole. */
+    public int generation(int index) {
+        int[] c = index < chunks.length ? chunks[index] : null;
+        return c == null ? 0 : c[0];
+    }
+
+    /** The number of chunk slots (holes included) up to the last allocated one. */
+    public int chunkCount() {
+        return chunks.length;
     }
 
     public Inode withSize(long newSize, long now) {
-        return new Inode(id, kind, mode, uid, gid, newSize, created, now, accessed, now, replication, chunkSize,
+        return new Inode(id, version + 1, kind, mode, uid, gid, newSize, created, now, accessed, now, replication, chunkSize,
                 chunks, names, targets);
     }
 
     public Inode withTimes(long newModified, long newAccessed, long newCreated, long now) {
-        return new Inode(id, kind, mode, uid, gid, size, newCreated, newModified, newAccessed, now, replication,
+        return new Inode(id, version + 1, kind, mode, uid, gid, size, newCreated, newModified, newAccessed, now, replication,
                 chunkSize, chunks, names, targets);
     }
 
     public Inode withMode(int newMode, long now) {
-        return new Inode(id, kind, newMode & 07777, uid, gid, size, created, modified, accessed, now, replication,
+        return new Inode(id, version + 1, kind, newMode & 07777, uid, gid, size, created, modified, accessed, now, replication,
                 chunkSize, chunks, names, targets);
     }
 
     public Inode withOwner(int newUid, int newGid, long now) {
-        return new Inode(id, kind, mode, newUid, newGid, size, created, modified, accessed, now, replication,
+        return new Inode(id, version + 1, kind, mode, newUid, newGid, size, created, modified, accessed, now, replication,
                 chunkSize, chunks, names, targets);
     }
 
     public Inode withReplication(int r, long now) {
-        return new Inode(id, kind, mode, uid, gid, size, created, modified, accessed, now, r, chunkSize, chunks,
+        return new Inode(id, version + 1, kind, mode, uid, gid, size, created, modified, accessed, now, r, chunkSize, chunks,
                 names, targets);
     }
 
-    /** A copy with chunk {@code index} held by {@code nodes} (null drops it), the table grown or cut as needed. */
-    public Inode withChunk(int index, int[] nodes) {
+    /**
+     * A copy with chunk {@code index} of generation {@code generation} held by {@code nodes} (null drops the chunk),
+     * the table grown or cut as needed.
+     */
+    public Inode withChunk(int index, int generation, int[] nodes) {
         int[][] c = Arrays.copyOf(chunks, Math.max(chunks.length, index + 1));
-        c[index] = nodes;
-        return new Inode(id, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
+        if (nodes == null) {
+            c[index] = null;
+        } else {
+            int[] e = new int[nodes.length + 1];
+            e[0] = generation;
+            System.arraycopy(nodes, 0, e, 1, nodes.length);
+            c[index] = e;
+        }
+        return new Inode(id, version + 1, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
                 trim(c), names, targets);
     }
 
     /** A copy keeping only the first {@code count} chunks. */
     public Inode withChunkCount(int count) {
-        return new Inode(id, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
+        return new Inode(id, version + 1, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
                 trim(Arrays.copyOf(chunks, Math.min(count, chunks.length))), names, targets);
     }
 
@@ -133,7 +158,7 @@ public record Inode(long id, Kind kind, int mode, int uid, int gid, long size, l
             n[at] = name;
             t[at] = target;
         }
-        return new Inode(id, kind, mode, uid, gid, size, created, now, accessed, now, replication, chunkSize, chunks,
+        return new Inode(id, version + 1, kind, mode, uid, gid, size, created, now, accessed, now, replication, chunkSize, chunks,
                 n, t);
     }
 

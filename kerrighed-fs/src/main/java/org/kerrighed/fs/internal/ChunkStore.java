@@ -1,0 +1,257 @@
+package org.kerrighed.fs.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * This node's chunk files: {@code DIR/INODE/INDEX.GENERATION}, plain files holding a chunk's bytes from its start
+ * (shorter than the chunk when its end was never written: the rest reads as zeros). Writes of one chunk are
+ * ordered by the caller (its primary); this class keeps the byte count under the quota and refuses a write that
+ * would pass it, or the disk's free space, before writing anything. Thread-safe.
+ */
+final class ChunkStore {
+    /** Space kept free on the disk besides the quota. */
+    private static final long DISK_RESERVE = 16L << 20;
+    private static final int STRIPES = 64;
+
+    private final Path dir;
+    private final long quota;
+    private final int node;
+    private final AtomicLong used = new AtomicLong();
+    private final AtomicLong files = new AtomicLong();
+    private final Object[] stripes = new Object[STRIPES];
+
+    ChunkStore(Path dir, long quota, int node) {
+        this.dir = dir;
+        this.quota = quota;
+        this.node = node;
+        for (int i = 0; i < STRIPES; i++) {
+            stripes[i] = new Object();
+        }
+        try {
+            Files.createDirectories(dir);
+            for (Chunk c : list()) {
+                used.addAndGet(c.bytes());
+                files.incrementAndGet();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the chunk store " + dir, e);
+        }
+    }
+
+    /** One chunk file. */
+    record Chunk(long inode, int index, int generation, long bytes, long modifiedMillis) {
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    long usedBytes() {
+        return used.get();
+    }
+
+    long chunkFiles() {
+        return files.get();
+    }
+
+    long quota() {
+        return quota;
+    }
+
+    long freeBytes() {
+        try {
+            return Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private Path file(long inode, int index, int generation) {
+        return dir.resolve(Long.toHexString(inode)).resolve(index + "." + generation);
+    }
+
+    private Object lock(long inode, int index) {
+        return stripes[(int) ((inode * 31 + index) & (STRIPES - 1))];
+    }
+
+    /**
+     * Writes {@code data[0..length)} at {@code offset} of the chunk.
+     *
+     * @param whole the bytes are the chunk's whole content: anything after them is dropped
+     * @throws FileSystemException "no space left" when the write would pass the quota or the disk's free space
+     */
+    void write(long inode, int index, int generation, long offset, byte[] data, int length, boolean whole)
+            throws IOException {
+        Path f = file(inode, index, generation);
+        synchronized (lock(inode, index)) {
+            long before = Files.exists(f) ? Files.size(f) : -1;
+            long after = whole ? offset + length : Math.max(Math.max(before, 0), offset + length);
+            long growth = after - Math.max(before, 0);
+            if (growth > 0) {
+                if (used.get() + growth > quota) {
+                    throw new FileSystemException(f.toString(), null, "no space left on node " + node + ": quota of "
+                            + quota + " bytes reached (" + used.get() + " used)");
+                }
+                if (freeBytes() < growth + DISK_RESERVE) {
+                    throw new FileSystemException(f.toString(), null, "no space left on node " + node
+                            + "'s disk (" + freeBytes() + " bytes free)");
+                }
+            }
+            if (before < 0) {
+                Files.createDirectories(f.getParent());
+            }
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                if (whole) {
+                    ch.truncate(0);
+                }
+                ByteBuffer b = ByteBuffer.wrap(data, 0, length);
+                long at = offset;
+                while (b.hasRemaining()) {
+                    at += ch.write(b, at);
+                }
+            }
+            used.addAndGet(after - Math.max(before, 0));
+            if (before < 0) {
+                files.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * Reads up to {@code length} bytes at {@code offset}: fewer when the chunk file ends first (the rest is zeros),
+     * none when it does not exist.
+     */
+    int read(long inode, int index, int generation, long offset, ByteBuffer dst, int length) throws IOException {
+        Path f = file(inode, index, generation);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            ByteBuffer b = dst.slice(dst.position(), length);
+            long at = offset;
+            while (b.hasRemaining()) {
+                int n = ch.read(b, at);
+                if (n < 0) {
+                    break;
+                }
+                at += n;
+            }
+            int got = b.position();
+            dst.position(dst.position() + got);
+            return got;
+        } catch (NoSuchFileException e) {
+            return 0;
+        }
+    }
+
+    /** True when this node holds a file for the chunk. */
+    boolean has(long inode, int index, int generation) {
+        return Files.exists(file(inode, index, generation));
+    }
+
+    /** The chunk's whole content as stored here (up to its file's length). */
+    byte[] readWhole(long inode, int index, int generation) throws IOException {
+        Path f = file(inode, index, generation);
+        synchronized (lock(inode, index)) {
+            try {
+                return Files.readAllBytes(f);
+            } catch (NoSuchFileException e) {
+                return new byte[0];
+            }
+        }
+    }
+
+    /** Cuts the chunk's file to {@code length} bytes. */
+    void truncate(long inode, int index, int generation, long length) throws IOException {
+        Path f = file(inode, index, generation);
+        synchronized (lock(inode, index)) {
+            if (!Files.exists(f)) {
+                return;
+            }
+            long before = Files.size(f);
+            if (before <= length) {
+                return;
+            }
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.truncate(length);
+            }
+            used.addAndGet(length - before);
+        }
+    }
+
+    /** Deletes a chunk file, if present. */
+    void delete(long inode, int index, int generation) throws IOException {
+        Path f = file(inode, index, generation);
+        synchronized (lock(inode, index)) {
+            if (Files.exists(f)) {
+                long size = Files.size(f);
+                Files.delete(f);
+                used.addAndGet(-size);
+                files.decrementAndGet();
+            }
+        }
+        try {
+            Files.deleteIfExists(f.getParent());
+        } catch (java.nio.file.DirectoryNotEmptyException busy) {
+            // other chunks of the file remain
+        }
+    }
+
+    /** Fsyncs every chunk file of {@code inode} held here. */
+    void force(long inode) throws IOException {
+        Path d = dir.resolve(Long.toHexString(inode));
+        if (!Files.isDirectory(d)) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(d)) {
+            for (Path f : s.toList()) {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                } catch (NoSuchFileException gone) {
+                    // deleted meanwhile
+                }
+            }
+        }
+    }
+
+    /** Every chunk file held here. */
+    List<Chunk> list() throws IOException {
+        List<Chunk> out = new ArrayList<>();
+        try (Stream<Path> inodes = Files.list(dir)) {
+            for (Path d : inodes.toList()) {
+                long inode;
+                try {
+                    inode = Long.parseUnsignedLong(d.getFileName().toString(), 16);
+                } catch (NumberFormatException notOurs) {
+                    continue;
+                }
+                try (Stream<Path> chunks = Files.list(d)) {
+                    for (Path f : chunks.toList()) {
+                        String[] parts = f.getFileName().toString().split("\\.");
+                        if (parts.length != 2) {
+                            continue;
+                        }
+                        try {
+                            out.add(new Chunk(inode, Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+                                    Files.size(f), Files.getLastModifiedTime(f).toMillis()));
+                        } catch (NumberFormatException | NoSuchFileException skip) {
+                            // not a chunk, or deleted meanwhile
+                        }
+                    }
+                } catch (NoSuchFileException gone) {
+                    // the file's last chunk was deleted meanwhile
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,515 @@
+package org.kerrighed.fs.internal;
+
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.kddm.KddmException;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.LinkClosedException;
+import org.kerrighed.rpc.RemoteException;
+import org.kerrighed.rpc.RpcNode;
+import org.kerrighed.rpc.RpcTimeoutException;
+import org.kerrighed.rpc.ServiceKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.FileSystemException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * File data: the client side (cut a read or write into chunk pieces, send each to the right node) and the serving
+ * side (a chunk's primary orders the writes to it and forwards each to the other replicas before it answers).
+ *
+ * <p>A chunk's acting primary is the first node of its replica list that is alive. It applies a write to its own
+ * copy, then to every other listed replica, and answers once all did: a write that returned is on every live
+ * replica. A replica that failed to apply it (dead, out of space) is removed from the list before the answer, so
+ * the list only ever names current copies; repair copies the chunk elsewhere later.
+ */
+final class DataPath {
+    private static final Logger log = LoggerFactory.getLogger(DataPath.class);
+    /** Largest piece of a chunk in one message. */
+    static final int MAX_PIECE = 4 << 20;
+    private static final int ATTEMPTS = 50;
+    private static final int LOCKS = 256;
+
+    static final ServiceKey<Op, Boolean> PRIMARY = ServiceKey.of(190, "fs.primary", Op.class, Boolean.class);
+    static final ServiceKey<Op, Boolean> REPLICA = ServiceKey.of(191, "fs.replica", Op.class, Boolean.class);
+    static final ServiceKey<Op, byte[]> READ = ServiceKey.of(192, "fs.read", Op.class, byte[].class);
+    static final ServiceKey<Long, Boolean> FORCE = ServiceKey.of(193, "fs.force", Long.class, Boolean.class);
+
+    enum Kind { WRITE, WHOLE, TRUNCATE, DELETE, READ }
+
+    /** One operation on one chunk. */
+    record Op(Kind kind, long inode, int index, int generation, long offset, int length, byte[] data) {
+    }
+
+    /** A primary's answer that it is not the chunk's acting primary (any more): the caller looks again. */
+    static final class NotPrimary extends IOException {
+        NotPrimary(String message) {
+            super(message);
+        }
+    }
+
+    private final Kddm kddm;
+    private final Namespace ns;
+    private final ChunkStore store;
+    private final Placement placement;
+    private final Runnable repairNeeded;
+    private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
+    private final Map<Integer, Long> fullUntil = new ConcurrentHashMap<>();
+
+    DataPath(Kddm kddm, Namespace ns, ChunkStore store, Placement placement, Runnable repairNeeded) {
+        this.kddm = kddm;
+        this.ns = ns;
+        this.store = store;
+        this.placement = placement;
+        this.repairNeeded = repairNeeded;
+        for (int i = 0; i < LOCKS; i++) {
+            locks[i] = new ReentrantLock();
+        }
+        RpcNode rpc = kddm.rpc();
+        rpc.register(PRIMARY, HandlerKind.BLOCKING, (ctx, op) -> primary(op));
+        rpc.registerOrdered(REPLICA, op -> op.inode() * 31 + op.index(), (ctx, op) -> replica(op));
+        rpc.register(READ, HandlerKind.BLOCKING, (ctx, op) -> readLocal(op));
+        rpc.register(FORCE, HandlerKind.BLOCKING, (ctx, ino) -> {
+            store.force(ino);
+            return true;
+        });
+    }
+
+    void close() {
+        RpcNode rpc = kddm.rpc();
+        for (ServiceKey<?, ?> k : List.of(PRIMARY, REPLICA, READ, FORCE)) {
+            rpc.unregister(k.id());
+        }
+    }
+
+    int me() {
+        return kddm.nodeId();
+    }
+
+    ReentrantLock lock(long inode, int index) {
+        return locks[(int) ((inode * 31 + index) & (LOCKS - 1))];
+    }
+
+    // ---- client side
+
+    /** Writes {@code src} at {@code position} of file {@code ino}; the size is the caller's to update. */
+    void write(long ino, long position, ByteBuffer src, int chunkSize) throws IOException {
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        long at = position;
+        while (src.hasRemaining()) {
+            int index = Math.toIntExact(at / chunkSize);
+            long offset = at % chunkSize;
+            int n = (int) Math.min(Math.min(src.remaining(), chunkSize - offset), MAX_PIECE);
+            byte[] bytes = new byte[n];
+            src.get(bytes);
+            Op op = new Op(Kind.WRITE, ino, index, 0, offset, n, bytes);
+            if (pending.isEmpty() && !src.hasRemaining()) {
+                send(op);                                      // the only piece: on this thread
+                return;
+            }
+            pending.add(CompletableFuture.runAsync(() -> {
+                try {
+                    send(op);
+                } catch (IOException e) {
+                    throw new CompletionException(e);
+                }
+            }, Thread::startVirtualThread));
+            at += n;
+        }
+        awaitAll(pending);
+    }
+
+    /** Sends one write, truncation or delete to the chunk's acting primary, allocating the chunk if needed. */
+    void send(Op op) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Inode inode = ns.inode(op.inode());
+            int[] reps = inode.replicas(op.index());
+            if (reps == null) {
+                if (op.kind() != Kind.WRITE) {
+                    return;                              // a hole: nothing to cut or delete
+                }
+                inode = allocate(op.inode(), op.index());
+                reps = inode.replicas(op.index());
+            }
+            Op sent = new Op(op.kind(), op.inode(), op.index(), inode.generation(op.index()), op.offset(),
+                    op.length(), op.data());
+            int target = firstLive(reps);
+            if (target < 0) {
+                throw new FileSystemException("inode " + op.inode(), null, "chunk " + op.index()
+                        + " is lost: none of its nodes " + Arrays.toString(reps) + " is alive");
+            }
+            try {
+                if (target == me()) {
+                    primary(sent);
+                } else {
+                    await(kddm.rpc().call(target, PRIMARY, sent));
+                }
+                return;
+            } catch (NotPrimary | Retry again) {
+                if (attempt >= ATTEMPTS) {
+                    throw new FileSystemException("inode " + op.inode(), null, "chunk " + op.index()
+                            + " could not be written after " + ATTEMPTS + " attempts: " + again.getMessage());
+                }
+                pause(attempt);
+            }
+        }
+    }
+
+    private Inode allocate(long ino, int index) throws IOException {
+        return ns.update(ino, i -> {
+            if (i.replicas(index) != null) {
+                return i;
+            }
+            int copies = Math.max(1, i.replication());
+            return i.withChunk(index, (int) (i.version() + 1), placement.choose(copies, me(), fullUntil));
+        });
+    }
+
+    private int firstLive(int[] reps) {
+        for (int n : reps) {
+            if (n == me() || kddm.isMember(n)) {
+                return n;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Reads from {@code position} up to {@code length} bytes (the caller keeps them within the file's size) into
+     * {@code dst}; holes and chunk ends never written read as zeros.
+     */
+    void read(Inode inode, long position, ByteBuffer dst, int length) throws IOException {
+        int chunkSize = inode.chunkSize();
+        List<CompletableFuture<Void>> pending = new ArrayList<>();
+        long at = position;
+        int left = length;
+        while (left > 0) {
+            int index = Math.toIntExact(at / chunkSize);
+            long offset = at % chunkSize;
+            int n = (int) Math.min(Math.min(left, chunkSize - offset), MAX_PIECE);
+            ByteBuffer piece = dst.slice(dst.position(), n);
+            dst.position(dst.position() + n);
+            long ino = inode.id();
+            if (inode.replicas(index) == null) {
+                zero(piece);
+            } else if (pending.isEmpty() && left == n) {
+                readPiece(inode, index, offset, piece);        // the only piece: on this thread
+            } else {
+                Inode seen = inode;
+                pending.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        readPiece(seen, index, offset, piece);
+                    } catch (IOException e) {
+                        throw new CompletionException(e);
+                    }
+                }, Thread::startVirtualThread));
+            }
+            at += n;
+            left -= n;
+        }
+        awaitAll(pending);
+    }
+
+    private void readPiece(Inode inode, int index, long offset, ByteBuffer piece) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            int[] reps = inode.replicas(index);
+            int gen = inode.generation(index);
+            if (reps == null) {
+                zero(piece);
+                return;
+            }
+            int from = contains(reps, me()) ? me() : firstLive(reps);
+            if (from < 0) {
+                throw new FileSystemException("inode " + inode.id(), null, "chunk " + index
+                        + " is lost: none of its nodes " + Arrays.toString(reps) + " is alive");
+            }
+            try {
+                if (from == me()) {
+                    store.read(inode.id(), index, gen, offset, piece, piece.remaining());
+                } else {
+                    piece.put(await(kddm.rpc().call(from, READ,
+                            new Op(Kind.READ, inode.id(), index, gen, offset, piece.remaining(), null))));
+                }
+                zero(piece);
+                return;
+            } catch (Retry again) {
+                if (attempt >= ATTEMPTS) {
+                    throw new FileSystemException("inode " + inode.id(), null, "chunk " + index
+                            + " could not be read after " + ATTEMPTS + " attempts: " + again.getMessage());
+                }
+                pause(attempt);
+                inode = ns.inode(inode.id());
+                piece.rewind();
+            }
+        }
+    }
+
+    private static void zero(ByteBuffer b) {
+        while (b.hasRemaining()) {
+            b.put((byte) 0);
+        }
+    }
+
+    /** Fsyncs the file's chunks on every live node holding some. */
+    void force(Inode inode) throws IOException {
+        java.util.Set<Integer> nodes = new java.util.TreeSet<>();
+        for (int i = 0; i < inode.chunkCount(); i++) {
+            int[] reps = inode.replicas(i);
+            if (reps != null) {
+                for (int n : reps) {
+                    nodes.add(n);
+                }
+            }
+        }
+        List<CompletableFuture<Boolean>> pending = new ArrayList<>();
+        for (int n : nodes) {
+            if (n == me()) {
+                store.force(inode.id());
+            } else if (kddm.isMember(n)) {
+                pending.add(kddm.rpc().call(n, FORCE, inode.id()).exceptionally(e -> {
+                    if (unwrap(e) instanceof LinkClosedException) {
+                        return false;                          // died: it holds nothing current any more
+                    }
+                    throw e instanceof CompletionException c ? c : new CompletionException(e);
+                }));
+            }
+        }
+        for (CompletableFuture<Boolean> f : pending) {
+            await(f);
+        }
+    }
+
+    /** Deletes chunks' files on their nodes, best effort (files missed are collected later). */
+    void deleteChunks(Inode gone, int fromIndex) {
+        for (int i = fromIndex; i < gone.chunkCount(); i++) {
+            int[] reps = gone.replicas(i);
+            if (reps == null) {
+                continue;
+            }
+            Op op = new Op(Kind.DELETE, gone.id(), i, gone.generation(i), 0, 0, null);
+            for (int n : reps) {
+                if (n == me()) {
+                    try {
+                        store.delete(gone.id(), i, op.generation());
+                    } catch (IOException e) {
+                        log.debug("fs: could not delete chunk {} of inode {} here: {}", i, gone.id(), e.toString());
+                    }
+                } else if (kddm.isMember(n)) {
+                    kddm.rpc().call(n, REPLICA, op);
+                }
+            }
+        }
+    }
+
+    // ---- serving side
+
+    /** Applies {@code op} as the chunk's acting primary: here, then on every other listed replica. */
+    boolean primary(Op op) throws IOException {
+        ReentrantLock lock = lock(op.inode(), op.index());
+        lock.lock();
+        try {
+            Inode inode = ns.inode(op.inode());
+            int[] reps = inode.replicas(op.index());
+            if (reps == null || inode.generation(op.index()) != op.generation() || !contains(reps, me())) {
+                throw new NotPrimary("node " + me() + " does not hold chunk " + op.index() + " of inode "
+                        + op.inode() + " generation " + op.generation());
+            }
+            if (reps[0] != me()) {
+                if (firstLive(reps) != me()) {
+                    throw new NotPrimary("node " + me() + " is not the first live node of " + Arrays.toString(reps));
+                }
+                reps = dropNodes(op, reps, deadBefore(reps));
+            }
+            apply(op);
+            List<Integer> failed = new ArrayList<>();
+            List<CompletableFuture<Boolean>> sent = new ArrayList<>();
+            List<Integer> to = new ArrayList<>();
+            for (int i = 1; i < reps.length; i++) {
+                if (kddm.isMember(reps[i])) {
+                    sent.add(kddm.rpc().call(reps[i], REPLICA, op));
+                    to.add(reps[i]);
+                } else {
+                    failed.add(reps[i]);
+                }
+            }
+            for (int i = 0; i < sent.size(); i++) {
+                try {
+                    sent.get(i).join();
+                } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                    log.info("fs: node {} missed {} of chunk {} of inode {} ({}); dropped from its replicas",
+                            to.get(i), op.kind(), op.index(), op.inode(), unwrap(e).toString());
+                    failed.add(to.get(i));
+                }
+            }
+            if (!failed.isEmpty()) {
+                dropNodes(op, reps, failed);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private List<Integer> deadBefore(int[] reps) {
+        List<Integer> dead = new ArrayList<>();
+        for (int n : reps) {
+            if (n == me()) {
+                break;
+            }
+            dead.add(n);
+        }
+        return dead;
+    }
+
+    /** Removes {@code nodes} from the chunk's replicas (when its generation is still {@code op}'s). */
+    private int[] dropNodes(Op op, int[] reps, List<Integer> nodes) throws IOException {
+        Inode after = ns.update(op.inode(), i -> {
+            int[] now = i.replicas(op.index());
+            if (now == null || i.generation(op.index()) != op.generation()) {
+                return i;
+            }
+            int[] kept = Arrays.stream(now).filter(n -> !nodes.contains(n)).toArray();
+            return kept.length == now.length ? i : i.withChunk(op.index(), op.generation(), kept);
+        });
+        repairNeeded.run();
+        int[] now = after.replicas(op.index());
+        return now == null ? reps : now;
+    }
+
+    /** Applies {@code op} to this node's copy, as a replica. */
+    boolean replica(Op op) throws IOException {
+        apply(op);
+        return true;
+    }
+
+    private void apply(Op op) throws IOException {
+        switch (op.kind()) {
+            case WRITE -> store.write(op.inode(), op.index(), op.generation(), op.offset(), op.data(), op.length(),
+                    false);
+            case WHOLE -> store.write(op.inode(), op.index(), op.generation(), 0, op.data(), op.length(), true);
+            case TRUNCATE -> store.truncate(op.inode(), op.index(), op.generation(), op.offset());
+            case DELETE -> store.delete(op.inode(), op.index(), op.generation());
+            case READ -> throw new IllegalArgumentException("a read is not applied");
+        }
+    }
+
+    private byte[] readLocal(Op op) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(op.length());
+        int got = store.read(op.inode(), op.index(), op.generation(), op.offset(), b, op.length());
+        return got == op.length() ? b.array() : Arrays.copyOf(b.array(), got);
+    }
+
+    /** Marks a node out of space for a while, so placement skips it. */
+    void markFull(int node) {
+        fullUntil.put(node, System.nanoTime() + 10_000_000_000L);
+    }
+
+    // ---- errors
+
+    /** A failure worth trying again: a link or node lost, a timeout, a primary that changed. */
+    static final class Retry extends IOException {
+        Retry(Throwable cause) {
+            super(cause.toString(), cause);
+        }
+    }
+
+    private <T> T await(CompletableFuture<T> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a chunk");
+        } catch (ExecutionException e) {
+            throw translate(e.getCause());
+        }
+    }
+
+    private void awaitAll(List<CompletableFuture<Void>> pending) throws IOException {
+        IOException first = null;
+        for (CompletableFuture<Void> f : pending) {
+            try {
+                await(f);
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** The exception a caller sees for a failed chunk call. */
+    IOException translate(Throwable t) {
+        t = unwrap(t);
+        if (t instanceof IOException io) {
+            return io;
+        }
+        if (t instanceof LinkClosedException || t instanceof RpcTimeoutException) {
+            return new Retry(t);
+        }
+        if (t instanceof RemoteException r) {
+            String type = r.remoteType();
+            if (type.endsWith("$NotPrimary")) {
+                return new Retry(r);
+            }
+            if (type.equals(FileSystemException.class.getName()) && r.getMessage() != null
+                    && r.getMessage().contains("no space left")) {
+                markFull(r.peer());
+                return new FileSystemException(null, null, stripType(r.getMessage()));
+            }
+            if (type.equals(KddmException.class.getName())) {
+                return new Retry(r);
+            }
+            return new FileSystemException(null, null, "node " + r.peer() + ": " + stripType(r.getMessage()));
+        }
+        if (t instanceof KddmException k) {
+            return Namespace.io("chunk", k);
+        }
+        if (t instanceof RuntimeException e) {
+            throw e;
+        }
+        return new IOException(t);
+    }
+
+    private static String stripType(String message) {
+        return message == null ? "" : message;
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static boolean contains(int[] a, int v) {
+        for (int x : a) {
+            if (x == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void pause(int attempt) throws InterruptedIOException {
+        try {
+            Thread.sleep(Math.min(200, 5L << Math.min(attempt, 6)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+    }
+}

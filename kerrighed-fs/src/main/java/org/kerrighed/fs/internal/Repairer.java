@@ -1,0 +1,324 @@
+package org.kerrighed.fs.internal;
+
+import org.kerrighed.fs.FsStatus;
+import org.kerrighed.kddm.Kddm;
+import org.kerrighed.rpc.HandlerKind;
+import org.kerrighed.rpc.ServiceKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Keeps every chunk at its file's replication, in the background. Every few seconds, and at once after a view
+ * change, each node walks the tree and acts for the chunks whose acting primary it is: it copies a chunk that has
+ * too few live copies to other live nodes (a node that died is given {@code repairDelay} to come back first), drops
+ * copies beyond the file's replication, and forgets dead nodes. Less often it deletes its own chunk files that no
+ * inode lists (deleted files, copies that missed writes). Progress is counted for {@code krg fs status}.
+ */
+final class Repairer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Repairer.class);
+    private static final long PERIOD_MS = 3_000;
+    private static final int GC_EVERY = 10;
+    private static final long GC_MIN_AGE_MS = 60_000;
+
+    static final ServiceKey<Integer, Report> STATUS = ServiceKey.of(194, "fs.status", Integer.class, Report.class);
+
+    /** One node's storage and repair figures. */
+    record Report(FsStatus.NodeStorage storage, long repairsDone, long repairBytes, boolean repairing) {
+    }
+
+    private final Kddm kddm;
+    private final Namespace ns;
+    private final ChunkStore store;
+    private final DataPath data;
+    private final Placement placement;
+    private final long repairDelayNanos;
+    private final Object wake = new Object();
+    private final AtomicBoolean nudged = new AtomicBoolean();
+    private final AtomicLong repairs = new AtomicLong();
+    private final AtomicLong repairBytes = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean repairing;
+    private volatile boolean closed;
+    private volatile long lastFailure = System.nanoTime();
+    private int passes;
+
+    Repairer(Kddm kddm, Namespace ns, ChunkStore store, DataPath data, Placement placement, long repairDelayMillis) {
+        this.kddm = kddm;
+        this.ns = ns;
+        this.store = store;
+        this.data = data;
+        this.placement = placement;
+        this.repairDelayNanos = TimeUnit.MILLISECONDS.toNanos(repairDelayMillis);
+        kddm.rpc().register(STATUS, HandlerKind.BLOCKING, (ctx, any) -> report());
+        kddm.addViewListener((epoch, members, failed) -> {
+            if (!failed.isEmpty()) {
+                lastFailure = System.nanoTime();
+            }
+            nudge();
+        });
+        thread = Thread.ofPlatform().daemon().name("krg-fs-repair-" + kddm.nodeId()).start(this::loop);
+    }
+
+    /** Asks for a pass soon. */
+    void nudge() {
+        nudged.set(true);
+        synchronized (wake) {
+            wake.notifyAll();
+        }
+    }
+
+    Report report() {
+        return new Report(new FsStatus.NodeStorage(kddm.nodeId(), store.usedBytes(), store.chunkFiles(),
+                store.quota(), store.freeBytes()), repairs.get(), repairBytes.get(), repairing);
+    }
+
+    private void loop() {
+        while (!closed) {
+            synchronized (wake) {
+                if (!nudged.get()) {
+                    try {
+                        wake.wait(PERIOD_MS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+            nudged.set(false);
+            if (closed) {
+                return;
+            }
+            try {
+                pass();
+                if (++passes % GC_EVERY == 0) {
+                    collect();
+                }
+            } catch (IOException | RuntimeException e) {
+                if (!closed) {
+                    log.debug("fs repair pass on node {} stopped: {}", kddm.nodeId(), e.toString());
+                }
+            } finally {
+                repairing = false;
+            }
+        }
+    }
+
+    /** One walk over the tree, repairing the chunks this node acts for. */
+    void pass() throws IOException {
+        boolean patient = System.nanoTime() - lastFailure < repairDelayNanos;
+        boolean[] again = {false};
+        walk(file -> {
+            for (int i = 0; i < file.chunkCount() && !closed; i++) {
+                int[] reps = file.replicas(i);
+                if (reps == null) {
+                    continue;
+                }
+                int[] live = live(reps);
+                if (live.length == 0 || live[0] != kddm.nodeId()) {
+                    continue;
+                }
+                int want = Math.min(Math.max(1, file.replication()), kddm.members().length);
+                boolean deadListed = live.length != reps.length;
+                if (live.length == want && !deadListed) {
+                    continue;
+                }
+                if (deadListed && patient && live.length < want) {
+                    again[0] = true;                          // give the dead node its chance to come back
+                    continue;
+                }
+                repairing = true;
+                repair(file.id(), i);
+            }
+        });
+        if (again[0]) {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(TimeUnit.NANOSECONDS.toMillis(repairDelayNanos) + 50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                nudge();
+            });
+        }
+    }
+
+    private void repair(long ino, int index) {
+        ReentrantLock lock = data.lock(ino, index);
+        lock.lock();
+        try {
+            Inode file = ns.read(ino).orElse(null);
+            int[] reps = file == null ? null : file.replicas(index);
+            if (reps == null) {
+                return;
+            }
+            int gen = file.generation(index);
+            int[] live = live(reps);
+            if (live.length == 0 || live[0] != kddm.nodeId()) {
+                return;
+            }
+            int want = Math.min(Math.max(1, file.replication()), kddm.members().length);
+            List<Integer> keep = new ArrayList<>(Arrays.stream(live).boxed().toList());
+            List<Integer> dropped = new ArrayList<>();
+            while (keep.size() > want) {
+                dropped.add(keep.removeLast());
+            }
+            if (keep.size() < want) {
+                byte[] whole = store.readWhole(ino, index, gen);
+                DataPath.Op op = new DataPath.Op(DataPath.Kind.WHOLE, ino, index, gen, 0, whole.length, whole);
+                for (int n : placement.candidates(reps, Map.of())) {
+                    if (keep.size() >= want) {
+                        break;
+                    }
+                    try {
+                        kddm.rpc().call(n, DataPath.REPLICA, op).get(30, TimeUnit.SECONDS);
+                        keep.add(n);
+                        repairs.incrementAndGet();
+                        repairBytes.addAndGet(whole.length);
+                    } catch (Exception e) {
+                        log.info("fs: could not copy chunk {} of inode {} to node {}: {}", index, ino, n,
+                                DataPath.unwrap(e).toString());
+                    }
+                }
+            }
+            int[] next = keep.stream().mapToInt(Integer::intValue).toArray();
+            if (!Arrays.equals(next, reps)) {
+                ns.update(ino, i -> i.generation(index) == gen && Arrays.equals(i.replicas(index), reps)
+                        ? i.withChunk(index, gen, next) : i);
+                log.debug("fs: chunk {} of inode {} now on {} (was {})", index, ino, Arrays.toString(next),
+                        Arrays.toString(reps));
+            }
+            for (int n : dropped) {
+                kddm.rpc().call(n, DataPath.REPLICA, new DataPath.Op(DataPath.Kind.DELETE, ino, index, gen, 0, 0,
+                        null));
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("fs: repair of chunk {} of inode {} failed: {}", index, ino, e.toString());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Deletes chunk files of this node that no inode lists for it (older than a minute). */
+    void collect() throws IOException {
+        long now = System.currentTimeMillis();
+        for (ChunkStore.Chunk c : store.list()) {
+            if (now - c.modifiedMillis() < GC_MIN_AGE_MS) {
+                continue;
+            }
+            Inode file = ns.read(c.inode()).orElse(null);
+            boolean listed = file != null && file.generation(c.index()) == c.generation()
+                    && Arrays.stream(file.replicas(c.index())).anyMatch(n -> n == kddm.nodeId());
+            if (!listed) {
+                store.delete(c.inode(), c.index(), c.generation());
+            }
+        }
+    }
+
+    /** The listed nodes that are alive, in list order. */
+    private int[] live(int[] reps) {
+        return Arrays.stream(reps).filter(n -> n == kddm.nodeId() || kddm.isMember(n)).toArray();
+    }
+
+    /** A file inode's visitor. */
+    @FunctionalInterface
+    interface FileVisitor {
+        void visit(Inode file) throws IOException;
+    }
+
+    /** Visits every file reachable from the root. */
+    void walk(FileVisitor visitor) throws IOException {
+        walk(visitor, new long[2]);
+    }
+
+    private void walk(FileVisitor visitor, long[] counts) throws IOException {
+        List<Long> todo = new ArrayList<>(List.of(Inode.ROOT));
+        while (!todo.isEmpty() && !closed) {
+            Inode d = ns.read(todo.removeLast()).orElse(null);
+            if (d == null) {
+                continue;
+            }
+            if (!d.isDirectory()) {
+                counts[0]++;
+                visitor.visit(d);
+                continue;
+            }
+            counts[1]++;
+            for (long t : d.targets()) {
+                todo.add(t);
+            }
+        }
+    }
+
+    /** The cluster-wide status: the tree's figures from here, every live node's storage and repairs. */
+    FsStatus status() throws IOException {
+        long[] counts = new long[2];
+        long[] chunks = new long[3];
+        walk(file -> {
+            int want = Math.min(Math.max(1, file.replication()), kddm.members().length);
+            for (int i = 0; i < file.chunkCount(); i++) {
+                int[] reps = file.replicas(i);
+                if (reps == null) {
+                    continue;
+                }
+                chunks[0]++;
+                int live = live(reps).length;
+                if (live == 0) {
+                    chunks[2]++;
+                } else if (live < want) {
+                    chunks[1]++;
+                }
+            }
+        }, counts);
+        Map<Integer, Report> reports = new TreeMap<>();
+        Map<Integer, CompletableFuture<Report>> asked = new TreeMap<>();
+        for (int n : kddm.members()) {
+            if (n == kddm.nodeId()) {
+                reports.put(n, report());
+            } else {
+                asked.put(n, kddm.rpc().call(n, STATUS, 0));
+            }
+        }
+        asked.forEach((n, f) -> {
+            try {
+                reports.put(n, f.get(10, TimeUnit.SECONDS));
+            } catch (Exception e) {
+                log.debug("fs status: node {} did not answer: {}", n, e.toString());
+            }
+        });
+        long done = 0;
+        long bytes = 0;
+        boolean busy = false;
+        List<FsStatus.NodeStorage> nodes = new ArrayList<>();
+        for (Report r : reports.values()) {
+            nodes.add(r.storage());
+            done += r.repairsDone();
+            bytes += r.repairBytes();
+            busy |= r.repairing();
+        }
+        return new FsStatus(List.copyOf(nodes), counts[0], counts[1], chunks[0], chunks[1], chunks[2], done, bytes,
+                busy);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        kddm.rpc().unregister(STATUS.id());
+        nudge();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
