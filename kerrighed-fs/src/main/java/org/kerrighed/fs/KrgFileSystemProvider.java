@@ -509,11 +509,16 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
             }
             Inode src = engine.stat(sp);
             Inode existing = statIfExists(engine, tp);
-            if (existing != null && existing.id() == src.id()) {
-                return;
-            }
-            if (existing != null && flags.replace() && existing.isDirectory() != src.isDirectory()) {
-                engine.delete(tp);
+            if (existing != null) {
+                if (existing.id() == src.id()) {
+                    return;
+                }
+                if (!flags.replace()) {
+                    throw new FileAlreadyExistsException(t.toString());
+                }
+                if (existing.isDirectory() != src.isDirectory()) {
+                    engine.delete(tp);
+                }
             }
             engine.rename(sp, tp, flags.replace());
             return;
