@@ -235,7 +235,7 @@ public final class FsEngine implements AutoCloseable {
         open();
         int n = src.remaining();
         Inode file = ns.inode(ino);
-        data.write(ino, position, src, file.chunkSize());
+        data.write(file, position, src);
         long end = position + n;
         ns.update(ino, i -> i.withSize(Math.max(i.size(), end), Clock.micros()));
         return n;
