@@ -100,14 +100,7 @@ final class ChunkStore {
             long after = whole ? offset + length : Math.max(Math.max(before, 0), offset + length);
             long growth = after - Math.max(before, 0);
             if (growth > 0) {
-                if (used.get() + growth > quota) {
-                    throw new FileSystemException(f.toString(), null, "no space left on node " + node + ": quota of "
-                            + quota + " bytes reached (" + used.get() + " used)");
-                }
-                if (freeBytes() < growth + DISK_RESERVE) {
-                    throw new FileSystemException(f.toString(), null, "no space left on node " + node
-                            + "'s disk (" + freeBytes() + " bytes free)");
-                }
+                reserve(growth, f);
             }
             if (before < 0) {
                 Files.createDirectories(f.getParent());
@@ -121,11 +114,33 @@ final class ChunkStore {
                 while (b.hasRemaining()) {
                     at += ch.write(b, at);
                 }
+            } catch (IOException e) {
+                used.addAndGet(-Math.max(growth, 0));         // not written: the reservation goes back
+                throw e;
             }
-            used.addAndGet(after - Math.max(before, 0));
+            if (growth < 0) {
+                used.addAndGet(growth);                        // a whole copy shorter than the old one
+            }
             if (before < 0) {
                 files.incrementAndGet();
             }
+        }
+    }
+
+    /** Counts {@code growth} more bytes as used, or refuses them when they would pass the quota or the disk. */
+    private void reserve(long growth, Path f) throws FileSystemException {
+        long now;
+        do {
+            now = used.get();
+            if (now + growth > quota) {
+                throw new FileSystemException(f.toString(), null, "no space left on node " + node + ": quota of "
+                        + quota + " bytes reached (" + now + " used)");
+            }
+        } while (!used.compareAndSet(now, now + growth));
+        if (freeBytes() < growth + DISK_RESERVE) {
+            used.addAndGet(-growth);
+            throw new FileSystemException(f.toString(), null, "no space left on node " + node + "'s disk ("
+                    + freeBytes() + " bytes free)");
         }
     }
 
