@@ -1,6 +1,8 @@
 package org.kerrighed.fs;
 
 import org.kerrighed.fs.internal.FilePosition;
+import org.kerrighed.fs.internal.HandOverPosition;
+import org.kerrighed.fs.internal.SharedFilePosition;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -44,13 +46,17 @@ public final class KrgFileChannel extends FileChannel {
     private final boolean append;
     private final Sync sync;
     private final Runnable onClose;
+    private final String path;
+    private final long inode;
 
     /** When writes are forced: never, data only (DSYNC), or data and metadata (SYNC). */
     enum Sync { NONE, DATA, ALL }
 
-    KrgFileChannel(KrgFileSystem fs, FileContent content, FilePosition position, boolean readable,
-                   boolean writable, boolean append, Sync sync, Runnable onClose) {
+    KrgFileChannel(KrgFileSystem fs, String path, long inode, FileContent content, FilePosition position,
+                   boolean readable, boolean writable, boolean append, Sync sync, Runnable onClose) {
         this.fs = fs;
+        this.path = path;
+        this.inode = inode;
         this.content = content;
         this.position = position;
         this.readable = readable;
@@ -331,6 +337,30 @@ public final class KrgFileChannel extends FileChannel {
     @Override
     public FileLock tryLock(long at, long size, boolean shared) {
         throw new UnsupportedOperationException("krg files have no locks yet");
+    }
+
+    /**
+     * This channel as a value another node opens with {@link KrgFileSystem#open(FileHandle)}: from now on this
+     * channel and every channel opened from the handle share one position (a read or write on any of them moves it
+     * for all, as one step), as a Unix file descriptor passed to another process does. The first call makes the
+     * shared position (one cluster call); later ones reuse it.
+     *
+     * @throws UnsupportedOperationException for a {@code /proc} file (its content is a snapshot of this node's)
+     * @throws ClosedChannelException        when closed
+     */
+    public FileHandle handle() throws IOException {
+        if (!isOpen()) {
+            throw new ClosedChannelException();
+        }
+        SharedFilePosition shared;
+        if (inode >= 0 && position instanceof HandOverPosition h) {
+            shared = h.share(fs.engine());
+        } else if (inode >= 0 && position instanceof SharedFilePosition s) {
+            shared = s;
+        } else {
+            throw new UnsupportedOperationException(path + " cannot be handed to another node");
+        }
+        return new FileHandle(fs.clusterName(), path, inode, readable, writable, append, shared.id(), shared.get());
     }
 
     @Override

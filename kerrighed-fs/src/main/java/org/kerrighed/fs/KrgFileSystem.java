@@ -70,6 +70,38 @@ public final class KrgFileSystem extends FileSystem {
         }
     }
 
+    /**
+     * Opens a channel from a handle made on any node ({@link KrgFileChannel#handle()}), sharing its position with
+     * the channel it came from and every other channel opened from it.
+     *
+     * @throws IllegalArgumentException   when the handle is of another cluster
+     * @throws java.nio.file.NoSuchFileException when the file was deleted
+     */
+    public KrgFileChannel open(FileHandle handle) throws IOException {
+        return open(handle, true);
+    }
+
+    /**
+     * Opens a channel from a handle; with {@code sharePosition} false the channel starts at the handle's recorded
+     * position and keeps its own (a copy restarted from a checkpoint, not the running original).
+     */
+    public KrgFileChannel open(FileHandle handle, boolean sharePosition) throws IOException {
+        if (!handle.cluster().equals(clusterName)) {
+            throw new IllegalArgumentException("the handle is of cluster " + handle.cluster() + ", this file system "
+                    + "is of cluster " + clusterName);
+        }
+        FsEngine e = engine();
+        e.inode(handle.inode());                              // still there
+        org.kerrighed.fs.internal.FilePosition position = sharePosition
+                ? e.sharedPosition(handle.positionId())
+                : new org.kerrighed.fs.internal.HandOverPosition(handle.position());
+        KrgFileChannel channel = new KrgFileChannel(this, handle.path(), handle.inode(),
+                FileContent.of(e, handle.inode()), position, handle.readable(), handle.writable(), handle.append(),
+                KrgFileChannel.Sync.NONE, () -> { });
+        opened(channel);
+        return channel;
+    }
+
     /** Tracks a channel or stream to close with this file system. @throws ClosedFileSystemException */
     void opened(Closeable c) throws IOException {
         open.add(c);

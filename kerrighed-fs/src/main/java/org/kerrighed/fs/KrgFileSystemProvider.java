@@ -2,6 +2,7 @@ package org.kerrighed.fs;
 
 import org.kerrighed.fs.internal.FsEngine;
 import org.kerrighed.fs.internal.Inode;
+import org.kerrighed.fs.internal.HandOverPosition;
 import org.kerrighed.fs.internal.LocalFilePosition;
 
 import java.io.IOException;
@@ -296,6 +297,7 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
         FsEngine engine = fs.engine();
         String ep = p.enginePath();
         FileContent content;
+        long ino = -1;
         if (isProc(ep)) {
             if (write) {
                 throw procReadOnly(p);
@@ -322,10 +324,11 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
                 engine.truncate(inode.id(), 0);
             }
             content = FileContent.of(engine, inode.id());
+            ino = inode.id();
         }
         Runnable onClose = deleteOnClose ? () -> deleteIfPresent(engine, ep) : () -> { };
-        KrgFileChannel channel = new KrgFileChannel(fs, content, new LocalFilePosition(0), read, write, append,
-                sync, onClose);
+        KrgFileChannel channel = new KrgFileChannel(fs, ep, ino, content, ino < 0 ? new LocalFilePosition(0)
+                : new HandOverPosition(0), read, write, append, sync, onClose);
         fs.opened(channel);
         return channel;
     }

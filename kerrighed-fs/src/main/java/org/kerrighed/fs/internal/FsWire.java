@@ -24,6 +24,9 @@ public final class FsWire {
                 .register(6003, DataPath.Op.class)
                 .register(6004, DataPath.Kind.class)
                 .register(6005, Repairer.Report.class)
-                .register(6006, org.kerrighed.fs.FsStatus.NodeStorage.class);
+                .register(6006, org.kerrighed.fs.FsStatus.NodeStorage.class)
+                .register(6010, org.kerrighed.fs.FileHandle.class)
+                .register(6011, org.kerrighed.fs.KrgFileChannel.class, new org.kerrighed.rpc.NodeBound<>(
+                        "send its handle() and open it with KrgFileSystem.open"));
     }
 }
