@@ -8,6 +8,9 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.ClosureSerializer;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import com.esotericsoftware.kryo.util.Pool;
+import org.kerrighed.fs.FileHandle;
+import org.kerrighed.fs.KrgFileChannel;
+import org.kerrighed.fs.KrgFileSystemProvider;
 import org.kerrighed.ipc.ClusterLock;
 import org.kerrighed.ipc.Ipc;
 import org.kerrighed.ipc.PipeEndHandle;
@@ -54,6 +57,7 @@ final class GhostCodec {
         LocalProcess process;                       // reading: the process being rebuilt
         final List<Segment> segments = new ArrayList<>();
         final List<Channel> pipeEnds = new ArrayList<>();
+        final List<Channel> files = new ArrayList<>();
 
         Binding(Epm epm) {
             this(epm, null);
@@ -85,6 +89,13 @@ final class GhostCodec {
 
         /** Closes what a read opened (an import abandoned), or what a write met (the process left). */
         void closeAll() {
+            for (Channel c : files) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // closing a cluster file channel only forgets it here
+                }
+            }
             for (Channel c : pipeEnds) {
                 try {
                     c.close();
@@ -285,6 +296,7 @@ final class GhostCodec {
         handle(k, Segment.class, new SegmentSerializer());
         handle(k, PipeReadEnd.class, new PipeEndSerializer<>(PipeReadEnd.class));
         handle(k, PipeWriteEnd.class, new PipeEndSerializer<>(PipeWriteEnd.class));
+        handle(k, KrgFileChannel.class, new FileChannelSerializer());   // before FileChannel's refusal below
         k.addDefaultSerializer(ClusterProcess.class, new ChildHandleSerializer());
         for (Class<?> c : new Class<?>[]{Thread.class, ClassLoader.class, java.nio.channels.FileChannel.class,
                 java.net.Socket.class, java.nio.channels.SocketChannel.class, java.io.InputStream.class,
@@ -413,6 +425,49 @@ final class GhostCodec {
                 }
             }
             return type.cast(c);
+        }
+    }
+
+    /**
+     * A cluster file channel travels as its handle ({@link KrgFileChannel#handle()}) and is opened again on the
+     * reading node's file system: a migrated process's channel shares its position with the one it left (closed
+     * once the process left); a restarted one starts at the position of the checkpoint and keeps its own.
+     */
+    private static final class FileChannelSerializer extends Serializer<KrgFileChannel> {
+        @Override
+        public void write(Kryo kryo, Output output, KrgFileChannel ch) {
+            FileHandle h;
+            try {
+                h = ch.handle();
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("the file channel of " + ch + " cannot travel: " + e, e);
+            }
+            output.writeString(h.cluster());
+            output.writeString(h.path());
+            output.writeLong(h.inode());
+            output.writeBoolean(h.readable());
+            output.writeBoolean(h.writable());
+            output.writeBoolean(h.append());
+            output.writeLong(h.positionId());
+            output.writeLong(h.position());
+            binding(kryo).files.add(ch);
+        }
+
+        @Override
+        public KrgFileChannel read(Kryo kryo, Input input, Class<? extends KrgFileChannel> type) {
+            Binding b = binding(kryo);
+            b.mayBlock();
+            FileHandle h = new FileHandle(input.readString(), input.readString(), input.readLong(),
+                    input.readBoolean(), input.readBoolean(), input.readBoolean(), input.readLong(), input.readLong());
+            try {
+                KrgFileChannel c = KrgFileSystemProvider.instance().getFileSystem(java.net.URI.create(
+                        "krg://" + b.epm.nodeId() + "@" + h.cluster() + "/")).open(h, b.remap == null);
+                b.files.add(c);
+                return c;
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("file " + h.path() + " cannot be opened again on node "
+                        + b.epm.nodeId() + ": " + e, e);
+            }
         }
     }
 
