@@ -26,8 +26,8 @@ public final class FsNodeMain {
 
     public static final int BLOCK = 1 << 20;
 
-    public static final TypeRegistrar TYPES = b -> b.range("fs-crash-test", 30_130, 30_139)
-            .register(30_130, FileSpec.class);
+    public static final TypeRegistrar TYPES = b -> b.range("fs-crash-test", 30_150, 30_159)
+            .register(30_150, FileSpec.class);
 
     public static final ServiceKey<FileSpec, Boolean> WRITE = ServiceKey.of(5020, "test.fs.write", FileSpec.class,
             Boolean.class);

@@ -194,6 +194,29 @@ final class DataPath {
         });
     }
 
+    /**
+     * The live node of {@code reps} a read goes to: this one when it holds a copy, else the one whose link had the
+     * shortest round trip at the last heartbeat (links not yet measured count as slow), or -1.
+     */
+    private int nearest(int[] reps) {
+        if (contains(reps, me())) {
+            return me();
+        }
+        Map<Integer, Long> rtt = kddm.rpc().lastRttMicros();
+        int best = -1;
+        long bestRtt = Long.MAX_VALUE;
+        for (int n : reps) {
+            if (kddm.isMember(n)) {
+                long r = rtt.getOrDefault(n, Long.MAX_VALUE - 1);
+                if (best < 0 || r < bestRtt) {
+                    best = n;
+                    bestRtt = r;
+                }
+            }
+        }
+        return best;
+    }
+
     private int firstLive(int[] reps) {
         for (int n : reps) {
             if (n == me() || kddm.isMember(n)) {
@@ -247,7 +270,7 @@ final class DataPath {
                 zero(piece);
                 return;
             }
-            int from = contains(reps, me()) ? me() : firstLive(reps);
+            int from = nearest(reps);
             if (from < 0) {
                 throw new FileSystemException("inode " + inode.id(), null, "chunk " + index
                         + " is lost: none of its nodes " + Arrays.toString(reps) + " is alive");
