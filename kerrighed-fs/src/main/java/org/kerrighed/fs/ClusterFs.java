@@ -19,10 +19,9 @@ public final class ClusterFs implements AutoCloseable {
 
     private ClusterFs(FsEngine engine) {
         this.engine = engine;
-        this.fileSystem = null;   // wired by the provider work: new KrgFileSystem(KrgFileSystemProvider.instance(), engine)
-        if (fileSystem != null) {
-            KrgFileSystemProvider.instance().register(fileSystem);
-        }
+        KrgFileSystemProvider provider = KrgFileSystemProvider.instance();
+        this.fileSystem = new KrgFileSystem(provider, engine);
+        provider.register(fileSystem);
     }
 
     /** Starts the file system on {@code kddm}'s node: its metadata sets, its chunk store and services. */
@@ -65,9 +64,7 @@ public final class ClusterFs implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (fileSystem != null) {
-                fileSystem.close();
-            }
+            fileSystem.close();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         } finally {
