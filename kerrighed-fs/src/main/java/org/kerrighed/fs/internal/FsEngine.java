@@ -235,6 +235,9 @@ public final class FsEngine implements AutoCloseable {
         open();
         int n = src.remaining();
         Inode file = ns.inode(ino);
+        if (n == 0) {
+            return 0;                   // as pwrite(2): nothing written, the size stays
+        }
         data.write(ino, position, src, file.chunkSize());
         long end = position + n;
         ns.update(ino, i -> i.withSize(Math.max(i.size(), end), Clock.micros()));
