@@ -403,10 +403,17 @@ final class DemoCommand implements Callable<Integer> {
             Thread.sleep(200);
             s = fsCall(first, new FsWorkload.Request(FsWorkload.Op.STATUS, null, 0, 0, 0));
         }
-        out.printf("[%5.1fs] %s%n", elapsed(), s.underReplicated() == 0
-                ? "every chunk has its copies again; repair copied " + s.repairsDone() + " chunk"
-                        + (s.repairsDone() == 1 ? "" : "s") + " (" + mib(s.repairBytes()) + ")"
-                : "repair still running: " + s.underReplicated() + " chunk(s) under-replicated");
+        String outcome;
+        if (s.underReplicated() > 0) {
+            outcome = "repair still running: " + s.underReplicated() + " chunk(s) under-replicated";
+        } else if (s.repairsDone() == 0) {
+            outcome = "nothing to repair: every chunk has as many copies as " + addresses.size() + " live node(s)"
+                    + " can hold";
+        } else {
+            outcome = "every chunk has its copies again; repair copied " + s.repairsDone() + " chunk"
+                    + (s.repairsDone() == 1 ? "" : "s") + " (" + mib(s.repairBytes()) + ")";
+        }
+        out.printf("[%5.1fs] %s%n", elapsed(), outcome);
         result.putAll(storage(s));
         result.put("repairs_done", s.repairsDone());
         result.put("repair_bytes", s.repairBytes());
