@@ -102,6 +102,7 @@ public final class DemoWorkload {
         StencilWorkload.install(node);                  // the demo's shared-memory part
         PiWorkload.install(node);                       // the demo's process part
         SchedWorkload.install(node);                    // the demo's scheduler part
+        FsWorkload.install(node);                       // the demo's file-system part
     }
 
     static Report serve(Node node, Request r) {

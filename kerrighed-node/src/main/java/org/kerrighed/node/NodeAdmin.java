@@ -18,8 +18,8 @@ import java.util.Map;
  * The services tools use to look at and steer a node (service ids 900-909, types 2000-2019): the cluster's
  * nodes as this node sees them, one node's own figures, a graceful stop, and a link probe (the node calls every
  * other member and multicasts to all of them, and reports the latencies). The demo's workloads
- * ({@link DemoWorkload}, {@link StencilWorkload}, {@link PiWorkload}, {@link SchedWorkload}: services 905-908) share
- * the service range; they are registered only on nodes that install them. KDDM's
+ * ({@link DemoWorkload}, {@link StencilWorkload}, {@link PiWorkload}, {@link SchedWorkload}, {@link FsWorkload}:
+ * services 905-909) share the service range; they are registered only on nodes that install them. KDDM's
  * counters are read with {@link org.kerrighed.kddm.Kddm#STATS}; the process tools' services are
  * {@link ProcessAdmin}'s (910-919, types 2020-2049), {@code krg run}'s is {@link AppLauncher}'s (920, types
  * 2050-2059), and {@code krg sched}'s are {@link SchedAdmin}'s (921-924, types 2060-2069), all installed and
@@ -89,6 +89,7 @@ public final class NodeAdmin {
         AppLauncher.registerTypes(b);                  // 2050-2059
         SchedAdmin.registerTypes(b);                   // 2060-2069
         PiWorkload.registerTypes(b);                   // 2070-2079
+        FsWorkload.registerTypes(b);                   // 2090-2099
     }
 
     private NodeAdmin() {

@@ -10,6 +10,7 @@ import org.kerrighed.kddm.ObjState;
 import org.kerrighed.kddm.SetStats;
 import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.node.DemoWorkload;
+import org.kerrighed.node.FsWorkload;
 import org.kerrighed.node.PiWorkload;
 import org.kerrighed.node.StencilWorkload;
 import org.kerrighed.node.NodeAdmin;
@@ -50,9 +51,11 @@ import java.util.concurrent.TimeUnit;
  * schedulers and shows the balancer spreading CPU-bound processes started on one node and round robin placing new
  * ones ({@link SchedWorkload}, with the schedulers' counters), moves shared KDDM
  * counters between the nodes ({@link DemoWorkload}: each node writes them in turn, then all at once, then every
- * node reads them) and shows their states and the KDDM counters, kills one node with SIGKILL and times how long
- * the survivors take to declare it failed, checks that the counters it owned survived with their last values,
- * probes the survivors again, and stops them gracefully. Every child JVM goes away with the demo, on
+ * node reads them) and shows their states and the KDDM counters, has the node about to be killed write a file of
+ * the cluster file system with replication 2 and another node read it back ({@link FsWorkload}, with the chunks
+ * each node holds), kills that node with SIGKILL and times how long the survivors take to declare it failed,
+ * checks that the counters it owned survived with their last values and that every survivor reads the file's
+ * bytes, waits briefly for repair to copy its chunks again, probes the survivors again, and stops them gracefully. Every child JVM goes away with the demo, on
  * Ctrl-C too (and if the demo itself is killed, because the children watch their stdin).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
@@ -64,9 +67,11 @@ import java.util.concurrent.TimeUnit;
                 "its checkpoint, and migrating one worker to another node), installs the",
                 "default schedulers and shows the balancer moving processes started on",
                 "one node and round robin placing new ones, moves shared KDDM counters",
-                "between the nodes, kills one node with SIGKILL, shows the others",
-                "declaring it failed and the counters surviving, and stops the rest",
-                "gracefully. Takes about 45 s; no JVM is left behind, on Ctrl-C too."})
+                "between the nodes, writes a file of the cluster file system with",
+                "replication 2 from one node and reads it from another, kills the",
+                "writer with SIGKILL, shows the others declaring it failed, the",
+                "counters surviving and the file still readable, and stops the rest",
+                "gracefully. Takes about 50 s; no JVM is left behind, on Ctrl-C too."})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--nodes", paramLabel = "N", defaultValue = "3", description = "number of nodes, 2-8 (default 3)")
     int nodes;
@@ -175,6 +180,7 @@ final class DemoCommand implements Callable<Integer> {
         summary.put("processes", pi());
         summary.put("scheduler", scheduler());
         summary.put("kddm", kddmWorkload(victim));
+        summary.put("fs", fileSystem(victim));
 
         ChildJvm v = jvms.get(victim);
         out.printf("%n[%5.1fs] killing node %d (SIGKILL, pid %d)%n", elapsed(), victim, v.pid());
@@ -186,6 +192,7 @@ final class DemoCommand implements Callable<Integer> {
 
         out.printf("%nMembership after the failure, as node 0 sees it:%n%s%n", NodesCommand.format(status(0)));
         summary.put("kddm_after_failure", kddmAfterFailure(victim));
+        summary.put("fs_after_failure", fileSystemAfterFailure(victim));
         out.printf("Workload on the survivors:%n");
         summary.put("links_after_failure", probeAll());
 
@@ -324,6 +331,152 @@ final class DemoCommand implements Callable<Integer> {
             result.add(Map.of("node", id, "exit_code", code, "stop_ms", ms));
         }
         return result;
+    }
+
+    // ---------------------------------------------------------------- file system
+
+    /** The demo's file in the cluster file system, its size, its directory's replication and its bytes' seed. */
+    private static final String FS_FILE = "/demo/data.bin";
+    private static final long FS_BYTES = 16L << 20;
+    private static final int FS_REPLICATION = 2;
+    private static final long FS_SEED = 905;
+    /** How long the demo waits for repair to give every chunk its copies back after the kill. */
+    private static final Duration FS_REPAIR_WAIT = Duration.ofSeconds(5);
+
+    /** The SHA-256 of {@link #FS_FILE} as its writer wrote it. */
+    private String fsSha256;
+
+    /**
+     * The cluster file system: node {@code victim} (killed next) writes {@link #FS_FILE} with replication
+     * {@value #FS_REPLICATION} (each chunk's first copy on the writing node, the second on another), the lowest
+     * other node reads it back; prints both SHA-256 checks and the storage per node as {@code krg fs status} shows
+     * it. Fails when the bytes read differ from the bytes written.
+     */
+    private Map<String, Object> fileSystem(int victim) throws Exception {
+        int reader = addresses.keySet().stream().filter(n -> n != victim).findFirst().orElseThrow();
+        out.printf("%n[%5.1fs] File system: one file tree over the nodes' disks, used through java.nio.file. Node %d"
+                        + " (to be killed next)%nwrites %s, %s, with replication %d: each chunk has its first copy"
+                        + " on the writing node and%na second on another node; node %d reads it back:%n", elapsed(),
+                victim, FS_FILE, mib(FS_BYTES), FS_REPLICATION, reader);
+        FsWorkload.Report w = fsCall(victim, new FsWorkload.Request(FsWorkload.Op.WRITE, FS_FILE, FS_BYTES, FS_SEED,
+                FS_REPLICATION));
+        fsSha256 = w.sha256();
+        out.printf("[%5.1fs] node %d wrote %s in %s, replication %d, SHA-256 %s...%n", elapsed(), w.node(),
+                mib(w.bytes()), rate(w), w.replication(), w.sha256().substring(0, 16));
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("path", FS_FILE);
+        result.put("writer", w.node());
+        result.put("bytes", w.bytes());
+        result.put("replication", w.replication());
+        result.put("sha256", w.sha256());
+        result.put("write_ms", w.nanos() / 1e6);
+        FsWorkload.Report r = fsRead(reader);
+        result.put("reads", List.of(readMap(r)));
+        out.printf("Storage, as 'krg fs status' shows it:%n");
+        result.putAll(storage(r));
+        return result;
+    }
+
+    /**
+     * After the kill: every survivor reads {@link #FS_FILE} (the dead node held a copy of each of its chunks), then
+     * the demo waits at most {@link #FS_REPAIR_WAIT} for repair to give every chunk its copies back on the
+     * survivors and prints the storage. Fails when a read fails or differs; a repair still running is reported.
+     */
+    private Map<String, Object> fileSystemAfterFailure(int victim) throws Exception {
+        out.printf("%n[%5.1fs] The file system after the kill: node %d held a copy of every chunk of %s; each"
+                + " survivor reads it:%n", elapsed(), victim, FS_FILE);
+        List<Map<String, Object>> reads = new ArrayList<>();
+        for (int id : addresses.keySet()) {
+            reads.add(readMap(fsRead(id)));
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("reads", reads);
+        int first = addresses.keySet().iterator().next();
+        long deadline = System.nanoTime() + FS_REPAIR_WAIT.toNanos();
+        FsWorkload.Report s = fsCall(first, new FsWorkload.Request(FsWorkload.Op.STATUS, null, 0, 0, 0));
+        out.printf("[%5.1fs] Node %d's status: %d of %d chunks under-replicated. Repair copies a chunk left with"
+                        + " fewer copies than%nits file asks for to another live node, once the dead node has been"
+                        + " gone for fs.repair-delay (2 s)%s%n", elapsed(), first, s.underReplicated(), s.chunks(),
+                s.underReplicated() == 0 ? "." : "; waiting at most " + FS_REPAIR_WAIT.toSeconds() + " s:");
+        result.put("under_replicated_after_reads", s.underReplicated());
+        while (s.underReplicated() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            s = fsCall(first, new FsWorkload.Request(FsWorkload.Op.STATUS, null, 0, 0, 0));
+        }
+        String outcome;
+        if (s.underReplicated() > 0) {
+            outcome = "repair still running: " + s.underReplicated() + " chunk(s) under-replicated";
+        } else if (s.repairsDone() == 0) {
+            outcome = "nothing to repair: every chunk has as many copies as " + addresses.size() + " live node(s)"
+                    + " can hold";
+        } else {
+            outcome = "every chunk has its copies again; repair copied " + s.repairsDone() + " chunk"
+                    + (s.repairsDone() == 1 ? "" : "s") + " (" + mib(s.repairBytes()) + ")";
+        }
+        out.printf("[%5.1fs] %s%n", elapsed(), outcome);
+        result.putAll(storage(s));
+        result.put("repairs_done", s.repairsDone());
+        result.put("repair_bytes", s.repairBytes());
+        return result;
+    }
+
+    /** Node {@code id} reads {@link #FS_FILE}; prints the read and fails unless its SHA-256 is the writer's. */
+    private FsWorkload.Report fsRead(int id) throws Exception {
+        FsWorkload.Report r = fsCall(id, new FsWorkload.Request(FsWorkload.Op.READ, FS_FILE, 0, 0, 0));
+        boolean same = r.sha256().equals(fsSha256) && r.bytes() == FS_BYTES;
+        out.printf("[%5.1fs] node %d read %s in %s: %s%n", elapsed(), r.node(), mib(r.bytes()), rate(r),
+                same ? "the same SHA-256" : "DIFFERENT BYTES (SHA-256 " + r.sha256() + ")");
+        if (!same) {
+            throw new IllegalStateException("node " + id + " read " + r.bytes() + " bytes of " + FS_FILE
+                    + " with SHA-256 " + r.sha256() + ", not the " + FS_BYTES + " bytes written (" + fsSha256 + ")");
+        }
+        return r;
+    }
+
+    private static Map<String, Object> readMap(FsWorkload.Report r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", r.node());
+        m.put("bytes", r.bytes());
+        m.put("ms", r.nanos() / 1e6);
+        m.put("sha256", r.sha256());
+        return m;
+    }
+
+    /** Prints the storage table of {@code r} and its totals; returns them. */
+    private Map<String, Object> storage(FsWorkload.Report r) {
+        List<List<String>> rows = new ArrayList<>();
+        List<Map<String, Object>> nodesJson = new ArrayList<>();
+        for (FsWorkload.Storage st : r.storage()) {
+            rows.add(List.of(Integer.toString(st.node()), Long.toString(st.chunks()), mib(st.usedBytes())));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("node", st.node());
+            m.put("chunks", st.chunks());
+            m.put("used_bytes", st.usedBytes());
+            nodesJson.add(m);
+        }
+        out.print(Output.table(List.of("NODE", "CHUNKS", "USED"), rows));
+        out.printf("%d chunks in all files, %d under-replicated, %d lost%n", r.chunks(), r.underReplicated(),
+                r.lost());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("storage", nodesJson);
+        m.put("chunks", r.chunks());
+        m.put("under_replicated", r.underReplicated());
+        m.put("lost", r.lost());
+        return m;
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+
+    private static String rate(FsWorkload.Report r) {
+        return String.format("%.0f ms (%.0f MiB/s)", r.nanos() / 1e6, r.bytes() / 1048576.0 / (r.nanos() / 1e9));
+    }
+
+    private FsWorkload.Report fsCall(int id, FsWorkload.Request r) throws Exception {
+        try (RpcClient c = tool(id)) {
+            return c.call(FsWorkload.SERVICE, r, Duration.ofSeconds(60)).get(70, TimeUnit.SECONDS);
+        }
     }
 
     // ---------------------------------------------------------------- KDDM

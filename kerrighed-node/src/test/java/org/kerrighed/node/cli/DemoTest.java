@@ -19,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code krg demo} end to end: three node JVMs, the workload, pi computed by processes on every node (the job
  * checkpointed, killed and restarted, one of its workers migrated mid-run), the default schedulers spreading
- * processes started on one node and placing new ones, KDDM counters moving, a SIGKILL they survive, a clean stop.
+ * processes started on one node and placing new ones, KDDM counters moving, a file of the cluster file system
+ * written by the node about to be killed and read from the others before and after the SIGKILL, which the counters
+ * survive too, a clean stop.
  */
 class DemoTest {
     @Test
@@ -27,15 +29,21 @@ class DemoTest {
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void demoRunsTheWorkloadSeesTheKillAndLeavesNoJvmBehind() {
         PrintStream out = System.out;
+        PrintStream err = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        ByteArrayOutputStream narrative = new ByteArrayOutputStream();
         int code;
         try {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(narrative, true, StandardCharsets.UTF_8));
             code = Krg.run("demo", "--json", "--calls", "50", "--rounds", "5");
         } finally {
             System.setOut(out);
+            System.setErr(err);
         }
         String json = captured.toString(StandardCharsets.UTF_8);
+        String text = narrative.toString(StandardCharsets.UTF_8);
+        err.print(text);
         assertEquals(0, code, json);
         // Every link of the 3 nodes (6), then of the 2 survivors (2), each with no error.
         assertEquals(8, count(json, "\"errors\": 0"), json);
@@ -96,11 +104,57 @@ class DemoTest {
                 .map(p -> ((Map<String, Object>) p).get("started_on")).collect(java.util.stream.Collectors.toSet()),
                 json);
         assertEquals(3L, sched.get("placements"), json);
+        checkFileSystem(json, text);
         Matcher error = Pattern.compile("\"error\": ([-0-9.eE]+)").matcher(json);
         assertTrue(error.find(), json);
         assertTrue(Double.parseDouble(error.group(1)) < 0.01, "pi off by " + error.group(1));
         assertTrue(ProcessHandle.current().children().noneMatch(ProcessHandle::isAlive),
                 "a node JVM outlived the demo");
+    }
+
+    /**
+     * File system: node 2 (the victim) wrote 16 MiB with replication 2, so it holds a copy of each of the 4 chunks and
+     * the others hold the second copies; node 0 read the same bytes back before the kill, and both survivors after
+     * it, with no chunk lost.
+     */
+    @SuppressWarnings("unchecked")
+    private static void checkFileSystem(String json, String text) {
+        Map<String, Object> summary = JsonText.object(json.strip());
+        Map<String, Object> fs = (Map<String, Object>) summary.get("fs");
+        assertEquals(2L, fs.get("writer"), json);
+        assertEquals(16L << 20, fs.get("bytes"), json);
+        assertEquals(2L, fs.get("replication"), json);
+        assertEquals(4L, fs.get("chunks"), json);
+        assertEquals(0L, fs.get("lost"), json);
+        Map<Object, Object> chunks = new java.util.TreeMap<>();
+        for (Object o : (List<Object>) fs.get("storage")) {
+            Map<String, Object> n = (Map<String, Object>) o;
+            chunks.put(n.get("node"), n.get("chunks"));
+        }
+        assertEquals(4L, chunks.get(2L), "the writer holds a copy of every chunk: " + chunks);
+        assertEquals(8L, chunks.values().stream().mapToLong(c -> (Long) c).sum(), "two copies of 4 chunks: " + chunks);
+        String sha = (String) fs.get("sha256");
+        List<Object> before = (List<Object>) fs.get("reads");
+        assertEquals(0L, ((Map<String, Object>) before.getFirst()).get("node"), json);
+        assertEquals(sha, ((Map<String, Object>) before.getFirst()).get("sha256"), json);
+
+        Map<String, Object> after = (Map<String, Object>) summary.get("fs_after_failure");
+        List<Object> reads = (List<Object>) after.get("reads");
+        assertEquals(List.of(0L, 1L), reads.stream().map(r -> ((Map<String, Object>) r).get("node")).toList(), json);
+        for (Object r : reads) {
+            assertEquals(sha, ((Map<String, Object>) r).get("sha256"), "a survivor read the bytes written: " + json);
+        }
+        assertEquals(0L, after.get("lost"), json);
+        assertTrue(((List<Object>) after.get("storage")).stream()
+                .noneMatch(n -> ((Map<String, Object>) n).get("node").equals(2L)), "the dead node is not listed");
+
+        assertTrue(Pattern.compile("(?m)^\\[ *[0-9.]+s\\] node 2 wrote 16\\.0 MiB in .*, replication 2, SHA-256 "
+                + sha.substring(0, 16)).matcher(text).find(), text);
+        assertEquals(3, Pattern.compile("(?m)^\\[ *[0-9.]+s\\] node [01] read 16\\.0 MiB in .*: the same SHA-256$")
+                .matcher(text).results().count(), text);
+        assertTrue(text.contains("NODE  CHUNKS  USED"), text);
+        assertTrue(text.contains("4 chunks in all files, 0 under-replicated, 0 lost"), text);
+        assertTrue(text.contains("each survivor reads it:"), text);
     }
 
     private static int count(String s, String part) {
