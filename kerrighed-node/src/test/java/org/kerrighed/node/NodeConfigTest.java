@@ -97,6 +97,10 @@ class NodeConfigTest {
                 tls.trust-store = /etc/kerrighed/trust.p12
                 tls.trust-store-password = ts-pass
                 scheduler.config = sched.conf
+                fs.quota = 2G
+                fs.chunk-size = 1M
+                fs.replication = 3
+                fs.repair-delay = 5s
                 """;
     }
 
@@ -131,6 +135,8 @@ class NodeConfigTest {
         assertEquals(dir.resolve("data/kerrighed"), c.storageDir().orElseThrow(), "relative to the file's directory");
         assertEquals(new org.kerrighed.kddm.access.Credentials(1000, 100), c.credentials());
         assertEquals(dir.resolve("sched.conf"), c.schedulerConfig().orElseThrow(), "relative to the file's directory");
+        assertEquals(new org.kerrighed.fs.FsConfig(java.util.Optional.empty(), 2L << 30, 1 << 20, 3, 5_000),
+                c.fsConfig());
         TlsConfig tls = r.tls().orElseThrow();
         assertEquals(dir.resolve("tls/node.p12"), tls.keyStore(), "relative to the file's directory");
         assertArrayEquals("ks-pass".toCharArray(), tls.keyStorePassword());

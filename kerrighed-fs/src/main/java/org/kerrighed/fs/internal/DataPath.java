@@ -36,7 +36,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class DataPath {
     private static final Logger log = LoggerFactory.getLogger(DataPath.class);
-    /** Largest piece of a chunk in one message. */
+    /** Largest piece of a chunk in one message (smaller when the frame limit asks). */
     static final int MAX_PIECE = 4 << 20;
     private static final int ATTEMPTS = 50;
     private static final int LOCKS = 256;
@@ -66,6 +66,7 @@ final class DataPath {
     private final Runnable repairNeeded;
     private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
     private final Map<Integer, Long> fullUntil = new ConcurrentHashMap<>();
+    private final int piece;
 
     DataPath(Kddm kddm, Namespace ns, ChunkStore store, Placement placement, Runnable repairNeeded) {
         this.kddm = kddm;
@@ -77,6 +78,7 @@ final class DataPath {
             locks[i] = new ReentrantLock();
         }
         RpcNode rpc = kddm.rpc();
+        this.piece = Math.min(MAX_PIECE, Math.max(4096, rpc.config().maxFrameBytes() / 2));
         rpc.register(PRIMARY, HandlerKind.BLOCKING, (ctx, op) -> primary(op));
         rpc.registerOrdered(REPLICA, op -> op.inode() * 31 + op.index(), (ctx, op) -> replica(op));
         rpc.register(READ, HandlerKind.BLOCKING, (ctx, op) -> readLocal(op));
@@ -124,7 +126,7 @@ final class DataPath {
         while (src.hasRemaining()) {
             int index = Math.toIntExact(at / chunkSize);
             long offset = at % chunkSize;
-            int n = (int) Math.min(Math.min(src.remaining(), chunkSize - offset), MAX_PIECE);
+            int n = (int) Math.min(Math.min(src.remaining(), chunkSize - offset), piece);
             byte[] bytes = new byte[n];
             src.get(bytes);
             Op op = new Op(Kind.WRITE, ino, index, 0, offset, n, bytes);
@@ -238,7 +240,7 @@ final class DataPath {
         while (left > 0) {
             int index = Math.toIntExact(at / chunkSize);
             long offset = at % chunkSize;
-            int n = (int) Math.min(Math.min(left, chunkSize - offset), MAX_PIECE);
+            int n = (int) Math.min(Math.min(left, chunkSize - offset), piece);
             ByteBuffer piece = dst.slice(dst.position(), n);
             dst.position(dst.position() + n);
             long ino = inode.id();
@@ -464,6 +466,11 @@ final class DataPath {
         ByteBuffer b = ByteBuffer.allocate(op.length());
         int got = store.read(op.inode(), op.index(), op.generation(), op.offset(), b, op.length());
         return got == op.length() ? b.array() : Arrays.copyOf(b.array(), got);
+    }
+
+    /** The most bytes of a chunk one message carries. */
+    int piece() {
+        return piece;
     }
 
     /** Marks a node out of space for a while, so placement skips it. */

@@ -175,13 +175,12 @@ final class Repairer implements AutoCloseable {
             }
             if (keep.size() < want) {
                 byte[] whole = store.readWhole(ino, index, gen);
-                DataPath.Op op = new DataPath.Op(DataPath.Kind.WHOLE, ino, index, gen, 0, whole.length, whole);
                 for (int n : placement.candidates(reps, Map.of())) {
                     if (keep.size() >= want) {
                         break;
                     }
                     try {
-                        kddm.rpc().call(n, DataPath.REPLICA, op).get(30, TimeUnit.SECONDS);
+                        copy(n, ino, index, gen, whole);
                         keep.add(n);
                         repairs.incrementAndGet();
                         repairBytes.addAndGet(whole.length);
@@ -207,6 +206,20 @@ final class Repairer implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Sends a chunk's whole content to {@code node}: the first piece replaces its file, the others follow it. */
+    private void copy(int node, long ino, int index, int gen, byte[] whole) throws Exception {
+        int step = data.piece();
+        int at = 0;
+        do {
+            int n = Math.min(step, whole.length - at);
+            byte[] part = at == 0 && n == whole.length ? whole : java.util.Arrays.copyOfRange(whole, at, at + n);
+            DataPath.Op op = new DataPath.Op(at == 0 ? DataPath.Kind.WHOLE : DataPath.Kind.WRITE, ino, index, gen, at,
+                    n, part);
+            kddm.rpc().call(node, DataPath.REPLICA, op).get(30, TimeUnit.SECONDS);
+            at += n;
+        } while (at < whole.length);
     }
 
     /** Deletes chunk files of this node that no inode lists for it (older than a minute). */
