@@ -81,7 +81,16 @@ final class Peer {
                     handOff.add(frame);
                     if (!drainScheduled) {
                         drainScheduled = true;
-                        ch.eventLoop().execute(this::drainHandOff);
+                        try {
+                            ch.eventLoop().execute(this::drainHandOff);
+                        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                            drainScheduled = false;               // the I/O threads stopped: the frames are lost
+                            ByteBuf f;
+                            while ((f = handOff.poll()) != null) {
+                                f.release();
+                            }
+                            throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closing");
+                        }
                     }
                     return;
                 }
