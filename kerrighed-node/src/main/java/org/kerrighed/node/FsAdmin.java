@@ -263,7 +263,7 @@ public final class FsAdmin {
         String reason = switch (e) {
             case NoSuchFileException x -> "no such file or directory";
             case NotDirectoryException x -> "not a directory";
-            case FileAlreadyExistsException x -> "already exists";
+            case FileAlreadyExistsException x -> x.getReason() == null ? "already exists" : x.getReason();
             case DirectoryNotEmptyException x -> "directory not empty";
             case AccessDeniedException x -> x.getReason() == null ? "permission denied"
                     : "permission denied (" + x.getReason() + ")";
@@ -437,7 +437,7 @@ public final class FsAdmin {
                 + HexFormat.of().formatHex(new SecureRandom().generateSeed(4)));
         boolean done = false;
         try {
-            long stored = receive(c, r, hidden, timeout);
+            long stored = receive(c, r, hidden, target, timeout);
             if (r.replace()) {
                 Files.move(hidden, target, StandardCopyOption.ATOMIC_MOVE);
             } else {
@@ -461,9 +461,19 @@ public final class FsAdmin {
         }
     }
 
-    /** Creates {@code file}, writes the tool's {@code r.size()} bytes into it, acknowledging each piece. */
-    private static long receive(Conversation c, WriteRequest r, Path file, Duration timeout) throws Exception {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    /**
+     * Creates {@code file} (a refusal names {@code target}, the file the tool asked for), writes the tool's
+     * {@code r.size()} bytes into it, acknowledging each piece.
+     */
+    private static long receive(Conversation c, WriteRequest r, Path file, Path target, Duration timeout)
+            throws Exception {
+        FileChannel created;
+        try {
+            created = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (AccessDeniedException e) {
+            throw new AccessDeniedException(target.toString(), null, e.getReason());
+        }
+        try (FileChannel ch = created) {
             if (r.replication() > 0) {
                 Files.setAttribute(file, "krg:replication", r.replication());
             }
@@ -586,7 +596,7 @@ public final class FsAdmin {
     /**
      * Copies file {@code path} of the cluster into {@code out}, piece by piece, each waiting at most {@code timeout}.
      * {@code opened} is told the file before its first byte, {@code stored} the bytes written to {@code out} after
-     * each piece. {@code out} is not closed.
+     * each piece. {@code out} is not closed. When the copy fails here the conversation is aborted: the node stops.
      *
      * @return the bytes copied
      * @throws FsException        when the node refuses (no such file, a directory, permission denied)
@@ -596,7 +606,9 @@ public final class FsAdmin {
     public static long read(RpcClient tool, String path, OutputStream out, int pieceBytes, int window,
                             Duration timeout, Consumer<Entry> opened, LongConsumer stored)
             throws IOException, InterruptedException {
-        try (Conversation c = tool.openConversation(READ, new ReadRequest(path, pieceBytes, window))) {
+        Conversation c = tool.openConversation(READ, new ReadRequest(path, pieceBytes, window));
+        boolean done = false;
+        try {
             Object first = next(c, timeout, "answer");
             if (!(first instanceof Entry e)) {
                 throw new KerrighedException("node " + tool.server() + " answered " + first + " instead of a file");
@@ -612,18 +624,26 @@ public final class FsAdmin {
                 c.send(new Ack(total), timeout);
                 stored.accept(total);
             }
+            done = true;
             return total;
         } catch (RemoteException e) {
             throw local(e);
         } catch (TimeoutException e) {
             throw new KerrighedException("node " + tool.server() + " did not take an acknowledgement in " + timeout);
+        } finally {
+            if (done) {
+                c.close();
+            } else {
+                c.abort("the tool's copy of " + path + " failed");
+            }
         }
     }
 
     /**
      * Copies {@code size} bytes of {@code in} to {@code path} of the cluster (into it, named {@code name}, when it is
      * a directory), piece by piece, each waiting at most {@code timeout}; {@code stored} is told the bytes the node
-     * stored after each piece. The target appears whole or not at all.
+     * stored after each piece. The target appears whole or not at all: when the copy fails on either side, the
+     * conversation is aborted and the node deletes what it wrote.
      *
      * @return the file as stored, with its path
      * @throws FsException              when the node refuses (no such directory, already exists without
@@ -633,7 +653,9 @@ public final class FsAdmin {
      */
     public static Listing write(RpcClient tool, WriteRequest r, InputStream in, Duration timeout, LongConsumer stored)
             throws IOException, InterruptedException {
-        try (Conversation c = tool.openConversation(WRITE, r)) {
+        Conversation c = tool.openConversation(WRITE, r);
+        boolean done = false;
+        try {
             Object ready = next(c, timeout, "answer");
             if (!(ready instanceof Ack a) || a.bytes() != 0) {
                 throw new KerrighedException("node " + tool.server() + " answered " + ready + " instead of Ack(0)");
@@ -655,11 +677,18 @@ public final class FsAdmin {
             if (!(end instanceof Listing l) || l.entries().size() != 1) {
                 throw new KerrighedException("node " + tool.server() + " answered " + end + " instead of the file");
             }
+            done = true;
             return l;
         } catch (RemoteException e) {
             throw local(e);
         } catch (TimeoutException e) {
             throw new KerrighedException("node " + tool.server() + " took no piece in " + timeout);
+        } finally {
+            if (done) {
+                c.close();
+            } else {
+                c.abort("the tool's copy to " + r.path() + " failed");
+            }
         }
     }
 
