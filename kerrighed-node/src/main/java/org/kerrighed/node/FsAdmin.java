@@ -462,7 +462,7 @@ public final class FsAdmin {
     }
 
     /**
-     * Creates {@code file} (a refusal names {@code target}, the file the tool asked for), writes the tool's
+     * Creates {@code file} (a refusal that names it names {@code target} instead), writes the tool's
      * {@code r.size()} bytes into it, acknowledging each piece.
      */
     private static long receive(Conversation c, WriteRequest r, Path file, Path target, Duration timeout)
@@ -471,7 +471,10 @@ public final class FsAdmin {
         try {
             created = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (AccessDeniedException e) {
-            throw new AccessDeniedException(target.toString(), null, e.getReason());
+            if (file.toString().equals(e.getFile())) {
+                throw new AccessDeniedException(target.toString(), null, e.getReason());
+            }
+            throw e;
         }
         try (FileChannel ch = created) {
             if (r.replication() > 0) {

@@ -36,7 +36,7 @@ import java.util.concurrent.Callable;
 final class FsCommand {
     /** Pieces of a copy, and how many may be on their way unacknowledged. */
     static final int PIECE = FsAdmin.MAX_PIECE;
-    static final int WINDOW = 4;
+    static final int WINDOW = 8;
 
     private FsCommand() {
     }
@@ -84,7 +84,7 @@ final class FsCommand {
 
     @Command(name = "cat", mixinStandardHelpOptions = true,
             description = {"Prints a file to standard output.",
-                    "The bytes come in pieces of 1 MiB, a few at a time, as they are read."})
+                    "The bytes come in pieces of 1 MiB, at most 8 on their way at a time."})
     static final class Cat implements Callable<Integer> {
         @Mixin
         ToolOptions tool;
@@ -143,7 +143,7 @@ final class FsCommand {
     @Command(name = "put", mixinStandardHelpOptions = true,
             description = {"Copies a local file into the cluster file system.",
                     "When PATH is a directory the file goes into it under LOCAL's name. The bytes go in pieces of"
-                            + " 1 MiB, a few on their way at a time, into a hidden file next to the target that is"
+                            + " 1 MiB, at most 8 on their way at a time, into a hidden file next to the target that is"
                             + " renamed to PATH once whole: a failed copy leaves PATH as it was.",
                     "Progress on stderr every second for copies that last longer; a summary line at the end."})
     static final class Put extends Copy {
@@ -169,9 +169,10 @@ final class FsCommand {
             long size = Files.size(local);
             FsAdmin.WriteRequest r = new FsAdmin.WriteRequest(path, local.getFileName().toString(), size,
                     replication == null ? 0 : replication, force, piece(tool), WINDOW);
-            Progress progress = new Progress("put " + local + " -> " + path, size, quiet);
+            Progress progress;
             FsAdmin.Listing stored;
             try (RpcClient c = tool.connect(); InputStream in = Files.newInputStream(local)) {
+                progress = new Progress("put " + local + " -> " + path, size, quiet);
                 stored = FsAdmin.write(c, r, in, callTimeout(tool), progress::at);
             }
             summary("put", local.toString(), stored.path(), stored.entries().getFirst().size(), progress.elapsed(),
@@ -213,10 +214,11 @@ final class FsCommand {
                 throw new IllegalArgumentException("LOCAL: cannot write in " + dir + ": " + e.getMessage());
             }
             boolean done = false;
-            Progress progress = new Progress("get " + path + " -> " + target, -1, quiet);
             try {
                 long bytes;
+                Progress progress;
                 try (RpcClient c = tool.connect(); OutputStream out = Files.newOutputStream(temp)) {
+                    progress = new Progress("get " + path + " -> " + target, -1, quiet);
                     bytes = FsAdmin.read(c, path, out, piece(tool), WINDOW, callTimeout(tool),
                             e -> progress.total(e.size()), progress::at);
                 }
@@ -309,8 +311,8 @@ final class FsCommand {
     }
 
     /**
-     * Progress lines of a copy on stderr ({@code [   2.0s] WHAT: 12.6 of 104.9 MB (12%), 6.3 MB/s}), at most one a
-     * second, the first after a second: a short copy prints none.
+     * Progress lines of a copy on stderr ({@code [   2.0s] WHAT: 12.6 MB of 104.9 MB (12%), 6.3 MB/s}), at most one a
+     * second, the first after a second: a short copy prints none. The clock starts once the tool is connected.
      */
     static final class Progress {
         private final String what;

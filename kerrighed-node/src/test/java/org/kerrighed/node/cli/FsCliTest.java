@@ -17,6 +17,7 @@ import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -243,13 +244,19 @@ class FsCliTest {
     }
 
     @Test
-    void aFileOfAnotherUserIsRefusedToNode1() throws IOException {
-        ok("fs", "mkdir", "-p", "/t/perm");
-        Path f = Files.writeString(local.resolve("p.txt"), "root's\n");
+    void eachNodeActsWithItsOwnCredentials() throws IOException {
+        ok("fs", "mkdir", "-p", "/t/perm/open");
+        Files.setPosixFilePermissions(fixture.nodes.get(0).fs().path("/t/perm/open"),
+                PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path f = Files.writeString(local.resolve("p.txt"), "uid 1000's\n");
         assertEquals(1, fixture.krgVia(1, "fs", "put", f.toString(), "/t/perm/p.txt"), fixture.cli.printed());
-        assertTrue(fixture.cli.stderr().startsWith("fs put: /t/perm"), fixture.cli.printed());
-        assertTrue(fixture.cli.stderr().contains("permission denied"), fixture.cli.printed());
-        assertEquals(List.of(), names("/t/perm"), "nothing written");
+        assertEquals("fs put: /t/perm: permission denied (write permission on the directory)\n",
+                fixture.cli.stderr(), "root's directory, to node 1 acting as uid 1000");
+        assertEquals(List.of("open/"), names("/t/perm"), "nothing written");
+
+        okVia(1, "fs", "put", f.toString(), "/t/perm/open");
+        assertTrue(ok("fs", "ls", "-l", "/t/perm/open/p.txt").lines().toList().get(1)
+                .matches("file +rw-r--r-- +1000 +1000 +11 .* p\\.txt"), fixture.cli.printed());
     }
 
     @Test
