@@ -397,7 +397,7 @@ public final class FsAdmin {
                 w.send(Arrays.copyOf(buf.array(), buf.position()));
             }
             w.drain();
-            log.info("node {}: {} read by a tool ({} bytes)", node.id(), p, w.sent);
+            log.debug("node {}: {} read by a tool ({} bytes)", node.id(), p, w.sent());
         }
     }
 

@@ -65,7 +65,7 @@ final class FsCommand {
         String path;
 
         @Option(names = "-l", description = "a table with each entry's attributes")
-        boolean long_;
+        boolean longFormat;
 
         @Option(names = "--json", description = "print the path and every entry's attributes as JSON")
         boolean json;
@@ -77,7 +77,7 @@ final class FsCommand {
                 l = FsAdmin.list(c, path, callTimeout(tool));
             }
             System.out.print(json ? Output.json(FsText.listingMap(l)) + "\n"
-                    : long_ ? FsText.table(l.entries()) : FsText.names(l.entries()));
+                    : longFormat ? FsText.table(l.entries()) : FsText.names(l.entries()));
             return 0;
         }
     }
@@ -95,13 +95,27 @@ final class FsCommand {
         @Override
         public Integer call() throws Exception {
             try (RpcClient c = tool.connect()) {
-                FsAdmin.read(c, path, System.out, piece(tool), WINDOW, callTimeout(tool), e -> { }, b -> { });
-            }
-            System.out.flush();
-            if (System.out.checkError()) {
-                throw new IOException("standard output failed (closed?)");
+                FsAdmin.read(c, path, stdout(), piece(tool), WINDOW, callTimeout(tool), e -> { }, b -> { });
             }
             return 0;
+        }
+
+        /** {@code System.out}, failing as soon as it does (a closed pipe) rather than going on silently. */
+        private static OutputStream stdout() {
+            return new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[]{(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    System.out.write(b, off, len);
+                    if (System.out.checkError()) {
+                        throw new IOException("standard output is closed");
+                    }
+                }
+            };
         }
     }
 
