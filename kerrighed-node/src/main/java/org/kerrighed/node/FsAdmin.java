@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -41,6 +42,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -227,7 +229,7 @@ public final class FsAdmin {
     static void install(Node node, RpcNode rpc) {
         rpc.register(LIST, HandlerKind.BLOCKING, (ctx, path) -> fsCall(path, () -> list(resolve(node, path))));
         rpc.register(CHANGE, HandlerKind.BLOCKING, (ctx, r) -> fsCall(r.path(), () -> change(node, r)));
-        rpc.register(STATUS, HandlerKind.BLOCKING, (ctx, r) -> status(node));
+        rpc.register(STATUS, HandlerKind.BLOCKING, (ctx, r) -> fsCall("/", () -> status(node)));
         rpc.registerConversation(READ, (c, r) -> fsCall(r.path(), () -> {
             serveRead(node, rpc, c, r);
             return null;
@@ -254,6 +256,8 @@ public final class FsAdmin {
             return work.run();
         } catch (IOException e) {
             throw new FsException(describe(e, path));
+        } catch (UncheckedIOException e) {
+            throw new FsException(describe(e.getCause(), path));
         }
     }
 
@@ -267,8 +271,9 @@ public final class FsAdmin {
             case DirectoryNotEmptyException x -> "directory not empty";
             case AccessDeniedException x -> x.getReason() == null ? "permission denied"
                     : "permission denied (" + x.getReason() + ")";
-            case FileSystemException x when x.getReason() != null -> x.getReason().substring(0, 1).toLowerCase()
-                    + x.getReason().substring(1);
+            case FileSystemException x when x.getReason() != null -> x.getReason().substring(0, 1)
+                    .toLowerCase(Locale.ROOT) + x.getReason().substring(1);
+            case FileSystemException x -> "failed (" + x.getClass().getSimpleName() + ")";
             default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         };
         return file + ": " + reason;
