@@ -198,8 +198,8 @@ final class FsCommand {
     @Command(name = "get", mixinStandardHelpOptions = true,
             description = {"Copies a file of the cluster file system to a local file.",
                     "When LOCAL is a directory the file goes into it under PATH's name. The bytes come in pieces of"
-                            + " 1 MiB into a temporary file next to LOCAL, renamed to LOCAL once whole: a failed copy"
-                            + " leaves nothing behind.",
+                            + " 1 MiB into a temporary file next to LOCAL, renamed to LOCAL once whole: a failed or"
+                            + " interrupted copy leaves nothing behind.",
                     "Progress on stderr every second for copies that last longer; a summary line at the end."})
     static final class Get extends Copy {
         @Parameters(index = "0", paramLabel = "PATH", description = "a file of the cluster file system")
@@ -228,6 +228,8 @@ final class FsCommand {
                 throw new IllegalArgumentException("LOCAL: cannot write in " + dir + ": " + e.getMessage());
             }
             boolean done = false;
+            Thread interrupted = new Thread(() -> deleteQuietly(temp));      // Ctrl-C: no finally runs
+            Runtime.getRuntime().addShutdownHook(interrupted);
             try {
                 long bytes;
                 Progress progress;
@@ -251,8 +253,21 @@ final class FsCommand {
                 if (!done) {
                     Files.deleteIfExists(temp);
                 }
+                try {
+                    Runtime.getRuntime().removeShutdownHook(interrupted);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs
+                }
             }
             return 0;
+        }
+
+        private static void deleteQuietly(Path temp) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                // the JVM is exiting: nothing else to do
+            }
         }
     }
 
