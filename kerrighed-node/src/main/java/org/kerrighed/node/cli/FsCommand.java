@@ -1,6 +1,7 @@
 package org.kerrighed.node.cli;
 
 import org.kerrighed.node.FsAdmin;
+import org.kerrighed.node.FsCopy;
 import org.kerrighed.rpc.RpcClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,7 +96,7 @@ final class FsCommand {
         @Override
         public Integer call() throws Exception {
             try (RpcClient c = tool.connect()) {
-                FsAdmin.read(c, path, stdout(), piece(tool), WINDOW, callTimeout(tool), e -> { }, b -> { });
+                FsCopy.read(c, path, stdout(), piece(tool), WINDOW, callTimeout(tool), e -> { }, b -> { });
             }
             return 0;
         }
@@ -187,7 +188,7 @@ final class FsCommand {
             FsAdmin.Listing stored;
             try (RpcClient c = tool.connect(); InputStream in = Files.newInputStream(local)) {
                 progress = new Progress("put " + local + " -> " + path, size, quiet);
-                stored = FsAdmin.write(c, r, in, callTimeout(tool), progress::at);
+                stored = FsCopy.write(c, r, in, callTimeout(tool), progress::at);
             }
             summary("put", local.toString(), stored.path(), stored.entries().getFirst().size(), progress.elapsed(),
                     Map.of("replication", stored.entries().getFirst().replication()));
@@ -235,7 +236,7 @@ final class FsCommand {
                 Progress progress;
                 try (RpcClient c = tool.connect(); OutputStream out = Files.newOutputStream(temp)) {
                     progress = new Progress("get " + path + " -> " + target, -1, quiet);
-                    bytes = FsAdmin.read(c, path, out, piece(tool), WINDOW, callTimeout(tool),
+                    bytes = FsCopy.read(c, path, out, piece(tool), WINDOW, callTimeout(tool),
                             e -> progress.total(e.size()), progress::at);
                 }
                 if (force) {

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.kerrighed.node.FsAdmin;
+import org.kerrighed.node.FsCopy;
 import org.kerrighed.node.NodeAdmin;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.rpc.RpcClient;
@@ -312,13 +313,13 @@ class FsCliTest {
         Duration timeout = Duration.ofSeconds(10);
         try (RpcClient tool = NodeAdmin.connect(c, fixture.nodes.get(0).rpc().address())) {
             FsAdmin.WriteRequest r = new FsAdmin.WriteRequest("/t/half/f", "f", 8 << 20, 0, false, 1 << 20, 4);
-            IOException e = assertThrows(IOException.class, () -> FsAdmin.write(tool, r, failing, timeout, b -> { }));
+            IOException e = assertThrows(IOException.class, () -> FsCopy.write(tool, r, failing, timeout, b -> { }));
             assertEquals("the disk went away", e.getMessage());
         }
         Path fs = fixture.nodes.get(1).fs().path("/t/half");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (names("/t/half").size() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(20);                                    // the node deletes its hidden file once it sees the abort
+            Thread.sleep(20);                   // the node deletes its hidden file once it sees the abort
         }
         assertEquals(List.of(), names("/t/half"));
         try (var s = Files.list(fs)) {
