@@ -22,8 +22,8 @@ import java.util.Map;
  * services 905-909) share the service range; they are registered only on nodes that install them. KDDM's
  * counters are read with {@link org.kerrighed.kddm.Kddm#STATS}; the process tools' services are
  * {@link ProcessAdmin}'s (910-919, types 2020-2049), {@code krg run}'s is {@link AppLauncher}'s (920, types
- * 2050-2059), and {@code krg sched}'s are {@link SchedAdmin}'s (921-924, types 2060-2069), all installed and
- * registered with these.
+ * 2050-2059), {@code krg sched}'s are {@link SchedAdmin}'s (921-924, types 2060-2069) and {@code krg fs}'s are
+ * {@link FsAdmin}'s (925-929, types 2080-2089), all installed and registered with these.
  */
 public final class NodeAdmin {
     /** The view as this node sees it, with its own and its peers' figures. */
@@ -89,6 +89,7 @@ public final class NodeAdmin {
         AppLauncher.registerTypes(b);                  // 2050-2059
         SchedAdmin.registerTypes(b);                   // 2060-2069
         PiWorkload.registerTypes(b);                   // 2070-2079
+        FsAdmin.registerTypes(b);                      // 2080-2089
         FsWorkload.registerTypes(b);                   // 2090-2099
     }
 
@@ -153,6 +154,7 @@ public final class NodeAdmin {
         ProcessAdmin.install(node, rpc);
         AppLauncher.install(node, rpc);
         SchedAdmin.install(node, rpc);
+        FsAdmin.install(node, rpc);
     }
 
     /** Calls every other member in turn, one call in flight, then multicasts once to all of them. */

@@ -14,7 +14,7 @@ import java.util.ServiceLoader;
         subcommands = {TestCommand.class, NodeCommand.class, NodesCommand.class, ClusterCommand.class,
                 KddmCommand.class, PsCommand.class, TopCommand.class, KillCommand.class, CapsetCommand.class,
                 MigrateCommand.class, CheckpointCommand.class, RestartCommand.class, SchedCommand.class,
-                DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+                FsCommand.class, DemoCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Krg {
     public static void main(String[] args) {
         configureLogging();
