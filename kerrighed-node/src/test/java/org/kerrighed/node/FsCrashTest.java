@@ -54,7 +54,7 @@ class FsCrashTest {
     @Test
     @Order(1)
     void aReplicaKilledDuringALargeWriteLosesNothing() throws Exception {
-        FsNodeMain.FileSpec f = new FsNodeMain.FileSpec("/big-1", 48 * MIB, 1);
+        FsNodeMain.FileSpec f = new FsNodeMain.FileSpec("/big-1", 32 * MIB, 1);
         assertTrue(here.rpc().call(1, FsNodeMain.WRITE, f).get(30, TimeUnit.SECONDS));
         acked(1, f.path());
         c.crash(2);
@@ -68,7 +68,7 @@ class FsCrashTest {
     @Test
     @Order(2)
     void theWriterKilledMidWriteKeepsEveryAcknowledgedByte() throws Exception {
-        FsNodeMain.FileSpec f = new FsNodeMain.FileSpec("/big-3", 64 * MIB, 3);
+        FsNodeMain.FileSpec f = new FsNodeMain.FileSpec("/big-3", 40 * MIB, 3);
         assertTrue(here.rpc().call(3, FsNodeMain.WRITE, f).get(30, TimeUnit.SECONDS));
         acked(3, f.path());
         c.crash(3);
@@ -82,7 +82,7 @@ class FsCrashTest {
     void readsGoOnWhileANodeDiesAndRepairCompletesAfterItsReturn() throws Exception {
         c.start(2);
         c.start(3);
-        FsNodeMain.FileSpec f = new FsNodeMain.FileSpec("/read-1", 24 * MIB, 7);
+        FsNodeMain.FileSpec f = new FsNodeMain.FileSpec("/read-1", 16 * MIB, 7);
         FsNodeMain.write(here, f, at -> { });
         assertTrue(here.rpc().call(2, FsNodeMain.READ_LOOP, f).get(30, TimeUnit.SECONDS));
         c.jvm(2).awaitLine(l -> l.equals("PASS " + f.path() + " 2 OK"), Duration.ofSeconds(60));
@@ -101,7 +101,7 @@ class FsCrashTest {
         }
         assertTrue(s.healthy() && s.nodes().size() == 4, "repaired: " + s);
         for (String p : new String[] {"/big-1", "/read-1"}) {
-            FsNodeMain.FileSpec g = p.equals("/big-1") ? new FsNodeMain.FileSpec(p, 48 * MIB, 1) : f;
+            FsNodeMain.FileSpec g = p.equals("/big-1") ? new FsNodeMain.FileSpec(p, 32 * MIB, 1) : f;
             assertEquals("OK", here.rpc().call(1, FsNodeMain.CHECK, g).get(60, TimeUnit.SECONDS), p);
         }
     }
