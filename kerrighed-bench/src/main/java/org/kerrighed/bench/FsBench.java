@@ -1,0 +1,178 @@
+package org.kerrighed.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.kerrighed.bench.FsBenchNode.*;
+
+/**
+ * {@code krg bench fs}: the cluster file system through {@code java.nio.file}, against the local file system and a
+ * raw Netty bulk transfer.
+ *
+ * <p>Three node JVMs ({@link FsBenchNode}) form a Kerrighed cluster with the default file-system settings (chunks
+ * of 4 MiB, replication 2); this JVM is no member and steers them over a tool connection. Node 1 writes a fresh
+ * file through {@code FileChannel.open(krgPath, CREATE_NEW, WRITE)} in large writes and reads it back, against the
+ * same bytes written to and read from a fresh file in its storage directory (the same disk), each write after a
+ * {@code sync} so that both start with no dirty pages; node 3 reads the krg file too (some of its chunks are on
+ * node 3, the rest come from node 1); node 3 receives the same number of bytes from node 1 over a raw Netty
+ * connection; then node 1 creates small files in one directory on both file systems. Every side's file is deleted
+ * once read. Each round runs both sides, the side that goes first alternating, and keeps the per-round ratios.
+ */
+final class FsBench implements Benchmark {
+    static final int NODES = 3;
+    private static final int WRITER = 1;
+    private static final int OTHER = 3;
+    private static final int WRITE_SIZE = 4 << 20;
+    private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(8);
+    private static final List<String> CHILD_JVM = List.of("-Xms512m", "-Xmx1g", "-XX:+UseParallelGC");
+    private static final String LOCAL_PEER = "local-filechannel";
+    private static final String BULK_PEER = "netty-bulk";
+
+    @Override
+    public String name() {
+        return "fs";
+    }
+
+    @Override
+    public String description() {
+        return "cluster file system sequential writes and reads, and small-file creation, against the local file"
+                + " system and a raw Netty bulk transfer";
+    }
+
+    /**
+     * How much to run at a scale: rounds, the sequential file's bytes (and the warm-up round's), the small files per
+     * round (and the warm-up round's).
+     */
+    record Plan(int rounds, long bytes, long warmupBytes, int smallFiles, int warmupSmallFiles) {
+        static Plan of(Scale s) {
+            return switch (s) {
+                case FULL -> new Plan(5, 1L << 30, 256L << 20, 2000, 500);
+                case QUICK -> new Plan(3, 256L << 20, 64L << 20, 500, 100);
+                case SMOKE -> new Plan(1, 16L << 20, 0, 20, 0);
+            };
+        }
+    }
+
+    /** One side's sequential write and read, from {@link FsBenchNode}'s {@code WRITE} and {@code READ}. */
+    private record Seq(long[] write, long[] read) {
+        double writeMbps(long bytes) {
+            return mbps(bytes, write[0]);
+        }
+
+        double readMbps(long bytes) {
+            return mbps(bytes, read[0]);
+        }
+
+        String describe(long bytes) {
+            return String.format("write %.0f MB/s (per 4 MiB write: p50 %.2f ms, p99 %.2f ms, max %.2f ms; sync"
+                            + " before: %.0f ms), read %.0f MB/s (per read p50 %.2f ms)", writeMbps(bytes),
+                    write[1] / 1e6, write[2] / 1e6, write[3] / 1e6, write[4] / 1e6, readMbps(bytes), read[1] / 1e6);
+        }
+    }
+
+    @Override
+    public List<Row> run(Scale scale, Progress progress) throws Exception {
+        Plan p = Plan.of(scale);
+        Rounds r = new Rounds();
+        r.metric("seq_write_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
+        r.metric("seq_read_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
+        r.metric("seq_read_mbps@" + BULK_PEER, "MB/s", BULK_PEER, null);
+        r.metric("seq_read_other_node_mbps", "MB/s", BULK_PEER, null);
+        r.metric("small_file_create_per_s", "files/s", LOCAL_PEER, null);
+
+        Path dir = Files.createTempDirectory("krg-bench-fs-");
+        try (BenchCluster c = new BenchCluster("fs", FsBenchNode.class, NODES, CHILD_JVM, false, CONTROL,
+                CONTROL_TIMEOUT, dir, progress)) {
+            progress.say("storage of every node under %s (file system of the local peer's files too); page cache:"
+                    + " writes go into it, nothing is forced, each write starts after a sync (no dirty pages), reads"
+                    + " follow the write at once (from the page cache, both sides)", dir);
+            int port = (int) c.call(WRITER, BULK_SERVE)[0];
+            if (p.warmupBytes() > 0) {
+                progress.say("warm-up (not counted): %d MiB each side, %d small files", p.warmupBytes() >> 20,
+                        p.warmupSmallFiles());
+                round(c, 0, true, p.warmupBytes(), p.warmupSmallFiles(), port, null, progress);
+            }
+            progress.say("each round: node %d writes and reads %d MiB in %d MiB calls, ours (krg, replication 2) and"
+                            + " local; node %d reads our file; node %d receives as many bytes from node %d over Netty;"
+                            + " node %d creates %d files of %d bytes in one directory, ours and local", WRITER,
+                    p.bytes() >> 20, WRITE_SIZE >> 20, OTHER, OTHER, WRITER, WRITER, p.smallFiles(),
+                    SMALL_FILE_BYTES);
+            for (int round = 1; round <= p.rounds(); round++) {
+                round(c, round, round % 2 == 1, p.bytes(), p.smallFiles(), port, r, progress);
+            }
+        } catch (Exception | Error e) {
+            progress.say("failed; the node JVMs' logs are in %s", dir);
+            throw e;
+        }
+        return r.rows();
+    }
+
+    /**
+     * One round ({@code r} null: a warm-up, not recorded): both sides' sequential write and read, ours first when
+     * {@code oursFirst}, with node 3's read of our file and the Netty transfer on the other side of them; then both
+     * sides' small files in the same order.
+     */
+    private static void round(BenchCluster c, int round, boolean oursFirst, long bytes, int smallFiles, int port,
+                              Rounds r, Progress progress) throws Exception {
+        String label = r == null ? "warm-up" : "round " + round;
+        long bulk = oursFirst ? 0 : bulk(c, port, bytes);
+        Seq ours = null;
+        Seq local = null;
+        long[] other = null;
+        double held = 0;
+        for (int side : oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS}) {
+            long[] w = c.call(WRITER, WRITE, side, round, bytes, WRITE_SIZE);
+            long[] rd = c.call(WRITER, READ, side, round, bytes, WRITE_SIZE);
+            if (side == OURS) {
+                held = (double) c.call(OTHER, HELD)[0] / bytes;
+                other = c.call(OTHER, READ, side, round, bytes, WRITE_SIZE);
+                ours = new Seq(w, rd);
+            } else {
+                local = new Seq(w, rd);
+            }
+            c.call(WRITER, DELETE, side, round);
+        }
+        if (oursFirst) {
+            bulk = bulk(c, port, bytes);
+        }
+        long[] smallOurs = null;
+        long[] smallLocal = null;
+        for (int side : oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS}) {
+            long[] s = c.call(WRITER, SMALL, side, round, smallFiles);
+            if (side == OURS) {
+                smallOurs = s;
+            } else {
+                smallLocal = s;
+            }
+        }
+        double otherMbps = mbps(bytes, other[0]);
+        double bulkMbps = mbps(bytes, bulk);
+        double smallOursPerS = smallFiles / (smallOurs[0] / 1e9);
+        double smallLocalPerS = smallFiles / (smallLocal[0] / 1e9);
+        progress.say("%s, ours: %s", label, ours.describe(bytes));
+        progress.say("%s, local: %s", label, local.describe(bytes));
+        progress.say("%s: node %d reads our file at %.0f MB/s (%.0f%% of its bytes in its own store); Netty bulk"
+                + " node %d -> node %d: %.0f MB/s", label, OTHER, otherMbps, Math.min(100, 100 * held), WRITER, OTHER,
+                bulkMbps);
+        progress.say("%s, small files: ours %.0f/s (per file p50 %.2f ms, p99 %.2f ms), local %.0f/s (p50 %.3f ms)",
+                label, smallOursPerS, smallOurs[1] / 1e6, smallOurs[2] / 1e6, smallLocalPerS, smallLocal[1] / 1e6);
+        if (r != null) {
+            r.add("seq_write_mbps", ours.writeMbps(bytes), local.writeMbps(bytes));
+            r.add("seq_read_mbps", ours.readMbps(bytes), local.readMbps(bytes));
+            r.add("seq_read_mbps@" + BULK_PEER, ours.readMbps(bytes), bulkMbps);
+            r.add("seq_read_other_node_mbps", otherMbps, bulkMbps);
+            r.add("small_file_create_per_s", smallOursPerS, smallLocalPerS);
+        }
+    }
+
+    /** Node {@link #OTHER} receives {@code bytes} from node {@link #WRITER}'s bulk server; nanoseconds. */
+    private static long bulk(BenchCluster c, int port, long bytes) throws Exception {
+        return c.call(OTHER, BULK_READ, port, bytes, WRITE_SIZE)[0];
+    }
+
+    private static double mbps(long bytes, long nanos) {
+        return bytes / (nanos / 1e9) / 1e6;
+    }
+}
