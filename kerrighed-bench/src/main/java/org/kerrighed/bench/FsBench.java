@@ -24,7 +24,6 @@ final class FsBench implements Benchmark {
     static final int NODES = 3;
     private static final int WRITER = 1;
     private static final int OTHER = 3;
-    private static final int WRITE_SIZE = 4 << 20;
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(8);
     private static final List<String> CHILD_JVM = List.of("-Xms512m", "-Xmx1g", "-XX:+UseParallelGC");
     private static final String LOCAL_PEER = "local-filechannel";
@@ -43,14 +42,14 @@ final class FsBench implements Benchmark {
 
     /**
      * How much to run at a scale: rounds, the sequential file's bytes (and the warm-up round's), the small files per
-     * round (and the warm-up round's).
+     * round (and the warm-up round's), the tries of each step of the write's time split.
      */
-    record Plan(int rounds, long bytes, long warmupBytes, int smallFiles, int warmupSmallFiles) {
+    record Plan(int rounds, long bytes, long warmupBytes, int smallFiles, int warmupSmallFiles, int splits) {
         static Plan of(Scale s) {
             return switch (s) {
-                case FULL -> new Plan(5, 1L << 30, 256L << 20, 2000, 500);
-                case QUICK -> new Plan(3, 256L << 20, 64L << 20, 500, 100);
-                case SMOKE -> new Plan(1, 16L << 20, 0, 20, 0);
+                case FULL -> new Plan(5, 1L << 30, 256L << 20, 2000, 500, 20);
+                case QUICK -> new Plan(3, 256L << 20, 64L << 20, 500, 100, 10);
+                case SMOKE -> new Plan(1, 16L << 20, 0, 20, 0, 2);
             };
         }
     }
@@ -102,6 +101,7 @@ final class FsBench implements Benchmark {
             for (int round = 1; round <= p.rounds(); round++) {
                 round(c, round, round % 2 == 1, p.bytes(), p.smallFiles(), port, r, progress);
             }
+            split(c, p.splits(), progress);
         } catch (Exception | Error e) {
             progress.say("failed; the node JVMs' logs are in %s", dir);
             throw e;
@@ -165,6 +165,16 @@ final class FsBench implements Benchmark {
             r.add("seq_read_other_node_mbps", otherMbps, bulkMbps);
             r.add("small_file_create_per_s", smallOursPerS, smallLocalPerS);
         }
+    }
+
+    /** Times the steps of a 4 MiB write of ours on node 1 apart (p50 of {@code times} tries each), and says them. */
+    private static void split(BenchCluster c, int times, Progress progress) throws Exception {
+        long[] s = c.call(WRITER, SPLIT, 2, times);
+        progress.say("where a 4 MiB write's time goes (node %d, p50 of %d tries each): local file create+write+close"
+                        + " %.2f ms; RPC of 4 MiB to node 2: %.2f ms, with node 2 writing them to a file: %.2f ms;"
+                        + " krg 1-byte write into an existing chunk %.2f ms; krg 4 MiB write over an existing chunk"
+                        + " %.2f ms; krg 4 MiB write of a new chunk %.2f ms", WRITER, times, s[0] / 1e6, s[1] / 1e6,
+                s[2] / 1e6, s[3] / 1e6, s[4] / 1e6, s[5] / 1e6);
     }
 
     /** Node {@link #OTHER} receives {@code bytes} from node {@link #WRITER}'s bulk server; nanoseconds. */
