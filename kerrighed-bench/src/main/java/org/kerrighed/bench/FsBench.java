@@ -54,8 +54,11 @@ final class FsBench implements Benchmark {
         }
     }
 
-    /** One side's sequential write and read, from {@link FsBenchNode}'s {@code WRITE} and {@code READ}. */
-    private record Seq(long[] write, long[] read) {
+    /**
+     * One side's sequential write and read, from {@link FsBenchNode}'s {@code WRITE} and {@code READ}, and the CPU
+     * nanoseconds the node JVMs used during the write (all of them together).
+     */
+    private record Seq(long[] write, long[] read, long writeCpu) {
         double writeMbps(long bytes) {
             return mbps(bytes, write[0]);
         }
@@ -65,9 +68,10 @@ final class FsBench implements Benchmark {
         }
 
         String describe(long bytes) {
-            return String.format("write %.0f MB/s (per 4 MiB write: p50 %.2f ms, p99 %.2f ms, max %.2f ms; sync"
-                            + " before: %.0f ms), read %.0f MB/s (per read p50 %.2f ms)", writeMbps(bytes),
-                    write[1] / 1e6, write[2] / 1e6, write[3] / 1e6, write[4] / 1e6, readMbps(bytes), read[1] / 1e6);
+            return String.format("write %.0f MB/s (per 4 MiB write: p50 %.2f ms, p99 %.2f ms, max %.2f ms; CPU of"
+                            + " the node JVMs: %.2f s per GiB; sync before: %.0f ms), read %.0f MB/s (per read p50"
+                            + " %.2f ms)", writeMbps(bytes), write[1] / 1e6, write[2] / 1e6, write[3] / 1e6,
+                    writeCpu / 1e9 / ((double) bytes / (1L << 30)), write[4] / 1e6, readMbps(bytes), read[1] / 1e6);
         }
     }
 
@@ -123,14 +127,16 @@ final class FsBench implements Benchmark {
         long[] other = null;
         double held = 0;
         for (int side : oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS}) {
+            long cpu = -cpu(c);
             long[] w = c.call(WRITER, WRITE, side, round, bytes, WRITE_SIZE);
+            cpu += cpu(c);
             long[] rd = c.call(WRITER, READ, side, round, bytes, WRITE_SIZE);
             if (side == OURS) {
                 held = (double) c.call(OTHER, HELD)[0] / bytes;
                 other = c.call(OTHER, READ, side, round, bytes, WRITE_SIZE);
-                ours = new Seq(w, rd);
+                ours = new Seq(w, rd, cpu);
             } else {
-                local = new Seq(w, rd);
+                local = new Seq(w, rd, cpu);
             }
             c.call(WRITER, DELETE, side, round);
         }
@@ -175,6 +181,18 @@ final class FsBench implements Benchmark {
                         + " krg 1-byte write into an existing chunk %.2f ms; krg 4 MiB write over an existing chunk"
                         + " %.2f ms; krg 4 MiB write of a new chunk %.2f ms", WRITER, times, s[0] / 1e6, s[1] / 1e6,
                 s[2] / 1e6, s[3] / 1e6, s[4] / 1e6, s[5] / 1e6);
+    }
+
+    /**
+     * The CPU nanoseconds all node JVMs have used so far (the write's figure includes its untimed {@code sync}'s
+     * wait, which uses next to no CPU, and the nodes' background work, a few milliseconds per second).
+     */
+    private static long cpu(BenchCluster c) throws Exception {
+        long sum = 0;
+        for (int n = 1; n <= NODES; n++) {
+            sum += c.call(n, CPU)[0];
+        }
+        return sum;
     }
 
     /** Node {@link #OTHER} receives {@code bytes} from node {@link #WRITER}'s bulk server; nanoseconds. */

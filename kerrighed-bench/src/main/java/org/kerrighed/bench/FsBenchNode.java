@@ -11,6 +11,7 @@ import org.kerrighed.rpc.TransportKind;
 import org.kerrighed.rpc.internal.Transport;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -45,6 +46,7 @@ public final class FsBenchNode {
     static final int BULK_READ = 6;   // port, bytes, frame size -> nanos to receive them from that server
     static final int HELD = 7;        // -> bytes of chunk files in this node's store
     static final int SPLIT = 8;       // peer, times -> see split()
+    static final int CPU = 9;         // -> the CPU nanoseconds this JVM has used
 
     /** A 4 MiB message's cost alone, for {@link #split}: the node that gets it drops it and answers its length. */
     static final ServiceKey<byte[], Integer> SINK = ServiceKey.of(968, "bench.fs.sink", byte[].class, Integer.class);
@@ -108,6 +110,8 @@ public final class FsBenchNode {
             case BULK_SERVE -> new long[]{bulkServe()};
             case BULK_READ -> PlatformThreads.run("bench-fs-bulk", () -> bulkRead((int) a[1], a[2], (int) a[3]));
             case HELD -> new long[]{held()};
+            case CPU -> new long[]{((com.sun.management.OperatingSystemMXBean) ManagementFactory
+                    .getOperatingSystemMXBean()).getProcessCpuTime()};
             case SPLIT -> PlatformThreads.run("bench-fs-split", () -> split((int) a[1], (int) a[2]));
             default -> throw new IllegalArgumentException("unknown command " + a[0]);
         };
