@@ -54,7 +54,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--only", paramLabel = "PART", split = ",",
             description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue;"
-                    + " migration: migrate, checkpoint; sched: makespan, swap; sched-sim: even, uneven, 2cpu)")
+                    + " migration: migrate, checkpoint; sched: makespan, swap; sched-sim: even, uneven, 2cpu;"
+                    + " fs: seq, small)")
     List<String> only;
 
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 import static org.kerrighed.bench.FsBenchNode.*;
 
@@ -76,36 +77,63 @@ final class FsBench implements Benchmark {
     }
 
     @Override
-    public List<Row> run(Scale scale, Progress progress) throws Exception {
-        Plan p = Plan.of(scale);
-        Rounds r = new Rounds();
-        r.metric("seq_write_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
-        r.metric("seq_read_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
-        r.metric("seq_read_mbps@" + BULK_PEER, "MB/s", BULK_PEER, null);
-        r.metric("seq_read_other_node_mbps", "MB/s", BULK_PEER, null);
-        r.metric("small_file_create_per_s", "files/s", LOCAL_PEER, null);
+    public List<String> parts() {
+        return List.of("seq", "small");
+    }
 
+    @Override
+    public List<Row> run(Scale scale, Progress progress) throws Exception {
+        return run(scale, Set.copyOf(parts()), progress);
+    }
+
+    @Override
+    public List<Row> run(Scale scale, Set<String> parts, Progress progress) throws Exception {
+        checkParts(parts);
+        Plan p = Plan.of(scale);
+        boolean seq = parts.contains("seq");
+        boolean small = parts.contains("small");
+        Rounds r = new Rounds();
+        if (seq) {
+            r.metric("seq_write_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
+            r.metric("seq_read_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
+            r.metric("seq_read_mbps@" + BULK_PEER, "MB/s", BULK_PEER, null);
+            r.metric("seq_read_other_node_mbps", "MB/s", BULK_PEER, null);
+        }
+        if (small) {
+            r.metric("small_file_create_per_s", "files/s", LOCAL_PEER, null);
+        }
         Path dir = Files.createTempDirectory("krg-bench-fs-");
         try (BenchCluster c = new BenchCluster("fs", FsBenchNode.class, NODES, CHILD_JVM, false, CONTROL,
                 CONTROL_TIMEOUT, dir, progress)) {
-            progress.say("storage of every node under %s (file system of the local peer's files too); page cache:"
-                    + " writes go into it, nothing is forced, each write starts after a sync (no dirty pages), reads"
-                    + " follow the write at once (from the page cache, both sides)", dir);
             int port = (int) c.call(WRITER, BULK_SERVE)[0];
+            if (seq) {
+                progress.say("storage of every node under %s (the local side's files too: the same file system);"
+                        + " page cache: writes go into it and nothing is forced, each side's write starts after a"
+                        + " sync (no dirty pages), reads follow the write at once (from the page cache, both sides)",
+                        dir);
+            }
             if (p.warmupBytes() > 0) {
-                progress.say("warm-up (not counted): %d MiB each side, %d small files", p.warmupBytes() >> 20,
-                        p.warmupSmallFiles());
-                round(c, 0, true, p.warmupBytes(), p.warmupSmallFiles(), port, null, progress);
+                progress.say("warm-up (not counted)%s%s", seq ? ": " + (p.warmupBytes() >> 20) + " MiB each side"
+                        : "", small ? ", " + p.warmupSmallFiles() + " small files" : "");
+                round(c, 0, true, seq ? p.warmupBytes() : 0, small ? p.warmupSmallFiles() : 0, port, null,
+                        progress);
             }
-            progress.say("each round: node %d writes and reads %d MiB in %d MiB calls, ours (krg, replication 2) and"
-                            + " local; node %d reads our file; node %d receives as many bytes from node %d over Netty;"
-                            + " node %d creates %d files of %d bytes in one directory, ours and local", WRITER,
-                    p.bytes() >> 20, WRITE_SIZE >> 20, OTHER, OTHER, WRITER, WRITER, p.smallFiles(),
-                    SMALL_FILE_BYTES);
+            if (seq) {
+                progress.say("each round: node %d writes and reads %d MiB in %d MiB calls, ours (krg, replication 2)"
+                                + " and local; node %d reads our file; node %d receives as many bytes from node %d over"
+                                + " Netty", WRITER, p.bytes() >> 20, WRITE_SIZE >> 20, OTHER, OTHER, WRITER);
+            }
+            if (small) {
+                progress.say("each round: node %d creates %d files of %d bytes in one directory, ours and local",
+                        WRITER, p.smallFiles(), SMALL_FILE_BYTES);
+            }
             for (int round = 1; round <= p.rounds(); round++) {
-                round(c, round, round % 2 == 1, p.bytes(), p.smallFiles(), port, r, progress);
+                round(c, round, round % 2 == 1, seq ? p.bytes() : 0, small ? p.smallFiles() : 0, port, r,
+                        progress);
             }
-            split(c, p.splits(), progress);
+            if (seq) {
+                split(c, p.splits(), progress);
+            }
         } catch (Exception | Error e) {
             progress.say("failed; the node JVMs' logs are in %s", dir);
             throw e;
@@ -114,19 +142,47 @@ final class FsBench implements Benchmark {
     }
 
     /**
-     * One round ({@code r} null: a warm-up, not recorded): both sides' sequential write and read, ours first when
-     * {@code oursFirst}, with node 3's read of our file and the Netty transfer on the other side of them; then both
-     * sides' small files in the same order.
+     * One round ({@code r} null: a warm-up, not recorded), each part's sides in turn, ours first when
+     * {@code oursFirst}: with {@code bytes} (0: none), both sides' sequential write and read, with node 3's read of
+     * our file and the Netty transfer on the other side of them; with {@code smallFiles} (0: none), both sides'
+     * small files.
      */
     private static void round(BenchCluster c, int round, boolean oursFirst, long bytes, int smallFiles, int port,
                               Rounds r, Progress progress) throws Exception {
         String label = r == null ? "warm-up" : "round " + round;
+        int[] order = oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS};
+        if (bytes > 0) {
+            seqRound(c, round, oursFirst, order, bytes, port, label, r, progress);
+        }
+        if (smallFiles > 0) {
+            long[] smallOurs = null;
+            long[] smallLocal = null;
+            for (int side : order) {
+                long[] s = c.call(WRITER, SMALL, side, round, smallFiles);
+                if (side == OURS) {
+                    smallOurs = s;
+                } else {
+                    smallLocal = s;
+                }
+            }
+            double oursPerS = smallFiles / (smallOurs[0] / 1e9);
+            double localPerS = smallFiles / (smallLocal[0] / 1e9);
+            progress.say("%s, small files: ours %.0f/s (per file p50 %.2f ms, p99 %.2f ms), local %.0f/s (p50 %.3f"
+                    + " ms)", label, oursPerS, smallOurs[1] / 1e6, smallOurs[2] / 1e6, localPerS, smallLocal[1] / 1e6);
+            if (r != null) {
+                r.add("small_file_create_per_s", oursPerS, localPerS);
+            }
+        }
+    }
+
+    private static void seqRound(BenchCluster c, int round, boolean oursFirst, int[] order, long bytes, int port,
+                                 String label, Rounds r, Progress progress) throws Exception {
         long bulk = oursFirst ? 0 : bulk(c, port, bytes);
         Seq ours = null;
         Seq local = null;
         long[] other = null;
         double held = 0;
-        for (int side : oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS}) {
+        for (int side : order) {
             long cpu = -cpu(c);
             long[] w = c.call(WRITER, WRITE, side, round, bytes, WRITE_SIZE);
             cpu += cpu(c);
@@ -143,33 +199,18 @@ final class FsBench implements Benchmark {
         if (oursFirst) {
             bulk = bulk(c, port, bytes);
         }
-        long[] smallOurs = null;
-        long[] smallLocal = null;
-        for (int side : oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS}) {
-            long[] s = c.call(WRITER, SMALL, side, round, smallFiles);
-            if (side == OURS) {
-                smallOurs = s;
-            } else {
-                smallLocal = s;
-            }
-        }
         double otherMbps = mbps(bytes, other[0]);
         double bulkMbps = mbps(bytes, bulk);
-        double smallOursPerS = smallFiles / (smallOurs[0] / 1e9);
-        double smallLocalPerS = smallFiles / (smallLocal[0] / 1e9);
         progress.say("%s, ours: %s", label, ours.describe(bytes));
         progress.say("%s, local: %s", label, local.describe(bytes));
         progress.say("%s: node %d reads our file at %.0f MB/s (%.0f%% of its bytes in its own store); Netty bulk"
                 + " node %d -> node %d: %.0f MB/s", label, OTHER, otherMbps, Math.min(100, 100 * held), WRITER, OTHER,
                 bulkMbps);
-        progress.say("%s, small files: ours %.0f/s (per file p50 %.2f ms, p99 %.2f ms), local %.0f/s (p50 %.3f ms)",
-                label, smallOursPerS, smallOurs[1] / 1e6, smallOurs[2] / 1e6, smallLocalPerS, smallLocal[1] / 1e6);
         if (r != null) {
             r.add("seq_write_mbps", ours.writeMbps(bytes), local.writeMbps(bytes));
             r.add("seq_read_mbps", ours.readMbps(bytes), local.readMbps(bytes));
             r.add("seq_read_mbps@" + BULK_PEER, ours.readMbps(bytes), bulkMbps);
             r.add("seq_read_other_node_mbps", otherMbps, bulkMbps);
-            r.add("small_file_create_per_s", smallOursPerS, smallLocalPerS);
         }
     }
 
@@ -179,8 +220,10 @@ final class FsBench implements Benchmark {
         progress.say("where a 4 MiB write's time goes (node %d, p50 of %d tries each): local file create+write+close"
                         + " %.2f ms; RPC of 4 MiB to node 2: %.2f ms, with node 2 writing them to a file: %.2f ms;"
                         + " krg 1-byte write into an existing chunk %.2f ms; krg 4 MiB write over an existing chunk"
-                        + " %.2f ms; krg 4 MiB write of a new chunk %.2f ms", WRITER, times, s[0] / 1e6, s[1] / 1e6,
-                s[2] / 1e6, s[3] / 1e6, s[4] / 1e6, s[5] / 1e6);
+                        + " %.2f ms; krg 4 MiB write of a new chunk %.2f ms; the local write overlapped with the 4 MiB"
+                        + " sent to node 2 as %d KiB calls in flight together, each written to a file there: %.2f ms",
+                WRITER, times, s[0] / 1e6, s[1] / 1e6, s[2] / 1e6, s[3] / 1e6, s[4] / 1e6, s[5] / 1e6,
+                SPLIT_PIECE >> 10, s[6] / 1e6);
     }
 
     /**

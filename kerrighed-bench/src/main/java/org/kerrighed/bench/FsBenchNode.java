@@ -18,9 +18,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -63,6 +65,7 @@ public final class FsBenchNode {
 
     private static final Duration SYNC_LIMIT = Duration.ofMinutes(2);
     private static final Duration SPLIT_CALL = Duration.ofSeconds(30);
+    static final int SPLIT_PIECE = 512 << 10;
 
     private final Node node;
     private final Path localDir;
@@ -329,13 +332,16 @@ public final class FsBenchNode {
      *   <li>a 1-byte write into the first chunk of an existing krg file (this node its primary): the write path
      *       without its bulk (forward of a tiny piece, the inode's size and time updated);</li>
      *   <li>a 4 MiB write over an existing chunk of a krg file (no chunk allocation);</li>
-     *   <li>a 4 MiB write of a new chunk at the end of a krg file (allocation too: what the benchmark's writes do).</li>
+     *   <li>a 4 MiB write of a new chunk at the end of a krg file (allocation too: what the benchmark's writes do);</li>
+     *   <li>the work of steps 1 and 3 overlapped, as a pipelined write path could: the 4 MiB sent to {@code peer} as
+     *       {@value #SPLIT_PIECE}-byte calls all in flight at once, each written to a file there, while this node
+     *       writes its file.</li>
      * </ol>
      * The krg file is deleted afterwards.
      */
     private long[] split(int peer, int times) throws Exception {
         ByteBuffer b = block(WRITE_SIZE);
-        long[][] t = new long[6][times];
+        long[][] t = new long[7][times];
         Path local = localDir.resolve("split");
         for (int i = 0; i < times; i++) {
             long t0 = System.nanoTime();
@@ -352,6 +358,24 @@ public final class FsBenchNode {
             long t0 = System.nanoTime();
             node.rpc().call(peer, SINK_FILE, data, SPLIT_CALL).get(SPLIT_CALL.toMillis(), TimeUnit.MILLISECONDS);
             t[2][i] = System.nanoTime() - t0;
+        }
+        int pieces = WRITE_SIZE / SPLIT_PIECE;
+        byte[][] slices = new byte[pieces][];
+        for (int k = 0; k < pieces; k++) {
+            slices[k] = Arrays.copyOfRange(data, k * SPLIT_PIECE, (k + 1) * SPLIT_PIECE);
+        }
+        for (int i = 0; i < times; i++) {
+            long t0 = System.nanoTime();
+            List<CompletableFuture<Integer>> sent = new ArrayList<>();
+            for (byte[] slice : slices) {
+                sent.add(node.rpc().call(peer, SINK_FILE, slice, SPLIT_CALL));
+            }
+            writeFile(local, b.clear());
+            for (CompletableFuture<Integer> f : sent) {
+                f.get(SPLIT_CALL.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            t[6][i] = System.nanoTime() - t0;
+            Files.delete(local);
         }
         Path file = base(OURS).resolve("split");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
