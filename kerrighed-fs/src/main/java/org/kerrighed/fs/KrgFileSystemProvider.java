@@ -296,8 +296,7 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
             if (write) {
                 throw procReadOnly(p);
             }
-            checkNotDirectory(p, engine.stat(ep));
-            content = FileContent.snapshot(engine.procFile(ep).orElseThrow(() -> new NoSuchFileException(p.toString())));
+            content = FileContent.snapshot(engine.procFile(ep).orElseThrow());
         } else {
             Inode inode;
             boolean created;

@@ -271,6 +271,9 @@ abstract class FsConformanceSuite {
             ch.write(ByteBuffer.wrap(ascii("!")));                               // at 100
             assertEquals(101, ch.size());
             assertEquals(101, ch.position());
+            assertEquals(0, ch.write(ByteBuffer.allocate(0), 500));             // nothing written: no growth
+            assertEquals(0, ch.write(ByteBuffer.allocate(0)));
+            assertEquals(101, ch.size());
             assertThrows(IllegalArgumentException.class, () -> ch.position(-1));
             assertThrows(IllegalArgumentException.class, () -> ch.read(ByteBuffer.allocate(1), -1));
             assertThrows(IllegalArgumentException.class, () -> ch.write(ByteBuffer.allocate(1), -1));

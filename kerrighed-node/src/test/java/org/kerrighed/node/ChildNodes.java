@@ -16,6 +16,12 @@ final class ChildNodes {
 
     /** Exits with the parent JVM, joins with a 10 s call timeout and no JMX, registering {@code types}. */
     static Node join(String[] args, TypeRegistrar... types) {
+        return join(args, b -> b, types);
+    }
+
+    /** Like {@link #join(String[], TypeRegistrar...)}, with {@code tweak} applied to the configuration. */
+    static Node join(String[] args, java.util.function.UnaryOperator<NodeConfig.Builder> tweak,
+                     TypeRegistrar... types) {
         ChildJvm.exitWhenParentDies();
         NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1]))
                 .nodeId(Integer.parseInt(args[2])).callTimeout(Duration.ofSeconds(10));
@@ -23,7 +29,7 @@ final class ChildNodes {
         for (int i = 3; i < args.length; i++) {
             seeds.add(HostAndPort.parse(args[i]));
         }
-        return Kerrighed.join(b.seeds(seeds).jmx(false).build(), types);
+        return Kerrighed.join(tweak.apply(b.seeds(seeds).jmx(false)).build(), types);
     }
 
     /** Prints the ONLINE line the test waits for, then serves until the node is stopped or killed. */

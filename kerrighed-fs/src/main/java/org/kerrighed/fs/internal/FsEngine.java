@@ -33,6 +33,7 @@ public final class FsEngine implements AutoCloseable {
     private final Repairer repairer;
     private final ProcTree proc = new ProcTree();
     private final KddmSet<Long> appendLocks;
+    private final KddmSet<Long> positions;
     private volatile boolean closed;
 
     public FsEngine(Kddm kddm, FsConfig config) {
@@ -41,6 +42,10 @@ public final class FsEngine implements AutoCloseable {
         this.appendLocks = kddm.createStaticSet(FsWire.APPEND_LOCKS,
                 kddm.objectSpec(Long.class).withFlags(org.kerrighed.kddm.SetFlag.LOCAL_EXCLUSIVE),
                 new ObjectLinker<>(Long.class));
+        this.positions = kddm.createStaticSet(FsWire.POSITIONS, kddm.objectSpec(Long.class)
+                .withOwner(org.kerrighed.kddm.DefaultOwner.nodeInId())
+                .withFlags(org.kerrighed.kddm.SetFlag.LOCAL_EXCLUSIVE)
+                .withReplication(org.kerrighed.kddm.SetSpec.SYSTEM_REPLICATION), new ObjectLinker<>(Long.class));
         this.store = new ChunkStore(config.storage().orElse(kddm.storage().resolve("fs")), config.quotaBytes(),
                 kddm.nodeId());
         Placement placement = new Placement(kddm, store);
@@ -230,6 +235,9 @@ public final class FsEngine implements AutoCloseable {
         open();
         int n = src.remaining();
         Inode file = ns.inode(ino);
+        if (n == 0) {
+            return 0;                   // as pwrite(2): nothing written, the size stays
+        }
         data.write(ino, position, src, file.chunkSize());
         long end = position + n;
         ns.update(ino, i -> i.withSize(Math.max(i.size(), end), Clock.micros()));
@@ -286,6 +294,24 @@ public final class FsEngine implements AutoCloseable {
     public Optional<byte[]> procFile(String path) throws IOException {
         open();
         return ProcTree.covers(path) ? Optional.of(proc.read(path)) : Optional.empty();
+    }
+
+    /** A new position shared across nodes, starting at {@code initial}. */
+    public SharedFilePosition sharePosition(long initial) throws IOException {
+        open();
+        long id = ns.allocate();
+        try (Handle<Long> h = positions.grab(id)) {
+            h.set(initial);
+        } catch (KddmException e) {
+            throw Namespace.io("shared position", e);
+        }
+        return new SharedFilePosition(positions, id);
+    }
+
+    /** The shared position {@code id} (made by {@link #sharePosition} on some node). */
+    public SharedFilePosition sharedPosition(long id) throws IOException {
+        open();
+        return new SharedFilePosition(positions, id);
     }
 
     public FsStatus status() {

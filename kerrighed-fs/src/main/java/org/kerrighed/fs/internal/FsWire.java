@@ -10,6 +10,8 @@ public final class FsWire {
     static final long COUNTERS = 1401;
     /** One object per file, write-pinned by an append for its duration. */
     static final long APPEND_LOCKS = 1402;
+    /** Shared file positions, by id. */
+    static final long POSITIONS = 1403;
 
     private FsWire() {
     }

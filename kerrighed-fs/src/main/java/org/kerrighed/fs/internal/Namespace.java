@@ -375,7 +375,7 @@ final class Namespace {
         return h;
     }
 
-    private long allocate() {
+    long allocate() {
         synchronized (this) {
             if (nextId == lastId) {
                 int node = kddm.nodeId();
