@@ -55,8 +55,8 @@ import java.util.Set;
  * {@link IllegalArgumentException}. Cluster names are unique within a JVM.
  *
  * <p>Not supported: symbolic and hard links ({@link UnsupportedOperationException}; {@code NOFOLLOW_LINKS} is
- * accepted and changes nothing), watch services, file locks, memory mapping. Errors are the standard exceptions,
- * named by the path as given. Thread-safe.
+ * accepted and changes nothing), watch services, file locks, memory mapping. Errors are the standard exceptions.
+ * Thread-safe.
  */
 public final class KrgFileSystemProvider extends FileSystemProvider {
     /** The URI scheme, {@code "krg"}. */
@@ -169,7 +169,10 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
      */
     @Override
     public KrgFileSystem getFileSystem(URI uri) {
-        Target t = parse(uri);
+        return fileSystem(parse(uri), uri);
+    }
+
+    private KrgFileSystem fileSystem(Target t, URI uri) {
         KrgFileSystem fs = find(t);
         if (fs == null) {
             throw new FileSystemNotFoundException("the krg file system of " + t.describe()
@@ -197,7 +200,8 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
     /** The path {@code uri} names (its path decoded), in the file system {@link #getFileSystem} finds. */
     @Override
     public KrgPath getPath(URI uri) {
-        return getFileSystem(uri).getPath(parse(uri).path());
+        Target t = parse(uri);
+        return fileSystem(t, uri).getPath(t.path());
     }
 
     static KrgPath krg(Path path) {
@@ -509,11 +513,16 @@ public final class KrgFileSystemProvider extends FileSystemProvider {
             }
             Inode src = engine.stat(sp);
             Inode existing = statIfExists(engine, tp);
-            if (existing != null && existing.id() == src.id()) {
-                return;
-            }
-            if (existing != null && flags.replace() && existing.isDirectory() != src.isDirectory()) {
-                engine.delete(tp);
+            if (existing != null) {
+                if (existing.id() == src.id()) {
+                    return;
+                }
+                if (!flags.replace()) {
+                    throw new FileAlreadyExistsException(t.toString());
+                }
+                if (existing.isDirectory() != src.isDirectory()) {
+                    engine.delete(tp);
+                }
             }
             engine.rename(sp, tp, flags.replace());
             return;

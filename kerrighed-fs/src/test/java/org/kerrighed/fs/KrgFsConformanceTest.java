@@ -74,13 +74,14 @@ class KrgFsConformanceTest extends FsConformanceSuite {
 
     /**
      * A seeded random sequence of file operations, each done on the default file system and on the krg one
-     * (through node i % 3), gives the same value or the same exception class at every step.
+     * (through node i % 3), gives the same value or the same exception class at every step. Another sequence:
+     * {@code JAVA_TOOL_OPTIONS=-Dseed=N}.
      */
     @Test
     void randomOperationsHaveTheDefaultFileSystemsOutcomes(@TempDir Path local) throws IOException {
         Path remote = Files.createDirectory(FSS.get(0).path("/random"));
         List<String> names = List.of("a", "b", "d", "d/e", "d/f", "a/x");
-        Random r = new Random(42);
+        Random r = new Random(Long.getLong("seed", 42));
         for (int i = 0; i < 300; i++) {
             int node = i % 3;
             String n = names.get(r.nextInt(names.size()));
@@ -93,6 +94,9 @@ class KrgFsConformanceTest extends FsConformanceSuite {
             StandardCopyOption[] copyOptions = replace ? new StandardCopyOption[] {StandardCopyOption.REPLACE_EXISTING}
                     : new StandardCopyOption[0];
             int kind = r.nextInt(13);
+            if (kind == 7 && m.startsWith(n + "/")) {
+                continue;       // into itself: the JDK deletes a replaced target, then fails; krg changes nothing
+            }
             String what = i + ": op " + kind + " " + n + " " + m + " size " + size + " pos " + pos + " " + replace;
             Op op = switch (kind) {
                 case 0 -> at -> Files.write(at.apply(n), data) != null;
@@ -117,7 +121,7 @@ class KrgFsConformanceTest extends FsConformanceSuite {
                         return s.map(p -> p.getFileName().toString()).sorted().toList();
                     }
                 };
-                case 10 -> at -> Files.size(at.apply(n));
+                case 10 -> at -> Files.isDirectory(at.apply(n)) ? "a directory" : Files.size(at.apply(n));
                 case 11 -> at -> Files.createFile(at.apply(n)) != null;
                 default -> at -> Files.isDirectory(at.apply(n)) + " " + Files.isRegularFile(at.apply(n));
             };
@@ -126,6 +130,9 @@ class KrgFsConformanceTest extends FsConformanceSuite {
             if (actual.equals("! NotDirectoryException")
                     && (expected.equals("! FileSystemException") || expected.equals("! NoSuchFileException"))) {
                 continue;       // a path through a file: the JDK says one or the other, krg the subclass (docs/fs.md)
+            }
+            if (expected.equals("! IOException") && actual.equals("! FileSystemException")) {
+                continue;       // reading a directory: krg refuses to open it, the JDK fails the first read
             }
             assertEquals(expected, actual, what);
         }

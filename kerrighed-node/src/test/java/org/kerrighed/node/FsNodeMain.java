@@ -112,7 +112,8 @@ public final class FsNodeMain {
 
     public static void main(String[] args) throws Exception {
         Path storage = Path.of("target", "fs-crash", args[0]).toAbsolutePath();
-        Node node = ChildNodes.join(args, b -> b.storageDir(storage).fs(Long.MAX_VALUE, 1 << 20, 2), TYPES);
+        Node node = ChildNodes.join(args, (NodeConfig.Builder b) -> b.storageDir(storage).fs(Long.MAX_VALUE, 1 << 20, 2),
+                TYPES);
         serve(node);
         ChildNodes.serveUntilStopped(node);
     }

@@ -103,8 +103,22 @@ final class DataPath {
 
     // ---- client side
 
+    /** Chunks allocated past the end of a write that extends its file, for the writes that follow it. */
+    private static final int LOOKAHEAD = 2;
+
     /** Writes {@code src} at {@code position} of file {@code ino}; the size is the caller's to update. */
-    void write(long ino, long position, ByteBuffer src, int chunkSize) throws IOException {
+    void write(Inode file, long position, ByteBuffer src) throws IOException {
+        long ino = file.id();
+        int chunkSize = file.chunkSize();
+        int first = Math.toIntExact(position / chunkSize);
+        long end = position + src.remaining();
+        int last = Math.toIntExact((end - 1) / chunkSize) + (end >= file.size() ? LOOKAHEAD : 0);
+        for (int i = first; i <= last; i++) {
+            if (file.replicas(i) == null) {
+                allocate(ino, first, last);                    // one change for every chunk the write needs
+                break;
+            }
+        }
         List<CompletableFuture<Void>> pending = new ArrayList<>();
         long at = position;
         while (src.hasRemaining()) {
@@ -139,7 +153,7 @@ final class DataPath {
                 if (op.kind() != Kind.WRITE) {
                     return;                              // a hole: nothing to cut or delete
                 }
-                inode = allocate(op.inode(), op.index());
+                inode = allocate(op.inode(), op.index(), op.index());
                 reps = inode.replicas(op.index());
             }
             Op sent = new Op(op.kind(), op.inode(), op.index(), inode.generation(op.index()), op.offset(),
@@ -166,13 +180,17 @@ final class DataPath {
         }
     }
 
-    private Inode allocate(long ino, int index) throws IOException {
+    /** Places the chunks from {@code first} to {@code last} that have no nodes yet. */
+    private Inode allocate(long ino, int first, int last) throws IOException {
         return ns.update(ino, i -> {
-            if (i.replicas(index) != null) {
-                return i;
-            }
+            Inode next = i;
             int copies = Math.max(1, i.replication());
-            return i.withChunk(index, (int) (i.version() + 1), placement.choose(copies, me(), fullUntil));
+            for (int index = first; index <= last; index++) {
+                if (next.replicas(index) == null) {
+                    next = next.withChunk(index, (int) (i.version() + 1), placement.choose(copies, me(), fullUntil));
+                }
+            }
+            return next;
         });
     }
 
@@ -331,11 +349,10 @@ final class DataPath {
                 }
                 reps = dropNodes(op, reps, deadBefore(reps));
             }
-            apply(op);
             List<Integer> failed = new ArrayList<>();
             List<CompletableFuture<Boolean>> sent = new ArrayList<>();
             List<Integer> to = new ArrayList<>();
-            for (int i = 1; i < reps.length; i++) {
+            for (int i = 1; i < reps.length; i++) {           // the copies travel while this node writes its own
                 if (kddm.isMember(reps[i])) {
                     sent.add(kddm.rpc().call(reps[i], REPLICA, op));
                     to.add(reps[i]);
@@ -343,14 +360,30 @@ final class DataPath {
                     failed.add(reps[i]);
                 }
             }
+            IOException local = null;
+            try {
+                apply(op);
+            } catch (IOException e) {
+                local = e;
+                failed.add(me());
+            }
+            int applied = local == null ? 1 : 0;
             for (int i = 0; i < sent.size(); i++) {
                 try {
                     sent.get(i).join();
+                    applied++;
                 } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                    Throwable cause = unwrap(e);
+                    if (cause instanceof RemoteException r && String.valueOf(r.getMessage()).contains("no space")) {
+                        markFull(to.get(i));
+                    }
                     log.info("fs: node {} missed {} of chunk {} of inode {} ({}); dropped from its replicas",
-                            to.get(i), op.kind(), op.index(), op.inode(), unwrap(e).toString());
+                            to.get(i), op.kind(), op.index(), op.inode(), cause.toString());
                     failed.add(to.get(i));
                 }
+            }
+            if (applied == 0) {
+                throw local;                                   // nothing changed anywhere: the caller sees why
             }
             if (!failed.isEmpty()) {
                 dropNodes(op, reps, failed);

@@ -238,7 +238,7 @@ public final class FsEngine implements AutoCloseable {
         if (n == 0) {
             return 0;                   // as pwrite(2): nothing written, the size stays
         }
-        data.write(ino, position, src, file.chunkSize());
+        data.write(file, position, src);
         long end = position + n;
         ns.update(ino, i -> i.withSize(Math.max(i.size(), end), Clock.micros()));
         return n;

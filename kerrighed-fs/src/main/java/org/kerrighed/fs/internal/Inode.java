@@ -74,6 +74,14 @@ public record Inode(long id, long version, Kind kind, int mode, int uid, int gid
         return c == null ? 0 : c[0];
     }
 
+    /**
+     * The chunks that hold the file's bytes: those below its size (a writer that extends a file places a few chunks
+     * past its end ahead of time).
+     */
+    public int usedChunks() {
+        return chunkSize == 0 ? 0 : (int) Math.min(chunks.length, (size + chunkSize - 1) / chunkSize);
+    }
+
     /** The number of chunk slots (holes included) up to the last allocated one. */
     public int chunkCount() {
         return chunks.length;

@@ -119,7 +119,7 @@ final class Repairer implements AutoCloseable {
         boolean patient = System.nanoTime() - lastFailure < repairDelayNanos;
         boolean[] again = {false};
         walk(file -> {
-            for (int i = 0; i < file.chunkCount() && !closed; i++) {
+            for (int i = 0; i < file.usedChunks() && !closed; i++) {
                 int[] reps = file.replicas(i);
                 if (reps == null) {
                     continue;
@@ -266,7 +266,7 @@ final class Repairer implements AutoCloseable {
         long[] chunks = new long[3];
         walk(file -> {
             int want = Math.min(Math.max(1, file.replication()), kddm.members().length);
-            for (int i = 0; i < file.chunkCount(); i++) {
+            for (int i = 0; i < file.usedChunks(); i++) {
                 int[] reps = file.replicas(i);
                 if (reps == null) {
                     continue;
