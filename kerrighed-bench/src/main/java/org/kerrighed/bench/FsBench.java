@@ -56,10 +56,10 @@ final class FsBench implements Benchmark {
     }
 
     /**
-     * One side's sequential write and read, from {@link FsBenchNode}'s {@code WRITE} and {@code READ}, and the CPU
-     * nanoseconds the node JVMs used during the write (all of them together).
+     * One side's sequential write and read, from {@link FsBenchNode}'s {@code PREPARE}, {@code WRITE} and
+     * {@code READ}, and the CPU nanoseconds the node JVMs used during the write (all of them together).
      */
-    private record Seq(long[] write, long[] read, long writeCpu) {
+    private record Seq(long[] prepare, long[] write, long[] read, long writeCpu) {
         double writeMbps(long bytes) {
             return mbps(bytes, write[0]);
         }
@@ -70,9 +70,10 @@ final class FsBench implements Benchmark {
 
         String describe(long bytes) {
             return String.format("write %.0f MB/s (per 4 MiB write: p50 %.2f ms, p99 %.2f ms, max %.2f ms; CPU of"
-                            + " the node JVMs: %.2f s per GiB; sync before: %.0f ms), read %.0f MB/s (per read p50"
-                            + " %.2f ms)", writeMbps(bytes), write[1] / 1e6, write[2] / 1e6, write[3] / 1e6,
-                    writeCpu / 1e9 / ((double) bytes / (1L << 30)), write[4] / 1e6, readMbps(bytes), read[1] / 1e6);
+                            + " the node JVMs: %.2f s per GiB; before it: sync %.0f ms, scratch file %.0f MB/s), read"
+                            + " %.0f MB/s (per read p50 %.2f ms)", writeMbps(bytes), write[1] / 1e6, write[2] / 1e6,
+                    write[3] / 1e6, writeCpu / 1e9 / ((double) bytes / (1L << 30)), prepare[0] / 1e6,
+                    mbps(2 * bytes, prepare[1]), readMbps(bytes), read[1] / 1e6);
         }
     }
 
@@ -108,9 +109,10 @@ final class FsBench implements Benchmark {
             int port = (int) c.call(WRITER, BULK_SERVE)[0];
             if (seq) {
                 progress.say("storage of every node under %s (the local side's files too: the same file system);"
-                        + " page cache: writes go into it and nothing is forced, each side's write starts after a"
-                        + " sync (no dirty pages), reads follow the write at once (from the page cache, both sides)",
-                        dir);
+                        + " page cache: writes go into it and nothing is forced; before each side's write, a sync (no"
+                        + " dirty pages) and a scratch file of twice its bytes written and deleted (the write reuses"
+                        + " memory the page cache has just freed); reads follow the write at once (from the page"
+                        + " cache, both sides)", dir);
             }
             if (p.warmupBytes() > 0) {
                 progress.say("warm-up (not counted)%s%s", seq ? ": " + (p.warmupBytes() >> 20) + " MiB each side"
@@ -183,6 +185,7 @@ final class FsBench implements Benchmark {
         long[] other = null;
         double held = 0;
         for (int side : order) {
+            long[] prepared = c.call(WRITER, PREPARE, 2 * bytes);
             long cpu = -cpu(c);
             long[] w = c.call(WRITER, WRITE, side, round, bytes, WRITE_SIZE);
             cpu += cpu(c);
@@ -190,9 +193,9 @@ final class FsBench implements Benchmark {
             if (side == OURS) {
                 held = (double) c.call(OTHER, HELD)[0] / bytes;
                 other = c.call(OTHER, READ, side, round, bytes, WRITE_SIZE);
-                ours = new Seq(w, rd, cpu);
+                ours = new Seq(prepared, w, rd, cpu);
             } else {
-                local = new Seq(w, rd, cpu);
+                local = new Seq(prepared, w, rd, cpu);
             }
             c.call(WRITER, DELETE, side, round);
         }

@@ -49,6 +49,7 @@ public final class FsBenchNode {
     static final int HELD = 7;        // -> bytes of chunk files in this node's store
     static final int SPLIT = 8;       // peer, times -> see split()
     static final int CPU = 9;         // -> the CPU nanoseconds this JVM has used
+    static final int PREPARE = 10;    // scratch bytes -> see prepare()
 
     /** A 4 MiB message's cost alone, for {@link #split}: the node that gets it drops it and answers its length. */
     static final ServiceKey<byte[], Integer> SINK = ServiceKey.of(968, "bench.fs.sink", byte[].class, Integer.class);
@@ -104,6 +105,7 @@ public final class FsBenchNode {
         return switch ((int) a[0]) {
             case STATUS -> new long[]{node.kddm().members().length, 0, node.id()};
             case WRITE -> PlatformThreads.run("bench-fs-write", () -> write(path((int) a[1], a[2]), a[3], (int) a[4]));
+            case PREPARE -> PlatformThreads.run("bench-fs-prepare", () -> prepare(a[1]));
             case READ -> PlatformThreads.run("bench-fs-read", () -> read(path((int) a[1], a[2]), a[3], (int) a[4]));
             case DELETE -> {
                 Files.deleteIfExists(path((int) a[1], a[2]));
@@ -150,13 +152,35 @@ public final class FsBenchNode {
     }
 
     /**
-     * Runs {@code sync} (every dirty page of the machine to disk; not timed), then creates {@code file} with
-     * {@code FileChannel.open(file, CREATE_NEW, WRITE)}, writes {@code bytes} in writes of {@code writeSize} from one
-     * heap buffer, and closes it (no force). Returns the nanoseconds from the open to the close's return, then the
-     * p50, p99 and largest of the writes, and the nanoseconds the {@code sync} took.
+     * Runs {@code sync} (every dirty page of the machine to disk), then writes a local scratch file of {@code scratch}
+     * bytes and deletes it, so that the next write finds that much memory the page cache has just let go of (on a VM,
+     * memory left free for a few seconds may have gone back to the host, and getting it back costs several times the
+     * write itself). Returns the nanoseconds of the {@code sync}, and of the scratch file's write.
      */
-    private long[] write(Path file, long bytes, int writeSize) throws Exception {
+    private long[] prepare(long scratch) throws Exception {
         long synced = sync();
+        ByteBuffer b = block(FsBenchNode.WRITE_SIZE);
+        long s0 = System.nanoTime();
+        Path scratchFile = localDir.resolve("scratch");
+        try (FileChannel ch = FileChannel.open(scratchFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (long at = 0; at < scratch; at += b.capacity()) {
+                b.clear().limit((int) Math.min(b.capacity(), scratch - at));
+                while (b.hasRemaining()) {
+                    ch.write(b);
+                }
+            }
+        } finally {
+            Files.deleteIfExists(scratchFile);
+        }
+        return new long[]{synced, System.nanoTime() - s0};
+    }
+
+    /**
+     * Creates {@code file} with {@code FileChannel.open(file, CREATE_NEW, WRITE)}, writes {@code bytes} in writes of
+     * {@code writeSize} from one heap buffer, and closes it (no force). Returns the nanoseconds from the open to the
+     * close's return, then the p50, p99 and largest of the writes.
+     */
+    private long[] write(Path file, long bytes, int writeSize) throws IOException {
         ByteBuffer b = block(writeSize);
         int writes = Math.toIntExact((bytes + writeSize - 1) / writeSize);
         long[] each = new long[writes];
@@ -175,7 +199,7 @@ public final class FsBenchNode {
         long total = System.nanoTime() - t0;
         Arrays.sort(each);
         return new long[]{total, (long) Rounds.percentile(each, 0.5), (long) Rounds.percentile(each, 0.99),
-                each[writes - 1], synced};
+                each[writes - 1]};
     }
 
     /**
