@@ -187,12 +187,12 @@ final class FsBench implements Benchmark {
         for (int side : order) {
             long[] prepared = c.call(WRITER, PREPARE, 2 * bytes);
             long cpu = -cpu(c);
-            long[] w = c.call(WRITER, WRITE, side, round, bytes, WRITE_SIZE);
+            long[] w = c.call(WRITER, WRITE, side, round, bytes);
             cpu += cpu(c);
-            long[] rd = c.call(WRITER, READ, side, round, bytes, WRITE_SIZE);
+            long[] rd = c.call(WRITER, READ, side, round, bytes);
             if (side == OURS) {
                 held = (double) c.call(OTHER, HELD)[0] / bytes;
-                other = c.call(OTHER, READ, side, round, bytes, WRITE_SIZE);
+                other = c.call(OTHER, READ, side, round, bytes);
                 ours = new Seq(prepared, w, rd, cpu);
             } else {
                 local = new Seq(prepared, w, rd, cpu);

@@ -40,8 +40,8 @@ public final class FsBenchNode {
     static final ServiceKey<long[], long[]> CONTROL = ServiceKey.of(967, "bench.fs.control", long[].class,
             long[].class);
     static final int STATUS = 0;      // -> kddm members, 0, node id
-    static final int WRITE = 1;       // side, file, bytes, write size -> see write()
-    static final int READ = 2;        // side, file, bytes, read size -> see read()
+    static final int WRITE = 1;       // side, file, bytes -> see write()
+    static final int READ = 2;        // side, file, bytes -> see read()
     static final int DELETE = 3;      // side, file -> nothing (deletes it if present)
     static final int SMALL = 4;       // side, directory, files -> see small()
     static final int BULK_SERVE = 5;  // -> the port of this node's Netty bulk server on 127.0.0.1
@@ -75,12 +75,18 @@ public final class FsBenchNode {
     private NettyBulk.Server bulkServer;
     private NettyBulk.Client bulkClient;
     private int bulkClientPort;
-    private byte[] data = new byte[0];
+    /**
+     * The bytes every file is made of, {@link #WRITE_SIZE} of them, pseudo-random with a fixed seed (the Netty
+     * server's frames hold the same); each write overwrites the first 8 with its block's index, which the reads check.
+     * Commands that use it run one at a time (the benchmark waits for each).
+     */
+    private final byte[] data = new byte[WRITE_SIZE];
 
     private FsBenchNode(Node node) throws IOException {
         this.node = node;
         this.localDir = Files.createDirectories(node.kddm().storage().resolve("fsbench-local"));
         this.krgDir = node.fs().path("/fsbench");
+        new SplittableRandom(WRITE_SIZE).nextBytes(data);
     }
 
     public static void main(String[] args) throws Exception {
@@ -96,7 +102,7 @@ public final class FsBenchNode {
         node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
         node.rpc().register(SINK, HandlerKind.BLOCKING, (ctx, bytes) -> bytes.length);
         node.rpc().register(SINK_FILE, HandlerKind.BLOCKING, (ctx, bytes) -> n.sinkFile(bytes));
-        System.out.println("READY " + id + " " + node.rpc().address() + " " + n.transport.kind());
+        System.out.println("READY " + id + " " + node.rpc().address());
         System.out.flush();
         Thread.currentThread().join();              // until the parent ends the JVM
     }
@@ -104,9 +110,9 @@ public final class FsBenchNode {
     long[] control(long[] a) throws Exception {
         return switch ((int) a[0]) {
             case STATUS -> new long[]{node.kddm().members().length, 0, node.id()};
-            case WRITE -> PlatformThreads.run("bench-fs-write", () -> write(path((int) a[1], a[2]), a[3], (int) a[4]));
+            case WRITE -> PlatformThreads.run("bench-fs-write", () -> write(path((int) a[1], a[2]), a[3]));
             case PREPARE -> PlatformThreads.run("bench-fs-prepare", () -> prepare(a[1]));
-            case READ -> PlatformThreads.run("bench-fs-read", () -> read(path((int) a[1], a[2]), a[3], (int) a[4]));
+            case READ -> PlatformThreads.run("bench-fs-read", () -> read(path((int) a[1], a[2]), a[3]));
             case DELETE -> {
                 Files.deleteIfExists(path((int) a[1], a[2]));
                 yield new long[0];
@@ -140,18 +146,6 @@ public final class FsBenchNode {
     }
 
     /**
-     * The bytes every file is made of: {@code size} pseudo-random bytes (a fixed seed), written once per block;
-     * each block's first 8 bytes are overwritten with its index, which the reads check.
-     */
-    private ByteBuffer block(int size) {
-        if (data.length != size) {
-            data = new byte[size];
-            new SplittableRandom(size).nextBytes(data);
-        }
-        return ByteBuffer.wrap(data);
-    }
-
-    /**
      * Runs {@code sync} (every dirty page of the machine to disk), then writes a local scratch file of {@code scratch}
      * bytes and deletes it, so that the next write finds that much memory the page cache has just let go of (on a VM,
      * memory left free for a few seconds may have gone back to the host, and getting it back costs several times the
@@ -159,7 +153,7 @@ public final class FsBenchNode {
      */
     private long[] prepare(long scratch) throws Exception {
         long synced = sync();
-        ByteBuffer b = block(FsBenchNode.WRITE_SIZE);
+        ByteBuffer b = ByteBuffer.wrap(data);
         long s0 = System.nanoTime();
         Path scratchFile = localDir.resolve("scratch");
         try (FileChannel ch = FileChannel.open(scratchFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -177,11 +171,12 @@ public final class FsBenchNode {
 
     /**
      * Creates {@code file} with {@code FileChannel.open(file, CREATE_NEW, WRITE)}, writes {@code bytes} in writes of
-     * {@code writeSize} from one heap buffer, and closes it (no force). Returns the nanoseconds from the open to the
+     * {@link #WRITE_SIZE} from one heap buffer, and closes it (no force). Returns the nanoseconds from the open to the
      * close's return, then the p50, p99 and largest of the writes.
      */
-    private long[] write(Path file, long bytes, int writeSize) throws IOException {
-        ByteBuffer b = block(writeSize);
+    private long[] write(Path file, long bytes) throws IOException {
+        int writeSize = WRITE_SIZE;
+        ByteBuffer b = ByteBuffer.wrap(data);
         int writes = Math.toIntExact((bytes + writeSize - 1) / writeSize);
         long[] each = new long[writes];
         long t0 = System.nanoTime();
@@ -203,13 +198,14 @@ public final class FsBenchNode {
     }
 
     /**
-     * Opens {@code file}, reads it to its end in reads of {@code readSize} into one heap buffer, checks its length
+     * Opens {@code file}, reads it to its end in reads of {@link #WRITE_SIZE} into one heap buffer, checks its length
      * and each block's index, and closes it. Returns the nanoseconds from the open to the close's return, and the p50
      * of the reads that filled the buffer.
      *
      * @throws IllegalStateException when the bytes read are not those written
      */
-    private long[] read(Path file, long bytes, int readSize) throws IOException {
+    private long[] read(Path file, long bytes) throws IOException {
+        int readSize = WRITE_SIZE;
         ByteBuffer b = ByteBuffer.allocate(readSize);
         int reads = Math.toIntExact((bytes + readSize - 1) / readSize);
         long[] each = new long[reads];
@@ -254,7 +250,7 @@ public final class FsBenchNode {
      */
     private long[] small(Path dir, int files) throws IOException {
         Files.createDirectory(dir);
-        ByteBuffer b = ByteBuffer.wrap(Arrays.copyOf(block(SMALL_FILE_BYTES).array(), SMALL_FILE_BYTES));
+        ByteBuffer b = ByteBuffer.wrap(Arrays.copyOf(data, SMALL_FILE_BYTES));
         long[] each = new long[files];
         long t0 = System.nanoTime();
         for (int i = 0; i < files; i++) {
@@ -364,7 +360,7 @@ public final class FsBenchNode {
      * The krg file is deleted afterwards.
      */
     private long[] split(int peer, int times) throws Exception {
-        ByteBuffer b = block(WRITE_SIZE);
+        ByteBuffer b = ByteBuffer.wrap(data);
         long[][] t = new long[7][times];
         Path local = localDir.resolve("split");
         for (int i = 0; i < times; i++) {
@@ -375,18 +371,18 @@ public final class FsBenchNode {
         }
         for (int i = 0; i < times; i++) {
             long t0 = System.nanoTime();
-            node.rpc().call(peer, SINK, data, SPLIT_CALL).get(SPLIT_CALL.toMillis(), TimeUnit.MILLISECONDS);
+            node.rpc().call(peer, SINK, b.array(), SPLIT_CALL).get(SPLIT_CALL.toMillis(), TimeUnit.MILLISECONDS);
             t[1][i] = System.nanoTime() - t0;
         }
         for (int i = 0; i < times; i++) {
             long t0 = System.nanoTime();
-            node.rpc().call(peer, SINK_FILE, data, SPLIT_CALL).get(SPLIT_CALL.toMillis(), TimeUnit.MILLISECONDS);
+            node.rpc().call(peer, SINK_FILE, b.array(), SPLIT_CALL).get(SPLIT_CALL.toMillis(), TimeUnit.MILLISECONDS);
             t[2][i] = System.nanoTime() - t0;
         }
         int pieces = WRITE_SIZE / SPLIT_PIECE;
         byte[][] slices = new byte[pieces][];
         for (int k = 0; k < pieces; k++) {
-            slices[k] = Arrays.copyOfRange(data, k * SPLIT_PIECE, (k + 1) * SPLIT_PIECE);
+            slices[k] = Arrays.copyOfRange(b.array(), k * SPLIT_PIECE, (k + 1) * SPLIT_PIECE);
         }
         for (int i = 0; i < times; i++) {
             long t0 = System.nanoTime();
