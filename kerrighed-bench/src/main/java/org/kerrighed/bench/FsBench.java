@@ -16,10 +16,12 @@ import static org.kerrighed.bench.FsBenchNode.*;
  * of 4 MiB, replication 2); this JVM is no member and steers them over a tool connection. Node 1 writes a fresh
  * file through {@code FileChannel.open(krgPath, CREATE_NEW, WRITE)} in large writes and reads it back, against the
  * same bytes written to and read from a fresh file in its storage directory (the same disk), each write after a
- * {@code sync} so that both start with no dirty pages; node 3 reads the krg file too (some of its chunks are on
- * node 3, the rest come from node 1); node 3 receives the same number of bytes from node 1 over a raw Netty
- * connection; then node 1 creates small files in one directory on both file systems. Every side's file is deleted
- * once read. Each round runs both sides, the side that goes first alternating, and keeps the per-round ratios.
+ * {@code sync} and a scratch file written and deleted, so that both start with no dirty pages and with memory the
+ * page cache has just freed; node 3 reads the krg file too (some of its chunks are on node 3, the rest come from
+ * node 1); node 3 receives the same number of bytes from node 1 over a raw Netty connection (part {@code seq});
+ * node 1 creates small files in one directory on both file systems (part {@code small}). Every side's file is
+ * deleted once read. Each round runs both sides, the side that goes first alternating, and keeps the per-round
+ * ratios. After the rounds of part {@code seq}, node 1 times the steps of one 4 MiB write apart (progress lines).
  */
 final class FsBench implements Benchmark {
     static final int NODES = 3;
