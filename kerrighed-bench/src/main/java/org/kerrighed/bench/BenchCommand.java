@@ -32,13 +32,16 @@ import java.util.concurrent.Callable;
                 "(makespan of CPU-bound processes under the default scheduler on two pinned",
                 "cores against Hazelcast's executor service and no scheduler; policy swaps),",
                 "sched-sim (the default scheduler on 256 simulated nodes: balance over",
-                "time, migrations, time to converge; no peer)."})
+                "time, migrations, time to converge; no peer), fs (the cluster file system's",
+                "sequential writes and reads and small-file creation against the local file",
+                "system and a raw Netty bulk transfer)."})
 public final class BenchCommand implements Callable<Integer> {
     static final Map<String, Benchmark> BENCHMARKS = new LinkedHashMap<>();
 
     static {
         for (Benchmark b : List.of(new RpcBench(), new MembershipBench(), new KddmBench(), new MmBench(),
-                new IpcBench(), new EpmBench(), new MigrationBench(), new SchedBench(), new SchedSimBench())) {
+                new IpcBench(), new EpmBench(), new MigrationBench(), new SchedBench(), new SchedSimBench(),
+                new FsBench())) {
             BENCHMARKS.put(b.name(), b);
         }
     }
@@ -51,7 +54,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--only", paramLabel = "PART", split = ",",
             description = "run only these parts of the benchmark (ipc: lock, handoff, barrier, queue;"
-                    + " migration: migrate, checkpoint; sched: makespan, swap; sched-sim: even, uneven, 2cpu)")
+                    + " migration: migrate, checkpoint; sched: makespan, swap; sched-sim: even, uneven, 2cpu;"
+                    + " fs: seq, small)")
     List<String> only;
 
     @Option(names = "--smoke", hidden = true, description = "one tiny round, to check the benchmark runs (tests)")
