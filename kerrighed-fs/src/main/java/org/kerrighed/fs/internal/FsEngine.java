@@ -113,8 +113,7 @@ public final class FsEngine implements AutoCloseable {
     public void delete(String path) throws IOException {
         open();
         refuseProc(path);
-        Inode gone = ns.resolve(path);
-        ns.delete(path);
+        Inode gone = ns.delete(path);
         if (!gone.isDirectory()) {
             data.deleteChunks(gone, 0);
         }

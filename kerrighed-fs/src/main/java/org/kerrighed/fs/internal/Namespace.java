@@ -174,7 +174,8 @@ final class Namespace {
         return kddm.members().length >= 2 ? defaultReplication : 1;
     }
 
-    void delete(String path) throws IOException {
+    /** Deletes the entry at {@code path}. @return the inode it named (its chunks are the caller's to delete) */
+    Inode delete(String path) throws IOException {
         if (path.equals("/")) {
             throw new FileSystemException(path, null, "the root cannot be deleted");
         }
@@ -199,6 +200,7 @@ final class Namespace {
             throw io(path, e);
         }
         forget(gone);
+        return gone;
     }
 
     /** Drops an inode no entry names any more. */
