@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Namespace and data operations racing each other from different nodes. */
@@ -80,6 +81,48 @@ class RaceTest {
                 a.delete("/r/a");
             } catch (NoSuchFileException gone) {
                 // deleted by the race
+            }
+        }
+    }
+
+    /**
+     * A write that extends a file racing a truncation below where it writes, from another node: the result is one
+     * of the two orders (the file cut short, or the written bytes at their place), never the written size with
+     * zeros where the bytes went.
+     */
+    @Test
+    void aWriteRacingATruncationIsNeverLost() throws Exception {
+        FsEngine a = engines.get(0);
+        byte[] before = EngineTest.random(CHUNK + 100, 3);
+        byte[] written = EngineTest.random(8, 4);
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        for (int k = 0; k < 40; k++) {
+            Inode f = a.createFile("/cut" + k, 0644, true);
+            a.write(f.id(), 0, ByteBuffer.wrap(before));
+            long at = k % 2 == 0 ? CHUNK + 200 : 3L * CHUNK + 200;      // in the chunk cut, or in one dropped
+            long cut = k % 2 == 0 ? CHUNK + 10 : 10;
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    engines.get(1).write(f.id(), at, ByteBuffer.wrap(written));
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            });
+            Thread cutter = Thread.ofVirtual().start(() -> {
+                try {
+                    engines.get(2).truncate(f.id(), cut);
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            });
+            writer.join();
+            cutter.join();
+            assertTrue(errors.isEmpty(), errors.toString());
+            long size = a.inode(f.id()).size();
+            if (size != cut) {
+                byte[] all = EngineTest.readAll(engines.get(k % 3), f.id());
+                assertEquals(at + written.length, size, "round " + k);
+                assertArrayEquals(written, java.util.Arrays.copyOfRange(all, (int) at, all.length), "round " + k);
             }
         }
     }
