@@ -239,6 +239,27 @@ final class ChunkStore {
         }
     }
 
+    /**
+     * Deletes chunk file {@code c} (as {@link #list} saw it) unless it was written since: a caller that decided from
+     * {@code c} that nobody needs the file does not delete a copy written meanwhile (by repair, say).
+     *
+     * @return whether it was deleted
+     */
+    boolean deleteIfUnchanged(Chunk c) throws IOException {
+        Path f = file(c.inode(), c.index(), c.generation());
+        synchronized (lock(c.inode(), c.index())) {
+            try {
+                if (Files.getLastModifiedTime(f).toMillis() != c.modifiedMillis() || Files.size(f) != c.bytes()) {
+                    return false;
+                }
+            } catch (NoSuchFileException gone) {
+                return false;
+            }
+            delete(c.inode(), c.index(), c.generation());
+            return true;
+        }
+    }
+
     /** Fsyncs every chunk file of {@code inode} held here. */
     void force(long inode) throws IOException {
         Path d = dir.resolve(Long.toHexString(inode));

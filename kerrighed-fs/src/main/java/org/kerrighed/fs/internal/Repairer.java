@@ -233,7 +233,7 @@ final class Repairer implements AutoCloseable {
             boolean listed = file != null && file.generation(c.index()) == c.generation()
                     && Arrays.stream(file.replicas(c.index())).anyMatch(n -> n == kddm.nodeId());
             if (!listed) {
-                store.delete(c.inode(), c.index(), c.generation());
+                store.deleteIfUnchanged(c);
             }
         }
     }
