@@ -27,6 +27,8 @@ import java.util.Optional;
  */
 public final class FsEngine implements AutoCloseable {
     private static final int WRITE_ATTEMPTS = 20;
+    /** Most chunks of a file: its chunk table is one array in its inode, copied by every change. */
+    static final int MAX_CHUNKS = 1 << 22;
     private final Kddm kddm;
     private final Namespace ns;
     private final ChunkStore store;
@@ -231,6 +233,8 @@ public final class FsEngine implements AutoCloseable {
      * Writes all of {@code src} at {@code position}, growing the file if needed. Returns once every live replica of
      * the chunks written holds the bytes. A truncation of the file while the bytes travel may have cut them: the
      * write is then done again (up to {@value #WRITE_ATTEMPTS} times), so it lands after the truncation.
+     *
+     * @throws FileSystemException "File too large" when it would end past {@value #MAX_CHUNKS} chunks
      */
     public int write(long ino, long position, ByteBuffer src) throws IOException {
         open();
@@ -238,6 +242,12 @@ public final class FsEngine implements AutoCloseable {
         Inode file = ns.inode(ino);
         if (n == 0) {
             return 0;                   // as pwrite(2): nothing written, the size stays
+        }
+        long largest = (long) file.chunkSize() * MAX_CHUNKS;
+        if (position > largest - n) {
+            throw new FileSystemException("inode " + ino, null, "File too large: a write up to byte " + position
+                    + " + " + n + " passes the largest size of this file, " + largest + " bytes ("
+                    + MAX_CHUNKS + " chunks of " + file.chunkSize() + ")");
         }
         long end = position + n;
         for (int attempt = 1; ; attempt++) {
