@@ -102,10 +102,7 @@ final class ChunkStore {
             if (growth > 0) {
                 reserve(growth, f);
             }
-            if (before < 0) {
-                Files.createDirectories(f.getParent());
-            }
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = openForWrite(f)) {
                 if (whole) {
                     ch.truncate(0);
                 }
@@ -123,6 +120,27 @@ final class ChunkStore {
             }
             if (before < 0) {
                 files.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * Opens a chunk file for writing, creating it and its file's directory, which the deletion of the file's last
+     * other chunk file (under another stripe) may remove at any time until this one exists.
+     */
+    private static FileChannel openForWrite(Path f) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            } catch (NoSuchFileException e) {
+                if (attempt == 10) {
+                    throw e;
+                }
+                try {
+                    Files.createDirectories(f.getParent());
+                } catch (java.nio.file.FileAlreadyExistsException deletedMeanwhile) {
+                    // made and removed again between its creation and the check that it is a directory
+                }
             }
         }
     }
@@ -218,6 +236,27 @@ final class ChunkStore {
             Files.deleteIfExists(f.getParent());
         } catch (java.nio.file.DirectoryNotEmptyException busy) {
             // other chunks of the file remain
+        }
+    }
+
+    /**
+     * Deletes chunk file {@code c} (as {@link #list} saw it) unless it was written since: a caller that decided from
+     * {@code c} that nobody needs the file does not delete a copy written meanwhile (by repair, say).
+     *
+     * @return whether it was deleted
+     */
+    boolean deleteIfUnchanged(Chunk c) throws IOException {
+        Path f = file(c.inode(), c.index(), c.generation());
+        synchronized (lock(c.inode(), c.index())) {
+            try {
+                if (Files.getLastModifiedTime(f).toMillis() != c.modifiedMillis() || Files.size(f) != c.bytes()) {
+                    return false;
+                }
+            } catch (NoSuchFileException gone) {
+                return false;
+            }
+            delete(c.inode(), c.index(), c.generation());
+            return true;
         }
     }
 

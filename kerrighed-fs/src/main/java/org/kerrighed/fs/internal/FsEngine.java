@@ -26,6 +26,9 @@ import java.util.Optional;
  * (bounded by the node's call timeout).
  */
 public final class FsEngine implements AutoCloseable {
+    private static final int WRITE_ATTEMPTS = 20;
+    /** Most chunks of a file: its chunk table is one array in its inode, copied by every change. */
+    static final int MAX_CHUNKS = 1 << 22;
     private final Kddm kddm;
     private final Namespace ns;
     private final ChunkStore store;
@@ -113,8 +116,7 @@ public final class FsEngine implements AutoCloseable {
     public void delete(String path) throws IOException {
         open();
         refuseProc(path);
-        Inode gone = ns.resolve(path);
-        ns.delete(path);
+        Inode gone = ns.delete(path);
         if (!gone.isDirectory()) {
             data.deleteChunks(gone, 0);
         }
@@ -229,7 +231,10 @@ public final class FsEngine implements AutoCloseable {
 
     /**
      * Writes all of {@code src} at {@code position}, growing the file if needed. Returns once every live replica of
-     * the chunks written holds the bytes.
+     * the chunks written holds the bytes. A truncation of the file while the bytes travel may have cut them: the
+     * write is then done again (up to {@value #WRITE_ATTEMPTS} times), so it lands after the truncation.
+     *
+     * @throws FileSystemException "File too large" when it would end past {@value #MAX_CHUNKS} chunks
      */
     public int write(long ino, long position, ByteBuffer src) throws IOException {
         open();
@@ -238,10 +243,27 @@ public final class FsEngine implements AutoCloseable {
         if (n == 0) {
             return 0;                   // as pwrite(2): nothing written, the size stays
         }
-        data.write(file, position, src);
+        long largest = (long) file.chunkSize() * MAX_CHUNKS;
+        if (position > largest - n) {
+            throw new FileSystemException("inode " + ino, null, "File too large: a write up to byte " + position
+                    + " + " + n + " passes the largest size of this file, " + largest + " bytes ("
+                    + MAX_CHUNKS + " chunks of " + file.chunkSize() + ")");
+        }
         long end = position + n;
-        ns.update(ino, i -> i.withSize(Math.max(i.size(), end), Clock.micros()));
-        return n;
+        for (int attempt = 1; ; attempt++) {
+            long seen = file.truncations();
+            data.write(file, position, src.duplicate());
+            file = ns.update(ino, i -> i.truncations() == seen
+                    ? i.withSize(Math.max(i.size(), end), Clock.micros()) : i);
+            if (file.truncations() == seen) {
+                src.position(src.limit());
+                return n;
+            }
+            if (attempt == WRITE_ATTEMPTS) {
+                throw new FileSystemException("inode " + ino, null, "truncated " + attempt
+                        + " times while this write was in progress; nothing more was tried");
+            }
+        }
     }
 
     /** Writes all of {@code src} at the end of the file, atomically with respect to other appends. @return the
@@ -275,9 +297,12 @@ public final class FsEngine implements AutoCloseable {
         if (size % cs != 0 && file.replicas(keep - 1) != null) {
             data.send(new DataPath.Op(DataPath.Kind.TRUNCATE, ino, keep - 1, 0, size % cs, 0, null));
         }
-        Inode before = ns.inode(ino);
-        ns.update(ino, i -> i.withSize(Math.min(i.size(), size), Clock.micros()).withChunkCount(keep));
-        data.deleteChunks(before, keep);
+        Inode[] before = new Inode[1];
+        ns.update(ino, i -> {
+            before[0] = i;
+            return i.truncated(Math.min(i.size(), size), keep, Clock.micros());
+        });
+        data.deleteChunks(before[0], keep);
     }
 
     /** Returns once the file's bytes are on the disks (fsynced) of every live replica. */

@@ -30,10 +30,12 @@ import java.util.Arrays;
  * @param chunks      replica lists by chunk index (files); empty for directories
  * @param names       entry names, sorted (directories); empty for files
  * @param targets     the inode numbers of {@code names}, in the same order
+ * @param truncations bumped by every truncation (a write that sees it change while it writes does it again, since
+ *                    the truncation may have cut its bytes)
  */
 public record Inode(long id, long version, Kind kind, int mode, int uid, int gid, long size, long created, long modified,
                     long accessed, long changed, int replication, int chunkSize, int[][] chunks,
-                    String[] names, long[] targets) {
+                    String[] names, long[] targets, long truncations) {
     /** The root directory's inode number. */
     public static final long ROOT = 1;
 
@@ -89,27 +91,27 @@ public record Inode(long id, long version, Kind kind, int mode, int uid, int gid
 
     public Inode withSize(long newSize, long now) {
         return new Inode(id, version + 1, kind, mode, uid, gid, newSize, created, now, accessed, now, replication, chunkSize,
-                chunks, names, targets);
+                chunks, names, targets, truncations);
     }
 
     public Inode withTimes(long newModified, long newAccessed, long newCreated, long now) {
         return new Inode(id, version + 1, kind, mode, uid, gid, size, newCreated, newModified, newAccessed, now, replication,
-                chunkSize, chunks, names, targets);
+                chunkSize, chunks, names, targets, truncations);
     }
 
     public Inode withMode(int newMode, long now) {
         return new Inode(id, version + 1, kind, newMode & 07777, uid, gid, size, created, modified, accessed, now, replication,
-                chunkSize, chunks, names, targets);
+                chunkSize, chunks, names, targets, truncations);
     }
 
     public Inode withOwner(int newUid, int newGid, long now) {
         return new Inode(id, version + 1, kind, mode, newUid, newGid, size, created, modified, accessed, now, replication,
-                chunkSize, chunks, names, targets);
+                chunkSize, chunks, names, targets, truncations);
     }
 
     public Inode withReplication(int r, long now) {
         return new Inode(id, version + 1, kind, mode, uid, gid, size, created, modified, accessed, now, r, chunkSize, chunks,
-                names, targets);
+                names, targets, truncations);
     }
 
     /**
@@ -127,13 +129,13 @@ public record Inode(long id, long version, Kind kind, int mode, int uid, int gid
             c[index] = e;
         }
         return new Inode(id, version + 1, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
-                trim(c), names, targets);
+                trim(c), names, targets, truncations);
     }
 
-    /** A copy keeping only the first {@code count} chunks. */
-    public Inode withChunkCount(int count) {
-        return new Inode(id, version + 1, kind, mode, uid, gid, size, created, modified, accessed, changed, replication, chunkSize,
-                trim(Arrays.copyOf(chunks, Math.min(count, chunks.length))), names, targets);
+    /** A copy cut to {@code newSize} bytes and its first {@code count} chunks, counted as a truncation. */
+    public Inode truncated(long newSize, int count, long now) {
+        return new Inode(id, version + 1, kind, mode, uid, gid, newSize, created, now, accessed, now, replication, chunkSize,
+                trim(Arrays.copyOf(chunks, Math.min(count, chunks.length))), names, targets, truncations + 1);
     }
 
     /** A copy with entry {@code name} naming {@code target}, or removed when {@code target} is -1. */
@@ -167,7 +169,7 @@ public record Inode(long id, long version, Kind kind, int mode, int uid, int gid
             t[at] = target;
         }
         return new Inode(id, version + 1, kind, mode, uid, gid, size, created, now, accessed, now, replication, chunkSize, chunks,
-                n, t);
+                n, t, truncations);
     }
 
     private static int[][] trim(int[][] c) {

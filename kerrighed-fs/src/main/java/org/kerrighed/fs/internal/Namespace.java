@@ -53,7 +53,7 @@ final class Namespace {
     private Inode root() {
         long now = Clock.micros();
         return new Inode(Inode.ROOT, 0, Inode.Kind.DIRECTORY, 0777, 0, 0, 0, now, now, now, now, 0, chunkSize,
-                null, null, null);
+                null, null, null, 0);
     }
 
     KddmSet<Inode> inodes() {
@@ -156,7 +156,7 @@ final class Namespace {
             long now = Clock.micros();
             int replication = kind == Inode.Kind.FILE ? replicationFor(d) : 0;
             Inode made = new Inode(allocate(), 0, kind, mode & 07777, who.uid(), who.gid(), 0, now, now, now, now,
-                    replication, chunkSize, null, null, null);
+                    replication, chunkSize, null, null, null, 0);
             try (Handle<Inode> h = inodes.grab(made.id())) {
                 h.set(made);
             }
@@ -174,7 +174,8 @@ final class Namespace {
         return kddm.members().length >= 2 ? defaultReplication : 1;
     }
 
-    void delete(String path) throws IOException {
+    /** Deletes the entry at {@code path}. @return the inode it named (its chunks are the caller's to delete) */
+    Inode delete(String path) throws IOException {
         if (path.equals("/")) {
             throw new FileSystemException(path, null, "the root cannot be deleted");
         }
@@ -199,6 +200,7 @@ final class Namespace {
             throw io(path, e);
         }
         forget(gone);
+        return gone;
     }
 
     /** Drops an inode no entry names any more. */

@@ -44,14 +44,14 @@ final class ProcTree {
         long now = Clock.micros();
         long id = -1 - (rel.hashCode() & 0x7fffffffL);
         if (source.list(rel) != null) {
-            return new Inode(id, 0, Inode.Kind.DIRECTORY, 0555, 0, 0, 0, now, now, now, now, 0, 0, null, null, null);
+            return new Inode(id, 0, Inode.Kind.DIRECTORY, 0555, 0, 0, 0, now, now, now, now, 0, 0, null, null, null, 0);
         }
         String text = source.read(rel);
         if (text == null) {
             throw new NoSuchFileException(path);
         }
         return new Inode(id, 0, Inode.Kind.FILE, 0444, 0, 0, text.getBytes(StandardCharsets.UTF_8).length, now, now,
-                now, now, 0, 0, null, null, null);
+                now, now, 0, 0, null, null, null, 0);
     }
 
     List<String> list(String path) throws NoSuchFileException, java.nio.file.NotDirectoryException {

@@ -192,8 +192,11 @@ final class Repairer implements AutoCloseable {
             }
             int[] next = keep.stream().mapToInt(Integer::intValue).toArray();
             if (!Arrays.equals(next, reps)) {
-                ns.update(ino, i -> i.generation(index) == gen && Arrays.equals(i.replicas(index), reps)
+                Inode after = ns.update(ino, i -> i.generation(index) == gen && Arrays.equals(i.replicas(index), reps)
                         ? i.withChunk(index, gen, next) : i);
+                if (after.generation(index) != gen || !Arrays.equals(after.replicas(index), next)) {
+                    return;                                    // changed meanwhile: the dropped copies may be listed
+                }
                 log.debug("fs: chunk {} of inode {} now on {} (was {})", index, ino, Arrays.toString(next),
                         Arrays.toString(reps));
             }
@@ -233,7 +236,7 @@ final class Repairer implements AutoCloseable {
             boolean listed = file != null && file.generation(c.index()) == c.generation()
                     && Arrays.stream(file.replicas(c.index())).anyMatch(n -> n == kddm.nodeId());
             if (!listed) {
-                store.delete(c.inode(), c.index(), c.generation());
+                store.deleteIfUnchanged(c);
             }
         }
     }

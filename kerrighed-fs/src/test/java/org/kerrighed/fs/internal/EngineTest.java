@@ -104,6 +104,19 @@ class EngineTest {
         assertEquals(List.of("g"), a.list("/ns"));
     }
 
+    /** A write past the largest size a file can have fails with "File too large", as pwrite(2) with EFBIG. */
+    @Test
+    void aWritePastTheLargestFileSizeFailsClearly() throws IOException {
+        FsEngine a = engines.get(0);
+        Inode f = a.createFile("/huge", 0644, true);
+        for (long at : new long[] {Long.MAX_VALUE - 4, (long) CHUNK * FsEngine.MAX_CHUNKS - 4}) {
+            FileSystemException e = assertThrows(FileSystemException.class,
+                    () -> a.write(f.id(), at, ByteBuffer.wrap(new byte[8])));
+            assertTrue(e.getMessage().contains("File too large"), e.getMessage());
+        }
+        assertEquals(0, a.inode(f.id()).size());
+    }
+
     @Test
     void truncatedThenWrittenPastTheCutReadsZeros() throws IOException {
         FsEngine a = engines.get(1);
