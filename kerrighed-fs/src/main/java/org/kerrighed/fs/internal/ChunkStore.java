@@ -163,8 +163,9 @@ final class ChunkStore {
     }
 
     /**
-     * Reads up to {@code length} bytes at {@code offset}: fewer when the chunk file ends first (the rest is zeros),
-     * none when it does not exist.
+     * Reads up to {@code length} bytes at {@code offset}: fewer when the chunk file ends first (the rest is zeros).
+     *
+     * @return the bytes read, or -1 when this node has no file for the chunk
      */
     int read(long inode, int index, int generation, long offset, ByteBuffer dst, int length) throws IOException {
         Path f = file(inode, index, generation);
@@ -182,7 +183,7 @@ final class ChunkStore {
             dst.position(dst.position() + got);
             return got;
         } catch (NoSuchFileException e) {
-            return 0;
+            return -1;
         }
     }
 

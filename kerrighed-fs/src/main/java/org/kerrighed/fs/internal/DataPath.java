@@ -278,13 +278,24 @@ final class DataPath {
                         + " is lost: none of its nodes " + Arrays.toString(reps) + " is alive");
             }
             try {
+                boolean found;
                 if (from == me()) {
-                    store.read(inode.id(), index, gen, offset, piece, piece.remaining());
+                    found = store.read(inode.id(), index, gen, offset, piece, piece.remaining()) >= 0;
                 } else {
-                    piece.put(await(kddm.rpc().call(from, READ,
-                            new Op(Kind.READ, inode.id(), index, gen, offset, piece.remaining(), null))));
+                    byte[] b = await(kddm.rpc().call(from, READ,
+                            new Op(Kind.READ, inode.id(), index, gen, offset, piece.remaining(), null)));
+                    found = b != null;
+                    if (found) {
+                        piece.put(b);
+                    }
                 }
-                zero(piece);
+                if (!found) {
+                    Inode now = ns.inode(inode.id());         // NoSuchFileException once the file is deleted
+                    if (now.generation(index) != gen || !Arrays.equals(now.replicas(index), reps)) {
+                        throw new Retry(new IOException("the copy on node " + from + " went away"));
+                    }
+                }
+                zero(piece);                                   // never written there: a hole, or past its end
                 return;
             } catch (Retry again) {
                 if (attempt >= ATTEMPTS) {
@@ -462,10 +473,11 @@ final class DataPath {
         }
     }
 
+    /** A chunk's bytes held here, or null when this node has no file for it. */
     private byte[] readLocal(Op op) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(op.length());
         int got = store.read(op.inode(), op.index(), op.generation(), op.offset(), b, op.length());
-        return got == op.length() ? b.array() : Arrays.copyOf(b.array(), got);
+        return got < 0 ? null : got == op.length() ? b.array() : Arrays.copyOf(b.array(), got);
     }
 
     /** The most bytes of a chunk one message carries. */
