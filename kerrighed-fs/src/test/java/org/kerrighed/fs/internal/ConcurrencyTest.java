@@ -3,8 +3,6 @@ package org.kerrighed.fs.internal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.kerrighed.fs.ClusterFs;
-import org.kerrighed.kddm.testing.KddmCluster;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -22,19 +20,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Writers, readers and renames from every node at once on one file or one directory. */
 class ConcurrencyTest {
     static final int CHUNK = EngineTest.CHUNK;
-    static final Map<Integer, FsEngine> engines = new ConcurrentHashMap<>();
-    static KddmCluster cluster;
+    static Engines nodes;
 
     @BeforeAll
     static void start() {
-        cluster = new KddmCluster(3, List.of(k -> engines.put(k.nodeId(), new FsEngine(k, EngineTest.config()))),
-                ClusterFs.types());
+        nodes = new Engines(3, EngineTest.config());
     }
 
     @AfterAll
     static void stop() {
-        engines.values().forEach(FsEngine::close);
-        cluster.close();
+        nodes.close();
     }
 
     /**
@@ -44,14 +39,14 @@ class ConcurrencyTest {
      */
     @Test
     void writersAndReadersOnOneFileFromEveryNode() throws Exception {
-        Inode f = engines.get(0).createFile("/shared", 0644, true);
+        Inode f = nodes.engine(0).createFile("/shared", 0644, true);
         int record = CHUNK / 3 + 17;
         int perNode = 12;
         List<Thread> ts = new ArrayList<>();
         List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
         Map<Integer, AtomicInteger> done = new ConcurrentHashMap<>();
         for (int node = 0; node < 3; node++) {
-            FsEngine e = engines.get(node);
+            FsEngine e = nodes.engine(node);
             int n = node;
             done.put(n, new AtomicInteger());
             ts.add(Thread.ofVirtual().start(() -> {
@@ -62,7 +57,7 @@ class ConcurrencyTest {
                         java.util.Arrays.fill(b, (byte) (slot + 1));
                         e.write(f.id(), (long) slot * record, ByteBuffer.wrap(b));
                         done.get(n).set(i + 1);
-                        checkRecord(engines.get((n + 1) % 3), f.id(), slot, record);
+                        checkRecord(nodes.engine((n + 1) % 3), f.id(), slot, record);
                     }
                 } catch (Throwable x) {
                     errors.add(x);
@@ -74,7 +69,7 @@ class ConcurrencyTest {
         }
         assertTrue(errors.isEmpty(), errors.toString());
         for (int slot = 0; slot < 3 * perNode; slot++) {
-            checkRecord(engines.get(slot % 3), f.id(), slot, record);
+            checkRecord(nodes.engine(slot % 3), f.id(), slot, record);
         }
     }
 
@@ -100,7 +95,7 @@ class ConcurrencyTest {
      */
     @Test
     void renameRacesLoseNothing() throws Exception {
-        FsEngine a = engines.get(0);
+        FsEngine a = nodes.engine(0);
         a.createDirectory("/left", 0777);
         a.createDirectory("/right", 0777);
         int files = 6;
@@ -111,7 +106,7 @@ class ConcurrencyTest {
         List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
         AtomicInteger moves = new AtomicInteger();
         for (int node = 0; node < 3; node++) {
-            FsEngine e = engines.get(node);
+            FsEngine e = nodes.engine(node);
             ts.add(Thread.ofVirtual().start(() -> {
                 try {
                     for (int round = 0; round < 20; round++) {
@@ -140,7 +135,7 @@ class ConcurrencyTest {
         }
         assertTrue(errors.isEmpty(), errors.toString());
         List<String> all = new ArrayList<>(a.list("/left"));
-        all.addAll(engines.get(2).list("/right"));
+        all.addAll(nodes.engine(2).list("/right"));
         all.sort(null);
         List<String> expected = new ArrayList<>();
         for (int i = 0; i < files; i++) {
@@ -153,14 +148,14 @@ class ConcurrencyTest {
     /** Two directories moved into each other at once from two nodes: one wins, no cycle is made. */
     @Test
     void crossedDirectoryMovesMakeNoCycle() throws Exception {
-        FsEngine a = engines.get(0);
+        FsEngine a = nodes.engine(0);
         for (int round = 0; round < 10; round++) {
             String x = "/x" + round;
             String y = "/y" + round;
             a.createDirectory(x, 0777);
             a.createDirectory(y, 0777);
-            Thread t1 = Thread.ofVirtual().start(() -> quietly(() -> engines.get(1).rename(x, y + "/x", false)));
-            Thread t2 = Thread.ofVirtual().start(() -> quietly(() -> engines.get(2).rename(y, x + "/y", false)));
+            Thread t1 = Thread.ofVirtual().start(() -> quietly(() -> nodes.engine(1).rename(x, y + "/x", false)));
+            Thread t2 = Thread.ofVirtual().start(() -> quietly(() -> nodes.engine(2).rename(y, x + "/y", false)));
             t1.join();
             t2.join();
             boolean xAtTop = a.list("/").contains("x" + round);

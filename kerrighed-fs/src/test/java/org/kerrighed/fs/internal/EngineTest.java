@@ -3,10 +3,8 @@ package org.kerrighed.fs.internal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.kerrighed.fs.ClusterFs;
 import org.kerrighed.fs.FsConfig;
 import org.kerrighed.fs.FsStatus;
-import org.kerrighed.kddm.testing.KddmCluster;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,9 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,8 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The engine on three in-process nodes: namespace, replicated data, failures and repair. */
 class EngineTest {
     static final int CHUNK = 64 << 10;
-    static final Map<Integer, FsEngine> engines = new ConcurrentHashMap<>();
-    static KddmCluster cluster;
+    static Engines nodes;
 
     static FsConfig config() {
         return FsConfig.defaults().withChunkSize(CHUNK).withRepairDelayMillis(300);
@@ -40,14 +35,12 @@ class EngineTest {
 
     @BeforeAll
     static void start() {
-        cluster = new KddmCluster(3, List.of(k -> engines.put(k.nodeId(), new FsEngine(k, config()))),
-                ClusterFs.types());
+        nodes = new Engines(3, config());
     }
 
     @AfterAll
     static void stop() {
-        engines.values().forEach(FsEngine::close);
-        cluster.close();
+        nodes.close();
     }
 
     static byte[] random(int n, long seed) {
@@ -71,8 +64,8 @@ class EngineTest {
 
     @Test
     void writtenOnOneNodeReadOnAnother() throws IOException {
-        FsEngine a = engines.get(0);
-        FsEngine c = engines.get(2);
+        FsEngine a = nodes.engine(0);
+        FsEngine c = nodes.engine(2);
         Inode f = a.createFile("/across", 0644, true);
         byte[] data = random(5 * CHUNK + 123, 1);
         a.write(f.id(), 0, ByteBuffer.wrap(data));
@@ -88,8 +81,8 @@ class EngineTest {
 
     @Test
     void namespaceOperations() throws IOException {
-        FsEngine a = engines.get(0);
-        FsEngine b = engines.get(1);
+        FsEngine a = nodes.engine(0);
+        FsEngine b = nodes.engine(1);
         a.createDirectory("/ns", 0755);
         a.createDirectory("/ns/d", 0755);
         b.createFile("/ns/d/f", 0644, true);
@@ -107,7 +100,7 @@ class EngineTest {
     /** A write past the largest size a file can have fails with "File too large", as pwrite(2) with EFBIG. */
     @Test
     void aWritePastTheLargestFileSizeFailsClearly() throws IOException {
-        FsEngine a = engines.get(0);
+        FsEngine a = nodes.engine(0);
         Inode f = a.createFile("/huge", 0644, true);
         for (long at : new long[] {Long.MAX_VALUE - 4, (long) CHUNK * FsEngine.MAX_CHUNKS - 4}) {
             FileSystemException e = assertThrows(FileSystemException.class,
@@ -119,12 +112,12 @@ class EngineTest {
 
     @Test
     void truncatedThenWrittenPastTheCutReadsZeros() throws IOException {
-        FsEngine a = engines.get(1);
+        FsEngine a = nodes.engine(1);
         Inode f = a.createFile("/cut", 0644, true);
         a.write(f.id(), 0, ByteBuffer.wrap(random(3 * CHUNK, 2)));
         a.truncate(f.id(), 100);
         a.write(f.id(), 2 * CHUNK, ByteBuffer.wrap(new byte[] {7}));
-        byte[] all = readAll(engines.get(2), f.id());
+        byte[] all = readAll(nodes.engine(2), f.id());
         assertEquals(2 * CHUNK + 1, all.length);
         for (int i = 100; i < 2 * CHUNK; i++) {
             assertEquals(0, all[i], "byte " + i);
@@ -134,10 +127,10 @@ class EngineTest {
 
     @Test
     void concurrentAppendsFromEveryNodeKeepEveryRecord() throws Exception {
-        Inode f = engines.get(0).createFile("/log", 0644, true);
+        Inode f = nodes.engine(0).createFile("/log", 0644, true);
         List<Thread> ts = new ArrayList<>();
         for (int node = 0; node < 3; node++) {
-            FsEngine e = engines.get(node);
+            FsEngine e = nodes.engine(node);
             int n = node;
             ts.add(Thread.ofVirtual().start(() -> {
                 for (int i = 0; i < 20; i++) {
@@ -152,40 +145,39 @@ class EngineTest {
         for (Thread t : ts) {
             t.join();
         }
-        String[] lines = new String(readAll(engines.get(1), f.id())).split("\n");
+        String[] lines = new String(readAll(nodes.engine(1), f.id())).split("\n");
         assertEquals(60, lines.length);
         assertEquals(60, new HashSet<>(Arrays.asList(lines)).size());
     }
 
     @Test
     void aNodeDeathLosesNothingAndRepairRestoresTheCopies() throws Exception {
-        Inode f = engines.get(0).createFile("/survivor", 0644, true);
+        Inode f = nodes.engine(0).createFile("/survivor", 0644, true);
         byte[] data = random(8 * CHUNK, 3);
-        engines.get(0).write(f.id(), 0, ByteBuffer.wrap(data));
-        engines.remove(2).close();
-        cluster.crash(2);
+        nodes.engine(0).write(f.id(), 0, ByteBuffer.wrap(data));
+        nodes.crash(2);
         try {
-            assertArrayEquals(data, readAll(engines.get(1), f.id()), () -> describe(f.id()));
+            assertArrayEquals(data, readAll(nodes.engine(1), f.id()), () -> describe(f.id()));
             byte[] more = random(2 * CHUNK, 4);
-            engines.get(1).write(f.id(), 3 * CHUNK, ByteBuffer.wrap(more));
+            nodes.engine(1).write(f.id(), 3 * CHUNK, ByteBuffer.wrap(more));
             System.arraycopy(more, 0, data, 3 * CHUNK, more.length);
-            assertArrayEquals(data, readAll(engines.get(0), f.id()));
-            awaitHealthy(engines.get(0));
+            assertArrayEquals(data, readAll(nodes.engine(0), f.id()));
+            awaitHealthy(nodes.engine(0));
         } finally {
-            cluster.join(2);
+            nodes.join(2);
         }
-        awaitHealthy(engines.get(2));
-        Inode now = engines.get(2).inode(f.id());
+        awaitHealthy(nodes.engine(2));
+        Inode now = nodes.engine(2).inode(f.id());
         StringBuilder lists = new StringBuilder();
         for (int i = 0; i < now.chunkCount(); i++) {
             lists.append(Arrays.toString(now.replicas(i)));
         }
-        assertArrayEquals(data, readAll(engines.get(2), f.id()), lists.toString());
+        assertArrayEquals(data, readAll(nodes.engine(2), f.id()), lists.toString());
     }
 
     static String describe(long ino) {
         try {
-            Inode now = engines.get(0).inode(ino);
+            Inode now = nodes.engine(0).inode(ino);
             StringBuilder lists = new StringBuilder(now.toString());
             for (int i = 0; i < now.chunkCount(); i++) {
                 lists.append(' ').append(now.generation(i)).append(Arrays.toString(now.replicas(i)));

@@ -3,15 +3,11 @@ package org.kerrighed.fs.internal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.kerrighed.fs.ClusterFs;
 import org.kerrighed.fs.FsStatus;
-import org.kerrighed.kddm.testing.KddmCluster;
 
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystemException;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,24 +17,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Full nodes: a write past every node's quota fails with a clear error and corrupts nothing. */
 class QuotaTest {
     static final long QUOTA = 512 << 10;
-    static final Map<Integer, FsEngine> engines = new ConcurrentHashMap<>();
-    static KddmCluster cluster;
+    static Engines nodes;
 
     @BeforeAll
     static void start() {
-        cluster = new KddmCluster(3, List.of(k -> engines.put(k.nodeId(),
-                new FsEngine(k, EngineTest.config().withQuota(QUOTA)))), ClusterFs.types());
+        nodes = new Engines(3, EngineTest.config().withQuota(QUOTA));
     }
 
     @AfterAll
     static void stop() {
-        engines.values().forEach(FsEngine::close);
-        cluster.close();
+        nodes.close();
     }
 
     @Test
     void aWritePastTheQuotaFailsClearlyAndKeepsWhatWasWritten() throws Exception {
-        FsEngine a = engines.get(0);
+        FsEngine a = nodes.engine(0);
         Inode kept = a.createFile("/kept", 0644, true);
         byte[] data = EngineTest.random(100_000, 9);
         a.write(kept.id(), 0, ByteBuffer.wrap(data));
@@ -46,7 +39,7 @@ class QuotaTest {
         FileSystemException e = assertThrows(FileSystemException.class,
                 () -> a.write(big.id(), 0, ByteBuffer.wrap(new byte[(int) (3 * QUOTA)])));
         assertTrue(e.getMessage().contains("no space left"), e.getMessage());
-        assertArrayEquals(data, EngineTest.readAll(engines.get(1), kept.id()));
+        assertArrayEquals(data, EngineTest.readAll(nodes.engine(1), kept.id()));
         FsStatus s = a.status();
         for (FsStatus.NodeStorage n : s.nodes()) {
             assertTrue(n.usedBytes() <= QUOTA, n.toString());
@@ -56,6 +49,6 @@ class QuotaTest {
         byte[] again = EngineTest.random(50_000, 10);
         Inode after = a.createFile("/after", 0644, true);
         a.write(after.id(), 0, ByteBuffer.wrap(again));
-        assertArrayEquals(again, EngineTest.readAll(engines.get(2), after.id()), "space is back once deleted");
+        assertArrayEquals(again, EngineTest.readAll(nodes.engine(2), after.id()), "space is back once deleted");
     }
 }

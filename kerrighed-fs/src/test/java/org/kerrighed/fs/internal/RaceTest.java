@@ -3,14 +3,10 @@ package org.kerrighed.fs.internal;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.kerrighed.fs.ClusterFs;
-import org.kerrighed.kddm.testing.KddmCluster;
 
 import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -20,19 +16,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Namespace and data operations racing each other from different nodes. */
 class RaceTest {
     static final int CHUNK = EngineTest.CHUNK;
-    static final Map<Integer, FsEngine> engines = new ConcurrentHashMap<>();
-    static KddmCluster cluster;
+    static Engines nodes;
 
     @BeforeAll
     static void start() {
-        cluster = new KddmCluster(3, List.of(k -> engines.put(k.nodeId(), new FsEngine(k, EngineTest.config()))),
-                ClusterFs.types());
+        nodes = new Engines(3, EngineTest.config());
     }
 
     @AfterAll
     static void stop() {
-        engines.values().forEach(FsEngine::close);
-        cluster.close();
+        nodes.close();
     }
 
     /**
@@ -41,7 +34,7 @@ class RaceTest {
      */
     @Test
     void aDeleteRacingARenameNeverDeletesTheMovedFilesData() throws Exception {
-        FsEngine a = engines.get(0);
+        FsEngine a = nodes.engine(0);
         a.createDirectory("/r", 0755);
         byte[] data = EngineTest.random(2 * CHUNK + 5, 7);
         List<Throwable> errors = new CopyOnWriteArrayList<>();
@@ -51,7 +44,7 @@ class RaceTest {
             String kept = "/r/kept" + k;
             Thread deleter = Thread.ofVirtual().start(() -> {
                 try {
-                    engines.get(1).delete("/r/a");
+                    nodes.engine(1).delete("/r/a");
                 } catch (NoSuchFileException expected) {
                     // the rename took it first
                 } catch (Throwable t) {
@@ -60,8 +53,8 @@ class RaceTest {
             });
             Thread mover = Thread.ofVirtual().start(() -> {
                 try {
-                    engines.get(2).rename("/r/a", kept, false);
-                    engines.get(2).createFile("/r/a", 0644, false);
+                    nodes.engine(2).rename("/r/a", kept, false);
+                    nodes.engine(2).createFile("/r/a", 0644, false);
                 } catch (NoSuchFileException expected) {
                     // the delete took it first
                 } catch (Throwable t) {
@@ -73,7 +66,7 @@ class RaceTest {
             assertTrue(errors.isEmpty(), errors.toString());
             try {
                 Inode moved = a.stat(kept);
-                assertArrayEquals(data, EngineTest.readAll(engines.get(k % 3), moved.id()), "round " + k);
+                assertArrayEquals(data, EngineTest.readAll(nodes.engine(k % 3), moved.id()), "round " + k);
             } catch (NoSuchFileException deletedFirst) {
                 // the delete came before the rename
             }
@@ -92,7 +85,7 @@ class RaceTest {
      */
     @Test
     void aWriteRacingATruncationIsNeverLost() throws Exception {
-        FsEngine a = engines.get(0);
+        FsEngine a = nodes.engine(0);
         byte[] before = EngineTest.random(CHUNK + 100, 3);
         byte[] written = EngineTest.random(8, 4);
         List<Throwable> errors = new CopyOnWriteArrayList<>();
@@ -103,14 +96,14 @@ class RaceTest {
             long cut = k % 2 == 0 ? CHUNK + 10 : 10;
             Thread writer = Thread.ofVirtual().start(() -> {
                 try {
-                    engines.get(1).write(f.id(), at, ByteBuffer.wrap(written));
+                    nodes.engine(1).write(f.id(), at, ByteBuffer.wrap(written));
                 } catch (Throwable t) {
                     errors.add(t);
                 }
             });
             Thread cutter = Thread.ofVirtual().start(() -> {
                 try {
-                    engines.get(2).truncate(f.id(), cut);
+                    nodes.engine(2).truncate(f.id(), cut);
                 } catch (Throwable t) {
                     errors.add(t);
                 }
@@ -120,7 +113,7 @@ class RaceTest {
             assertTrue(errors.isEmpty(), errors.toString());
             long size = a.inode(f.id()).size();
             if (size != cut) {
-                byte[] all = EngineTest.readAll(engines.get(k % 3), f.id());
+                byte[] all = EngineTest.readAll(nodes.engine(k % 3), f.id());
                 assertEquals(at + written.length, size, "round " + k);
                 assertArrayEquals(written, java.util.Arrays.copyOfRange(all, (int) at, all.length), "round " + k);
             }
