@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.kerrighed.fs.FsConfig;
 
 import java.nio.ByteBuffer;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -7,7 +7,6 @@ import org.kerrighed.fs.FsStatus;
 
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystemException;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
