@@ -31,6 +31,7 @@ final class ChunkStore {
     private final AtomicLong used = new AtomicLong();
     private final AtomicLong files = new AtomicLong();
     private final Object[] stripes = new Object[STRIPES];
+    private final long storageId;
 
     ChunkStore(Path dir, long quota, int node) {
         this.dir = dir;
@@ -41,6 +42,7 @@ final class ChunkStore {
         }
         try {
             Files.createDirectories(dir);
+            storageId = storageId(dir.resolve("storage-id"));
             for (Chunk c : list()) {
                 used.addAndGet(c.bytes());
                 files.incrementAndGet();
@@ -48,6 +50,29 @@ final class ChunkStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the chunk store " + dir, e);
         }
+    }
+
+    /** The id in {@code file}, made (random, never 0) when the file does not exist: a new or emptied store. */
+    private static long storageId(Path file) throws IOException {
+        if (Files.exists(file)) {
+            return Long.parseUnsignedLong(Files.readString(file).strip(), 16);
+        }
+        long id = 0;
+        while (id == 0) {
+            id = new java.security.SecureRandom().nextLong();
+        }
+        Path tmp = file.resolveSibling("storage-id.tmp");
+        Files.writeString(tmp, Long.toHexString(id) + "\n");
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return id;
+    }
+
+    /**
+     * This store's id: it changes when the store's directory was emptied or replaced, so a node that comes back
+     * under the same id without its chunk files can be told from one that kept them.
+     */
+    long storageId() {
+        return storageId;
     }
 
     /** One chunk file. */

@@ -294,8 +294,9 @@ final class DataPath {
                     if (now.generation(index) != gen || !Arrays.equals(now.replicas(index), reps)) {
                         throw new Retry(new IOException("the copy on node " + from + " went away"));
                     }
+                    readElsewhere(inode.id(), index, gen, offset, piece, reps, from);
                 }
-                zero(piece);                                   // never written there: a hole, or past its end
+                zero(piece);                                   // never written anywhere: a hole, or past its end
                 return;
             } catch (Retry again) {
                 if (attempt >= ATTEMPTS) {
@@ -305,6 +306,32 @@ final class DataPath {
                 pause(attempt);
                 inode = ns.inode(inode.id());
                 piece.rewind();
+            }
+        }
+    }
+
+    /**
+     * A listed node had no file for the chunk: asks the other live listed nodes, so that a copy lost with a node's
+     * disk is never read as zeros while another copy has the bytes. Leaves {@code piece} as it is when none has a
+     * file (the chunk was placed but never written).
+     */
+    private void readElsewhere(long ino, int index, int gen, long offset, ByteBuffer piece, int[] reps, int tried)
+            throws IOException {
+        for (int n : reps) {
+            if (n == tried || !(n == me() || kddm.isMember(n))) {
+                continue;
+            }
+            if (n == me()) {
+                if (store.read(ino, index, gen, offset, piece, piece.remaining()) >= 0) {
+                    return;
+                }
+                continue;
+            }
+            byte[] b = await(kddm.rpc().call(n, READ, new Op(Kind.READ, ino, index, gen, offset, piece.remaining(),
+                    null)));
+            if (b != null) {
+                piece.put(b);
+                return;
             }
         }
     }

@@ -12,6 +12,8 @@ public final class FsWire {
     static final long APPEND_LOCKS = 1402;
     /** Shared file positions, by id. */
     static final long POSITIONS = 1403;
+    /** Each node's chunk store id (object node+1): a node whose store changed is dropped from its chunks' lists. */
+    static final long STORAGE_IDS = 1404;
 
     private FsWire() {
     }

@@ -49,6 +49,7 @@ final class Repairer implements AutoCloseable {
     private final AtomicLong repairs = new AtomicLong();
     private final AtomicLong repairBytes = new AtomicLong();
     private final Thread thread;
+    private final org.kerrighed.kddm.KddmSet<Long> storageIds;
     private volatile boolean repairing;
     private volatile boolean closed;
     private volatile long lastFailure = System.nanoTime();
@@ -61,6 +62,10 @@ final class Repairer implements AutoCloseable {
         this.data = data;
         this.placement = placement;
         this.repairDelayNanos = TimeUnit.MILLISECONDS.toNanos(repairDelayMillis);
+        this.storageIds = kddm.createStaticSet(FsWire.STORAGE_IDS, kddm.objectSpec(Long.class)
+                .withFlags(org.kerrighed.kddm.SetFlag.LOCAL_EXCLUSIVE)
+                .withReplication(org.kerrighed.kddm.SetSpec.SYSTEM_REPLICATION),
+                new org.kerrighed.kddm.linkers.ObjectLinker<>(Long.class));
         kddm.rpc().register(STATUS, HandlerKind.BLOCKING, (ctx, any) -> report());
         kddm.addViewListener((epoch, members, failed) -> {
             if (!failed.isEmpty()) {
@@ -85,6 +90,7 @@ final class Repairer implements AutoCloseable {
     }
 
     private void loop() {
+        boolean identified = false;
         while (!closed) {
             synchronized (wake) {
                 if (!nudged.get()) {
@@ -100,6 +106,10 @@ final class Repairer implements AutoCloseable {
                 return;
             }
             try {
+                if (!identified) {
+                    checkStorage();
+                    identified = true;
+                }
                 pass();
                 if (++passes % GC_EVERY == 0) {
                     collect();
@@ -112,6 +122,43 @@ final class Repairer implements AutoCloseable {
                 repairing = false;
             }
         }
+    }
+
+    /**
+     * Records this node's chunk store id in the cluster; when the record held another one, this node came back
+     * without the chunk files it was listed for (an emptied or new disk): it removes itself from every chunk list,
+     * so that no read or write counts on copies it no longer has, and repair copies them again.
+     */
+    private void checkStorage() throws IOException {
+        long mine = store.storageId();
+        long[] before = {0};
+        storageIds.update(kddm.nodeId() + 1L, v -> {
+            before[0] = v == null ? 0 : v;
+            return v != null && v == mine ? v : Long.valueOf(mine);
+        });
+        if (before[0] == 0 || before[0] == mine) {
+            return;
+        }
+        log.warn("fs: node {} came back with a new chunk store ({}); it leaves the chunk lists that name it",
+                kddm.nodeId(), store.dir());
+        int me = kddm.nodeId();
+        walk(file -> {
+            for (int i = 0; i < file.chunkCount(); i++) {
+                int[] reps = file.replicas(i);
+                if (reps == null || Arrays.stream(reps).noneMatch(n -> n == me)) {
+                    continue;
+                }
+                int index = i;
+                int gen = file.generation(i);
+                ns.update(file.id(), f -> {
+                    int[] now = f.replicas(index);
+                    if (now == null || f.generation(index) != gen || Arrays.stream(now).noneMatch(n -> n == me)) {
+                        return f;
+                    }
+                    return f.withChunk(index, gen, Arrays.stream(now).filter(n -> n != me).toArray());
+                });
+            }
+        });
     }
 
     /** One walk over the tree, repairing the chunks this node acts for. */
