@@ -9,10 +9,17 @@ import java.util.function.LongConsumer;
  */
 public interface FilePosition {
     /** The current position. */
-    long get() throws IOException;
+    default long get() throws IOException {
+        return locked((p, moveTo) -> p);
+    }
 
     /** Moves the position to {@code position} (not negative). */
-    void set(long position) throws IOException;
+    default void set(long position) throws IOException {
+        locked((p, moveTo) -> {
+            moveTo.accept(position);
+            return null;
+        });
+    }
 
     /**
      * Runs {@code op} with the position held: from the moment {@code op} is given the current position until it

@@ -13,26 +13,6 @@ public final class LocalFilePosition implements FilePosition {
     }
 
     @Override
-    public long get() {
-        lock.lock();
-        try {
-            return position;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    @Override
-    public void set(long newPosition) {
-        lock.lock();
-        try {
-            position = newPosition;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    @Override
     public <T> T locked(PositionOp<T> op) throws IOException {
         lock.lock();
         try {

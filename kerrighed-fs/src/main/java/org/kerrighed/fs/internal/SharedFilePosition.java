@@ -46,14 +46,6 @@ public final class SharedFilePosition implements FilePosition {
     }
 
     @Override
-    public void set(long position) throws IOException {
-        locked((p, moveTo) -> {
-            moveTo.accept(position);
-            return null;
-        });
-    }
-
-    @Override
     public <T> T locked(PositionOp<T> op) throws IOException {
         Handle<Long> h;
         try {
