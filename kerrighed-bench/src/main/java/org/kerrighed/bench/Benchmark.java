@@ -38,15 +38,31 @@ public interface Benchmark {
     }
 
     /**
-     * Refuses {@code parts} unless it is a non-empty subset of {@link #parts()}: the check of a benchmark that has
-     * parts, at the start of its {@link #run(Scale, Set, Progress)}.
-     *
-     * @throws IllegalArgumentException naming the benchmark's parts
+     * A benchmark of parts that run apart ({@code --only}): run whole, it runs every part; its
+     * {@link #run(Scale, Set, Progress)} starts with {@link #checkParts}.
      */
-    default void checkParts(Set<String> parts) {
-        if (parts.isEmpty() || !parts().containsAll(parts)) {
-            throw new IllegalArgumentException("--only: the parts of benchmark " + name() + " are " + parts()
-                    + ", not " + parts);
+    interface Parted extends Benchmark {
+        @Override
+        List<String> parts();
+
+        @Override
+        default List<Row> run(Scale scale, Progress progress) throws Exception {
+            return run(scale, Set.copyOf(parts()), progress);
+        }
+
+        @Override
+        List<Row> run(Scale scale, Set<String> parts, Progress progress) throws Exception;
+
+        /**
+         * Refuses {@code parts} unless it is a non-empty subset of {@link #parts()}.
+         *
+         * @throws IllegalArgumentException naming the benchmark's parts
+         */
+        default void checkParts(Set<String> parts) {
+            if (parts.isEmpty() || !parts().containsAll(parts)) {
+                throw new IllegalArgumentException("--only: the parts of benchmark " + name() + " are " + parts()
+                        + ", not " + parts);
+            }
         }
     }
 

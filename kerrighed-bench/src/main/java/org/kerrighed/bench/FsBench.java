@@ -23,7 +23,7 @@ import static org.kerrighed.bench.FsBenchNode.*;
  * deleted once read. Each round runs both sides, the side that goes first alternating, and keeps the per-round
  * ratios. After the rounds of part {@code seq}, node 1 times the steps of one 4 MiB write apart (progress lines).
  */
-final class FsBench implements Benchmark {
+final class FsBench implements Benchmark.Parted {
     static final int NODES = 3;
     private static final int WRITER = 1;
     private static final int OTHER = 3;
@@ -82,11 +82,6 @@ final class FsBench implements Benchmark {
     @Override
     public List<String> parts() {
         return List.of("seq", "small");
-    }
-
-    @Override
-    public List<Row> run(Scale scale, Progress progress) throws Exception {
-        return run(scale, Set.copyOf(parts()), progress);
     }
 
     @Override

@@ -28,7 +28,7 @@ import static org.kerrighed.bench.IpcBenchNode.*;
  * if needed, a command in {@link IpcBenchNode}. Each round runs ours and the peer, the side that goes first
  * alternating, and keeps the per-round ratio.
  */
-final class IpcBench implements Benchmark {
+final class IpcBench implements Benchmark.Parted {
     static final int NODES = 3;
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(5);
     private static final List<String> CHILD_JVM = List.of("-Xms256m", "-Xmx512m", "-XX:+UseParallelGC",
@@ -58,11 +58,6 @@ final class IpcBench implements Benchmark {
     @Override
     public List<String> parts() {
         return List.of("lock", "handoff", "barrier", "queue");
-    }
-
-    @Override
-    public List<Row> run(Scale scale, Progress progress) throws Exception {
-        return run(scale, Set.copyOf(parts()), progress);
     }
 
     @Override

@@ -18,7 +18,7 @@ import static org.kerrighed.bench.MigrationBenchNode.*;
  * (a new part, such as checkpoints, is one more name in {@link #parts()}, its declarations and its method). Each
  * round runs ours and the peer, the side that goes first alternating, and keeps the per-round ratios.
  */
-final class MigrationBench implements Benchmark {
+final class MigrationBench implements Benchmark.Parted {
     static final int NODES = 2;
     private static final Duration CONTROL_TIMEOUT = Duration.ofMinutes(3);
     private static final List<String> CHILD_JVM = List.of("-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch",
@@ -63,11 +63,6 @@ final class MigrationBench implements Benchmark {
     @Override
     public List<String> parts() {
         return List.of("migrate", "checkpoint");
-    }
-
-    @Override
-    public List<Row> run(Scale scale, Progress progress) throws Exception {
-        return run(scale, Set.copyOf(parts()), progress);
     }
 
     @Override

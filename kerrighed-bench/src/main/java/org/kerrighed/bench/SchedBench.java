@@ -25,7 +25,7 @@ import static org.kerrighed.bench.SchedBenchNode.*;
  * cores. Each round runs our batches with the default scheduler on, the peer's and ours with the scheduler off, the
  * side that goes first alternating, and keeps the per-round ratios. A second part times policy swaps.
  */
-final class SchedBench implements Benchmark {
+final class SchedBench implements Benchmark.Parted {
     static final int NODES = 2;
     private static final int LAUNCHER = 1;
     private static final long STEP_NANOS = 10_000_000;
@@ -94,11 +94,6 @@ final class SchedBench implements Benchmark {
     @Override
     public List<String> parts() {
         return List.of("makespan", "swap");
-    }
-
-    @Override
-    public List<Row> run(Scale scale, Progress progress) throws Exception {
-        return run(scale, Set.copyOf(parts()), progress);
     }
 
     @Override

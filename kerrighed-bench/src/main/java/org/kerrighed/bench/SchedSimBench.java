@@ -28,7 +28,7 @@ import java.util.function.ToDoubleFunction;
  * exited), and {@code 2cpu} (as {@code even} on nodes of 2 processors, with twice the processes per node). No
  * peer: every row is reported.
  */
-final class SchedSimBench implements Benchmark {
+final class SchedSimBench implements Benchmark.Parted {
     private static final int[] AT = {10, 30, 60, 120};
 
     /** The command line's choices; null fields take the scale's defaults. */
@@ -97,11 +97,6 @@ final class SchedSimBench implements Benchmark {
     @Override
     public List<String> parts() {
         return List.of("even", "uneven", "2cpu");
-    }
-
-    @Override
-    public List<Row> run(Scale scale, Progress progress) throws Exception {
-        return run(scale, Set.copyOf(parts()), progress);
     }
 
     @Override
