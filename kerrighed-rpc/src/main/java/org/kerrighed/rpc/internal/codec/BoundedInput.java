@@ -1,6 +1,8 @@
 package org.kerrighed.rpc.internal.codec;
 
 import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.KryoBufferUnderflowException;
+import io.netty.buffer.ByteBuf;
 import org.kerrighed.rpc.SerializationException;
 
 /**
@@ -9,8 +11,17 @@ import org.kerrighed.rpc.SerializationException;
  * N bytes never makes the decoder allocate much more than N elements. The registered immutable collections
  * decode only from one; code outside the codec that reads Kryo images of registered types (process ghosts,
  * application images) reads them with {@link #of}.
+ *
+ * <p>A frame in native memory is read through a small window ({@link #setSource}) instead of being copied
+ * whole into an array first: the window is refilled from the frame as values are read, and a byte array is
+ * copied from the frame straight into the array that is returned.
  */
 public final class BoundedInput extends Input {
+    private static final int WINDOW = 8192;
+
+    private ByteBuf source;                                // the frame behind the window, or null
+    private byte[] window;
+
     BoundedInput() {
         super();
     }
@@ -24,8 +35,57 @@ public final class BoundedInput extends Input {
         return new BoundedInput(buf, offset, count);
     }
 
+    /**
+     * Reads from {@code frame}'s readable bytes through the window; {@link #detach} gives its reader index back
+     * to the end of what was read.
+     */
+    void setSource(ByteBuf frame) {
+        if (window == null) {
+            window = new byte[WINDOW];
+        }
+        setBuffer(window, 0, 0);
+        source = frame;
+    }
+
+    /** Ends a {@link #setSource}: moves the frame's reader index back over the bytes the window holds unread. */
+    void detach() {
+        if (source != null) {
+            source.readerIndex(source.readerIndex() - (limit - position));
+            source = null;
+        }
+    }
+
+    @Override
+    protected int fill(byte[] buffer, int offset, int count) {
+        if (source == null) {
+            return super.fill(buffer, offset, count);
+        }
+        if (!source.isReadable()) {
+            return -1;                                     // the frame's end
+        }
+        int n = Math.min(count, source.readableBytes());
+        source.readBytes(buffer, offset, n);
+        return n;
+    }
+
+    @Override
+    public void readBytes(byte[] bytes, int offset, int count) {
+        if (source == null || count <= limit - position) {
+            super.readBytes(bytes, offset, count);
+            return;
+        }
+        int buffered = limit - position;
+        int rest = count - buffered;
+        if (rest > source.readableBytes()) {
+            throw new KryoBufferUnderflowException("Buffer underflow.");
+        }
+        System.arraycopy(buffer, position, bytes, offset, buffered);
+        position = limit;
+        source.readBytes(bytes, offset + buffered, rest);  // straight from the frame, not through the window
+    }
+
     int remaining() {
-        return limit - position;
+        return limit - position + (source == null ? 0 : source.readableBytes());
     }
 
     /** Throws unless {@code count} elements of at least {@code minBytes} bytes each can still be read. */
@@ -117,6 +177,9 @@ public final class BoundedInput extends Input {
         if (remaining() < 1) {
             throw new SerializationException("truncated frame: string expected");
         }
+        if (source != null) {
+            optional(5);                                   // the header in the window (as much of it as there is)
+        }
         int p = position;
         int b = buffer[p++];
         if ((b & 0x80) == 0) {
@@ -135,9 +198,10 @@ public final class BoundedInput extends Input {
             } while ((b & 0x80) != 0 && shift < 35);
         }
         long charCount = result - 1;                      // 0: null, 1: empty
-        if (charCount > 0 && charCount > limit - p) {
+        long left = remaining() - (p - position);
+        if (charCount > 0 && charCount > left) {
             throw new SerializationException("malformed frame: string of " + charCount + " characters with "
-                    + (limit - p) + " bytes left");
+                    + left + " bytes left");
         }
     }
 }

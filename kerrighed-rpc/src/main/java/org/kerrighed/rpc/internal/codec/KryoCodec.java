@@ -4,7 +4,6 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.SerializerFactory;
-import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -51,9 +50,8 @@ public final class KryoCodec {
     /** A Kryo with its own output and input buffers. */
     private static final class Worker {
         final Kryo kryo;
-        final Output output = new Output(256, -1);
+        final ByteBufOutput output = new ByteBufOutput();
         final BoundedInput input = new BoundedInput();
-        byte[] scratch = new byte[256];
         boolean threadLocal;                           // belongs to one I/O thread, not to the pool
         boolean busy;                                  // a thread-local worker in use (re-entry takes the pool)
 
@@ -139,18 +137,21 @@ public final class KryoCodec {
      */
     public void encode(Object value, ByteBuf out) {
         Worker w = obtain();
+        int start = out.writerIndex();
         try {
-            Output o = w.output;
-            o.reset();
-            w.kryo.writeClassAndObject(o, value);
-            out.writeBytes(o.getBuffer(), 0, o.position());
-        } catch (KryoException | IllegalArgumentException e) {
+            w.output.start(out);
+            w.kryo.writeClassAndObject(w.output, value);
+            w.output.finish();
+        } catch (KryoException | IllegalArgumentException | IndexOutOfBoundsException e) {
+            w.output.abandon();
+            out.writerIndex(start);
             throw encodeFailure(value, e);
+        } catch (RuntimeException | Error e) {
+            w.output.abandon();
+            out.writerIndex(start);
+            throw e;
         } finally {
-            w.output.reset();
-            if (w.output.getBuffer().length > 1 << 20) {
-                w.output.setBuffer(new byte[256], -1);   // do not pin a huge buffer in the pool
-            }
+            w.kryo.reset();
             free(w);
         }
     }
@@ -174,26 +175,19 @@ public final class KryoCodec {
      * @throws SerializationException when the bytes are not a valid value of registered types
      */
     public Object decode(ByteBuf in) {
-        int n = in.readableBytes();
         Worker w = obtain();
+        BoundedInput input = w.input;
         try {
-            byte[] bytes;
-            int offset;
             if (in.hasArray()) {
-                bytes = in.array();
-                offset = in.arrayOffset() + in.readerIndex();
-            } else {
-                if (w.scratch.length < n) {
-                    w.scratch = new byte[Math.max(n, w.scratch.length * 2)];
-                }
-                bytes = w.scratch;
-                offset = 0;
-                in.getBytes(in.readerIndex(), bytes, 0, n);
+                int offset = in.arrayOffset() + in.readerIndex();
+                input.setBuffer(in.array(), offset, in.readableBytes());
+                Object value = w.kryo.readClassAndObject(input);
+                in.skipBytes(input.position() - offset);
+                return value;
             }
-            BoundedInput input = w.input;
-            input.setBuffer(bytes, offset, n);
+            input.setSource(in);
             Object value = w.kryo.readClassAndObject(input);
-            in.skipBytes(input.position() - offset);
+            input.detach();
             return value;
         } catch (SerializationException e) {
             throw e;
@@ -203,10 +197,8 @@ public final class KryoCodec {
         } catch (RuntimeException | StackOverflowError e) {
             throw new SerializationException("malformed value: " + e, e);
         } finally {
-            w.input.setBuffer(EMPTY);
-            if (w.scratch.length > 1 << 20) {
-                w.scratch = new byte[256];
-            }
+            input.detach();
+            input.setBuffer(EMPTY);
             w.kryo.reset();
             free(w);
         }

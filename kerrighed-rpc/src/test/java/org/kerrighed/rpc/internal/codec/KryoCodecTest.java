@@ -57,12 +57,72 @@ class KryoCodecTest {
             .build();
     private final KryoCodec codec = new KryoCodec(TYPES);
 
+    /** Encodes {@code v} and decodes it from an array-backed buffer and from native memory (read through a window). */
     private Object roundTrip(KryoCodec c, Object v) {
         ByteBuf b = Unpooled.buffer();
         c.encode(v, b);
+        ByteBuf d = direct(b);
         Object back = c.decode(b);
         assertFalse(b.isReadable(), "decode consumed the whole value");
+        Object fromDirect = c.decode(d);
+        assertFalse(d.isReadable(), "decode from native memory consumed the whole value");
+        assertTrue(Objects.deepEquals(back, fromDirect) || back instanceof ArrayDeque<?>,
+                "the same value from both kinds of buffer: " + v);
+        d.release();
         return back;
+    }
+
+    /** A copy of {@code b}'s readable bytes in native memory (not array-backed: decoded through the window). */
+    private static ByteBuf direct(ByteBuf b) {
+        ByteBuf d = Unpooled.directBuffer(b.readableBytes());
+        d.writeBytes(b, b.readerIndex(), b.readableBytes());
+        assertFalse(d.hasArray());
+        return d;
+    }
+
+    @Test
+    void largeValuesCrossTheWindowAndLeaveTheReaderAtTheirEnd() {
+        Random r = new Random(7);
+        byte[] blob = new byte[(3 << 20) + 13];
+        r.nextBytes(blob);
+        String ascii = "a".repeat(20_000) + "z";
+        String utf8 = "é€😀".repeat(7_000);
+        int[] ints = r.ints(10_000).toArray();
+        Object[] value = {blob, ascii, utf8, ints, new Outer(5, new Inner(utf8, List.of(1, 2), Map.of(ascii, 3L)),
+                Optional.of(ascii), Arrays.copyOf(blob, 9_000)), "after"};
+        for (boolean native_ : new boolean[]{false, true}) {
+            ByteBuf b = native_ ? Unpooled.directBuffer(16) : Unpooled.buffer(16);
+            b.writeInt(0xABCD);                              // a header before the value, as in a frame
+            codec.encode(value, b);
+            int end = b.writerIndex();
+            codec.encode("second", b);
+            assertEquals(0xABCD, b.readInt());
+            Object[] back = (Object[]) codec.decode(b);
+            assertEquals(end, b.readerIndex(), "the reader stops at the value's end");
+            assertTrue(Arrays.deepEquals(value, back), "native " + native_);
+            assertEquals("second", codec.decode(b));
+            assertFalse(b.isReadable());
+            b.release();
+        }
+        ByteBuf whole = Unpooled.buffer();
+        codec.encode(value, whole);
+        for (int cut : new int[]{1, 100, 8191, 8192, 8193, 1 << 20, whole.readableBytes() - 1}) {
+            ByteBuf d = Unpooled.directBuffer(cut).writeBytes(whole, 0, cut);
+            assertThrows(SerializationException.class, () -> codec.decode(d), "cut at " + cut);
+            d.release();
+        }
+    }
+
+    @Test
+    void aFailedEncodingLeavesTheBufferAsItWas() {
+        ByteBuf b = Unpooled.directBuffer(16).writeInt(42);
+        List<Object> bad = new ArrayList<>(List.of(new byte[1 << 20], "x", new Unregistered(1)));
+        assertThrows(SerializationException.class, () -> codec.encode(bad, b));
+        assertEquals(4, b.writerIndex(), "nothing written");
+        codec.encode("ok", b);
+        assertEquals(42, b.readInt());
+        assertEquals("ok", codec.decode(b));
+        b.release();
     }
 
     @Test
@@ -175,7 +235,10 @@ class KryoCodecTest {
         s.writeByte(0x80 | 0x40 | 0x3F);                // flag (UTF-8), more bytes, 6 low bits
         s.writeByte(0xFF).writeByte(0xFF).writeByte(0xFF).writeByte(0x0F);
         s.writeZero(10);
+        ByteBuf d = direct(s);
         assertThrows(SerializationException.class, () -> codec.decode(s));
+        assertThrows(SerializationException.class, () -> codec.decode(d));
+        d.release();
     }
 
     @Test
@@ -215,12 +278,18 @@ class KryoCodecTest {
                     default -> in[r.nextInt(in.length)] = (byte) r.nextInt(256);
                 }
             }
+            ByteBuf b = Unpooled.wrappedBuffer(in);
+            if (i % 3 == 0) {
+                b = direct(b);                           // through the window
+            }
             try {
-                codec.decode(Unpooled.wrappedBuffer(in));
+                codec.decode(b);
             } catch (SerializationException expected) {
                 // refused: fine
             } catch (Throwable t) {
                 fail("seed " + seed + ", input " + HexFormat.of().formatHex(in) + ": " + t, t);
+            } finally {
+                b.release();
             }
         }
     }

@@ -1,0 +1,68 @@
+package org.kerrighed.rpc.internal.codec;
+
+import com.esotericsoftware.kryo.io.Output;
+import io.netty.buffer.ByteBuf;
+
+/**
+ * A Kryo output that appends to a Netty buffer. Small values gather in a fixed window that is flushed into the
+ * buffer; a byte array larger than what the window has left goes straight into the buffer, which is first grown
+ * to hold it (and a little more) exactly. A message carrying megabytes is thus copied once, from the caller's
+ * array into the frame, with no intermediate array grown by doubling. Not thread-safe: one per codec worker.
+ */
+final class ByteBufOutput extends Output {
+    private static final int WINDOW = 8192;
+    /** Room left after a large array for the fields that follow it, so that they do not grow the buffer again. */
+    private static final int SLACK = 512;
+
+    private ByteBuf target;
+
+    ByteBufOutput() {
+        super(WINDOW, WINDOW);
+    }
+
+    /** Starts appending to {@code out}. */
+    void start(ByteBuf out) {
+        reset();
+        target = out;
+    }
+
+    /** Flushes what the window holds into the buffer and lets it go. */
+    void finish() {
+        flush();
+        target = null;
+    }
+
+    /** Forgets the buffer and what the window holds (after a failure: the caller restores the buffer). */
+    void abandon() {
+        reset();
+        target = null;
+    }
+
+    @Override
+    public void flush() {
+        if (position > 0) {
+            target.writeBytes(buffer, 0, position);
+            total += position;
+            position = 0;
+        }
+    }
+
+    @Override
+    public void writeBytes(byte[] bytes, int offset, int count) {
+        if (bytes == null) {
+            throw new IllegalArgumentException("bytes cannot be null.");
+        }
+        if (count <= capacity - position) {
+            System.arraycopy(bytes, offset, buffer, position, count);
+            position += count;
+            return;
+        }
+        flush();
+        int needed = target.writerIndex() + count + SLACK;
+        if (target.capacity() < needed && needed <= target.maxCapacity()) {
+            target.capacity(needed);                      // exactly: ensureWritable would round 4 MiB + x up to 8 MiB
+        }
+        target.writeBytes(bytes, offset, count);
+        total += count;
+    }
+}
