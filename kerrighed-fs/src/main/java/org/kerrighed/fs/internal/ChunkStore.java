@@ -117,8 +117,9 @@ final class ChunkStore {
      * @param whole the bytes are the chunk's whole content: anything after them is dropped
      * @throws FileSystemException "no space left" when the write would pass the quota or the disk's free space
      */
-    void write(long inode, int index, int generation, long offset, byte[] data, int length, boolean whole)
+    void write(long inode, int index, int generation, long offset, ByteBuffer data, boolean whole)
             throws IOException {
+        int length = data.remaining();
         Path f = file(inode, index, generation);
         synchronized (lock(inode, index)) {
             long before = Files.exists(f) ? Files.size(f) : -1;
@@ -131,7 +132,7 @@ final class ChunkStore {
                 if (whole) {
                     ch.truncate(0);
                 }
-                ByteBuffer b = ByteBuffer.wrap(data, 0, length);
+                ByteBuffer b = data.duplicate();
                 long at = offset;
                 while (b.hasRemaining()) {
                     at += ch.write(b, at);

@@ -1,5 +1,9 @@
 package org.kerrighed.fs.internal;
 
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmException;
 import org.kerrighed.rpc.HandlerKind;
@@ -35,9 +39,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * the list only ever names current copies; repair copies the chunk elsewhere later.
  */
 final class DataPath {
+
     private static final Logger log = LoggerFactory.getLogger(DataPath.class);
     /** Largest piece of a chunk in one message (smaller when the frame limit asks). */
     static final int MAX_PIECE = 4 << 20;
+    /**
+     * Largest piece of a chunk in one write or remote read: the pieces of one call travel at once, so that one
+     * piece is written (or sent) while the next one travels, and each message stays within the transport's pooled
+     * buffer sizes.
+     */
+    static final int STREAM_PIECE = 1 << 20;
     private static final int ATTEMPTS = 50;
     private static final int LOCKS = 256;
 
@@ -49,7 +60,53 @@ final class DataPath {
     enum Kind { WRITE, WHOLE, TRUNCATE, DELETE, READ }
 
     /** One operation on one chunk. */
-    record Op(Kind kind, long inode, int index, int generation, long offset, int length, byte[] data) {
+    record Op(Kind kind, long inode, int index, int generation, long offset, int length, byte[] data,
+              int dataOffset) {
+        Op(Kind kind, long inode, int index, int generation, long offset, int length, byte[] data) {
+            this(kind, inode, index, generation, offset, length, data, 0);
+        }
+
+        /** The bytes it carries, {@code data[dataOffset, dataOffset + length)}, or null. */
+        ByteBuffer bytes() {
+            return data == null ? null : ByteBuffer.wrap(data, dataOffset, length);
+        }
+    }
+
+    /**
+     * Sends an {@link Op}'s bytes straight from the array they sit in ({@code dataOffset} and {@code length}), so
+     * that a write is not first copied out of the caller's buffer; the receiver gets an array of exactly the bytes.
+     */
+    static final class OpSerializer extends Serializer<Op> {
+        private static final Kind[] KINDS = Kind.values();
+
+        @Override
+        public void write(Kryo kryo, Output out, Op op) {
+            out.writeVarInt(op.kind().ordinal(), true);
+            out.writeVarLong(op.inode(), true);
+            out.writeVarInt(op.index(), true);
+            out.writeVarInt(op.generation(), true);
+            out.writeVarLong(op.offset(), true);
+            out.writeVarInt(op.length(), true);
+            out.writeBoolean(op.data() != null);
+            if (op.data() != null) {
+                out.writeBytes(op.data(), op.dataOffset(), op.length());
+            }
+        }
+
+        @Override
+        public Op read(Kryo kryo, Input in, Class<? extends Op> type) {
+            int kind = in.readVarInt(true);
+            if (kind < 0 || kind >= KINDS.length) {
+                throw new IllegalArgumentException("unknown chunk operation " + kind);
+            }
+            long inode = in.readVarLong(true);
+            int index = in.readVarInt(true);
+            int generation = in.readVarInt(true);
+            long offset = in.readVarLong(true);
+            int length = in.readVarInt(true);
+            byte[] data = in.readBoolean() ? in.readBytes(length) : null;   // the codec checks the length first
+            return new Op(KINDS[kind], inode, index, generation, offset, length, data);
+        }
     }
 
     /** A primary's answer that it is not the chunk's acting primary (any more): the caller looks again. */
@@ -67,6 +124,7 @@ final class DataPath {
     private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
     private final Map<Integer, Long> fullUntil = new ConcurrentHashMap<>();
     private final int piece;
+    private final int writePiece;
 
     DataPath(Kddm kddm, Namespace ns, ChunkStore store, Placement placement, Runnable repairNeeded) {
         this.kddm = kddm;
@@ -79,6 +137,7 @@ final class DataPath {
         }
         RpcNode rpc = kddm.rpc();
         this.piece = Math.min(MAX_PIECE, Math.max(4096, rpc.config().maxFrameBytes() / 2));
+        this.writePiece = Math.min(STREAM_PIECE, piece);
         rpc.register(PRIMARY, HandlerKind.BLOCKING, (ctx, op) -> primary(op));
         rpc.registerOrdered(REPLICA, op -> op.inode() * 31 + op.index(), (ctx, op) -> replica(op));
         rpc.register(READ, HandlerKind.BLOCKING, (ctx, op) -> readLocal(op));
@@ -105,8 +164,11 @@ final class DataPath {
 
     // ---- client side
 
-    /** Chunks allocated past the end of a write that extends its file, for the writes that follow it. */
-    private static final int LOOKAHEAD = 2;
+    /**
+     * Chunks placed past the end of a large write (half a chunk or more) that extends its file, for the writes that
+     * follow it: sequential writes then change the inode for their placement once every {@value} chunks.
+     */
+    private static final int LOOKAHEAD = 8;
 
     /** Writes {@code src} at {@code position} of file {@code ino}; the size is the caller's to update. */
     void write(Inode file, long position, ByteBuffer src) throws IOException {
@@ -114,10 +176,11 @@ final class DataPath {
         int chunkSize = file.chunkSize();
         int first = Math.toIntExact(position / chunkSize);
         long end = position + src.remaining();
-        int last = Math.toIntExact((end - 1) / chunkSize) + (end >= file.size() ? LOOKAHEAD : 0);
+        int last = Math.toIntExact((end - 1) / chunkSize);
         for (int i = first; i <= last; i++) {
             if (file.replicas(i) == null) {
-                allocate(ino, first, last);                    // one change for every chunk the write needs
+                boolean streaming = end >= file.size() && src.remaining() >= chunkSize / 2;
+                allocate(ino, first, last + (streaming ? LOOKAHEAD : 0));   // one change for all it places
                 break;
             }
         }
@@ -126,10 +189,16 @@ final class DataPath {
         while (src.hasRemaining()) {
             int index = Math.toIntExact(at / chunkSize);
             long offset = at % chunkSize;
-            int n = (int) Math.min(Math.min(src.remaining(), chunkSize - offset), piece);
-            byte[] bytes = new byte[n];
-            src.get(bytes);
-            Op op = new Op(Kind.WRITE, ino, index, 0, offset, n, bytes);
+            int n = (int) Math.min(Math.min(src.remaining(), chunkSize - offset), writePiece);
+            Op op;
+            if (src.hasArray()) {                              // sent from the caller's array: it is not changed
+                op = new Op(Kind.WRITE, ino, index, 0, offset, n, src.array(), src.arrayOffset() + src.position());
+                src.position(src.position() + n);              // until this call returns
+            } else {
+                byte[] bytes = new byte[n];
+                src.get(bytes);
+                op = new Op(Kind.WRITE, ino, index, 0, offset, n, bytes);
+            }
             if (pending.isEmpty() && !src.hasRemaining()) {
                 send(op);                                      // the only piece: on this thread
                 return;
@@ -159,7 +228,7 @@ final class DataPath {
                 reps = inode.replicas(op.index());
             }
             Op sent = new Op(op.kind(), op.inode(), op.index(), inode.generation(op.index()), op.offset(),
-                    op.length(), op.data());
+                    op.length(), op.data(), op.dataOffset());
             int target = firstLive(reps);
             if (target < 0) {
                 throw new FileSystemException("inode " + op.inode(), null, "chunk " + op.index()
@@ -240,11 +309,13 @@ final class DataPath {
         while (left > 0) {
             int index = Math.toIntExact(at / chunkSize);
             long offset = at % chunkSize;
-            int n = (int) Math.min(Math.min(left, chunkSize - offset), piece);
+            int[] reps = inode.replicas(index);
+            int most = reps != null && contains(reps, me()) ? piece : writePiece;   // a local file: one read
+            int n = (int) Math.min(Math.min(left, chunkSize - offset), most);
             ByteBuffer piece = dst.slice(dst.position(), n);
             dst.position(dst.position() + n);
             long ino = inode.id();
-            if (inode.replicas(index) == null) {
+            if (reps == null) {
                 zero(piece);
             } else if (pending.isEmpty() && left == n) {
                 readPiece(inode, index, offset, piece);        // the only piece: on this thread
@@ -395,13 +466,24 @@ final class DataPath {
 
     // ---- serving side
 
-    /** Applies {@code op} as the chunk's acting primary: here, then on every other listed replica. */
+    /**
+     * Applies {@code op} as the chunk's acting primary: here, then on every other listed replica. The chunk's lock
+     * is held while the copies are sent and this node's own is written, which orders the operations on a chunk the
+     * same way on every copy (a replica applies a chunk's operations in the order they arrive); it is released
+     * before waiting for the replicas' answers, so that the next piece of the chunk travels while they write this
+     * one.
+     */
     boolean primary(Op op) throws IOException {
         ReentrantLock lock = lock(op.inode(), op.index());
+        List<Integer> failed = new ArrayList<>();
+        List<CompletableFuture<Boolean>> sent = new ArrayList<>();
+        List<Integer> to = new ArrayList<>();
+        IOException local = null;
+        int[] reps;
         lock.lock();
         try {
             Inode inode = ns.inode(op.inode());
-            int[] reps = inode.replicas(op.index());
+            reps = inode.replicas(op.index());
             if (reps == null || inode.generation(op.index()) != op.generation() || !contains(reps, me())) {
                 throw new NotPrimary("node " + me() + " does not hold chunk " + op.index() + " of inode "
                         + op.inode() + " generation " + op.generation());
@@ -412,9 +494,6 @@ final class DataPath {
                 }
                 reps = dropNodes(op, reps, deadBefore(reps));
             }
-            List<Integer> failed = new ArrayList<>();
-            List<CompletableFuture<Boolean>> sent = new ArrayList<>();
-            List<Integer> to = new ArrayList<>();
             for (int i = 1; i < reps.length; i++) {           // the copies travel while this node writes its own
                 if (kddm.isMember(reps[i])) {
                     sent.add(kddm.rpc().call(reps[i], REPLICA, op));
@@ -423,38 +502,38 @@ final class DataPath {
                     failed.add(reps[i]);
                 }
             }
-            IOException local = null;
             try {
                 apply(op);
             } catch (IOException e) {
                 local = e;
                 failed.add(me());
             }
-            int applied = local == null ? 1 : 0;
-            for (int i = 0; i < sent.size(); i++) {
-                try {
-                    sent.get(i).join();
-                    applied++;
-                } catch (CompletionException | java.util.concurrent.CancellationException e) {
-                    Throwable cause = unwrap(e);
-                    if (cause instanceof RemoteException r && String.valueOf(r.getMessage()).contains("no space")) {
-                        markFull(to.get(i));
-                    }
-                    log.info("fs: node {} missed {} of chunk {} of inode {} ({}); dropped from its replicas",
-                            to.get(i), op.kind(), op.index(), op.inode(), cause.toString());
-                    failed.add(to.get(i));
-                }
-            }
-            if (applied == 0) {
-                throw local;                                   // nothing changed anywhere: the caller sees why
-            }
-            if (!failed.isEmpty()) {
-                dropNodes(op, reps, failed);
-            }
-            return true;
         } finally {
             lock.unlock();
         }
+
+        int applied = local == null ? 1 : 0;
+        for (int i = 0; i < sent.size(); i++) {
+            try {
+                sent.get(i).join();
+                applied++;
+            } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                Throwable cause = unwrap(e);
+                if (cause instanceof RemoteException r && String.valueOf(r.getMessage()).contains("no space")) {
+                    markFull(to.get(i));
+                }
+                log.info("fs: node {} missed {} of chunk {} of inode {} ({}); dropped from its replicas",
+                        to.get(i), op.kind(), op.index(), op.inode(), cause.toString());
+                failed.add(to.get(i));
+            }
+        }
+        if (applied == 0) {
+            throw local;                                       // nothing changed anywhere: the caller sees why
+        }
+        if (!failed.isEmpty()) {
+            dropNodes(op, reps, failed);
+        }
+        return true;
     }
 
     private List<Integer> deadBefore(int[] reps) {
@@ -491,9 +570,8 @@ final class DataPath {
 
     private void apply(Op op) throws IOException {
         switch (op.kind()) {
-            case WRITE -> store.write(op.inode(), op.index(), op.generation(), op.offset(), op.data(), op.length(),
-                    false);
-            case WHOLE -> store.write(op.inode(), op.index(), op.generation(), 0, op.data(), op.length(), true);
+            case WRITE -> store.write(op.inode(), op.index(), op.generation(), op.offset(), op.bytes(), false);
+            case WHOLE -> store.write(op.inode(), op.index(), op.generation(), 0, op.bytes(), true);
             case TRUNCATE -> store.truncate(op.inode(), op.index(), op.generation(), op.offset());
             case DELETE -> store.delete(op.inode(), op.index(), op.generation());
             case READ -> throw new IllegalArgumentException("a read is not applied");

@@ -23,7 +23,7 @@ public final class FsWire {
                 .register(6000, Inode.class)
                 .register(6001, Inode.Kind.class)
                 .register(6002, int[][].class)
-                .register(6003, DataPath.Op.class)
+                .register(6003, DataPath.Op.class, new DataPath.OpSerializer())
                 .register(6004, DataPath.Kind.class)
                 .register(6005, Repairer.Report.class)
                 .register(6006, org.kerrighed.fs.FsStatus.NodeStorage.class)

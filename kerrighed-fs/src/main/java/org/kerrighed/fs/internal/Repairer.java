@@ -127,14 +127,16 @@ final class Repairer implements AutoCloseable {
     /**
      * Records this node's chunk store id in the cluster; when the record held another one, this node came back
      * without the chunk files it was listed for (an emptied or new disk): it removes itself from every chunk list,
-     * so that no read or write counts on copies it no longer has, and repair copies them again.
+     * so that no read or write counts on copies it no longer has, and repair copies them again. The new id is
+     * recorded only once every list has been cleaned, so that a pass that fails half-way is done again by the next.
      */
     private void checkStorage() throws IOException {
         long mine = store.storageId();
+        long key = kddm.nodeId() + 1L;
         long[] before = {0};
-        storageIds.update(kddm.nodeId() + 1L, v -> {
+        storageIds.update(key, v -> {
             before[0] = v == null ? 0 : v;
-            return v != null && v == mine ? v : Long.valueOf(mine);
+            return v == null ? Long.valueOf(mine) : v;    // a first record: no list can name a store it lost
         });
         if (before[0] == 0 || before[0] == mine) {
             return;
@@ -159,6 +161,9 @@ final class Repairer implements AutoCloseable {
                 });
             }
         });
+        if (!closed) {                                     // a walk cut short by closing has not seen every list
+            storageIds.update(key, v -> mine);
+        }
     }
 
     /** One walk over the tree, repairing the chunks this node acts for. */

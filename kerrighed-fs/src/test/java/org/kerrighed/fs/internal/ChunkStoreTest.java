@@ -3,6 +3,7 @@ package org.kerrighed.fs.internal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -31,7 +32,7 @@ class ChunkStoreTest {
             ts[t] = Thread.ofPlatform().start(() -> {
                 try {
                     for (int gen = 1; gen <= 2000 && errors.isEmpty(); gen++) {
-                        store.write(7, index, gen, 0, data, data.length, false);
+                        store.write(7, index, gen, 0, ByteBuffer.wrap(data), false);
                         store.delete(7, index, gen);
                     }
                 } catch (Throwable e) {
@@ -56,11 +57,11 @@ class ChunkStoreTest {
         ChunkStore store = new ChunkStore(dir, Long.MAX_VALUE, 0);
         byte[] stale = {1, 2, 3};
         byte[] current = {4, 5, 6, 7};
-        store.write(9, 0, 1, 0, stale, stale.length, false);
+        store.write(9, 0, 1, 0, ByteBuffer.wrap(stale), false);
         Path f = dir.resolve("9").resolve("0.1");
         Files.setLastModifiedTime(f, FileTime.fromMillis(System.currentTimeMillis() - 120_000));
         ChunkStore.Chunk seen = store.list().getFirst();
-        store.write(9, 0, 1, 0, current, current.length, true);
+        store.write(9, 0, 1, 0, ByteBuffer.wrap(current), true);
         assertFalse(store.deleteIfUnchanged(seen));
         assertArrayEquals(current, store.readWhole(9, 0, 1));
         assertTrue(store.deleteIfUnchanged(store.list().getFirst()));

@@ -7,13 +7,16 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,6 +73,62 @@ class ConcurrencyTest {
         assertTrue(errors.isEmpty(), errors.toString());
         for (int slot = 0; slot < 3 * perNode; slot++) {
             checkRecord(nodes.engine(slot % 3), f.id(), slot, record);
+        }
+    }
+
+    /**
+     * Every node writes the same two and a half chunks over and over at once, each with its own byte value, from a
+     * slice of a larger array (the bytes travel from an offset of the caller's array). A primary releases a chunk's
+     * lock before its replicas answer, so operations on one chunk overlap on the way: every copy of a chunk must
+     * still end with the same bytes, each chunk's whole content from one write.
+     */
+    @Test
+    void overlappingWritesLeaveEveryCopyOfAChunkTheSame() throws Exception {
+        Inode f = nodes.engine(1).createFile("/overlap", 0644, true);
+        int length = 2 * CHUNK + CHUNK / 2;
+        List<Thread> ts = new ArrayList<>();
+        List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (int node = 0; node < 3; node++) {
+            FsEngine e = nodes.engine(node);
+            byte value = (byte) (node + 1);
+            ts.add(Thread.ofVirtual().start(() -> {
+                try {
+                    byte[] big = new byte[length + 100];
+                    java.util.Arrays.fill(big, (byte) -1);
+                    java.util.Arrays.fill(big, 37, 37 + length, value);
+                    for (int i = 0; i < 25; i++) {
+                        ByteBuffer src = ByteBuffer.wrap(big, 30, length + 20).slice().position(7).limit(7 + length);
+                        e.write(f.id(), 0, src);
+                        assertEquals(src.limit(), src.position(), "consumed");
+                    }
+                } catch (Throwable x) {
+                    errors.add(x);
+                }
+            }));
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertTrue(errors.isEmpty(), errors.toString());
+        Inode now = nodes.engine(0).inode(f.id());
+        assertEquals(length, now.size());
+        for (int index = 0; index < 3; index++) {
+            byte[] first = null;
+            for (int n : now.replicas(index)) {
+                Path chunk = nodes.storage().resolve("node-" + n).resolve("fs").resolve(Long.toHexString(f.id()))
+                        .resolve(index + "." + now.generation(index));
+                byte[] copy = Files.readAllBytes(chunk);
+                assertEquals(index < 2 ? CHUNK : CHUNK / 2, copy.length, "chunk " + index + " on node " + n);
+                for (byte b : copy) {
+                    assertEquals(copy[0], b, "chunk " + index + " on node " + n + " mixes two writes");
+                }
+                assertTrue(copy[0] >= 1 && copy[0] <= 3, "a byte some write wrote");
+                if (first == null) {
+                    first = copy;
+                } else {
+                    assertArrayEquals(first, copy, "chunk " + index + ": copies differ");
+                }
+            }
         }
     }
 
