@@ -469,9 +469,10 @@ final class DataPath {
     /**
      * Applies {@code op} as the chunk's acting primary: here, then on every other listed replica. The chunk's lock
      * is held while the copies are sent and this node's own is written, which orders the operations on a chunk the
-     * same way on every copy (a replica applies a chunk's operations in the order they arrive); it is released
-     * before waiting for the replicas' answers, so that the next piece of the chunk travels while they write this
-     * one.
+     * same way on every copy (a replica applies a chunk's operations from one primary in the order they arrive);
+     * it is released before waiting for the replicas' answers, so that the next piece of the chunk travels while
+     * they write this one, unless this node's own write failed: it then leaves the list before the lock is
+     * released.
      */
     boolean primary(Op op) throws IOException {
         ReentrantLock lock = lock(op.inode(), op.index());
@@ -508,10 +509,24 @@ final class DataPath {
                 local = e;
                 failed.add(me());
             }
+            if (local != null) {
+                // This copy missed the operation: it must leave the list before the lock lets anything else in
+                // (a repair would copy the stale chunk, a later write would still find this node its primary).
+                return settle(op, reps, sent, to, failed, local);
+            }
         } finally {
             lock.unlock();
         }
+        return settle(op, reps, sent, to, failed, null);
+    }
 
+    /**
+     * Waits for the copies' answers to {@code op}, then takes every node that missed it out of the chunk's list.
+     *
+     * @throws IOException {@code local} when no copy at all took it
+     */
+    private boolean settle(Op op, int[] reps, List<CompletableFuture<Boolean>> sent, List<Integer> to,
+                           List<Integer> failed, IOException local) throws IOException {
         int applied = local == null ? 1 : 0;
         for (int i = 0; i < sent.size(); i++) {
             try {
@@ -615,16 +630,39 @@ final class DataPath {
         }
     }
 
+    /**
+     * Waits for every piece of a read or write, even when interrupted or when one fails: the pieces use the
+     * caller's buffer (a write sends from its array, a read fills slices of it), which is the caller's again once
+     * this returns. Each piece's calls are bounded by the RPC timeout and a number of attempts.
+     */
     private void awaitAll(List<CompletableFuture<Void>> pending) throws IOException {
         IOException first = null;
+        RuntimeException unexpected = null;
+        boolean interrupted = false;
         for (CompletableFuture<Void> f : pending) {
-            try {
-                await(f);
-            } catch (IOException e) {
-                if (first == null) {
-                    first = e;
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    try {
+                        IOException io = translate(e.getCause());
+                        first = first == null ? io : first;
+                    } catch (RuntimeException r) {
+                        unexpected = unexpected == null ? r : unexpected;
+                    }
+                    break;
                 }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+            first = first == null ? new InterruptedIOException("interrupted while waiting for a chunk") : first;
+        }
+        if (unexpected != null) {
+            throw unexpected;
         }
         if (first != null) {
             throw first;

@@ -82,10 +82,34 @@ public final class BoundedInput extends Input {
         System.arraycopy(buffer, position, bytes, offset, buffered);
         position = limit;
         source.readBytes(bytes, offset + buffered, rest);  // straight from the frame, not through the window
+        total += rest;
     }
 
     int remaining() {
         return limit - position + (source == null ? 0 : source.readableBytes());
+    }
+
+    /**
+     * The positive varint at the read position, without consuming it (Kryo's {@code readVarInt(true)} format). In
+     * window mode the window is first refilled so that it holds the varint's bytes: a saved {@link #position()}
+     * is no mark here, since a refill moves the window's bytes.
+     */
+    int peekVarInt() {
+        if (source != null) {
+            optional(5);
+        }
+        int result = 0;
+        for (int p = position, shift = 0; shift < 35; shift += 7) {
+            if (p >= limit) {
+                throw new SerializationException("truncated frame: length expected");
+            }
+            int b = buffer[p++];
+            result |= (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                return result;
+            }
+        }
+        return result;
     }
 
     /** Throws unless {@code count} elements of at least {@code minBytes} bytes each can still be read. */

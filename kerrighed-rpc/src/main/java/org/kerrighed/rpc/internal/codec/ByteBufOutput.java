@@ -5,9 +5,10 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * A Kryo output that appends to a Netty buffer. Small values gather in a fixed window that is flushed into the
- * buffer; a byte array larger than what the window has left goes straight into the buffer, which is first grown
- * to hold it (and a little more) exactly. A message carrying megabytes is thus copied once, from the caller's
- * array into the frame, with no intermediate array grown by doubling. Not thread-safe: one per codec worker.
+ * buffer; a byte array larger than what the window has left goes straight into the buffer, which is first grown to
+ * hold it (and a little more) exactly when it is most of the message, geometrically otherwise. A message carrying
+ * megabytes is thus copied once, from the caller's array into the frame, with no intermediate array grown by
+ * doubling. Not thread-safe: one per codec worker.
  */
 final class ByteBufOutput extends Output {
     private static final int WINDOW = 8192;
@@ -58,9 +59,13 @@ final class ByteBufOutput extends Output {
             return;
         }
         flush();
-        int needed = target.writerIndex() + count + SLACK;
-        if (target.capacity() < needed && needed <= target.maxCapacity()) {
-            target.capacity(needed);                      // exactly: ensureWritable would round 4 MiB + x up to 8 MiB
+        if (target.writableBytes() < count) {
+            int needed = target.writerIndex() + count + SLACK;
+            if (target.writerIndex() <= count && needed <= target.maxCapacity()) {
+                target.capacity(needed);  // most of the frame: exactly (ensureWritable rounds 4 MiB + x up to 8 MiB)
+            } else {
+                target.ensureWritable(count);             // one of many: grown geometrically, not once per array
+            }
         }
         target.writeBytes(bytes, offset, count);
         total += count;

@@ -75,10 +75,8 @@ final class SafeSerializers {
 
         @Override
         public T read(Kryo kryo, Input input, Class<? extends T> type) {
-            int start = input.position();
-            int length = input.readVarInt(true);
+            int length = bounded(input).peekVarInt();
             check(input, length - 1, 1, type.getSimpleName());
-            input.setPosition(start);
             return delegate.read(kryo, input, type);
         }
     }

@@ -113,6 +113,40 @@ class KryoCodecTest {
         }
     }
 
+    /**
+     * Array headers (a length, then the elements) at every offset around the window's refills: a header split
+     * between two fillings of the window must be read whole, both by the length check and by the array's reader.
+     */
+    @Test
+    void arrayHeadersSplitByTheWindowAreReadWhole() {
+        for (int k = 8_100; k < 8_300; k++) {
+            List<Object> values = List.of(
+                    new Object[]{"x".repeat(k), new byte[300], new int[]{1, 2, 3}, new long[]{5}, "é".repeat(200)},
+                    new Object[]{new int[k / 4], new byte[k % 977 + 130], "tail"},
+                    new Object[]{new byte[k], new String[]{"a".repeat(k % 300), "b"}, new byte[k % 7 + 200]});
+            if (k % 50 == 0) {
+                Object[] many = new Object[300];                  // many large arrays in one message
+                for (int i = 0; i < many.length; i++) {
+                    byte[] a = new byte[k + i];
+                    Arrays.fill(a, (byte) i);
+                    many[i] = a;
+                }
+                values = Collections.singletonList(many);
+            }
+            for (Object v : values) {
+                ByteBuf b = Unpooled.buffer();
+                codec.encode(v, b);
+                ByteBuf d = direct(b);
+                try {
+                    assertTrue(Arrays.deepEquals((Object[]) v, (Object[]) codec.decode(d)), "k " + k);
+                    assertFalse(d.isReadable());
+                } finally {
+                    d.release();
+                }
+            }
+        }
+    }
+
     @Test
     void aFailedEncodingLeavesTheBufferAsItWas() {
         ByteBuf b = Unpooled.directBuffer(16).writeInt(42);
