@@ -152,10 +152,8 @@ public final class EpmWire {
                           Class<? extends Ghost> type) {
             int pid = in.readInt();
             int length = in.readVarInt(true);
-            if (length < 0 || length > in.limit() - in.position()) {
-                throw new org.kerrighed.rpc.SerializationException("malformed frame: a ghost of " + length
-                        + " bytes with " + (in.limit() - in.position()) + " left");
-            }
+            // The codec's input refuses a length the frame cannot hold before allocating for it (its buffer is a
+            // window on the frame: limit() - position() is not what the frame has left).
             return new Ghost(pid, in.readBytes(length), length);
         }
     }
