@@ -356,6 +356,24 @@ class MigrationTest {
         assertEquals(7, got[1]);
     }
 
+    /**
+     * 256 KiB of state: a ghost that travels in one call (under a quarter of the frame limit) but is larger than the
+     * window the receiving codec reads a frame through.
+     */
+    @Test
+    void aGhostLargerThanTheCodecsWindowMovesInOneCall() throws Exception {
+        BigState local = new BigState(256 << 10);
+        ClusterProcess p = nodes.epm(0).spawn(new BigState(256 << 10), migratable(0));
+        Thread.sleep(20);
+        MigrationReport r = nodes.epm(0).migrate(p.pid(), 1);
+        assertTrue(r.bytes() > 256 << 10, r.toString());
+        nodes.epm(1).migrate(p.pid(), 2);
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+        long[] got = (long[]) p.result().orElseThrow();
+        assertEquals(java.util.Arrays.hashCode(local.state), got[0]);
+        assertEquals(7, got[1]);
+    }
+
     /** Moves {@code pid} round the nodes every {@code pauseMillis} until it ends; returns how many moves worked. */
     private static List<MigrationReport> keepMoving(ClusterProcess p, int from, long pauseMillis) throws Exception {
         List<MigrationReport> done = new ArrayList<>();
