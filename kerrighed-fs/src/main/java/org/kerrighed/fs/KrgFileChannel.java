@@ -14,6 +14,9 @@ import java.nio.channels.NonReadableChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.util.Objects;
 
 /**
@@ -82,9 +85,34 @@ public final class KrgFileChannel extends FileChannel {
             T result = op.run();
             completed = true;
             return result;
+        } catch (FileSystemException e) {
+            throw named(e);
         } finally {
             end(completed);
         }
+    }
+
+    /**
+     * The engine names a file by its inode ("inode 42"), or not at all, in the errors of reads and writes: they
+     * name this channel's path instead, with the same type and reason.
+     */
+    private FileSystemException named(FileSystemException e) {
+        String file = e.getFile();
+        if (file != null && !file.startsWith("inode ") && !file.equals("chunk")) {
+            return e;
+        }
+        FileSystemException named;
+        if (e instanceof NoSuchFileException) {
+            named = new NoSuchFileException(path, e.getOtherFile(), e.getReason());
+        } else if (e instanceof AccessDeniedException) {
+            named = new AccessDeniedException(path, e.getOtherFile(), e.getReason());
+        } else if (e.getClass() == FileSystemException.class) {
+            named = new FileSystemException(path, e.getOtherFile(), e.getReason());
+        } else {
+            return e;
+        }
+        named.initCause(e);
+        return named;
     }
 
     private void checkReadable() throws ClosedChannelException {

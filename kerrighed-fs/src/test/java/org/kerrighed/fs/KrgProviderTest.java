@@ -378,6 +378,22 @@ class KrgProviderTest {
         }
     }
 
+    /** A read or write of a channel whose file was deleted fails naming the channel's path, not an inode. */
+    @Test
+    void errorsOfAnOpenChannelNameItsPath() throws IOException {
+        Path p = fs(0).getPath("/gone-while-open");
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                StandardOpenOption.READ)) {
+            ch.write(ByteBuffer.wrap(new byte[]{1, 2, 3}));
+            Files.delete(fs(1).getPath("/gone-while-open"));
+            NoSuchFileException e = assertThrows(NoSuchFileException.class,
+                    () -> ch.write(ByteBuffer.wrap(new byte[]{4})));
+            assertEquals("/gone-while-open", e.getFile(), e.toString());
+            e = assertThrows(NoSuchFileException.class, () -> ch.read(ByteBuffer.allocate(4), 0));
+            assertEquals("/gone-while-open", e.getFile(), e.toString());
+        }
+    }
+
     @Test
     void unsupportedFeatures() throws IOException {
         Path f = fs(0).getPath("/unsupported");
