@@ -39,7 +39,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * the list only ever names current copies; repair copies the chunk elsewhere later.
  */
 final class DataPath {
-
     private static final Logger log = LoggerFactory.getLogger(DataPath.class);
     /** Largest piece of a chunk in one message (smaller when the frame limit asks). */
     static final int MAX_PIECE = 4 << 20;
