@@ -344,16 +344,7 @@ class MigrationTest {
 
     @Test
     void aProcessWithMoreStateThanOneMessageMovesInPieces() throws Exception {
-        BigState local = new BigState(6 << 20);
-        ClusterProcess p = nodes.epm(0).spawn(new BigState(6 << 20), migratable(0));
-        Thread.sleep(20);
-        MigrationReport r = nodes.epm(0).migrate(p.pid(), 1);
-        assertTrue(r.bytes() > 6 << 20, r.toString());
-        nodes.epm(2).migrate(p.pid(), 2);
-        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
-        long[] got = (long[]) p.result().orElseThrow();
-        assertEquals(java.util.Arrays.hashCode(local.state), got[0]);
-        assertEquals(7, got[1]);
+        movesWithItsState(6 << 20, 2);
     }
 
     /**
@@ -362,12 +353,20 @@ class MigrationTest {
      */
     @Test
     void aGhostLargerThanTheCodecsWindowMovesInOneCall() throws Exception {
-        BigState local = new BigState(256 << 10);
-        ClusterProcess p = nodes.epm(0).spawn(new BigState(256 << 10), migratable(0));
+        movesWithItsState(256 << 10, 1);
+    }
+
+    /**
+     * A {@link BigState} of {@code bytes} spawned on node 0 moves to node 1, then (asked through node {@code caller})
+     * to node 2, and ends with the hash of the state it started with, having run on all three.
+     */
+    private static void movesWithItsState(int bytes, int caller) throws Exception {
+        BigState local = new BigState(bytes);
+        ClusterProcess p = nodes.epm(0).spawn(new BigState(bytes), migratable(0));
         Thread.sleep(20);
         MigrationReport r = nodes.epm(0).migrate(p.pid(), 1);
-        assertTrue(r.bytes() > 256 << 10, r.toString());
-        nodes.epm(1).migrate(p.pid(), 2);
+        assertTrue(r.bytes() > bytes, r.toString());
+        nodes.epm(caller).migrate(p.pid(), 2);
         assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
         long[] got = (long[]) p.result().orElseThrow();
         assertEquals(java.util.Arrays.hashCode(local.state), got[0]);
