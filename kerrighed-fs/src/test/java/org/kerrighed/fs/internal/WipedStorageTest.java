@@ -49,7 +49,10 @@ class WipedStorageTest {
         FsEngine back = nodes.engine(1);
         assertArrayEquals(data, EngineTest.readAll(back, f.id()), "no zeros from the emptied node");
         long end = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < end && !(a.status().healthy() && listsMatchFiles(f.id()))) {
+        // Lists first: before node 1 leaves them the status is healthy (node 1 is live and listed) while the lists
+        // do not match; once they match, the status is healthy only after repair. The other order could see the
+        // healthy status of before and the matching lists of after.
+        while (System.nanoTime() < end && !(listsMatchFiles(f.id()) && a.status().healthy())) {
             Thread.sleep(100);
         }
         assertTrue(a.status().healthy(), "repaired: " + a.status());
