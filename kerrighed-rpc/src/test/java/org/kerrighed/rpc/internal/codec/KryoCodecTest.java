@@ -120,10 +120,10 @@ class KryoCodecTest {
     @Test
     void arrayHeadersSplitByTheWindowAreReadWhole() {
         for (int k = 8_100; k < 8_300; k++) {
-            List<Object> values = List.of(
+            List<Object> values = new ArrayList<>(List.of(
                     new Object[]{"x".repeat(k), new byte[300], new int[]{1, 2, 3}, new long[]{5}, "é".repeat(200)},
                     new Object[]{new int[k / 4], new byte[k % 977 + 130], "tail"},
-                    new Object[]{new byte[k], new String[]{"a".repeat(k % 300), "b"}, new byte[k % 7 + 200]});
+                    new Object[]{new byte[k], new String[]{"a".repeat(k % 300), "b"}, new byte[k % 7 + 200]}));
             if (k % 50 == 0) {
                 Object[] many = new Object[300];                  // many large arrays in one message
                 for (int i = 0; i < many.length; i++) {
@@ -131,7 +131,7 @@ class KryoCodecTest {
                     Arrays.fill(a, (byte) i);
                     many[i] = a;
                 }
-                values = Collections.singletonList(many);
+                values.add(many);
             }
             for (Object v : values) {
                 ByteBuf b = Unpooled.buffer();
