@@ -2,10 +2,8 @@ package org.kerrighed.bench;
 
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
-import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TransportKind;
 import org.kerrighed.rpc.internal.Transport;
@@ -91,20 +89,12 @@ public final class FsBenchNode {
 
     public static void main(String[] args) throws Exception {
         ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[4]));
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
-        Node node = Kerrighed.join(b.build());
+        Node node = Kerrighed.join(BenchNodeArgs.config(args, 4).build());
         FsBenchNode n = new FsBenchNode(node);
         node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
         node.rpc().register(SINK, HandlerKind.BLOCKING, (ctx, bytes) -> bytes.length);
         node.rpc().register(SINK_FILE, HandlerKind.BLOCKING, (ctx, bytes) -> n.sinkFile(bytes));
-        System.out.println("READY " + id + " " + node.rpc().address());
-        System.out.flush();
-        Thread.currentThread().join();              // until the parent ends the JVM
+        BenchNodeArgs.serve(node, "");
     }
 
     long[] control(long[] a) throws Exception {

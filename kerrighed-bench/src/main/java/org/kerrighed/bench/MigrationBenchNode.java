@@ -11,10 +11,8 @@ import org.kerrighed.epm.SpawnOptions;
 import org.kerrighed.epm.StepProgram;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
-import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistrar;
 
@@ -23,7 +21,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -89,19 +86,11 @@ public final class MigrationBenchNode {
 
     public static void main(String[] args) throws Exception {
         ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[4])).maxFrameBytes(MAX_FRAME_BYTES);
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
-        Node node = Kerrighed.join(b.build(), TYPES);
+        Node node = Kerrighed.join(BenchNodeArgs.config(args, 4).maxFrameBytes(MAX_FRAME_BYTES).build(), TYPES);
         MigrationBenchNode n = new MigrationBenchNode(node);
         node.rpc().register(SINK, HandlerKind.NON_BLOCKING, (ctx, bytes) -> bytes.length);
         node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
-        System.out.println("READY " + id + " " + node.rpc().address());
-        System.out.flush();
-        Thread.currentThread().join();              // until the parent ends the JVM
+        BenchNodeArgs.serve(node, "");
     }
 
     long[] control(long[] a) throws Exception {

@@ -6,19 +6,15 @@ import org.kerrighed.mm.SharedMemory;
 import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeAdmin;
-import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.launch.ChildJvm;
 import org.kerrighed.rpc.HandlerKind;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.ServiceKey;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -66,18 +62,10 @@ public final class MmBenchNode {
 
     public static void main(String[] args) throws Exception {
         ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[4]));
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
-        Node node = Kerrighed.join(b.build());
+        Node node = Kerrighed.join(BenchNodeArgs.config(args, 4).build());
         MmBenchNode n = new MmBenchNode(node);
         node.rpc().register(CONTROL, HandlerKind.BLOCKING, (ctx, a) -> n.control(a));
-        System.out.println("READY " + id + " " + node.rpc().address());
-        System.out.flush();
-        Thread.currentThread().join();              // until the parent ends the JVM
+        BenchNodeArgs.serve(node, "");
     }
 
     long[] control(long[] a) throws Exception {

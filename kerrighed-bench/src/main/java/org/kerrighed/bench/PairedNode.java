@@ -7,11 +7,8 @@ import org.kerrighed.node.Kerrighed;
 import org.kerrighed.node.Node;
 import org.kerrighed.node.NodeConfig;
 import org.kerrighed.node.launch.ChildJvm;
-import org.kerrighed.rpc.HostAndPort;
 import org.kerrighed.rpc.TypeRegistrar;
 
-import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
@@ -28,12 +25,7 @@ record PairedNode(int id, Node node, HazelcastInstance hz) {
     static PairedNode start(String[] args, BiFunction<String, String, Config> hazelcast, TypeRegistrar... types)
             throws Exception {
         ChildJvm.exitWhenParentDies();
-        int id = Integer.parseInt(args[2]);
-        NodeConfig.Builder b = NodeConfig.builder().clusterName(args[0]).secretFile(Path.of(args[1])).nodeId(id)
-                .jmx(false).storageDir(Path.of(args[6]));
-        if (!args[3].equals("-")) {
-            b.seeds(List.of(HostAndPort.parse(args[3])));
-        }
+        NodeConfig.Builder b = BenchNodeArgs.config(args, 6);
         long t0 = System.nanoTime();
         CompletableFuture<HazelcastInstance> peer = CompletableFuture.supplyAsync(() -> {
             HazelcastInstance h = Hazelcast.newHazelcastInstance(hazelcast.apply(args[4],
@@ -43,15 +35,13 @@ record PairedNode(int id, Node node, HazelcastInstance hz) {
         }, r -> Thread.ofPlatform().name("bench-hazelcast-start").start(r));
         Node node = Kerrighed.join(b.build(), types);
         System.out.printf("kerrighed node joined in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
-        return new PairedNode(id, node, peer.get(120, TimeUnit.SECONDS));
+        return new PairedNode(node.id(), node, peer.get(120, TimeUnit.SECONDS));
     }
 
     /** Prints the READY line {@link BenchCluster} waits for, then keeps the JVM until the parent ends it. */
     void serve() throws InterruptedException {
         System.out.printf("ready %d ms after the JVM started%n",
                 java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
-        System.out.println("READY " + id + " " + node.rpc().address() + " " + HazelcastPeer.address(hz));
-        System.out.flush();
-        Thread.currentThread().join();
+        BenchNodeArgs.serve(node, HazelcastPeer.address(hz));
     }
 }
