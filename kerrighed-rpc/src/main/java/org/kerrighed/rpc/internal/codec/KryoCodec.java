@@ -138,19 +138,19 @@ public final class KryoCodec {
     public void encode(Object value, ByteBuf out) {
         Worker w = obtain();
         int start = out.writerIndex();
+        boolean done = false;
         try {
             w.output.start(out);
             w.kryo.writeClassAndObject(w.output, value);
             w.output.finish();
+            done = true;
         } catch (KryoException | IllegalArgumentException | IndexOutOfBoundsException e) {
-            w.output.abandon();
-            out.writerIndex(start);
             throw encodeFailure(value, e);
-        } catch (RuntimeException | Error e) {
-            w.output.abandon();
-            out.writerIndex(start);
-            throw e;
         } finally {
+            if (!done) {
+                w.output.abandon();
+                out.writerIndex(start);                  // out as it was
+            }
             w.kryo.reset();
             free(w);
         }
@@ -186,9 +186,7 @@ public final class KryoCodec {
                 return value;
             }
             input.setSource(in);
-            Object value = w.kryo.readClassAndObject(input);
-            input.detach();
-            return value;
+            return w.kryo.readClassAndObject(input);      // finally gives the frame's unread bytes back
         } catch (SerializationException e) {
             throw e;
         } catch (KryoException e) {
