@@ -38,8 +38,10 @@ import java.util.zip.ZipException;
  * {@code epm-apps/<id>.jar}; each application gets one class loader per node, whose parent is the loader of
  * Kerrighed's classes. {@code krg run} installs a JAR on the node it talks to ({@link #install}); another node that
  * must run a program of the application fetches the JAR from a node that holds it (the node that spawned the
- * program, or an {@link AppMain}'s origin), checks its checksum and caches it. The cache is never pruned. One per
- * node ({@link Epm#applications()}); thread-safe.
+ * program, or an {@link AppMain}'s origin; when that node is gone or no longer holds it, each other live node in
+ * turn), checks its checksum and caches it. A checkpoint carries the JARs of its programs, and a restart installs
+ * them from there, so an application restarts after every node that held its JAR died. The cache is never pruned.
+ * One per node ({@link Epm#applications()}); thread-safe.
  *
  * <p><b>Programs of an application.</b> {@link AppMain} runs a JAR's main class as a process. Code of the JAR may
  * spawn programs of its own classes, which are not in the type registry: such a program (and a task of a
@@ -56,7 +58,8 @@ import java.util.zip.ZipException;
  * <p><b>Failure.</b> A JAR whose checksum is not its id is refused, whether it comes from a tool or another node;
  * a cached JAR whose checksum no longer matches is deleted and fetched again (or reported, when it was installed
  * here). A missing class, or one that cannot be run, is an {@link IllegalArgumentException}; a fetch that fails
- * (the node that holds the JAR is gone or does not answer) is a {@link KerrighedException}.
+ * (no live node holds the JAR, or none answers) is a {@link KerrighedException} naming why the first node asked
+ * could not send it.
  */
 public final class Applications implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Applications.class);
@@ -67,6 +70,7 @@ public final class Applications implements AutoCloseable {
     private final int self;
     private final Path dir;
     private final IntPredicate isMember;
+    private final java.util.function.Supplier<int[]> members;
     private final Duration timeout;
     private final int chunk;
     private final AppImages images;
@@ -92,12 +96,16 @@ public final class Applications implements AutoCloseable {
         }
     }
 
-    /** Starts serving this node's JARs to the others (conversation {@link EpmWire#APP_FETCH}). */
-    Applications(RpcNode rpc, Path storage, IntPredicate isMember) {
+    /**
+     * Starts serving this node's JARs to the others (conversation {@link EpmWire#APP_FETCH}); {@code members} gives
+     * the live nodes, asked in turn when the node that should hold a JAR cannot send it.
+     */
+    Applications(RpcNode rpc, Path storage, IntPredicate isMember, java.util.function.Supplier<int[]> members) {
         this.rpc = rpc;
         this.self = rpc.nodeId();
         this.dir = storage.resolve(DIR);
         this.isMember = isMember;
+        this.members = members;
         this.timeout = rpc.config().defaultCallTimeout();
         this.chunk = Math.min(MAX_CHUNK, rpc.config().maxFrameBytes() / 4);
         this.images = new AppImages(rpc.config().types(), rpc.config().maxFrameBytes());
@@ -194,7 +202,7 @@ public final class Applications implements AutoCloseable {
         return new AppMain(app, self, mainClass);
     }
 
-    /** How many JARs this node fetched from others. */
+    /** How many JARs this node fetched from others (fetches that brought one). */
     int fetches() {
         return fetches.get();
     }
@@ -316,9 +324,14 @@ public final class Applications implements AutoCloseable {
 
     // ------------------------------------------------------------------ the cache
 
+    /** True when application {@code app}'s class loader exists on this node: {@link #loader} returns it at once. */
+    boolean loaded(String app) {
+        return loaders.containsKey(app);
+    }
+
     /**
-     * Application {@code app}'s class loader, the JAR fetched from {@code origin} first if this node lacks it or its
-     * copy is corrupt.
+     * Application {@code app}'s class loader, the JAR fetched first (from {@code origin}, else from any live node that
+     * holds it) if this node lacks it or its copy is corrupt.
      */
     AppLoader loader(String app, int origin) {
         AppLoader l = loaders.get(app);
@@ -342,32 +355,32 @@ public final class Applications implements AutoCloseable {
     }
 
     /**
-     * This node's checked copy of JAR {@code app}, fetched first from the first live node of {@code holders} that
-     * sends it when this node lacks it or its copy is corrupt. For users of shipped JARs that make their own class
-     * loaders (scheduler plugins). Blocks while fetching, as {@link #main} does.
+     * This node's checked copy of JAR {@code app}, fetched first when this node lacks it or its copy is corrupt: from
+     * the first of {@code holders} that sends it, else from any other live node that holds it. For users of shipped
+     * JARs that make their own class loaders (scheduler plugins), and for checkpoints, which carry their JARs. Blocks
+     * while fetching, as {@link #main} does.
      *
-     * @throws KerrighedException when no holder could send it, or this node cannot store it
+     * @throws KerrighedException when no live node could send it, or this node cannot store it
      */
     public Path jar(String app, int... holders) {
         checkId(app);
         synchronized (locks.computeIfAbsent(app, k -> new Object())) {
             checkOpen();
-            KerrighedException last = null;
+            int from = self;                                 // the first other holder; the rest are asked as live nodes
             for (int h : holders) {
-                try {
-                    return localCopy(app, h);
-                } catch (KerrighedException e) {
-                    last = e;
+                if (h != self) {
+                    from = h;
+                    break;
                 }
             }
-            if (Files.isRegularFile(file(app)) || holders.length == 0) {
-                return localCopy(app, self);
-            }
-            throw last;
+            return localCopy(app, from);
         }
     }
 
-    /** The checked cached copy of {@code app}, fetched from {@code origin} if need be; call holding its lock. */
+    /**
+     * The checked cached copy of {@code app}, fetched if need be from {@code origin}, else from the other live nodes in
+     * turn; call holding its lock.
+     */
     private Path localCopy(String app, int origin) {
         Path f = file(app);
         try {
@@ -380,10 +393,7 @@ public final class Applications implements AutoCloseable {
                 log.warn("node {}: its copy of application {} was corrupt: fetching it again", self, shortId(app));
             }
             if (!Files.isRegularFile(f)) {
-                if (origin == self) {
-                    throw new KerrighedException("application " + shortId(app) + " is not installed on node " + self);
-                }
-                fetch(app, origin);
+                fetchFromAny(app, origin);
             }
             return f;
         } catch (IOException e) {
@@ -392,12 +402,48 @@ public final class Applications implements AutoCloseable {
         }
     }
 
+    /**
+     * Fetches {@code app} from {@code origin} (unless it is this node), else from each other live node in turn (one
+     * that lacks it refuses at once); throws the origin's failure when none sends it.
+     */
+    private void fetchFromAny(String app, int origin) throws IOException {
+        KerrighedException first = new KerrighedException("application " + shortId(app) + " is not installed on node "
+                + self);
+        if (origin != self) {
+            try {
+                fetch(app, origin);
+                return;
+            } catch (KerrighedException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw e;
+                }
+                first = e;
+            }
+        }
+        for (int n : members.get()) {
+            if (n == self || n == origin) {
+                continue;
+            }
+            try {
+                fetch(app, n);
+                log.info("node {}: application {} came from node {}, node {} could not send it ({})", self,
+                        shortId(app), n, origin, first.getMessage());
+                return;
+            } catch (KerrighedException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw e;
+                }
+                log.debug("node {}: node {} did not send application {}: {}", self, n, shortId(app), e.getMessage());
+            }
+        }
+        throw new KerrighedException(first.getMessage() + "; no other live node holds it", first);
+    }
+
     private void fetch(String app, int origin) throws IOException {
         if (!isMember.test(origin)) {
             throw new KerrighedException("node " + self + " cannot fetch application " + shortId(app) + ": node " + origin
                     + ", which holds it, is not a live member");
         }
-        fetches.incrementAndGet();
         Path part = newPart();
         try (Conversation c = rpc.openConversation(origin, EpmWire.APP_FETCH, app)) {
             MessageDigest sha = sha256();
@@ -418,6 +464,7 @@ public final class Applications implements AutoCloseable {
                         + " refused: its checksum is " + got);
             }
             publish(part, app);
+            fetches.incrementAndGet();
             log.info("node {}: fetched application {} ({} bytes) from node {}", self, shortId(app), bytes, origin);
         } catch (RemoteException e) {
             throw new KerrighedException("node " + self + " cannot fetch application " + shortId(app) + " from node "

@@ -113,7 +113,7 @@ final class Checkpoints {
                     List<String> leftOut = new ArrayList<>();
                     List<String> pipes = new ArrayList<>();
                     long bytes = saveSegments(held, partial, o.refuseShared(), leftOut)
-                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes);
+                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes) + saveJars(held, partial);
                     for (Held h : held.values()) {
                         bytes += h.frozen().length();
                     }
@@ -395,6 +395,33 @@ final class Checkpoints {
         return bytes;
     }
 
+    /**
+     * Copies into {@code dir} ({@code app-<id>.jar}) the JAR of each application whose programs are among the frozen
+     * processes (their ghosts' headers name it), so that a restart finds it after every node that held it died.
+     * Returns the bytes written.
+     */
+    private long saveJars(Map<Integer, Held> held, Path dir) throws IOException {
+        Map<String, Integer> apps = new TreeMap<>();            // id -> the node that ran one of its programs
+        for (int pid : held.keySet()) {
+            Path f = dir.resolve("process-" + pid + ".ghost");
+            Ghost.Header h = Ghost.peek(f, "checkpoint file " + f);
+            if (h.app() != null) {
+                apps.putIfAbsent(h.app(), h.appOrigin());
+            }
+        }
+        long bytes = 0;
+        for (Map.Entry<String, Integer> a : apps.entrySet()) {
+            Path to = dir.resolve(jarFile(a.getKey()));
+            Files.copy(epm.applications().jar(a.getKey(), a.getValue()), to);
+            bytes += Files.size(to);
+        }
+        return bytes;
+    }
+
+    private static String jarFile(String app) {
+        return "app-" + app + ".jar";
+    }
+
     private void writeManifest(Path dir, int root, int version, Map<Integer, Held> held, String description,
                                List<String> leftOut, List<String> pipes) throws IOException {
         Properties m = new Properties();
@@ -632,6 +659,9 @@ final class Checkpoints {
             if (h.kind() != Ghost.CHECKPOINT || h.pid() != p[0]) {
                 throw new GhostException("checkpoint file " + f + " holds another process (" + h.pid() + ")");
             }
+            if (h.app() != null) {
+                installJar(dir, h.app());
+            }
             ghosts.put(p[0], bytes);
         }
         List<Integer> live = liveNodes(o.nodes());
@@ -692,6 +722,28 @@ final class Checkpoints {
                 }
             }
             pipes.forEach(org.kerrighed.ipc.Pipe::close);      // the processes hold their own ends by now
+        }
+    }
+
+    /**
+     * Installs on this node the JAR of application {@code app} that checkpoint {@code dir} carries, unless the node
+     * holds it: the nodes that read the ghosts fetch it from here when the node that wrote them is gone. A
+     * checkpoint that carries none (written before checkpoints carried JARs) leaves them to fetch it from any live
+     * node that holds it.
+     */
+    private void installJar(Path dir, String app) {
+        Applications apps = epm.applications();
+        Path jar = dir.resolve(jarFile(Applications.checkId(app)));
+        if (apps.has(app) || !Files.isRegularFile(jar)) {
+            return;
+        }
+        try (java.io.InputStream in = Files.newInputStream(jar)) {
+            apps.install(in, app);
+        } catch (IOException e) {
+            throw new KerrighedException("cannot read " + jar + ": " + e, e);
+        } catch (IllegalArgumentException e) {
+            throw new GhostException("checkpoint " + dir + " carries a corrupted JAR of application "
+                    + Applications.shortId(app) + ": " + e.getMessage());
         }
     }
 

@@ -33,6 +33,7 @@ final class Ghost {
     static final int CHECKPOINT = 1;
     static final int FORK = 2;
     private static final int FIXED = 32;
+    private static final int PEEK_BYTES = 4096;              // more than any header: its strings are ids
 
     private Ghost() {
     }
@@ -77,6 +78,40 @@ final class Ghost {
      * @throws GhostException when the bytes are refused
      */
     static Header open(byte[] buf, int length, String source, String fingerprint) {
+        Header h = parse(buf, length, source);
+        if (h.bodyLength() != length - h.bodyOffset()) {
+            throw new GhostException(source + " is truncated or corrupted: its header says " + h.bodyLength()
+                    + " bytes of state, " + (length - h.bodyOffset()) + " are there");
+        }
+        CRC32C c = new CRC32C();
+        c.update(buf, h.bodyOffset(), (int) h.bodyLength());
+        if ((int) c.getValue() != ByteBuffer.wrap(buf).getInt(24)) {
+            throw new GhostException(source + " is corrupted: the checksum of its " + h.bodyLength()
+                    + " bytes of state does not match");
+        }
+        if (!h.fingerprint().equals(fingerprint)) {
+            throw new GhostException(source + " was written by a cluster whose registered types differ (types "
+                    + abbrev(h.fingerprint()) + ", this node's " + abbrev(fingerprint) + "): it cannot be read here");
+        }
+        return h;
+    }
+
+    /**
+     * The header of ghost file {@code file}, read from its first bytes. Neither the body nor the writer's types are
+     * checked: {@link #open} does that when the ghost is read.
+     *
+     * @throws GhostException when the file does not start with a ghost header
+     */
+    static Header peek(java.nio.file.Path file, String source) throws java.io.IOException {
+        byte[] head;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            head = in.readNBytes(PEEK_BYTES);
+        }
+        return parse(head, head.length, source);
+    }
+
+    /** The header at the start of {@code buf[0..length)}: magic, version, fixed fields and meta. */
+    private static Header parse(byte[] buf, int length, String source) {
         if (length < FIXED || !Arrays.equals(buf, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw new GhostException(source + " is not a Kerrighed process image (no ghost header)");
         }
@@ -89,7 +124,6 @@ final class Ghost {
         int kind = b.get(10);
         int pid = b.getInt(12);
         long bodyLength = b.getLong(16);
-        int crc = b.getInt(24);
         int metaLength = b.getInt(28);
         if (metaLength < 12 || FIXED + (long) metaLength > length) {
             throw new GhostException(source + " is truncated or corrupted (its header is cut)");
@@ -105,22 +139,7 @@ final class Ghost {
         } catch (RuntimeException e) {
             throw new GhostException(source + " is corrupted (its header does not parse)", e);
         }
-        int bodyOffset = FIXED + metaLength;
-        if (bodyLength != length - bodyOffset) {
-            throw new GhostException(source + " is truncated or corrupted: its header says " + bodyLength
-                    + " bytes of state, " + (length - bodyOffset) + " are there");
-        }
-        CRC32C c = new CRC32C();
-        c.update(buf, bodyOffset, (int) bodyLength);
-        if ((int) c.getValue() != crc) {
-            throw new GhostException(source + " is corrupted: the checksum of its " + bodyLength
-                    + " bytes of state does not match");
-        }
-        if (!writer.equals(fingerprint)) {
-            throw new GhostException(source + " was written by a cluster whose registered types differ (types "
-                    + abbrev(writer) + ", this node's " + abbrev(fingerprint) + "): it cannot be read here");
-        }
-        return new Header(kind, pid, writer, app.isEmpty() ? null : app, appOrigin, bodyOffset, bodyLength);
+        return new Header(kind, pid, writer, app.isEmpty() ? null : app, appOrigin, FIXED + metaLength, bodyLength);
     }
 
     private static String string(ByteBuffer b) {

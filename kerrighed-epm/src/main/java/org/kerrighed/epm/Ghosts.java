@@ -35,7 +35,7 @@ final class Ghosts {
     /** Writes {@code p}'s ghost with {@code state} (captured on its thread); handles met are listed in {@code b}. */
     GhostCodec.Sealed write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b) {
         Applications.AppLoader l = apps.loaderOf(p.program());
-        byte[] header = Ghost.header(kind, p.pid, fingerprint, l == null ? null : l.app, epm.nodeId());
+        byte[] header = header(p, kind, l);
         GhostCodec.Sealed g = codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, maxBytes,
                 p.ghostHint);
         p.ghostHint = g.length();
@@ -46,8 +46,19 @@ final class Ghosts {
     long write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b,
                java.nio.channels.FileChannel ch) throws java.io.IOException {
         Applications.AppLoader l = apps.loaderOf(p.program());
-        byte[] header = Ghost.header(kind, p.pid, fingerprint, l == null ? null : l.app, epm.nodeId());
+        byte[] header = header(p, kind, l);
         return codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, ch);
+    }
+
+    /**
+     * The header of {@code p}'s ghost. It names the application of a program of an application JAR ({@code l}), or
+     * of an {@link AppMain} (whose class is the node's, but which runs the JAR's main class), and a node that holds
+     * the JAR: this one, or the {@code AppMain}'s origin while this node has not fetched it.
+     */
+    private byte[] header(LocalProcess p, int kind, Applications.AppLoader l) {
+        String app = l != null ? l.app : p.program() instanceof AppMain m ? m.app() : null;
+        int holder = l == null && app != null && !apps.has(app) ? ((AppMain) p.program()).origin() : epm.nodeId();
+        return Ghost.header(kind, p.pid, fingerprint, app, holder);
     }
 
     /**
@@ -76,8 +87,8 @@ final class Ghosts {
 
     /** Rebuilds the process of a ghost already checked ({@link #check}). */
     LocalProcess readChecked(byte[] buf, Ghost.Header h, String source, GhostCodec.Binding b) {
-        if (h.app() != null) {
-            b.mayBlock();                                       // its JAR may have to be fetched
+        if (h.app() != null && !apps.loaded(h.app())) {
+            b.mayBlock();                                       // its JAR may have to be checked or fetched
         }
         ClassLoader loader = h.app() == null ? nodeLoader : apps.loader(Applications.checkId(h.app()), h.appOrigin());
         ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),
