@@ -37,8 +37,12 @@ final class MigrationBench implements Benchmark.Parted {
                 + " checkpoints of 64 MiB against a FileChannel write and fsync";
     }
 
-    /** A process's state size, and how many times it moves per round. */
-    record Size(String label, int bytes, int moves) {
+    /**
+     * A process's state size, how many times it moves per round, and per warm-up round. Warm-up rounds of the small
+     * sizes run ten times as many moves and round trips, so that both paths are compiled by the JIT's last tier before
+     * the measured rounds (with as many as a measured round, the move's own code still ran partly interpreted).
+     */
+    record Size(String label, int bytes, int moves, int warmupMoves) {
         String metric() {
             return "migrate_" + label + "_ms";
         }
@@ -55,8 +59,8 @@ final class MigrationBench implements Benchmark.Parted {
         }
 
         private static List<Size> sizes(int small, int medium, int large) {
-            return List.of(new Size("1KiB", 1 << 10, small), new Size("1MiB", 1 << 20, medium),
-                    new Size("64MiB", 64 << 20, large));
+            return List.of(new Size("1KiB", 1 << 10, small, 10 * small), new Size("1MiB", 1 << 20, medium, 10 * medium),
+                    new Size("64MiB", 64 << 20, large, large));
         }
     }
 
@@ -138,12 +142,13 @@ final class MigrationBench implements Benchmark.Parted {
             for (int round = 1 - p.warmups(); round <= p.rounds(); round++) {
                 double[] ours;
                 double peer;
+                int n = round >= 1 ? s.moves() : s.warmupMoves();
                 if (Math.floorMod(round, 2) == 1) {
-                    ours = moves(c, m);
-                    peer = roundTrips(c, m);
+                    ours = moves(c, m, n);
+                    peer = roundTrips(c, m, n);
                 } else {
-                    peer = roundTrips(c, m);
-                    ours = moves(c, m);
+                    peer = roundTrips(c, m, n);
+                    ours = moves(c, m, n);
                 }
                 if (round >= 1) {
                     r.add(s.metric(), ours[0], peer);
@@ -222,9 +227,8 @@ final class MigrationBench implements Benchmark.Parted {
         return Rounds.median(Arrays.stream(t).sorted().toArray());
     }
 
-    /** {@code moves} migrations of the process, each to the other node: medians of the total and of each phase, ms. */
-    private static double[] moves(BenchCluster c, MovedProcess m) throws Exception {
-        int n = m.size.moves();
+    /** {@code n} migrations of the process, each to the other node: medians of the total and of each phase, ms. */
+    private static double[] moves(BenchCluster c, MovedProcess m, int n) throws Exception {
         double[][] figures = new double[1 + PHASES.length][n];
         for (int i = 0; i < n; i++) {
             int target = 3 - m.host;
@@ -243,9 +247,8 @@ final class MigrationBench implements Benchmark.Parted {
         return medians;
     }
 
-    /** As many RPC round trips as the process's moves, half from node 1 to 2, half back: their median, ms. */
-    private static double roundTrips(BenchCluster c, MovedProcess m) throws Exception {
-        int n = m.size.moves();
+    /** {@code n} RPC round trips of the process's last ghost size, half from node 1 to 2, half back: their median, ms. */
+    private static double roundTrips(BenchCluster c, MovedProcess m, int n) throws Exception {
         long[] there = c.call(1, SEND, 2, m.ghostBytes, (n + 1) / 2);
         long[] back = c.call(2, SEND, 1, m.ghostBytes, n / 2);
         long[] all = new long[there.length + back.length];
