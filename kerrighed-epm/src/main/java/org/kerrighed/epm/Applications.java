@@ -18,11 +18,14 @@ import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -324,11 +327,6 @@ public final class Applications implements AutoCloseable {
 
     // ------------------------------------------------------------------ the cache
 
-    /** True when application {@code app}'s class loader exists on this node: {@link #loader} returns it at once. */
-    boolean loaded(String app) {
-        return loaders.containsKey(app);
-    }
-
     /**
      * Application {@code app}'s class loader, the JAR fetched first (from {@code origin}, else from any live node that
      * holds it) if this node lacks it or its copy is corrupt.
@@ -357,8 +355,7 @@ public final class Applications implements AutoCloseable {
     /**
      * This node's checked copy of JAR {@code app}, fetched first when this node lacks it or its copy is corrupt: from
      * the first of {@code holders} that sends it, else from any other live node that holds it. For users of shipped
-     * JARs that make their own class loaders (scheduler plugins), and for checkpoints, which carry their JARs. Blocks
-     * while fetching, as {@link #main} does.
+     * JARs that make their own class loaders (scheduler plugins). Blocks while fetching, as {@link #main} does.
      *
      * @throws KerrighedException when no live node could send it, or this node cannot store it
      */
@@ -378,22 +375,58 @@ public final class Applications implements AutoCloseable {
     }
 
     /**
+     * Copies JAR {@code app} into file {@code to} (which must not exist), checking its checksum on the way: this
+     * node's copy, fetched first if the node lacks it (from {@code holder}, else from any live node that holds it).
+     * The cached copy is not hashed beforehand; a corrupt one fails the copy and is deleted. For checkpoints, which
+     * carry their JARs. Blocks while fetching and copying.
+     *
+     * @return the bytes copied
+     * @throws KerrighedException when no live node could send it, this node's copy is corrupt, or a file cannot be
+     *         read or written
+     */
+    long copyTo(String app, int holder, Path to) {
+        checkId(app);
+        synchronized (locks.computeIfAbsent(app, k -> new Object())) {
+            checkOpen();
+            Path f = Files.isRegularFile(file(app)) ? file(app) : localCopy(app, holder);
+            try {
+                MessageDigest sha = sha256();
+                long bytes;
+                try (InputStream in = Files.newInputStream(f);
+                     OutputStream out = new DigestOutputStream(Files.newOutputStream(to, StandardOpenOption.CREATE_NEW,
+                             StandardOpenOption.WRITE), sha)) {
+                    bytes = in.transferTo(out);
+                }
+                if (!HexFormat.of().formatHex(sha.digest()).equals(app)) {
+                    Files.delete(to);
+                    Files.deleteIfExists(f);
+                    throw new KerrighedException("node " + self + "'s copy of application " + shortId(app)
+                            + " was corrupt (its checksum changed): deleted");
+                }
+                return bytes;
+            } catch (IOException e) {
+                throw new KerrighedException("node " + self + " cannot copy application " + shortId(app) + " to " + to
+                        + ": " + e, e);
+            }
+        }
+    }
+
+    /**
      * The checked cached copy of {@code app}, fetched if need be from {@code origin}, else from the other live nodes in
      * turn; call holding its lock.
      */
     private Path localCopy(String app, int origin) {
         Path f = file(app);
         try {
+            String missing = "application " + shortId(app) + " is not installed on node " + self;
             if (Files.isRegularFile(f) && !checksum(f).equals(app)) {
                 Files.delete(f);
-                if (origin == self) {
-                    throw new KerrighedException("node " + self + "'s copy of application " + shortId(app)
-                            + " was corrupt (its checksum changed): deleted; install it again");
-                }
+                missing = "node " + self + "'s copy of application " + shortId(app)
+                        + " was corrupt (its checksum changed): deleted; install it again";
                 log.warn("node {}: its copy of application {} was corrupt: fetching it again", self, shortId(app));
             }
             if (!Files.isRegularFile(f)) {
-                fetchFromAny(app, origin);
+                fetchFromAny(app, origin, missing);
             }
             return f;
         } catch (IOException e) {
@@ -404,11 +437,11 @@ public final class Applications implements AutoCloseable {
 
     /**
      * Fetches {@code app} from {@code origin} (unless it is this node), else from each other live node in turn (one
-     * that lacks it refuses at once); throws the origin's failure when none sends it.
+     * that lacks it refuses at once). When none sends it, throws the origin's failure ({@code missing} when the
+     * origin is this node) with the other nodes' reasons.
      */
-    private void fetchFromAny(String app, int origin) throws IOException {
-        KerrighedException first = new KerrighedException("application " + shortId(app) + " is not installed on node "
-                + self);
+    private void fetchFromAny(String app, int origin, String missing) throws IOException {
+        KerrighedException first = new KerrighedException(missing);
         if (origin != self) {
             try {
                 fetch(app, origin);
@@ -420,6 +453,7 @@ public final class Applications implements AutoCloseable {
                 first = e;
             }
         }
+        List<String> others = new ArrayList<>();
         for (int n : members.get()) {
             if (n == self || n == origin) {
                 continue;
@@ -433,10 +467,11 @@ public final class Applications implements AutoCloseable {
                 if (Thread.currentThread().isInterrupted()) {
                     throw e;
                 }
-                log.debug("node {}: node {} did not send application {}: {}", self, n, shortId(app), e.getMessage());
+                others.add("node " + n + ": " + e.getMessage());
             }
         }
-        throw new KerrighedException(first.getMessage() + "; no other live node holds it", first);
+        throw new KerrighedException(first.getMessage() + "; no other live node sent it"
+                + (others.isEmpty() ? "" : " (" + String.join("; ", others) + ")"), first);
     }
 
     private void fetch(String app, int origin) throws IOException {

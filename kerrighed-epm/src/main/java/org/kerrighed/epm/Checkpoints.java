@@ -113,7 +113,7 @@ final class Checkpoints {
                     List<String> leftOut = new ArrayList<>();
                     List<String> pipes = new ArrayList<>();
                     long bytes = saveSegments(held, partial, o.refuseShared(), leftOut)
-                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes) + saveJars(held, partial);
+                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes) + saveJars(held, partial, leftOut);
                     for (Held h : held.values()) {
                         bytes += h.frozen().length();
                     }
@@ -397,10 +397,11 @@ final class Checkpoints {
 
     /**
      * Copies into {@code dir} ({@code app-<id>.jar}) the JAR of each application whose programs are among the frozen
-     * processes (their ghosts' headers name it), so that a restart finds it after every node that held it died.
-     * Returns the bytes written.
+     * processes (their ghosts' headers name it), so that a restart finds it after every node that held it died. A
+     * JAR that cannot be copied is named in {@code leftOut} (a restart then fetches it from a live node that holds
+     * it). Returns the bytes written.
      */
-    private long saveJars(Map<Integer, Held> held, Path dir) throws IOException {
+    private long saveJars(Map<Integer, Held> held, Path dir, List<String> leftOut) throws IOException {
         Map<String, Integer> apps = new TreeMap<>();            // id -> the node that ran one of its programs
         for (int pid : held.keySet()) {
             Path f = dir.resolve("process-" + pid + ".ghost");
@@ -412,8 +413,13 @@ final class Checkpoints {
         long bytes = 0;
         for (Map.Entry<String, Integer> a : apps.entrySet()) {
             Path to = dir.resolve(jarFile(a.getKey()));
-            Files.copy(epm.applications().jar(a.getKey(), a.getValue()), to);
-            bytes += Files.size(to);
+            try {
+                bytes += epm.applications().copyTo(a.getKey(), a.getValue(), to);
+            } catch (KerrighedException e) {
+                Files.deleteIfExists(to);
+                leftOut.add("the JAR of application " + Applications.shortId(a.getKey()) + " (" + e.getMessage()
+                        + ")");
+            }
         }
         return bytes;
     }
@@ -727,9 +733,9 @@ final class Checkpoints {
 
     /**
      * Installs on this node the JAR of application {@code app} that checkpoint {@code dir} carries, unless the node
-     * holds it: the nodes that read the ghosts fetch it from here when the node that wrote them is gone. A
-     * checkpoint that carries none (written before checkpoints carried JARs) leaves them to fetch it from any live
-     * node that holds it.
+     * holds it: the nodes that read the ghosts fetch it from here when the node named in the ghosts is gone. When the
+     * checkpoint carries none (it was left out, or the checkpoint predates carried JARs) or its copy cannot be
+     * installed (a warning), they fetch it from any live node that holds it.
      */
     private void installJar(Path dir, String app) {
         Applications apps = epm.applications();
@@ -739,11 +745,9 @@ final class Checkpoints {
         }
         try (java.io.InputStream in = Files.newInputStream(jar)) {
             apps.install(in, app);
-        } catch (IOException e) {
-            throw new KerrighedException("cannot read " + jar + ": " + e, e);
-        } catch (IllegalArgumentException e) {
-            throw new GhostException("checkpoint " + dir + " carries a corrupted JAR of application "
-                    + Applications.shortId(app) + ": " + e.getMessage());
+        } catch (IOException | IllegalArgumentException e) {
+            log.warn("node {}: the JAR of application {} carried by {} was not installed ({}): it is fetched from a"
+                    + " live node that holds it", self, Applications.shortId(app), dir, e.toString());
         }
     }
 

@@ -8,8 +8,9 @@ import java.util.List;
 
 /**
  * This node's ghost path: a process's image written into a ghost and a process rebuilt from one, for migration
- * and checkpoints alike. A program of an application JAR is read with that application's loader (the JAR fetched
- * from the node the ghost names); any other with the node's.
+ * and checkpoints alike. A program of an application JAR, and an {@link AppMain} in a checkpoint, is read with
+ * that application's loader (the JAR fetched from the node the ghost names, else from any live node that holds
+ * it); any other with the node's.
  */
 final class Ghosts {
     private final Epm epm;
@@ -51,12 +52,14 @@ final class Ghosts {
     }
 
     /**
-     * The header of {@code p}'s ghost. It names the application of a program of an application JAR ({@code l}), or
-     * of an {@link AppMain} (whose class is the node's, but which runs the JAR's main class), and a node that holds
-     * the JAR: this one, or the {@code AppMain}'s origin while this node has not fetched it.
+     * The header of {@code p}'s ghost. It names the application of a program of an application JAR ({@code l}), and
+     * in a checkpoint that of an {@link AppMain} too (its class is the node's, but it runs the JAR's main class: the
+     * checkpoint carries the JAR), with a node that holds the JAR: this one, or the {@code AppMain}'s origin while
+     * this node has not fetched it. A migrating {@code AppMain} fetches its JAR when it runs, as before.
      */
     private byte[] header(LocalProcess p, int kind, Applications.AppLoader l) {
-        String app = l != null ? l.app : p.program() instanceof AppMain m ? m.app() : null;
+        String app = l != null ? l.app
+                : kind == Ghost.CHECKPOINT && p.program() instanceof AppMain m ? m.app() : null;
         int holder = l == null && app != null && !apps.has(app) ? ((AppMain) p.program()).origin() : epm.nodeId();
         return Ghost.header(kind, p.pid, fingerprint, app, holder);
     }
@@ -87,8 +90,8 @@ final class Ghosts {
 
     /** Rebuilds the process of a ghost already checked ({@link #check}). */
     LocalProcess readChecked(byte[] buf, Ghost.Header h, String source, GhostCodec.Binding b) {
-        if (h.app() != null && !apps.loaded(h.app())) {
-            b.mayBlock();                                       // its JAR may have to be checked or fetched
+        if (h.app() != null) {
+            b.mayBlock();                                       // its JAR may have to be fetched
         }
         ClassLoader loader = h.app() == null ? nodeLoader : apps.loader(Applications.checkId(h.app()), h.appOrigin());
         ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),

@@ -90,8 +90,10 @@ class ApplicationRestartTest {
 
     @Test
     void aRestartAfterEveryHolderOfTheJarDiedInstallsItFromTheCheckpoint() throws Exception {
-        CheckpointReport v = checkpointedCounter(1);            // node 1 alone held the JAR and ran the program
-        nodes.crash(1);
+        CheckpointReport v = checkpointedCounter(1);            // node 1 held the JAR and ran the program
+        String app = Applications.checksum(dir.resolve("ckptapp.jar"));
+        Files.delete(nodes.kddm(0).storage().resolve("epm-apps").resolve(app + ".jar"));   // fetched to checkpoint
+        nodes.crash(1);                                         // no live node holds the JAR now
         int fetches = nodes.epm(2).applications().fetches();
         Restarted r = nodes.epm(2).restart(v.directory(), RestartOptions.defaults().onNodes(List.of(2)));
         assertEquals(Map.of(r.root().pid(), 2), r.nodes());

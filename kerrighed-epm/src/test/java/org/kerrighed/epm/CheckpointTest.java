@@ -288,7 +288,8 @@ class CheckpointTest {
 
     @Test
     void anApplicationCheckpointedTwiceGoesOnAndItsVersionsCount() throws Exception {
-        long n = 36_000_000;                                    // about 1.2 s a part: time to see all three attached
+        long n = 60_000_000;                                    // about 2 s a part: time to see all three attached
+                                                                // (spawning the other two can take a second here)
         long seg = newSegment("ckpt-go-on");
         ClusterProcess job = nodes.epm(0).spawn(new Job(new int[]{1, 2, 1}, n, seg),
                 SpawnOptions.defaults().onNode(0).capabilities(CKPT));
