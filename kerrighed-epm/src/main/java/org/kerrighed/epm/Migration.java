@@ -40,7 +40,9 @@ final class Migration {
      *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
      *      signals posted meanwhile and the children's exits it took meanwhile, detaches and closes its copies.
      * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or is declared
-     * dead: the process then goes on on exactly one node.
+     * dead: the process then goes on on exactly one node. B answers "no" for a process it is still reading and then
+     * refuses to install it, so a slow arrival (a JAR to fetch, handles to bind) cannot start the process on B after
+     * A took it back.
      */
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
@@ -54,6 +56,10 @@ final class Migration {
     private final java.util.concurrent.Executor arrivals = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
     private final Map<Integer, Long> arrived = new ConcurrentHashMap<>();
+    private final Map<Integer, Boolean> arriving = new java.util.HashMap<>();   // pid -> its old node asked; guarded by this
+
+    /** Tests only: called with the pid of an arriving process once its ghost is read, before it is installed. */
+    static volatile java.util.function.IntConsumer beforeInstallForTests;
 
     private record Gone(int node, long atNanos) {
     }
@@ -67,8 +73,7 @@ final class Migration {
         this.smallGhost = rpc.config().maxFrameBytes() / 4;
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
         rpc.registerAsync(EpmWire.GHOST_MOVE_SMALL, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, this::arriveSmall);
-        rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING,
-                (ctx, pid) -> arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0);
+        rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, (ctx, pid) -> askedArrived(pid));
     }
 
     /** The node process {@code pid} moved to from here (recently), or -1. */
@@ -323,13 +328,25 @@ final class Migration {
     // ------------------------------------------------------------------ the new node
 
     /**
+     * The old node asks whether process {@code pid} arrived (it stopped waiting for the answer): 1 if it was
+     * installed here; 0 if not, and then a process still being read is refused when the read ends.
+     */
+    private synchronized int askedArrived(int pid) {
+        if (arriving.containsKey(pid)) {
+            arriving.put(pid, true);
+            return 0;
+        }
+        return arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0;
+    }
+
+    /**
      * Receives a ghost, rebuilds the process, installs and starts it, and answers {@link EpmWire.Arrived} (the
      * accepting side of GHOST_MOVE). It throws (refuses) only before installing: the old node takes a refusal as
      * "not moved".
      */
     private void receive(Conversation c, MoveOpen o) throws Exception {
         byte[] buf = pieces.gather(c, o.length(), "the ghost of process " + o.pid() + " from node " + c.peer());
-        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer(), false);
+        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer(), false, false);
         try {
             c.send(a, timeout);
             c.close();
@@ -349,10 +366,18 @@ final class Migration {
             return CompletableFuture.failedFuture(new PermissionDeniedException("a tool may not send a process here"));
         }
         try {
-            return CompletableFuture.completedFuture(arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(), true));
+            return CompletableFuture.completedFuture(arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(), true,
+                    false));
         } catch (GhostCodec.WouldBlock blocking) {
-            return CompletableFuture.supplyAsync(() -> arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(),
-                    false), arrivals);
+            try {                                               // still arriving: the entry carries over
+                return CompletableFuture.supplyAsync(() -> arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(),
+                        false, true), arrivals);
+            } catch (RuntimeException e) {
+                synchronized (this) {
+                    arriving.remove(g.pid());
+                }
+                return CompletableFuture.failedFuture(e);
+            }
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -361,12 +386,18 @@ final class Migration {
     /**
      * Reads the ghost of process {@code pid} from node {@code from}, binds its handles, installs and starts it.
      * Throws (refuses) only before installing; with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any
-     * handle that needs messages (nothing bound yet).
+     * handle that needs messages (nothing bound yet), the process left listed as arriving for the call that reads
+     * it again ({@code arriving}).
      */
-    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, int from, boolean mayNotBlock) {
+    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, int from, boolean mayNotBlock, boolean again) {
         String source = "the ghost of process " + pid + " from node " + from;
         GhostCodec.Binding binding = new GhostCodec.Binding(epm);
         binding.mayNotBlock = mayNotBlock;
+        synchronized (this) {
+            if (!again && arriving.putIfAbsent(pid, false) != null) {
+                throw new MigrationException("process " + pid + " is already arriving on node " + self);
+            }
+        }
         LocalProcess p;
         try {
             p = epm.ghosts().read(buf, length, Ghost.MIGRATION, source, binding);
@@ -376,15 +407,34 @@ final class Migration {
             if (epm.isLocal(p.pid)) {
                 throw new MigrationException("process " + p.pid + " already runs on node " + self);
             }
+            java.util.function.IntConsumer hook = beforeInstallForTests;
+            if (hook != null) {
+                if (mayNotBlock) {
+                    throw new GhostCodec.WouldBlock();           // the hook may block: not on an I/O thread
+                }
+                hook.accept(pid);
+            }
         } catch (RuntimeException e) {
+            if (!(e instanceof GhostCodec.WouldBlock)) {
+                synchronized (this) {
+                    arriving.remove(pid);
+                }
+            }
             epm.ghosts().abandon(binding);
             throw e;
         }
         long tRead = System.nanoTime();
-        arrived.put(p.pid, tRead);
-        arrived.values().removeIf(t -> tRead - t > GONE_TTL_NANOS);
-        gone.remove(p.pid);
-        epm.install(p);
-        return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
+        synchronized (this) {                                   // against askedArrived: installed, or refused
+            if (!Boolean.TRUE.equals(arriving.remove(pid))) {
+                arrived.put(p.pid, tRead);
+                arrived.values().removeIf(t -> tRead - t > GONE_TTL_NANOS);
+                gone.remove(p.pid);
+                epm.install(p);
+                return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
+            }
+        }
+        epm.ghosts().abandon(binding);
+        throw new MigrationException("process " + pid + " was not installed on node " + self + ": node " + from
+                + " stopped waiting for it");
     }
 }

@@ -7,12 +7,18 @@ import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A migration whose target dies while the ghost travels: refused, the process goes on where it was. */
+/**
+ * A migration whose target dies while the ghost travels, or whose old node stops waiting while the target reads
+ * the ghost: refused, the process goes on where it was, and only there.
+ */
 @Timeout(120)
 class MigrationFailureTest {
     static EpmNodes nodes;
@@ -25,6 +31,48 @@ class MigrationFailureTest {
     @AfterAll
     static void stop() {
         nodes.close();
+    }
+
+    /**
+     * The old node asks the target whether the process arrived (what it does when the answer does not come in
+     * time) while the target is still reading its ghost: the answer is no, and the target then refuses it.
+     */
+    @Test
+    void aProcessWhoseOldNodeStoppedWaitingIsNotInstalledWhenItsReadEnds() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.BigState(1024), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        CountDownLatch reading = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Migration.beforeInstallForTests = pid -> {
+            if (pid == p.pid()) {
+                reading.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try {
+            CompletableFuture<MigrationReport> move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(),
+                    1));
+            assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+            int arrived = nodes.kddm(0).rpc().call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED, p.pid())
+                    .get(5, TimeUnit.SECONDS);
+            assertEquals(0, arrived, "not arrived while it is being read");
+            release.countDown();
+            Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
+            failed = failed instanceof java.util.concurrent.CompletionException ? failed.getCause() : failed;
+            assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
+            assertTrue(failed.getMessage().contains("stopped waiting"), failed.getMessage());
+        } finally {
+            Migration.beforeInstallForTests = null;
+            release.countDown();
+        }
+        assertFalse(nodes.epm(1).isLocal(p.pid()), "not installed on node 1");
+        assertTrue(nodes.epm(0).isLocal(p.pid()), "still on node 0");
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+        assertEquals(1, ((long[]) p.result().orElseThrow())[1], "it only ever ran on node 0");
     }
 
     @Test
