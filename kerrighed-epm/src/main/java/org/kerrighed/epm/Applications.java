@@ -377,8 +377,8 @@ public final class Applications implements AutoCloseable {
     /**
      * Copies JAR {@code app} into file {@code to} (which must not exist), checking its checksum on the way: this
      * node's copy, fetched first if the node lacks it (from {@code holder}, else from any live node that holds it).
-     * The cached copy is not hashed beforehand; a corrupt one fails the copy and is deleted. For checkpoints, which
-     * carry their JARs. Blocks while fetching and copying.
+     * The cached copy is not hashed beforehand: a corrupt one is deleted, fetched again the same way and copied
+     * again. For checkpoints, which carry their JARs. Blocks while fetching and copying.
      *
      * @return the bytes copied
      * @throws KerrighedException when no live node could send it, this node's copy is corrupt, or a file cannot be
@@ -388,22 +388,27 @@ public final class Applications implements AutoCloseable {
         checkId(app);
         synchronized (locks.computeIfAbsent(app, k -> new Object())) {
             checkOpen();
-            Path f = Files.isRegularFile(file(app)) ? file(app) : localCopy(app, holder);
             try {
-                MessageDigest sha = sha256();
-                long bytes;
-                try (InputStream in = Files.newInputStream(f);
-                     OutputStream out = new DigestOutputStream(Files.newOutputStream(to, StandardOpenOption.CREATE_NEW,
-                             StandardOpenOption.WRITE), sha)) {
-                    bytes = in.transferTo(out);
-                }
-                if (!HexFormat.of().formatHex(sha.digest()).equals(app)) {
+                for (int attempt = 1; ; attempt++) {
+                    Path f = Files.isRegularFile(file(app)) ? file(app) : localCopy(app, holder);
+                    MessageDigest sha = sha256();
+                    long bytes;
+                    try (InputStream in = Files.newInputStream(f);
+                         OutputStream out = new DigestOutputStream(Files.newOutputStream(to,
+                                 StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), sha)) {
+                        bytes = in.transferTo(out);
+                    }
+                    if (HexFormat.of().formatHex(sha.digest()).equals(app)) {
+                        return bytes;
+                    }
                     Files.delete(to);
                     Files.deleteIfExists(f);
-                    throw new KerrighedException("node " + self + "'s copy of application " + shortId(app)
-                            + " was corrupt (its checksum changed): deleted");
+                    if (attempt == 2) {
+                        throw new KerrighedException("application " + shortId(app) + " was corrupt twice on node "
+                                + self + " (its checksum changed): deleted");
+                    }
+                    log.warn("node {}: its copy of application {} was corrupt: fetching it again", self, shortId(app));
                 }
-                return bytes;
             } catch (IOException e) {
                 throw new KerrighedException("node " + self + " cannot copy application " + shortId(app) + " to " + to
                         + ": " + e, e);

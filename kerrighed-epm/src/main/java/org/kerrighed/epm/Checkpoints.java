@@ -417,6 +417,9 @@ final class Checkpoints {
                 bytes += epm.applications().copyTo(a.getKey(), a.getValue(), to);
             } catch (KerrighedException e) {
                 Files.deleteIfExists(to);
+                if (Thread.currentThread().isInterrupted()) {
+                    throw e;
+                }
                 leftOut.add("the JAR of application " + Applications.shortId(a.getKey()) + " (" + e.getMessage()
                         + ")");
             }

@@ -40,9 +40,9 @@ final class Migration {
      *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
      *      signals posted meanwhile and the children's exits it took meanwhile, detaches and closes its copies.
      * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or is declared
-     * dead: the process then goes on on exactly one node. B answers "no" for a process it is still reading and then
-     * refuses to install it, so a slow arrival (a JAR to fetch, handles to bind) cannot start the process on B after
-     * A took it back.
+     * dead: the process then goes on on exactly one node. Each move has an id A draws; B answers "no" for a move
+     * whose ghost it is still reading or has not seen yet, and then refuses that move, so a slow arrival (a JAR to
+     * fetch, handles to bind, pieces still on the way) cannot start the process on B after A took it back.
      */
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
@@ -55,11 +55,14 @@ final class Migration {
     private final int smallGhost;                  // ghosts up to this size travel in one call
     private final java.util.concurrent.Executor arrivals = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
-    private final Map<Integer, Long> arrived = new ConcurrentHashMap<>();
-    private final Map<Integer, Boolean> arriving = new java.util.HashMap<>();   // pid -> its old node asked; guarded by this
+    // This node as a move's target, by move id, guarded by this: the moves whose ghost is being read (true once
+    // the old node asked), and those installed or refused (answered no before their ghost came), for GONE_TTL.
+    private final Map<Long, Boolean> arriving = new java.util.HashMap<>();
+    private final java.util.LinkedHashMap<Long, Long> arrived = new java.util.LinkedHashMap<>();
+    private final java.util.LinkedHashMap<Long, Long> refused = new java.util.LinkedHashMap<>();
 
-    /** Tests only: called with the pid of an arriving process once its ghost is read, before it is installed. */
-    static volatile java.util.function.IntConsumer beforeInstallForTests;
+    /** Tests only: called with the pid and move id of an arrival once its ghost is read, before it is installed. */
+    static volatile java.util.function.ObjLongConsumer<Integer> beforeInstallForTests;
 
     private record Gone(int node, long atNanos) {
     }
@@ -73,7 +76,7 @@ final class Migration {
         this.smallGhost = rpc.config().maxFrameBytes() / 4;
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
         rpc.registerAsync(EpmWire.GHOST_MOVE_SMALL, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, this::arriveSmall);
-        rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, (ctx, pid) -> askedArrived(pid));
+        rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, (ctx, a) -> askedArrived(a.move()));
     }
 
     /** The node process {@code pid} moved to from here (recently), or -1. */
@@ -144,6 +147,7 @@ final class Migration {
     private final class MoveOut implements LocalProcess.SafepointAction {
         final int target;
         final long t0;
+        final long move = java.util.concurrent.ThreadLocalRandom.current().nextLong();
         final CompletableFuture<MigrationReport> done = new CompletableFuture<>();
 
         MoveOut(int target, long t0) {
@@ -204,7 +208,7 @@ final class Migration {
             }
             Conversation c;
             try {
-                c = rpc.openConversation(target, EpmWire.GHOST_MOVE, new MoveOpen(p.pid, g.length()));
+                c = rpc.openConversation(target, EpmWire.GHOST_MOVE, new MoveOpen(p.pid, g.length(), move));
             } catch (KerrighedException e) {
                 throw new MigrationException("node " + target + " cannot be reached: " + e.getMessage(), e);
             }
@@ -240,7 +244,7 @@ final class Migration {
                                       GhostCodec.Binding binding, long tSafe, long tExport) {
             EpmWire.Arrived a;
             try {
-                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid, g.buf(), g.length()), timeout)
+                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid, move, g.buf(), g.length()), timeout)
                         .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
@@ -284,7 +288,8 @@ final class Migration {
             long deadline = System.nanoTime() + 4 * timeout.toNanos();
             while (epm.isMember(target) && System.nanoTime() < deadline) {
                 try {
-                    return rpc.call(target, EpmWire.ARRIVED, pid).get(timeout.toMillis(), TimeUnit.MILLISECONDS) == 1;
+                    return rpc.call(target, EpmWire.ARRIVED, new EpmWire.Arrival(pid, move))
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS) == 1;
                 } catch (Exception e) {
                     sleepQuietly();
                 }
@@ -328,15 +333,46 @@ final class Migration {
     // ------------------------------------------------------------------ the new node
 
     /**
-     * The old node asks whether process {@code pid} arrived (it stopped waiting for the answer): 1 if it was
-     * installed here; 0 if not, and then a process still being read is refused when the read ends.
+     * The old node asks whether {@code move} installed its process here (it stopped waiting for the answer): 1 if it
+     * did; 0 if not, and then the move is refused, whether its ghost is being read or has not come yet.
      */
-    private synchronized int askedArrived(int pid) {
-        if (arriving.containsKey(pid)) {
-            arriving.put(pid, true);
-            return 0;
+    private synchronized int askedArrived(long move) {
+        long now = System.nanoTime();
+        prune(arrived, now);
+        prune(refused, now);
+        if (arrived.containsKey(move)) {
+            return 1;
         }
-        return arrived.containsKey(pid) || epm.isLocal(pid) ? 1 : 0;
+        if (arriving.containsKey(move)) {
+            arriving.put(move, true);
+        } else {
+            refused.put(move, now);
+        }
+        return 0;
+    }
+
+    /** Drops the entries older than {@link #GONE_TTL_NANOS} (oldest first: insertion order). */
+    private static void prune(java.util.LinkedHashMap<Long, Long> byAge, long now) {
+        for (java.util.Iterator<Long> it = byAge.values().iterator(); it.hasNext() && now - it.next() > GONE_TTL_NANOS; ) {
+            it.remove();
+        }
+    }
+
+    /** Lists {@code move} as arriving, unless its old node already stopped waiting for it. */
+    private synchronized void startArriving(long move, int pid, int from) {
+        if (refused.remove(move) != null) {
+            throw stoppedWaiting(pid, from);
+        }
+        arriving.put(move, false);
+    }
+
+    private synchronized void stopArriving(long move) {
+        arriving.remove(move);
+    }
+
+    private MigrationException stoppedWaiting(int pid, int from) {
+        return new MigrationException("process " + pid + " was not installed on node " + self + ": node " + from
+                + " stopped waiting for it");
     }
 
     /**
@@ -345,8 +381,15 @@ final class Migration {
      * "not moved".
      */
     private void receive(Conversation c, MoveOpen o) throws Exception {
-        byte[] buf = pieces.gather(c, o.length(), "the ghost of process " + o.pid() + " from node " + c.peer());
-        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), c.peer(), false, false);
+        startArriving(o.move(), o.pid(), c.peer());             // before the pieces: the old node may ask meanwhile
+        byte[] buf;
+        try {
+            buf = pieces.gather(c, o.length(), "the ghost of process " + o.pid() + " from node " + c.peer());
+        } catch (Exception | Error e) {
+            stopArriving(o.move());
+            throw e;
+        }
+        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), o.move(), c.peer(), false, true);
         try {
             c.send(a, timeout);
             c.close();
@@ -366,16 +409,14 @@ final class Migration {
             return CompletableFuture.failedFuture(new PermissionDeniedException("a tool may not send a process here"));
         }
         try {
-            return CompletableFuture.completedFuture(arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(), true,
-                    false));
+            return CompletableFuture.completedFuture(arrive(g.bytes(), g.bytes().length, g.pid(), g.move(),
+                    ctx.caller(), true, false));
         } catch (GhostCodec.WouldBlock blocking) {
             try {                                               // still arriving: the entry carries over
-                return CompletableFuture.supplyAsync(() -> arrive(g.bytes(), g.bytes().length, g.pid(), ctx.caller(),
-                        false, true), arrivals);
+                return CompletableFuture.supplyAsync(() -> arrive(g.bytes(), g.bytes().length, g.pid(), g.move(),
+                        ctx.caller(), false, true), arrivals);
             } catch (RuntimeException e) {
-                synchronized (this) {
-                    arriving.remove(g.pid());
-                }
+                stopArriving(g.move());
                 return CompletableFuture.failedFuture(e);
             }
         } catch (RuntimeException e) {
@@ -384,21 +425,22 @@ final class Migration {
     }
 
     /**
-     * Reads the ghost of process {@code pid} from node {@code from}, binds its handles, installs and starts it.
-     * Throws (refuses) only before installing; with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any
-     * handle that needs messages (nothing bound yet), the process left listed as arriving for the call that reads
-     * it again ({@code arriving}).
+     * Reads the ghost of process {@code pid} (move {@code move}) from node {@code from}, binds its handles, installs
+     * and starts it. Throws (refuses) only before installing, also when the old node stopped waiting for it; with
+     * {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any handle that needs messages (nothing bound yet),
+     * the move left listed as arriving for the call that reads it again ({@code again}: already listed).
      */
-    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, int from, boolean mayNotBlock, boolean again) {
+    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, long move, int from, boolean mayNotBlock,
+                                   boolean again) {
         String source = "the ghost of process " + pid + " from node " + from;
         GhostCodec.Binding binding = new GhostCodec.Binding(epm);
         binding.mayNotBlock = mayNotBlock;
-        synchronized (this) {
-            if (!again && arriving.putIfAbsent(pid, false) != null) {
-                throw new MigrationException("process " + pid + " is already arriving on node " + self);
-            }
+        if (!again) {
+            startArriving(move, pid, from);
         }
-        LocalProcess p;
+        LocalProcess p = null;
+        boolean read = false;
+        boolean retry = false;
         try {
             p = epm.ghosts().read(buf, length, Ghost.MIGRATION, source, binding);
             if (p.pid != pid) {
@@ -407,34 +449,36 @@ final class Migration {
             if (epm.isLocal(p.pid)) {
                 throw new MigrationException("process " + p.pid + " already runs on node " + self);
             }
-            java.util.function.IntConsumer hook = beforeInstallForTests;
+            java.util.function.ObjLongConsumer<Integer> hook = beforeInstallForTests;
             if (hook != null) {
                 if (mayNotBlock) {
                     throw new GhostCodec.WouldBlock();           // the hook may block: not on an I/O thread
                 }
-                hook.accept(pid);
+                hook.accept(pid, move);
             }
-        } catch (RuntimeException e) {
-            if (!(e instanceof GhostCodec.WouldBlock)) {
-                synchronized (this) {
-                    arriving.remove(pid);
+            read = true;
+        } catch (GhostCodec.WouldBlock w) {
+            retry = true;
+            throw w;
+        } finally {
+            if (!read) {
+                if (!retry) {
+                    stopArriving(move);
                 }
+                epm.ghosts().abandon(binding);
             }
-            epm.ghosts().abandon(binding);
-            throw e;
         }
         long tRead = System.nanoTime();
         synchronized (this) {                                   // against askedArrived: installed, or refused
-            if (!Boolean.TRUE.equals(arriving.remove(pid))) {
-                arrived.put(p.pid, tRead);
-                arrived.values().removeIf(t -> tRead - t > GONE_TTL_NANOS);
+            if (!Boolean.TRUE.equals(arriving.remove(move))) {
                 gone.remove(p.pid);
                 epm.install(p);
+                prune(arrived, tRead);
+                arrived.put(move, tRead);
                 return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
             }
         }
         epm.ghosts().abandon(binding);
-        throw new MigrationException("process " + pid + " was not installed on node " + self + ": node " + from
-                + " stopped waiting for it");
+        throw stoppedWaiting(pid, from);
     }
 }

@@ -43,8 +43,10 @@ class MigrationFailureTest {
                 .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
         CountDownLatch reading = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        Migration.beforeInstallForTests = pid -> {
+        java.util.concurrent.atomic.AtomicLong move = new java.util.concurrent.atomic.AtomicLong();
+        Migration.beforeInstallForTests = (pid, id) -> {
             if (pid == p.pid()) {
+                move.set(id);
                 reading.countDown();
                 try {
                     release.await(10, TimeUnit.SECONDS);
@@ -54,14 +56,14 @@ class MigrationFailureTest {
             }
         };
         try {
-            CompletableFuture<MigrationReport> move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(),
-                    1));
+            CompletableFuture<MigrationReport> moving = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(
+                    p.pid(), 1));
             assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
-            int arrived = nodes.kddm(0).rpc().call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED, p.pid())
-                    .get(5, TimeUnit.SECONDS);
+            int arrived = nodes.kddm(0).rpc().call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED,
+                    new org.kerrighed.epm.internal.EpmWire.Arrival(p.pid(), move.get())).get(5, TimeUnit.SECONDS);
             assertEquals(0, arrived, "not arrived while it is being read");
             release.countDown();
-            Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
+            Throwable failed = moving.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
             failed = failed instanceof java.util.concurrent.CompletionException ? failed.getCause() : failed;
             assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
             assertTrue(failed.getMessage().contains("stopped waiting"), failed.getMessage());

@@ -126,8 +126,8 @@ public final class EpmWire {
     public record Migrate(int pid, int node, Requester from, int hops) {
     }
 
-    /** Opens the transfer of a ghost: {@code length} bytes follow in chunks. */
-    public record MoveOpen(int pid, long length) {
+    /** Opens the transfer of a ghost of move {@code move} (an id the old node draws): {@code length} bytes follow. */
+    public record MoveOpen(int pid, long length, long move) {
     }
 
     /**
@@ -135,7 +135,11 @@ public final class EpmWire {
      * sent without copying that slice out of the buffer it was written into; it arrives as an array of exactly
      * {@code length} bytes.
      */
-    public record Ghost(int pid, byte[] bytes, int length) {
+    public record Ghost(int pid, long move, byte[] bytes, int length) {
+    }
+
+    /** Did move {@code move} of process {@code pid} install it on the receiving node? */
+    public record Arrival(int pid, long move) {
     }
 
     /** Writes a {@link Ghost}'s slice as it is (its buffer may be longer than the ghost). */
@@ -143,6 +147,7 @@ public final class EpmWire {
         @Override
         public void write(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Output out, Ghost g) {
             out.writeInt(g.pid());
+            out.writeLong(g.move());
             out.writeVarInt(g.length(), true);
             out.writeBytes(g.bytes(), 0, g.length());
         }
@@ -151,10 +156,11 @@ public final class EpmWire {
         public Ghost read(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Input in,
                           Class<? extends Ghost> type) {
             int pid = in.readInt();
+            long move = in.readLong();
             int length = in.readVarInt(true);
             // The codec's input refuses a length the frame cannot hold before allocating for it (its buffer is a
             // window on the frame: limit() - position() is not what the frame has left).
-            return new Ghost(pid, in.readBytes(length), length);
+            return new Ghost(pid, move, in.readBytes(length), length);
         }
     }
 
@@ -239,8 +245,11 @@ public final class EpmWire {
     public static final ServiceKey<Ghost, Arrived> GHOST_MOVE_SMALL = ServiceKey.of(175, "epm.ghost-move-small",
             Ghost.class, Arrived.class);
     public static final ServiceKey<Moved, Integer> MOVED = ServiceKey.of(171, "epm.moved", Moved.class, Integer.class);
-    /** Whether process {@code pid} arrived at (and runs on) the receiving node: settles a commit whose reply was lost. */
-    public static final ServiceKey<Integer, Integer> ARRIVED = ServiceKey.of(172, "epm.arrived", Integer.class,
+    /**
+     * Whether a move installed its process on the receiving node (1) or not (0, and then it never will): settles a
+     * move whose answer did not come in time.
+     */
+    public static final ServiceKey<Arrival, Integer> ARRIVED = ServiceKey.of(172, "epm.arrived", Arrival.class,
             Integer.class);
 
     /** Freeze a process for a checkpoint: its ghost comes back, then the checkpointing node's decision goes. */
@@ -288,7 +297,8 @@ public final class EpmWire {
                 .register(7048, Remap.class)
                 .register(7049, RestartOpen.class)
                 .register(7050, Arrived.class)
-                .register(7051, Ghost.class, new GhostSerializer());
+                .register(7051, Ghost.class, new GhostSerializer())
+                .register(7052, Arrival.class);
         b.range("kerrighed-epm.apps", 7030, 7039)
                 .register(7030, org.kerrighed.epm.AppMain.class)
                 .register(7031, AppValue.class);
