@@ -77,6 +77,33 @@ class MigrationFailureTest {
         assertEquals(1, ((long[]) p.result().orElseThrow())[1], "it only ever ran on node 0");
     }
 
+    /**
+     * The old node asks about a move whose ghost has not reached the new node yet (pieces still on the way): the
+     * answer is no, and the ghost is refused when it comes. Node 0 writes the ghost of one of its processes and
+     * sends it to node 1 by hand, after asking.
+     */
+    @Test
+    void aMoveAskedAboutBeforeItsGhostCameIsRefusedWhenItComes() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.BigState(1024), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        LocalProcess lp = nodes.epm(0).localProcess(p.pid());
+        GhostCodec.Sealed g = nodes.epm(0).ghosts().write(lp, Ghost.MIGRATION, lp.capture(java.util.List.of()),
+                new GhostCodec.Binding(nodes.epm(0)));
+        long move = 0x5eed;
+        org.kerrighed.rpc.RpcNode rpc = nodes.kddm(0).rpc();
+        assertEquals(0, rpc.call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED,
+                new org.kerrighed.epm.internal.EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS));
+        java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.ExecutionException.class, () -> rpc.call(1,
+                        org.kerrighed.epm.internal.EpmWire.GHOST_MOVE_SMALL, new org.kerrighed.epm.internal.EpmWire
+                                .Ghost(p.pid(), move, g.buf(), g.length())).get(5, TimeUnit.SECONDS));
+        assertTrue(refused.getCause().getMessage().contains("stopped waiting"), refused.getCause().getMessage());
+        assertFalse(nodes.epm(1).isLocal(p.pid()), "not installed on node 1");
+        assertEquals(0, rpc.call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED,
+                new org.kerrighed.epm.internal.EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS), "still no");
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+    }
+
     @Test
     void aMoveWhoseTargetDiesMidWayLeavesTheProcessRunningWhereItWas() throws Exception {
         MigrationTest.BigState local = new MigrationTest.BigState(64 << 20);
