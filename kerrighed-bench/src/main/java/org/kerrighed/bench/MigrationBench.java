@@ -247,7 +247,7 @@ final class MigrationBench implements Benchmark.Parted {
         return medians;
     }
 
-    /** {@code n} RPC round trips of the process's last ghost size, half from node 1 to 2, half back: their median, ms. */
+    /** {@code n} RPC round trips of the last ghost's size, half from node 1 to 2, half back: their median, ms. */
     private static double roundTrips(BenchCluster c, MovedProcess m, int n) throws Exception {
         long[] there = c.call(1, SEND, 2, m.ghostBytes, (n + 1) / 2);
         long[] back = c.call(2, SEND, 1, m.ghostBytes, n / 2);

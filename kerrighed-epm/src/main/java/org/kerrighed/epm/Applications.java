@@ -59,8 +59,8 @@ import java.util.zip.ZipException;
  * stream from the node that holds it, each chunk waited for at most the node's call timeout.
  *
  * <p><b>Failure.</b> A JAR whose checksum is not its id is refused, whether it comes from a tool or another node;
- * a cached JAR whose checksum no longer matches is deleted and fetched again (or reported, when it was installed
- * here). A missing class, or one that cannot be run, is an {@link IllegalArgumentException}; a fetch that fails
+ * a cached JAR whose checksum no longer matches is deleted and fetched again (also when it was installed here: then
+ * from any live node that holds it, reported when none sends it). A missing class, or one that cannot be run, is an {@link IllegalArgumentException}; a fetch that fails
  * (no live node holds the JAR, or none answers) is a {@link KerrighedException} naming why the first node asked
  * could not send it.
  */

@@ -113,7 +113,8 @@ final class Checkpoints {
                     List<String> leftOut = new ArrayList<>();
                     List<String> pipes = new ArrayList<>();
                     long bytes = saveSegments(held, partial, o.refuseShared(), leftOut)
-                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes) + saveJars(held, partial, leftOut);
+                            + savePipes(held, partial, o.refuseShared(), leftOut, pipes)
+                            + saveJars(held, partial, leftOut);
                     for (Held h : held.values()) {
                         bytes += h.frozen().length();
                     }

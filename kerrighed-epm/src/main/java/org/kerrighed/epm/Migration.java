@@ -244,8 +244,8 @@ final class Migration {
                                       GhostCodec.Binding binding, long tSafe, long tExport) {
             EpmWire.Arrived a;
             try {
-                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid, move, g.buf(), g.length()), timeout)
-                        .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid, move, g.buf(), g.length()),
+                        timeout).get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
                     throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed
@@ -353,7 +353,8 @@ final class Migration {
 
     /** Drops the entries older than {@link #GONE_TTL_NANOS} (oldest first: insertion order). */
     private static void prune(java.util.LinkedHashMap<Long, Long> byAge, long now) {
-        for (java.util.Iterator<Long> it = byAge.values().iterator(); it.hasNext() && now - it.next() > GONE_TTL_NANOS; ) {
+        java.util.Iterator<Long> it = byAge.values().iterator();
+        while (it.hasNext() && now - it.next() > GONE_TTL_NANOS) {
             it.remove();
         }
     }
