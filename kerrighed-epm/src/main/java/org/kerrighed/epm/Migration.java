@@ -232,7 +232,11 @@ final class Migration {
                     throw new MigrationException("process " + p.pid + " was not moved to node " + target + ": "
                             + e.getMessage(), e);
                 }
-                return settled(p, g, state, binding, tSafe, tExport, e);
+                try {
+                    return settled(p, g, state, binding, tSafe, tExport, e);
+                } finally {
+                    c.abort("the move of process " + p.pid + " was settled by asking node " + target);
+                }
             }
         }
 
