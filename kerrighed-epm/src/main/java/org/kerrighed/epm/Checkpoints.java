@@ -62,6 +62,9 @@ final class Checkpoints {
      * segments (id, key, size, page size, replication, mode).
      */
     private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
+
+    /** Tests only: called with the pid of a restarted process once its thread started, before STARTED is sent. */
+    static volatile java.util.function.IntConsumer afterStartForTests;
     static final String MANIFEST = "manifest.properties";
     private static final int FORMAT = 1;
 
@@ -101,6 +104,7 @@ final class Checkpoints {
             Map<Integer, Held> held = new LinkedHashMap<>();
             Path partial = null;
             boolean written = false;
+            long tAttempt = System.nanoTime();
             try {
                 synchronized (this) {
                     Files.createDirectories(base);
@@ -121,6 +125,11 @@ final class Checkpoints {
                     writeManifest(partial, root, version, held, o.description(), leftOut, pipes);
                     Path dir = base.resolve("v" + version);
                     syncTree(partial);
+                    if (System.nanoTime() - tAttempt > timeout.multipliedBy(3).toNanos()) {
+                        throw new KerrighedException("the checkpoint of application " + root + " took longer than its"
+                                + " processes stay frozen (" + timeout.multipliedBy(4) + " at the least, four call"
+                                + " timeouts): not written (raise the call timeout for checkpoints this large)");
+                    }
                     move(partial, dir);
                     fsyncDir(base);
                     written = true;
@@ -698,6 +707,7 @@ final class Checkpoints {
         Remap remap = new Remap(pidMap, nodeOf, app, rootParent, self, segMap, pipeMap, false);
         List<Conversation> started = new ArrayList<>();
         boolean done = false;
+        boolean starting = false;
         try {
             for (int[] p : procs) {
                 byte[] g = ghosts.get(p[0]);
@@ -709,6 +719,7 @@ final class Checkpoints {
             step(started, MoveStep.PREPARED, -1);
             step(started, MoveStep.COMMITTED, MoveStep.COMMIT);
             Child root = epm.reaper().register(caller, pidMap.get(app), nodeOf.get(app));
+            starting = true;
             step(started, MoveStep.STARTED, MoveStep.START);
             done = true;
             Map<Integer, Integer> nodes = new HashMap<>();
@@ -731,6 +742,9 @@ final class Checkpoints {
                     c.abort("restart abandoned");
                 }
             }
+            if (starting && !done) {
+                killStarted(app, pidMap.values());
+            }
             pipes.forEach(org.kerrighed.ipc.Pipe::close);      // the processes hold their own ends by now
         }
     }
@@ -752,6 +766,22 @@ final class Checkpoints {
         } catch (IOException | IllegalArgumentException e) {
             log.warn("node {}: the JAR of application {} carried by {} was not installed ({}): it is fetched from a"
                     + " live node that holds it", self, Applications.shortId(app), dir, e.toString());
+        }
+    }
+
+    /**
+     * A restart abandoned after START went out: the processes that started end (killed), so that none of the
+     * application runs without the others. Best effort: a process whose node cannot be reached is left to its node,
+     * which kills it when its conversation fails.
+     */
+    private void killStarted(int app, java.util.Collection<Integer> pids) {
+        for (int pid : pids) {
+            try {
+                epm.kill(pid, Signal.KILL);
+            } catch (RuntimeException e) {
+                log.debug("node {}: process {} of abandoned restart of application {} not killed: {}", self, pid, app,
+                        e.toString());
+            }
         }
     }
 
@@ -952,6 +982,7 @@ final class Checkpoints {
         GhostCodec.Binding binding = new GhostCodec.Binding(epm, o.remap());
         LocalProcess p = null;
         boolean installed = false;
+        boolean running = false;
         try {
             Ghost.Header h = epm.ghosts().check(buf, buf.length, source);
             if (h.kind() != Ghost.CHECKPOINT && h.kind() != Ghost.FORK) {
@@ -968,8 +999,23 @@ final class Checkpoints {
             c.send(new MoveStep(MoveStep.COMMITTED), timeout);
             expect(c, MoveStep.START);
             epm.startThread(p);
+            running = true;
+            java.util.function.IntConsumer hook = afterStartForTests;
+            if (hook != null) {
+                hook.accept(p.pid);
+            }
             c.send(new MoveStep(MoveStep.STARTED), timeout);
         } catch (Exception e) {
+            if (running) {                                      // it runs: it ends as a killed process does
+                log.warn("node {}: restarted process {} is killed: the restart was abandoned after it started ({})",
+                        self, p.pid, e.toString());
+                try {
+                    epm.kill(p.pid, Signal.KILL);
+                } catch (RuntimeException k) {
+                    e.addSuppressed(k);
+                }
+                throw e;
+            }
             if (installed) {
                 epm.uninstall(p);
             }

@@ -542,7 +542,9 @@ public final class Epm implements AutoCloseable {
 
     /** Makes {@code p}, rebuilt from a ghost, one of this node's processes, without starting it yet. */
     void installStopped(LocalProcess p) {
-        local.put(p.pid, p);
+        if (local.putIfAbsent(p.pid, p) != null) {
+            throw new KerrighedException("process " + p.pid + " already runs on node " + nodeId());
+        }
         table.takeOver(p);
     }
 

@@ -266,6 +266,45 @@ class CheckpointTest {
                 SpawnOptions.defaults().onNode(0).capabilities(CKPT));
     }
 
+    /**
+     * A restart that fails after its processes started (here, the last node to start its process fails to confirm
+     * it): every process of it ends at once, none is left running unlisted, and the same checkpoint restarts
+     * afterwards with its pids. The parts would run for seconds on their own.
+     */
+    @Test
+    void aRestartAbandonedAfterItsProcessesStartedLeavesNoneRunning() throws Exception {
+        ClusterProcess job = startJob("ckpt-abandoned", 150_000_000);   // about 5 s a part
+        Thread.sleep(150);
+        CheckpointReport r = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
+                .thenKill());
+        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        java.util.concurrent.atomic.AtomicInteger starts = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+        Checkpoints.afterStartForTests = pid -> {                   // the last to start: the others run by then
+            if (starts.incrementAndGet() == r.pids().size() && failed.compareAndSet(false, true)) {
+                throw new org.kerrighed.rpc.KerrighedException("test: process " + pid + "'s start not confirmed");
+            }
+        };
+        try {
+            assertThrows(org.kerrighed.rpc.KerrighedException.class, () -> nodes.epm(1).restart(r.directory(),
+                    RestartOptions.defaults()));
+        } finally {
+            Checkpoints.afterStartForTests = null;
+        }
+        assertTrue(failed.get(), "a node failed after its process started");
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        while (r.pids().stream().anyMatch(pid -> nodes.epm(0).status(pid).isPresent())) {
+            assertTrue(System.nanoTime() < deadline, "processes of the abandoned restart still run: "
+                    + r.pids().stream().map(pid -> nodes.epm(0).status(pid)).toList());
+            Thread.sleep(20);
+        }
+        Restarted again = nodes.epm(1).restart(r.directory(), RestartOptions.defaults());
+        assertEquals(job.pid(), again.root().pid(), "the same pids: none is held by a process left running");
+        nodes.epm(0).kill(again.root().pid(), Signal.KILL);
+        assertEquals(Signal.KILL, again.root().waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        nodes.epm(0).killGroup(again.root().pid(), Signal.KILL);
+    }
+
     @Test
     void aCheckpointedKilledAndRestartedApplicationEndsWithTheUninterruptedAnswer() throws Exception {
         long n = 30_000_000;
