@@ -16,13 +16,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An application checkpointed every period by the node that asked ({@link Epm#checkpointEvery}), and restarted
  * from its last checkpoint on the surviving nodes when a node it ran on fails (if asked): its processes still
- * alive elsewhere are killed first, then it is restarted with the same pids. Checkpointing stops when the
+ * alive elsewhere are killed first, then it is restarted with the same pids; a restart that fails is tried again,
+ * up to {@value #RESTART_ATTEMPTS} times in all, then {@link #onEnd()} fails. Checkpointing stops when the
  * application ends, or on {@link #close()}. Thread-safe.
  *
  * <p>The checkpoints live on this node's file system: if this node fails, nothing restarts the application.
  */
 public final class PeriodicCheckpoint implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeriodicCheckpoint.class);
+    static final int RESTART_ATTEMPTS = 3;
 
     private final Epm epm;
     private final Kddm kddm;
@@ -83,7 +85,7 @@ public final class PeriodicCheckpoint implements AutoCloseable {
 
     /**
      * Completes with the root's exit status when the application ends for good (not when it is killed by a node
-     * failure and restarted).
+     * failure and restarted), or exceptionally when it could not be restarted after a node failure.
      */
     public CompletableFuture<ExitStatus> onEnd() {
         return end;
@@ -149,44 +151,61 @@ public final class PeriodicCheckpoint implements AutoCloseable {
 
     private void restart(CheckpointReport r, Set<Integer> failed) {
         synchronized (lock) {
-            if (closed) {
-                return;
-            }
             try {
-                Set<Integer> alive = new HashSet<>();
-                for (int pid : r.pids()) {
+                for (int attempt = 1; !closed; attempt++) {
                     try {
-                        epm.kill(pid, Signal.KILL);
-                        alive.add(pid);
-                    } catch (KerrighedException gone) {
-                        // died with its node, or ended
-                    }
-                }
-                long deadline = System.nanoTime() + epm.callTimeout().toNanos();
-                for (int pid : alive) {
-                    while (epm.status(pid).filter(i -> i.state() != ProcessState.ZOMBIE).isPresent()) {
-                        if (System.nanoTime() > deadline) {
-                            throw new KerrighedException("process " + pid + " did not end after KILL");
+                        restartOnce(r, failed);
+                        return;
+                    } catch (RuntimeException e) {
+                        failures.incrementAndGet();
+                        if (attempt >= RESTART_ATTEMPTS) {
+                            log.error("node {}: application {} could not be restarted from {} ({} attempts): {}",
+                                    epm.nodeId(), app, r.directory(), attempt, e.getMessage(), e);
+                            end.completeExceptionally(new KerrighedException("application " + app + " could not be"
+                                    + " restarted from " + r.directory() + " after the failure of node(s) " + failed
+                                    + ": " + e.getMessage(), e));
+                            close();
+                            return;
                         }
-                        Thread.sleep(10);
+                        log.warn("node {}: restart {} of application {} from {} failed ({}): trying again",
+                                epm.nodeId(), attempt, app, r.directory(), e.getMessage());
+                        Thread.sleep(200L * attempt);
                     }
                 }
-                Restarted again = epm.restart(r.directory(), RestartOptions.defaults());
-                current = again.root();
-                restarts.incrementAndGet();
-                watch(again.root());
-                log.info("node {}: application {} restarted from {} after the failure of node(s) {}", epm.nodeId(), app,
-                        r.directory(), failed);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                failures.incrementAndGet();
-                log.error("node {}: application {} could not be restarted from {}: {}", epm.nodeId(), app,
-                        r.directory(), e.getMessage(), e);
             } finally {
                 restartingNow = false;
             }
         }
+    }
+
+    /** Kills what is left of the application, waits for it to end, and restarts it from {@code r}. */
+    private void restartOnce(CheckpointReport r, Set<Integer> failed) throws InterruptedException {
+        Set<Integer> alive = new HashSet<>();
+        for (int pid : r.pids()) {
+            try {
+                epm.kill(pid, Signal.KILL);
+                alive.add(pid);
+            } catch (KerrighedException gone) {
+                // died with its node, or ended
+            }
+        }
+        long deadline = System.nanoTime() + epm.callTimeout().toNanos();
+        for (int pid : alive) {
+            while (epm.status(pid).filter(i -> i.state() != ProcessState.ZOMBIE).isPresent()) {
+                if (System.nanoTime() > deadline) {
+                    throw new KerrighedException("process " + pid + " did not end after KILL");
+                }
+                Thread.sleep(10);
+            }
+        }
+        Restarted again = epm.restart(r.directory(), RestartOptions.defaults());
+        current = again.root();
+        restarts.incrementAndGet();
+        watch(again.root());
+        log.info("node {}: application {} restarted from {} after the failure of node(s) {}", epm.nodeId(), app,
+                r.directory(), failed);
     }
 
     /** Stops checkpointing (and restarting); the application goes on. Idempotent. */

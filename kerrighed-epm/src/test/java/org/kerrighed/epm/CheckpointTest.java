@@ -422,6 +422,7 @@ class CheckpointTest {
         assertEquals(expected(n), again.root().result().orElseThrow());
     }
 
+    /** Also: the first automatic restart fails after its processes started, and the second one succeeds. */
     @Test
     @Order(Integer.MAX_VALUE - 1)
     void aPeriodicallyCheckpointedApplicationIsRestartedWhenItsNodeFails() throws Exception {
@@ -432,8 +433,19 @@ class CheckpointTest {
                 CheckpointOptions.defaults().inDirectory(dir), true)) {
             EpmNodes.await(() -> pc.last().isPresent(), "a first checkpoint");
             assertTrue(pc.last().get().nodes().contains(1));
-            nodes.crash(1);
-            EpmNodes.await(() -> pc.restarts() == 1, "a restart");
+            java.util.concurrent.atomic.AtomicBoolean failedOnce = new java.util.concurrent.atomic.AtomicBoolean();
+            Checkpoints.afterStartForTests = pid -> {             // the first restart fails: it is tried again
+                if (failedOnce.compareAndSet(false, true)) {
+                    throw new org.kerrighed.rpc.KerrighedException("test: process " + pid + "'s start not confirmed");
+                }
+            };
+            try {
+                nodes.crash(1);
+                EpmNodes.await(() -> pc.restarts() == 1, "a restart");
+            } finally {
+                Checkpoints.afterStartForTests = null;
+            }
+            assertTrue(failedOnce.get() && pc.failures() >= 1, "the first restart failed");
             assertNotEquals(job, pc.root());
             assertEquals(job.pid(), pc.root().pid());
             assertEquals(ExitStatus.exited(0), pc.onEnd().get(60, java.util.concurrent.TimeUnit.SECONDS));
