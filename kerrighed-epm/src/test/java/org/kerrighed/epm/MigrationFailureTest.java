@@ -4,15 +4,21 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.kerrighed.epm.internal.EpmWire;
+import org.kerrighed.rpc.RpcNode;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -43,7 +49,7 @@ class MigrationFailureTest {
                 .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
         CountDownLatch reading = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicLong move = new java.util.concurrent.atomic.AtomicLong();
+        AtomicLong move = new AtomicLong();
         Migration.beforeInstallForTests = (pid, id) -> {
             if (pid == p.pid()) {
                 move.set(id);
@@ -59,13 +65,11 @@ class MigrationFailureTest {
             CompletableFuture<MigrationReport> moving = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(
                     p.pid(), 1));
             assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
-            int arrived = nodes.kddm(0).rpc().call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED,
-                    new org.kerrighed.epm.internal.EpmWire.Arrival(p.pid(), move.get())).get(5, TimeUnit.SECONDS);
+            int arrived = nodes.kddm(0).rpc().call(1, EpmWire.ARRIVED, new EpmWire.Arrival(p.pid(), move.get()))
+                    .get(5, TimeUnit.SECONDS);
             assertEquals(0, arrived, "not arrived while it is being read");
             release.countDown();
-            Throwable failed = moving.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
-            failed = failed instanceof java.util.concurrent.CompletionException ? failed.getCause() : failed;
-            assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
+            Throwable failed = refusal(moving);
             assertTrue(failed.getMessage().contains("stopped waiting"), failed.getMessage());
         } finally {
             Migration.beforeInstallForTests = null;
@@ -90,17 +94,15 @@ class MigrationFailureTest {
         GhostCodec.Sealed g = nodes.epm(0).ghosts().write(lp, Ghost.MIGRATION, lp.capture(java.util.List.of()),
                 new GhostCodec.Binding(nodes.epm(0)));
         long move = 0x5eed;
-        org.kerrighed.rpc.RpcNode rpc = nodes.kddm(0).rpc();
-        assertEquals(0, rpc.call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED,
-                new org.kerrighed.epm.internal.EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS));
-        java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
-                java.util.concurrent.ExecutionException.class, () -> rpc.call(1,
-                        org.kerrighed.epm.internal.EpmWire.GHOST_MOVE_SMALL, new org.kerrighed.epm.internal.EpmWire
-                                .Ghost(p.pid(), move, g.buf(), g.length())).get(5, TimeUnit.SECONDS));
+        RpcNode rpc = nodes.kddm(0).rpc();
+        assertEquals(0, rpc.call(1, EpmWire.ARRIVED, new EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS));
+        ExecutionException refused = assertThrows(ExecutionException.class, () -> rpc.call(1,
+                EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid(), move, g.buf(), g.length()))
+                .get(5, TimeUnit.SECONDS));
         assertTrue(refused.getCause().getMessage().contains("stopped waiting"), refused.getCause().getMessage());
         assertFalse(nodes.epm(1).isLocal(p.pid()), "not installed on node 1");
-        assertEquals(0, rpc.call(1, org.kerrighed.epm.internal.EpmWire.ARRIVED,
-                new org.kerrighed.epm.internal.EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS), "still no");
+        assertEquals(0, rpc.call(1, EpmWire.ARRIVED, new EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS),
+                "still no");
         assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
     }
 
@@ -114,9 +116,7 @@ class MigrationFailureTest {
         EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.MIGRATING).orElse(false)
                 || move.isDone(), "the move under way");
         nodes.crash(2);
-        Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
-        failed = failed instanceof java.util.concurrent.CompletionException ? failed.getCause() : failed;
-        assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
+        refusal(move);
         EpmNodes.await(() -> nodes.epm(1).status(p.pid()).map(i -> i.node() == 0
                 && i.state() != ProcessState.MIGRATING).orElse(false), "running on node 0 again");
         assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
@@ -126,5 +126,13 @@ class MigrationFailureTest {
         assertTrue(nodes.epm(0).migrate(nodes.epm(0).spawn(new MigrationTest.BigState(1024), SpawnOptions.defaults()
                 .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE))).pid(), 1).to() == 1,
                 "moves to a live node still work");
+    }
+
+    /** The move's failure, which must be a {@link MigrationException} (a move that succeeded fails the test). */
+    private static Throwable refusal(CompletableFuture<MigrationReport> move) throws Exception {
+        Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e).get();
+        failed = failed instanceof CompletionException ? failed.getCause() : failed;
+        assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
+        return failed;
     }
 }
