@@ -49,9 +49,9 @@ public final class Kddm implements AutoCloseable {
 
     private final Engine engine;
     private volatile org.kerrighed.kddm.access.CallerContext callers;
-    private final List<ViewListener> viewListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final java.util.concurrent.ExecutorService listenerThread = java.util.concurrent.Executors
-            .newSingleThreadExecutor(Thread.ofVirtual().name("kddm-views").factory());
+    // Each listener is told on a thread of its own, in view order: one that blocks delays only its own notices.
+    private final Map<ViewListener, java.util.concurrent.ExecutorService> viewListeners = new ConcurrentHashMap<>();
+    private volatile boolean closed;
     private final Path storage;
     private final Map<String, LinkerFactory> linkers = new ConcurrentHashMap<>();
     private final Map<Long, StaticDef> statics = new ConcurrentHashMap<>();
@@ -260,14 +260,25 @@ public final class Kddm implements AutoCloseable {
         tellListeners(epoch, members, failed);
     }
 
-    /** Adds a listener told of every later view (see {@link ViewListener}). */
+    /** Adds a listener told of every later view (see {@link ViewListener}); adding it twice adds it once. */
     public void addViewListener(ViewListener listener) {
-        viewListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+        java.util.Objects.requireNonNull(listener, "listener");
+        viewListeners.computeIfAbsent(listener, l -> java.util.concurrent.Executors.newSingleThreadExecutor(
+                Thread.ofVirtual().name("kddm-views").factory()));
+        if (closed) {
+            viewListeners.remove(listener).shutdownNow();
+        }
     }
 
-    /** Removes a listener added with {@link #addViewListener} (nothing if it is not there). */
+    /**
+     * Removes a listener added with {@link #addViewListener} (nothing if it is not there); notices already queued for
+     * it are still delivered.
+     */
     public void removeViewListener(ViewListener listener) {
-        viewListeners.remove(listener);
+        java.util.concurrent.ExecutorService e = viewListeners.remove(listener);
+        if (e != null) {
+            e.shutdown();
+        }
     }
 
     /** True when {@code node} is a member of the view this node has installed. */
@@ -286,19 +297,19 @@ public final class Kddm implements AutoCloseable {
         }
         java.util.Set<Integer> live = java.util.Set.copyOf(members);
         java.util.Set<Integer> dead = java.util.Set.copyOf(failed);
-        try {
-            listenerThread.execute(() -> {
-                for (ViewListener l : viewListeners) {
+        viewListeners.forEach((l, thread) -> {
+            try {
+                thread.execute(() -> {
                     try {
                         l.viewChanged(epoch, live, dead);
                     } catch (RuntimeException e) {
                         log.warn("node {}: view listener {} failed on view {}", nodeId(), l, epoch, e);
                     }
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
-            // this node stopped: no more notices
-        }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException gone) {
+                // this node stopped, or the listener was removed: no more notices for it
+            }
+        });
     }
 
     /**
@@ -437,7 +448,8 @@ public final class Kddm implements AutoCloseable {
     @Override
     public void close() {
         engine.stop("closed");
-        listenerThread.shutdownNow();
+        closed = true;
+        viewListeners.values().forEach(java.util.concurrent.ExecutorService::shutdownNow);
         if (mbean != null) {
             try {
                 ManagementFactory.getPlatformMBeanServer().unregisterMBean(mbean);

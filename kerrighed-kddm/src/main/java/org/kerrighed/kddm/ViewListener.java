@@ -4,8 +4,9 @@ import java.util.Set;
 
 /**
  * Told of each view KDDM installs, after KDDM applied it: services built on KDDM use it to drop waiters of dead
- * nodes, break barriers and wake sleepers. Called on one listener thread per node, in view order; a listener
- * may block (KDDM operations wait until the view is reconciled) but delays the next views' notices meanwhile.
+ * nodes, break barriers and wake sleepers. Each listener is called on a thread of its own, in view order; it may
+ * block (KDDM operations wait until the view is reconciled), which delays its own next notices but no other
+ * listener's. Listeners are not ordered with one another.
  */
 @FunctionalInterface
 public interface ViewListener {
