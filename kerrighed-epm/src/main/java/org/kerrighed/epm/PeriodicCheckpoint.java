@@ -7,7 +7,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -15,9 +21,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An application checkpointed every period by the node that asked ({@link Epm#checkpointEvery}), and restarted
- * from its last checkpoint on the surviving nodes when a node it ran on fails (if asked): its processes still
- * alive elsewhere are killed first, then it is restarted with the same pids; a restart that fails is tried again,
- * up to {@value #RESTART_ATTEMPTS} times in all, then {@link #onEnd()} fails. Checkpointing stops when the
+ * from its last checkpoint on the surviving nodes when a node it ran on fails (if asked): what is left of it is
+ * killed first (the processes of the checkpoint, their descendants now, and the members of the root's process
+ * group, so children started since the checkpoint do not run on beside the restarted ones), then it is restarted
+ * with the same pids; a restart that fails is tried again, up to {@value #RESTART_ATTEMPTS} times in all, then
+ * {@link #onEnd()} fails. Failures that come while a restart runs are checked once it is done: one that hit a node
+ * the restarted application runs on restarts it again, one that did not is ignored. Checkpointing stops when the
  * application ends, or on {@link #close()}. Thread-safe.
  *
  * <p>The checkpoints live on this node's file system: if this node fails, nothing restarts the application.
@@ -39,9 +48,10 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     private final Thread ticker;
     private final Object lock = new Object();
     private volatile CheckpointReport last;                     // written under lock
+    private volatile Set<Integer> runsOn = Set.of();           // nodes of the last checkpoint or restart; under lock
     private volatile ClusterProcess current;                   // the root of the last restart
     private volatile boolean closed;
-    private volatile boolean restartingNow;                    // survivors are being killed for a restart
+    private final AtomicInteger restartsDue = new AtomicInteger();   // failures noticed, not yet handled
 
     PeriodicCheckpoint(Epm epm, Kddm kddm, int app, ClusterProcess root, Duration period, CheckpointOptions options,
                        boolean restartOnFailure) {
@@ -92,25 +102,32 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     }
 
     private void watch(ClusterProcess root) {
-        if (root == null) {
-            return;
+        if (root != null) {
+            root.onExit().thenAccept(s -> endedFor(root));
         }
-        root.onExit().thenAccept(s -> {
-            if (root == current && !restartingNow && !lostANode()) {
-                end.complete(s);
-                close();
-            }
-        });
     }
 
     /**
-     * True when a node the application ran on at its last checkpoint is no longer a member: a restart follows, so
-     * an end of the root now (it died with its node, or ended on a child's reported death) is not final. The view
-     * is installed before anyone is told of it, so this holds before the reports of the lost processes arrive.
+     * The application ended for good if {@code root}, its current root, ended while no restart is due: called when
+     * the root ends, and when a restart is done (the root may have ended while it was due).
+     */
+    private void endedFor(ClusterProcess root) {
+        if (root == null || root != current || restartsDue.get() > 0 || lostANode() || !root.onExit().isDone()) {
+            return;
+        }
+        if (end.complete(root.onExit().join())) {
+            close();
+        }
+    }
+
+    /**
+     * True when a node the application ran on (at its last checkpoint or restart) is no longer a member: a restart
+     * follows, so an end of the root now (it died with its node, or ended on a child's reported death) is not
+     * final. The view is installed before anyone is told of it, so this holds before the reports of the lost
+     * processes arrive.
      */
     private boolean lostANode() {
-        CheckpointReport r = last;
-        return restartOnFailure && r != null && r.nodes().stream().anyMatch(n -> !kddm.isMember(n));
+        return restartOnFailure && last != null && runsOn.stream().anyMatch(n -> !kddm.isMember(n));
     }
 
     private void tick() {
@@ -124,13 +141,24 @@ public final class PeriodicCheckpoint implements AutoCloseable {
                 if (closed) {
                     return;
                 }
+                if (restartsDue.get() > 0 || lostANode()) {
+                    continue;                                   // a restart from the last checkpoint is due
+                }
                 try {
-                    last = epm.checkpoint(app, options);
+                    CheckpointReport r = epm.checkpoint(app, options);
+                    if (restartOnFailure && lostANode()) {      // a node failed meanwhile: it may lack processes
+                        log.warn("node {}: checkpoint {} of application {} is dropped: node(s) it ran on failed"
+                                + " while it was taken", epm.nodeId(), r.directory(), app);
+                        Checkpoints.deleteTree(r.directory());
+                        continue;
+                    }
+                    last = r;
+                    runsOn = Set.copyOf(r.nodes());
                 } catch (NoSuchProcessException gone) {
                     if (!restartOnFailure) {
                         close();
                     }
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | java.io.IOException e) {
                     failures.incrementAndGet();
                     log.warn("node {}: periodic checkpoint of application {} failed: {}", epm.nodeId(), app,
                             e.getMessage());
@@ -140,18 +168,27 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     }
 
     private void nodesFailed(Set<Integer> failed) {
-        CheckpointReport r = last;
-        if (closed || !restartOnFailure || r == null || failed.isEmpty()
-                || r.nodes().stream().noneMatch(failed::contains)) {
+        if (closed || !restartOnFailure || last == null || failed.isEmpty() || !hits(failed)) {
             return;
         }
-        restartingNow = true;
-        Thread.ofVirtual().name("krg-ckpt-restart-" + app).start(() -> restart(r, failed));
+        restartsDue.incrementAndGet();
+        Thread.ofVirtual().name("krg-ckpt-restart-" + app).start(() -> restart(failed));
     }
 
-    private void restart(CheckpointReport r, Set<Integer> failed) {
+    /** True when the application ran on one of {@code failed} (at its last checkpoint or restart). */
+    private boolean hits(Set<Integer> failed) {
+        return runsOn.stream().anyMatch(failed::contains);
+    }
+
+    private void restart(Set<Integer> failed) {
         synchronized (lock) {
             try {
+                if (!hits(failed)) {                   // a restart since this failure placed it elsewhere
+                    log.info("node {}: application {} no longer runs on node(s) {}: not restarted again",
+                            epm.nodeId(), app, failed);
+                    return;
+                }
+                CheckpointReport r = last;
                 for (int attempt = 1; !closed; attempt++) {
                     try {
                         restartOnce(r, failed);
@@ -175,15 +212,16 @@ public final class PeriodicCheckpoint implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
-                restartingNow = false;
+                restartsDue.decrementAndGet();
             }
         }
+        endedFor(current);
     }
 
     /** Kills what is left of the application, waits for it to end, and restarts it from {@code r}. */
     private void restartOnce(CheckpointReport r, Set<Integer> failed) throws InterruptedException {
         Set<Integer> alive = new HashSet<>();
-        for (int pid : r.pids()) {
+        for (int pid : leftOf(r)) {
             try {
                 epm.kill(pid, Signal.KILL);
                 alive.add(pid);
@@ -201,11 +239,43 @@ public final class PeriodicCheckpoint implements AutoCloseable {
             }
         }
         Restarted again = epm.restart(r.directory(), RestartOptions.defaults());
+        runsOn = Set.copyOf(again.nodes().values());
         current = again.root();
         restarts.incrementAndGet();
         watch(again.root());
         log.info("node {}: application {} restarted from {} after the failure of node(s) {}", epm.nodeId(), app,
                 r.directory(), failed);
+    }
+
+    /**
+     * The live processes of the application, from one {@code ps}: those of checkpoint {@code r}, their descendants
+     * (children started since the checkpoint), and the members of the process group its root leads (their orphans,
+     * whose parent died with its node).
+     */
+    private Set<Integer> leftOf(CheckpointReport r) {
+        Map<Integer, List<Integer>> children = new HashMap<>();
+        Set<Integer> out = new HashSet<>();
+        for (ProcessInfo p : epm.ps()) {
+            if (p.state() == ProcessState.ZOMBIE) {
+                continue;
+            }
+            children.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p.pid());
+            if (p.pgid() == app) {
+                out.add(p.pid());
+            }
+        }
+        Deque<Integer> todo = new ArrayDeque<>(r.pids());
+        todo.addAll(out);
+        while (!todo.isEmpty()) {
+            int pid = todo.pop();
+            out.add(pid);
+            for (int c : children.getOrDefault(pid, List.of())) {
+                if (!out.contains(c)) {
+                    todo.push(c);
+                }
+            }
+        }
+        return out;
     }
 
     /** Stops checkpointing (and restarting); the application goes on. Idempotent. */

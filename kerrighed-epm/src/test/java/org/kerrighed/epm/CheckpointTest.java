@@ -422,7 +422,11 @@ class CheckpointTest {
         assertEquals(expected(n), again.root().result().orElseThrow());
     }
 
-    /** Also: the first automatic restart fails after its processes started, and the second one succeeds. */
+    /**
+     * Also: the first automatic restart fails after its processes started, and the second one succeeds; a process
+     * started in the application's group after its checkpoint (not saved: it is no descendant of the root) is killed
+     * before the restart, not left running beside it.
+     */
     @Test
     @Order(Integer.MAX_VALUE - 1)
     void aPeriodicallyCheckpointedApplicationIsRestartedWhenItsNodeFails() throws Exception {
@@ -433,6 +437,9 @@ class CheckpointTest {
                 CheckpointOptions.defaults().inDirectory(dir), true)) {
             EpmNodes.await(() -> pc.last().isPresent(), "a first checkpoint");
             assertTrue(pc.last().get().nodes().contains(1));
+            assertEquals(job.pid(), nodes.epm(0).status(job.pid()).orElseThrow().pgid(), "the root leads its group");
+            int late = nodes.epm(0).spawn(new MigrationTest.Ticker(), SpawnOptions.defaults().onNode(2)
+                    .processGroup(job.pid()).capabilities(CKPT)).pid();
             java.util.concurrent.atomic.AtomicBoolean failedOnce = new java.util.concurrent.atomic.AtomicBoolean();
             Checkpoints.afterStartForTests = pid -> {             // the first restart fails: it is tried again
                 if (failedOnce.compareAndSet(false, true)) {
@@ -446,6 +453,8 @@ class CheckpointTest {
                 Checkpoints.afterStartForTests = null;
             }
             assertTrue(failedOnce.get() && pc.failures() >= 1, "the first restart failed");
+            assertTrue(nodes.epm(0).status(late).filter(i -> i.state() != ProcessState.ZOMBIE).isEmpty(),
+                    "the process started in the application's group since its checkpoint was killed");
             assertNotEquals(job, pc.root());
             assertEquals(job.pid(), pc.root().pid());
             assertEquals(ExitStatus.exited(0), pc.onEnd().get(60, java.util.concurrent.TimeUnit.SECONDS));
