@@ -220,7 +220,7 @@ final class Checkpoints {
     private List<ProcessInfo> tree(int root) {
         Map<Integer, List<ProcessInfo>> byParent = new HashMap<>();
         ProcessInfo top = null;
-        for (ProcessInfo p : epm.ps()) {
+        for (ProcessInfo p : epm.ps(true)) {                   // a node not heard from may hold some
             if (p.state() == ProcessState.ZOMBIE) {
                 continue;
             }

@@ -122,7 +122,7 @@ public final class Epm implements AutoCloseable {
             return null;
         });
         rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
-        rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> new EpmWire.ListReply(listLocal(r.onlyPid())));
+        rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> listReply(r));
         rpc.register(EpmWire.LOAD, HandlerKind.BLOCKING, (ctx, r) -> loads.current());      // reads /proc
         rpc.register(EpmWire.MIGRATE, HandlerKind.BLOCKING, (ctx, m) -> routeMigrate(m));
         rpc.register(EpmWire.MOVED, HandlerKind.BLOCKING, (ctx, m) -> reaper.moved(m));
@@ -720,10 +720,27 @@ public final class Epm implements AutoCloseable {
 
     /** Every process of the cluster (and every zombie), sorted by pid; nodes that do not answer are left out. */
     public List<ProcessInfo> ps() {
+        return ps(false);
+    }
+
+    /**
+     * {@link #ps()}; with {@code complete}, a node that does not answer is an error instead (what a checkpoint needs:
+     * the application may have processes there).
+     *
+     * @throws KerrighedException with {@code complete}, naming the nodes that did not answer and why
+     */
+    List<ProcessInfo> ps(boolean complete) {
         checkOpen();
         List<ProcessInfo> all = new ArrayList<>();
         MulticastResult<EpmWire.ListReply> r = await(rpc.multicast(members(), EpmWire.LIST, new EpmWire.ListRequest(0),
                 timeout), "list processes");
+        if (complete && !r.failures().isEmpty()) {
+            StringBuilder why = new StringBuilder();
+            r.failures().forEach((n, e) -> why.append(why.isEmpty() ? "" : "; ").append("node ").append(n)
+                    .append(": ").append(e.getMessage()));
+            throw new KerrighedException("the processes of node(s) " + new java.util.TreeSet<>(r.failures().keySet())
+                    + " could not be listed (" + why + ")");
+        }
         for (EpmWire.ListReply l : r.replies().values()) {
             all.addAll(l.processes());
         }
@@ -756,6 +773,11 @@ public final class Epm implements AutoCloseable {
             m.add(n);
         }
         return m;
+    }
+
+    /** This node's answer to a process list request (package-private: tests re-register it). */
+    EpmWire.ListReply listReply(EpmWire.ListRequest r) {
+        return new EpmWire.ListReply(listLocal(r.onlyPid()));
     }
 
     /** This node's processes, and the zombies among their children ({@code onlyPid} > 0: just that one). */

@@ -8,7 +8,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.kerrighed.epm.internal.EpmWire;
 import org.kerrighed.mm.Segment;
+import org.kerrighed.rpc.HandlerKind;
 import org.kerrighed.mm.SharedMemory;
 
 import java.nio.charset.StandardCharsets;
@@ -303,6 +305,33 @@ class CheckpointTest {
         nodes.epm(0).kill(again.root().pid(), Signal.KILL);
         assertEquals(Signal.KILL, again.root().waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
         nodes.epm(0).killGroup(again.root().pid(), Signal.KILL);
+    }
+
+    /**
+     * A node that does not answer the process list may hold processes of the application: the checkpoint is refused
+     * (not written without them), and the application goes on.
+     */
+    @Test
+    void aCheckpointIsRefusedWhenANodeDoesNotListItsProcesses() throws Exception {
+        ClusterProcess job = startJob("ckpt-unlisted", 150_000_000);
+        Thread.sleep(100);
+        org.kerrighed.rpc.RpcNode rpc2 = nodes.kddm(2).rpc();
+        rpc2.unregister(EpmWire.LIST.id());
+        rpc2.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> {
+            throw new IllegalStateException("test: node 2 does not list its processes");
+        });
+        try {
+            Exception e = assertThrows(org.kerrighed.rpc.KerrighedException.class,
+                    () -> nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)));
+            KerrighedExceptionCheck.assertMessage(e, "node(s) [2] could not be listed");
+        } finally {
+            rpc2.unregister(EpmWire.LIST.id());
+            rpc2.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> nodes.epm(2).listReply(r));
+        }
+        assertFalse(Files.exists(dir.resolve(String.valueOf(job.pid())).resolve("v1")));
+        assertFalse(job.onExit().isDone(), "the application goes on");
+        nodes.epm(0).killGroup(job.pid(), Signal.KILL);
+        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
     }
 
     @Test
