@@ -20,7 +20,10 @@ import java.util.function.UnaryOperator;
  *
  * <p><b>Failure.</b> A fenced or closed node throws {@link KddmException} from every method. With a
  * replication factor of 2 or more, a node's death loses no acknowledged write; with 1, objects whose only
- * copy died throw {@link ObjectLostException}.
+ * copy died throw {@link ObjectLostException}. A request that a node's departure may have lost (outstanding when
+ * the view without that node came, or sent while this node was reconciling that view) is sent again as soon as the
+ * view is reconciled here: it ends with the object, recovered on a new owner, or with {@link ObjectLostException},
+ * without waiting out the call timeout.
  *
  * @param <T> the type of the objects
  */

@@ -1,6 +1,8 @@
 package org.kerrighed.kddm;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.kerrighed.kddm.KddmNodes.Counter;
 import org.kerrighed.kddm.linkers.ObjectLinker;
 import org.kerrighed.rpc.testing.Await;
@@ -115,6 +117,54 @@ class KddmFailureTest {
                     assertInstanceOf(ObjectLostException.class, e.getCause(), "got " + e.getCause());
                 }
             }
+        }
+    }
+
+    /**
+     * A request for an object whose owner just died, issued on node 1 while the view that declares the owner failed
+     * reaches the survivors one at a time (node 1 first, or node 0 first). Node 1 asks the object's home, node 0,
+     * which, still on the old view, forwards the request to the dead owner, where it is lost: the request must be
+     * sent again once the view is reconciled, and end (with the recovered value, or lost) in well under the call
+     * timeout (10 s here), never by waiting it out. With replication 2 the object is recovered on node 0 (its
+     * backup), not on the requester, so only a new request brings it.
+     */
+    @ParameterizedTest(name = "replication {0}, {1}, node {2} learns first")
+    @CsvSource({"1, get, 1", "1, get, 0", "1, grab, 1", "1, grab, 0",
+            "2, get, 1", "2, get, 0", "2, grab, 1", "2, grab, 0"})
+    void aRequestRacingTheOwnersFailureViewEndsPromptly(int replication, String op, int learnsFirst)
+            throws Exception {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            var s = counters(nodes, replication);
+            write(s.get(2), 0, 10);         // node 2 owns object 0, backed up on node 0; its home is node 0
+            assertEquals(ObjState.WRITE_OWNER, s.get(2).stateOf(0));
+            var request = new java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<Long>>();
+            nodes.crash(2, learnsFirst == 1 ? List.of(1, 0) : List.of(0, 1), node -> {
+                if (node == learnsFirst) {
+                    request.set(java.util.concurrent.CompletableFuture.supplyAsync(() -> op.equals("get")
+                            ? read(s.get(1), 0) : s.get(1).update(0, c -> new Counter(c.value() + 1)).value()));
+                    sleep(200);         // node 0, on the old view or not synced yet, has had the request by now
+                }
+            });
+            try {
+                long v = request.get().get(3, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(2, replication, "a lost object read as " + v);
+                assertEquals(op.equals("get") ? 10 : 11, v);
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertEquals(1, replication, "a recovered object failed: " + e.getCause());
+                assertInstanceOf(ObjectLostException.class, e.getCause(), "got " + e.getCause());
+            } catch (java.util.concurrent.TimeoutException e) {
+                fail("the " + op + " was still waiting 3 s after every survivor installed the view: "
+                        + nodes.kddm(1).describe(1, 0) + " / " + nodes.kddm(0).describe(1, 0));
+            }
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
         }
     }
 

@@ -66,6 +66,7 @@ public final class Engine {
     private volatile int[] members;
     private volatile long epoch;
     private volatile boolean synced;                  // false until the first view is reconciled
+    private volatile boolean departurePending;        // a view being reconciled dropped members (failed or left)
     private boolean failurePending;                                  // recovery thread only
     private final Map<Integer, Wire.Report> reports = new HashMap<>();  // recovery thread only: this epoch's
     private final Map<Long, List<Wire.Report>> early = new HashMap<>(); // recovery thread only: later epochs
@@ -112,6 +113,16 @@ public final class Engine {
 
     boolean synced() {
         return synced;
+    }
+
+    /**
+     * True while a view that dropped members (failed or left) is being reconciled: a request sent now may reach a
+     * node still on the old view, which forwards it to a departed node where it is lost, so it must be sent again
+     * once the view is synced. Once every member's report has arrived, every member has installed the view and no
+     * one forwards to a departed node any more.
+     */
+    boolean requestsMayBeLost() {
+        return departurePending && !synced;
     }
 
     public long epoch() {
@@ -540,6 +551,9 @@ public final class Engine {
         }
         full = failure || failurePending || !synced;
         failurePending |= failure;
+        for (int m : members) {
+            departurePending |= Arrays.binarySearch(now, m) < 0;   // before adjust: see SetTable.sendRequest
+        }
         synchronized (syncWaiters) {
             synced = false;
         }
@@ -661,6 +675,7 @@ public final class Engine {
             resolveAll(t, s.getValue(), failure, now);
         }
         failurePending = false;
+        departurePending = false;
         List<Runnable> ws;
         synchronized (syncWaiters) {
             synced = true;

@@ -460,7 +460,6 @@ final class SetTable<T> implements KddmSet<T> {
 
     private void startRequest(Entry e, byte op, byte flags) {
         misses.increment();
-        e.resend = false;
         if (op == Wire.WRITE) {
             e.move(WAIT_OBJ_WRITE);
         } else if (e.state != WAIT_OBJ_WRITE) {
@@ -469,8 +468,14 @@ final class SetTable<T> implements KddmSet<T> {
         sendRequest(e, flags);
     }
 
-    /** Sends a new request (a fresh id) for what the entry's WAIT_OBJ_* state says it waits for. */
+    /**
+     * Sends a new request (a fresh id) for what the entry's WAIT_OBJ_* state says it waits for. One sent while a
+     * view that dropped members is being reconciled is marked to be sent again once it is synced, as {@link #adjust}
+     * marks those outstanding when the view came: a node still on the old view may forward it to a dead node, and
+     * nothing else would answer it before the call timeout.
+     */
     private void sendRequest(Entry e, byte flags) {
+        e.resend = engine.requestsMayBeLost();
         e.reqId = engine.nextReqId();
         e.reqSentNanos = System.nanoTime();
         byte f = (byte) ((flags & (Wire.F_NO_FT | Wire.F_TRY)) | (e.hasData ? Wire.F_HAS_COPY : 0));
@@ -1772,7 +1777,6 @@ final class SetTable<T> implements KddmSet<T> {
                     process(e, false, after);                  // ownership was frozen while the view changed
                 }
                 if (e.resend && e.state.waitingForObject()) {
-                    e.resend = false;
                     Acquire first = e.waiters.peek();
                     sendRequest(e, first == null ? 0 : first.flags);
                 }

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -112,6 +113,28 @@ public class KddmCluster implements AutoCloseable {
         rpc.stop(id);                   // first: nothing the dying node does afterwards reaches the others
         k.close();
         view(List.of(id));
+    }
+
+    /**
+     * Kills node {@code id} as {@link #crash} does, but the survivors learn of it one at a time, as when the
+     * membership's notices reach them at different moments: the view that declares it failed is installed on the
+     * nodes of {@code order} (every survivor, once) in turn, and {@code between} runs after each has installed it.
+     */
+    public synchronized void crash(int id, List<Integer> order, IntConsumer between) {
+        Kddm k = nodes.remove(id);
+        if (!new java.util.TreeSet<>(order).equals(nodes.keySet()) || order.size() != nodes.size()) {
+            nodes.put(id, k);
+            throw new IllegalArgumentException("order " + order + " must name every survivor " + nodes.keySet()
+                    + " once");
+        }
+        rpc.stop(id);
+        k.close();
+        epoch++;
+        List<Integer> live = new ArrayList<>(nodes.keySet());
+        for (int n : order) {
+            nodes.get(n).viewChanged(epoch, live, List.of(id));
+            between.accept(n);
+        }
     }
 
     /** Node {@code id} leaves gracefully: it hands its objects over, then the view without it is installed. */
