@@ -65,6 +65,8 @@ final class Checkpoints {
 
     /** Tests only: called with the pid of a restarted process once its thread started, before STARTED is sent. */
     static volatile java.util.function.IntConsumer afterStartForTests;
+    /** Tests only: called with the pid of a restarted process on START, before its thread starts. */
+    static volatile java.util.function.IntConsumer beforeStartForTests;
     static final String MANIFEST = "manifest.properties";
     private static final int FORMAT = 1;
 
@@ -708,6 +710,7 @@ final class Checkpoints {
         List<Conversation> started = new ArrayList<>();
         boolean done = false;
         boolean starting = false;
+        Child root = null;
         try {
             for (int[] p : procs) {
                 byte[] g = ghosts.get(p[0]);
@@ -718,7 +721,7 @@ final class Checkpoints {
             }
             step(started, MoveStep.PREPARED, -1);
             step(started, MoveStep.COMMITTED, MoveStep.COMMIT);
-            Child root = epm.reaper().register(caller, pidMap.get(app), nodeOf.get(app));
+            root = epm.reaper().register(caller, pidMap.get(app), nodeOf.get(app));
             starting = true;
             step(started, MoveStep.STARTED, MoveStep.START);
             done = true;
@@ -744,6 +747,9 @@ final class Checkpoints {
             }
             if (starting && !done) {
                 killStarted(app, pidMap.values());
+                // The caller got no handle on the root: its record goes, ended (a root that never started sends
+                // no exit notice, and a parent waiting for any child would wait for it forever).
+                epm.reaper().forget(root, ExitStatus.killed(Signal.KILL, "its restart was abandoned"));
             }
             pipes.forEach(org.kerrighed.ipc.Pipe::close);      // the processes hold their own ends by now
         }
@@ -998,6 +1004,10 @@ final class Checkpoints {
             installed = true;
             c.send(new MoveStep(MoveStep.COMMITTED), timeout);
             expect(c, MoveStep.START);
+            java.util.function.IntConsumer before = beforeStartForTests;
+            if (before != null) {
+                before.accept(p.pid);
+            }
             epm.startThread(p);
             running = true;
             java.util.function.IntConsumer hook = afterStartForTests;

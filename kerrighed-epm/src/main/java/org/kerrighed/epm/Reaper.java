@@ -82,6 +82,14 @@ final class Reaper {
         }
     }
 
+    /** Ends and drops record {@code c} of a child that its parent was never given (a restart abandoned). */
+    void forget(Child c, ExitStatus status) {
+        synchronized (lock) {
+            c.exited(status, null, null);
+            c.reap();
+        }
+    }
+
     private static long key(int parent, int child) {
         return (long) parent << 32 | (child & 0xffffffffL);
     }

@@ -308,6 +308,36 @@ class CheckpointTest {
     }
 
     /**
+     * A restart abandoned because its root's node failed to start it: the caller's record of the root (a child it
+     * was never given, which sends no exit notice) does not stay behind.
+     */
+    @Test
+    void aRestartWhoseRootNeverStartedLeavesNoChildRecord() throws Exception {
+        ClusterProcess job = startJob("ckpt-root-not-started", 150_000_000);
+        Thread.sleep(150);
+        CheckpointReport r = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
+                .thenKill());
+        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        Checkpoints.beforeStartForTests = pid -> {
+            if (pid == job.pid()) {
+                throw new org.kerrighed.rpc.KerrighedException("test: the root does not start");
+            }
+        };
+        try {
+            assertThrows(org.kerrighed.rpc.KerrighedException.class, () -> nodes.epm(1).restart(r.directory(),
+                    RestartOptions.defaults()));
+        } finally {
+            Checkpoints.beforeStartForTests = null;
+        }
+        assertEquals(null, nodes.epm(1).reaper().childrenOf(null).get(job.pid()), "INIT's record of the root");
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        while (r.pids().stream().anyMatch(pid -> nodes.epm(0).status(pid).isPresent())) {
+            assertTrue(System.nanoTime() < deadline, "processes of the abandoned restart still run");
+            Thread.sleep(20);
+        }
+    }
+
+    /**
      * A node that does not answer the process list may hold processes of the application: the checkpoint is refused
      * (not written without them), and the application goes on.
      */
