@@ -756,8 +756,20 @@ public final class Epm implements AutoCloseable {
             return Optional.of(here.getFirst());
         }
         int host = table.hostOf(pid);
-        List<Integer> ask = host >= 0 ? List.of(host) : members();
-        MulticastResult<EpmWire.ListReply> r = await(rpc.multicast(ask, EpmWire.LIST, new EpmWire.ListRequest(pid),
+        Optional<ProcessInfo> found = statusFrom(host >= 0 ? List.of(host) : members(), pid);
+        if (found.isEmpty() && host >= 0) {             // a row not written yet names the birth node: ask the others
+            List<Integer> others = members();
+            others.removeIf(n -> n == host || n == self);
+            found = statusFrom(others, pid);
+        }
+        return found;
+    }
+
+    private Optional<ProcessInfo> statusFrom(List<Integer> nodes, int pid) {
+        if (nodes.isEmpty()) {
+            return Optional.empty();
+        }
+        MulticastResult<EpmWire.ListReply> r = await(rpc.multicast(nodes, EpmWire.LIST, new EpmWire.ListRequest(pid),
                 timeout), "read the status of process " + pid);
         for (EpmWire.ListReply l : r.replies().values()) {
             if (!l.processes().isEmpty()) {

@@ -34,6 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class PeriodicCheckpoint implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeriodicCheckpoint.class);
     static final int RESTART_ATTEMPTS = 3;
+    /** Tests only: called on the ticker with each periodic checkpoint, before it is kept or dropped. */
+    static volatile java.util.function.Consumer<CheckpointReport> afterCheckpointForTests;
 
     private final Epm epm;
     private final Kddm kddm;
@@ -41,7 +43,7 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     private final Duration period;
     private final CheckpointOptions options;
     private final boolean restartOnFailure;
-    private final ViewListener listener = (epoch, members, failed) -> nodesFailed(failed);
+    private final ViewListener listener = (epoch, members, failed) -> viewChanged(members, failed);
     private final AtomicInteger restarts = new AtomicInteger();
     private final AtomicInteger failures = new AtomicInteger();
     private final CompletableFuture<ExitStatus> end = new CompletableFuture<>();
@@ -52,6 +54,8 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     private volatile ClusterProcess current;                   // the root of the last restart
     private volatile boolean closed;
     private final AtomicInteger restartsDue = new AtomicInteger();   // failures noticed, not yet handled
+    private final Set<Integer> left = java.util.concurrent.ConcurrentHashMap.newKeySet();   // left, not failed
+    private Set<Integer> members;                              // the view listener's thread only
 
     PeriodicCheckpoint(Epm epm, Kddm kddm, int app, ClusterProcess root, Duration period, CheckpointOptions options,
                        boolean restartOnFailure) {
@@ -63,6 +67,7 @@ public final class PeriodicCheckpoint implements AutoCloseable {
                 options.description()) : options;
         this.restartOnFailure = restartOnFailure;
         this.current = root;
+        this.members = memberSet();
         kddm.addViewListener(listener);
         this.ticker = Thread.ofVirtual().name("krg-ckpt-" + app).start(this::tick);
         watch(root);
@@ -127,7 +132,26 @@ public final class PeriodicCheckpoint implements AutoCloseable {
      * processes arrive.
      */
     private boolean lostANode() {
-        return restartOnFailure && last != null && runsOn.stream().anyMatch(n -> !kddm.isMember(n));
+        return restartOnFailure && last != null && !lost(runsOn).isEmpty();
+    }
+
+    /** The nodes of {@code nodes} that failed: no longer members, and not gone by leaving. */
+    private Set<Integer> lost(java.util.Collection<Integer> nodes) {
+        Set<Integer> out = new HashSet<>();
+        for (int n : nodes) {
+            if (!kddm.isMember(n) && !left.contains(n)) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    private Set<Integer> memberSet() {
+        Set<Integer> m = new HashSet<>();
+        for (int n : kddm.members()) {
+            m.add(n);
+        }
+        return m;
     }
 
     private void tick() {
@@ -146,10 +170,15 @@ public final class PeriodicCheckpoint implements AutoCloseable {
                 }
                 try {
                     CheckpointReport r = epm.checkpoint(app, options);
-                    if (restartOnFailure && lostANode()) {      // a node failed meanwhile: it may lack processes
-                        log.warn("node {}: checkpoint {} of application {} is dropped: node(s) it ran on failed"
-                                + " while it was taken", epm.nodeId(), r.directory(), app);
-                        Checkpoints.deleteTree(r.directory());
+                    java.util.function.Consumer<CheckpointReport> hook = afterCheckpointForTests;
+                    if (hook != null) {
+                        hook.accept(r);
+                    }
+                    Set<Integer> gone = new HashSet<>(runsOn);
+                    gone.addAll(r.nodes());
+                    gone = lost(gone);
+                    if (restartOnFailure && !gone.isEmpty()) {  // it may lack the processes of a node that failed
+                        drop(r, gone);
                         continue;
                     }
                     last = r;
@@ -167,55 +196,100 @@ public final class PeriodicCheckpoint implements AutoCloseable {
         }
     }
 
-    private void nodesFailed(Set<Integer> failed) {
-        if (closed || !restartOnFailure || last == null || failed.isEmpty() || !hits(failed)) {
+    /**
+     * A checkpoint taken while a node the application ran on failed: a restart from the last one is queued (the
+     * application counts as running on the checkpoint's nodes too), and the checkpoint deleted (renamed out of the
+     * versions first, so that a deletion cut short leaves no version behind). Under the lock.
+     */
+    private void drop(CheckpointReport r, Set<Integer> gone) throws java.io.IOException {
+        log.warn("node {}: checkpoint {} of application {} is dropped: node(s) {} it ran on failed while it was taken",
+                epm.nodeId(), r.directory(), app, gone);
+        Set<Integer> on = new HashSet<>(runsOn);
+        on.addAll(r.nodes());
+        runsOn = Set.copyOf(on);
+        queueRestart(gone);
+        java.nio.file.Path dropped = r.directory().resolveSibling("." + r.directory().getFileName() + ".dropped");
+        java.nio.file.Files.move(r.directory(), dropped, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Checkpoints.deleteTree(dropped);
+    }
+
+    /**
+     * Each view: the nodes that left (not failed) are remembered, and every failure queues a restart, which decides
+     * under the lock, against the nodes the application runs on then (a checkpoint or restart under way may be about
+     * to place it on a failed node), whether it is needed.
+     */
+    private void viewChanged(Set<Integer> now, Set<Integer> failed) {
+        for (int n : members) {
+            if (!now.contains(n) && !failed.contains(n)) {
+                left.add(n);
+            }
+        }
+        left.removeAll(now);                          // came back: a later departure counts afresh
+        members = Set.copyOf(now);
+        if (!failed.isEmpty()) {
+            queueRestart(failed);
+        }
+        endedFor(current);                            // a departure by leaving is not a lost node
+    }
+
+    private void queueRestart(Set<Integer> failed) {
+        if (closed || !restartOnFailure) {
             return;
         }
         restartsDue.incrementAndGet();
-        Thread.ofVirtual().name("krg-ckpt-restart-" + app).start(() -> restart(failed));
+        Thread.ofVirtual().name("krg-ckpt-restart-" + app).start(() -> restart(Set.copyOf(failed)));
     }
 
-    /** True when the application ran on one of {@code failed} (at its last checkpoint or restart). */
-    private boolean hits(Set<Integer> failed) {
-        return runsOn.stream().anyMatch(failed::contains);
-    }
-
+    /** Restarts the application if it runs (at its last checkpoint or restart) on a node that failed. */
     private void restart(Set<Integer> failed) {
-        synchronized (lock) {
-            try {
-                if (!hits(failed)) {                   // a restart since this failure placed it elsewhere
-                    log.info("node {}: application {} no longer runs on node(s) {}: not restarted again",
-                            epm.nodeId(), app, failed);
-                    return;
-                }
-                CheckpointReport r = last;
-                for (int attempt = 1; !closed; attempt++) {
-                    try {
-                        restartOnce(r, failed);
-                        return;
-                    } catch (RuntimeException e) {
-                        failures.incrementAndGet();
-                        if (attempt >= RESTART_ATTEMPTS) {
-                            log.error("node {}: application {} could not be restarted from {} ({} attempts): {}",
-                                    epm.nodeId(), app, r.directory(), attempt, e.getMessage(), e);
-                            end.completeExceptionally(new KerrighedException("application " + app + " could not be"
-                                    + " restarted from " + r.directory() + " after the failure of node(s) " + failed
-                                    + ": " + e.getMessage(), e));
-                            close();
-                            return;
-                        }
-                        log.warn("node {}: restart {} of application {} from {} failed ({}): trying again",
-                                epm.nodeId(), attempt, app, r.directory(), e.getMessage());
-                        Thread.sleep(200L * attempt);
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                restartsDue.decrementAndGet();
+        try {
+            synchronized (lock) {
+                restartLocked(failed);
             }
+        } finally {
+            endedFor(current);                        // the root may have ended while the restart was due
         }
-        endedFor(current);
+    }
+
+    private void restartLocked(Set<Integer> failed) {
+        try {
+            if (closed || runsOn.stream().noneMatch(failed::contains) && !lostANode()) {
+                log.debug("node {}: application {} does not run on failed node(s) {}: not restarted", epm.nodeId(),
+                        app, failed);
+                return;
+            }
+            CheckpointReport r = last;
+            if (r == null) {
+                end.completeExceptionally(new KerrighedException("application " + app + " lost its processes on"
+                        + " node(s) " + failed + " before its first checkpoint was complete: it cannot be restarted"));
+                close();
+                return;
+            }
+            for (int attempt = 1; !closed; attempt++) {
+                try {
+                    restartOnce(r, failed);
+                    return;
+                } catch (RuntimeException e) {
+                    failures.incrementAndGet();
+                    if (attempt >= RESTART_ATTEMPTS) {
+                        log.error("node {}: application {} could not be restarted from {} ({} attempts): {}",
+                                epm.nodeId(), app, r.directory(), attempt, e.getMessage(), e);
+                        end.completeExceptionally(new KerrighedException("application " + app + " could not be"
+                                + " restarted from " + r.directory() + " after the failure of node(s) " + failed
+                                + ": " + e.getMessage(), e));
+                        close();
+                        return;
+                    }
+                    log.warn("node {}: restart {} of application {} from {} failed ({}): trying again",
+                            epm.nodeId(), attempt, app, r.directory(), e.getMessage());
+                    Thread.sleep(200L * attempt);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            restartsDue.decrementAndGet();
+        }
     }
 
     /** Kills what is left of the application, waits for it to end, and restarts it from {@code r}. */
@@ -255,7 +329,7 @@ public final class PeriodicCheckpoint implements AutoCloseable {
     private Set<Integer> leftOf(CheckpointReport r) {
         Map<Integer, List<Integer>> children = new HashMap<>();
         Set<Integer> out = new HashSet<>();
-        for (ProcessInfo p : epm.ps()) {
+        for (ProcessInfo p : epm.ps(true)) {             // a node not heard from may run some: try again later
             if (p.state() == ProcessState.ZOMBIE) {
                 continue;
             }

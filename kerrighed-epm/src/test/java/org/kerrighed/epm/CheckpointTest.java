@@ -255,7 +255,7 @@ class CheckpointTest {
         return nodes.shm(0).open(name.hashCode() & 0xfffff, 4096, SharedMemory.CREATE | 0600);
     }
 
-    private static long expected(long n) {
+    static long expected(long n) {
         long s = 0;
         for (long i = 0; i < n; i++) {
             s += (i * 31 + 7) % 1009;

@@ -39,7 +39,9 @@ final class TestPrograms {
             .register(30_026, CheckpointTest.Producer.class)
             .register(30_027, CheckpointTest.Consumer.class)
             .register(30_028, MigrationTest.Forker.class)
-            .register(30_029, MigrationTest.BigState.class);
+            .register(30_029, MigrationTest.BigState.class)
+            .register(30_030, PeriodicCheckpointTest.QuickRoot.class)
+            .register(30_031, PeriodicCheckpointTest.LeaveRoot.class);
 
     private TestPrograms() {
     }
