@@ -56,7 +56,12 @@ final class DataPath {
     static final ServiceKey<Op, byte[]> READ = ServiceKey.of(192, "fs.read", Op.class, byte[].class);
     static final ServiceKey<Long, Boolean> FORCE = ServiceKey.of(193, "fs.force", Long.class, Boolean.class);
 
-    enum Kind { WRITE, WHOLE, TRUNCATE, DELETE, READ }
+    /**
+     * WRITE and TRUNCATE come from a chunk's acting primary (a replica checks that); WHOLE and COPY are a repair's
+     * copy of a chunk to a node not listed yet (its first piece, which replaces the file, and the others); a
+     * TRUNCATE also sets the file's size, at the primary, under the chunk's lock.
+     */
+    enum Kind { WRITE, WHOLE, TRUNCATE, DELETE, READ, COPY }
 
     /** One operation on one chunk. */
     record Op(Kind kind, long inode, int index, int generation, long offset, int length, byte[] data,
@@ -115,6 +120,17 @@ final class DataPath {
         }
     }
 
+    /**
+     * A replica's answer that the node that sent it a write is not the chunk's acting primary by the chunk's list now
+     * (a node back from the dead, or a list changed by a repair): the sender answers {@link NotPrimary}, and the
+     * replica stays listed.
+     */
+    static final class StaleSender extends IOException {
+        StaleSender(String message) {
+            super(message);
+        }
+    }
+
     private final Kddm kddm;
     private final Namespace ns;
     private final ChunkStore store;
@@ -122,8 +138,14 @@ final class DataPath {
     private final Runnable repairNeeded;
     private final ReentrantLock[] locks = new ReentrantLock[LOCKS];
     private final Map<Integer, Long> fullUntil = new ConcurrentHashMap<>();
+    /** When each node last failed a read of ours: such a node is asked last for a while ({@link #nearest}). */
+    private final Map<Integer, Long> readFailed = new ConcurrentHashMap<>();
+    private static final long READ_AVOID_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     private final int piece;
     private final int writePiece;
+    // False until this node's chunk store was checked against the chunk lists (a node back with an emptied disk
+    // leaves them first): until then it serves no chunk, not even its own reads from it.
+    private volatile boolean ready;
 
     DataPath(Kddm kddm, Namespace ns, ChunkStore store, Placement placement, Runnable repairNeeded) {
         this.kddm = kddm;
@@ -138,8 +160,13 @@ final class DataPath {
         this.piece = Math.min(MAX_PIECE, Math.max(4096, rpc.config().maxFrameBytes() / 2));
         this.writePiece = Math.min(STREAM_PIECE, piece);
         rpc.register(PRIMARY, HandlerKind.BLOCKING, (ctx, op) -> primary(op));
-        rpc.registerOrdered(REPLICA, op -> op.inode() * 31 + op.index(), (ctx, op) -> replica(op));
-        rpc.register(READ, HandlerKind.BLOCKING, (ctx, op) -> readLocal(op));
+        rpc.registerOrdered(REPLICA, op -> op.inode() * 31 + op.index(), (ctx, op) -> replica(ctx.caller(), op));
+        rpc.register(READ, HandlerKind.BLOCKING, (ctx, op) -> {
+            if (!ready) {
+                throw new NotPrimary("node " + me() + " is still checking its chunk store");
+            }
+            return readLocal(op);
+        });
         rpc.register(FORCE, HandlerKind.BLOCKING, (ctx, ino) -> {
             store.force(ino);
             return true;
@@ -155,6 +182,11 @@ final class DataPath {
 
     int me() {
         return kddm.nodeId();
+    }
+
+    /** This node's chunk store was checked: it serves chunks from now on. */
+    void ready() {
+        ready = true;
     }
 
     ReentrantLock lock(long inode, int index) {
@@ -214,14 +246,17 @@ final class DataPath {
         awaitAll(pending);
     }
 
-    /** Sends one write, truncation or delete to the chunk's acting primary, allocating the chunk if needed. */
-    void send(Op op) throws IOException {
+    /**
+     * Sends one write, truncation or delete to the chunk's acting primary, allocating the chunk if needed. Returns
+     * false when the chunk is a hole (a truncation or delete then has nothing to do), true once it was applied.
+     */
+    boolean send(Op op) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Inode inode = ns.inode(op.inode());
             int[] reps = inode.replicas(op.index());
             if (reps == null) {
                 if (op.kind() != Kind.WRITE) {
-                    return;                              // a hole: nothing to cut or delete
+                    return false;                        // a hole: nothing to cut or delete
                 }
                 inode = allocate(op.inode(), op.index(), op.index());
                 reps = inode.replicas(op.index());
@@ -239,7 +274,7 @@ final class DataPath {
                 } else {
                     await(kddm.rpc().call(target, PRIMARY, sent));
                 }
-                return;
+                return true;
             } catch (NotPrimary | Retry again) {
                 if (attempt >= ATTEMPTS) {
                     throw new FileSystemException("inode " + op.inode(), null, "chunk " + op.index()
@@ -269,15 +304,19 @@ final class DataPath {
      * shortest round trip at the last heartbeat (links not yet measured count as slow), or -1.
      */
     private int nearest(int[] reps) {
-        if (contains(reps, me())) {
+        if (contains(reps, me()) && ready) {
             return me();
         }
         Map<Integer, Long> rtt = kddm.rpc().lastRttMicros();
+        long now = System.nanoTime();
         int best = -1;
         long bestRtt = Long.MAX_VALUE;
         for (int n : reps) {
-            if (kddm.isMember(n)) {
-                long r = rtt.getOrDefault(n, Long.MAX_VALUE - 1);
+            if (n == me() || kddm.isMember(n)) {
+                long r = n == me() ? Long.MAX_VALUE - 2 : rtt.getOrDefault(n, Long.MAX_VALUE - 3);
+                if (now - readFailed.getOrDefault(n, now - READ_AVOID_NANOS) < READ_AVOID_NANOS) {
+                    r = Long.MAX_VALUE - 1;                    // failed a read lately: asked last
+                }
                 if (best < 0 || r < bestRtt) {
                     best = n;
                     bestRtt = r;
@@ -348,23 +387,26 @@ final class DataPath {
                         + " is lost: none of its nodes " + Arrays.toString(reps) + " is alive");
             }
             try {
-                boolean found;
-                if (from == me()) {
-                    found = store.read(inode.id(), index, gen, offset, piece, piece.remaining()) >= 0;
-                } else {
-                    byte[] b = await(kddm.rpc().call(from, READ,
-                            new Op(Kind.READ, inode.id(), index, gen, offset, piece.remaining(), null)));
-                    found = b != null;
-                    if (found) {
-                        piece.put(b);
+                IOException failed = null;
+                boolean none = false;
+                try {
+                    if (readFrom(from, inode.id(), index, gen, offset, piece)) {
+                        return;
                     }
+                    none = true;
+                } catch (Retry | FileSystemException e) {
+                    failed = e;                                // a copy that did not answer: another one may
+                    readFailed.put(from, System.nanoTime());
+                    piece.rewind();
                 }
-                if (!found) {
+                if (none) {
                     Inode now = ns.inode(inode.id());         // NoSuchFileException once the file is deleted
                     if (now.generation(index) != gen || !Arrays.equals(now.replicas(index), reps)) {
                         throw new Retry(new IOException("the copy on node " + from + " went away"));
                     }
-                    readElsewhere(inode.id(), index, gen, offset, piece, reps, from);
+                }
+                if (readElsewhere(inode.id(), index, gen, offset, piece, reps, from, failed)) {
+                    return;
                 }
                 zero(piece);                                   // never written anywhere: a hole, or past its end
                 return;
@@ -381,29 +423,60 @@ final class DataPath {
     }
 
     /**
-     * A listed node had no file for the chunk: asks the other live listed nodes, so that a copy lost with a node's
-     * disk is never read as zeros while another copy has the bytes. Leaves {@code piece} as it is when none has a
-     * file (the chunk was placed but never written).
+     * Reads a piece from node {@code n}'s copy into {@code piece}: false when it has no file for the chunk.
+     *
+     * @throws Retry when the node did not answer (or is still checking its store); other I/O errors as they come
      */
-    private void readElsewhere(long ino, int index, int gen, long offset, ByteBuffer piece, int[] reps, int tried)
-            throws IOException {
+    private boolean readFrom(int n, long ino, int index, int gen, long offset, ByteBuffer piece) throws IOException {
+        if (n == me()) {
+            if (!ready) {
+                throw new Retry(new IOException("node " + me() + " is still checking its chunk store"));
+            }
+            return store.read(ino, index, gen, offset, piece, piece.remaining()) >= 0;
+        }
+        byte[] b = await(kddm.rpc().call(n, READ, new Op(Kind.READ, ino, index, gen, offset, piece.remaining(),
+                null)));
+        if (b == null) {
+            return false;
+        }
+        piece.put(b);
+        return true;
+    }
+
+    /**
+     * Node {@code tried} had no file for the chunk ({@code failed} null), or could not be read ({@code failed}):
+     * asks the other live listed nodes, so that a copy lost with a node's disk is never read as zeros while another
+     * copy has the bytes, and a copy that does not answer does not fail the read while another one does. True when
+     * one had the bytes; false when none has a file (the chunk was placed but never written).
+     *
+     * @throws Retry when no copy could be read and one (or {@code tried}) failed: its bytes may exist
+     */
+    private boolean readElsewhere(long ino, int index, int gen, long offset, ByteBuffer piece, int[] reps, int tried,
+                                  IOException failed) throws IOException {
+        List<Integer> others = new ArrayList<>();
         for (int n : reps) {
-            if (n == tried || !(n == me() || kddm.isMember(n))) {
-                continue;
-            }
-            if (n == me()) {
-                if (store.read(ino, index, gen, offset, piece, piece.remaining()) >= 0) {
-                    return;
-                }
-                continue;
-            }
-            byte[] b = await(kddm.rpc().call(n, READ, new Op(Kind.READ, ino, index, gen, offset, piece.remaining(),
-                    null)));
-            if (b != null) {
-                piece.put(b);
-                return;
+            if (n != tried && (n == me() || kddm.isMember(n))) {
+                others.add(n);
             }
         }
+        long now = System.nanoTime();
+        others.sort(java.util.Comparator.comparing(n -> now - readFailed.getOrDefault(n, now - READ_AVOID_NANOS)
+                < READ_AVOID_NANOS));                          // a copy that failed lately: last
+        for (int n : others) {
+            try {
+                if (readFrom(n, ino, index, gen, offset, piece)) {
+                    return true;
+                }
+            } catch (Retry | FileSystemException e) {
+                failed = failed == null ? e : failed;
+                readFailed.put(n, System.nanoTime());
+                piece.rewind();
+            }
+        }
+        if (failed != null) {
+            throw failed instanceof Retry r ? r : new Retry(failed);
+        }
+        return false;
     }
 
     private static void zero(ByteBuffer b) {
@@ -482,6 +555,9 @@ final class DataPath {
         int[] reps;
         lock.lock();
         try {
+            if (!ready) {
+                throw new NotPrimary("node " + me() + " is still checking its chunk store");
+            }
             Inode inode = ns.inode(op.inode());
             reps = inode.replicas(op.index());
             if (reps == null || inode.generation(op.index()) != op.generation() || !contains(reps, me())) {
@@ -511,12 +587,27 @@ final class DataPath {
             if (local != null) {
                 // This copy missed the operation: it must leave the list before the lock lets anything else in
                 // (a repair would copy the stale chunk, a later write would still find this node its primary).
-                return settle(op, reps, sent, to, failed, local);
+                boolean done = settle(op, reps, sent, to, failed, local);
+                truncated(op, inode);
+                return done;
             }
+            truncated(op, inode);
         } finally {
             lock.unlock();
         }
         return settle(op, reps, sent, to, failed, null);
+    }
+
+    /**
+     * After a TRUNCATE's cut, under the chunk's lock: the file's size is set, before any write of the chunk that
+     * comes after the cut. A write that landed before the cut, or whose size change sees the truncation counted, is
+     * done again after it ({@link FsEngine#write}), so no byte past the new end is left in the chunk.
+     */
+    private void truncated(Op op, Inode inode) throws IOException {
+        if (op.kind() == Kind.TRUNCATE) {
+            long size = (long) op.index() * inode.chunkSize() + op.offset();
+            ns.update(op.inode(), i -> i.truncated(Math.min(i.size(), size), op.index() + 1, Clock.micros()));
+        }
     }
 
     /**
@@ -527,12 +618,17 @@ final class DataPath {
     private boolean settle(Op op, int[] reps, List<CompletableFuture<Boolean>> sent, List<Integer> to,
                            List<Integer> failed, IOException local) throws IOException {
         int applied = local == null ? 1 : 0;
+        RemoteException stale = null;
         for (int i = 0; i < sent.size(); i++) {
             try {
                 sent.get(i).join();
                 applied++;
             } catch (CompletionException | java.util.concurrent.CancellationException e) {
                 Throwable cause = unwrap(e);
+                if (cause instanceof RemoteException r && r.remoteType().endsWith("$StaleSender")) {
+                    stale = r;                                 // this node is not the primary: the caller looks again
+                    continue;
+                }
                 if (cause instanceof RemoteException r && String.valueOf(r.getMessage()).contains("no space")) {
                     markFull(to.get(i));
                 }
@@ -540,6 +636,10 @@ final class DataPath {
                         to.get(i), op.kind(), op.index(), op.inode(), cause.toString());
                 failed.add(to.get(i));
             }
+        }
+        if (stale != null) {
+            throw new NotPrimary("node " + me() + " is not the acting primary of chunk " + op.index() + " of inode "
+                    + op.inode() + " by its list now (" + stale.getMessage() + ")");
         }
         if (applied == 0) {
             throw local;                                       // nothing changed anywhere: the caller sees why
@@ -576,16 +676,42 @@ final class DataPath {
         return now == null ? reps : now;
     }
 
-    /** Applies {@code op} to this node's copy, as a replica. */
-    boolean replica(Op op) throws IOException {
-        apply(op);
-        return true;
+    /**
+     * Applies {@code op} from node {@code from} to this node's copy, as a replica. A write or truncation must come
+     * from the chunk's acting primary by the chunk's list now, and name its generation, checked under the chunk's
+     * lock (which a repair holds from its read of the chunk to its change of the list): a node that came back and
+     * still takes itself for the primary, or a primary whose list a repair changed, cannot add a write to a copy
+     * after the repair read it. A repair's copies (to a node not listed yet) and deletions are applied as they come.
+     */
+    boolean replica(int from, Op op) throws IOException {
+        if (op.kind() != Kind.WRITE && op.kind() != Kind.TRUNCATE) {
+            apply(op);
+            return true;
+        }
+        ReentrantLock lock = lock(op.inode(), op.index());
+        lock.lock();
+        try {
+            Inode inode = ns.read(op.inode()).orElse(null);
+            int[] reps = inode == null ? null : inode.replicas(op.index());
+            if (reps == null || inode.generation(op.index()) != op.generation() || !contains(reps, me())
+                    || firstLive(reps) != from) {
+                throw new StaleSender("node " + me() + " does not take " + op.kind() + " of chunk " + op.index()
+                        + " of inode " + op.inode() + " generation " + op.generation() + " from node " + from
+                        + ": its list is " + (reps == null ? "gone" : Arrays.toString(reps) + " generation "
+                        + inode.generation(op.index())));
+            }
+            apply(op);
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void apply(Op op) throws IOException {
         switch (op.kind()) {
             case WRITE -> store.write(op.inode(), op.index(), op.generation(), op.offset(), op.bytes(), false);
             case WHOLE -> store.write(op.inode(), op.index(), op.generation(), 0, op.bytes(), true);
+            case COPY -> store.write(op.inode(), op.index(), op.generation(), op.offset(), op.bytes(), false);
             case TRUNCATE -> store.truncate(op.inode(), op.index(), op.generation(), op.offset());
             case DELETE -> store.delete(op.inode(), op.index(), op.generation());
             case READ -> throw new IllegalArgumentException("a read is not applied");
@@ -593,7 +719,7 @@ final class DataPath {
     }
 
     /** A chunk's bytes held here, or null when this node has no file for it. */
-    private byte[] readLocal(Op op) throws IOException {
+    byte[] readLocal(Op op) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(op.length());
         int got = store.read(op.inode(), op.index(), op.generation(), op.offset(), b, op.length());
         return got < 0 ? null : got == op.length() ? b.array() : Arrays.copyOf(b.array(), got);

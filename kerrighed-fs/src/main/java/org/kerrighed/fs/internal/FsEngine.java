@@ -288,21 +288,40 @@ public final class FsEngine implements AutoCloseable {
     /** Cuts the file to {@code size} bytes (no effect when it is not longer). */
     public void truncate(long ino, long size) throws IOException {
         open();
-        Inode file = ns.inode(ino);
-        if (size >= file.size()) {
-            return;
+        for (int attempt = 1; ; attempt++) {
+            Inode file = ns.inode(ino);
+            if (size >= file.size()) {
+                return;
+            }
+            int cs = file.chunkSize();
+            int keep = (int) ((size + cs - 1) / cs);
+            boolean cut = size % cs != 0;
+            if (cut && file.replicas(keep - 1) != null) {
+                // The chunk's primary cuts it and sets the size under the chunk's lock, so that no write lands
+                // past the new end between the two (it would come back when the file grows again).
+                if (data.send(new DataPath.Op(DataPath.Kind.TRUNCATE, ino, keep - 1, 0, size % cs, 0, null))) {
+                    data.deleteChunks(file, keep);
+                    return;
+                }
+            } else {
+                Inode[] before = new Inode[1];
+                ns.update(ino, i -> {
+                    if (cut && i.replicas(keep - 1) != null) {
+                        return i;                          // a write placed the chunk meanwhile: it must be cut
+                    }
+                    before[0] = i;
+                    return i.truncated(Math.min(i.size(), size), keep, Clock.micros());
+                });
+                if (before[0] != null) {
+                    data.deleteChunks(before[0], keep);
+                    return;
+                }
+            }
+            if (attempt == WRITE_ATTEMPTS) {
+                throw new FileSystemException("inode " + ino, null, "the truncation to " + size + " bytes raced "
+                        + attempt + " writes that placed its last chunk; nothing more was tried");
+            }
         }
-        int cs = file.chunkSize();
-        int keep = (int) ((size + cs - 1) / cs);
-        if (size % cs != 0 && file.replicas(keep - 1) != null) {
-            data.send(new DataPath.Op(DataPath.Kind.TRUNCATE, ino, keep - 1, 0, size % cs, 0, null));
-        }
-        Inode[] before = new Inode[1];
-        ns.update(ino, i -> {
-            before[0] = i;
-            return i.truncated(Math.min(i.size(), size), keep, Clock.micros());
-        });
-        data.deleteChunks(before[0], keep);
     }
 
     /** Returns once the file's bytes are on the disks (fsynced) of every live replica. */

@@ -34,6 +34,11 @@ final class Repairer implements AutoCloseable {
 
     static final ServiceKey<Integer, Report> STATUS = ServiceKey.of(194, "fs.status", Integer.class, Report.class);
 
+    /** Tests only: called with the inode and chunk index of a repair once it read the chunk, before it copies it. */
+    static volatile java.util.function.ObjIntConsumer<Long> beforeCopyForTests;
+    /** Tests only: called with the node id before the node checks its chunk store. */
+    static volatile java.util.function.IntConsumer beforeIdentifyForTests;
+
     /** One node's storage and repair figures. */
     record Report(FsStatus.NodeStorage storage, long repairsDone, long repairBytes, boolean repairing) {
     }
@@ -89,8 +94,37 @@ final class Repairer implements AutoCloseable {
                 store.quota(), store.freeBytes()), repairs.get(), repairBytes.get(), repairing);
     }
 
+    /**
+     * Checks this node's chunk store against the chunk lists ({@link #checkStorage}), then lets the data path serve
+     * chunks; tried again (every 100 ms, then every second) until it is done: until then the node serves no chunk
+     * (the KDDM sets it needs may not be reachable while the cluster starts).
+     */
+    private void identify() throws InterruptedException {
+        java.util.function.IntConsumer hook = beforeIdentifyForTests;
+        if (hook != null) {
+            hook.accept(kddm.nodeId());
+        }
+        for (int attempt = 1; !closed; attempt++) {
+            try {
+                checkStorage();
+                data.ready();
+                return;
+            } catch (IOException | RuntimeException e) {
+                if (attempt % 10 == 0) {
+                    log.warn("fs: node {} could not check its chunk store yet ({}): it serves no chunk until it has",
+                            kddm.nodeId(), e.toString());
+                }
+                Thread.sleep(attempt < 10 ? 100 : 1000);
+            }
+        }
+    }
+
     private void loop() {
-        boolean identified = false;
+        try {
+            identify();
+        } catch (InterruptedException e) {
+            return;
+        }
         while (!closed) {
             synchronized (wake) {
                 if (!nudged.get()) {
@@ -106,10 +140,6 @@ final class Repairer implements AutoCloseable {
                 return;
             }
             try {
-                if (!identified) {
-                    checkStorage();
-                    identified = true;
-                }
                 pass();
                 if (++passes % GC_EVERY == 0) {
                     collect();
@@ -210,12 +240,13 @@ final class Repairer implements AutoCloseable {
         lock.lock();
         try {
             Inode file = ns.read(ino).orElse(null);
-            int[] reps = file == null ? null : file.replicas(index);
-            if (reps == null) {
+            int[] listed = file == null ? null : file.replicas(index);
+            if (listed == null) {
                 return;
             }
+            int[][] list = {listed};                           // the list now: fenced below
             int gen = file.generation(index);
-            int[] live = live(reps);
+            int[] live = live(listed);
             if (live.length == 0 || live[0] != kddm.nodeId()) {
                 return;
             }
@@ -226,8 +257,23 @@ final class Repairer implements AutoCloseable {
                 dropped.add(keep.removeLast());
             }
             if (keep.size() < want) {
+                if (live.length != listed.length) {
+                    // The dead nodes leave the list before the chunk is read: one that comes back meanwhile is not
+                    // its primary any more, so its writes go through this node (after the copy), not around it.
+                    int[] fenced = live;
+                    Inode after = ns.update(ino, i -> i.generation(index) == gen
+                            && Arrays.equals(i.replicas(index), listed) ? i.withChunk(index, gen, fenced) : i);
+                    if (after.generation(index) != gen || !Arrays.equals(after.replicas(index), fenced)) {
+                        return;                                // changed meanwhile: the next pass looks again
+                    }
+                    list[0] = fenced;
+                }
                 byte[] whole = store.readWhole(ino, index, gen);
-                for (int n : placement.candidates(reps, Map.of())) {
+                java.util.function.ObjIntConsumer<Long> hook = beforeCopyForTests;
+                if (hook != null) {
+                    hook.accept(ino, index);
+                }
+                for (int n : placement.candidates(listed, Map.of())) {
                     if (keep.size() >= want) {
                         break;
                     }
@@ -243,6 +289,7 @@ final class Repairer implements AutoCloseable {
                 }
             }
             int[] next = keep.stream().mapToInt(Integer::intValue).toArray();
+            int[] reps = list[0];
             if (!Arrays.equals(next, reps)) {
                 Inode after = ns.update(ino, i -> i.generation(index) == gen && Arrays.equals(i.replicas(index), reps)
                         ? i.withChunk(index, gen, next) : i);
@@ -270,7 +317,7 @@ final class Repairer implements AutoCloseable {
         do {
             int n = Math.min(step, whole.length - at);
             byte[] part = at == 0 && n == whole.length ? whole : java.util.Arrays.copyOfRange(whole, at, at + n);
-            DataPath.Op op = new DataPath.Op(at == 0 ? DataPath.Kind.WHOLE : DataPath.Kind.WRITE, ino, index, gen, at,
+            DataPath.Op op = new DataPath.Op(at == 0 ? DataPath.Kind.WHOLE : DataPath.Kind.COPY, ino, index, gen, at,
                     n, part);
             kddm.rpc().call(node, DataPath.REPLICA, op).get(30, TimeUnit.SECONDS);
             at += n;
