@@ -103,7 +103,7 @@ public final class Epm implements AutoCloseable {
                 Thread.ofPlatform().name("krg-proc-pool-" + self + "-", 0).daemon().factory());
         this.loads = new LoadSampler(self, local::values);
         this.apps = new Applications(rpc, kddm.storage(), kddm::isMember, kddm::members);
-        this.reaper = new Reaper(rpc, local, table, apps, shm);
+        this.reaper = new Reaper(rpc, local, table, apps, shm, ipc);
         this.ghosts = new Ghosts(this, rpc.config().types(), apps);
         ghosts.warm();
         this.migration = new Migration(this, rpc);

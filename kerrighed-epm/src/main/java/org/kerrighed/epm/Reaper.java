@@ -40,6 +40,7 @@ final class Reaper {
     private final ProcessTable table;
     private final Applications apps;
     private final SharedMemory shm;
+    private final org.kerrighed.ipc.Ipc ipc;
     private final Children started = new Children();          // INIT's children on this node
     private final Object lock = new Object();
     private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
@@ -49,8 +50,10 @@ final class Reaper {
     private record EarlyExit(Exit exit, long atNanos) {
     }
 
-    Reaper(RpcNode rpc, Map<Integer, LocalProcess> local, ProcessTable table, Applications apps, SharedMemory shm) {
+    Reaper(RpcNode rpc, Map<Integer, LocalProcess> local, ProcessTable table, Applications apps, SharedMemory shm,
+           org.kerrighed.ipc.Ipc ipc) {
         this.rpc = rpc;
+        this.ipc = ipc;
         this.self = rpc.nodeId();
         this.local = local;
         this.table = table;
@@ -90,6 +93,34 @@ final class Reaper {
         }
     }
 
+    /**
+     * On the thread of process {@code p}, whose program is over: the cluster locks it still holds are released (its
+     * pool thread would otherwise keep them, and pass them on to the next process it runs), and its System V
+     * semaphore undo adjustments are applied, as {@code exit} does. Best effort: a failure is logged.
+     */
+    private void releaseHeld(LocalProcess p) {
+        try {
+            List<org.kerrighed.ipc.Ipc.HeldLock> held = ipc.handOverLocks(p.pid, java.time.Duration.ZERO);
+            if (!held.isEmpty()) {
+                log.warn("node {}: process {} ended holding cluster lock(s) {}: released", self, p.pid,
+                        held.stream().map(org.kerrighed.ipc.Ipc.HeldLock::name).toList());
+            }
+        } catch (RuntimeException e) {
+            log.warn("node {}: the cluster locks process {} held were not released: {}", self, p.pid, e.toString());
+        }
+        undo(p.pid);
+    }
+
+    /** Applies the System V semaphore undo adjustments of process {@code pid}, which ended or was lost. */
+    private void undo(int pid) {
+        try {
+            ipc.semaphores().holderExited(new Caller(self, pid, 0));
+        } catch (RuntimeException e) {
+            log.warn("node {}: the semaphore undo adjustments of process {} were not applied: {}", self, pid,
+                    e.toString());
+        }
+    }
+
     private static long key(int parent, int child) {
         return (long) parent << 32 | (child & 0xffffffffL);
     }
@@ -121,6 +152,7 @@ final class Reaper {
             log.debug("node {}: process {} ended with {} segment(s) attached and {} pipe end(s) open: released", self,
                     p.pid, detached, closed);
         }
+        releaseHeld(p);
         try {
             tellParent(p, status, last);
         } finally {
@@ -325,6 +357,7 @@ final class Reaper {
         }
         for (Child c : lost) {
             table.removeLater(c.pid);
+            undo(c.pid);                                   // as if it had exited
         }
         if (!lost.isEmpty()) {
             log.info("node {}: {} process(es) lost with node(s) {} reported killed to their parents", self, lost.size(),

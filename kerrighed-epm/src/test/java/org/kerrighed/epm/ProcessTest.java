@@ -246,6 +246,32 @@ class ProcessTest {
         }
     }
 
+    /**
+     * A process that ends holding a cluster lock releases it (its pool thread does not keep it for the next process
+     * it runs), and its System V semaphore undo adjustments are applied, as exit does.
+     */
+    @Test
+    void aProcessThatEndsReleasesItsLocksAndUndoesItsSemaphoreAdjustments() throws Exception {
+        ClusterProcess locker = nodes.epm(0).spawn(new TestPrograms.LocksAndExits("forgotten"), on(1));
+        assertEquals(0, locker.waitFor().code());
+        org.kerrighed.ipc.ClusterLock l = nodes.ipc(2).lock("forgotten");
+        assertTrue(l.tryLock(5, java.util.concurrent.TimeUnit.SECONDS), "the lock was released at the exit");
+        try {
+            ClusterProcess after = nodes.epm(0).spawn(new TestPrograms.LocksAndExits("forgotten"), on(1));
+            Thread.sleep(200);
+            assertFalse(after.onExit().isDone(), "the next process on node 1 waits for the lock");
+        } finally {
+            l.unlock();
+        }
+        org.kerrighed.ipc.sysv.SysvSemaphores sems = nodes.ipc(0).semaphores();
+        int id = sems.get(0x5e3, 1, org.kerrighed.ipc.sysv.Sysv.IPC_CREAT, 0666);
+        sems.setVal(id, 0, 1);
+        ClusterProcess taker = nodes.epm(0).spawn(new TestPrograms.UndoesAndExits(id), on(2));
+        assertEquals(0, taker.waitFor().code());
+        assertEquals(1, sems.getVal(id, 0), "the exit undid the process's SEM_UNDO adjustment");
+        sems.remove(id);
+    }
+
     @Test
     void aProgramWithoutSafePointsIsShownKillPendingThenKilled() throws Exception {
         ClusterProcess p = nodes.epm(0).spawn(new NoSafepoint(1500), on(1));

@@ -41,7 +41,9 @@ final class TestPrograms {
             .register(30_028, MigrationTest.Forker.class)
             .register(30_029, MigrationTest.BigState.class)
             .register(30_030, PeriodicCheckpointTest.QuickRoot.class)
-            .register(30_031, PeriodicCheckpointTest.LeaveRoot.class);
+            .register(30_031, PeriodicCheckpointTest.LeaveRoot.class)
+            .register(30_032, LocksAndExits.class)
+            .register(30_033, UndoesAndExits.class);
 
     private TestPrograms() {
     }
@@ -51,6 +53,24 @@ final class TestPrograms {
         @Override
         public int run(ProcessContext ctx) {
             return code;
+        }
+    }
+
+    /** Takes cluster lock {@code name} and exits without unlocking it. */
+    record LocksAndExits(String name) implements Program {
+        @Override
+        public int run(ProcessContext ctx) {
+            ctx.ipc().lock(name).lock();
+            return 0;
+        }
+    }
+
+    /** Takes one from semaphore 0 of System V set {@code id} with SEM_UNDO, and exits. */
+    record UndoesAndExits(int id) implements Program {
+        @Override
+        public int run(ProcessContext ctx) throws InterruptedException {
+            ctx.ipc().semaphores().semop(id, org.kerrighed.ipc.sysv.SemOp.undo(0, -1));
+            return 0;
         }
     }
 
