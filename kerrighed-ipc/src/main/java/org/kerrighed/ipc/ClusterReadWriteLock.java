@@ -273,8 +273,11 @@ public final class ClusterReadWriteLock implements ReadWriteLock {
             try {
                 count(write, -1);
                 if (write && writeHolds == 0) {
-                    if (readers > 0 && readPin == null) {
-                        readPin = set.get(id);            // downgrade: a read copy from our own (local hit)
+                    boolean downgrade = readers > 0 && readPin == null;
+                    if (downgrade) {
+                        // A read copy from our own, taken under the write pin (atomic): find() neither sends nor
+                        // waits; a get() would yield to another node's waiting request, which waits for this pin.
+                        readPin = set.find(id).orElse(null);
                     }
                     Handle<SyncState.RwLock> h = writePin;
                     writePin = null;
@@ -283,6 +286,9 @@ public final class ClusterReadWriteLock implements ReadWriteLock {
                         h.close();                        // publishes the state the first write lock made
                     } else {
                         h.closeUnchanged();               // nothing changed: no message
+                    }
+                    if (downgrade && readPin == null) {
+                        readPin = set.get(id);            // not expected: our copy was not readable
                     }
                 } else if (!write && readers == 0 && readPin != null) {
                     Handle<SyncState.RwLock> h = readPin;

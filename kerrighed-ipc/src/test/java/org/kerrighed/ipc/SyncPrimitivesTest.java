@@ -426,6 +426,39 @@ class SyncPrimitivesTest {
         nodes.ipc(0).readWriteLock("rw").writeLock().unlock();
     }
 
+    /**
+     * A downgrade while another node waits for the lock: the write lock's release does not wait for that node (it
+     * waits for this node's pin), and the waiting reader then shares the lock with the downgraded one.
+     */
+    @Test
+    void aDowngradeWhileAnotherNodeWaitsNeitherHangsNorLeaksTheWriteLock() throws Exception {
+        ClusterReadWriteLock rw = nodes.ipc(0).readWriteLock("rw-downgrade");
+        rw.writeLock().lock();
+        java.util.concurrent.CompletableFuture<Boolean> reader = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        Lock r = nodes.ipc(1).readWriteLock("rw-downgrade").readLock();
+                        boolean got = r.tryLock(10, TimeUnit.SECONDS);
+                        if (got) {
+                            r.unlock();
+                        }
+                        return got;
+                    } catch (InterruptedException e) {
+                        return false;
+                    }
+                }, r -> Thread.ofVirtual().start(r));
+        Thread.sleep(300);                                    // node 1's request waits for node 0's write pin
+        rw.readLock().lock();
+        long t0 = System.nanoTime();
+        rw.writeLock().unlock();
+        assertTrue(System.nanoTime() - t0 < 3_000_000_000L, "the downgrade's release did not wait");
+        assertTrue(reader.get(10, TimeUnit.SECONDS), "the waiting reader shares the downgraded lock");
+        rw.readLock().unlock();
+        Lock w2 = nodes.ipc(2).readWriteLock("rw-downgrade").writeLock();
+        assertTrue(w2.tryLock(5, TimeUnit.SECONDS), "the write lock is free again");
+        w2.unlock();
+    }
+
     @Test
     void permissionsAreCheckedWithTheCallersCredentials() throws Exception {
         // objects made by root (node 0) with mode 0640: the group may read, others nothing
