@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
  * documented waiting for permits.
  */
 public final class ClusterSemaphore {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClusterSemaphore.class);
     static final int GRANTED = 1;
 
     private final Ipc ipc;
@@ -189,51 +190,84 @@ public final class ClusterSemaphore {
             if (outcome[0] != Outcome.QUEUED) {
                 return outcome[0] == Outcome.GOT;
             }
-            boolean interrupted = false;
-            boolean keepInterrupt = false;
-            while (true) {
-                boolean timedOut = false;
-                try {
-                    timedOut = !sleeper.await(deadline);
-                } catch (InterruptedException e) {
-                    if (interruptible) {
-                        interrupted = true;
-                    } else {
-                        keepInterrupt = true;
-                    }
+            try {
+                return awaitGrant(n, interruptible, deadline, sleeper, me);
+            } catch (RuntimeException e) {
+                withdraw(n, me);
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * A waiter that leaves by an error (the state could not be had in time): it leaves the queue, and permits a
+     * release granted it meanwhile go back, so that none is granted to nobody. Best effort.
+     */
+    private void withdraw(long n, WaiterRef me) {
+        try {
+            List<WaiterRef> granted = new ArrayList<>();
+            set.update(id, s -> {
+                if (s == null) {
+                    return null;
                 }
-                boolean giveUp = timedOut || interrupted;
-                boolean[] got = new boolean[1];
-                List<WaiterRef> granted = new ArrayList<>();
-                set.update(id, s -> {
-                    SyncState.Semaphore cur = checked(s, Access.READ);
-                    if (!queued(cur, me)) {
-                        got[0] = true;                     // a release granted our permits
-                        return cur;
-                    }
-                    SyncState.Semaphore next = giveUp
-                            ? cur.with(cur.permits(), SyncState.without(cur.queue(), w -> w.ref().equals(me)))
-                            : cur;
-                    next = grant(next, granted);           // drops dead waiters; may grant us (a re-check)
-                    got[0] = !giveUp && !queued(next, me);
-                    return next;
-                });
-                wake(granted.stream().filter(r -> !r.equals(me)).toList());
-                if (got[0]) {
-                    if (interrupted || keepInterrupt) {
-                        Thread.currentThread().interrupt();    // acquired first: the interrupt is kept
-                    }
-                    return true;
+                SyncState.Semaphore next = queued(s, me)
+                        ? s.with(s.permits(), SyncState.without(s.queue(), w -> w.ref().equals(me)))
+                        : s.with(s.permits() + n, s.queue());   // granted to us: given back
+                return grant(next, granted);
+            });
+            wake(granted);
+        } catch (RuntimeException e) {
+            log.warn("semaphore '{}': a waiter that failed could not leave its queue: {}", name, e.toString());
+        }
+    }
+
+    /** Sleeps until the queued waiter {@code me} is granted its permits, times out, or is interrupted. */
+    private boolean awaitGrant(long n, boolean interruptible, long deadline, Sleepers.Sleeper sleeper, WaiterRef me)
+            throws InterruptedException {
+        boolean interrupted = false;
+        boolean keepInterrupt = false;
+        while (true) {
+            boolean timedOut = false;
+            try {
+                timedOut = !sleeper.await(deadline);
+            } catch (InterruptedException e) {
+                if (interruptible) {
+                    interrupted = true;
+                } else {
+                    keepInterrupt = true;
                 }
-                if (interrupted) {
-                    throw new InterruptedException();
+            }
+            boolean giveUp = timedOut || interrupted;
+            boolean[] got = new boolean[1];
+            List<WaiterRef> granted = new ArrayList<>();
+            set.update(id, s -> {
+                SyncState.Semaphore cur = checked(s, Access.READ);
+                if (!queued(cur, me)) {
+                    got[0] = true;                     // a release granted our permits
+                    return cur;
                 }
-                if (timedOut) {
-                    if (keepInterrupt) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return false;
+                SyncState.Semaphore next = giveUp
+                        ? cur.with(cur.permits(), SyncState.without(cur.queue(), w -> w.ref().equals(me)))
+                        : cur;
+                next = grant(next, granted);           // drops dead waiters; may grant us (a re-check)
+                got[0] = !giveUp && !queued(next, me);
+                return next;
+            });
+            wake(granted.stream().filter(r -> !r.equals(me)).toList());
+            if (got[0]) {
+                if (interrupted || keepInterrupt) {
+                    Thread.currentThread().interrupt();    // acquired first: the interrupt is kept
                 }
+                return true;
+            }
+            if (interrupted) {
+                throw new InterruptedException();
+            }
+            if (timedOut) {
+                if (keepInterrupt) {
+                    Thread.currentThread().interrupt();
+                }
+                return false;
             }
         }
     }
