@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * would pass it, or the disk's free space, before writing anything. Thread-safe.
  */
 final class ChunkStore {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ChunkStore.class);
     /** Space kept free on the disk besides the quota. */
     private static final long DISK_RESERVE = 16L << 20;
     private static final int STRIPES = 64;
@@ -138,7 +139,17 @@ final class ChunkStore {
                     at += ch.write(b, at);
                 }
             } catch (IOException e) {
-                used.addAndGet(-Math.max(growth, 0));         // not written: the reservation goes back
+                // Written in part, or cut and not rewritten: the count follows what the file holds now.
+                long now;
+                try {
+                    now = Files.exists(f) ? Files.size(f) : -1;
+                } catch (IOException unknown) {
+                    now = before;
+                }
+                used.addAndGet(Math.max(now, 0) - Math.max(before, 0) - Math.max(growth, 0));
+                if (before < 0 && now >= 0) {
+                    files.incrementAndGet();
+                }
                 throw e;
             }
             if (growth < 0) {
@@ -287,19 +298,38 @@ final class ChunkStore {
         }
     }
 
-    /** Fsyncs every chunk file of {@code inode} held here. */
+    /**
+     * Fsyncs every chunk file of {@code inode} held here, then the directories that name them (a new chunk file is
+     * only durable once its directory entry is).
+     */
     void force(long inode) throws IOException {
         Path d = dir.resolve(Long.toHexString(inode));
-        if (!Files.isDirectory(d)) {
-            return;
-        }
+        List<Path> chunks;
         try (Stream<Path> s = Files.list(d)) {
-            for (Path f : s.toList()) {
-                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                    ch.force(true);
-                } catch (NoSuchFileException gone) {
-                    // deleted meanwhile
-                }
+            chunks = s.toList();
+        } catch (NoSuchFileException gone) {
+            return;                                            // no chunk here (or the last one deleted meanwhile)
+        }
+        for (Path f : chunks) {
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            } catch (NoSuchFileException gone) {
+                // deleted meanwhile
+            }
+        }
+        fsyncDirectory(d);
+        fsyncDirectory(dir);
+    }
+
+    /** Fsyncs directory {@code d} (where the platform allows it); a directory deleted meanwhile is skipped. */
+    private static void fsyncDirectory(Path d) throws IOException {
+        try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (NoSuchFileException gone) {
+            // deleted meanwhile: nothing of it to keep
+        } catch (IOException notSupported) {
+            if (Files.isDirectory(d)) {
+                log.debug("fs: directory {} cannot be fsynced here: {}", d, notSupported.toString());
             }
         }
     }
