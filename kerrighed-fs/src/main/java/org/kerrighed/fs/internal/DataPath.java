@@ -583,6 +583,9 @@ final class DataPath {
             } catch (IOException e) {
                 local = e;
                 failed.add(me());
+                if (String.valueOf(e.getMessage()).contains("no space")) {
+                    markFull(me());                            // new chunks avoid this node for a while too
+                }
             }
             if (local != null) {
                 // This copy missed the operation: it must leave the list before the lock lets anything else in
