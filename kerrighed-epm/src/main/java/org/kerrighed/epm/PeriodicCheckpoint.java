@@ -285,6 +285,8 @@ public final class PeriodicCheckpoint implements AutoCloseable {
                     Thread.sleep(200L * attempt);
                 }
             }
+            end.completeExceptionally(new KerrighedException("application " + app + " was not restarted after the"
+                    + " failure of node(s) " + failed + ": its periodic checkpoint was closed during the restart"));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
