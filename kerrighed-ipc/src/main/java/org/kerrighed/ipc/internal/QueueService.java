@@ -314,9 +314,18 @@ final class QueueService {
                 synchronized (h) {
                     return h.backup == backup ? sendSnapshot(h) : CompletableFuture.completedFuture(null);
                 }
-            }).exceptionally(e -> {
+            }).handle((x, e) -> e).thenCompose(e -> {
+                if (e == null) {
+                    return CompletableFuture.completedFuture((Object) null);
+                }
+                // Lost or late (the backup may or may not have it): while that backup lives, it gets the whole
+                // state, so that the caller's answer still means "on two nodes". A dead backup's successor gets
+                // a snapshot when the view changes.
                 log.debug("queue {}: operation {} not replicated on node {}: {}", h.id, op, backup, e.toString());
-                return null;
+                synchronized (h) {
+                    return h.backup == backup && kddm.isMember(backup) ? sendSnapshot(h).thenApply(x -> (Object) null)
+                            : CompletableFuture.completedFuture((Object) null);
+                }
             });
         } catch (RuntimeException e) {
             log.debug("queue {}: operation {} not sent to node {}: {}", h.id, op, backup, e.toString());
