@@ -39,7 +39,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Holder.</b> The holder is the calling thread. A cluster process that moves to another node while it holds
  * the lock keeps it: the lock is reserved for that process while it moves ({@link Ipc#handOverLocks}), and taken
- * back by its thread on the new node; meanwhile no other caller gets it.
+ * back by its thread on the new node; meanwhile no other caller gets it. A caller that meets the reservation waits
+ * without holding this node's local queue, so the process's thread is not stuck behind it.
  *
  * <p><b>Failures.</b> When the node of the thread that holds the lock dies, the lock passes to the next waiter,
  * which finds {@link #ownerDied()} true, as a POSIX robust mutex reports {@code EOWNERDEAD}: the state the lock
@@ -202,21 +203,18 @@ public final class ClusterLock implements Lock {
         }                                     // would wait for a holder elsewhere
 
         void acquireUninterruptibly() {
-            local.lock();
             boolean interrupted = false;
-            boolean ok = false;
             try {
-                while (!ok) {
+                while (true) {
                     try {
-                        ok = pinIfFirst(Long.MAX_VALUE);
+                        if (acquire(Long.MAX_VALUE, false)) {
+                            return;
+                        }
                     } catch (InterruptedException e) {
                         interrupted = true;          // lock() is not interruptible: remember and go on waiting
                     }
                 }
             } finally {
-                if (!ok) {
-                    local.unlock();                  // failed (node stopped, permission): not held
-                }
                 if (interrupted) {
                     Thread.currentThread().interrupt();
                 }
@@ -224,20 +222,89 @@ public final class ClusterLock implements Lock {
         }
 
         boolean acquireInterruptibly(long deadline) throws InterruptedException {
-            if (deadline == Long.MAX_VALUE) {
-                local.lockInterruptibly();
-            } else if (!local.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                return false;
-            }
-            boolean ok = false;
+            return acquire(deadline, true);
+        }
+
+        /**
+         * Takes the local lock and, for the outermost hold, the pin. While the lock is reserved for a moving
+         * process other than the caller, waits WITHOUT the local lock (so that process's thread on this node can
+         * take the lock back) and queues again. False on timeout, with nothing held; {@code interruptibly}: an
+         * interrupt throws (nothing held), else it is kept for the caller to restore.
+         */
+        private boolean acquire(long deadline, boolean interruptibly) throws InterruptedException {
+            boolean interrupted = false;
             try {
-                ok = pinIfFirst(deadline);
-                return ok;
+                while (true) {
+                    if (!lockLocal(deadline, interruptibly)) {
+                        return false;
+                    }
+                    if (local.getHoldCount() > 1) {
+                        return true;
+                    }
+                    boolean ok = false;
+                    try {
+                        while (true) {
+                            long wait = remaining(deadline);
+                            Optional<Handle<SyncState.Lock>> h;
+                            try {
+                                h = grabLostInterruptibly(wait);
+                            } catch (InterruptedException e) {
+                                if (interruptibly) {
+                                    throw e;
+                                }
+                                interrupted = true;         // keep the local lock and ask again
+                                continue;
+                            }
+                            if (h.isEmpty()) {
+                                return false;               // timed out
+                            }
+                            ok = settle(h.get());
+                            break;
+                        }
+                    } finally {
+                        if (!ok) {
+                            local.unlock();                 // timed out, failed, or reserved for another process
+                        }
+                    }
+                    if (ok) {
+                        return true;
+                    }
+                    // reserved for a process that is moving: it takes it soon, here or on another node
+                    long sleep = Math.min(TimeUnit.MILLISECONDS.toNanos(RESERVED_RETRY_MILLIS), remaining(deadline));
+                    if (sleep <= 0) {
+                        return false;
+                    }
+                    try {
+                        TimeUnit.NANOSECONDS.sleep(sleep);
+                    } catch (InterruptedException e) {
+                        if (interruptibly) {
+                            throw e;
+                        }
+                        interrupted = true;
+                    }
+                }
             } finally {
-                if (!ok) {
-                    local.unlock();
+                if (interrupted && !interruptibly) {
+                    Thread.currentThread().interrupt();
                 }
             }
+        }
+
+        private static long remaining(long deadline) {
+            return deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
+        }
+
+        /** Takes the local lock (queued as the lock's fairness says); false on timeout. */
+        private boolean lockLocal(long deadline, boolean interruptibly) throws InterruptedException {
+            if (!interruptibly) {
+                local.lock();
+                return true;
+            }
+            if (deadline == Long.MAX_VALUE) {
+                local.lockInterruptibly();
+                return true;
+            }
+            return local.tryLock(remaining(deadline), TimeUnit.NANOSECONDS);
         }
 
         boolean tryAcquire() {
@@ -249,44 +316,21 @@ public final class ClusterLock implements Lock {
             }
             boolean ok = false;
             try {
-                while (!ok) {
-                    Optional<Handle<SyncState.Lock>> h;
-                    try {
-                        h = grabLost(() -> set.tryGrab(id));
-                    } catch (InterruptedException impossible) {
-                        throw new AssertionError(impossible);
-                    }
-                    if (h.isEmpty()) {
-                        return false;
-                    }
-                    if (!settle(h.get())) {
-                        return false;                 // reserved for a moving process
-                    }
-                    ok = true;
+                Optional<Handle<SyncState.Lock>> h;
+                try {
+                    h = grabLost(() -> set.tryGrab(id));
+                } catch (InterruptedException impossible) {
+                    throw new AssertionError(impossible);
                 }
-                return true;
+                if (h.isEmpty()) {
+                    return false;
+                }
+                ok = settle(h.get());                 // false: reserved for a moving process
+                return ok;
             } finally {
                 if (!ok) {
                     local.unlock();
                 }
-            }
-        }
-
-        /** With the local lock held: takes the pin if this is the outermost hold. False on timeout. */
-        private boolean pinIfFirst(long deadline) throws InterruptedException {
-            if (local.getHoldCount() > 1) {
-                return true;
-            }
-            while (true) {
-                long wait = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
-                var h = grabLostInterruptibly(wait);
-                if (h.isEmpty()) {
-                    return false;
-                }
-                if (settle(h.get())) {
-                    return true;
-                }
-                Thread.sleep(RESERVED_RETRY_MILLIS);   // reserved for a process that is moving: it takes it soon
             }
         }
 
@@ -337,11 +381,11 @@ public final class ClusterLock implements Lock {
                 Names.checkSame(name, s.name(), "lock");
                 s.perm().check(ipc.callers().credentials(), Access.WRITE, "lock '" + name + "'");
             } catch (RuntimeException e) {
-                h.closeUnchanged();
+                decline(h, s);
                 throw e;
             }
             if (s.reservedForOther((int) ipc.callers().caller().pid(), System.currentTimeMillis())) {
-                h.closeUnchanged();
+                decline(h, s);
                 return false;
             }
             dirty = false;
@@ -358,6 +402,32 @@ public final class ClusterLock implements Lock {
             pin = h;
             state = s;
             return true;
+        }
+
+        /**
+         * Releases a pin the caller does not take the lock with (it may not use it, or the lock is reserved for a
+         * moving process). KDDM tells only the first write pin after a recovery that the owner died, so a pin that
+         * carried the notice records it in the lock's state, published (copied to the backup), for the next holder.
+         */
+        private void decline(Handle<SyncState.Lock> h, SyncState.Lock s) {
+            if (!h.ownerDied() || s == null || s.inconsistent()) {
+                h.closeUnchanged();
+                return;
+            }
+            log.warn("lock '{}': the node that held it last died; kept for the next holder (ownerDied)", name);
+            try {
+                h.set(s.withInconsistent(true));
+            } catch (RuntimeException e) {
+                h.closeUnchanged();
+                log.warn("lock '{}': the owner-died notice could not be recorded: {}", name, e.getMessage());
+                return;
+            }
+            try {
+                h.close();
+            } catch (KddmException e) {
+                log.warn("lock '{}': the owner-died notice may not have reached its backup: {}", name,
+                        e.getMessage());
+            }
         }
 
         void checkHeld() {

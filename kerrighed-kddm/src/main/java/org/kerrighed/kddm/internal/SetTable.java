@@ -339,6 +339,11 @@ final class SetTable<T> implements KddmSet<T> {
         if (f.isDone() && !f.isCancelled() && !f.isCompletedExceptionally()) {
             HandleImpl<?> h = f.getNow(null);
             if (h != null) {
+                if (h.ownerDied()) {
+                    synchronized (h.entry) {
+                        h.entry.ownerDied = true;     // nobody was told: the next write pin (or owner) is
+                    }
+                }
                 h.close();
             }
         }
@@ -454,6 +459,11 @@ final class SetTable<T> implements KddmSet<T> {
 
     private void complete(Acquire a, HandleImpl<T> h) {
         if (!a.future.complete(h)) {
+            if (h.ownerDied()) {
+                synchronized (h.entry) {
+                    h.entry.ownerDied = true;         // nobody was told: the next write pin (or owner) is
+                }
+            }
             h.close();                    // the caller gave up meanwhile
         }
     }
