@@ -263,6 +263,15 @@ class CheckpointTest {
         return s;
     }
 
+    /** Lets {@code job} run a little, checkpoints it with {@code thenKill()}, and waits for its end (KILL). */
+    private static CheckpointReport checkpointedThenKilled(ClusterProcess job) throws Exception {
+        Thread.sleep(150);
+        CheckpointReport r = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
+                .thenKill());
+        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        return r;
+    }
+
     private static ClusterProcess startJob(String name, long n) {
         return nodes.epm(0).spawn(new Job(new int[]{1, 2, 1}, n, newSegment(name)),
                 SpawnOptions.defaults().onNode(0).capabilities(CKPT));
@@ -276,10 +285,7 @@ class CheckpointTest {
     @Test
     void aRestartAbandonedAfterItsProcessesStartedLeavesNoneRunning() throws Exception {
         ClusterProcess job = startJob("ckpt-abandoned", 150_000_000);   // about 5 s a part
-        Thread.sleep(150);
-        CheckpointReport r = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
-                .thenKill());
-        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        CheckpointReport r = checkpointedThenKilled(job);
         java.util.concurrent.atomic.AtomicInteger starts = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
         Checkpoints.afterStartForTests = pid -> {                   // the last to start: the others run by then
@@ -314,10 +320,7 @@ class CheckpointTest {
     @Test
     void aRestartWhoseRootNeverStartedLeavesNoChildRecord() throws Exception {
         ClusterProcess job = startJob("ckpt-root-not-started", 150_000_000);
-        Thread.sleep(150);
-        CheckpointReport r = nodes.epm(0).checkpoint(job.pid(), CheckpointOptions.defaults().inDirectory(dir)
-                .thenKill());
-        assertEquals(Signal.KILL, job.waitFor(Duration.ofSeconds(20)).orElseThrow().signal());
+        CheckpointReport r = checkpointedThenKilled(job);
         Checkpoints.beforeStartForTests = pid -> {
             if (pid == job.pid()) {
                 throw new org.kerrighed.rpc.KerrighedException("test: the root does not start");
