@@ -747,9 +747,9 @@ final class Checkpoints {
             }
             if (starting && !done) {
                 killStarted(app, pidMap.values());
-                // The caller got no handle on the root: its record goes, ended (a root that never started sends
-                // no exit notice, and a parent waiting for any child would wait for it forever).
-                epm.reaper().forget(root, ExitStatus.killed(Signal.KILL, "its restart was abandoned"));
+                // The caller got no handle on the root: its record ends (a root that never started sends no exit
+                // notice, and a parent waiting for any child would wait for it forever).
+                epm.reaper().abandoned(root, ExitStatus.killed(Signal.KILL, "its restart was abandoned"));
             }
             pipes.forEach(org.kerrighed.ipc.Pipe::close);      // the processes hold their own ends by now
         }

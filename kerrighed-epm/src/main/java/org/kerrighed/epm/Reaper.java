@@ -85,11 +85,15 @@ final class Reaper {
         }
     }
 
-    /** Ends and drops record {@code c} of a child that its parent was never given (a restart abandoned). */
-    void forget(Child c, ExitStatus status) {
+    /**
+     * Ends record {@code c} of a child that its parent was never given (a restart abandoned): a parent waiting for
+     * any child is not left waiting for one that never started. The record stays until the child's own exit notice
+     * (if it ran) reaps it; dropped now, that notice would wait as an early exit and end the record of the next
+     * restart of the same pid.
+     */
+    void abandoned(Child c, ExitStatus status) {
         synchronized (lock) {
             c.exited(status, null, null);
-            c.reap();
         }
     }
 
