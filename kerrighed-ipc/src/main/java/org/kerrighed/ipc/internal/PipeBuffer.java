@@ -98,6 +98,18 @@ final class PipeBuffer {
         return left;
     }
 
+    /** Serves again after a move that failed, with the bytes {@link #moveOut} returned: nothing is lost. */
+    synchronized void moveBack(byte[] data) {
+        fill(data);
+        moved = false;
+        wakeAll();
+    }
+
+    /** True once {@link #moveOut} ran (and no {@link #moveBack}): this copy serves nothing. */
+    synchronized boolean isMoved() {
+        return moved;
+    }
+
     /** A copy of the buffered bytes, in order, without taking them (a checkpoint saves them). */
     synchronized byte[] peek() {
         byte[] out = new byte[count];

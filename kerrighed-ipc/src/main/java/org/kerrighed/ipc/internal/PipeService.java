@@ -12,6 +12,7 @@ import org.kerrighed.ipc.internal.PipeWire.PipeReply;
 import org.kerrighed.kddm.Handle;
 import org.kerrighed.kddm.Kddm;
 import org.kerrighed.kddm.KddmSet;
+import org.kerrighed.kddm.SetFlag;
 import org.kerrighed.kddm.SetSpec;
 import org.kerrighed.kddm.access.Access;
 import org.kerrighed.kddm.access.Credentials;
@@ -72,15 +73,15 @@ public final class PipeService implements AutoCloseable {
         this.ipc = ipc;
         this.kddm = ipc.kddm();
         this.sleepers = ipc.sleepers();
+        // LOCAL_EXCLUSIVE: a write handle excludes this node's other threads too, so each read-change-write of an
+        // info (an open, a close with its buffer hand-over, a view change's cleanup) is atomic, not only between nodes
         this.infos = kddm.createStaticSet(ChannelsService.PIPE_INFO_SET,
-                kddm.objectSpec(PipeInfo.class).withReplication(SetSpec.SYSTEM_REPLICATION),
+                kddm.objectSpec(PipeInfo.class).withReplication(SetSpec.SYSTEM_REPLICATION)
+                        .withFlags(SetFlag.LOCAL_EXCLUSIVE),
                 new ObjectLinker<>(PipeInfo.class));
         kddm.rpc().register(IO, HandlerKind.NON_BLOCKING, (ctx, op) -> io(op));
         kddm.rpc().register(COUNTS, HandlerKind.NON_BLOCKING, (ctx, c) -> {
-            PipeBuffer b = buffers.get(c.pipe());
-            if (b != null) {
-                b.counts(c);
-            }
+            counts(c);
             return null;
         });
         kddm.rpc().register(ADOPT, HandlerKind.NON_BLOCKING, (ctx, a) -> {
@@ -93,12 +94,12 @@ public final class PipeService implements AutoCloseable {
 
     /** A new pipe with a reading and a writing end open on this node: {@code [read, write]}. */
     public End[] pipe(int capacity) {
-        long id = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE | (1L << 62);
+        long id = newPipeId();
         int self = kddm.nodeId();
         long r = endIds.incrementAndGet();
         long w = endIds.incrementAndGet();
         List<EndRef> ends = List.of(new EndRef(self, r, true), new EndRef(self, w, false));
-        PipeInfo info = new PipeInfo(id, null, null, capacity, self, 1, ends, true, true, List.of());
+        PipeInfo info = new PipeInfo(id, null, null, capacity, self, 1, ends, true, true, List.of(), 0, false);
         buffers.put(id, new PipeBuffer(id, capacity, info.counts(), sleepers));
         try (Handle<PipeInfo> h = infos.grab(id)) {
             h.set(info);
@@ -107,38 +108,83 @@ public final class PipeService implements AutoCloseable {
         return new End[]{opened(new End(id, r, true, "pipe " + id)), opened(new End(id, w, false, "pipe " + id))};
     }
 
+    private static long newPipeId() {
+        return ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE | (1L << 62);
+    }
+
     /**
-     * Creates FIFO {@code name} with permission {@code mode} for the current caller, if it does not exist.
+     * Creates FIFO {@code name} with permission {@code mode} for the current caller, if it does not exist. The
+     * FIFO is a new pipe (a fresh id), which the name's entry points to: a FIFO made again after an unlink never
+     * meets the old one's ends or bytes.
      *
      * @return true when created, false when it already existed
      */
     public boolean mkfifo(String name, int mode) {
-        long id = Names.id(name);
-        try (Handle<PipeInfo> h = infos.grab(id)) {
+        long nameId = Names.id(name);
+        try (Handle<PipeInfo> h = infos.grab(nameId)) {
             PipeInfo i = h.value();
             if (i != null) {
                 Names.checkSame(name, i.name(), "fifo");
                 return false;
             }
-            h.set(new PipeInfo(id, name, IpcPerm.createdBy(ipc.callers().credentials(), mode), DEFAULT_CAPACITY, -1,
-                    1, List.of(), false, false, List.of()));
+            IpcPerm perm = IpcPerm.createdBy(ipc.callers().credentials(), mode);
+            long pipe = newPipeId();
+            try (Handle<PipeInfo> p = infos.grab(pipe)) {
+                p.set(new PipeInfo(pipe, name, perm, DEFAULT_CAPACITY, -1, 1, List.of(), false, false, List.of(), 0,
+                        false));
+            }
+            h.set(new PipeInfo(nameId, name, perm, DEFAULT_CAPACITY, -1, 1, List.of(), false, false, List.of(), pipe,
+                    false));
             return true;
         }
     }
 
-    /** Removes FIFO {@code name} (owner or root only); ends already open keep working until closed. */
+    /**
+     * Removes FIFO {@code name} (owner or root only): the name is free at once (a new FIFO may be made under it),
+     * while ends already open keep working until closed; the pipe goes with its last end.
+     */
     public boolean unlinkFifo(String name) {
-        long id = Names.id(name);
-        try (Handle<PipeInfo> h = infos.get(id)) {
+        long nameId = Names.id(name);
+        long pipe;
+        try (Handle<PipeInfo> h = infos.grab(nameId)) {
             PipeInfo i = h.value();
             if (i == null) {
                 return false;
             }
             Names.checkSame(name, i.name(), "fifo");
             i.perm().checkOwner(ipc.callers().credentials(), "unlink fifo '" + name + "'");
+            pipe = i.fifoPipe();
+            h.set(null);                           // the name is free (kept as an empty entry: no racing remove)
         }
-        infos.remove(id);
+        PipeInfo dead = null;
+        if (pipe == 0) {
+            return true;
+        }
+        try (Handle<PipeInfo> h = infos.grab(pipe)) {
+            PipeInfo i = h.value();
+            if (i != null && !i.unlinked()) {
+                if (i.ends().isEmpty()) {          // nobody has it open: it goes now
+                    dead = i.unlink();
+                    h.set(null);
+                } else {
+                    h.set(i.unlink());             // a tombstone until its last end closes
+                }
+            }
+        }
+        if (dead != null) {
+            forget(dead);
+        }
         return true;
+    }
+
+    /** Drops a pipe whose entry was just emptied (an unlinked FIFO with no end left): its entry and its buffer. */
+    private void forget(PipeInfo dead) {
+        try {
+            infos.remove(dead.id());
+        } catch (RuntimeException ex) {
+            log.debug("pipe {}: entry not removed: {}", dead.id(), ex.toString());
+        }
+        tellCounts(dead);                          // its counts say gone: the buffer node drops the buffer
     }
 
     /**
@@ -148,30 +194,55 @@ public final class PipeService implements AutoCloseable {
      * @throws org.kerrighed.kddm.access.PermissionDeniedException when the mode does not allow it
      */
     public End openFifo(String name, boolean read) {
-        long id = Names.id(name);
+        long nameId = Names.id(name);
         Credentials c = ipc.callers().credentials();
-        return open(id, read, info -> {
-            Names.checkSame(name, info.name(), "fifo");
-            if (info.perm() != null) {
-                info.perm().check(c, read ? Access.READ : Access.WRITE, "fifo '" + name + "'");
+        String what = "fifo '" + name + "'";
+        for (long last = 0; ; ) {
+            long pipe;
+            try (Handle<PipeInfo> h = infos.get(nameId)) {
+                PipeInfo n = h.value();
+                if (n == null || n.fifoPipe() == 0) {
+                    throw new IllegalArgumentException("no such " + what);
+                }
+                Names.checkSame(name, n.name(), "fifo");
+                pipe = n.fifoPipe();
             }
-        }, "fifo '" + name + "'");
+            if (pipe == last) {                    // the name still names a pipe found gone: none to open
+                throw new IllegalArgumentException("no such " + what);
+            }
+            last = pipe;
+            End e = open(pipe, read, info -> {
+                Names.checkSame(name, info.name(), "fifo");
+                if (info.perm() != null) {
+                    info.perm().check(c, read ? Access.READ : Access.WRITE, what);
+                }
+            }, what, true);
+            if (e != null) {
+                return e;
+            }
+            // unlinked meanwhile: the name is free, or names a FIFO made again since
+        }
     }
 
-    /** Opens a new end of the pipe {@code h} names, on this node. */
+    /** Opens a new end of the pipe {@code h} names, on this node (an unlinked FIFO's too: its ends move so). */
     public End open(PipeEndHandle h) {
         return open(h.pipe(), h.readEnd(), i -> {
-        }, "pipe " + h.pipe());
+        }, "pipe " + h.pipe(), false);
     }
 
-    private End open(long id, boolean read, java.util.function.Consumer<PipeInfo> check, String what) {
+    /** Null when {@code byName} and the pipe is gone or unlinked (the caller looks the name up again). */
+    private End open(long id, boolean read, java.util.function.Consumer<PipeInfo> check, String what,
+                     boolean byName) {
         int self = kddm.nodeId();
         long end = endIds.incrementAndGet();
         PipeInfo now;
         List<WaiterRef> toWake = List.of();
         try (Handle<PipeInfo> h = infos.grab(id)) {
             PipeInfo i = h.value();
-            if (i == null) {
+            if (byName && (i == null || i.unlinked())) {
+                return null;
+            }
+            if (i == null || i.fifoPipe() != 0) {  // a FIFO's name entry is no pipe
                 throw new IllegalArgumentException("no such " + what);
             }
             check.accept(i);
@@ -187,8 +258,10 @@ public final class PipeService implements AutoCloseable {
                 waiters = List.of();
             }
             now = i.with(buffer, ends, i.everReader() || read, i.everWriter() || !read, waiters);
-            if (buffer == self && !buffers.containsKey(id)) {
-                buffers.put(id, new PipeBuffer(id, i.capacity(), now.counts(), sleepers));
+            if (buffer == self) {
+                PipeInfo n = now;
+                buffers.compute(id, (k, b) -> b == null || b.isMoved()
+                        ? new PipeBuffer(id, n.capacity(), n.counts(), sleepers) : b);
             }
             h.set(now);
         }
@@ -221,12 +294,23 @@ public final class PipeService implements AutoCloseable {
         return n;
     }
 
+    private void counts(Counts c) {
+        if (c.gone()) {
+            PipeBuffer b = buffers.remove(c.pipe());
+            if (b != null) {
+                b.wakeAll();
+            }
+            return;
+        }
+        PipeBuffer b = buffers.get(c.pipe());
+        if (b != null) {
+            b.counts(c);
+        }
+    }
+
     private void tellCounts(PipeInfo i) {
         if (i.bufferNode() == kddm.nodeId()) {
-            PipeBuffer b = buffers.get(i.id());
-            if (b != null) {
-                b.counts(i.counts());
-            }
+            counts(i.counts());
         } else if (i.bufferNode() >= 0 && kddm.isMember(i.bufferNode())) {
             try {
                 kddm.rpc().send(i.bufferNode(), COUNTS, i.counts());
@@ -299,34 +383,68 @@ public final class PipeService implements AutoCloseable {
     private void close(End e) {
         int self = kddm.nodeId();
         PipeInfo now;
-        PipeBuffer old = null;
+        boolean gone = false;
         try (Handle<PipeInfo> h = infos.grab(e.pipe)) {
             PipeInfo i = h.value();
             if (i == null) {
-                return;                            // an unlinked FIFO
+                return;                            // gone (a pipe's ends all closed; not expected while one is open)
             }
             List<EndRef> ends = new ArrayList<>(i.ends());
             ends.removeIf(r -> r.node() == self && r.end() == e.end);
-            int buffer = i.bufferNode();
-            if (e.read && buffer == self && ends.stream().noneMatch(r -> r.read() && r.node() == self)) {
-                EndRef target = ends.stream().filter(EndRef::read).findFirst().orElse(null);
-                if (target != null) {              // the buffer follows the readers
-                    old = buffers.get(e.pipe);
-                    byte[] left = old == null ? new byte[0] : old.moveOut();
-                    PipeInfo next = i.with(target.node(), ends, i.everReader(), i.everWriter(), i.openWaiters());
-                    kddm.rpc().call(target.node(), ADOPT, new Adopt(e.pipe, i.capacity(), left, next.counts())).join();
-                    buffers.remove(e.pipe);
-                    buffer = target.node();
-                }
+            now = i.with(i.bufferNode(), ends, i.everReader(), i.everWriter(), i.openWaiters());
+            if (e.read && i.bufferNode() == self && ends.stream().noneMatch(r -> r.read() && r.node() == self)) {
+                now = handOver(i, now);            // the buffer follows the readers (stays here if it cannot)
             }
-            now = i.with(buffer, ends, i.everReader(), i.everWriter(), i.openWaiters());
-            h.set(now);
+            if (now.unlinked() && ends.isEmpty()) {
+                gone = true;                       // an unlinked FIFO's last end: the tombstone goes
+                h.set(null);
+            } else {
+                h.set(now);
+            }
         }
         Set<Long> mine = localEnds.get(e.pipe);
         if (mine != null) {
             mine.remove(e.end);
         }
-        tellCounts(now);
+        if (gone) {
+            forget(now);
+        } else {
+            tellCounts(now);
+        }
+    }
+
+    /**
+     * Moves this node's buffer of pipe {@code i} (with its bytes) to the node of a remaining reader, {@code next}
+     * being the info after the close with the buffer still here. Tries the readers' nodes in turn; when no hand-over
+     * succeeds (the target died, the link dropped, a timeout), the buffer serves here again with every byte it had
+     * and {@code next} is returned unchanged: remote readers fetch from here, as before.
+     */
+    private PipeInfo handOver(PipeInfo i, PipeInfo next) {
+        int self = kddm.nodeId();
+        List<Integer> targets = next.ends().stream().filter(r -> r.read() && r.node() != self)
+                .map(EndRef::node).distinct().filter(kddm::isMember).toList();
+        for (int target : targets) {
+            PipeInfo moved = next.withBuffer(target);
+            PipeBuffer old = buffers.get(i.id());
+            byte[] left = old == null ? new byte[0] : old.moveOut();
+            try {
+                kddm.rpc().call(target, ADOPT, new Adopt(i.id(), i.capacity(), left, moved.counts())).join();
+                buffers.remove(i.id(), old);
+                return moved;
+            } catch (RuntimeException ex) {
+                if (old != null) {
+                    old.moveBack(left);            // nothing lost: the buffer serves here again
+                }
+                log.warn("pipe {}: buffer not handed over to node {} ({}); it stays on node {}", i.id(), target,
+                        ex.toString(), self);
+                try {                              // it may have taken it after all (a timeout): drop that copy
+                    kddm.rpc().send(target, COUNTS, new Counts(i.id(), moved.version(), 0, 0, false, false, true));
+                } catch (RuntimeException ignored) {
+                    // the target is gone: so is its copy
+                }
+            }
+        }
+        return next;
     }
 
     /** After a view with failed nodes: their ends are closed, a dead buffer node is replaced by a live reader's. */
@@ -344,6 +462,7 @@ public final class PipeService implements AutoCloseable {
                     }
                 }
                 PipeInfo now = null;
+                boolean gone = false;
                 try (Handle<PipeInfo> h = infos.grab(id)) {
                     PipeInfo i = h.value();
                     if (i == null) {
@@ -359,16 +478,26 @@ public final class PipeService implements AutoCloseable {
                     }
                     if (changed) {
                         now = i.with(buffer, ends, i.everReader(), i.everWriter(), i.openWaiters());
-                        if (buffer == self) {
-                            buffers.putIfAbsent(id, new PipeBuffer(id, i.capacity(), now.counts(), sleepers));
-                        } else if (buffer >= 0) {
-                            kddm.rpc().call(buffer, ADOPT, new Adopt(id, i.capacity(), new byte[0], now.counts())).join();
+                        if (now.unlinked() && ends.isEmpty()) {
+                            gone = true;           // an unlinked FIFO whose last ends died with their node
+                            h.set(null);
+                        } else {
+                            if (buffer == self) {
+                                PipeInfo n = now;
+                                buffers.compute(id, (k, b) -> b == null || b.isMoved()
+                                        ? new PipeBuffer(id, n.capacity(), n.counts(), sleepers) : b);
+                            } else if (buffer >= 0 && buffer != i.bufferNode()) {   // a live buffer keeps its bytes
+                                kddm.rpc().call(buffer, ADOPT,
+                                        new Adopt(id, i.capacity(), new byte[0], now.counts())).join();
+                            }
+                            h.set(now);
                         }
-                        h.set(now);
                         log.info("pipe {}: ends on departed node(s) closed; buffer on node {}", id, buffer);
                     }
                 }
-                if (now != null) {
+                if (gone) {
+                    forget(now);
+                } else if (now != null) {
                     tellCounts(now);
                 }
             } catch (RuntimeException e) {
@@ -384,6 +513,19 @@ public final class PipeService implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ ends
+
+    /** How long an end retries a buffer that keeps answering MOVED while the info names its node. */
+    static final long MOVED_LIMIT_SECONDS = 120;
+
+    /** Consecutive MOVED answers to one read or write. */
+    private static final class Moves {
+        int count;
+        long since;
+
+        void reset() {
+            count = 0;
+        }
+    }
 
     /** One open end on this node. Reads (or writes) are serialised per end; several ends may be used at once. */
     public final class End implements AutoCloseable {
@@ -421,6 +563,7 @@ public final class PipeService implements AutoCloseable {
                 return -1;
             }
             try (Sleepers.Sleeper s = sleepers.sleeper()) {
+                Moves moves = new Moves();
                 while (true) {
                     PipeReply r = op(new PipeOp(pipe, PipeWire.READ, null, dst.remaining(), s.ref()));
                     switch (r.status()) {
@@ -431,8 +574,11 @@ public final class PipeService implements AutoCloseable {
                         case PipeWire.EOF -> {
                             return -1;
                         }
-                        case PipeWire.WAIT -> sleep(s);
-                        case PipeWire.MOVED -> refresh(s);
+                        case PipeWire.WAIT -> {
+                            moves.reset();
+                            sleep(s);
+                        }
+                        case PipeWire.MOVED -> moved(s, moves);
                         default -> throw new IOException(what + ": unexpected read status " + r.status());
                     }
                 }
@@ -444,6 +590,7 @@ public final class PipeService implements AutoCloseable {
             check(false);
             int total = 0;
             try (Sleepers.Sleeper s = sleepers.sleeper()) {
+                Moves moves = new Moves();
                 while (src.hasRemaining()) {
                     int n = Math.min(src.remaining(), chunk());
                     byte[] data = new byte[n];
@@ -451,12 +598,14 @@ public final class PipeService implements AutoCloseable {
                     while (true) {
                         PipeReply r = op(new PipeOp(pipe, PipeWire.WRITE, data, 0, s.ref()));
                         if (r.status() == PipeWire.OK) {
+                            moves.reset();
                             src.position(src.position() + n);
                             total += n;
                             break;
                         } else if (r.status() == PipeWire.BROKEN) {
                             throw new BrokenPipeException(what + ": no reader left (broken pipe)");
                         } else if (r.status() == PipeWire.WAIT) {
+                            moves.reset();
                             try {
                                 sleep(s);
                             } catch (InterruptedIOException ie) {
@@ -464,7 +613,12 @@ public final class PipeService implements AutoCloseable {
                                 throw ie;
                             }
                         } else {
-                            refresh(s);
+                            try {
+                                moved(s, moves);
+                            } catch (InterruptedIOException ie) {
+                                ie.bytesTransferred = total;
+                                throw ie;
+                            }
                         }
                     }
                 }
@@ -494,6 +648,38 @@ public final class PipeService implements AutoCloseable {
             try {
                 s.await(Long.MAX_VALUE);
             } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(what + ": interrupted");
+            }
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+        }
+
+        /**
+         * After a MOVED answer: reads the info again ({@link #refresh}). A buffer that answers MOVED while the info
+         * still names its node is being handed over (the info follows when the hand-over ends, or the buffer serves
+         * again if it fails): the end backs off, sleeping a little longer each time, instead of spinning, and gives
+         * up with an IOException if that lasts {@value #MOVED_LIMIT_SECONDS} s.
+         */
+        private void moved(Sleepers.Sleeper s, Moves moves) throws IOException {
+            refresh(s);
+            if (bufferNode < 0) {                  // waited for a reader, or at EOF: no hand-over under way
+                moves.reset();
+                return;
+            }
+            long now = System.nanoTime();
+            if (moves.count++ == 0) {
+                moves.since = now;
+                return;                            // the first one: the info had just changed, most likely
+            }
+            if (now - moves.since > MOVED_LIMIT_SECONDS * 1_000_000_000L) {
+                throw new IOException(what + ": the buffer on node " + bufferNode + " has answered MOVED for "
+                        + MOVED_LIMIT_SECONDS + " s while the pipe's info names it");
+            }
+            try {
+                Thread.sleep(Math.min(50, moves.count));
+            } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException(what + ": interrupted");
             }

@@ -18,9 +18,15 @@ public final class PipeWire {
      * whose buffer holds its bytes ({@code bufferNode}: a reader's node, -1 before the first reader), and, for a
      * FIFO, its name and permissions. {@code version} grows with every change; {@code openWaiters} are writers
      * waiting for a first reader.
+     *
+     * <p>A FIFO's name is an entry of its own, under the name's id: no ends, and {@code fifoPipe} names the pipe
+     * (a random id) that the FIFO is now. Unlinking frees the name and marks the pipe {@code unlinked} (a
+     * tombstone): its open ends keep working, nobody opens it by name any more, and its entry goes when its last
+     * end closes. So a FIFO made again under the name is a new, empty pipe.
      */
     public record PipeInfo(long id, String name, IpcPerm perm, int capacity, int bufferNode, long version,
-                           List<EndRef> ends, boolean everReader, boolean everWriter, List<WaiterRef> openWaiters) {
+                           List<EndRef> ends, boolean everReader, boolean everWriter, List<WaiterRef> openWaiters,
+                           long fifoPipe, boolean unlinked) {
         int count(boolean read) {
             int n = 0;
             for (EndRef e : ends) {
@@ -30,11 +36,24 @@ public final class PipeWire {
         }
 
         Counts counts() {
-            return new Counts(id, version, count(true), count(false), everReader, everWriter);
+            return new Counts(id, version, count(true), count(false), everReader, everWriter, unlinked && ends.isEmpty());
         }
 
         PipeInfo with(int buffer, List<EndRef> newEnds, boolean r, boolean w, List<WaiterRef> waiters) {
-            return new PipeInfo(id, name, perm, capacity, buffer, version + 1, newEnds, r, w, waiters);
+            return new PipeInfo(id, name, perm, capacity, buffer, version + 1, newEnds, r, w, waiters, fifoPipe,
+                    unlinked);
+        }
+
+        /** The same ends, the buffer on {@code buffer}: the same version (another outcome of one change). */
+        PipeInfo withBuffer(int buffer) {
+            return new PipeInfo(id, name, perm, capacity, buffer, version, ends, everReader, everWriter, openWaiters,
+                    fifoPipe, unlinked);
+        }
+
+        /** This pipe, unlinked from its FIFO name (a tombstone until its last end closes). */
+        PipeInfo unlink() {
+            return new PipeInfo(id, name, perm, capacity, bufferNode, version + 1, ends, everReader, everWriter,
+                    openWaiters, fifoPipe, true);
         }
     }
 
@@ -58,8 +77,12 @@ public final class PipeWire {
     public record PipeReply(int status, byte[] data) {
     }
 
-    /** The open ends' counts, as of info {@code version}, told to the buffer node. */
-    public record Counts(long pipe, long version, int readers, int writers, boolean everReader, boolean everWriter) {
+    /**
+     * The open ends' counts, as of info {@code version}, told to the buffer node. {@code gone}: the pipe no longer
+     * exists (an unlinked FIFO's last end closed) or the receiver does not hold its buffer: drop any copy of it.
+     */
+    public record Counts(long pipe, long version, int readers, int writers, boolean everReader, boolean everWriter,
+                         boolean gone) {
     }
 
     /** The buffer moves to the receiver, with its bytes. */
