@@ -321,16 +321,22 @@ final class ChunkStore {
         fsyncDirectory(dir);
     }
 
-    /** Fsyncs directory {@code d} (where the platform allows it); a directory deleted meanwhile is skipped. */
+    /**
+     * Fsyncs directory {@code d}: where the platform cannot open a directory, nothing; a directory deleted meanwhile
+     * is skipped; a failed fsync is an error.
+     */
     private static void fsyncDirectory(Path d) throws IOException {
-        try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-            ch.force(true);
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(d, StandardOpenOption.READ);
         } catch (NoSuchFileException gone) {
-            // deleted meanwhile: nothing of it to keep
+            return;                                            // deleted meanwhile: nothing of it to keep
         } catch (IOException notSupported) {
-            if (Files.isDirectory(d)) {
-                log.debug("fs: directory {} cannot be fsynced here: {}", d, notSupported.toString());
-            }
+            log.debug("fs: directory {} cannot be opened to fsync it here: {}", d, notSupported.toString());
+            return;
+        }
+        try (ch) {
+            ch.force(true);
         }
     }
 

@@ -193,6 +193,41 @@ final class DataPath {
         return locks[(int) ((inode * 31 + index) & (LOCKS - 1))];
     }
 
+    /** A held {@link #guard}. */
+    interface Guard extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    private record ChunkKey(long inode, int index) {
+    }
+
+    private static final class ChunkGuard {
+        final ReentrantLock lock = new ReentrantLock();
+        int users;                                             // changed only in the map's compute
+    }
+
+    private final Map<ChunkKey, ChunkGuard> guards = new ConcurrentHashMap<>();
+
+    /**
+     * One chunk's guard between a replica's check-and-apply of a write and a repair of that chunk (from its list's
+     * fence to its new list). Per chunk, not striped like {@link #lock}: a replica never waits for a repair of
+     * another chunk, which may hold its lock for a whole copy to a slow node.
+     */
+    Guard guard(long inode, int index) {
+        ChunkKey k = new ChunkKey(inode, index);
+        ChunkGuard g = guards.compute(k, (key, v) -> {
+            ChunkGuard held = v == null ? new ChunkGuard() : v;
+            held.users++;
+            return held;
+        });
+        g.lock.lock();
+        return () -> {
+            g.lock.unlock();
+            guards.compute(k, (key, v) -> --v.users == 0 ? null : v);
+        };
+    }
+
     // ---- client side
 
     /**
@@ -394,8 +429,11 @@ final class DataPath {
                         return;
                     }
                     none = true;
-                } catch (Retry | FileSystemException e) {
-                    failed = e;                                // a copy that did not answer: another one may
+                } catch (IOException e) {
+                    if (e instanceof InterruptedIOException) {
+                        throw e;
+                    }
+                    failed = e;                                // a copy that failed or did not answer: another may
                     readFailed.put(from, System.nanoTime());
                     piece.rewind();
                 }
@@ -423,7 +461,8 @@ final class DataPath {
     }
 
     /**
-     * Reads a piece from node {@code n}'s copy into {@code piece}: false when it has no file for the chunk.
+     * Reads a piece from node {@code n}'s copy into {@code piece}, the part past the end of its file as zeros (never
+     * written): false when it has no file for the chunk.
      *
      * @throws Retry when the node did not answer (or is still checking its store); other I/O errors as they come
      */
@@ -432,14 +471,18 @@ final class DataPath {
             if (!ready) {
                 throw new Retry(new IOException("node " + me() + " is still checking its chunk store"));
             }
-            return store.read(ino, index, gen, offset, piece, piece.remaining()) >= 0;
+            if (store.read(ino, index, gen, offset, piece, piece.remaining()) < 0) {
+                return false;
+            }
+        } else {
+            byte[] b = await(kddm.rpc().call(n, READ, new Op(Kind.READ, ino, index, gen, offset, piece.remaining(),
+                    null)));
+            if (b == null) {
+                return false;
+            }
+            piece.put(b);
         }
-        byte[] b = await(kddm.rpc().call(n, READ, new Op(Kind.READ, ino, index, gen, offset, piece.remaining(),
-                null)));
-        if (b == null) {
-            return false;
-        }
-        piece.put(b);
+        zero(piece);
         return true;
     }
 
@@ -467,7 +510,10 @@ final class DataPath {
                 if (readFrom(n, ino, index, gen, offset, piece)) {
                     return true;
                 }
-            } catch (Retry | FileSystemException e) {
+            } catch (IOException e) {
+                if (e instanceof InterruptedIOException) {
+                    throw e;
+                }
                 failed = failed == null ? e : failed;
                 readFailed.put(n, System.nanoTime());
                 piece.rewind();
@@ -583,7 +629,7 @@ final class DataPath {
             } catch (IOException e) {
                 local = e;
                 failed.add(me());
-                if (String.valueOf(e.getMessage()).contains("no space")) {
+                if (noSpace(e.getMessage())) {
                     markFull(me());                            // new chunks avoid this node for a while too
                 }
             }
@@ -632,7 +678,7 @@ final class DataPath {
                     stale = r;                                 // this node is not the primary: the caller looks again
                     continue;
                 }
-                if (cause instanceof RemoteException r && String.valueOf(r.getMessage()).contains("no space")) {
+                if (cause instanceof RemoteException r && noSpace(r.getMessage())) {
                     markFull(to.get(i));
                 }
                 log.info("fs: node {} missed {} of chunk {} of inode {} ({}); dropped from its replicas",
@@ -682,7 +728,7 @@ final class DataPath {
     /**
      * Applies {@code op} from node {@code from} to this node's copy, as a replica. A write or truncation must come
      * from the chunk's acting primary by the chunk's list now, and name its generation, checked under the chunk's
-     * lock (which a repair holds from its read of the chunk to its change of the list): a node that came back and
+     * {@link #guard} (which a repair holds from its fence to its new list): a node that came back and
      * still takes itself for the primary, or a primary whose list a repair changed, cannot add a write to a copy
      * after the repair read it. A repair's copies (to a node not listed yet) and deletions are applied as they come.
      */
@@ -691,9 +737,7 @@ final class DataPath {
             apply(op);
             return true;
         }
-        ReentrantLock lock = lock(op.inode(), op.index());
-        lock.lock();
-        try {
+        try (Guard ignored = guard(op.inode(), op.index())) {
             Inode inode = ns.read(op.inode()).orElse(null);
             int[] reps = inode == null ? null : inode.replicas(op.index());
             if (reps == null || inode.generation(op.index()) != op.generation() || !contains(reps, me())
@@ -705,8 +749,6 @@ final class DataPath {
             }
             apply(op);
             return true;
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -811,8 +853,7 @@ final class DataPath {
             if (type.endsWith("$NotPrimary")) {
                 return new Retry(r);
             }
-            if (type.equals(FileSystemException.class.getName()) && r.getMessage() != null
-                    && r.getMessage().contains("no space left")) {
+            if (type.equals(FileSystemException.class.getName()) && noSpace(r.getMessage())) {
                 markFull(r.peer());
                 return new FileSystemException(null, null, stripType(r.getMessage()));
             }
@@ -828,6 +869,11 @@ final class DataPath {
             throw e;
         }
         return new IOException(t);
+    }
+
+    /** A full disk or quota, by its message: ours ("no space left on node N") or the system's (ENOSPC). */
+    private static boolean noSpace(String message) {
+        return message != null && message.toLowerCase(java.util.Locale.ROOT).contains("no space left");
     }
 
     private static String stripType(String message) {

@@ -182,13 +182,18 @@ final class Repairer implements AutoCloseable {
                 }
                 int index = i;
                 int gen = file.generation(i);
-                ns.update(file.id(), f -> {
-                    int[] now = f.replicas(index);
-                    if (now == null || f.generation(index) != gen || Arrays.stream(now).noneMatch(n -> n == me)) {
-                        return f;
-                    }
-                    return f.withChunk(index, gen, Arrays.stream(now).filter(n -> n != me).toArray());
-                });
+                try {
+                    ns.update(file.id(), f -> {
+                        int[] now = f.replicas(index);
+                        if (now == null || f.generation(index) != gen
+                                || Arrays.stream(now).noneMatch(n -> n == me)) {
+                            return f;
+                        }
+                        return f.withChunk(index, gen, Arrays.stream(now).filter(n -> n != me).toArray());
+                    });
+                } catch (java.nio.file.NoSuchFileException deleted) {
+                    return;                                    // deleted meanwhile: no list to leave
+                }
             }
         });
         if (!closed) {                                     // a walk cut short by closing has not seen every list
@@ -238,7 +243,7 @@ final class Repairer implements AutoCloseable {
     private void repair(long ino, int index) {
         ReentrantLock lock = data.lock(ino, index);
         lock.lock();
-        try {
+        try (DataPath.Guard guarded = data.guard(ino, index)) {   // against the primaries, and the replicas here
             Inode file = ns.read(ino).orElse(null);
             int[] listed = file == null ? null : file.replicas(index);
             if (listed == null) {

@@ -222,6 +222,31 @@ class FailoverTest {
         assertTrue(lastLanded < 30, "some truncations came last");
     }
 
+    /**
+     * A chunk whose file is shorter than the range read (written at its start only, the file extended past it):
+     * the rest reads as zeros into a buffer that held other bytes, from the local copy and from a remote one.
+     */
+    @Test
+    void theUnwrittenEndOfAChunkReadsAsZerosIntoAReusedBuffer() throws Exception {
+        FsEngine e0 = nodes.engine(0);
+        Inode f = e0.createFile("/sparse", 0644, true);
+        byte[] head = EngineTest.random(100, 6);
+        e0.write(f.id(), 0, ByteBuffer.wrap(head));
+        e0.write(f.id(), 3L * CHUNK, ByteBuffer.wrap(new byte[]{1}));
+        int[] reps = e0.inode(f.id()).replicas(0);
+        byte[] expected = new byte[CHUNK];
+        System.arraycopy(head, 0, expected, 0, head.length);
+        for (int n : new int[]{reps[0], 3 - reps[0] - reps[1]}) {   // a node with a copy, the one without
+            byte[] dirty = new byte[CHUNK];
+            Arrays.fill(dirty, (byte) 0x55);
+            ByteBuffer b = ByteBuffer.wrap(dirty);
+            while (b.hasRemaining()) {
+                nodes.engine(n).read(f.id(), b.position(), b);
+            }
+            assertArrayEquals(expected, dirty, "chunk 0 read on node " + n);
+        }
+    }
+
     /** A copy whose node answers reads with an error: the read is served by another copy. */
     @Test
     void aReadGoesToAnotherCopyWhenOneFails() throws Exception {
