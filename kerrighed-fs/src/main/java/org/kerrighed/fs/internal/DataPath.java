@@ -633,14 +633,15 @@ final class DataPath {
                     markFull(me());                            // new chunks avoid this node for a while too
                 }
             }
-            if (local != null) {
+            if (local != null || op.kind() == Kind.TRUNCATE) {
                 // This copy missed the operation: it must leave the list before the lock lets anything else in
                 // (a repair would copy the stale chunk, a later write would still find this node its primary).
+                // A truncation sets the size once the copies took the cut (one that refused it, this node not
+                // being the primary any more, leaves the size as it is), still under the lock.
                 boolean done = settle(op, reps, sent, to, failed, local);
                 truncated(op, inode);
                 return done;
             }
-            truncated(op, inode);
         } finally {
             lock.unlock();
         }
