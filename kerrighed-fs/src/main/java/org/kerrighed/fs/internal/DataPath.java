@@ -122,8 +122,8 @@ final class DataPath {
 
     /**
      * A replica's answer that the node that sent it a write is not the chunk's acting primary by the chunk's list now
-     * (a node back from the dead, or a list changed by a repair): the sender answers {@link NotPrimary}, and the
-     * replica stays listed.
+     * (a node back from the dead, or a list changed by a repair), or that it could not read that list to check (a
+     * view change): the sender answers {@link NotPrimary}, its caller tries again, and the replica stays listed.
      */
     static final class StaleSender extends IOException {
         StaleSender(String message) {
@@ -739,7 +739,13 @@ final class DataPath {
             return true;
         }
         try (Guard ignored = guard(op.inode(), op.index())) {
-            Inode inode = ns.read(op.inode()).orElse(null);
+            Inode inode;
+            try {
+                inode = ns.read(op.inode()).orElse(null);
+            } catch (IOException e) {                          // the list could not be had (a view change)
+                throw new StaleSender("node " + me() + " could not check the list of chunk " + op.index()
+                        + " of inode " + op.inode() + " now: " + e.getMessage());
+            }
             int[] reps = inode == null ? null : inode.replicas(op.index());
             if (reps == null || inode.generation(op.index()) != op.generation() || !contains(reps, me())
                     || firstLive(reps) != from) {
