@@ -38,11 +38,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -746,7 +748,9 @@ final class Checkpoints {
                 }
             }
             if (starting && !done) {
-                killStarted(app, pidMap.values());
+                if (killStarted(app, pidMap.values()).contains(pidMap.get(app))) {
+                    awaitEnd(root, pidMap.get(app));
+                }
                 // The caller got no handle on the root: its record ends (a root that never started sends no exit
                 // notice, and a parent waiting for any child would wait for it forever).
                 epm.reaper().abandoned(root, ExitStatus.killed(Signal.KILL, "its restart was abandoned"));
@@ -780,14 +784,43 @@ final class Checkpoints {
      * application runs without the others. Best effort: a process whose node cannot be reached is left to its node,
      * which kills it when its conversation fails.
      */
-    private void killStarted(int app, java.util.Collection<Integer> pids) {
+    private Set<Integer> killStarted(int app, java.util.Collection<Integer> pids) {
+        Set<Integer> killed = new HashSet<>();
         for (int pid : pids) {
             try {
                 epm.kill(pid, Signal.KILL);
+                killed.add(pid);
             } catch (RuntimeException e) {
                 log.debug("node {}: process {} of abandoned restart of application {} not killed: {}", self, pid, app,
                         e.toString());
             }
+        }
+        return killed;
+    }
+
+    /**
+     * Waits (at most a call timeout) for the exit notice of the killed root {@code pid} of an abandoned restart, so
+     * that it ends this record rather than that of the next restart of the same pid. Stops early once no node lists
+     * the process (a root installed but never started sends no notice) and no notice came for a moment.
+     */
+    private void awaitEnd(Child root, int pid) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long goneSince = -1;
+        try {
+            while (!root.exit().isDone() && System.nanoTime() < deadline) {
+                if (epm.status(pid).isPresent()) {
+                    goneSince = -1;
+                } else if (goneSince < 0) {
+                    goneSince = System.nanoTime();
+                } else if (System.nanoTime() - goneSince > TimeUnit.MILLISECONDS.toNanos(300)) {
+                    return;
+                }
+                Thread.sleep(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.debug("node {}: the end of restarted process {} not awaited: {}", self, pid, e.toString());
         }
     }
 
