@@ -56,6 +56,23 @@ class KddmFailureTest {
         }
     }
 
+    /**
+     * A write released while another pin of its node still holds the object (a reader on another thread) is on the
+     * backup when its close returns: the owner's crash right after it does not lose it.
+     */
+    @Test
+    void aWriteReleasedWhileAReaderHoldsTheObjectIsOnItsBackupWhenItReturns() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            var s = counters(nodes, 2);
+            write(s.get(1), 7, 1);                           // node 1 owns object 7
+            Handle<Counter> reading = s.get(1).get(7);       // a reader of node 1 keeps its pin
+            write(s.get(1), 7, 2);
+            nodes.crash(1);
+            reading.close();
+            assertEquals(2, read(nodes.kddm(0).set(1, Counter.class), 7), "the write that returned survived");
+        }
+    }
+
     private static long backupsOf(KddmNodes nodes) {
         long n = 0;
         for (Kddm k : nodes.all()) {

@@ -655,12 +655,14 @@ final class SetTable<T> implements KddmSet<T> {
     private void release(Entry e, boolean write, boolean changed) {
         List<Runnable> after = null;
         PendingBackup backup = null;
+        long mine = -1;                                // the version this release made, to be on the backups
         synchronized (e) {
             if (write) {
                 e.writePins--;
                 if (changed) {
                     e.version++;
                     e.dirty = true;
+                    mine = e.version;
                 }
             } else {
                 e.readPins--;
@@ -669,7 +671,10 @@ final class SetTable<T> implements KddmSet<T> {
                 e.retired.forEach(old -> linker.invalidate(e.id, cast(old)));
                 e.retired = null;
             }
-            if (e.dirty && e.pins() == 0) {
+            // A write is copied when it is released even while other pins of this node hold the object (a reader
+            // does not change it; another writer's later release copies again): its close returns once it is on
+            // the backups. A release that made nothing new copies what is left dirty once the last pin goes.
+            if (e.dirty && !e.replicating && (e.pins() == 0 || mine >= 0)) {
                 backup = startBackup(e);
             }
             if (!e.replicating && (!e.deferred.isEmpty() || !e.waiters.isEmpty())) {
@@ -683,8 +688,51 @@ final class SetTable<T> implements KddmSet<T> {
         if (backup != null) {
             replicate(e, backup.copy(), backup.targets());
         }
-        if (write && changed) {
+        if (mine >= 0) {
+            awaitBackedUp(e, mine);
             checkAcknowledged(e);
+        }
+    }
+
+    /**
+     * Returns once version {@code version} of {@code e} (or a later one) is on its backups: a copy that was already
+     * on its way when that version was made may not hold it, so another one follows it. Bounded by the call timeout
+     * (the set then runs degraded, as {@link #replicate} says); not interruptible: a write is whole.
+     */
+    private void awaitBackedUp(Entry e, long version) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(engine.timeoutMillis());
+        boolean interrupted = false;
+        try {
+            while (true) {
+                PendingBackup b;
+                synchronized (e) {
+                    if (spec.replication() <= 1 || !e.state.owner() || !e.hasData || e.backedUpVersion >= version
+                            || engine.unusable() != null) {
+                        return;
+                    }
+                    if (e.replicating) {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            return;
+                        }
+                        try {
+                            e.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                        } catch (InterruptedException ie) {
+                            interrupted = true;
+                        }
+                        continue;
+                    }
+                    b = startBackup(e);
+                    if (b == null) {
+                        return;
+                    }
+                }
+                replicate(e, b.copy(), b.targets());
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -807,6 +855,7 @@ final class SetTable<T> implements KddmSet<T> {
                 e.replicating = false;
                 e.backedUpOn = acked.stream().mapToInt(Integer::intValue).toArray();
                 e.backedUpVersion = b.version();
+                e.notifyAll();                                 // writers waiting for their version to be copied
                 process(e, false, after);
             }
             after.forEach(Runnable::run);
