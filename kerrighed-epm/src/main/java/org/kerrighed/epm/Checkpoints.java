@@ -355,7 +355,7 @@ final class Checkpoints {
                 leftOut.add(why + ": not saved");
                 continue;
             }
-            try (Segment s = shm.attach(st.id(), SharedMemory.READ_ONLY);
+            try (Segment s = shm.attachHeld(st.id(), SharedMemory.READ_ONLY);   // the application holds it
                  FileChannel out = FileChannel.open(dir.resolve("segment-" + st.id() + ".bin"),
                          StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 byte[] buf = new byte[(int) Math.min(st.size(), 1 << 20)];

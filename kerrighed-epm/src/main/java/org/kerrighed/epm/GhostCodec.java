@@ -379,7 +379,7 @@ final class GhostCodec {
             long id = b.segment(input.readLong());
             boolean readOnly = input.readBoolean();
             boolean attached = input.readBoolean();
-            Segment s = b.epm.shm().attach(id, readOnly ? SharedMemory.READ_ONLY : 0);
+            Segment s = b.epm.shm().attachHeld(id, readOnly ? SharedMemory.READ_ONLY : 0);  // even if removed
             if (attached) {
                 b.segments.add(s);
             } else {

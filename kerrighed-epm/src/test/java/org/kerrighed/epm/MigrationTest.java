@@ -298,6 +298,64 @@ class MigrationTest {
         }
     }
 
+    /** Writes its step count into slot 0 of segment {@code segment} for 100 steps of 5 ms; result: the nodes seen. */
+    static final class SegmentWriter implements StepProgram {
+        long segment;
+        Segment seg;
+        long i;
+        long seen;
+
+        private SegmentWriter() {
+        }
+
+        SegmentWriter(long segment) {
+            this.segment = segment;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (seg == null) {
+                seg = ctx.shm().attach(segment);
+            }
+            ctx.sleep(Duration.ofMillis(5));
+            seg.putLong(0, ++i);
+            seen |= 1L << ctx.node();
+            if (i < 100) {
+                return false;
+            }
+            ctx.setResult(new long[]{seg.getLong(0), seen});
+            return true;
+        }
+    }
+
+    /**
+     * The SysV habit of marking a segment for removal right after attaching it (it goes when its last user does):
+     * the process still moves with it, and the segment is freed once the process ended.
+     */
+    @Test
+    void aProcessMovesWithASegmentMarkedForRemoval() throws Exception {
+        long seg = nodes.shm(0).open(0x5e6, 4096, SharedMemory.CREATE | 0600);
+        ClusterProcess p = nodes.epm(0).spawn(new SegmentWriter(seg), SpawnOptions.defaults().onNode(1)
+                .capabilities(MIGRATABLE));
+        EpmNodes.await(() -> nodes.shm(0).stat(seg).attachCount() == 1, "the process attached the segment");
+        nodes.shm(0).remove(seg);
+        MigrationReport m = nodes.epm(0).migrate(p.pid(), 2);
+        assertEquals(2, m.to());
+        ExitStatus end = p.waitFor(Duration.ofSeconds(20)).orElseThrow();
+        assertEquals(ExitStatus.exited(0), end);
+        long[] r = (long[]) p.result().orElseThrow();
+        assertEquals(100, r[0], "it wrote on through the segment after the move");
+        assertEquals((1L << 1) | (1L << 2), r[1], "it ran on nodes 1 and 2");
+        EpmNodes.await(() -> {
+            try {
+                nodes.shm(0).stat(seg);
+                return false;
+            } catch (org.kerrighed.mm.NoSuchSegmentException freed) {
+                return true;
+            }
+        }, "the segment freed after its last user ended");
+    }
+
     @Test
     void aDistantForkCopiesTheRunningProgramWithItsHandles() throws Exception {
         long seg = nodes.shm(0).open(0xf04c, 4096, SharedMemory.CREATE | 0600);

@@ -43,7 +43,8 @@ final class TestPrograms {
             .register(30_030, PeriodicCheckpointTest.QuickRoot.class)
             .register(30_031, PeriodicCheckpointTest.LeaveRoot.class)
             .register(30_032, LocksAndExits.class)
-            .register(30_033, UndoesAndExits.class);
+            .register(30_033, UndoesAndExits.class)
+            .register(30_034, MigrationTest.SegmentWriter.class);
 
     private TestPrograms() {
     }

@@ -324,6 +324,22 @@ public final class SharedMemory implements AutoCloseable {
      *         cluster process without the {@code USE_REMOTE_MEMORY} capability
      */
     public Segment attach(long id, int flags) {
+        return attach(id, flags, false);
+    }
+
+    /**
+     * Attaches segment {@code id} for a holder that already has it attached elsewhere and carries that attachment
+     * over (a process that moves to this node, or a copy of it forked here, as a forked Unix process inherits its
+     * parent's attachments): as {@link #attach(long, int)}, but a segment marked for removal is attached too (it
+     * is freed only when its last attachment goes). The process layer calls it.
+     *
+     * @throws NoSuchSegmentException when no segment has this id (it was freed)
+     */
+    public Segment attachHeld(long id, int flags) {
+        return attach(id, flags, true);
+    }
+
+    private Segment attach(long id, int flags, boolean held) {
         checkOpen();
         kddm.callers().checkCapability("USE_REMOTE_MEMORY");
         if ((flags & ~READ_ONLY) != 0) {
@@ -337,7 +353,7 @@ public final class SharedMemory implements AutoCloseable {
         boolean changed = false;
         try {
             m = h.value();
-            if (m == null || m.removed()) {
+            if (m == null || m.removed() && !held) {
                 throw new NoSuchSegmentException(m == null ? "no segment has id " + id
                         : m.describe() + " is marked for removal: it takes no new attachments");
             }
