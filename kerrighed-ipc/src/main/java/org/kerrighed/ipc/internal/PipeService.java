@@ -79,7 +79,7 @@ public final class PipeService implements AutoCloseable {
                 kddm.objectSpec(PipeInfo.class).withReplication(SetSpec.SYSTEM_REPLICATION)
                         .withFlags(SetFlag.LOCAL_EXCLUSIVE),
                 new ObjectLinker<>(PipeInfo.class));
-        kddm.rpc().register(IO, HandlerKind.NON_BLOCKING, (ctx, op) -> io(op));
+        kddm.rpc().register(IO, HandlerKind.NON_BLOCKING, (ctx, op) -> io(op, ctx.caller()));
         kddm.rpc().register(COUNTS, HandlerKind.NON_BLOCKING, (ctx, c) -> {
             counts(c);
             return null;
@@ -323,18 +323,21 @@ public final class PipeService implements AutoCloseable {
     private void adopt(Adopt a) {
         PipeBuffer b = new PipeBuffer(a.pipe(), a.capacity(), a.counts(), sleepers);
         b.fill(a.data());
+        b.adopted(a);
         buffers.put(a.pipe(), b);
     }
 
-    private PipeReply io(PipeOp op) {
+    /** {@code op} from node {@code caller}, at this node's buffer. */
+    private PipeReply io(PipeOp op, int caller) {
         PipeBuffer b = buffers.get(op.pipe());
         if (b == null) {
             return new PipeReply(PipeWire.MOVED, null);
         }
+        EndRef by = new EndRef(caller, op.end(), op.kind() == PipeWire.READ);
         return switch (op.kind()) {
-            case PipeWire.WRITE -> b.write(op.data(), op.waiter());
+            case PipeWire.WRITE -> b.write(by, op.seq(), op.data(), op.waiter());
             case PipeWire.PEEK -> new PipeReply(PipeWire.OK, b.peek());
-            default -> b.read(op.max(), op.waiter());
+            default -> b.read(by, op.seq(), op.max(), op.waiter());
         };
     }
 
@@ -352,8 +355,9 @@ public final class PipeService implements AutoCloseable {
         }
         byte[] data = new byte[0];
         for (int attempt = 0; i.bufferNode() >= 0 && attempt < 3; attempt++) {
-            PipeOp op = new PipeOp(id, PipeWire.PEEK, null, 0, null);
-            PipeReply r = i.bufferNode() == kddm.nodeId() ? io(op) : kddm.rpc().call(i.bufferNode(), IO, op).join();
+            PipeOp op = new PipeOp(id, PipeWire.PEEK, null, 0, null, 0, 0);
+            PipeReply r = i.bufferNode() == kddm.nodeId() ? io(op, kddm.nodeId())
+                    : kddm.rpc().call(i.bufferNode(), IO, op).join();
             if (r.status() == PipeWire.OK) {
                 data = r.data();
                 break;
@@ -428,7 +432,8 @@ public final class PipeService implements AutoCloseable {
             PipeBuffer old = buffers.get(i.id());
             byte[] left = old == null ? new byte[0] : old.moveOut();
             try {
-                kddm.rpc().call(target, ADOPT, new Adopt(i.id(), i.capacity(), left, moved.counts())).join();
+                kddm.rpc().call(target, ADOPT, old == null ? new Adopt(i.id(), i.capacity(), moved.counts())
+                        : old.adoption(left, moved.counts())).join();
                 buffers.remove(i.id(), old);
                 return moved;
             } catch (RuntimeException ex) {
@@ -438,7 +443,8 @@ public final class PipeService implements AutoCloseable {
                 log.warn("pipe {}: buffer not handed over to node {} ({}); it stays on node {}", i.id(), target,
                         ex.toString(), self);
                 try {                              // it may have taken it after all (a timeout): drop that copy
-                    kddm.rpc().send(target, COUNTS, new Counts(i.id(), moved.version(), 0, 0, false, false, true));
+                    kddm.rpc().send(target, COUNTS, new Counts(i.id(), moved.version(), 0, 0, false, false, true,
+                            List.of()));
                 } catch (RuntimeException ignored) {
                     // the target is gone: so is its copy
                 }
@@ -487,8 +493,7 @@ public final class PipeService implements AutoCloseable {
                                 buffers.compute(id, (k, b) -> b == null || b.isMoved()
                                         ? new PipeBuffer(id, n.capacity(), n.counts(), sleepers) : b);
                             } else if (buffer >= 0 && buffer != i.bufferNode()) {   // a live buffer keeps its bytes
-                                kddm.rpc().call(buffer, ADOPT,
-                                        new Adopt(id, i.capacity(), new byte[0], now.counts())).join();
+                                kddm.rpc().call(buffer, ADOPT, new Adopt(id, i.capacity(), now.counts())).join();
                             }
                             h.set(now);
                         }
@@ -537,6 +542,8 @@ public final class PipeService implements AutoCloseable {
         private int bufferNode = -2;               // cached; -2: unknown
         private final org.kerrighed.kddm.access.Caller holder = ipc.callers().caller();
         private boolean eof;
+        /** The number of this end's last write (of one piece) or read: its retries carry it too. */
+        private long seq;
 
         End(long pipe, long end, boolean read, String what) {
             this.pipe = pipe;
@@ -564,8 +571,9 @@ public final class PipeService implements AutoCloseable {
             }
             try (Sleepers.Sleeper s = sleepers.sleeper()) {
                 Moves moves = new Moves();
+                long n = ++seq;
                 while (true) {
-                    PipeReply r = op(new PipeOp(pipe, PipeWire.READ, null, dst.remaining(), s.ref()));
+                    PipeReply r = op(new PipeOp(pipe, PipeWire.READ, null, dst.remaining(), s.ref(), end, n));
                     switch (r.status()) {
                         case PipeWire.OK -> {
                             dst.put(r.data());
@@ -595,8 +603,9 @@ public final class PipeService implements AutoCloseable {
                     int n = Math.min(src.remaining(), chunk());
                     byte[] data = new byte[n];
                     src.get(src.position(), data);
+                    long number = ++seq;
                     while (true) {
-                        PipeReply r = op(new PipeOp(pipe, PipeWire.WRITE, data, 0, s.ref()));
+                        PipeReply r = op(new PipeOp(pipe, PipeWire.WRITE, data, 0, s.ref(), end, number));
                         if (r.status() == PipeWire.OK) {
                             moves.reset();
                             src.position(src.position() + n);
@@ -728,6 +737,12 @@ public final class PipeService implements AutoCloseable {
             }
         }
 
+        /**
+         * Sends {@code op} to the buffer node (or applies it here). A call that fails without an answer (the link
+         * closed, a timeout) may or may not have been applied there: the same op, with the same number, is sent
+         * again (to where the buffer is now), and the buffer, which remembers each end's last applied op, answers a
+         * repeat with its first reply instead of writing or taking bytes again.
+         */
         private PipeReply op(PipeOp op) throws IOException {
             for (int attempt = 0; ; attempt++) {
                 int node = bufferNode;
@@ -738,7 +753,7 @@ public final class PipeService implements AutoCloseable {
                     return new PipeReply(PipeWire.MOVED, null);
                 }
                 if (node == kddm.nodeId()) {
-                    return io(op);
+                    return io(op, node);
                 }
                 try {
                     return kddm.rpc().call(node, IO, op).join();

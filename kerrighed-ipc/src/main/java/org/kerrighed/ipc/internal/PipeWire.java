@@ -36,7 +36,8 @@ public final class PipeWire {
         }
 
         Counts counts() {
-            return new Counts(id, version, count(true), count(false), everReader, everWriter, unlinked && ends.isEmpty());
+            return new Counts(id, version, count(true), count(false), everReader, everWriter, unlinked && ends.isEmpty(),
+                    ends);
         }
 
         PipeInfo with(int buffer, List<EndRef> newEnds, boolean r, boolean w, List<WaiterRef> waiters) {
@@ -62,8 +63,13 @@ public final class PipeWire {
     /** Copy the buffered bytes without taking them. */
     public static final int PEEK = 2;
 
-    /** A write of {@code data} or a read of up to {@code max} bytes at the buffer node; {@code waiter} sleeps if it must wait. */
-    public record PipeOp(long pipe, int kind, byte[] data, int max, WaiterRef waiter) {
+    /**
+     * A write of {@code data} or a read of up to {@code max} bytes at the buffer node; {@code waiter} sleeps if it must
+     * wait. {@code end} is the sending end's id on the caller's node and {@code seq} numbers the end's operations
+     * (from 1; 0 for a {@link #PEEK}): the retries of one operation carry the same number, and the buffer applies it
+     * at most once (a repeat gets the reply it had).
+     */
+    public record PipeOp(long pipe, int kind, byte[] data, int max, WaiterRef waiter, long end, long seq) {
     }
 
     public static final int OK = 0;
@@ -80,12 +86,21 @@ public final class PipeWire {
     /**
      * The open ends' counts, as of info {@code version}, told to the buffer node. {@code gone}: the pipe no longer
      * exists (an unlinked FIFO's last end closed) or the receiver does not hold its buffer: drop any copy of it.
+     * {@code ends}: the open ends (the buffer forgets the last operations of the others).
      */
     public record Counts(long pipe, long version, int readers, int writers, boolean everReader, boolean everWriter,
-                         boolean gone) {
+                         boolean gone, List<EndRef> ends) {
     }
 
-    /** The buffer moves to the receiver, with its bytes. */
-    public record Adopt(long pipe, int capacity, byte[] data, Counts counts) {
+    /**
+     * The buffer moves to the receiver, with its bytes and, in step, the last operation each end had applied there:
+     * the end ({@code doneEnds}), its number ({@code doneSeqs}) and its reply ({@code doneReplies}).
+     */
+    public record Adopt(long pipe, int capacity, byte[] data, Counts counts, List<EndRef> doneEnds, long[] doneSeqs,
+                        List<PipeReply> doneReplies) {
+        /** An empty buffer, nothing applied yet. */
+        Adopt(long pipe, int capacity, Counts counts) {
+            this(pipe, capacity, new byte[0], counts, List.of(), new long[0], List.of());
+        }
     }
 }
