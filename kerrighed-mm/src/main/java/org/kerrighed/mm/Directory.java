@@ -15,6 +15,10 @@ record Directory(long nextId, long[] ids) {
         return new Directory(Math.max(nextId, id + 1), n);
     }
 
+    boolean has(long id) {
+        return Arrays.stream(ids).anyMatch(x -> x == id);
+    }
+
     Directory without(long id) {
         return new Directory(nextId, Arrays.stream(ids).filter(x -> x != id).toArray());
     }

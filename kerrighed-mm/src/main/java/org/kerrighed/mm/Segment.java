@@ -611,8 +611,12 @@ public final class Segment implements AutoCloseable {
 
     /**
      * Detaches (SysV {@code shmdt}): this attachment stops working, the segment's cluster-wide attachment count
-     * drops by one, and a segment marked for removal is freed when this was its last attachment. Page copies
-     * cached here stay until the segment is freed or others write them. Idempotent.
+     * drops by one, and a segment marked for removal is freed when this was its last attachment (in the background
+     * if freeing fails). Page copies cached here stay until the segment is freed or others write them. Idempotent.
+     * An interrupt does not cut it short (the interrupt status is kept).
+     *
+     * @throws org.kerrighed.kddm.KddmException when the segment's metadata could not be had in time: nothing
+     *         changed, the segment is still attached (and works), and {@code close} may be called again
      */
     @Override
     public void close() {
@@ -622,7 +626,15 @@ public final class Segment implements AutoCloseable {
             }
             detached = true;
         }
-        shm.detached(this);
+        boolean done = false;
+        try {
+            shm.detached(this);
+            done = true;
+        } finally {
+            if (!done) {
+                detached = false;            // still attached cluster-wide: a later close retries
+            }
+        }
     }
 
     @Override

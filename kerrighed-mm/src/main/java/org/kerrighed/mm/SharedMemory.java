@@ -23,8 +23,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntPredicate;
 
 /**
  * A node's cluster shared memory: SysV-style segments whose pages are KDDM objects. One per node
@@ -50,7 +54,10 @@ import java.util.concurrent.TimeUnit;
  * {@link #list} need read, {@link #remove} needs the owner, the creator or root.
  *
  * <p><b>Blocking and failure.</b> Every method blocks for KDDM's round trips, bounded by the node's call
- * timeout ({@link KddmException}); metadata survives the death of any one node.
+ * timeout ({@link KddmException}); metadata survives the death of any one node. Detach and remove are not cut
+ * short by an interrupt (it is kept); a detach that fails changes nothing and can be retried; clean-up that fails
+ * after the caller's change is done (freeing a segment, dropping departed nodes' attachments) is retried in the
+ * background.
  */
 public final class SharedMemory implements AutoCloseable {
     /** Create the segment if the key has none (SysV {@code IPC_CREAT}). */
@@ -76,6 +83,11 @@ public final class SharedMemory implements AutoCloseable {
     static final long SEGMENTS_SET = 1002;
     /** Asks a node to instantiate a new segment's page set now (so it outlives its creator). */
     static final ServiceKey<Long, Boolean> OPEN_PAGES = ServiceKey.of(120, "mm.open-pages", Long.class, Boolean.class);
+    /** Background retries of a failed clean-up: the first after this delay, doubling up to {@link #RETRY_MAX_MS}. */
+    static final long RETRY_FIRST_MS = 500;
+    static final long RETRY_MAX_MS = 30_000;
+    /** Attempts of a background retry before it gives up (about a quarter of an hour). */
+    static final int RETRY_ATTEMPTS = 40;
 
     private static final Logger log = LoggerFactory.getLogger(SharedMemory.class);
 
@@ -84,6 +96,7 @@ public final class SharedMemory implements AutoCloseable {
     private final KddmSet<Directory> directory;
     private final KddmSet<SegmentMeta> segments;
     private final Set<Segment> attached = ConcurrentHashMap.newKeySet();
+    private final Executor retryThreads;
     private volatile boolean closed;
 
     private SharedMemory(Kddm kddm) {
@@ -91,6 +104,7 @@ public final class SharedMemory implements AutoCloseable {
         this.keys = staticSet(kddm, KEYS_SET, KeySlot.class, null);
         this.directory = staticSet(kddm, DIRECTORY_SET, Directory.class, id -> Directory.EMPTY);
         this.segments = staticSet(kddm, SEGMENTS_SET, SegmentMeta.class, null);
+        this.retryThreads = r -> Thread.ofVirtual().name("mm-retry-" + kddm.nodeId()).start(r);
     }
 
     /**
@@ -246,7 +260,7 @@ public final class SharedMemory implements AutoCloseable {
             return null;
         }
         SegmentMeta m = meta(s.segment());
-        return m == null || m.removed() ? null : m;
+        return m == null || m.removed() ? null : m;     // removed: also a tombstone being freed
     }
 
     private SegmentMeta meta(long id) {
@@ -283,7 +297,11 @@ public final class SharedMemory implements AutoCloseable {
                 e.addSuppressed(again);
             }
             if (pages != null) {
-                destroyPages(pages.id());
+                try {
+                    kddm.destroySet(pages.id());
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
             }
             throw e;
         }
@@ -353,8 +371,8 @@ public final class SharedMemory implements AutoCloseable {
         boolean changed = false;
         try {
             m = h.value();
-            if (m == null || m.removed() && !held) {
-                throw new NoSuchSegmentException(m == null ? "no segment has id " + id
+            if (m == null || m.freeable() || m.removed() && !held) {     // freeable: a tombstone being freed
+                throw new NoSuchSegmentException(m == null || m.freeable() ? "no segment has id " + id
                         : m.describe() + " is marked for removal: it takes no new attachments");
             }
             m.perm().check(creds, Access.READ, m.describe());
@@ -371,8 +389,14 @@ public final class SharedMemory implements AutoCloseable {
         try {
             pages = kddm.set(m.pageSet(), Frame.class);
         } catch (RuntimeException e) {
-            detach(m.id());
-            throw new NoSuchSegmentException(m.describe() + ": its pages are gone (" + e.getMessage() + ")");
+            NoSuchSegmentException gone = new NoSuchSegmentException(m.describe() + ": its pages are gone ("
+                    + e.getMessage() + ")");
+            try {
+                detach(m.id());
+            } catch (RuntimeException again) {      // the attachment stays counted: say so, but as what failed first
+                gone.addSuppressed(again);
+            }
+            throw gone;
         }
         Segment s = new Segment(this, m, pages, readOnly, kddm.callers().caller());
         attached.add(s);
@@ -381,7 +405,8 @@ public final class SharedMemory implements AutoCloseable {
 
     /**
      * Detaches every segment that {@code holder} attached on this node, as Unix detaches a process's segments when
-     * it exits (the process layer calls it when a process ends). Best effort: a failure is logged.
+     * it exits (the process layer calls it when a process ends). Best effort: a failure is logged, and that
+     * detach is retried in the background (the segment stays attached meanwhile).
      *
      * @return how many segments it detached
      */
@@ -392,9 +417,13 @@ public final class SharedMemory implements AutoCloseable {
                 try {
                     s.close();
                     n++;
-                } catch (RuntimeException e) {
-                    log.warn("node {}: detaching segment {} of {} failed: {}", kddm.nodeId(), s.id(), holder,
-                            e.toString());
+                } catch (RuntimeException e) {     // still attached (close rolled back): nobody else will close it
+                    log.warn("node {}: detaching segment {} of {} failed, retrying in the background: {}",
+                            kddm.nodeId(), s.id(), holder, e.toString());
+                    retry("detaching segment " + s.id() + " of " + holder, () -> {
+                        s.close();
+                        return true;
+                    });
                 }
             }
         }
@@ -406,48 +435,101 @@ public final class SharedMemory implements AutoCloseable {
         segment.close();
     }
 
-    /** Called by {@link Segment#close} once. */
+    /**
+     * Called by {@link Segment#close} (once at a time). When it throws, the attachment is still counted
+     * cluster-wide and stays here: {@link Segment#close} rolls back, and can be called again.
+     */
     void detached(Segment s) {
-        attached.remove(s);
         detach(s.id());
+        attached.remove(s);
     }
 
+    /**
+     * One attachment of this node less in the segment's metadata; frees the segment if that was the last one of a
+     * segment marked for removal. The update is not cut short by an interrupt (a process killed while it closes
+     * its segment still detaches; the interrupt is kept); when it throws, nothing changed.
+     */
     private void detach(long id) {
-        SegmentMeta m;
-        Handle<SegmentMeta> h = segments.grab(id);
-        boolean changed = false;
-        try {
-            m = h.value();
-            if (m == null) {
-                return;
-            }
-            m = m.detached(kddm.nodeId(), kddm.callers().caller(), System.currentTimeMillis());
-            h.set(m.freeable() ? null : m);
-            changed = true;
-        } finally {
-            h.release(changed);
-        }
-        if (m.freeable()) {
-            free(m);
+        Caller caller = kddm.callers().caller();
+        long now = System.currentTimeMillis();
+        SegmentMeta[] before = new SegmentMeta[1];
+        SegmentMeta m = segments.update(id, cur -> {
+            before[0] = cur;
+            return cur == null ? null : cur.detached(kddm.nodeId(), caller, now);
+        });
+        if (m != null && m != before[0] && m.freeable()) {
+            freeOrRetry(m);
         }
     }
 
-    /** Frees a segment whose metadata was just cleared: its pages everywhere, its directory entry. */
+    /**
+     * Frees a segment marked for removal and attached nowhere, whose metadata stays meanwhile as a tombstone (a
+     * {@link SegmentMeta#freeable} value: refused by attach, not shown by stat and list, found again by the
+     * clean-up after a view): its pages everywhere, then its metadata, then its directory entry. Every step is
+     * idempotent, so a free that failed is simply run again. An interrupt does not cut it short (it is kept).
+     *
+     * @throws RuntimeException (a {@link KddmException}) when a step failed: the steps before it are done
+     */
     private void free(SegmentMeta m) {
-        destroyPages(m.pageSet());
-        try (Handle<Directory> h = directory.grab(0)) {
-            h.set(h.value().without(m.id()));
+        boolean interrupted = Thread.interrupted();
+        try {
+            kddm.destroySet(m.pageSet());
+            segments.update(m.id(), cur -> cur != null && cur.freeable() ? null : cur);
+            directory.update(0, d -> d.has(m.id()) ? d.without(m.id()) : d);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         log.debug("node {}: freed {}", kddm.nodeId(), m.describe());
     }
 
-    private void destroyPages(long setId) {
+    /** {@link #free}, retried in the background when it fails (the detach or removal that called it is done). */
+    private void freeOrRetry(SegmentMeta m) {
         try {
-            kddm.destroySet(setId);
-        } catch (KddmException e) {
-            log.warn("node {}: page set {} of a freed segment could not be destroyed everywhere: {}", kddm.nodeId(),
-                    setId, e.getMessage());
+            free(m);
+        } catch (RuntimeException e) {
+            log.warn("node {}: freeing {} failed, retrying in the background: {}", kddm.nodeId(), m.describe(),
+                    e.toString());
+            retry("freeing " + m.describe(), () -> {
+                free(m);
+                return true;
+            });
         }
+    }
+
+    /**
+     * Runs {@code task} on a virtual thread after a delay, again and again (the delay doubling) until it returns
+     * true, this shared memory is closed, or it failed {@link #RETRY_ATTEMPTS} times (logged; the clean-up after
+     * every view still finds departed nodes' attachments and tombstones).
+     */
+    private void retry(String what, BooleanSupplier task) {
+        retry(what, task, 1);
+    }
+
+    private void retry(String what, BooleanSupplier task, int attempt) {
+        if (closed) {
+            return;
+        }
+        if (attempt > RETRY_ATTEMPTS) {
+            log.warn("node {}: gave up {} after {} attempts", kddm.nodeId(), what, RETRY_ATTEMPTS);
+            return;
+        }
+        long delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS << Math.min(attempt - 1, 16));
+        CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS, retryThreads).execute(() -> {
+            boolean done;
+            try {
+                done = closed || task.getAsBoolean();
+            } catch (RuntimeException e) {
+                log.debug("node {}: {} failed again (attempt {}): {}", kddm.nodeId(), what, attempt, e.toString());
+                done = false;
+            }
+            if (done) {
+                log.debug("node {}: {} done (attempt {})", kddm.nodeId(), what, attempt);
+            } else {
+                retry(what, task, attempt + 1);
+            }
+        });
     }
 
     // ------------------------------------------------------------------ shmctl
@@ -460,7 +542,7 @@ public final class SharedMemory implements AutoCloseable {
     public SegmentStat stat(long id) {
         checkOpen();
         SegmentMeta m = meta(id);
-        if (m == null) {
+        if (m == null || m.freeable()) {                  // freeable: a tombstone being freed
             throw new NoSuchSegmentException("no segment has id " + id);
         }
         m.perm().check(kddm.callers().credentials(), Access.READ, m.describe());
@@ -471,7 +553,9 @@ public final class SharedMemory implements AutoCloseable {
      * Marks the segment for removal (SysV {@code IPC_RMID}): its key names nothing from now on (a new segment may
      * take it), it takes no new attachments, and it is freed when its last attachment is detached, at once if it
      * has none. Attachments of nodes that die or leave count as detached. Needs the owner, the creator or root.
-     * Marking a segment already marked does nothing.
+     * Marking a segment already marked does nothing (but finishes freeing it, if that failed before). An interrupt
+     * does not cut it short (it is kept). When the key cannot be cleared or the segment freed in time, the removal
+     * still holds: the key names nothing anyway, and freeing is retried in the background.
      *
      * @throws NoSuchSegmentException when no segment has this id
      * @throws org.kerrighed.kddm.access.PermissionDeniedException when the caller does not own it
@@ -479,38 +563,37 @@ public final class SharedMemory implements AutoCloseable {
     public void remove(long id) {
         checkOpen();
         Credentials creds = kddm.callers().credentials();
-        SegmentMeta m;
-        Handle<SegmentMeta> h = segments.grab(id);
-        boolean changed = false;
-        try {
-            m = h.value();
-            if (m == null) {
+        Caller caller = kddm.callers().caller();
+        long now = System.currentTimeMillis();
+        SegmentMeta[] before = new SegmentMeta[1];
+        SegmentMeta m = segments.update(id, cur -> {       // an interrupt does not cut it short (it is kept)
+            before[0] = cur;
+            if (cur == null) {
                 throw new NoSuchSegmentException("no segment has id " + id);
             }
-            if (m.removed()) {
-                return;
+            if (cur.removed()) {
+                return cur;
             }
-            m.perm().checkOwner(creds, "removal of " + m.describe());
-            m = m.markedRemoved(kddm.callers().caller(), System.currentTimeMillis());
-            h.set(m.freeable() ? null : m);
-            changed = true;
-        } finally {
-            h.release(changed);
+            cur.perm().checkOwner(creds, "removal of " + cur.describe());
+            return cur.markedRemoved(caller, now);          // when freeable, a tombstone until free clears it
+        });
+        if (m == before[0]) {                                // marked already: but finish a free that failed
+            if (m.freeable()) {
+                freeOrRetry(m);
+            }
+            return;
         }
         if (m.key() != PRIVATE) {
-            Handle<KeySlot> k = keys.grab(m.key());
-            boolean freed = false;
             try {
-                if (k.value() != null && k.value().segment() == id) {
-                    k.set(null);
-                    freed = true;
-                }
-            } finally {
-                k.release(freed);
+                keys.update(m.key(), k -> k != null && k.segment() == id ? null : k);
+            } catch (RuntimeException e) {
+                // harmless: a key whose segment is marked for removal names nothing, and its next CREATE takes it
+                log.warn("node {}: clearing key 0x{} of removed {} failed: {}", kddm.nodeId(),
+                        Long.toHexString(m.key()), m.describe(), e.toString());
             }
         }
         if (m.freeable()) {
-            free(m);
+            freeOrRetry(m);
         }
     }
 
@@ -526,7 +609,7 @@ public final class SharedMemory implements AutoCloseable {
         List<SegmentStat> out = new ArrayList<>();
         for (long id : ids) {
             SegmentMeta m = meta(id);
-            if (m != null && m.perm().allows(creds, Access.READ)) {
+            if (m != null && !m.freeable() && m.perm().allows(creds, Access.READ)) {
                 out.add(m.stat());
             }
         }
@@ -542,7 +625,9 @@ public final class SharedMemory implements AutoCloseable {
 
     /**
      * After a view: the lowest member drops the attachments of nodes that are no longer members (they died or
-     * left) and frees the segments that were waiting for them. Runs on KDDM's view-listener thread.
+     * left), frees the segments that were waiting for them, and frees tombstones whose free failed. Runs on KDDM's
+     * view-listener thread. Each segment on its own: one that fails (a timeout, a lost object) does not hold up
+     * the others, and the sweep is retried in the background until every segment is done.
      */
     private void dropDeparted(Set<Integer> members) {
         if (closed || members.isEmpty() || members.stream().mapToInt(Integer::intValue).min().getAsInt()
@@ -550,39 +635,59 @@ public final class SharedMemory implements AutoCloseable {
             return;
         }
         // a node that joined since this (possibly delayed) view may have attached already: keep current members
-        java.util.function.IntPredicate live = n -> members.contains(n) || kddm.isMember(n);
-        try {
-            long[] ids;
-            try (Handle<Directory> h = directory.get(0)) {
-                ids = h.value().ids().clone();
-            }
-            for (long id : ids) {
-                SegmentMeta m = meta(id);
-                if (m == null || m.onlyLive(live, 0) == m) {
-                    continue;
-                }
-                SegmentMeta changed;
-                Handle<SegmentMeta> h = segments.grab(id);
-                boolean written = false;
-                try {
-                    m = h.value();
-                    if (m == null) {
-                        continue;
-                    }
-                    changed = m.onlyLive(live, System.currentTimeMillis());
-                    h.set(changed.freeable() ? null : changed);
-                    written = true;
-                } finally {
-                    h.release(written);
-                }
-                log.info("node {}: {}: dropped {} attachment(s) of departed nodes", kddm.nodeId(), m.describe(),
-                        m.attachNodes().length - changed.attachNodes().length);
-                if (changed.freeable()) {
-                    free(changed);
-                }
-            }
+        IntPredicate live = n -> members.contains(n) || kddm.isMember(n);
+        if (!sweep(live)) {
+            retry("dropping the attachments of departed nodes", () -> sweep(live));
+        }
+    }
+
+    /** One pass of {@link #dropDeparted}'s clean-up over every segment; false when some segment failed. */
+    private boolean sweep(IntPredicate live) {
+        long[] ids;
+        try (Handle<Directory> h = directory.get(0)) {
+            ids = h.value().ids().clone();
         } catch (RuntimeException e) {
             log.warn("node {}: dropping the attachments of departed nodes failed: {}", kddm.nodeId(), e.toString());
+            return false;
+        }
+        boolean done = true;
+        for (long id : ids) {
+            try {
+                sweep(id, live);
+            } catch (RuntimeException e) {
+                done = false;
+                log.warn("node {}: dropping the attachments of departed nodes from segment {} failed: {}",
+                        kddm.nodeId(), id, e.toString());
+            }
+        }
+        return done;
+    }
+
+    private void sweep(long id, IntPredicate live) {
+        SegmentMeta m = meta(id);
+        if (m == null) {
+            return;
+        }
+        if (m.freeable()) {                                  // a tombstone whose free failed
+            free(m);
+            return;
+        }
+        if (m.onlyLive(live, 0) == m) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        SegmentMeta[] before = new SegmentMeta[1];
+        SegmentMeta changed = segments.update(id, cur -> {
+            before[0] = cur;
+            return cur == null ? null : cur.onlyLive(live, now);
+        });
+        if (changed == null || changed == before[0]) {
+            return;
+        }
+        log.info("node {}: {}: dropped {} attachment(s) of departed nodes", kddm.nodeId(), changed.describe(),
+                before[0].attachNodes().length - changed.attachNodes().length);
+        if (changed.freeable()) {
+            free(changed);
         }
     }
 
