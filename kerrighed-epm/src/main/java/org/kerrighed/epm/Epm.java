@@ -198,6 +198,10 @@ public final class Epm implements AutoCloseable {
         return timeout;
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
     /** The process of the calling thread, if it is one of this node's; empty otherwise. */
     public Optional<ProcessContext> current() {
         return Optional.ofNullable(currentProcess());
@@ -495,6 +499,9 @@ public final class Epm implements AutoCloseable {
      *
      * @throws MigrationException       when it was not moved (not migratable, no safe point in time, the target
      *                                  refused or failed): it goes on where it was
+     * @throws KerrighedException       (not a MigrationException) when the caller was interrupted, or the move had
+     *                                  no outcome within its bound (the target a silent member): the process runs
+     *                                  on one of the two nodes ({@link #status} tells which)
      * @throws CapabilityException      when the process lacks {@code CAN_MIGRATE}
      * @throws PermissionDeniedException when the caller is neither root nor the process's user
      * @throws NoSuchProcessException   when no live process has this pid
@@ -524,19 +531,31 @@ public final class Epm implements AutoCloseable {
         if (host < 0 || m.hops() >= 3) {
             throw new NoSuchProcessException("no live process " + m.pid());
         }
+        int waits = Migration.CALLER_TIMEOUTS + 3 - m.hops();   // longer than the node it asks waits
         return await(rpc.call(host, EpmWire.MIGRATE, new EpmWire.Migrate(m.pid(), m.node(), m.from(), m.hops() + 1),
-                timeout.multipliedBy(6)), "move process " + m.pid() + " (on node " + host + ")", 6);
+                timeout.multipliedBy(waits)), "move process " + m.pid() + " (on node " + host + ")", waits);
     }
 
     /**
      * Makes {@code p}, which moved here, one of this node's processes and starts it. Its row is rewritten as its
      * first table operation, and its parent's and children's nodes are told where it is, off the move's path.
+     * When its thread cannot start (the node is closing), nothing of it is left here: it is not listed, its row is
+     * not rewritten, and this throws.
      */
     void install(LocalProcess p) {
         lastMigration = System.nanoTime();
-        local.put(p.pid, p);
+        java.util.concurrent.CompletableFuture<Void> started = new java.util.concurrent.CompletableFuture<>();
+        p.gateTableOps(started);
         p.chainTableOp(() -> table.movedHere(p));
-        startThread(p);
+        local.put(p.pid, p);
+        try {
+            startThread(p);
+        } catch (RuntimeException e) {
+            local.remove(p.pid, p);
+            started.completeExceptionally(e);
+            throw new KerrighedException("node " + self + " is stopping: process " + p.pid + " cannot start here", e);
+        }
+        started.complete(null);
         Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p));
     }
 

@@ -264,15 +264,52 @@ final class LocalProcess implements ProcessContext {
     }
 
     /** After a move or a restart: takes the handed-over locks back, and stops again if it was stopped. */
-    private void resume() throws InterruptedException {
+    private void resume() {
         if (!resumeLocks.isEmpty()) {
-            epm.ipc().takeOverLocks(resumeLocks, pid, epm.callTimeout());
+            takeLocksBack(resumeLocks, "on node " + epm.nodeId());
             resumeLocks = List.of();
         }
         if (resumeStopped) {
             resumeStopped = false;
             stopHere();
         }
+    }
+
+    /**
+     * On the process's thread: takes back the cluster locks it handed over for a move ({@code where}: after a move
+     * that failed, on the node it moved to), within a call timeout. An interrupt meanwhile (a STOP or KILL posted)
+     * does not stop it: it is kept for later. A process that cannot take them back must not run without them: it
+     * is killed ({@link Ended}, reason given).
+     */
+    void takeLocksBack(List<org.kerrighed.ipc.Ipc.HeldLock> locks, String where) {
+        if (locks.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + epm.callTimeout().toNanos();
+        boolean interrupted = false;
+        RuntimeException failed = null;
+        try {
+            while (true) {
+                try {
+                    epm.ipc().takeOverLocks(locks, pid, interrupted ? java.time.Duration.ofMillis(Math.max(0,
+                            (deadline - System.nanoTime()) / 1_000_000)) : epm.callTimeout());
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;                    // what it took is reserved again: try on
+                } catch (RuntimeException e) {
+                    failed = e;
+                    break;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        String reason = "its cluster locks " + locks.stream().map(org.kerrighed.ipc.Ipc.HeldLock::name).toList()
+                + " could not be taken back " + where + ": " + failed.getMessage();
+        log.warn("node {}: process {} killed: {}", epm.nodeId(), pid, reason);
+        throw new Ended(ExitStatus.killed(Signal.KILL, reason));
     }
 
     /** Runs the program: a {@link StepProgram} step by step, with safe points (and moves) between steps. */
@@ -824,6 +861,14 @@ final class LocalProcess implements ProcessContext {
     /** Runs {@code op} after this process's earlier table operations (they must apply in order). */
     synchronized void chainTableOp(Runnable op) {
         tableOps = tableOps.thenRunAsync(op, epm.table().writes());
+    }
+
+    /**
+     * Holds this process's later table operations until {@code gate} completes; if it fails, they never run (a
+     * process that moved here but could not be started).
+     */
+    synchronized void gateTableOps(CompletableFuture<Void> gate) {
+        tableOps = tableOps.thenCompose(v -> gate);
     }
 
     ProcessState state() {

@@ -39,18 +39,32 @@ final class Migration {
      *      and tells its parent's and children's nodes where it is.
      *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
      *      signals posted meanwhile and the children's exits it took meanwhile, detaches and closes its copies.
-     * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or is declared
-     * dead: the process then goes on on exactly one node. Each move has an id A draws; B answers "no" for a move
+     * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or leaves the
+     * view: the process then goes on on exactly one node. Each move has an id A draws; B answers "no" for a move
      * whose ghost it is still reading or has not seen yet, and then refuses that move, so a slow arrival (a JAR to
      * fetch, handles to bind, pieces still on the way) cannot start the process on B after A took it back.
+     * Once B answered ARRIVED, A never takes the process back: what fails while it lets it go is logged.
+     *
+     * Bounds. From the hand-over of its locks, a move waits: for its ghost's pieces to get credit and for B's
+     * answer, a call timeout each; without an answer, for the asks, a call timeout each (B, silent for a whole call
+     * timeout, is declared dead by the membership, whose failure detection takes seconds, before the next ask
+     * ends: two); then for its locks to be taken back, a call timeout. MOVE_TIMEOUTS covers this, with room to
+     * write and send a large ghost: the locks are reserved for the process that long, and a caller waits that long
+     * once the move started. B silent and still a member for longer (A cut off from the rest, say) is asked on;
+     * a process whose locks lapsed meanwhile and were taken is killed rather than run without them.
      */
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
+    /** The longest a move takes, from the hand-over of its locks to its end, in call timeouts (see above). */
+    static final int MOVE_TIMEOUTS = 8;
+    /** How long, in call timeouts, a caller waits for a move: its safe point, then the move. */
+    static final int CALLER_TIMEOUTS = 1 + MOVE_TIMEOUTS;
 
     private final Epm epm;
     private final RpcNode rpc;
     private final int self;
     private final Duration timeout;
+    private final Duration moveBound;                  // MOVE_TIMEOUTS call timeouts
     private final GhostPieces pieces;
     private final int smallGhost;                  // ghosts up to this size travel in one call
     private final java.util.concurrent.Executor arrivals = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
@@ -72,6 +86,7 @@ final class Migration {
         this.rpc = rpc;
         this.self = rpc.nodeId();
         this.timeout = rpc.config().defaultCallTimeout();
+        this.moveBound = timeout.multipliedBy(MOVE_TIMEOUTS);
         this.pieces = new GhostPieces(rpc);
         this.smallGhost = rpc.config().maxFrameBytes() / 4;
         rpc.registerConversation(EpmWire.GHOST_MOVE, this::receive);
@@ -132,15 +147,34 @@ final class Migration {
         }
     }
 
-    /** The move started (it is bounded by its own timeouts): waits for its end. */
+    /**
+     * The move started: waits for its end, which comes within {@link #MOVE_TIMEOUTS} call timeouts unless its target
+     * stays a silent member that long. Only the move's end says where the process is: a caller interrupted before,
+     * or still without it then, gets a {@link KerrighedException} that is not a {@link MigrationException} (the
+     * process may have moved).
+     */
     private MigrationReport awaitStarted(MoveOut out, LocalProcess p) {
         try {
-            return out.done.get(4 * timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return out.done.get(moveBound.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw ProcessErrors.fromRemote(e.getCause(), "move process " + p.pid);
-        } catch (TimeoutException | InterruptedException e) {
-            throw new MigrationException("process " + p.pid + ": its move did not end in time");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (!out.done.isDone()) {
+                throw undecided(out, p, "interrupted while it moves");
+            }
+            if (out.done.isCompletedExceptionally()) {
+                throw ProcessErrors.fromRemote(out.done.exceptionNow(), "move process " + p.pid);
+            }
+            return out.done.resultNow();
+        } catch (TimeoutException e) {
+            throw undecided(out, p, "its move did not end in " + moveBound);
         }
+    }
+
+    private KerrighedException undecided(MoveOut out, LocalProcess p, String why) {
+        return new KerrighedException("process " + p.pid + ": " + why + ": it runs on node " + self + " or on node "
+                + out.target + ", as the move ends (see its status)");
     }
 
     /** The move, run by the process's thread at a safe point. */
@@ -167,7 +201,7 @@ final class Migration {
             GhostCodec.Binding binding = new GhostCodec.Binding(epm);
             p.moving = true;
             try (AutoCloseable ignored = p.useCapability(Capability.CAN_MIGRATE)) {
-                locks = epm.ipc().handOverLocks(p.pid, timeout.multipliedBy(4));
+                locks = epm.ipc().handOverLocks(p.pid, moveBound);
                 ProcessImage.State state = p.capture(locks);
                 GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.MIGRATION, state, binding);
                 return transfer(p, g, state, binding, tSafe, System.nanoTime());
@@ -175,25 +209,26 @@ final class Migration {
                 if (e instanceof LocalProcess.Moved || e instanceof LocalProcess.Ended) {
                     throw (Error) e;
                 }
-                retake(p, locks);
-                done.completeExceptionally(e instanceof MigrationException || e instanceof GhostException
+                Throwable failure = e instanceof MigrationException || e instanceof GhostException
                         || e instanceof CapabilityException ? e
-                        : new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + e, e));
+                        : new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + e, e);
+                retake(p, locks, failure);
+                done.completeExceptionally(failure);
                 return false;
             } finally {
                 p.moving = false;
             }
         }
 
-        private void retake(LocalProcess p, List<Ipc.HeldLock> locks) {
-            if (locks.isEmpty()) {
-                return;
-            }
+        /** Takes the locks back after a failed move; a process that cannot is killed (the caller is told first). */
+        private void retake(LocalProcess p, List<Ipc.HeldLock> locks, Throwable failure) {
             try {
-                epm.ipc().takeOverLocks(locks, p.pid, timeout);
-            } catch (Exception e) {
-                log.warn("node {}: process {} could not take its locks back after a failed move: {}", self, p.pid,
-                        e.toString());
+                p.takeLocksBack(locks, "after its failed move to node " + target);
+            } catch (LocalProcess.Ended killed) {
+                done.completeExceptionally(new MigrationException("process " + p.pid + " was not moved to node "
+                        + target + " (" + failure.getMessage() + "), and was then killed: " + killed.status.reason(),
+                        failure));
+                throw killed;
             }
         }
 
@@ -227,6 +262,9 @@ final class Migration {
                 c.abort("process " + p.pid + " stays on node " + self);  // the target fails only before installing
                 throw ProcessErrors.fromRemote(refused, "move");
             } catch (Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();             // a signal's: kept for later
+                }
                 if (!sentAll) {
                     c.abort("process " + p.pid + " stays on node " + self + ": " + e.getMessage());
                     throw new MigrationException("process " + p.pid + " was not moved to node " + target + ": "
@@ -256,6 +294,9 @@ final class Migration {
                 }
                 return settled(p, g, state, binding, tSafe, tExport, e.getCause());
             } catch (TimeoutException | InterruptedException e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();             // a signal's: kept for later
+                }
                 return settled(p, g, state, binding, tSafe, tExport, e);
             }
             return arrived(p, g, state, binding, tSafe, tExport, a);
@@ -287,38 +328,69 @@ final class Migration {
             return true;
         }
 
-        /** A commit whose answer was lost: asks the target until it answers or leaves the cluster. */
+        /**
+         * A commit whose answer was lost: asks the target until it answers or leaves the view (each ask waits a call
+         * timeout at most), so that the process goes on on exactly one node. An interrupt meanwhile (a signal's) is
+         * kept for later. Gives up only when this node's process layer closes.
+         */
         private boolean settleArrived(int pid) {
-            long deadline = System.nanoTime() + 4 * timeout.toNanos();
-            while (epm.isMember(target) && System.nanoTime() < deadline) {
-                try {
-                    return rpc.call(target, EpmWire.ARRIVED, new EpmWire.Arrival(pid, move))
-                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS) == 1;
-                } catch (Exception e) {
-                    sleepQuietly();
+            boolean interrupted = Thread.interrupted();
+            long since = System.nanoTime();
+            boolean told = false;
+            try {
+                while (epm.isMember(target) && !epm.isClosed()) {
+                    try {
+                        return rpc.call(target, EpmWire.ARRIVED, new EpmWire.Arrival(pid, move))
+                                .get(timeout.toMillis(), TimeUnit.MILLISECONDS) == 1;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } catch (Exception e) {
+                        if (!told && System.nanoTime() - since > moveBound.toNanos()) {
+                            told = true;
+                            log.error("node {}: node {} has not said for {} whether process {} arrived there, yet it"
+                                    + " is still a member: asking on ({})", self, target, moveBound, pid, e.toString());
+                        }
+                        interrupted |= pause();
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
                 }
             }
             if (epm.isMember(target)) {
-                log.error("node {}: cannot tell whether process {} arrived on node {}: it goes on here", self, pid,
+                log.error("node {}: cannot tell whether process {} arrived on node {}: this node is closing", self, pid,
                         target);
             }
             return false;
         }
 
-        /** The process runs on the target: forward what still comes here, release this node's copies. */
+        /**
+         * The process runs on the target: forward what still comes here, release this node's copies. Throws
+         * nothing: the move stands whatever fails here (logged).
+         */
         private void departed(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding) {
             gone.put(p.pid, new Gone(target, System.nanoTime()));
             int late = p.leave(state.pending());
-            epm.reaper().departed(p, target, state.children());
+            bestEffort(p, "forward its children's exits", () -> epm.reaper().departed(p, target, state.children()));
             for (Signal s : Signal.values()) {
                 if ((late & 1 << s.ordinal()) != 0) {
-                    epm.forwardSignal(p.pid, s, target);
+                    bestEffort(p, "forward " + s, () -> epm.forwardSignal(p.pid, s, target));
                 }
             }
-            binding.closeAll();
-            epm.shm().detachAll(new Caller(self, p.pid, 0));
-            epm.ipc().closePipeEnds(new Caller(self, p.pid, 0));
+            bestEffort(p, "close the handles its ghost met", binding::closeAll);
+            bestEffort(p, "detach its segments", () -> epm.shm().detachAll(new Caller(self, p.pid, 0)));
+            bestEffort(p, "close its pipe ends", () -> epm.ipc().closePipeEnds(new Caller(self, p.pid, 0)));
             log.debug("node {}: process {} moved to node {}", self, p.pid, target);
+        }
+
+        private void bestEffort(LocalProcess p, String what, Runnable step) {
+            try {
+                step.run();
+            } catch (RuntimeException | Error e) {
+                log.warn("node {}: process {} moved to node {}, but this node could not {}: {}", self, p.pid, target,
+                        what, e.toString());
+            }
         }
     }
 
@@ -326,11 +398,13 @@ final class Migration {
         return nanos / 1e6;
     }
 
-    private static void sleepQuietly() {
+    /** Sleeps 100 ms; true if interrupted meanwhile (the caller keeps the interrupt for later). */
+    private static boolean pause() {
         try {
             Thread.sleep(100);
+            return false;
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            return true;
         }
     }
 
@@ -474,16 +548,23 @@ final class Migration {
             }
         }
         long tRead = System.nanoTime();
+        RuntimeException notStarted = null;
         synchronized (this) {                                   // against askedArrived: installed, or refused
             if (!Boolean.TRUE.equals(arriving.remove(move))) {
-                gone.remove(p.pid);
-                epm.install(p);
-                prune(arrived, tRead);
-                arrived.put(move, tRead);
-                return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
+                try {
+                    epm.install(p);                             // nothing left of it here if it throws
+                } catch (RuntimeException e) {
+                    notStarted = e;                             // a refusal: the old node keeps it
+                }
+                if (notStarted == null) {
+                    gone.remove(p.pid);
+                    prune(arrived, tRead);
+                    arrived.put(move, tRead);
+                    return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
+                }
             }
         }
         epm.ghosts().abandon(binding);
-        throw stoppedWaiting(pid, from);
+        throw notStarted != null ? notStarted : stoppedWaiting(pid, from);
     }
 }

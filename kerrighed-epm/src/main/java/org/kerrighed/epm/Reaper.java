@@ -255,7 +255,15 @@ final class Reaper {
             }
         }
         for (Exit e : late) {
-            sendOrApply(target, EpmWire.EXIT, apps.outbound(e), () -> { });
+            Exit out;
+            try {
+                out = apps.outbound(e);
+            } catch (RuntimeException bad) {                      // as tellParent: the exit goes, without its result
+                out = new Exit(e.parentPid(), e.childPid(), e.childNode(), e.status(), null, e.last());
+                log.warn("node {}: the result of process {} could not be forwarded to its parent {} on node {} ({});"
+                        + " it gets none", self, e.childPid(), p.pid, target, bad.getMessage());
+            }
+            sendOrApply(target, EpmWire.EXIT, out, () -> { });
         }
     }
 

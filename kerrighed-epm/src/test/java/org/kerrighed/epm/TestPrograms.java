@@ -44,7 +44,9 @@ final class TestPrograms {
             .register(30_031, PeriodicCheckpointTest.LeaveRoot.class)
             .register(30_032, LocksAndExits.class)
             .register(30_033, UndoesAndExits.class)
-            .register(30_034, MigrationTest.SegmentWriter.class);
+            .register(30_034, MigrationTest.SegmentWriter.class)
+            .register(30_035, MigrationOutcomeTest.LockHolder.class)
+            .register(30_036, MigrationOutcomeTest.WaitsAfterMove.class);
 
     private TestPrograms() {
     }

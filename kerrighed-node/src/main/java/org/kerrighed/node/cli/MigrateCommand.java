@@ -28,10 +28,11 @@ import java.util.concurrent.Callable;
                         + " that cannot travel, the target failed): it then goes on where it was."})
 final class MigrateCommand implements Callable<Integer> {
     /**
-     * How long the tool waits for the node's answer: the node bounds the move itself (the safe point, then each
-     * phase, by its call timeout, 30 s by default), so this only guards against a node that never answers.
+     * How long the tool waits for the node's answer: the node bounds the move itself (its safe point, then the
+     * move, within nine call timeouts: 4.5 minutes at the default 30 s), so this only guards against a node that
+     * never answers.
      */
-    static final Duration TIMEOUT = Duration.ofMinutes(4);
+    static final Duration TIMEOUT = Duration.ofMinutes(6);
 
     @Mixin
     ToolOptions tool;

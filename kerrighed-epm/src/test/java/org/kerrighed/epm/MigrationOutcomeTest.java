@@ -1,0 +1,389 @@
+package org.kerrighed.epm;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.kerrighed.epm.testing.TestJars;
+import org.kerrighed.ipc.ClusterLock;
+import org.kerrighed.rpc.KerrighedException;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What a move's caller and its process see when the move meets trouble after the process stopped at its safe
+ * point: an answer that comes late, a target silent for longer than the locks were reserved, a step that fails
+ * after the target took the process, a target whose process layer is closing. In each, the process runs on exactly
+ * one node, with its locks, and the caller is told where.
+ */
+@Timeout(120)
+class MigrationOutcomeTest {
+    private static final SpawnOptions MIGRATABLE = SpawnOptions.defaults()
+            .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE));
+    private static final Duration QUICK = Duration.ofSeconds(1);
+
+    /** Holders that took their lock, and those released, by lock name (the programs run in this JVM). */
+    static final Map<String, Boolean> LOCKED = new ConcurrentHashMap<>();
+    static final Map<String, Boolean> RELEASED = new ConcurrentHashMap<>();
+
+    /** Takes cluster lock {@code name} in its first step, then ticks until released; unlocks and exits 0. */
+    static final class LockHolder implements StepProgram {
+        String name;
+        ClusterLock lock;
+
+        private LockHolder() {
+        }
+
+        LockHolder(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (lock == null) {
+                lock = ctx.ipc().lock(name);
+                lock.lock();
+                LOCKED.put(name, true);
+                return false;
+            }
+            if (RELEASED.containsKey(name)) {
+                lock.unlock();                                // throws if the process does not hold it
+                return true;
+            }
+            ctx.sleep(Duration.ofMillis(5));
+            return false;
+        }
+    }
+
+    /** Starts {@code child} on its own node; ticks until it moved; then waits for the child: exits with its code. */
+    static final class WaitsAfterMove implements StepProgram {
+        AppMain child;
+        int pid;
+        int code;
+
+        private WaitsAfterMove() {
+        }
+
+        WaitsAfterMove(AppMain child) {
+            this.child = child;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (pid == 0) {
+                pid = ctx.spawn(child, SpawnOptions.defaults().onNode(ctx.node())).pid();
+                return false;
+            }
+            if (!ctx.resumed()) {
+                ctx.sleep(Duration.ofMillis(5));
+                return false;
+            }
+            code = ctx.waitFor(pid).code();
+            return true;
+        }
+
+        @Override
+        public int exitCode() {
+            return code;
+        }
+    }
+
+    /** A child whose result (an application object larger than a frame) cannot travel: it sleeps until killed. */
+    static final Map<String, String> LATE_APP = Map.of("lateapp.Child", """
+            package lateapp;
+
+            import org.kerrighed.epm.*;
+
+            public class Child implements Program {
+                @Override
+                public int run(ProcessContext ctx) throws Exception {
+                    ctx.setResult(new Blob(new byte[20 << 20]));
+                    while (true) {
+                        ctx.sleep(java.time.Duration.ofMillis(20));
+                    }
+                }
+            }
+            """, "lateapp.Blob", """
+            package lateapp;
+
+            public record Blob(byte[] bytes) {
+            }
+            """);
+
+    // ------------------------------------------------------------------ the caller is told what happened
+
+    /**
+     * The commit's answer is lost, and the target stays silent (yet a member) for longer than the old node used to
+     * ask: the old node asks until it answers, so the process runs on the target only, and the caller, who waits
+     * for the move's end, gets its report.
+     */
+    @Test
+    void aTargetSilentForSeveralTimeoutsIsAskedUntilItAnswers() throws Exception {
+        try (QuickEpmNodes nodes = new QuickEpmNodes(2, QUICK)) {
+            ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
+            Thread.sleep(50);
+            nodes.faults().drop(1, 0);                          // node 1's answers are lost
+            long t0 = System.nanoTime();
+            CompletableFuture<MigrationReport> move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(
+                    p.pid(), 1));
+            EpmNodes.await(() -> nodes.epm(1).isLocal(p.pid()), "installed on node 1");
+            Thread.sleep(Math.max(0, 6_000 - (System.nanoTime() - t0) / 1_000_000));   // 6 call timeouts of silence
+            nodes.faults().heal();
+            MigrationReport r = move.get(30, TimeUnit.SECONDS);
+            assertEquals(1, r.to());
+            assertFalse(nodes.epm(0).isLocal(p.pid()), "no longer on node 0");
+            assertTrue(nodes.epm(1).isLocal(p.pid()), "on node 1");
+            nodes.epm(0).kill(p.pid(), Signal.TERM);
+            assertEquals(40, p.waitFor(Duration.ofSeconds(30)).orElseThrow().code());
+        }
+    }
+
+    /**
+     * The caller of a move that is under way is interrupted: it is not told that the process stayed where it was
+     * (a {@link MigrationException}) while the move goes on and succeeds.
+     */
+    @Test
+    void anInterruptedCallerIsNotToldTheProcessStayedWhileItMoves() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(2)) {
+            ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
+            CountDownLatch reading = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Migration.beforeInstallForTests = (pid, id) -> {
+                if (pid == p.pid()) {
+                    reading.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            AtomicReference<Object> outcome = new AtomicReference<>();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    outcome.set(nodes.epm(0).migrate(p.pid(), 1));
+                } catch (RuntimeException e) {
+                    outcome.set(e);
+                }
+            });
+            try {
+                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                caller.interrupt();
+                caller.join(TimeUnit.SECONDS.toMillis(5));
+            } finally {
+                release.countDown();
+                Migration.beforeInstallForTests = null;
+            }
+            caller.join(TimeUnit.SECONDS.toMillis(30));
+            EpmNodes.await(() -> nodes.epm(1).isLocal(p.pid()) && !nodes.epm(0).isLocal(p.pid()), "moved");
+            Object o = outcome.get();
+            assertNotNull(o, "the caller returned");
+            assertFalse(o instanceof MigrationException, "told it stayed, yet it moved: " + o);
+            assertTrue(o instanceof MigrationReport || o instanceof KerrighedException, String.valueOf(o));
+            nodes.epm(0).kill(p.pid(), Signal.TERM);
+            assertEquals(40, p.waitFor(Duration.ofSeconds(30)).orElseThrow().code());
+        }
+    }
+
+    // ------------------------------------------------------------------ locks after a failed move
+
+    /**
+     * A failed move whose end comes later than the old reservation of its locks (its target silent, then heard
+     * again), with a STOP posted meanwhile: the process takes its lock back (no other process got it meanwhile) and
+     * its STOP still stops it.
+     */
+    @Test
+    void aSlowFailedMoveKeepsTheProcessLocksAndItsStop() throws Exception {
+        String name = lockAwayFromNode1("slow-failed-move");
+        try (QuickEpmNodes nodes = new QuickEpmNodes(3, QUICK)) {
+            ClusterProcess p = nodes.epm(0).spawn(new LockHolder(name), MIGRATABLE.onNode(0));
+            EpmNodes.await(() -> LOCKED.containsKey(name), "the lock taken");
+            AtomicLong contenderGot = new AtomicLong();
+            Thread contender = contend(nodes, name, contenderGot, 1_000);
+            nodes.faults().partition(0, 1);
+            long t0 = System.nanoTime();
+            CompletableFuture<MigrationReport> move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(
+                    p.pid(), 1));
+            Thread.sleep(1_500);
+            nodes.epm(2).kill(p.pid(), Signal.STOP);
+            Thread.sleep(Math.max(0, 5_500 - (System.nanoTime() - t0) / 1_000_000));
+            nodes.faults().heal();
+            refusal(move);
+            EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.STOPPED)
+                    .orElse(false), "stopped by its STOP");
+            assertEquals(0, contenderGot.get(), "nobody else took the lock");
+            RELEASED.put(name, true);
+            nodes.epm(2).kill(p.pid(), Signal.CONT);
+            assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow(),
+                    "it still held its lock");
+            contender.join(10_000);
+            assertTrue(contenderGot.get() != 0, "the lock passed on once released");
+        }
+    }
+
+    /**
+     * A move whose target stays silent past the reservation of the locks, another process taking the lock
+     * meanwhile, then the target declared dead: the process cannot take its lock back, and is killed rather than
+     * run without it.
+     */
+    @Test
+    void aProcessThatCannotTakeItsLocksBackIsKilled() throws Exception {
+        String name = lockAwayFromNode1("lost-lock");
+        try (QuickEpmNodes nodes = new QuickEpmNodes(3, QUICK)) {
+            ClusterProcess p = nodes.epm(0).spawn(new LockHolder(name), MIGRATABLE.onNode(0));
+            EpmNodes.await(() -> LOCKED.containsKey(name), "the lock taken");
+            AtomicLong contenderGot = new AtomicLong();
+            Thread contender = contend(nodes, name, contenderGot, 60_000);
+            nodes.faults().partition(0, 1);
+            CompletableFuture<MigrationReport> move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(
+                    p.pid(), 1));
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (contenderGot.get() == 0 && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertTrue(contenderGot.get() != 0, "the reservation lapsed");
+            nodes.crash(1);
+            RELEASED.put(name, true);
+            ExitStatus s = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
+            Throwable failed = move.handle((r, e) -> e).get(30, TimeUnit.SECONDS);
+            assertInstanceOf(KerrighedException.class, failed instanceof CompletionException ? failed.getCause()
+                    : failed, "not moved: " + failed);                // past the move's bound: not told which
+            assertEquals(Signal.KILL, s.signal(), s + " (move: " + failed + ")");
+            assertTrue(s.reason().contains("lock"), s.reason());
+            contender.interrupt();
+            contender.join(10_000);
+        }
+    }
+
+    /**
+     * A lock name whose KDDM home (round robin over nodes 0-2) is not node 1, so that node 1's silence hides
+     * neither the lock from node 2's contender nor the contender from the lock.
+     */
+    private static String lockAwayFromNode1(String prefix) {
+        for (int i = 0; ; i++) {
+            String n = prefix + "-" + i;
+            if (Math.floorMod(org.kerrighed.ipc.internal.Names.id(n), 3) != 1) {
+                return n;
+            }
+        }
+    }
+
+    /**
+     * A thread of node 2 that takes lock {@code name} as soon as it can (recording when), holds it {@code hold} ms
+     * (or until interrupted), lets go.
+     */
+    private static Thread contend(QuickEpmNodes nodes, String name, AtomicLong got, long hold) {
+        return Thread.ofPlatform().daemon().start(() -> {
+            ClusterLock l = nodes.ipc(2).lock(name);
+            try {
+                while (!l.tryLock(50, TimeUnit.MILLISECONDS)) {
+                    Thread.onSpinWait();
+                }
+            } catch (InterruptedException | RuntimeException e) {
+                return;
+            }
+            got.set(System.nanoTime());
+            try {
+                Thread.sleep(hold);
+            } catch (InterruptedException e) {
+                // let go
+            }
+            l.unlock();
+        });
+    }
+
+    // ------------------------------------------------------------------ after the target took the process
+
+    /**
+     * The exit of a child that came to the old node while its parent moved cannot be forwarded as it is (its
+     * result cannot travel): the move stands, the parent runs on the new node only, and it gets the exit without
+     * the result.
+     */
+    @Test
+    void aStepFailingAfterTheTargetTookTheProcessDoesNotUndoTheMove(@TempDir Path dir) throws Exception {
+        try (EpmNodes nodes = new EpmNodes(2)) {
+            String app = nodes.epm(0).applications().install(TestJars.build(dir.resolve("late.jar"), LATE_APP,
+                    Map.of()));
+            AppMain child = nodes.epm(0).applications().main(app, "lateapp.Child");
+            ClusterProcess p = nodes.epm(0).spawn(new WaitsAfterMove(child), MIGRATABLE.onNode(0));
+            EpmNodes.await(() -> {
+                LocalProcess lp = nodes.epm(0).localProcess(p.pid());
+                Child c = lp == null ? null : lp.children.all().stream().findFirst().orElse(null);
+                LocalProcess cp = c == null ? null : nodes.epm(0).localProcess(c.pid);
+                return cp != null && cp.result() != null;
+            }, "the child set its result");
+            LocalProcess parent = nodes.epm(0).localProcess(p.pid());
+            Child c = parent.children.all().iterator().next();
+            CountDownLatch reading = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Migration.beforeInstallForTests = (pid, id) -> {
+                if (pid == p.pid()) {
+                    reading.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            CompletableFuture<MigrationReport> move;
+            try {
+                move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
+                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                nodes.epm(0).kill(c.pid, Signal.TERM);           // its exit comes to node 0 after the ghost went
+                EpmNodes.await(() -> c.exit().isDone(), "the child's exit applied on node 0");
+            } finally {
+                release.countDown();
+                Migration.beforeInstallForTests = null;
+            }
+            MigrationReport r = move.get(30, TimeUnit.SECONDS);
+            assertEquals(1, r.to());
+            assertFalse(nodes.epm(0).isLocal(p.pid()), "no longer on node 0");
+            assertEquals(ExitStatus.killed(Signal.TERM, "").code(), p.waitFor(Duration.ofSeconds(30)).orElseThrow()
+                    .code(), "the moved parent got its child's exit");
+        }
+    }
+
+    /**
+     * A move to a node whose process layer is closing (its threads no longer start): refused, and nothing of the
+     * process is left there; signals still reach it where it runs.
+     */
+    @Test
+    void aMoveToAClosingNodeLeavesNothingThere() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(3)) {
+            ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
+            Epm closing = nodes.epm(1);
+            closing.close();
+            refusal(CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1)));
+            assertFalse(closing.isLocal(p.pid()), "no copy left on node 1");
+            assertTrue(nodes.epm(0).isLocal(p.pid()), "still on node 0");
+            Thread.sleep(200);                                  // a row write, if any, lands
+            assertEquals(0, nodes.epm(2).status(p.pid()).orElseThrow().node());
+            nodes.epm(2).kill(p.pid(), Signal.TERM);
+            assertEquals(40, p.waitFor(Duration.ofSeconds(30)).orElseThrow().code());
+        }
+    }
+
+    /** The move's failure, which must be a {@link MigrationException} (a move that succeeded fails the test). */
+    private static Throwable refusal(CompletableFuture<MigrationReport> move) throws Exception {
+        Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e)
+                .get(60, TimeUnit.SECONDS);
+        failed = failed instanceof CompletionException ? failed.getCause() : failed;
+        assertInstanceOf(MigrationException.class, failed, String.valueOf(failed));
+        return failed;
+    }
+}
