@@ -103,6 +103,11 @@ class PackPluginTest {
             assertEquals(ExitStatus.exited(100), p.waitFor());
         }
         assertEquals(4, pack(spawner).placements());
+        for (Node n : nodes) {                              // loads are sampled: let every policy see the batch end
+            await(() -> pack(n).seen().entrySet().stream().filter(e -> e.getKey().startsWith("load"))
+                    .allMatch(e -> e.getValue().doubleValue() == 0), "node " + n.id() + "'s policy saw every load"
+                    + " drop to 0 after the first processes ended");
+        }
 
         ClusterProcess stays = nodes.get(1).epm().spawn(new Work(100_000, 5), SpawnOptions.defaults().onNode(1)
                 .capabilities(MIGRATABLE));
