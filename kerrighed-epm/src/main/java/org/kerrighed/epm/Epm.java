@@ -467,11 +467,26 @@ public final class Epm implements AutoCloseable {
         }
         int went = migration.wentTo(k.pid());
         int host = went >= 0 ? went : table.hostOf(k.pid());
-        if (host < 0) {
-            return EpmWire.NO_SUCH_PROCESS;
+        int r = host < 0 ? EpmWire.NO_SUCH_PROCESS : await(rpc.call(host, EpmWire.KILL, new Kill(k.pid(), k.signal(),
+                k.interrupt(), k.from(), k.hops() + 1)), "signal process " + k.pid() + " on node " + host);
+        if (r != EpmWire.NO_SUCH_PROCESS || k.hops() > 0) {
+            return r;
         }
-        return await(rpc.call(host, EpmWire.KILL, new Kill(k.pid(), k.signal(), k.interrupt(), k.from(), k.hops() + 1)),
-                "signal process " + k.pid() + " on node " + host);
+        // The caller's node: the row (not written yet, or removed by a stale lookup) led nowhere. Every other node is
+        // asked whether it runs the process, and none forwards further.
+        List<Integer> others = members();
+        others.removeIf(n -> n == self || n == host);
+        if (others.isEmpty()) {
+            return r;
+        }
+        MulticastResult<Integer> all = await(rpc.multicast(others, EpmWire.KILL, new Kill(k.pid(), k.signal(),
+                k.interrupt(), k.from(), 3), timeout), "signal process " + k.pid());
+        for (int answer : all.replies().values()) {
+            if (answer != EpmWire.NO_SUCH_PROCESS) {
+                return answer;
+            }
+        }
+        return r;
     }
 
     /** Sends {@code s} on to process {@code pid}, which moved to {@code node} (as the node: it was posted here). */

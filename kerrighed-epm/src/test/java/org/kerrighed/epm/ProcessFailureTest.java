@@ -143,4 +143,21 @@ class ProcessFailureTest {
                 + Pids.describe(fresh.pid()) + " after " + Pids.describe(old.pid()));
         assertEquals(ExitStatus.exited(9), fresh.waitFor());
     }
+
+    /**
+     * A process that moved away from its birth node, which then died, and whose table row is gone (a lookup that
+     * found it naming the dead node removed it just after the move rewrote it): a signal still finds it, the
+     * sender's node asking every node when the row leads nowhere.
+     */
+    @Test
+    void aSignalFindsAProcessAwayFromItsDeadBirthNodeWithoutItsRow() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.Ticker(), SpawnOptions.defaults().onNode(1)
+                .capabilities(MigrationTest.MIGRATABLE));
+        assertEquals(1, Pids.birthNode(p.pid()), "born where it runs");
+        assertEquals(2, nodes.epm(0).migrate(p.pid(), 2).to());
+        nodes.crash(1);
+        nodes.epm(0).table().remove(p.pid());
+        nodes.epm(0).kill(p.pid(), Signal.KILL);
+        assertEquals(Signal.KILL, p.waitFor(java.time.Duration.ofSeconds(20)).orElseThrow().signal());
+    }
 }
