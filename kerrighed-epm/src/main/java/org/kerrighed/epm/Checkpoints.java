@@ -222,26 +222,37 @@ final class Checkpoints {
 
     /** The live processes of the tree rooted at {@code root} (zombies left out), from ps. */
     private List<ProcessInfo> tree(int root) {
+        return subtrees(epm.ps(true), List.of(root));           // a node not heard from may hold some
+    }
+
+    /**
+     * The live processes (zombies left out) of {@code ps} that are among {@code roots} or descend from one of them,
+     * each once, every process before its children.
+     */
+    static List<ProcessInfo> subtrees(List<ProcessInfo> ps, java.util.Collection<Integer> roots) {
         Map<Integer, List<ProcessInfo>> byParent = new HashMap<>();
-        ProcessInfo top = null;
-        for (ProcessInfo p : epm.ps(true)) {                   // a node not heard from may hold some
-            if (p.state() == ProcessState.ZOMBIE) {
-                continue;
-            }
-            byParent.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p);
-            if (p.pid() == root) {
-                top = p;
+        Map<Integer, ProcessInfo> byPid = new HashMap<>();
+        for (ProcessInfo p : ps) {
+            if (p.state() != ProcessState.ZOMBIE) {
+                byParent.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p);
+                byPid.put(p.pid(), p);
             }
         }
         List<ProcessInfo> out = new ArrayList<>();
-        if (top == null) {
-            return out;
+        Set<Integer> seen = new HashSet<>();
+        List<ProcessInfo> todo = new ArrayList<>();
+        for (int root : roots) {
+            ProcessInfo top = byPid.get(root);
+            if (top != null) {
+                todo.add(top);
+            }
         }
-        List<ProcessInfo> todo = new ArrayList<>(List.of(top));
         while (!todo.isEmpty()) {
             ProcessInfo p = todo.removeLast();
-            out.add(p);
-            todo.addAll(byParent.getOrDefault(p.pid(), List.of()));
+            if (seen.add(p.pid())) {
+                out.add(p);
+                todo.addAll(byParent.getOrDefault(p.pid(), List.of()));
+            }
         }
         return out;
     }

@@ -408,12 +408,7 @@ public final class Epm implements AutoCloseable {
         Checks.notNull(signal, "signal");
         checkOpen();
         EpmWire.KillGroup k = new EpmWire.KillGroup(pgid, signal, requester());
-        List<Integer> others = new ArrayList<>();
-        for (int n : kddm.members()) {
-            if (n != self) {
-                others.add(n);
-            }
-        }
+        List<Integer> others = membersBut(self);
         EpmWire.GroupResult mine = killLocalGroup(k);
         int delivered = mine.delivered();
         int denied = mine.denied();
@@ -474,8 +469,7 @@ public final class Epm implements AutoCloseable {
         }
         // The caller's node: the row (not written yet, or removed by a stale lookup) led nowhere. Every other node is
         // asked whether it runs the process, and none forwards further.
-        List<Integer> others = members();
-        others.removeIf(n -> n == self || n == host);
+        List<Integer> others = membersBut(host);
         if (others.isEmpty()) {
             return r;
         }
@@ -792,8 +786,7 @@ public final class Epm implements AutoCloseable {
         int host = table.hostOf(pid);
         Optional<ProcessInfo> found = statusFrom(host >= 0 ? List.of(host) : members(), pid);
         if (found.isEmpty() && host >= 0) {             // a row not written yet names the birth node: ask the others
-            List<Integer> others = members();
-            others.removeIf(n -> n == host || n == self);
+            List<Integer> others = membersBut(host);
             found = statusFrom(others, pid);
         }
         return found;
@@ -811,6 +804,13 @@ public final class Epm implements AutoCloseable {
             }
         }
         return Optional.empty();
+    }
+
+    /** The members other than this node and {@code node}. */
+    private List<Integer> membersBut(int node) {
+        List<Integer> m = members();
+        m.removeIf(n -> n == self || n == node);
+        return m;
     }
 
     private List<Integer> members() {

@@ -7,13 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -329,27 +324,16 @@ public final class PeriodicCheckpoint implements AutoCloseable {
      * whose parent died with its node).
      */
     private Set<Integer> leftOf(CheckpointReport r) {
-        Map<Integer, List<Integer>> children = new HashMap<>();
-        Set<Integer> out = new HashSet<>();
-        for (ProcessInfo p : epm.ps(true)) {             // a node not heard from may run some: try again later
-            if (p.state() == ProcessState.ZOMBIE) {
-                continue;
-            }
-            children.computeIfAbsent(p.ppid(), k -> new ArrayList<>()).add(p.pid());
+        List<ProcessInfo> ps = epm.ps(true);                 // a node not heard from may run some: try again later
+        Set<Integer> roots = new HashSet<>(r.pids());
+        for (ProcessInfo p : ps) {
             if (p.pgid() == app) {
-                out.add(p.pid());
+                roots.add(p.pid());
             }
         }
-        Deque<Integer> todo = new ArrayDeque<>(r.pids());
-        todo.addAll(out);
-        while (!todo.isEmpty()) {
-            int pid = todo.pop();
-            out.add(pid);
-            for (int c : children.getOrDefault(pid, List.of())) {
-                if (!out.contains(c)) {
-                    todo.push(c);
-                }
-            }
+        Set<Integer> out = new HashSet<>();
+        for (ProcessInfo p : Checkpoints.subtrees(ps, roots)) {
+            out.add(p.pid());
         }
         return out;
     }

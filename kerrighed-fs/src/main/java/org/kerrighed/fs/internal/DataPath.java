@@ -349,7 +349,7 @@ final class DataPath {
         for (int n : reps) {
             if (n == me() || kddm.isMember(n)) {
                 long r = n == me() ? Long.MAX_VALUE - 2 : rtt.getOrDefault(n, Long.MAX_VALUE - 3);
-                if (now - readFailed.getOrDefault(n, now - READ_AVOID_NANOS) < READ_AVOID_NANOS) {
+                if (failedLately(n, now)) {
                     r = Long.MAX_VALUE - 1;                    // failed a read lately: asked last
                 }
                 if (best < 0 || r < bestRtt) {
@@ -359,6 +359,25 @@ final class DataPath {
             }
         }
         return best;
+    }
+
+    /**
+     * Node {@code n} failed a read ({@code e}): it is asked last for a while, and {@code piece} is rewound for the
+     * next copy. Returns {@code e}; an interrupt is thrown instead.
+     */
+    private IOException failedRead(int n, IOException e, ByteBuffer piece) throws InterruptedIOException {
+        if (e instanceof InterruptedIOException interrupted) {
+            throw interrupted;
+        }
+        readFailed.put(n, System.nanoTime());
+        piece.rewind();
+        return e;
+    }
+
+    /** True when node {@code n} failed a read of ours less than {@link #READ_AVOID_NANOS} before {@code now}. */
+    private boolean failedLately(int n, long now) {
+        Long at = readFailed.get(n);
+        return at != null && now - at < READ_AVOID_NANOS;
     }
 
     private int firstLive(int[] reps) {
@@ -430,12 +449,7 @@ final class DataPath {
                     }
                     none = true;
                 } catch (IOException e) {
-                    if (e instanceof InterruptedIOException) {
-                        throw e;
-                    }
-                    failed = e;                                // a copy that failed or did not answer: another may
-                    readFailed.put(from, System.nanoTime());
-                    piece.rewind();
+                    failed = failedRead(from, e, piece);      // a copy that failed or did not answer: another may
                 }
                 if (none) {
                     Inode now = ns.inode(inode.id());         // NoSuchFileException once the file is deleted
@@ -503,20 +517,15 @@ final class DataPath {
             }
         }
         long now = System.nanoTime();
-        others.sort(java.util.Comparator.comparing(n -> now - readFailed.getOrDefault(n, now - READ_AVOID_NANOS)
-                < READ_AVOID_NANOS));                          // a copy that failed lately: last
+        others.sort(java.util.Comparator.comparing(n -> failedLately(n, now)));   // a copy that failed lately: last
         for (int n : others) {
             try {
                 if (readFrom(n, ino, index, gen, offset, piece)) {
                     return true;
                 }
             } catch (IOException e) {
-                if (e instanceof InterruptedIOException) {
-                    throw e;
-                }
-                failed = failed == null ? e : failed;
-                readFailed.put(n, System.nanoTime());
-                piece.rewind();
+                IOException f = failedRead(n, e, piece);
+                failed = failed == null ? f : failed;
             }
         }
         if (failed != null) {
