@@ -2,7 +2,6 @@ package org.kerrighed.epm;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -55,10 +54,22 @@ final class Ghost {
 
     /** Writes the body's length and checksum into the header at the start of {@code buf[0..length)}. */
     static void seal(byte[] buf, int length) {
-        int bodyOffset = FIXED + ByteBuffer.wrap(buf, 28, 4).getInt();
+        ByteBuffer.wrap(buf).put(SEALED_AT, sealed(ByteBuffer.wrap(buf, 0, length)), 0, SEALED_BYTES);
+    }
+
+    /** Where {@link #sealed} goes in a ghost, and its size. */
+    static final int SEALED_AT = 16;
+    static final int SEALED_BYTES = 12;
+
+    /** The body's length and checksum of {@code ghost} (its remaining bytes), as they go at {@link #SEALED_AT}. */
+    static byte[] sealed(ByteBuffer ghost) {
+        int p = ghost.position();
+        int bodyOffset = FIXED + ghost.getInt(p + 28);
         CRC32C crc = new CRC32C();
-        crc.update(buf, bodyOffset, length - bodyOffset);
-        ByteBuffer.wrap(buf).putLong(16, length - bodyOffset).putInt(24, (int) crc.getValue());
+        crc.update(ghost.duplicate().position(p + bodyOffset));
+        byte[] f = new byte[SEALED_BYTES];
+        ByteBuffer.wrap(f).putLong(0, ghost.remaining() - bodyOffset).putInt(8, (int) crc.getValue());
+        return f;
     }
 
     /** Writes the body's length and checksum into the header at the start of file {@code ch}. */
@@ -78,14 +89,21 @@ final class Ghost {
      * @throws GhostException when the bytes are refused
      */
     static Header open(byte[] buf, int length, String source, String fingerprint) {
-        Header h = parse(buf, length, source);
+        return open(ByteBuffer.wrap(buf, 0, length), source, fingerprint);
+    }
+
+    /** {@link #open(byte[], int, String, String)} of {@code ghost}'s remaining bytes (its position is not moved). */
+    static Header open(ByteBuffer ghost, String source, String fingerprint) {
+        ByteBuffer g = ghost.slice();
+        int length = g.remaining();
+        Header h = parse(g, source);
         if (h.bodyLength() != length - h.bodyOffset()) {
             throw new GhostException(source + " is truncated or corrupted: its header says " + h.bodyLength()
                     + " bytes of state, " + (length - h.bodyOffset()) + " are there");
         }
         CRC32C c = new CRC32C();
-        c.update(buf, h.bodyOffset(), (int) h.bodyLength());
-        if ((int) c.getValue() != ByteBuffer.wrap(buf).getInt(24)) {
+        c.update(g.duplicate().position(h.bodyOffset()));
+        if ((int) c.getValue() != g.getInt(24)) {
             throw new GhostException(source + " is corrupted: the checksum of its " + h.bodyLength()
                     + " bytes of state does not match");
         }
@@ -107,15 +125,15 @@ final class Ghost {
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
             head = in.readNBytes(PEEK_BYTES);
         }
-        return parse(head, head.length, source);
+        return parse(ByteBuffer.wrap(head), source);
     }
 
-    /** The header at the start of {@code buf[0..length)}: magic, version, fixed fields and meta. */
-    private static Header parse(byte[] buf, int length, String source) {
-        if (length < FIXED || !Arrays.equals(buf, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+    /** The header at the start of {@code b} (from index 0 to its limit): magic, version, fixed fields and meta. */
+    private static Header parse(ByteBuffer b, String source) {
+        int length = b.limit();
+        if (length < FIXED || !b.slice(0, MAGIC.length).equals(ByteBuffer.wrap(MAGIC))) {
             throw new GhostException(source + " is not a Kerrighed process image (no ghost header)");
         }
-        ByteBuffer b = ByteBuffer.wrap(buf, 0, length);
         int version = Short.toUnsignedInt(b.getShort(8));
         if (version != VERSION) {
             throw new GhostException(source + " has ghost format version " + version + "; this node reads version "
@@ -132,7 +150,7 @@ final class Ghost {
         String app;
         int appOrigin;
         try {
-            b.position(FIXED);
+            b = b.duplicate().position(FIXED);
             writer = string(b);
             app = string(b);
             appOrigin = b.getInt();

@@ -122,18 +122,47 @@ final class GhostCodec {
      */
     Sealed write(ClassLoader loader, byte[] header, Object identity, Object state, Binding binding, int maxBytes,
                  int sizeHint) {
+        int initial = (int) Math.min(maxBytes, Math.max(4096L, sizeHint + sizeHint / 16L + 4096));
+        Output out = new Output(initial, maxBytes);              // sized from the last ghost: no regrowth copies
+        writeBody(loader, out, header, identity, state, binding);
+        Ghost.seal(out.getBuffer(), out.position());
+        return new Sealed(out.getBuffer(), out.position());
+    }
+
+    /**
+     * Writes a ghost straight into {@code out}, a message being encoded (no buffer of the ghost's size), and seals it
+     * there ({@code out} is a {@link org.kerrighed.rpc.internal.codec.RewritableOutput}). Returns its length.
+     *
+     * @throws MigrationException when a part of the state cannot travel, or the ghost exceeds {@code maxBytes}
+     */
+    int writeInto(Output out, ClassLoader loader, byte[] header, Object identity, Object state, Binding binding,
+                  int maxBytes) {
+        if (!(out instanceof org.kerrighed.rpc.internal.codec.RewritableOutput written)) {
+            throw new IllegalArgumentException("a ghost is written into a message by the RPC codec's output");
+        }
+        long start = out.total();
+        writeBody(loader, out, header, identity, state, binding);
+        long length = out.total() - start;
+        if (length > maxBytes) {
+            throw new MigrationException("the state of the process cannot travel: its ghost of " + length
+                    + " bytes exceeds the limit of " + maxBytes);
+        }
+        written.rewrite(start + Ghost.SEALED_AT, java.nio.ByteBuffer.wrap(Ghost.sealed(written.written(start,
+                out.total()))));
+        return (int) length;
+    }
+
+    /** Writes {@code header}, then {@code identity} and {@code state} in Kryo, into {@code out}. */
+    private void writeBody(ClassLoader loader, Output out, byte[] header, Object identity, Object state,
+                           Binding binding) {
         Pool<Kryo> pool = pool(loader);
         Kryo k = pool.obtain();
         try {
             k.getContext().put(BINDING, binding);
-            int initial = (int) Math.min(maxBytes, Math.max(4096L, sizeHint + sizeHint / 16L + 4096));
-            Output out = new Output(initial, maxBytes);          // sized from the last ghost: no regrowth copies
             out.writeBytes(header);
             k.writeClassAndObject(out, identity);
             k.writeClassAndObject(out, state);
             out.flush();
-            Ghost.seal(out.getBuffer(), out.position());
-            return new Sealed(out.getBuffer(), out.position());
         } catch (KryoException | IllegalArgumentException | UnsupportedOperationException e) {
             throw new MigrationException("the state of the process cannot travel: " + firstLine(e.getMessage()), e);
         } finally {
@@ -218,14 +247,15 @@ final class GhostCodec {
      *
      * @throws GhostException when the body does not decode
      */
-    ProcessImage.State read(ClassLoader loader, byte[] buf, Ghost.Header h, Binding binding, Rebuild make,
-                            String source) {
+    ProcessImage.State read(ClassLoader loader, java.nio.ByteBuffer ghost, Ghost.Header h, Binding binding,
+                            Rebuild make, String source) {
         Pool<Kryo> pool = pool(loader);
         Kryo k = pool.obtain();
         LocalProcess previous = Epm.CURRENT.get();
         try {
             k.getContext().put(BINDING, binding);
-            Input in = org.kerrighed.rpc.internal.codec.BoundedInput.of(buf, h.bodyOffset(), (int) h.bodyLength());
+            Input in = org.kerrighed.rpc.internal.codec.BoundedInput.of(ghost.slice(ghost.position() + h.bodyOffset(),
+                    (int) h.bodyLength()));
             Object id = k.readClassAndObject(in);
             if (!(id instanceof ProcessImage.Identity identity)) {
                 throw new GhostException(source + " does not start with a process identity");

@@ -43,6 +43,24 @@ final class Ghosts {
         return g;
     }
 
+    /**
+     * Writes {@code p}'s ghost with {@code state} straight into {@code out}, a message being encoded; returns its
+     * length.
+     */
+    int writeInto(com.esotericsoftware.kryo.io.Output out, LocalProcess p, int kind, ProcessImage.State state,
+                  GhostCodec.Binding b) {
+        Applications.AppLoader l = apps.loaderOf(p.program());
+        int length = codec.writeInto(out, l != null ? l : nodeLoader, header(p, kind, l), p.identity(), state, b,
+                maxBytes);
+        p.ghostHint = length;
+        return length;
+    }
+
+    /** The largest ghost a process may have. */
+    int maxBytes() {
+        return maxBytes;
+    }
+
     /** Writes {@code p}'s ghost with {@code state} into file {@code ch}; returns its length. */
     long write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b,
                java.nio.channels.FileChannel ch) throws java.io.IOException {
@@ -74,31 +92,36 @@ final class Ghosts {
     }
 
     /**
-     * Checks {@code buf[0..length)} and rebuilds the process it holds (not started, not installed); its handles
-     * are bound on this node and listed in {@code b}.
+     * Checks {@code ghost} (its remaining bytes) and rebuilds the process it holds (not started, not installed); its
+     * handles are bound on this node and listed in {@code b}.
      *
      * @throws GhostException when the ghost is refused
      */
-    LocalProcess read(byte[] buf, int length, int kind, String source, GhostCodec.Binding b) {
-        Ghost.Header h = Ghost.open(buf, length, source, fingerprint);
+    LocalProcess read(java.nio.ByteBuffer ghost, int kind, String source, GhostCodec.Binding b) {
+        Ghost.Header h = Ghost.open(ghost, source, fingerprint);
         if (h.kind() != kind) {
             throw new GhostException(source + " is a " + kindName(h.kind()) + " ghost where a " + kindName(kind)
                     + " one was expected");
         }
-        return readChecked(buf, h, source, b);
+        return readChecked(ghost, h, source, b);
     }
 
     /** Rebuilds the process of a ghost already checked ({@link #check}). */
     LocalProcess readChecked(byte[] buf, Ghost.Header h, String source, GhostCodec.Binding b) {
+        return readChecked(java.nio.ByteBuffer.wrap(buf), h, source, b);
+    }
+
+    /** Rebuilds the process of ghost {@code ghost} (its remaining bytes), already checked. */
+    private LocalProcess readChecked(java.nio.ByteBuffer ghost, Ghost.Header h, String source, GhostCodec.Binding b) {
         if (h.app() != null) {
             b.mayBlock();                                       // its JAR may have to be fetched
         }
         ClassLoader loader = h.app() == null ? nodeLoader : apps.loader(Applications.checkId(h.app()), h.appOrigin());
-        ProcessImage.State st = codec.read(loader, buf, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),
+        ProcessImage.State st = codec.read(loader, ghost, h, b, id -> new LocalProcess(epm, remap(id, b.remap)),
                 source);
         b.process.restore(remap(st, b.remap));
         b.process.forked = h.kind() == Ghost.FORK;
-        b.process.ghostHint = buf.length;
+        b.process.ghostHint = ghost.remaining();
         return b.process;
     }
 

@@ -203,6 +203,13 @@ final class Migration {
             try (AutoCloseable ignored = p.useCapability(Capability.CAN_MIGRATE)) {
                 locks = epm.ipc().handOverLocks(p.pid, moveBound);
                 ProcessImage.State state = p.capture(locks);
+                if (p.ghostHint <= smallGhost / 2) {
+                    Boolean moved = transferInOneCall(p, state, binding, tSafe);
+                    if (moved != null) {
+                        return moved;
+                    }
+                    binding = new GhostCodec.Binding(epm);      // the ghost outgrew a call: nothing went
+                }
                 GhostCodec.Sealed g = epm.ghosts().write(p, Ghost.MIGRATION, state, binding);
                 return transfer(p, g, state, binding, tSafe, System.nanoTime());
             } catch (Exception | Error e) {
@@ -238,9 +245,6 @@ final class Migration {
          */
         private boolean transfer(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                  GhostCodec.Binding binding, long tSafe, long tExport) throws Exception {
-            if (g.length() <= smallGhost) {
-                return transferSmall(p, g, state, binding, tSafe, tExport);
-            }
             Conversation c;
             try {
                 c = rpc.openConversation(target, EpmWire.GHOST_MOVE, new MoveOpen(p.pid, g.length(), move));
@@ -279,27 +283,48 @@ final class Migration {
         }
 
         /**
-         * A small ghost in one call: the same protocol as the pieces of a conversation, in one round trip (its
-         * request is the commit; a refusal comes back as the call's error).
+         * A ghost that its last size says is small, in one call: the same protocol as the pieces of a conversation, in
+         * one round trip (its request is the commit; a refusal comes back as the call's error). The ghost is written
+         * straight into the request's frame. Returns null, nothing sent, when it outgrew a frame: then the caller
+         * streams it.
          */
-        private boolean transferSmall(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
-                                      GhostCodec.Binding binding, long tSafe, long tExport) {
+        private Boolean transferInOneCall(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding,
+                                          long tSafe) {
+            long[] written = new long[2];                       // the ghost's length, when its writing ended
+            CompletableFuture<EpmWire.Arrived> call;
+            try {
+                call = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, EpmWire.Ghost.toSend(p.pid, move, out -> {
+                    int length = epm.ghosts().writeInto(out, p, Ghost.MIGRATION, state, binding);
+                    written[0] = length;
+                    written[1] = System.nanoTime();
+                    return length;
+                }), timeout);
+            } catch (org.kerrighed.rpc.FrameTooLargeException e) {
+                return null;
+            } catch (org.kerrighed.rpc.SerializationException e) {
+                for (Throwable c = e; c != null; c = c.getCause()) {
+                    if (c instanceof MigrationException m) {
+                        throw m;                                // a part of the state cannot travel
+                    }
+                }
+                throw e;
+            }
+            GhostCodec.Sealed g = new GhostCodec.Sealed(null, (int) written[0]);
             EpmWire.Arrived a;
             try {
-                a = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid, move, g.buf(), g.length()),
-                        timeout).get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+                a = call.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
                     throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed
                 }
-                return settled(p, g, state, binding, tSafe, tExport, e.getCause());
+                return settled(p, g, state, binding, tSafe, written[1], e.getCause());
             } catch (TimeoutException | InterruptedException e) {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();             // a signal's: kept for later
                 }
-                return settled(p, g, state, binding, tSafe, tExport, e);
+                return settled(p, g, state, binding, tSafe, written[1], e);
             }
-            return arrived(p, g, state, binding, tSafe, tExport, a);
+            return arrived(p, g, state, binding, tSafe, written[1], a);
         }
 
         /** The target answered that the process runs there: this node lets it go and reports the phases. */
@@ -468,7 +493,7 @@ final class Migration {
             stopArriving(o.move());
             throw e;
         }
-        EpmWire.Arrived a = arrive(buf, buf.length, o.pid(), o.move(), c.peer(), false, true);
+        EpmWire.Arrived a = arrive(java.nio.ByteBuffer.wrap(buf), o.pid(), o.move(), c.peer(), false, true);
         try {
             c.send(a, timeout);
             c.close();
@@ -479,8 +504,9 @@ final class Migration {
     }
 
     /**
-     * A small ghost (on the I/O thread): read, installed and answered right there when it holds no handle that needs
-     * messages to bind (the common case: two thread hand-offs fewer); else on a handler thread.
+     * A small ghost (on the I/O thread, read from the request's frame): read, installed and answered right there when
+     * it holds no handle that needs messages to bind (the common case: two thread hand-offs fewer); else copied out of
+     * the frame and read on a handler thread.
      */
     private java.util.concurrent.CompletionStage<EpmWire.Arrived> arriveSmall(org.kerrighed.rpc.CallContext ctx,
                                                                              EpmWire.Ghost g) {
@@ -488,13 +514,13 @@ final class Migration {
             return CompletableFuture.failedFuture(new PermissionDeniedException("a tool may not send a process here"));
         }
         try {
-            return CompletableFuture.completedFuture(arrive(g.bytes(), g.bytes().length, g.pid(), g.move(),
-                    ctx.caller(), true, false));
+            return CompletableFuture.completedFuture(arrive(g.bytes(), g.pid(), g.move(), ctx.caller(), true, false));
         } catch (GhostCodec.WouldBlock blocking) {
             try {                                               // still arriving: the entry carries over
-                return CompletableFuture.supplyAsync(() -> arrive(g.bytes(), g.bytes().length, g.pid(), g.move(),
-                        ctx.caller(), false, true), arrivals);
-            } catch (RuntimeException e) {
+                java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(g.bytes().remaining()).put(g.bytes()).flip();
+                return CompletableFuture.supplyAsync(() -> arrive(copy, g.pid(), g.move(), ctx.caller(), false, true),
+                        arrivals);
+            } catch (RuntimeException | OutOfMemoryError e) {
                 stopArriving(g.move());
                 return CompletableFuture.failedFuture(e);
             }
@@ -504,12 +530,12 @@ final class Migration {
     }
 
     /**
-     * Reads the ghost of process {@code pid} (move {@code move}) from node {@code from}, binds its handles, installs
-     * and starts it. Throws (refuses) only before installing, also when the old node stopped waiting for it; with
-     * {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any handle that needs messages (nothing bound yet),
-     * the move left listed as arriving for the call that reads it again ({@code again}: already listed).
+     * Reads ghost {@code ghost} of process {@code pid} (move {@code move}) from node {@code from}, binds its handles,
+     * installs and starts it. Throws (refuses) only before installing, also when the old node stopped waiting for it;
+     * with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any handle that needs messages (nothing bound
+     * yet), the move left listed as arriving for the call that reads it again ({@code again}: already listed).
      */
-    private EpmWire.Arrived arrive(byte[] buf, int length, int pid, long move, int from, boolean mayNotBlock,
+    private EpmWire.Arrived arrive(java.nio.ByteBuffer ghost, int pid, long move, int from, boolean mayNotBlock,
                                    boolean again) {
         String source = "the ghost of process " + pid + " from node " + from;
         GhostCodec.Binding binding = new GhostCodec.Binding(epm);
@@ -521,7 +547,7 @@ final class Migration {
         boolean read = false;
         boolean retry = false;
         try {
-            p = epm.ghosts().read(buf, length, Ghost.MIGRATION, source, binding);
+            p = epm.ghosts().read(ghost, Ghost.MIGRATION, source, binding);
             if (p.pid != pid) {
                 throw new GhostException(source + " holds process " + p.pid);
             }

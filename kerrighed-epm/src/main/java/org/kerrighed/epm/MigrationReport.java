@@ -8,7 +8,8 @@ package org.kerrighed.epm;
  * @param to        the node it runs on now
  * @param bytes     the size of its ghost
  * @param safepoint from the request to the process reaching a safe point (the end of its step)
- * @param export    writing the ghost (its locks handed over, its state serialized)
+ * @param export    writing the ghost (its locks handed over, its state serialized; a small ghost straight into the
+ *                  message that carries it)
  * @param transfer  sending the ghost until the new node had read it and re-bound its handles
  * @param commit    the new node installing it (table, parent, children) and starting it
  * @param total     from the request to the end

@@ -97,12 +97,37 @@ class MigrationFailureTest {
         RpcNode rpc = nodes.kddm(0).rpc();
         assertEquals(0, rpc.call(1, EpmWire.ARRIVED, new EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS));
         ExecutionException refused = assertThrows(ExecutionException.class, () -> rpc.call(1,
-                EpmWire.GHOST_MOVE_SMALL, new EpmWire.Ghost(p.pid(), move, g.buf(), g.length()))
+                EpmWire.GHOST_MOVE_SMALL, EpmWire.Ghost.toSend(p.pid(), move, out -> {
+                    out.writeBytes(g.buf(), 0, g.length());
+                    return g.length();
+                }))
                 .get(5, TimeUnit.SECONDS));
         assertTrue(refused.getCause().getMessage().contains("stopped waiting"), refused.getCause().getMessage());
         assertFalse(nodes.epm(1).isLocal(p.pid()), "not installed on node 1");
         assertEquals(0, rpc.call(1, EpmWire.ARRIVED, new EpmWire.Arrival(p.pid(), move)).get(5, TimeUnit.SECONDS),
                 "still no");
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
+    }
+
+    /**
+     * A ghost that arrives in one call is checked where it lies in the message's frame: one flipped bit of its state
+     * and it is refused as corrupted; nothing is installed, and the process runs on where it was.
+     */
+    @Test
+    void aCorruptedGhostInOneCallIsRefused() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.BigState(64 << 10), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        LocalProcess lp = nodes.epm(0).localProcess(p.pid());
+        GhostCodec.Sealed g = nodes.epm(0).ghosts().write(lp, Ghost.MIGRATION, lp.capture(java.util.List.of()),
+                new GhostCodec.Binding(nodes.epm(0)));
+        g.buf()[g.length() - 1000] ^= 0x10;
+        ExecutionException refused = assertThrows(ExecutionException.class, () -> nodes.kddm(0).rpc().call(1,
+                EpmWire.GHOST_MOVE_SMALL, EpmWire.Ghost.toSend(p.pid(), 0x5eee, out -> {
+                    out.writeBytes(g.buf(), 0, g.length());
+                    return g.length();
+                })).get(5, TimeUnit.SECONDS));
+        assertTrue(refused.getCause().getMessage().contains("corrupted"), refused.getCause().getMessage());
+        assertFalse(nodes.epm(1).isLocal(p.pid()), "not installed on node 1");
         assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(30)).orElseThrow());
     }
 

@@ -11,6 +11,8 @@ import org.kerrighed.kddm.access.Credentials;
 import org.kerrighed.rpc.ConversationKey;
 import org.kerrighed.rpc.ServiceKey;
 import org.kerrighed.rpc.TypeRegistry;
+import org.kerrighed.rpc.internal.codec.BoundedInput;
+import org.kerrighed.rpc.internal.codec.RewritableOutput;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -131,25 +133,45 @@ public final class EpmWire {
     }
 
     /**
-     * A whole ghost in one message (a small one: one call instead of a conversation): {@code bytes[0..length)}. It is
-     * sent without copying that slice out of the buffer it was written into; it arrives as an array of exactly
-     * {@code length} bytes.
+     * A whole ghost in one message (a small one: one call instead of a conversation). Sent, its {@code writer} writes
+     * the ghost straight into the message's frame; received, {@code bytes} is a view of the ghost in the
+     * frame, valid only until the handler returns (a handler that keeps it longer copies it first).
      */
-    public record Ghost(int pid, long move, byte[] bytes, int length) {
+    public record Ghost(int pid, long move, java.nio.ByteBuffer bytes, GhostWriter writer) {
+        /** The ghost to send, written by {@code writer} as the message is encoded. */
+        public static Ghost toSend(int pid, long move, GhostWriter writer) {
+            return new Ghost(pid, move, null, writer);
+        }
+    }
+
+    /** Writes a ghost into a message being encoded (see {@link Ghost}). */
+    public interface GhostWriter {
+        /** Writes the sealed ghost into {@code out}, a {@link RewritableOutput}; returns its length. */
+        int write(com.esotericsoftware.kryo.io.Output out);
     }
 
     /** Did move {@code move} of process {@code pid} install it on the receiving node? */
     public record Arrival(int pid, long move) {
     }
 
-    /** Writes a {@link Ghost}'s slice as it is (its buffer may be longer than the ghost). */
+    /**
+     * Writes a {@link Ghost} straight into the frame: its length is a placeholder filled in once the ghost is
+     * written. Reads it as a view of the frame.
+     */
     static final class GhostSerializer extends com.esotericsoftware.kryo.Serializer<Ghost> {
         @Override
         public void write(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Output out, Ghost g) {
+            if (g.writer() == null || !(out instanceof RewritableOutput)) {
+                throw new IllegalArgumentException("a ghost is sent through its writer, by the RPC codec");
+            }
             out.writeInt(g.pid());
             out.writeLong(g.move());
-            out.writeVarInt(g.length(), true);
-            out.writeBytes(g.bytes(), 0, g.length());
+            long at = out.total();
+            out.writeInt(0);
+            int length = g.writer().write(out);
+            com.esotericsoftware.kryo.io.Output filled = new com.esotericsoftware.kryo.io.Output(4);
+            filled.writeInt(length);                              // as readInt reads it
+            ((RewritableOutput) out).rewrite(at, java.nio.ByteBuffer.wrap(filled.getBuffer(), 0, 4));
         }
 
         @Override
@@ -157,10 +179,12 @@ public final class EpmWire {
                           Class<? extends Ghost> type) {
             int pid = in.readInt();
             long move = in.readLong();
-            int length = in.readVarInt(true);
-            // The codec's input refuses a length the frame cannot hold before allocating for it (its buffer is a
-            // window on the frame: limit() - position() is not what the frame has left).
-            return new Ghost(pid, move, in.readBytes(length), length);
+            int length = in.readInt();
+            // The codec's input refuses a length the frame cannot hold (its buffer is a window on the frame:
+            // limit() - position() is not what the frame has left).
+            java.nio.ByteBuffer bytes = in instanceof BoundedInput b ? b.readView(length)
+                    : java.nio.ByteBuffer.wrap(in.readBytes(length));
+            return new Ghost(pid, move, bytes, null);
         }
     }
 

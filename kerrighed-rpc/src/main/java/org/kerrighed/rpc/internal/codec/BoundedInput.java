@@ -36,6 +36,46 @@ public final class BoundedInput extends Input {
     }
 
     /**
+     * An input over {@code bytes}' remaining bytes (its position is not moved): read in place when it has an
+     * array, else through the window, with byte arrays copied straight from it.
+     */
+    public static Input of(java.nio.ByteBuffer bytes) {
+        if (bytes.hasArray()) {
+            return new BoundedInput(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+        }
+        BoundedInput in = new BoundedInput();
+        in.setSource(io.netty.buffer.Unpooled.wrappedBuffer(bytes.duplicate()));
+        return in;
+    }
+
+    /**
+     * The next {@code length} bytes as a view, not a copy (to read, not to write): of the frame being decoded, so valid
+     * only until
+     * the frame is released (for a request, until its handler returns; a handler that keeps them longer copies them
+     * first).
+     */
+    public java.nio.ByteBuffer readView(int length) {
+        check(length, 1, "byte view");
+        if (source == null) {
+            require(length);
+            java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(buffer, position, length).slice();
+            position += length;
+            return v;
+        }
+        int buffered = limit - position;
+        int at = source.readerIndex() - buffered;          // the frame index of the read position
+        java.nio.ByteBuffer v = source.nioBuffer(at, length);
+        if (length <= buffered) {
+            position += length;
+        } else {
+            position = limit;
+            source.readerIndex(at + length);
+            total += length - buffered;
+        }
+        return v;
+    }
+
+    /**
      * Reads from {@code frame}'s readable bytes through the window; {@link #detach} gives its reader index back
      * to the end of what was read.
      */

@@ -10,12 +10,13 @@ import io.netty.buffer.ByteBuf;
  * megabytes is thus copied once, from the caller's array into the frame, with no intermediate array grown by
  * doubling. Not thread-safe: one per codec worker.
  */
-final class ByteBufOutput extends Output {
+final class ByteBufOutput extends Output implements RewritableOutput {
     private static final int WINDOW = 8192;
     /** Room left after a large array for the fields that follow it, so that they do not grow the buffer again. */
     private static final int SLACK = 512;
 
     private ByteBuf target;
+    private int start;                                     // the frame index of this value's first byte
 
     ByteBufOutput() {
         super(WINDOW, WINDOW);
@@ -25,6 +26,7 @@ final class ByteBufOutput extends Output {
     void start(ByteBuf out) {
         reset();
         target = out;
+        start = out.writerIndex();
     }
 
     /** Flushes what the window holds into the buffer and lets it go. */
@@ -37,6 +39,26 @@ final class ByteBufOutput extends Output {
     void abandon() {
         reset();
         target = null;
+    }
+
+    @Override
+    public java.nio.ByteBuffer written(long from, long to) {
+        flush();
+        checkWritten(from, to);
+        return target.nioBuffer(start + (int) from, (int) (to - from)).asReadOnlyBuffer();
+    }
+
+    @Override
+    public void rewrite(long at, java.nio.ByteBuffer bytes) {
+        flush();
+        checkWritten(at, at + bytes.remaining());
+        target.setBytes(start + (int) at, bytes.duplicate());
+    }
+
+    private void checkWritten(long from, long to) {
+        if (from < 0 || from > to || to > total) {
+            throw new IndexOutOfBoundsException("bytes [" + from + ", " + to + ") of " + total + " written");
+        }
     }
 
     @Override

@@ -40,6 +40,36 @@ class KryoCodecTest {
     public record Unregistered(int x) {
     }
 
+    /**
+     * Bytes whose length goes before them but is known only once they are written (as a ghost's): sent through
+     * {@link RewritableOutput}, received as a view of the frame.
+     */
+    public record Sized(byte[] bytes, java.nio.ByteBuffer view) {
+    }
+
+    static final class SizedSerializer extends com.esotericsoftware.kryo.Serializer<Sized> {
+        @Override
+        public void write(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Output out, Sized v) {
+            RewritableOutput r = (RewritableOutput) out;
+            long at = out.total();
+            out.writeInt(-1);
+            long start = out.total();
+            out.writeBytes(v.bytes());
+            assertEquals(java.nio.ByteBuffer.wrap(v.bytes()), r.written(start, out.total()), "read back as written");
+            com.esotericsoftware.kryo.io.Output n = new com.esotericsoftware.kryo.io.Output(4);
+            n.writeInt(v.bytes().length);
+            r.rewrite(at, java.nio.ByteBuffer.wrap(n.getBuffer(), 0, 4));
+            assertThrows(IndexOutOfBoundsException.class, () -> r.rewrite(out.total() - 2, java.nio.ByteBuffer.allocate(4)));
+            assertThrows(IndexOutOfBoundsException.class, () -> r.written(0, out.total() + 1));
+        }
+
+        @Override
+        public Sized read(com.esotericsoftware.kryo.Kryo kryo, com.esotericsoftware.kryo.io.Input in,
+                          Class<? extends Sized> type) {
+            return new Sized(null, ((BoundedInput) in).readView(in.readInt()));
+        }
+    }
+
     /** Counts every instantiation, so a test can prove that decoding an unknown id creates nothing. */
     public static final class Tripwire {
         static final AtomicInteger CREATED = new AtomicInteger();
@@ -53,7 +83,8 @@ class KryoCodecTest {
     private static final TypeRegistry TYPES = TypeRegistry.builder()
             .registerAll(b -> b.range("codec-test", 10_000, 10_009)
                     .register(10_000, Inner.class)
-                    .register(10_001, Outer.class))
+                    .register(10_001, Outer.class)
+                    .register(10_002, Sized.class, new SizedSerializer()))
             .build();
     private final KryoCodec codec = new KryoCodec(TYPES);
 
@@ -110,6 +141,37 @@ class KryoCodecTest {
             ByteBuf d = Unpooled.directBuffer(cut).writeBytes(whole, 0, cut);
             assertThrows(SerializationException.class, () -> codec.decode(d), "cut at " + cut);
             d.release();
+        }
+    }
+
+    /**
+     * A value that fills its length in after writing its bytes (through the codec's rewritable output) and is read
+     * as a view of the frame, not a copy: the bytes are those written, and what follows is read from the right
+     * place, whether the view falls inside the window, across it, or beyond it, in an array or in native memory.
+     */
+    @Test
+    void bytesWrittenBeforeTheirLengthAreReadAsAViewOfTheFrame() {
+        Random r = new Random(11);
+        for (int n : new int[]{0, 1, 100, 8_000, 8_200, 20_000, (1 << 20) + 3}) {
+            for (String before : new String[]{"", "x".repeat(8_150), "y".repeat(20_000)}) {
+                byte[] bytes = new byte[n];
+                r.nextBytes(bytes);
+                Object[] value = {before, new Sized(bytes, null), "after"};
+                ByteBuf b = Unpooled.buffer(16);
+                b.writeInt(0xABCD);                              // a header before the value, as in a frame
+                codec.encode(value, b);
+                assertEquals(0xABCD, b.readInt());
+                ByteBuf d = direct(b);
+                for (ByteBuf f : List.of(b, d)) {
+                    Object[] back = (Object[]) codec.decode(f);
+                    assertEquals(before, back[0]);
+                    assertEquals(java.nio.ByteBuffer.wrap(bytes), ((Sized) back[1]).view(), n + " bytes after "
+                            + before.length() + ", native " + f.isDirect());
+                    assertEquals("after", back[2]);
+                    assertFalse(f.isReadable());
+                }
+                d.release();
+            }
         }
     }
 
