@@ -547,15 +547,17 @@ public final class Epm implements AutoCloseable {
 
     /**
      * Makes {@code p}, which moved here, one of this node's processes and starts it. Its row is rewritten as its
-     * first table operation, and its parent's and children's nodes are told where it is, off the move's path.
-     * When its thread cannot start (the node is closing), nothing of it is left here: it is not listed, its row is
-     * not rewritten, and this throws.
+     * first table operation; then (not before: a row that still names the old node says that no other node was told
+     * of the move, see {@link Migration}) its parent's and children's nodes are told where it is, off the move's
+     * path. When its thread cannot start (the node is closing), nothing of it is left here: it is not listed, its
+     * row is not rewritten, and this throws.
      */
     void install(LocalProcess p) {
         lastMigration = System.nanoTime();
         java.util.concurrent.CompletableFuture<Void> started = new java.util.concurrent.CompletableFuture<>();
         p.gateTableOps(started);
         p.chainTableOp(() -> table.movedHere(p));
+        p.chainTableOp(() -> Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p)));
         local.put(p.pid, p);
         try {
             startThread(p);
@@ -565,7 +567,6 @@ public final class Epm implements AutoCloseable {
             throw new KerrighedException("node " + self + " is stopping: process " + p.pid + " cannot start here", e);
         }
         started.complete(null);
-        Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p));
     }
 
     /** Makes {@code p}, rebuilt from a ghost, one of this node's processes, without starting it yet. */

@@ -35,20 +35,27 @@ final class Migration {
      *      written; pieces sent.
      *   B: ghost checked and read, handles bound (segments attached, pipe ends opened). A refusal up to here
      *      leaves the process on A (B closes what it opened, A takes its locks back). Then B installs the process
-     *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row
-     *      and tells its parent's and children's nodes where it is.
+     *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row,
+     *      then (only then) tells its parent's and children's nodes where it is.
      *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
-     *      signals posted meanwhile and the children's exits it took meanwhile, detaches and closes its copies.
+     *      signals posted meanwhile and the children's exits it took meanwhile, tells the parent's node too (in
+     *      case B dies before it does), detaches and closes its copies.
      * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or leaves the
      * view: the process then goes on on exactly one node. Each move has an id A draws; B answers "no" for a move
      * whose ghost it is still reading or has not seen yet, and then refuses that move, so a slow arrival (a JAR to
      * fetch, handles to bind, pieces still on the way) cannot start the process on B after A took it back.
      * Once B answered ARRIVED, A never takes the process back: what fails while it lets it go is logged.
+     * B leaving the view without answering may have installed the process and started telling other nodes: the
+     * row decides. Still naming A, nobody was told, and the process goes on on A; naming B (or removed: the
+     * parent's node took it for lost with B), it is lost with B, and A ends it as killed. A parent's node takes a
+     * child on a node that left for lost only when the child's row names no live node, and ignores the notices of
+     * earlier moves (each carries the move's count), so that every node ends up on the row's side.
      *
      * Bounds. From the hand-over of its locks, a move waits: for its ghost's pieces to get credit and for B's
      * answer, a call timeout each; without an answer, for the asks, a call timeout each (B, silent for a whole call
      * timeout, is declared dead by the membership, whose failure detection takes seconds, before the next ask
-     * ends: two); then for its locks to be taken back, a call timeout. MOVE_TIMEOUTS covers this, with room to
+     * ends: two); B gone, for its row to be read, two at most; then for its locks to be taken back, a call timeout.
+     * MOVE_TIMEOUTS covers this, with room to
      * write and send a large ghost: the locks are reserved for the process that long, and a caller waits that long
      * once the move started. B silent and still a member for longer (A cut off from the rest, say) is asked on;
      * a process whose locks lapsed meanwhile and were taken is killed rather than run without them.
@@ -56,7 +63,7 @@ final class Migration {
     private static final Logger log = LoggerFactory.getLogger(Migration.class);
     private static final long GONE_TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
     /** The longest a move takes, from the hand-over of its locks to its end, in call timeouts (see above). */
-    static final int MOVE_TIMEOUTS = 8;
+    static final int MOVE_TIMEOUTS = 10;
     /** How long, in call timeouts, a caller waits for a move: its safe point, then the move. */
     static final int CALLER_TIMEOUTS = 1 + MOVE_TIMEOUTS;
 
@@ -77,6 +84,8 @@ final class Migration {
 
     /** Tests only: called with the pid and move id of an arrival once its ghost is read, before it is installed. */
     static volatile java.util.function.ObjLongConsumer<Integer> beforeInstallForTests;
+    /** Tests only: called with the pid and move id of an arrival once it is installed, before the answer. */
+    static volatile java.util.function.ObjLongConsumer<Integer> afterInstallForTests;
 
     private record Gone(int node, long atNanos) {
     }
@@ -216,6 +225,15 @@ final class Migration {
                 if (e instanceof LocalProcess.Moved || e instanceof LocalProcess.Ended) {
                     throw (Error) e;
                 }
+                if (e instanceof LostWithTarget lost) {
+                    done.completeExceptionally(new KerrighedException(lost.getMessage()));
+                    try {
+                        p.takeLocksBack(locks, "to release them");    // its end releases them
+                    } catch (LocalProcess.Ended ignored) {
+                        // it ends anyway
+                    }
+                    throw new LocalProcess.Ended(ExitStatus.killed(Signal.KILL, lost.getMessage()));
+                }
                 Throwable failure = e instanceof MigrationException || e instanceof GhostException
                         || e instanceof CapabilityException ? e
                         : new MigrationException("process " + p.pid + " was not moved to node " + target + ": " + e, e);
@@ -343,6 +361,10 @@ final class Migration {
         private boolean settled(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
                                 GhostCodec.Binding binding, long tSafe, long tExport, Throwable why) {
             if (!settleArrived(p.pid)) {
+                if (!epm.isClosed() && !epm.isMember(target) && !rowNamesThisNode(p.pid)) {
+                    throw new LostWithTarget("process " + p.pid + " was lost: node " + target + " failed after it had"
+                            + " taken it over (its row names that node), before it answered");
+                }
                 throw new MigrationException("process " + p.pid + " was not moved to node " + target + " (no answer"
                         + " after its ghost went): " + why, why);
             }
@@ -351,6 +373,36 @@ final class Migration {
             done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
                     Double.NaN, Double.NaN, ms(tEnd - t0)));
             return true;
+        }
+
+        /**
+         * Whether process {@code pid}'s row still names this node, read once its target, silent, left the view. The
+         * target rewrites the row before it tells any other node of the move, and a node that sees the target go
+         * takes the process for lost only if the row names the target: the row is where a move commits. Read for a
+         * call timeout at most; unread, the process goes on here (as it did before the move), and an error is logged.
+         */
+        private boolean rowNamesThisNode(int pid) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            boolean interrupted = false;
+            try {
+                while (true) {
+                    try {
+                        return epm.table().nodeOf(pid) == self;
+                    } catch (RuntimeException e) {
+                        if (System.nanoTime() > deadline) {
+                            log.error("node {}: node {} left before it said whether process {} arrived there, and"
+                                    + " its row could not be read ({}): it goes on here", self, target, pid,
+                                    e.toString());
+                            return true;
+                        }
+                        interrupted |= pause();
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
 
         /**
@@ -403,6 +455,8 @@ final class Migration {
                     bestEffort(p, "forward " + s, () -> epm.forwardSignal(p.pid, s, target));
                 }
             }
+            bestEffort(p, "tell its parent's node where it went", () -> Thread.ofVirtual()
+                    .name("krg-epm-moved-" + p.pid).start(() -> epm.reaper().movedAway(p, target)));
             bestEffort(p, "close the handles its ghost met", binding::closeAll);
             bestEffort(p, "detach its segments", () -> epm.shm().detachAll(new Caller(self, p.pid, 0)));
             bestEffort(p, "close its pipe ends", () -> epm.ipc().closePipeEnds(new Caller(self, p.pid, 0)));
@@ -416,6 +470,13 @@ final class Migration {
                 log.warn("node {}: process {} moved to node {}, but this node could not {}: {}", self, p.pid, target,
                         what, e.toString());
             }
+        }
+    }
+
+    /** A move whose target left the view after it took the process over: the process is lost with it. */
+    private static final class LostWithTarget extends RuntimeException {
+        LostWithTarget(String message) {
+            super(message, null, false, false);
         }
     }
 
@@ -555,10 +616,10 @@ final class Migration {
                 throw new MigrationException("process " + p.pid + " already runs on node " + self);
             }
             java.util.function.ObjLongConsumer<Integer> hook = beforeInstallForTests;
+            if ((hook != null || afterInstallForTests != null) && mayNotBlock) {
+                throw new GhostCodec.WouldBlock();               // a hook may block: not on an I/O thread
+            }
             if (hook != null) {
-                if (mayNotBlock) {
-                    throw new GhostCodec.WouldBlock();           // the hook may block: not on an I/O thread
-                }
                 hook.accept(pid, move);
             }
             read = true;
@@ -575,20 +636,28 @@ final class Migration {
         }
         long tRead = System.nanoTime();
         RuntimeException notStarted = null;
+        boolean installed = false;
         synchronized (this) {                                   // against askedArrived: installed, or refused
             if (!Boolean.TRUE.equals(arriving.remove(move))) {
                 try {
                     epm.install(p);                             // nothing left of it here if it throws
+                    installed = true;
                 } catch (RuntimeException e) {
                     notStarted = e;                             // a refusal: the old node keeps it
                 }
-                if (notStarted == null) {
+                if (installed) {
                     gone.remove(p.pid);
                     prune(arrived, tRead);
                     arrived.put(move, tRead);
-                    return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
                 }
             }
+        }
+        if (installed) {
+            java.util.function.ObjLongConsumer<Integer> after = afterInstallForTests;
+            if (after != null) {
+                after.accept(pid, move);
+            }
+            return new EpmWire.Arrived(ms(System.nanoTime() - tRead));
         }
         epm.ghosts().abandon(binding);
         throw notStarted != null ? notStarted : stoppedWaiting(pid, from);

@@ -208,6 +208,26 @@ final class ProcessTable {
     }
 
     /**
+     * The node that {@code pid}'s row names, live or not, or -1 when it has no row. Unlike {@link #hostOf}, drops
+     * nothing.
+     *
+     * @throws KddmException when the row cannot be read
+     */
+    int nodeOf(int pid) {
+        Optional<Handle<Entry>> h = rows.getIfExists(Pids.tableId(pid));
+        if (h.isEmpty()) {
+            return -1;
+        }
+        try (Handle<Entry> handle = h.get()) {
+            return handle.value() == null ? -1 : handle.value().node();
+        }
+    }
+
+    boolean isMember(int node) {
+        return kddm.isMember(node);
+    }
+
+    /**
      * The live node other than this one that runs {@code pid}: the one its row names, or its birth node when it has
      * no row; -1 when neither is such a node. Drops rows whose node is gone.
      */

@@ -50,6 +50,12 @@ final class Reaper {
     private record EarlyExit(Exit exit, long atNanos) {
     }
 
+    /**
+     * Tests only: called with this node's id and the pid before a process's parent's node is told where it moved (by
+     * its new node, and by its old one).
+     */
+    static volatile java.util.function.BiConsumer<Integer, Integer> beforeTellingParentForTests;
+
     Reaper(RpcNode rpc, Map<Integer, LocalProcess> local, ProcessTable table, Applications apps, SharedMemory shm,
            org.kerrighed.ipc.Ipc ipc) {
         this.rpc = rpc;
@@ -268,11 +274,38 @@ final class Reaper {
     }
 
     /**
-     * {@code p} arrived here from another node: its parent's node learns where it runs (before it starts, so that
-     * the old node's death is not taken for its own), and its children's nodes where their parent is.
+     * {@code p} arrived here from another node (and its row says so): its parent's node learns where it runs, and its
+     * children's nodes where their parent is.
      */
     void arrived(LocalProcess p) {
-        EpmWire.Moved m = new EpmWire.Moved(p.ppid, p.pid, self);
+        tellWhere(p, self, p.moves());
+    }
+
+    /**
+     * {@code p} moved from here to {@code target}, which answered that it runs there: the parent's node is told, as
+     * by the target's {@link #arrived}, from this node too, so that the notice is not lost when the target dies
+     * before it sends its own (a node told of a move to a node that is gone takes the process for lost with it).
+     * Best effort.
+     */
+    void movedAway(LocalProcess p, int target) {
+        tellParentWhere(p, new EpmWire.Moved(p.ppid, p.pid, target, p.moves() + 1));
+    }
+
+    private void tellWhere(LocalProcess p, int node, int moves) {
+        tellParentWhere(p, new EpmWire.Moved(p.ppid, p.pid, node, moves));
+        for (Child c : p.children.all()) {
+            if (!c.exit().isDone()) {
+                sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, p.pid, node),
+                        () -> reparent(c.pid, p.pid, node));
+            }
+        }
+    }
+
+    private void tellParentWhere(LocalProcess p, EpmWire.Moved m) {
+        java.util.function.BiConsumer<Integer, Integer> hook = beforeTellingParentForTests;
+        if (hook != null) {
+            hook.accept(self, p.pid);
+        }
         int parentNode = p.parentNode;
         if (parentNode == self) {
             moved(m);
@@ -281,36 +314,64 @@ final class Reaper {
                 rpc.call(parentNode, EpmWire.MOVED, m).get(rpc.config().defaultCallTimeout().toMillis(),
                         TimeUnit.MILLISECONDS);
             } catch (Exception e) {
-                log.warn("node {}: node {} (parent {} of process {}) not told that it moved here: {}", self, parentNode,
-                        p.ppid, p.pid, e.toString());
-            }
-        }
-        for (Child c : p.children.all()) {
-            if (!c.exit().isDone()) {
-                sendOrApply(c.node, EpmWire.REPARENT, new EpmWire.Reparent(c.pid, p.pid, self),
-                        () -> reparent(c.pid, p.pid, self));
+                log.warn("node {}: node {} (parent {} of process {}) not told that it runs on node {}: {}", self,
+                        parentNode, p.ppid, p.pid, m.node(), e.toString());
             }
         }
     }
 
-    /** A child of one of this node's processes (or of INIT here) runs on another node now. */
+    /**
+     * A child of one of this node's processes (or of INIT here) runs on another node now (a notice of an earlier move
+     * than the last one applied is ignored). A child on a node that is no longer a member is reported killed, unless
+     * its row names a live node (it moved on: its record says so then).
+     */
     Integer moved(EpmWire.Moved m) {
+        boolean nodeGone = m.node() != self && !table.isMember(m.node());
+        int rowNode = -1;
+        if (nodeGone) {
+            try {
+                rowNode = table.nodeOf(m.childPid());
+            } catch (RuntimeException e) {
+                log.debug("node {}: row of process {} not read: {}", self, m.childPid(), e.toString());
+            }
+        }
         int went;
+        Child lost = null;
+        LocalProcess parent;
         synchronized (lock) {
-            LocalProcess parent = m.parentPid() == Pids.INIT ? null : local.get(m.parentPid());
+            parent = m.parentPid() == Pids.INIT ? null : local.get(m.parentPid());
             if (parent != null || m.parentPid() == Pids.INIT) {
                 Child c = childrenOf(parent).get(m.childPid());
-                if (c != null) {
+                if (c != null && m.moves() > c.moves) {
                     c.node = m.node();
+                    c.moves = m.moves();
+                    if (nodeGone) {
+                        if (rowNode >= 0 && rowNode != m.node() && (rowNode == self || table.isMember(rowNode))) {
+                            c.node = rowNode;
+                        } else if (lostWith(c, Set.of(m.node()), Set.of(m.node()))) {
+                            lost = c;
+                            if (parent == null) {
+                                c.reap();
+                            }
+                        }
+                    }
                 }
-                return 1;
+                went = -1;
+            } else {
+                went = migration.wentTo(m.parentPid());
             }
-            went = migration.wentTo(m.parentPid());
+        }
+        if (lost != null) {
+            reportLost(List.of(lost), Set.of(m.node()));
+            if (parent != null) {
+                parent.post(Signal.CHLD);
+            }
         }
         if (went >= 0) {
             rpc.call(went, EpmWire.MOVED, m);                     // the parent moved too: on to it
+            return 0;
         }
-        return 0;
+        return parent != null || m.parentPid() == Pids.INIT ? 1 : 0;
     }
 
     /** Process {@code pid} of this node now has parent {@code ppid} on {@code parentNode} (-1: nobody to tell). */
@@ -319,9 +380,11 @@ final class Reaper {
         if (p == null) {
             return;
         }
-        p.ppid = ppid;
-        p.parentNode = parentNode;
-        table.update(p, e -> e.withParent(ppid));
+        boolean parentGone = parentNode >= 0 && parentNode != self && !table.isMember(parentNode);
+        int newParent = parentGone ? Pids.INIT : ppid;           // its new parent's node is gone already
+        p.ppid = newParent;
+        p.parentNode = parentGone ? -1 : parentNode;
+        table.update(p, e -> e.withParent(newParent));
     }
 
     /** A new view: nodes that are no longer members are gone ({@code failed}: declared dead, the others left). */
@@ -338,13 +401,15 @@ final class Reaper {
 
     /**
      * Reports the processes of nodes that are gone as killed to their parents here, and has INIT adopt this node's
-     * processes whose parent was there.
+     * processes whose parent was there. A child whose row names a live node instead moved there (the notice of its
+     * move is on its way, or was lost with the old node): it is not lost.
      */
     private void nodesGone(Set<Integer> gone, Set<Integer> failed) {
+        Map<Integer, Integer> movedOn = movedOn(gone);
         List<Child> lost = new ArrayList<>();
         synchronized (lock) {
             for (Child c : started.all()) {
-                if (lostWith(c, gone, failed)) {
+                if (lostWith(c, gone, failed, movedOn)) {
                     lost.add(c);
                     c.reap();
                 }
@@ -352,7 +417,7 @@ final class Reaper {
             for (LocalProcess p : local.values()) {
                 boolean told = false;
                 for (Child c : p.children.all()) {
-                    if (lostWith(c, gone, failed)) {
+                    if (lostWith(c, gone, failed, movedOn)) {
                         lost.add(c);
                         told = true;
                     }
@@ -367,6 +432,50 @@ final class Reaper {
                 reparent(p.pid, Pids.INIT, -1);
             }
         }
+        reportLost(lost, gone);
+    }
+
+    /**
+     * The children of this node's parents that ran on a node in {@code gone} but whose row names a live node: pid to
+     * that node. Rows are read within one call timeout; a child whose row was not read is taken for lost.
+     */
+    private Map<Integer, Integer> movedOn(Set<Integer> gone) {
+        List<Integer> pids = new ArrayList<>();
+        synchronized (lock) {
+            for (Child c : started.all()) {
+                if (!c.exit().isDone() && gone.contains(c.node)) {
+                    pids.add(c.pid);
+                }
+            }
+            for (LocalProcess p : local.values()) {
+                for (Child c : p.children.all()) {
+                    if (!c.exit().isDone() && gone.contains(c.node)) {
+                        pids.add(c.pid);
+                    }
+                }
+            }
+        }
+        Map<Integer, Integer> movedOn = new java.util.HashMap<>();
+        long deadline = System.nanoTime() + rpc.config().defaultCallTimeout().toNanos();
+        for (int pid : pids) {
+            if (System.nanoTime() > deadline) {
+                log.warn("node {}: the rows of {} process(es) on node(s) {} not read in time: taken for lost", self,
+                        pids.size() - movedOn.size(), gone);
+                break;
+            }
+            try {
+                int n = table.nodeOf(pid);
+                if (n >= 0 && !gone.contains(n) && (n == self || table.isMember(n))) {
+                    movedOn.put(pid, n);
+                }
+            } catch (RuntimeException e) {
+                log.debug("node {}: row of process {} not read: {}", self, pid, e.toString());
+            }
+        }
+        return movedOn;
+    }
+
+    private void reportLost(List<Child> lost, Set<Integer> gone) {
         for (Child c : lost) {
             table.removeLater(c.pid);
             undo(c.pid);                                   // as if it had exited
@@ -375,6 +484,16 @@ final class Reaper {
             log.info("node {}: {} process(es) lost with node(s) {} reported killed to their parents", self, lost.size(),
                     gone);
         }
+    }
+
+    /** {@link #lostWith(Child, Set, Set)}, unless the child moved on to a live node (then its record says so). */
+    private static boolean lostWith(Child c, Set<Integer> gone, Set<Integer> failed, Map<Integer, Integer> movedOn) {
+        Integer n = movedOn.get(c.pid);
+        if (n != null && !c.exit().isDone() && gone.contains(c.node)) {
+            c.node = n;
+            return false;
+        }
+        return lostWith(c, gone, failed);
     }
 
     /** Ends {@code c} as killed when it ran on a node that is gone; true if it did. */

@@ -201,8 +201,11 @@ public final class EpmWire {
         public static final int STARTED = 5;
     }
 
-    /** Child {@code childPid} of {@code parentPid} (of INIT: {@code parentPid} 1) runs on {@code node} now. */
-    public record Moved(int parentPid, int childPid, int node) {
+    /**
+     * Child {@code childPid} of {@code parentPid} (of INIT: {@code parentPid} 1) runs on {@code node} now, after its
+     * {@code moves}-th move (a notice of an earlier move that comes late is ignored).
+     */
+    public record Moved(int parentPid, int childPid, int node, int moves) {
     }
 
     /** Freeze process {@code pid} of application {@code app} and send its checkpoint ghost; then a {@link Decision}. */

@@ -29,10 +29,10 @@ import java.util.concurrent.Callable;
 final class MigrateCommand implements Callable<Integer> {
     /**
      * How long the tool waits for the node's answer: the node bounds the move itself (its safe point, then the
-     * move, within nine call timeouts: 4.5 minutes at the default 30 s), so this only guards against a node that
-     * never answers.
+     * move, within eleven call timeouts: 5.5 minutes at the default 30 s, up to three more when the node it asks
+     * forwards the request), so this only guards against a node that never answers.
      */
-    static final Duration TIMEOUT = Duration.ofMinutes(6);
+    static final Duration TIMEOUT = Duration.ofMinutes(8);
 
     @Mixin
     ToolOptions tool;

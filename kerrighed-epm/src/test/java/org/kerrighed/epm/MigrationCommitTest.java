@@ -1,0 +1,146 @@
+package org.kerrighed.epm;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.kerrighed.rpc.KerrighedException;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A node dying around the commit of a move, the moment the new node rewrites the process's row: every node ends up
+ * on the row's side. Node 2 starts the process on node 0 (its parent is node 2's INIT), which moves it to node 1;
+ * then node 1 or node 0 is crashed. A cluster per test: each crashes a node.
+ */
+@Timeout(120)
+class MigrationCommitTest {
+    private EpmNodes nodes;
+    private final CountDownLatch release = new CountDownLatch(1);
+
+    @BeforeEach
+    void start() {
+        nodes = new EpmNodes(3);
+    }
+
+    @AfterEach
+    void stop() {
+        Migration.afterInstallForTests = null;
+        Reaper.beforeTellingParentForTests = null;
+        release.countDown();
+        nodes.close();
+    }
+
+    private ClusterProcess spawnOnNode0() {
+        return nodes.epm(2).spawn(new MigrationTest.BigState(1024), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+    }
+
+    private void hold() {
+        try {
+            release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Node 1 installs the process, rewrites its row, and dies before it answers: the process is lost with it. Node 0
+     * does not take it back (the rest of the cluster goes by the row, which names node 1): it ends its copy, the
+     * caller learns that the process was lost, and its parent that it was killed.
+     */
+    @Test
+    void aTargetThatDiesAfterTakingTheProcessOverTakesItWithIt() throws Exception {
+        ClusterProcess p = spawnOnNode0();
+        CountDownLatch installed = new CountDownLatch(1);
+        Migration.afterInstallForTests = (pid, move) -> {
+            if (pid == p.pid()) {
+                installed.countDown();
+                hold();                                           // no answer: node 1 dies first
+            }
+        };
+        CompletableFuture<MigrationReport> moving = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(),
+                1));
+        assertTrue(installed.await(10, TimeUnit.SECONDS), "installed on node 1");
+        EpmNodes.await(() -> rowNode(p.pid()) == 1, "the row names node 1");
+        nodes.crash(1);
+        CompletionException failed = assertThrows(CompletionException.class, moving::join);
+        assertInstanceOf(KerrighedException.class, failed.getCause());
+        assertFalse(failed.getCause() instanceof MigrationException, "not refused: " + failed.getCause());
+        assertTrue(failed.getCause().getMessage().contains("was lost"), failed.getCause().getMessage());
+        ExitStatus status = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
+        assertTrue(status.toString().contains("killed"), status.toString());
+        EpmNodes.await(() -> !nodes.epm(0).isLocal(p.pid()), "its copy on node 0 ended");
+    }
+
+    /**
+     * Node 1 installs the process, rewrites its row and answers, but dies before it tells the parent's node: the
+     * old node told it too, so the parent learns that the process was lost with node 1.
+     */
+    @Test
+    void aTargetThatDiesBeforeTellingTheParentStillHasTheLossReported() throws Exception {
+        ClusterProcess p = spawnOnNode0();
+        CountDownLatch telling = new CountDownLatch(1);
+        Reaper.beforeTellingParentForTests = (node, pid) -> {
+            if (node == 1 && pid == p.pid()) {
+                telling.countDown();
+                hold();                                           // node 1's notice never goes
+            }
+        };
+        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
+        assertTrue(telling.await(10, TimeUnit.SECONDS), "node 1 rewrote the row and is about to tell the parent");
+        nodes.crash(1);
+        ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
+                "the parent was never told that its child was lost with node 1"));
+        assertTrue(status.toString().contains("node 1 failed"), status.toString());
+    }
+
+    /**
+     * The move commits (node 1 rewrote the row) and node 0 dies before either node told the parent's node: that node
+     * still thinks the child runs on node 0, but its row names node 1, so it is not reported lost; it runs on, and
+     * its parent gets its real end.
+     */
+    @Test
+    void theOldNodeDyingRightAfterTheMoveDoesNotTakeTheProcessWithIt() throws Exception {
+        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Sleeper(60_000), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        CountDownLatch telling = new CountDownLatch(1);
+        Reaper.beforeTellingParentForTests = (node, pid) -> {
+            if (pid == p.pid()) {
+                if (node == 1) {
+                    telling.countDown();
+                }
+                hold();                                           // neither node tells the parent yet
+            }
+        };
+        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
+        assertTrue(telling.await(10, TimeUnit.SECONDS), "node 1 rewrote the row and is about to tell the parent");
+        nodes.crash(0);
+        Thread.sleep(1000);                                       // node 2 handles node 0's failure meanwhile
+        assertEquals(Optional.empty(), p.waitFor(Duration.ofMillis(10)), "not reported lost with node 0");
+        release.countDown();
+        assertTrue(nodes.epm(1).isLocal(p.pid()), "it runs on node 1");
+        nodes.epm(2).kill(p.pid(), Signal.KILL);
+        ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow();
+        assertFalse(status.toString().contains("failed"), "its end is its own: " + status);
+    }
+
+    private int rowNode(int pid) {
+        try {
+            return nodes.epm(2).table().nodeOf(pid);
+        } catch (RuntimeException e) {
+            return -2;
+        }
+    }
+}
