@@ -112,20 +112,20 @@ public final class Epm implements AutoCloseable {
         kddm.setCallers(new ProcessCallers());
         rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
         rpc.register(EpmWire.EXIT, HandlerKind.BLOCKING, (ctx, e) -> {
-            reaper.onExit(e);
+            reaper.onExit(e, ctx.caller());
             return null;
         });
         rpc.register(EpmWire.KILL, HandlerKind.BLOCKING, (ctx, k) -> route(k));
         rpc.register(EpmWire.KILL_GROUP, HandlerKind.NON_BLOCKING, (ctx, k) -> killLocalGroup(k));
         rpc.register(EpmWire.REPARENT, HandlerKind.BLOCKING, (ctx, r) -> {
-            reaper.reparent(r.pid(), r.ppid(), r.parentNode());
+            reaper.reparent(r, ctx.caller());
             return null;
         });
         rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
         rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> listReply(r));
         rpc.register(EpmWire.LOAD, HandlerKind.BLOCKING, (ctx, r) -> loads.current());      // reads /proc
         rpc.register(EpmWire.MIGRATE, HandlerKind.BLOCKING, (ctx, m) -> routeMigrate(m));
-        rpc.register(EpmWire.MOVED, HandlerKind.BLOCKING, (ctx, m) -> reaper.moved(m));
+        rpc.register(EpmWire.MOVED, HandlerKind.BLOCKING, (ctx, m) -> reaper.moved(m, ctx.caller()));
         kddm.addViewListener((epoch, members, failed) -> reaper.viewChanged(members, failed));
     }
 
@@ -164,6 +164,10 @@ public final class Epm implements AutoCloseable {
 
     SharedMemory shm() {
         return shm;
+    }
+
+    Migration migration() {
+        return migration;
     }
 
     ProcessTable table() {

@@ -103,6 +103,11 @@ final class Migration {
         rpc.register(EpmWire.ARRIVED, org.kerrighed.rpc.HandlerKind.NON_BLOCKING, (ctx, a) -> askedArrived(a.move()));
     }
 
+    /** Tests only: forgets where process {@code pid} moved from here, as {@link #wentTo} does after a while. */
+    void forgetForTests(int pid) {
+        gone.remove(pid);
+    }
+
     /** The node process {@code pid} moved to from here (recently), or -1. */
     int wentTo(int pid) {
         Gone g = gone.get(pid);

@@ -204,31 +204,64 @@ final class Reaper {
         }
     }
 
-    /** An exit notice for one of this node's parents (or for INIT). */
+    /** An exit notice for one of this node's parents (or for INIT), from this node. */
     void onExit(Exit exit) {
+        onExit(exit, self);
+    }
+
+    /**
+     * An exit notice for one of this node's parents (or for INIT), from node {@code from}. A parent that moved away
+     * gets it where it went: this node remembers where for a while, then its row says.
+     */
+    void onExit(Exit exit, int from) {
         Exit e = apps.inbound(exit);
         LocalProcess parent;
+        boolean forgotten = false;     // neither the parent nor the child (adopted) is here, nor where the parent went
         synchronized (lock) {
             parent = e.parentPid() == Pids.INIT ? null : local.get(e.parentPid());
-            Children kids = childrenOf(parent);
-            Child c = kids.get(e.childPid());
-            if (c == null) {
-                if (parent == null && e.parentPid() != Pids.INIT) {
-                    int went = migration.wentTo(e.parentPid());
-                    if (went >= 0) {
-                        sendOrApply(went, EpmWire.EXIT, apps.outbound(e), () -> { });   // the parent moved there
-                    }
-                    return;                                       // nobody here knows it: init reaps it
-                }
+            Child c = childrenOf(parent).get(e.childPid());
+            if (c != null) {
+                apply(parent == null, c, e);
+            } else if (parent != null || e.parentPid() == Pids.INIT) {
                 long now = System.nanoTime();
                 earlyExits.values().removeIf(x -> now - x.atNanos() > EARLY_EXIT_TTL_NANOS);
                 earlyExits.put(key(e.parentPid(), e.childPid()), new EarlyExit(e, now));
                 return;
+            } else {
+                int went = migration.wentTo(e.parentPid());
+                if (went >= 0) {
+                    sendOrApply(went, EpmWire.EXIT, apps.outbound(e), () -> { });   // the parent moved there
+                    return;
+                }
+                forgotten = true;
             }
-            apply(parent == null, c, e);
         }
-        if (parent != null) {
+        if (forgotten) {
+            forwardByRow(e.parentPid(), from, EpmWire.EXIT, apps.outbound(e));
+        } else if (parent != null) {
             parent.post(Signal.CHLD);
+        }
+    }
+
+    /**
+     * Sends {@code msg} about process {@code pid}, which is not here and whose move this node does not remember, to
+     * the live node its row names (never back to {@code from}, nor here); drops it when there is none.
+     */
+    private <Q> void forwardByRow(int pid, int from, ServiceKey<Q, ?> key, Q msg) {
+        int host;
+        try {
+            host = table.hostOf(pid);
+        } catch (RuntimeException e) {
+            log.debug("node {}: {} for process {} dropped: its row was not read ({})", self, key, pid, e.toString());
+            return;
+        }
+        if (host < 0 || host == from) {
+            return;
+        }
+        try {
+            rpc.send(host, key, msg);
+        } catch (KerrighedException e) {
+            log.debug("node {}: {} for process {} not forwarded to node {}: {}", self, key, pid, host, e.getMessage());
         }
     }
 
@@ -326,6 +359,11 @@ final class Reaper {
      * its row names a live node (it moved on: its record says so then).
      */
     Integer moved(EpmWire.Moved m) {
+        return moved(m, self);
+    }
+
+    /** {@link #moved(EpmWire.Moved)}, sent by node {@code from}. */
+    Integer moved(EpmWire.Moved m, int from) {
         boolean nodeGone = m.node() != self && !table.isMember(m.node());
         int rowNode = -1;
         if (nodeGone) {
@@ -371,7 +409,28 @@ final class Reaper {
             rpc.call(went, EpmWire.MOVED, m);                     // the parent moved too: on to it
             return 0;
         }
-        return parent != null || m.parentPid() == Pids.INIT ? 1 : 0;
+        if (parent == null && m.parentPid() != Pids.INIT) {
+            forwardByRow(m.parentPid(), from, EpmWire.MOVED, m);   // it moved, and this node forgot where
+            return 0;
+        }
+        return 1;
+    }
+
+    /**
+     * A REPARENT notice from node {@code from}: applied if its process is here, else sent on where it moved (this
+     * node remembers where for a while, then its row says).
+     */
+    void reparent(EpmWire.Reparent r, int from) {
+        if (local.containsKey(r.pid())) {
+            reparent(r.pid(), r.ppid(), r.parentNode());
+            return;
+        }
+        int went = migration.wentTo(r.pid());
+        if (went >= 0) {
+            sendOrApply(went, EpmWire.REPARENT, r, () -> reparent(r.pid(), r.ppid(), r.parentNode()));
+        } else {
+            forwardByRow(r.pid(), from, EpmWire.REPARENT, r);
+        }
     }
 
     /** Process {@code pid} of this node now has parent {@code ppid} on {@code parentNode} (-1: nobody to tell). */

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A node dying around the commit of a move, the moment the new node rewrites the process's row: every node ends up
  * on the row's side. Node 2 starts the process on node 0 (its parent is node 2's INIT), which moves it to node 1;
- * then node 1 or node 0 is crashed. A cluster per test: each crashes a node.
+ * then node 1 or node 0 is crashed. A cluster per test: most crash a node.
  */
 @Timeout(120)
 class MigrationCommitTest {
@@ -134,6 +134,30 @@ class MigrationCommitTest {
         nodes.epm(2).kill(p.pid(), Signal.KILL);
         ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow();
         assertFalse(status.toString().contains("failed"), "its end is its own: " + status);
+    }
+
+    /**
+     * A parent moves while its child runs on another node, and the child never learns where (the notices of its new
+     * node are held); its old node then forgets where it went (as it does after a while): the child's exit, sent to
+     * the old node, still reaches it through its row, and its wait for the child ends.
+     */
+    @Test
+    void aChildsExitFindsItsMovedParentByItsRowOnceTheOldNodeForgotTheMove() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.StepParent(1, 60), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE).plus(Capability.DISTANT_FORK)));
+        Reaper.beforeTellingParentForTests = (node, pid) -> {
+            if (node == 2 && pid == p.pid()) {
+                hold();                                           // nor does its child learn where it went
+            }
+        };
+        EpmNodes.await(() -> {
+            LocalProcess lp = nodes.epm(0).localProcess(p.pid());
+            return lp != null && lp.children.all().size() == 1;
+        }, "its child started");
+        assertEquals(2, nodes.epm(0).migrate(p.pid(), 2).to());
+        nodes.epm(0).migration().forgetForTests(p.pid());
+        assertEquals(Optional.of(ExitStatus.exited(10)), p.waitFor(Duration.ofSeconds(10)),
+                "it got its child's exit (0) and ended with 10 + it");
     }
 
     private int rowNode(int pid) {
