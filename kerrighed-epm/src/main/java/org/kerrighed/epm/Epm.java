@@ -411,7 +411,8 @@ public final class Epm implements AutoCloseable {
     public int killGroup(int pgid, Signal signal) {
         Checks.notNull(signal, "signal");
         checkOpen();
-        EpmWire.KillGroup k = new EpmWire.KillGroup(pgid, signal, requester());
+        long id = java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1;    // never 0
+        EpmWire.KillGroup k = new EpmWire.KillGroup(pgid, signal, requester(), id);
         List<Integer> others = membersBut(self);
         EpmWire.GroupResult mine = killLocalGroup(k);
         int delivered = mine.delivered();
@@ -457,7 +458,7 @@ public final class Epm implements AutoCloseable {
                 p.interrupt();
                 return EpmWire.DELIVERED;
             }
-            if (p.post(k.signal())) {
+            if (k.group() != 0 ? p.postGroup(k.signal(), k.group()) : p.post(k.signal())) {
                 return EpmWire.DELIVERED;
             }
         }
@@ -467,7 +468,7 @@ public final class Epm implements AutoCloseable {
         int went = migration.wentTo(k.pid());
         int host = went >= 0 ? went : table.hostOf(k.pid());
         int r = host < 0 ? EpmWire.NO_SUCH_PROCESS : await(rpc.call(host, EpmWire.KILL, new Kill(k.pid(), k.signal(),
-                k.interrupt(), k.from(), k.hops() + 1)), "signal process " + k.pid() + " on node " + host);
+                k.interrupt(), k.from(), k.hops() + 1, k.group())), "signal process " + k.pid() + " on node " + host);
         if (r != EpmWire.NO_SUCH_PROCESS || k.hops() > 0) {
             return r;
         }
@@ -478,7 +479,7 @@ public final class Epm implements AutoCloseable {
             return r;
         }
         MulticastResult<Integer> all = await(rpc.multicast(others, EpmWire.KILL, new Kill(k.pid(), k.signal(),
-                k.interrupt(), k.from(), 3), timeout), "signal process " + k.pid());
+                k.interrupt(), k.from(), 3, k.group()), timeout), "signal process " + k.pid());
         for (int answer : all.replies().values()) {
             if (answer != EpmWire.NO_SUCH_PROCESS) {
                 return answer;
@@ -489,8 +490,16 @@ public final class Epm implements AutoCloseable {
 
     /** Sends {@code s} on to process {@code pid}, which moved to {@code node} (as the node: it was posted here). */
     void forwardSignal(int pid, Signal s, int node) {
+        forwardSignal(pid, s, 0, node);
+    }
+
+    /**
+     * Sends {@code s}, part of group signal {@code group} (0: none), on to process {@code pid}, which moved to
+     * {@code node}, as the node (it was posted here). Never waits.
+     */
+    void forwardSignal(int pid, Signal s, long group, int node) {
         Kill k = new Kill(pid, s, false, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
-                Capabilities.FULL), 1);
+                Capabilities.FULL), 1, group);
         rpc.call(node, EpmWire.KILL, k).whenComplete((r, e) -> {
             if (e != null) {
                 log.debug("node {}: {} for process {} not forwarded to node {}: {}", self, s, pid, node, e.toString());
@@ -690,7 +699,12 @@ public final class Epm implements AutoCloseable {
         for (LocalProcess p : local.values()) {
             if (p.pgid == k.pgid()) {
                 if (mayControl(k.from(), p)) {
-                    p.post(k.signal());
+                    if (!p.postGroup(k.signal(), k.id())) {
+                        int went = migration.wentTo(p.pid);      // it left: on to where it went, taken there once
+                        if (went >= 0) {
+                            forwardSignal(p.pid, k.signal(), k.id(), went);
+                        }
+                    }
                     delivered++;
                 } else {
                     denied++;

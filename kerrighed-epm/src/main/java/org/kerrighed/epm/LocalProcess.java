@@ -110,7 +110,16 @@ final class LocalProcess implements ProcessContext {
     private List<org.kerrighed.ipc.Ipc.HeldLock> resumeLocks = List.of();   // taken back when the thread starts
     private boolean resumeStopped;
     volatile boolean forked;                                // a copy made by a distant fork (set before it starts)
-    volatile boolean moving;                                // a migration of it is under way (ps shows M)
+    private volatile boolean moving;                        // a migration of it is under way (ps shows M)
+    // Group signals that came while it moved (sent on, or taken here if it stays), and the ids of the group signals
+    // it took lately (one sent on from a node it left is not taken twice); both guarded by signals.
+    private final List<GroupSignal> heldGroupSignals = new java.util.ArrayList<>();
+    private final java.util.LinkedHashSet<Long> groupSignalsTaken = new java.util.LinkedHashSet<>();
+    private static final int GROUP_SIGNALS_REMEMBERED = 64;
+
+    /** Signal {@code signal}, part of group signal {@code id}. */
+    record GroupSignal(Signal signal, long id) {
+    }
     volatile int ghostHint;                                 // the size of its last ghost, to size the next one
 
     LocalProcess(Epm epm, EpmWire.Entry entry, Program program, EpmWire.Spawn spawn, int parentNode) {
@@ -439,6 +448,58 @@ final class LocalProcess implements ProcessContext {
      * Posts {@code s} (any thread); the process takes it at its next safe point. False when the process has left
      * this node (the caller forwards the signal); true otherwise, even when the process ended.
      */
+    /**
+     * Posts {@code s}, part of group signal {@code id} (any thread): taken once per id; held while the process
+     * moves ({@link #stopMoving}, {@link #takeHeldGroupSignals}). False when the process has left this node (the
+     * caller sends it on, with its id).
+     */
+    boolean postGroup(Signal s, long id) {
+        synchronized (signals) {
+            if (left) {
+                return false;
+            }
+            if (!groupSignalsTaken.add(id)) {
+                return true;
+            }
+            if (groupSignalsTaken.size() > GROUP_SIGNALS_REMEMBERED) {
+                groupSignalsTaken.remove(groupSignalsTaken.iterator().next());
+            }
+            if (moving) {
+                heldGroupSignals.add(new GroupSignal(s, id));
+                return true;
+            }
+            return post(s);
+        }
+    }
+
+    /** A move of the process starts (on its thread): group signals are held until it ends. */
+    void startMoving() {
+        synchronized (signals) {
+            moving = true;
+        }
+    }
+
+    /** A move ended (on its thread): the group signals held meanwhile, if it stayed, are posted now. */
+    void stopMoving() {
+        List<GroupSignal> held;
+        synchronized (signals) {
+            moving = false;
+            held = takeHeldGroupSignals();
+        }
+        for (GroupSignal g : held) {
+            post(g.signal());
+        }
+    }
+
+    /** The group signals held while the process moved, to send on once it has left ({@link #leave}). */
+    List<GroupSignal> takeHeldGroupSignals() {
+        synchronized (signals) {
+            List<GroupSignal> held = List.copyOf(heldGroupSignals);
+            heldGroupSignals.clear();
+            return held;
+        }
+    }
+
     boolean post(Signal s) {
         synchronized (signals) {
             if (left) {

@@ -213,7 +213,7 @@ final class Migration {
             long tSafe = System.nanoTime();
             List<Ipc.HeldLock> locks = List.of();
             GhostCodec.Binding binding = new GhostCodec.Binding(epm);
-            p.moving = true;
+            p.startMoving();
             try (AutoCloseable ignored = p.useCapability(Capability.CAN_MIGRATE)) {
                 locks = epm.ipc().handOverLocks(p.pid, moveBound);
                 ProcessImage.State state = p.capture(locks);
@@ -246,7 +246,7 @@ final class Migration {
                 done.completeExceptionally(failure);
                 return false;
             } finally {
-                p.moving = false;
+                p.stopMoving();
             }
         }
 
@@ -459,6 +459,9 @@ final class Migration {
                 if ((late & 1 << s.ordinal()) != 0) {
                     bestEffort(p, "forward " + s, () -> epm.forwardSignal(p.pid, s, target));
                 }
+            }
+            for (LocalProcess.GroupSignal g : p.takeHeldGroupSignals()) {
+                bestEffort(p, "forward " + g.signal(), () -> epm.forwardSignal(p.pid, g.signal(), g.id(), target));
             }
             bestEffort(p, "tell its parent's node where it went", () -> Thread.ofVirtual()
                     .name("krg-epm-moved-" + p.pid).start(() -> epm.reaper().movedAway(p, target)));

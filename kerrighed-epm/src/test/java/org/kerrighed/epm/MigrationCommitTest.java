@@ -160,6 +160,39 @@ class MigrationCommitTest {
                 "it got its child's exit (0) and ended with 10 + it");
     }
 
+    /**
+     * A group signal reaches a member while it moves, on both nodes: the new node, which installed it, and the old
+     * one, which holds it and sends it on once the move is over. The member takes it once.
+     */
+    @Test
+    void aGroupSignalSentWhileAMemberMovesIsTakenOnce() throws Exception {
+        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-once"), SpawnOptions.defaults()
+                .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        EpmNodes.await(() -> nodes.epm(2).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
+                "its handlers installed");
+        int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
+        CountDownLatch installed = new CountDownLatch(1);
+        Migration.afterInstallForTests = (pid, move) -> {
+            if (pid == p.pid()) {
+                installed.countDown();
+                hold();                                           // node 0 still moving it
+            }
+        };
+        CompletableFuture<MigrationReport> moving = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(),
+                1));
+        assertTrue(installed.await(10, TimeUnit.SECONDS), "installed on node 1");
+        var count = nodes.ipc(2).atomicLong("group-once");
+        EpmNodes.await(() -> nodes.epm(1).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
+                "its handlers installed on node 1");
+        nodes.epm(2).killGroup(pgid, Signal.USR1);
+        EpmNodes.await(() -> count.get() == 1, "USR1 taken on node 1");
+        release.countDown();
+        assertEquals(1, moving.join().to());
+        Thread.sleep(300);                                        // node 0 sent on what it held meanwhile
+        nodes.epm(2).kill(p.pid(), Signal.TERM);
+        assertEquals(ExitStatus.exited(101), p.waitFor(Duration.ofSeconds(10)).orElseThrow(), "USR1 taken once");
+    }
+
     private int rowNode(int pid) {
         try {
             return nodes.epm(2).table().nodeOf(pid);

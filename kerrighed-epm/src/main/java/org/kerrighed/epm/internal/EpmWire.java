@@ -87,12 +87,22 @@ public final class EpmWire {
     public record Exit(int parentPid, int childPid, int childNode, ExitStatus status, Object result, ProcessInfo last) {
     }
 
-    /** Deliver {@code signal} to {@code pid} (or, with {@code interrupt}, interrupt its thread instead). */
-    public record Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops) {
+    /**
+     * Deliver {@code signal} to {@code pid} (or, with {@code interrupt}, interrupt its thread instead); {@code group},
+     * when not 0, is the id of the group signal it is the part of for {@code pid} (sent on from a node it left: taken
+     * once per id).
+     */
+    public record Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops, long group) {
+        public Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops) {
+            this(pid, signal, interrupt, from, hops, 0);
+        }
     }
 
-    /** Deliver {@code signal} to the members of group {@code pgid} that run on the receiving node. */
-    public record KillGroup(int pgid, Signal signal, Requester from) {
+    /**
+     * Deliver {@code signal} to the members of group {@code pgid} that run on the receiving node; {@code id} (not 0)
+     * tells this group signal from others, so that a member that moves meanwhile takes it once.
+     */
+    public record KillGroup(int pgid, Signal signal, Requester from, long id) {
     }
 
     /** How many group members a node signalled, and how many it refused for credentials. */
