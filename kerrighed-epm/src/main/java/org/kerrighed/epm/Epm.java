@@ -166,6 +166,10 @@ public final class Epm implements AutoCloseable {
         return shm;
     }
 
+    org.kerrighed.kddm.Kddm kddm() {
+        return kddm;
+    }
+
     Migration migration() {
         return migration;
     }

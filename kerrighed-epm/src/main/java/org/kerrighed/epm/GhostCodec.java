@@ -164,6 +164,11 @@ final class GhostCodec {
             k.writeClassAndObject(out, state);
             out.flush();
         } catch (KryoException | IllegalArgumentException | UnsupportedOperationException e) {
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof org.kerrighed.rpc.FrameTooLargeException tooLarge) {
+                    throw tooLarge;                             // it outgrew the message it is written into
+                }
+            }
             throw new MigrationException("the state of the process cannot travel: " + firstLine(e.getMessage()), e);
         } finally {
             k.getContext().remove(BINDING);
@@ -322,6 +327,7 @@ final class GhostCodec {
         k.addDefaultSerializer(Epm.class, new Bound<>(b -> b.epm, null));
         k.addDefaultSerializer(Ipc.class, new Bound<>(b -> b.epm.ipc(), null));
         k.addDefaultSerializer(SharedMemory.class, new Bound<>(b -> b.epm.shm(), null));
+        k.addDefaultSerializer(org.kerrighed.kddm.KddmSet.class, new KddmSetSerializer());   // in atomics: by id
         handle(k, ClusterLock.class, new LockSerializer());          // registered as node-bound: re-bound here
         handle(k, Segment.class, new SegmentSerializer());
         handle(k, PipeReadEnd.class, new PipeEndSerializer<>(PipeReadEnd.class));
@@ -347,6 +353,20 @@ final class GhostCodec {
 
     private static Binding binding(Kryo k) {
         return (Binding) k.getContext().get(BINDING);
+    }
+
+    /** A KDDM set (inside a cluster atomic, say) travels as its id: reading gives the reading node's instance. */
+    private static final class KddmSetSerializer extends Serializer<org.kerrighed.kddm.KddmSet<?>> {
+        @Override
+        public void write(Kryo kryo, Output output, org.kerrighed.kddm.KddmSet<?> set) {
+            output.writeLong(set.id());
+        }
+
+        @Override
+        public org.kerrighed.kddm.KddmSet<?> read(Kryo kryo, Input input,
+                                                  Class<? extends org.kerrighed.kddm.KddmSet<?>> type) {
+            return binding(kryo).epm.kddm().set(input.readLong(), Object.class);
+        }
     }
 
     /** A node-bound object: nothing is written; reading gives the reading node's (or process's) own. */

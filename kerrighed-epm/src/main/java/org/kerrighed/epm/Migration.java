@@ -308,8 +308,8 @@ final class Migration {
         /**
          * A ghost that its last size says is small, in one call: the same protocol as the pieces of a conversation, in
          * one round trip (its request is the commit; a refusal comes back as the call's error). The ghost is written
-         * straight into the request's frame. Returns null, nothing sent, when it outgrew a frame: then the caller
-         * streams it.
+         * straight into the request's frame. Returns null, nothing sent, when it outgrew one call (a quarter of the frame
+         * limit; the frame stops it at the limit): then the caller streams it.
          */
         private Boolean transferInOneCall(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding,
                                           long tSafe) {
@@ -318,12 +318,16 @@ final class Migration {
             try {
                 call = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, EpmWire.Ghost.toSend(p.pid, move, out -> {
                     int length = epm.ghosts().writeInto(out, p, Ghost.MIGRATION, state, binding);
+                    if (length > smallGhost) {
+                        throw new org.kerrighed.rpc.FrameTooLargeException("a ghost of " + length + " bytes is"
+                                + " streamed, not sent in one call");
+                    }
                     written[0] = length;
                     written[1] = System.nanoTime();
                     return length;
                 }), timeout);
             } catch (org.kerrighed.rpc.FrameTooLargeException e) {
-                return null;
+                return null;                                    // nothing went (the frame outgrew, or the ghost)
             } catch (org.kerrighed.rpc.SerializationException e) {
                 for (Throwable c = e; c != null; c = c.getCause()) {
                     if (c instanceof MigrationException m) {

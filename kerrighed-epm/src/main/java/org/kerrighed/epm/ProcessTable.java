@@ -156,17 +156,42 @@ final class ProcessTable {
      * names their node, and its arrival write counts fewer moves.
      */
     void movedHere(LocalProcess p) {
+        java.util.function.BiConsumer<Integer, Integer> hook = beforeMovedHereForTests;
+        if (hook != null) {
+            hook.accept(self, p.pid);
+        }
         writeHere(p, true);
     }
 
+    /** Tests only: called with this node's id and the pid before a process that moved here has its row rewritten. */
+    static volatile java.util.function.BiConsumer<Integer, Integer> beforeMovedHereForTests;
+
+    /**
+     * Makes the row of {@code p}, which moved from here to {@code node} (which answered that it runs there), name
+     * that node, unless a write of that move or of a later one came first, or the row is gone (the process was taken
+     * for lost): the new node writes it too, but may die before it does.
+     */
+    void movedTo(LocalProcess p, int node) {
+        Entry row = entry(p, node, p.moves() + 1);
+        try {
+            rows.update(Pids.tableId(p.pid), old -> old != null && old.moves() < row.moves() ? row : old);
+        } catch (KddmException e) {
+            log.warn("node {}: process table row of {} not moved to node {}: {}", self, p.pid, node, e.getMessage());
+        }
+    }
+
     private void writeHere(LocalProcess p, boolean ifNewer) {
-        Entry row = new Entry(p.pid, self, p.ppid, p.pgid, p.sid, p.credentials.uid(), p.credentials.gid(),
-                ProcessState.RUNNING, p.command, p.startMillis, p.moves());
+        Entry row = entry(p, self, p.moves());
         try {
             rows.update(Pids.tableId(p.pid), old -> !ifNewer || old == null || old.moves() < row.moves() ? row : old);
         } catch (KddmException e) {
             log.warn("node {}: process table row of {} not moved here: {}", self, p.pid, e.getMessage());
         }
+    }
+
+    private static Entry entry(LocalProcess p, int node, int moves) {
+        return new Entry(p.pid, node, p.ppid, p.pgid, p.sid, p.credentials.uid(), p.credentials.gid(),
+                ProcessState.RUNNING, p.command, p.startMillis, moves);
     }
 
     /** Rewrites {@code p}'s row after its earlier writes; never waits. */

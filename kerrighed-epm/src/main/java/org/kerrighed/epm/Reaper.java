@@ -45,6 +45,9 @@ final class Reaper {
     private final Object lock = new Object();
     private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
     private volatile Set<Integer> lastMembers = Set.of();
+    // Nodes that were members and are no longer (until they join again): only those are gone. A node that is not in
+    // this node's view yet (it has just joined, and this node has not installed the view that says so) is not.
+    private final Set<Integer> departed = ConcurrentHashMap.newKeySet();
     private Migration migration;                                  // set once, before any message
 
     private record EarlyExit(Exit exit, long atNanos) {
@@ -315,12 +318,13 @@ final class Reaper {
     }
 
     /**
-     * {@code p} moved from here to {@code target}, which answered that it runs there: the parent's node is told, as
-     * by the target's {@link #arrived}, from this node too, so that the notice is not lost when the target dies
-     * before it sends its own (a node told of a move to a node that is gone takes the process for lost with it).
-     * Best effort.
+     * {@code p} moved from here to {@code target}, which answered that it runs there: its row is made to name the
+     * target and the parent's node is told, as by the target's {@link #arrived}, from this node too, so that neither
+     * is lost when the target dies before it does them (a node told of a move to a node that is gone takes the
+     * process for lost with it, if the row agrees). Best effort.
      */
     void movedAway(LocalProcess p, int target) {
+        table.movedTo(p, target);               // first: a node told of the move checks the row if the target died
         tellParentWhere(p, new EpmWire.Moved(p.ppid, p.pid, target, p.moves() + 1));
     }
 
@@ -364,15 +368,9 @@ final class Reaper {
 
     /** {@link #moved(EpmWire.Moved)}, sent by node {@code from}. */
     Integer moved(EpmWire.Moved m, int from) {
-        boolean nodeGone = m.node() != self && !table.isMember(m.node());
-        int rowNode = -1;
-        if (nodeGone) {
-            try {
-                rowNode = table.nodeOf(m.childPid());
-            } catch (RuntimeException e) {
-                log.debug("node {}: row of process {} not read: {}", self, m.childPid(), e.toString());
-            }
-        }
+        boolean nodeGone = m.node() != self && departed.contains(m.node());
+        int rowNode = nodeGone ? rowNode(m.childPid(), System.nanoTime() + rpc.config().defaultCallTimeout().toNanos())
+                : -1;
         int went;
         Child lost = null;
         LocalProcess parent;
@@ -384,7 +382,7 @@ final class Reaper {
                     c.node = m.node();
                     c.moves = m.moves();
                     if (nodeGone) {
-                        if (rowNode >= 0 && rowNode != m.node() && (rowNode == self || table.isMember(rowNode))) {
+                        if (rowNode >= 0 && rowNode != m.node() && !departed.contains(rowNode)) {
                             c.node = rowNode;
                         } else if (lostWith(c, Set.of(m.node()), Set.of(m.node()))) {
                             lost = c;
@@ -439,7 +437,7 @@ final class Reaper {
         if (p == null) {
             return;
         }
-        boolean parentGone = parentNode >= 0 && parentNode != self && !table.isMember(parentNode);
+        boolean parentGone = parentNode >= 0 && parentNode != self && departed.contains(parentNode);
         int newParent = parentGone ? Pids.INIT : ppid;           // its new parent's node is gone already
         p.ppid = newParent;
         p.parentNode = parentGone ? -1 : parentNode;
@@ -452,6 +450,8 @@ final class Reaper {
         gone.removeAll(members);
         gone.addAll(failed);
         lastMembers = Set.copyOf(members);
+        departed.addAll(gone);
+        departed.removeAll(members);
         if (!gone.isEmpty()) {
             Set<Integer> dead = Set.copyOf(failed);
             Thread.ofVirtual().name("krg-epm-gone-" + self).start(() -> nodesGone(Set.copyOf(gone), dead));
@@ -495,8 +495,9 @@ final class Reaper {
     }
 
     /**
-     * The children of this node's parents that ran on a node in {@code gone} but whose row names a live node: pid to
-     * that node. Rows are read within one call timeout; a child whose row was not read is taken for lost.
+     * The children of this node's parents that ran on a node in {@code gone} but whose row names a node that is not
+     * gone: pid to that node. Rows are read within one call timeout; a child whose row was not read is taken for
+     * lost.
      */
     private Map<Integer, Integer> movedOn(Set<Integer> gone) {
         List<Integer> pids = new ArrayList<>();
@@ -517,21 +518,36 @@ final class Reaper {
         Map<Integer, Integer> movedOn = new java.util.HashMap<>();
         long deadline = System.nanoTime() + rpc.config().defaultCallTimeout().toNanos();
         for (int pid : pids) {
-            if (System.nanoTime() > deadline) {
-                log.warn("node {}: the rows of {} process(es) on node(s) {} not read in time: taken for lost", self,
-                        pids.size() - movedOn.size(), gone);
-                break;
-            }
-            try {
-                int n = table.nodeOf(pid);
-                if (n >= 0 && !gone.contains(n) && (n == self || table.isMember(n))) {
-                    movedOn.put(pid, n);
-                }
-            } catch (RuntimeException e) {
-                log.debug("node {}: row of process {} not read: {}", self, pid, e.toString());
+            int n = rowNode(pid, deadline);
+            if (n >= 0 && !gone.contains(n) && !departed.contains(n)) {
+                movedOn.put(pid, n);
             }
         }
         return movedOn;
+    }
+
+    /**
+     * The node that process {@code pid}'s row names (-1: no row), read again until {@code deadline} when it cannot be
+     * read; -1 then too (logged).
+     */
+    private int rowNode(int pid, long deadline) {
+        while (true) {
+            try {
+                return table.nodeOf(pid);
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > deadline) {
+                    log.warn("node {}: row of process {} not read in time ({}): it is taken for lost", self, pid,
+                            e.toString());
+                    return -1;
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    return -1;
+                }
+            }
+        }
     }
 
     private void reportLost(List<Child> lost, Set<Integer> gone) {

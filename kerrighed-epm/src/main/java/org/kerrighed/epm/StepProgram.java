@@ -9,8 +9,8 @@ package org.kerrighed.epm;
  * <p><b>What travels.</b> Every field, by value: numbers, strings, arrays, collections, records, and objects of
  * registered or application classes. Handles are re-bound on the new node: a {@link ProcessContext}, the node's
  * {@link Epm}, {@link org.kerrighed.ipc.Ipc} and {@link org.kerrighed.mm.SharedMemory}, a
- * {@link org.kerrighed.ipc.ClusterLock} (held locks stay held), an attached {@link org.kerrighed.mm.Segment}
- * (attached again), pipe ends (opened again, with a direct path), and {@link ClusterProcess} handles on children.
+ * {@link org.kerrighed.ipc.ClusterLock} (held locks stay held), cluster atomics (the same objects there), an
+ * attached {@link org.kerrighed.mm.Segment} (attached again), pipe ends (opened again, with a direct path), and {@link ClusterProcess} handles on children.
  * A field that cannot travel (a thread, a socket, a local file channel) makes the move fail cleanly: the process
  * goes on where it was.
  *

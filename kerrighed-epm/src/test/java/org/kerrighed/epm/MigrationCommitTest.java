@@ -38,6 +38,7 @@ class MigrationCommitTest {
     void stop() {
         Migration.afterInstallForTests = null;
         Reaper.beforeTellingParentForTests = null;
+        ProcessTable.beforeMovedHereForTests = null;
         release.countDown();
         nodes.close();
     }
@@ -100,6 +101,29 @@ class MigrationCommitTest {
         };
         assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
         assertTrue(telling.await(10, TimeUnit.SECONDS), "node 1 rewrote the row and is about to tell the parent");
+        nodes.crash(1);
+        ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
+                "the parent was never told that its child was lost with node 1"));
+        assertTrue(status.toString().contains("node 1 failed"), status.toString());
+    }
+
+    /**
+     * Node 1 installs the process and answers, but dies before it rewrites the row: the old node rewrites it too
+     * (before it tells the parent's node), so the parent learns that the process was lost with node 1 rather than
+     * wait for it on node 0, where the row would still say it runs.
+     */
+    @Test
+    void aTargetThatDiesBeforeRewritingTheRowStillHasTheLossReported() throws Exception {
+        ClusterProcess p = spawnOnNode0();
+        CountDownLatch writing = new CountDownLatch(1);
+        ProcessTable.beforeMovedHereForTests = (node, pid) -> {
+            if (node == 1 && pid == p.pid()) {
+                writing.countDown();
+                hold();                                           // node 1's row write never lands
+            }
+        };
+        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
+        assertTrue(writing.await(10, TimeUnit.SECONDS), "node 1 is about to rewrite the row");
         nodes.crash(1);
         ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
                 "the parent was never told that its child was lost with node 1"));

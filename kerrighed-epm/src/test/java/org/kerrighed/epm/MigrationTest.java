@@ -187,6 +187,58 @@ class MigrationTest {
         }
     }
 
+    /**
+     * Counts its steps in a cluster atomic long held in a field, and keeps the last node it ran on in a cluster
+     * atomic reference, 5 ms a step; ends after {@code steps} steps with the count as exit code.
+     */
+    static final class AtomicStepper implements StepProgram {
+        String name;
+        int steps;
+        org.kerrighed.ipc.ClusterAtomicLong count;
+        org.kerrighed.ipc.ClusterAtomicReference<Integer> node;
+        int code;
+
+        private AtomicStepper() {
+        }
+
+        AtomicStepper(String name, int steps) {
+            this.name = name;
+            this.steps = steps;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (count == null) {
+                count = ctx.ipc().atomicLong(name);
+                node = ctx.ipc().atomicReference(name + "-node", Integer.class);
+            }
+            node.set(ctx.node());
+            code = (int) count.incrementAndGet();
+            ctx.sleep(Duration.ofMillis(5));
+            return code >= steps;
+        }
+
+        @Override
+        public int exitCode() {
+            return code;
+        }
+    }
+
+    /** A process whose fields hold cluster atomics moves with them: they are the same objects on its new node. */
+    @Test
+    void clusterAtomicsInFieldsTravel() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new AtomicStepper("stepper", 60), migratable(0));
+        var count = nodes.ipc(2).atomicLong("stepper");
+        EpmNodes.await(() -> count.get() > 5, "stepping on node 0");
+        nodes.epm(2).migrate(p.pid(), 1);
+        long there = count.get();
+        EpmNodes.await(() -> count.get() > there + 5, "stepping on node 1");
+        assertEquals(1, nodes.ipc(2).atomicReference("stepper-node", Integer.class).get());
+        nodes.epm(2).migrate(p.pid(), 2);
+        assertEquals(ExitStatus.exited(60), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertEquals(60, count.get());
+    }
+
     /** {@link Ticker} main-shaped: its handlers (lambdas capturing the program and its context) travel. */
     static final class MainTicker implements Program {
         int usr1;
@@ -403,6 +455,15 @@ class MigrationTest {
     @Test
     void aProcessWithMoreStateThanOneMessageMovesInPieces() throws Exception {
         movesWithItsState(6 << 20, 2);
+    }
+
+    /**
+     * More state than a whole frame holds, on its first move (no ghost size known yet): the attempt to send it in one
+     * call stops at the frame limit, and it goes in pieces.
+     */
+    @Test
+    void aProcessWithMoreStateThanAFrameMovesInPiecesFromItsFirstMove() throws Exception {
+        movesWithItsState(20 << 20, 1);
     }
 
     /**

@@ -46,7 +46,8 @@ final class TestPrograms {
             .register(30_033, UndoesAndExits.class)
             .register(30_034, MigrationTest.SegmentWriter.class)
             .register(30_035, MigrationOutcomeTest.LockHolder.class)
-            .register(30_036, MigrationOutcomeTest.WaitsAfterMove.class);
+            .register(30_036, MigrationOutcomeTest.WaitsAfterMove.class)
+            .register(30_037, MigrationTest.AtomicStepper.class);
 
     private TestPrograms() {
     }

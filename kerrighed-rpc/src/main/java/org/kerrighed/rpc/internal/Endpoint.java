@@ -555,19 +555,35 @@ public final class Endpoint implements AutoCloseable {
         }
     }
 
-    /** A new frame of {@code kind}, with room for its length prefix before its reader index (see {@link FramePrefixer}). */
+    /**
+     * A new frame of {@code kind}, with room for its length prefix before its reader index (see {@link FramePrefixer}).
+     * It cannot grow past the frame limit: a value too large for it fails as soon as it outgrows it, with nothing more
+     * allocated.
+     */
     ByteBuf frame(byte kind) {
-        ByteBuf b = FramePrefixer.reserve(PooledByteBufAllocator.DEFAULT.buffer(128));
+        ByteBuf b = FramePrefixer.reserve(PooledByteBufAllocator.DEFAULT.buffer(128,
+                Math.max(128, FramePrefixer.HEADROOM + config.maxFrameBytes())));
         b.writeByte(kind);
         return b;
     }
 
-    /** Appends {@code value} to {@code f}; on failure releases {@code f} and throws at the caller. */
+    /**
+     * Appends {@code value} to {@code f}; on failure releases {@code f} and throws at the caller: a
+     * {@link FrameTooLargeException} when the value outgrew the frame, else a {@link SerializationException}.
+     */
     ByteBuf payload(ByteBuf f, Object value) {
         try {
             codec.encode(value, f);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             f.release();
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof FrameTooLargeException tooLarge) {
+                    throw tooLarge;
+                }
+            }
+            if (e instanceof Error error) {
+                throw error;
+            }
             throw e instanceof SerializationException se ? se
                     : new SerializationException("cannot encode " + value.getClass().getName() + ": " + e, e);
         }
@@ -656,7 +672,8 @@ public final class Endpoint implements AutoCloseable {
         Checks.notNull(key, "key");
         checkOpen();
         long timeoutNanos = (timeout == null ? config.defaultCallTimeout() : timeout).toNanos();
-        ByteBuf body = payload(PooledByteBufAllocator.DEFAULT.buffer(128), request); // encoded once
+        ByteBuf body = payload(PooledByteBufAllocator.DEFAULT.buffer(128, Math.max(128, config.maxFrameBytes())),
+                request);                                   // encoded once
         Counters sc = countersOf(key.id(), key.name()).counters();
         Map<Integer, CompletableFuture<Object>> futures = new TreeMap<>();
         try {

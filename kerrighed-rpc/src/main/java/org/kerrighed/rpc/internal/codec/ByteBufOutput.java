@@ -61,9 +61,19 @@ final class ByteBufOutput extends Output implements RewritableOutput {
         }
     }
 
+    /** Throws unless the buffer can take {@code count} more bytes (it cannot grow past the frame limit). */
+    private void room(int count) {
+        if (target.maxWritableBytes() < count) {
+            throw new org.kerrighed.rpc.FrameTooLargeException("message of more than " + ((long) target.readableBytes()
+                    + count) + " bytes exceeds the frame limit of " + (target.maxCapacity() - target.readerIndex())
+                    + " bytes (limits.max-frame-bytes)");
+        }
+    }
+
     @Override
     public void flush() {
         if (position > 0) {
+            room(position);
             target.writeBytes(buffer, 0, position);
             total += position;
             position = 0;
@@ -81,6 +91,7 @@ final class ByteBufOutput extends Output implements RewritableOutput {
             return;
         }
         flush();
+        room(count);
         if (target.writableBytes() < count) {
             int needed = target.writerIndex() + count + SLACK;
             if (target.writerIndex() <= count && needed <= target.maxCapacity()) {
