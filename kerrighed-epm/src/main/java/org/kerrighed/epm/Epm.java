@@ -112,20 +112,32 @@ public final class Epm implements AutoCloseable {
         kddm.setCallers(new ProcessCallers());
         rpc.register(EpmWire.SPAWN, HandlerKind.BLOCKING, (ctx, s) -> startLocal(s));
         rpc.register(EpmWire.EXIT, HandlerKind.BLOCKING, (ctx, e) -> {
-            reaper.onExit(e, ctx.caller());
+            reaper.onExit(e, ctx.caller(), false);
+            return null;
+        });
+        rpc.register(EpmWire.EXIT_BY_ROW, HandlerKind.BLOCKING, (ctx, e) -> {
+            reaper.onExit(e, ctx.caller(), true);
             return null;
         });
         rpc.register(EpmWire.KILL, HandlerKind.BLOCKING, (ctx, k) -> route(k));
         rpc.register(EpmWire.KILL_GROUP, HandlerKind.NON_BLOCKING, (ctx, k) -> killLocalGroup(k));
         rpc.register(EpmWire.REPARENT, HandlerKind.BLOCKING, (ctx, r) -> {
-            reaper.reparent(r, ctx.caller());
+            reaper.reparent(r, ctx.caller(), false);
+            return null;
+        });
+        rpc.register(EpmWire.REPARENT_BY_ROW, HandlerKind.BLOCKING, (ctx, r) -> {
+            reaper.reparent(r, ctx.caller(), true);
             return null;
         });
         rpc.register(EpmWire.CAPSET, HandlerKind.BLOCKING, (ctx, c) -> capsetHere(c));
         rpc.register(EpmWire.LIST, HandlerKind.NON_BLOCKING, (ctx, r) -> listReply(r));
         rpc.register(EpmWire.LOAD, HandlerKind.BLOCKING, (ctx, r) -> loads.current());      // reads /proc
         rpc.register(EpmWire.MIGRATE, HandlerKind.BLOCKING, (ctx, m) -> routeMigrate(m));
-        rpc.register(EpmWire.MOVED, HandlerKind.BLOCKING, (ctx, m) -> reaper.moved(m, ctx.caller()));
+        rpc.register(EpmWire.MOVED, HandlerKind.BLOCKING, (ctx, m) -> reaper.moved(m, ctx.caller(), false));
+        rpc.register(EpmWire.MOVED_BY_ROW, HandlerKind.BLOCKING, (ctx, m) -> {
+            reaper.moved(m, ctx.caller(), true);
+            return null;
+        });
         kddm.addViewListener((epoch, members, failed) -> reaper.viewChanged(members, failed));
     }
 
@@ -164,10 +176,6 @@ public final class Epm implements AutoCloseable {
 
     SharedMemory shm() {
         return shm;
-    }
-
-    org.kerrighed.kddm.Kddm kddm() {
-        return kddm;
     }
 
     Migration migration() {
@@ -502,8 +510,13 @@ public final class Epm implements AutoCloseable {
      * {@code node}, as the node (it was posted here). Never waits.
      */
     void forwardSignal(int pid, Signal s, long group, int node) {
-        Kill k = new Kill(pid, s, false, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
-                Capabilities.FULL), 1, group);
+        forwardSignal(pid, s, group, node, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
+                Capabilities.FULL));
+    }
+
+    /** {@link #forwardSignal(int, Signal, long, int)}, as {@code from} (whose right to signal it is checked there). */
+    private void forwardSignal(int pid, Signal s, long group, int node, Requester from) {
+        Kill k = new Kill(pid, s, false, from, 1, group);
         rpc.call(node, EpmWire.KILL, k).whenComplete((r, e) -> {
             if (e != null) {
                 log.debug("node {}: {} for process {} not forwarded to node {}: {}", self, s, pid, node, e.toString());
@@ -700,6 +713,13 @@ public final class Epm implements AutoCloseable {
     private EpmWire.GroupResult killLocalGroup(EpmWire.KillGroup k) {
         int delivered = 0;
         int denied = 0;
+        java.util.Map<Integer, Integer> wentAway = migration.wentAwayFrom(k.pgid());
+        for (java.util.Map.Entry<Integer, Integer> w : wentAway.entrySet()) {
+            if (!local.containsKey(w.getKey())) {             // moved on: it follows, taken there once
+                forwardSignal(w.getKey(), k.signal(), k.id(), w.getValue(), k.from());
+                delivered++;
+            }
+        }
         for (LocalProcess p : local.values()) {
             if (p.pgid == k.pgid()) {
                 if (mayControl(k.from(), p)) {

@@ -327,12 +327,13 @@ final class GhostCodec {
         k.addDefaultSerializer(Epm.class, new Bound<>(b -> b.epm, null));
         k.addDefaultSerializer(Ipc.class, new Bound<>(b -> b.epm.ipc(), null));
         k.addDefaultSerializer(SharedMemory.class, new Bound<>(b -> b.epm.shm(), null));
-        k.addDefaultSerializer(org.kerrighed.kddm.KddmSet.class, new KddmSetSerializer());   // in atomics: by id
         handle(k, ClusterLock.class, new LockSerializer());          // registered as node-bound: re-bound here
         handle(k, Segment.class, new SegmentSerializer());
         handle(k, PipeReadEnd.class, new PipeEndSerializer<>(PipeReadEnd.class));
         handle(k, PipeWriteEnd.class, new PipeEndSerializer<>(PipeWriteEnd.class));
         handle(k, KrgFileChannel.class, new FileChannelSerializer());   // before FileChannel's refusal below
+        handle(k, org.kerrighed.ipc.ClusterAtomicLong.class, new AtomicLongSerializer());
+        handle(k, org.kerrighed.ipc.ClusterAtomicReference.class, new AtomicReferenceSerializer());
         k.addDefaultSerializer(ClusterProcess.class, new ChildHandleSerializer());
         for (Class<?> c : new Class<?>[]{Thread.class, ClassLoader.class, java.nio.channels.FileChannel.class,
                 java.net.Socket.class, java.nio.channels.SocketChannel.class, java.io.InputStream.class,
@@ -355,17 +356,42 @@ final class GhostCodec {
         return (Binding) k.getContext().get(BINDING);
     }
 
-    /** A KDDM set (inside a cluster atomic, say) travels as its id: reading gives the reading node's instance. */
-    private static final class KddmSetSerializer extends Serializer<org.kerrighed.kddm.KddmSet<?>> {
+    /** A cluster atomic travels as its name (and value type), and is looked up again on the reading node. */
+    private static final class AtomicLongSerializer extends Serializer<org.kerrighed.ipc.ClusterAtomicLong> {
         @Override
-        public void write(Kryo kryo, Output output, org.kerrighed.kddm.KddmSet<?> set) {
-            output.writeLong(set.id());
+        public void write(Kryo kryo, Output output, org.kerrighed.ipc.ClusterAtomicLong a) {
+            output.writeString(a.name());
         }
 
         @Override
-        public org.kerrighed.kddm.KddmSet<?> read(Kryo kryo, Input input,
-                                                  Class<? extends org.kerrighed.kddm.KddmSet<?>> type) {
-            return binding(kryo).epm.kddm().set(input.readLong(), Object.class);
+        public org.kerrighed.ipc.ClusterAtomicLong read(Kryo kryo, Input input,
+                                                        Class<? extends org.kerrighed.ipc.ClusterAtomicLong> type) {
+            String name = input.readString();
+            binding(kryo).mayBlock();                           // the lookup may take a KDDM round trip
+            return binding(kryo).epm.ipc().atomicLong(name);
+        }
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static final class AtomicReferenceSerializer extends Serializer<org.kerrighed.ipc.ClusterAtomicReference> {
+        @Override
+        public void write(Kryo kryo, Output output, org.kerrighed.ipc.ClusterAtomicReference a) {
+            output.writeString(a.name());
+            output.writeString(a.type().getName());              // by name: Kryo reads a wrapper's id as its primitive
+        }
+
+        @Override
+        public org.kerrighed.ipc.ClusterAtomicReference read(
+                Kryo kryo, Input input, Class<? extends org.kerrighed.ipc.ClusterAtomicReference> t) {
+            String name = input.readString();
+            Class<?> valueType;
+            try {
+                valueType = Class.forName(input.readString(), false, kryo.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("the value type of cluster atomic '" + name + "': " + e, e);
+            }
+            binding(kryo).mayBlock();
+            return binding(kryo).epm.ipc().atomicReference(name, (Class) valueType);
         }
     }
 

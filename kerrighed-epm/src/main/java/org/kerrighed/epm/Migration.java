@@ -87,7 +87,7 @@ final class Migration {
     /** Tests only: called with the pid and move id of an arrival once it is installed, before the answer. */
     static volatile java.util.function.ObjLongConsumer<Integer> afterInstallForTests;
 
-    private record Gone(int node, long atNanos) {
+    private record Gone(int node, int pgid, long atNanos) {
     }
 
     Migration(Epm epm, RpcNode rpc) {
@@ -106,6 +106,21 @@ final class Migration {
     /** Tests only: forgets where process {@code pid} moved from here, as {@link #wentTo} does after a while. */
     void forgetForTests(int pid) {
         gone.remove(pid);
+    }
+
+    /**
+     * The processes of group {@code pgid} that moved from here recently (and are no longer here): pid to the node
+     * each went to. A group signal that reaches this node after one of them left follows it there.
+     */
+    Map<Integer, Integer> wentAwayFrom(int pgid) {
+        long now = System.nanoTime();
+        Map<Integer, Integer> went = new java.util.HashMap<>();
+        gone.forEach((pid, g) -> {
+            if (g.pgid() == pgid && now - g.atNanos() <= GONE_TTL_NANOS) {
+                went.put(pid, g.node());
+            }
+        });
+        return went;
     }
 
     /** The node process {@code pid} moved to from here (recently), or -1. */
@@ -456,7 +471,7 @@ final class Migration {
          * nothing: the move stands whatever fails here (logged).
          */
         private void departed(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding) {
-            gone.put(p.pid, new Gone(target, System.nanoTime()));
+            gone.put(p.pid, new Gone(target, p.pgid, System.nanoTime()));
             int late = p.leave(state.pending());
             bestEffort(p, "forward its children's exits", () -> epm.reaper().departed(p, target, state.children()));
             for (Signal s : Signal.values()) {

@@ -209,14 +209,15 @@ final class Reaper {
 
     /** An exit notice for one of this node's parents (or for INIT), from this node. */
     void onExit(Exit exit) {
-        onExit(exit, self);
+        onExit(exit, self, false);
     }
 
     /**
      * An exit notice for one of this node's parents (or for INIT), from node {@code from}. A parent that moved away
-     * gets it where it went: this node remembers where for a while, then its row says.
+     * gets it where it went: this node remembers where for a while, then its row says ({@code byRow}: a node sent it
+     * here by the row already, and it is not sent on by the row again).
      */
-    void onExit(Exit exit, int from) {
+    void onExit(Exit exit, int from, boolean byRow) {
         Exit e = apps.inbound(exit);
         LocalProcess parent;
         boolean forgotten = false;     // neither the parent nor the child (adopted) is here, nor where the parent went
@@ -232,15 +233,15 @@ final class Reaper {
                 return;
             } else {
                 int went = migration.wentTo(e.parentPid());
-                if (went >= 0) {
-                    sendOrApply(went, EpmWire.EXIT, apps.outbound(e), () -> { });   // the parent moved there
+                if (went >= 0) {                                  // the parent moved there
+                    sendOrApply(went, byRow ? EpmWire.EXIT_BY_ROW : EpmWire.EXIT, apps.outbound(e), () -> { });
                     return;
                 }
-                forgotten = true;
+                forgotten = !byRow;
             }
         }
         if (forgotten) {
-            forwardByRow(e.parentPid(), from, EpmWire.EXIT, apps.outbound(e));
+            forwardByRow(e.parentPid(), from, EpmWire.EXIT_BY_ROW, apps.outbound(e));
         } else if (parent != null) {
             parent.post(Signal.CHLD);
         }
@@ -248,17 +249,18 @@ final class Reaper {
 
     /**
      * Sends {@code msg} about process {@code pid}, which is not here and whose move this node does not remember, to
-     * the live node its row names (never back to {@code from}, nor here); drops it when there is none.
+     * the node its row names, if it has one and that node is another one than this one and {@code from}, and has not
+     * left; drops it otherwise. {@code key} is a by-row service: the receiver does not send it on by the row again.
      */
-    private <Q> void forwardByRow(int pid, int from, ServiceKey<Q, ?> key, Q msg) {
+    private <Q> void forwardByRow(int pid, int from, ServiceKey<Q, Void> key, Q msg) {
         int host;
         try {
-            host = table.hostOf(pid);
+            host = table.nodeOf(pid);
         } catch (RuntimeException e) {
             log.debug("node {}: {} for process {} dropped: its row was not read ({})", self, key, pid, e.toString());
             return;
         }
-        if (host < 0 || host == from) {
+        if (host < 0 || host == self || host == from || departed.contains(host)) {
             return;
         }
         try {
@@ -363,37 +365,40 @@ final class Reaper {
      * its row names a live node (it moved on: its record says so then).
      */
     Integer moved(EpmWire.Moved m) {
-        return moved(m, self);
+        return moved(m, self, false);
     }
 
-    /** {@link #moved(EpmWire.Moved)}, sent by node {@code from}. */
-    Integer moved(EpmWire.Moved m, int from) {
+    /**
+     * {@link #moved(EpmWire.Moved)}, sent by node {@code from} ({@code byRow}: a node sent it here by the row
+     * already). A parent that moved away gets it where it went; a parent that ended had its children adopted here.
+     */
+    Integer moved(EpmWire.Moved m, int from, boolean byRow) {
         boolean nodeGone = m.node() != self && departed.contains(m.node());
         int rowNode = nodeGone ? rowNode(m.childPid(), System.nanoTime() + rpc.config().defaultCallTimeout().toNanos())
                 : -1;
-        int went;
+        int went = -1;
         Child lost = null;
         LocalProcess parent;
+        boolean found;
         synchronized (lock) {
             parent = m.parentPid() == Pids.INIT ? null : local.get(m.parentPid());
-            if (parent != null || m.parentPid() == Pids.INIT) {
-                Child c = childrenOf(parent).get(m.childPid());
-                if (c != null && m.moves() > c.moves) {
-                    c.node = m.node();
-                    c.moves = m.moves();
-                    if (nodeGone) {
-                        if (rowNode >= 0 && rowNode != m.node() && !departed.contains(rowNode)) {
-                            c.node = rowNode;
-                        } else if (lostWith(c, Set.of(m.node()), Set.of(m.node()))) {
-                            lost = c;
-                            if (parent == null) {
-                                c.reap();
-                            }
+            Child c = childrenOf(parent).get(m.childPid());     // for an absent parent: adopted by INIT here
+            found = parent != null || m.parentPid() == Pids.INIT || c != null;
+            if (c != null && m.moves() > c.moves) {
+                c.node = m.node();
+                c.moves = m.moves();
+                if (nodeGone) {
+                    if (rowNode >= 0 && rowNode != m.node() && !departed.contains(rowNode)) {
+                        c.node = rowNode;
+                    } else if (lostWith(c, Set.of(m.node()), Set.of(m.node()))) {
+                        lost = c;
+                        if (parent == null) {
+                            c.reap();
                         }
                     }
                 }
-                went = -1;
-            } else {
+            }
+            if (!found) {
                 went = migration.wentTo(m.parentPid());
             }
         }
@@ -403,31 +408,36 @@ final class Reaper {
                 parent.post(Signal.CHLD);
             }
         }
-        if (went >= 0) {
-            rpc.call(went, EpmWire.MOVED, m);                     // the parent moved too: on to it
-            return 0;
+        if (found) {
+            return 1;
         }
-        if (parent == null && m.parentPid() != Pids.INIT) {
-            forwardByRow(m.parentPid(), from, EpmWire.MOVED, m);   // it moved, and this node forgot where
-            return 0;
+        if (went >= 0) {                                          // the parent moved too: on to it
+            if (byRow) {
+                sendOrApply(went, EpmWire.MOVED_BY_ROW, m, () -> { });
+            } else {
+                rpc.call(went, EpmWire.MOVED, m);
+            }
+        } else if (!byRow) {
+            forwardByRow(m.parentPid(), from, EpmWire.MOVED_BY_ROW, m);   // it moved, and this node forgot where
         }
-        return 1;
+        return 0;
     }
 
     /**
      * A REPARENT notice from node {@code from}: applied if its process is here, else sent on where it moved (this
-     * node remembers where for a while, then its row says).
+     * node remembers where for a while, then its row says; {@code byRow}: a node sent it here by the row already).
      */
-    void reparent(EpmWire.Reparent r, int from) {
+    void reparent(EpmWire.Reparent r, int from, boolean byRow) {
         if (local.containsKey(r.pid())) {
             reparent(r.pid(), r.ppid(), r.parentNode());
             return;
         }
         int went = migration.wentTo(r.pid());
         if (went >= 0) {
-            sendOrApply(went, EpmWire.REPARENT, r, () -> reparent(r.pid(), r.ppid(), r.parentNode()));
-        } else {
-            forwardByRow(r.pid(), from, EpmWire.REPARENT, r);
+            sendOrApply(went, byRow ? EpmWire.REPARENT_BY_ROW : EpmWire.REPARENT, r,
+                    () -> reparent(r.pid(), r.ppid(), r.parentNode()));
+        } else if (!byRow) {
+            forwardByRow(r.pid(), from, EpmWire.REPARENT_BY_ROW, r);
         }
     }
 
@@ -452,6 +462,7 @@ final class Reaper {
         lastMembers = Set.copyOf(members);
         departed.addAll(gone);
         departed.removeAll(members);
+        departed.remove(self);
         if (!gone.isEmpty()) {
             Set<Integer> dead = Set.copyOf(failed);
             Thread.ofVirtual().name("krg-epm-gone-" + self).start(() -> nodesGone(Set.copyOf(gone), dead));

@@ -22,10 +22,10 @@ import java.util.function.LongUnaryOperator;
  * Blocking: each method may wait for a KDDM round trip, bounded by the node's call timeout. Thread-safe.
  */
 public final class ClusterAtomicLong extends Number {
-    private final Ipc ipc;
+    private final transient Ipc ipc;
     private final String name;
     private final long id;
-    private final KddmSet<SyncState.AtomicLong> set;
+    private final transient KddmSet<SyncState.AtomicLong> set;
 
     ClusterAtomicLong(Ipc ipc, String name, long initial, int mode) {
         this.ipc = ipc;

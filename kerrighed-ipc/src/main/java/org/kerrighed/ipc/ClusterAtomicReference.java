@@ -42,6 +42,11 @@ public final class ClusterAtomicReference<V> {
         SyncSets.ensure(set, id, name, "atomic reference", () -> new SyncState.AtomicRef(name, perm, initial));
     }
 
+    /** The type of its values. */
+    public Class<V> type() {
+        return type;
+    }
+
     public String name() {
         return name;
     }

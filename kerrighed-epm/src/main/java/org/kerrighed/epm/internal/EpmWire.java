@@ -283,6 +283,15 @@ public final class EpmWire {
             Ghost.class, Arrived.class);
     public static final ServiceKey<Moved, Integer> MOVED = ServiceKey.of(171, "epm.moved", Moved.class, Integer.class);
     /**
+     * EXIT, REPARENT and MOVED as sent on by a node that found where the process went from its table row: the
+     * receiving node applies them, or sends them on where it remembers the process went, never by the row again
+     * (so that a notice cannot go round a ring of nodes whose records disagree).
+     */
+    public static final ServiceKey<Exit, Void> EXIT_BY_ROW = ServiceKey.oneWay(176, "epm.exit-by-row", Exit.class);
+    public static final ServiceKey<Reparent, Void> REPARENT_BY_ROW = ServiceKey.oneWay(177, "epm.reparent-by-row",
+            Reparent.class);
+    public static final ServiceKey<Moved, Void> MOVED_BY_ROW = ServiceKey.oneWay(178, "epm.moved-by-row", Moved.class);
+    /**
      * Whether a move installed its process on the receiving node (1) or not (0, and then it never will): settles a
      * move whose answer did not come in time.
      */
