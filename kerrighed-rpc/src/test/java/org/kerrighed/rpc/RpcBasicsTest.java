@@ -158,6 +158,21 @@ class RpcBasicsTest {
         assertTrue(e.getMessage().contains("limits.max-frame-bytes"), e.getMessage());
     }
 
+    /**
+     * A multicast whose value fits the frame limit but not with a request's header fails at the caller, before any
+     * node is called, and the links go on.
+     */
+    @Test
+    void aMulticastTooLargeWithItsHeaderFailsAtTheCaller() throws Exception {
+        int limit = node(0).config().maxFrameBytes();
+        var e = assertThrows(FrameTooLargeException.class, () -> node(0).multicast(List.of(1, 2), TestTypes.BYTES,
+                new byte[limit - 12], Duration.ofSeconds(5)));
+        assertTrue(e.getMessage().contains("limits.max-frame-bytes"), e.getMessage());
+        MulticastResult<byte[]> r = node(0).multicast(List.of(1, 2), TestTypes.BYTES, new byte[limit - 64],
+                Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS);
+        assertEquals(2, r.replies().size(), "a value with room for the header goes: " + r.failures());
+    }
+
     @Test
     void everyMessageTheSenderAcceptsFitsTheReceiversLimit() throws Exception {
         var sink = ServiceKey.oneWay(1090, "test.sink", byte[].class);

@@ -555,6 +555,9 @@ public final class Endpoint implements AutoCloseable {
         }
     }
 
+    /** A request frame's bytes before its value: kind, service id, call id, timeout. */
+    private static final int REQUEST_HEADER = 1 + 4 + 8 + 8;
+
     /**
      * A new frame of {@code kind}, with room for its length prefix before its reader index (see {@link FramePrefixer}).
      * It cannot grow past the frame limit: a value too large for it fails as soon as it outgrows it, with nothing more
@@ -672,8 +675,9 @@ public final class Endpoint implements AutoCloseable {
         Checks.notNull(key, "key");
         checkOpen();
         long timeoutNanos = (timeout == null ? config.defaultCallTimeout() : timeout).toNanos();
-        ByteBuf body = payload(PooledByteBufAllocator.DEFAULT.buffer(128, Math.max(128, config.maxFrameBytes())),
-                request);                                   // encoded once
+        // encoded once, with room left in the frame limit for each request's header
+        ByteBuf body = payload(PooledByteBufAllocator.DEFAULT.buffer(128, Math.max(128, config.maxFrameBytes()
+                - REQUEST_HEADER)), request);
         Counters sc = countersOf(key.id(), key.name()).counters();
         Map<Integer, CompletableFuture<Object>> futures = new TreeMap<>();
         try {
