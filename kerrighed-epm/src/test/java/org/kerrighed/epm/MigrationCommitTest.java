@@ -93,14 +93,27 @@ class MigrationCommitTest {
     void aTargetThatDiesBeforeTellingTheParentStillHasTheLossReported() throws Exception {
         ClusterProcess p = spawnOnNode0();
         CountDownLatch telling = new CountDownLatch(1);
-        Reaper.beforeTellingParentForTests = (node, pid) -> {
+        Reaper.beforeTellingParentForTests = holdNode1(p, telling);   // node 1's notice never goes
+        movedThenNode1Dies(p, telling, "node 1 rewrote the row and is about to tell the parent");
+    }
+
+    /** A hook that holds node 1's step for process {@code p}, once {@code reached} is counted down. */
+    private java.util.function.BiConsumer<Integer, Integer> holdNode1(ClusterProcess p, CountDownLatch reached) {
+        return (node, pid) -> {
             if (node == 1 && pid == p.pid()) {
-                telling.countDown();
-                hold();                                           // node 1's notice never goes
+                reached.countDown();
+                hold();
             }
         };
+    }
+
+    /**
+     * Moves {@code p} from node 0 to node 1, waits until node 1 holds at the step a hook holds it at, crashes node 1,
+     * and checks that the parent is told that the process was lost with it.
+     */
+    private void movedThenNode1Dies(ClusterProcess p, CountDownLatch held, String step) throws Exception {
         assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
-        assertTrue(telling.await(10, TimeUnit.SECONDS), "node 1 rewrote the row and is about to tell the parent");
+        assertTrue(held.await(10, TimeUnit.SECONDS), step);
         nodes.crash(1);
         ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
                 "the parent was never told that its child was lost with node 1"));
@@ -116,18 +129,8 @@ class MigrationCommitTest {
     void aTargetThatDiesBeforeRewritingTheRowStillHasTheLossReported() throws Exception {
         ClusterProcess p = spawnOnNode0();
         CountDownLatch writing = new CountDownLatch(1);
-        ProcessTable.beforeMovedHereForTests = (node, pid) -> {
-            if (node == 1 && pid == p.pid()) {
-                writing.countDown();
-                hold();                                           // node 1's row write never lands
-            }
-        };
-        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
-        assertTrue(writing.await(10, TimeUnit.SECONDS), "node 1 is about to rewrite the row");
-        nodes.crash(1);
-        ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
-                "the parent was never told that its child was lost with node 1"));
-        assertTrue(status.toString().contains("node 1 failed"), status.toString());
+        ProcessTable.beforeMovedHereForTests = holdNode1(p, writing);   // node 1's row write never lands
+        movedThenNode1Dies(p, writing, "node 1 is about to rewrite the row");
     }
 
     /**
