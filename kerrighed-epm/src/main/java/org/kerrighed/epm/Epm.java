@@ -29,6 +29,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -120,7 +121,7 @@ public final class Epm implements AutoCloseable {
             return null;
         });
         rpc.register(EpmWire.KILL, HandlerKind.BLOCKING, (ctx, k) -> route(k));
-        rpc.register(EpmWire.KILL_GROUP, HandlerKind.NON_BLOCKING, (ctx, k) -> killLocalGroup(k));
+        rpc.registerAsync(EpmWire.KILL_GROUP, HandlerKind.NON_BLOCKING, (ctx, k) -> killLocalGroup(k));
         rpc.register(EpmWire.REPARENT, HandlerKind.BLOCKING, (ctx, r) -> {
             reaper.reparent(r, ctx.caller(), false);
             return null;
@@ -426,7 +427,7 @@ public final class Epm implements AutoCloseable {
         long id = java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1;    // never 0
         EpmWire.KillGroup k = new EpmWire.KillGroup(pgid, signal, requester(), id);
         List<Integer> others = membersBut(self);
-        EpmWire.GroupResult mine = killLocalGroup(k);
+        EpmWire.GroupResult mine = await(killLocalGroup(k), "signal group " + pgid);
         int delivered = mine.delivered();
         int denied = mine.denied();
         if (!others.isEmpty()) {
@@ -462,6 +463,9 @@ public final class Epm implements AutoCloseable {
     /** Delivers {@code k} here, or forwards it to the process's node (at most two hops). */
     private int route(Kill k) {
         LocalProcess p = local.get(k.pid());
+        if (p != null && k.group() != 0 && p.pgid != k.pgid()) {
+            return EpmWire.NO_SUCH_PROCESS;                     // the pid is another process's now
+        }
         if (p != null) {
             if (!mayControl(k.from(), p)) {
                 return EpmWire.DENIED;
@@ -470,7 +474,12 @@ public final class Epm implements AutoCloseable {
                 p.interrupt();
                 return EpmWire.DELIVERED;
             }
-            if (k.group() != 0 ? p.postGroup(k.signal(), k.group()) : p.post(k.signal())) {
+            if (k.group() != 0) {
+                LocalProcess.GroupPost r = p.postGroup(k.signal(), k.group());
+                if (r != LocalProcess.GroupPost.LEFT) {
+                    return r == LocalProcess.GroupPost.TAKEN ? EpmWire.DELIVERED : EpmWire.TAKEN_BEFORE;
+                }
+            } else if (p.post(k.signal())) {
                 return EpmWire.DELIVERED;
             }
         }
@@ -478,9 +487,12 @@ public final class Epm implements AutoCloseable {
             return EpmWire.NO_SUCH_PROCESS;
         }
         int went = migration.wentTo(k.pid());
-        int host = went >= 0 ? went : table.hostOf(k.pid());
+        // A group signal follows a member where it went, and only there: a row or birth node may name another
+        // process with that pid by now.
+        int host = went >= 0 ? went : k.group() != 0 ? -1 : table.hostOf(k.pid());
         int r = host < 0 ? EpmWire.NO_SUCH_PROCESS : await(rpc.call(host, EpmWire.KILL, new Kill(k.pid(), k.signal(),
-                k.interrupt(), k.from(), k.hops() + 1, k.group())), "signal process " + k.pid() + " on node " + host);
+                k.interrupt(), k.from(), k.hops() + 1, k.group(), k.pgid())), "signal process " + k.pid() + " on node "
+                + host);
         if (r != EpmWire.NO_SUCH_PROCESS || k.hops() > 0) {
             return r;
         }
@@ -491,7 +503,7 @@ public final class Epm implements AutoCloseable {
             return r;
         }
         MulticastResult<Integer> all = await(rpc.multicast(others, EpmWire.KILL, new Kill(k.pid(), k.signal(),
-                k.interrupt(), k.from(), 3, k.group()), timeout), "signal process " + k.pid());
+                k.interrupt(), k.from(), 3, k.group(), k.pgid()), timeout), "signal process " + k.pid());
         for (int answer : all.replies().values()) {
             if (answer != EpmWire.NO_SUCH_PROCESS) {
                 return answer;
@@ -502,26 +514,30 @@ public final class Epm implements AutoCloseable {
 
     /** Sends {@code s} on to process {@code pid}, which moved to {@code node} (as the node: it was posted here). */
     void forwardSignal(int pid, Signal s, int node) {
-        forwardSignal(pid, s, 0, node);
-    }
-
-    /**
-     * Sends {@code s}, part of group signal {@code group} (0: none), on to process {@code pid}, which moved to
-     * {@code node}, as the node (it was posted here). Never waits.
-     */
-    void forwardSignal(int pid, Signal s, long group, int node) {
-        forwardSignal(pid, s, group, node, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
+        forwardGroupSignal(pid, s, 0, 0, node, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
                 Capabilities.FULL));
     }
 
-    /** {@link #forwardSignal(int, Signal, long, int)}, as {@code from} (whose right to signal it is checked there). */
-    private void forwardSignal(int pid, Signal s, long group, int node, Requester from) {
-        Kill k = new Kill(pid, s, false, from, 1, group);
-        rpc.call(node, EpmWire.KILL, k).whenComplete((r, e) -> {
+    /**
+     * Sends {@code s}, part of group signal {@code group} (0: none) of group {@code pgid}, on to process {@code pid},
+     * which moved to {@code node}, as {@code from} (whose right to signal it is checked there). Never waits: the
+     * future gives the outcome there ({@link EpmWire#DELIVERED}..., {@link EpmWire#NO_SUCH_PROCESS} when it failed).
+     */
+    CompletableFuture<Integer> forwardGroupSignal(int pid, Signal s, long group, int pgid, int node, Requester from) {
+        Kill k = new Kill(pid, s, false, from, 1, group, pgid);
+        return rpc.call(node, EpmWire.KILL, k, timeout).handle((r, e) -> {
             if (e != null) {
                 log.debug("node {}: {} for process {} not forwarded to node {}: {}", self, s, pid, node, e.toString());
+                return EpmWire.NO_SUCH_PROCESS;
             }
+            return r;
         });
+    }
+
+    /** Sends group signal {@code g} on to process {@code p}, which moved to {@code node} (it was held here). */
+    void forwardHeldGroupSignal(LocalProcess p, LocalProcess.GroupSignal g, int node) {
+        forwardGroupSignal(p.pid, g.signal(), g.id(), p.pgid, node, new Requester(0, self,
+                org.kerrighed.kddm.access.Credentials.ROOT, Capabilities.FULL));
     }
 
     static boolean mayControl(Requester r, LocalProcess p) {
@@ -710,32 +726,51 @@ public final class Epm implements AutoCloseable {
         return checkpoints.restart(version, options, currentProcess());
     }
 
-    private EpmWire.GroupResult killLocalGroup(EpmWire.KillGroup k) {
+    /**
+     * Delivers group signal {@code k} to the members of its group here, and sends it on after those that moved away
+     * lately; completes once those answered (a member counts where it took the signal, once: as delivered, or denied).
+     * Never blocks (an I/O thread runs it for other nodes).
+     */
+    private CompletableFuture<EpmWire.GroupResult> killLocalGroup(EpmWire.KillGroup k) {
         int delivered = 0;
         int denied = 0;
-        java.util.Map<Integer, Integer> wentAway = migration.wentAwayFrom(k.pgid());
-        for (java.util.Map.Entry<Integer, Integer> w : wentAway.entrySet()) {
+        List<CompletableFuture<Integer>> forwarded = new ArrayList<>();
+        for (Map.Entry<Integer, Integer> w : migration.wentAwayFrom(k.pgid()).entrySet()) {
             if (!local.containsKey(w.getKey())) {             // moved on: it follows, taken there once
-                forwardSignal(w.getKey(), k.signal(), k.id(), w.getValue(), k.from());
-                delivered++;
+                forwarded.add(forwardGroupSignal(w.getKey(), k.signal(), k.id(), k.pgid(), w.getValue(), k.from()));
             }
         }
         for (LocalProcess p : local.values()) {
             if (p.pgid == k.pgid()) {
                 if (mayControl(k.from(), p)) {
-                    if (!p.postGroup(k.signal(), k.id())) {
+                    LocalProcess.GroupPost r = p.postGroup(k.signal(), k.id());
+                    if (r == LocalProcess.GroupPost.TAKEN) {
+                        delivered++;
+                    } else if (r == LocalProcess.GroupPost.LEFT) {
                         int went = migration.wentTo(p.pid);      // it left: on to where it went, taken there once
                         if (went >= 0) {
-                            forwardSignal(p.pid, k.signal(), k.id(), went);
+                            forwarded.add(forwardGroupSignal(p.pid, k.signal(), k.id(), k.pgid(), went, k.from()));
                         }
                     }
-                    delivered++;
                 } else {
                     denied++;
                 }
             }
         }
-        return new EpmWire.GroupResult(delivered, denied);
+        EpmWire.GroupResult here = new EpmWire.GroupResult(delivered, denied);
+        if (forwarded.isEmpty()) {
+            return CompletableFuture.completedFuture(here);
+        }
+        return CompletableFuture.allOf(forwarded.toArray(CompletableFuture[]::new)).handle((v, e) -> {
+            int d = here.delivered();
+            int n = here.denied();
+            for (CompletableFuture<Integer> f : forwarded) {
+                int r = f.getNow(EpmWire.NO_SUCH_PROCESS);
+                d += r == EpmWire.DELIVERED ? 1 : 0;
+                n += r == EpmWire.DENIED ? 1 : 0;
+            }
+            return new EpmWire.GroupResult(d, n);
+        });
     }
 
     // ------------------------------------------------------------------ capabilities

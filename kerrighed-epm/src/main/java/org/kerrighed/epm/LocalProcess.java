@@ -448,27 +448,36 @@ final class LocalProcess implements ProcessContext {
      * Posts {@code s} (any thread); the process takes it at its next safe point. False when the process has left
      * this node (the caller forwards the signal); true otherwise, even when the process ended.
      */
+    /** What {@link #postGroup} did with a group signal. */
+    enum GroupPost {
+        /** Posted, or held while the process moves. */
+        TAKEN,
+        /** Taken before: the same group signal reached it on two nodes as it moved. */
+        TAKEN_BEFORE,
+        /** The process has left this node: the caller sends it on, with its id. */
+        LEFT
+    }
+
     /**
      * Posts {@code s}, part of group signal {@code id} (any thread): taken once per id; held while the process
-     * moves ({@link #stopMoving}, {@link #takeHeldGroupSignals}). False when the process has left this node (the
-     * caller sends it on, with its id).
+     * moves ({@link #stopMoving}, {@link #takeHeldGroupSignals}).
      */
-    boolean postGroup(Signal s, long id) {
+    GroupPost postGroup(Signal s, long id) {
         synchronized (signals) {
             if (left) {
-                return false;
+                return GroupPost.LEFT;
             }
             if (!groupSignalsTaken.add(id)) {
-                return true;
+                return GroupPost.TAKEN_BEFORE;
             }
             if (groupSignalsTaken.size() > GROUP_SIGNALS_REMEMBERED) {
                 groupSignalsTaken.remove(groupSignalsTaken.iterator().next());
             }
             if (moving) {
                 heldGroupSignals.add(new GroupSignal(s, id));
-                return true;
+                return GroupPost.TAKEN;
             }
-            return post(s);
+            return post(s) ? GroupPost.TAKEN : GroupPost.LEFT;
         }
     }
 

@@ -480,7 +480,7 @@ final class Migration {
                 }
             }
             for (LocalProcess.GroupSignal g : p.takeHeldGroupSignals()) {
-                bestEffort(p, "forward " + g.signal(), () -> epm.forwardSignal(p.pid, g.signal(), g.id(), target));
+                bestEffort(p, "forward " + g.signal(), () -> epm.forwardHeldGroupSignal(p, g, target));
             }
             bestEffort(p, "tell its parent's node where it went", () -> Thread.ofVirtual()
                     .name("krg-epm-moved-" + p.pid).start(() -> epm.reaper().movedAway(p, target)));

@@ -459,6 +459,7 @@ final class Reaper {
         Set<Integer> gone = new HashSet<>(lastMembers);
         gone.removeAll(members);
         gone.addAll(failed);
+        gone.remove(self);                                     // this node's own processes are not lost with it
         lastMembers = Set.copyOf(members);
         departed.addAll(gone);
         departed.removeAll(members);

@@ -248,6 +248,24 @@ class MigrationCommitTest {
     }
 
     /**
+     * A group signal counts a member that moved away once, although both its old node (which sends it on) and its
+     * new one reach it; once the member has ended, the group has no member left (its old node's record of the move
+     * does not count).
+     */
+    @Test
+    void aGroupSignalCountsAMovedMemberOnceAndNoLongerOnceItEnded() throws Exception {
+        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Sleeper(60_000), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
+        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
+        EpmNodes.await(() -> !nodes.epm(0).isLocal(p.pid()), "gone from node 0");
+        assertEquals(1, nodes.epm(2).killGroup(pgid, Signal.CONT), "one member");
+        nodes.epm(2).kill(p.pid(), Signal.KILL);
+        p.waitFor(Duration.ofSeconds(10)).orElseThrow();
+        assertThrows(NoSuchProcessException.class, () -> nodes.epm(2).killGroup(pgid, Signal.CONT));
+    }
+
+    /**
      * A notice for a process that moved 0 -> 1 -> 2 and ended on node 2 (its row removed), sent to node 2: node 2
      * forgets it (no row to go by), rather than send it round the nodes whose records of the moves still stand.
      */

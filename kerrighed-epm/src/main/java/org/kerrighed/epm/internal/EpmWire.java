@@ -89,12 +89,12 @@ public final class EpmWire {
 
     /**
      * Deliver {@code signal} to {@code pid} (or, with {@code interrupt}, interrupt its thread instead); {@code group},
-     * when not 0, is the id of the group signal it is the part of for {@code pid} (sent on from a node it left: taken
-     * once per id).
+     * when not 0, is the id of the group signal of group {@code pgid} it is the part of for {@code pid} (sent on from
+     * a node it left: taken once per id, and only by a member of that group).
      */
-    public record Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops, long group) {
+    public record Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops, long group, int pgid) {
         public Kill(int pid, Signal signal, boolean interrupt, Requester from, int hops) {
-            this(pid, signal, interrupt, from, hops, 0);
+            this(pid, signal, interrupt, from, hops, 0, 0);
         }
     }
 
@@ -308,6 +308,8 @@ public final class EpmWire {
     public static final int DELIVERED = 0;
     public static final int NO_SUCH_PROCESS = 1;
     public static final int DENIED = 2;
+    /** A group signal the process had taken already (it reached it on two nodes as it moved). */
+    public static final int TAKEN_BEFORE = 3;
 
     public static void registerTypes(TypeRegistry.Builder b) {
         b.range("kerrighed-epm", 7000, 7019)
