@@ -114,9 +114,10 @@ final class Migration {
      */
     Map<Integer, Integer> wentAwayFrom(int pgid) {
         long now = System.nanoTime();
+        gone.values().removeIf(g -> now - g.atNanos() > GONE_TTL_NANOS);      // the records past their time go
         Map<Integer, Integer> went = new java.util.HashMap<>();
         gone.forEach((pid, g) -> {
-            if (g.pgid() == pgid && now - g.atNanos() <= GONE_TTL_NANOS) {
+            if (g.pgid() == pgid) {
                 went.put(pid, g.node());
             }
         });
