@@ -10,7 +10,7 @@ final class Child {
     private volatile Children owner;               // the parent's; INIT's (the node's) once adopted
     final int pid;
     volatile int node;
-    int moves;                       // the moves of the last notice that set node, guarded by the reaper's lock
+    volatile int moves;              // the moves of the last notice that set node (set under the reaper's lock)
     volatile ProcessInfo last;       // the child's last figures, sent with its exit notice (for ps)
     private final CompletableFuture<ProcessContext.ChildExit> exit = new CompletableFuture<>();
 

@@ -159,10 +159,10 @@ final class Ghosts {
         List<ProcessImage.ChildImage> kids = new ArrayList<>();
         for (ProcessImage.ChildImage c : st.children()) {
             kids.add(new ProcessImage.ChildImage(r.pids().getOrDefault(c.pid(), c.pid()),
-                    r.nodes().getOrDefault(c.pid(), c.node()), c.status(), c.result(), c.last()));
+                    r.nodes().getOrDefault(c.pid(), c.node()), 0, c.status(), c.result(), c.last()));
         }
         return new ProcessImage.State(st.program(), st.result(), st.pending(), st.ignored(), st.handlers(),
-                st.cpuNanos(), st.allocatedBytes(), kids, st.locks(), st.moves(), st.stopped());
+                st.cpuNanos(), st.allocatedBytes(), kids, st.locks(), st.moves(), st.stopped(), st.groupSignals());
     }
 
     /** Closes, as the rebuilt process, what reading a ghost opened (the process will not run here). */

@@ -175,19 +175,21 @@ final class LocalProcess implements ProcessContext {
      */
     ProcessImage.State capture(List<org.kerrighed.ipc.Ipc.HeldLock> locks) {
         int sigs;
+        List<Long> groups;
         synchronized (signals) {
             sigs = pending;
+            groups = List.copyOf(groupSignalsTaken);
         }
         List<ProcessImage.ChildImage> kids = new java.util.ArrayList<>();
         for (Child c : children.all()) {
             ChildExit e = c.exit().getNow(null);
-            kids.add(new ProcessImage.ChildImage(c.pid, c.node, e == null ? null : e.status(),
+            kids.add(new ProcessImage.ChildImage(c.pid, c.node, c.moves, e == null ? null : e.status(),
                     e == null ? null : e.result(), c.last));
         }
         Thread t = Thread.currentThread();
         return new ProcessImage.State(program, result, sigs, List.copyOf(ignored), Map.copyOf(handlers),
                 cpuCarried + Epm.cpuNanos(t) - cpuStart, allocCarried + Epm.allocatedBytes(t) - allocStart, kids, locks,
-                moves, stopped);
+                moves, stopped, groups);
     }
 
     /**
@@ -196,7 +198,7 @@ final class LocalProcess implements ProcessContext {
      */
     ProcessImage.State forkState() {
         return new ProcessImage.State(program, null, 0, List.copyOf(ignored), Map.copyOf(handlers), 0, 0, List.of(),
-                List.of(), -1, false);
+                List.of(), -1, false, List.of());
     }
 
     /** Puts a ghost's state into this rebuilt process (before its thread starts). */
@@ -213,8 +215,12 @@ final class LocalProcess implements ProcessContext {
         moves = st.moves() + 1;
         resumeLocks = List.copyOf(st.locks());
         resumeStopped = st.stopped();
+        synchronized (signals) {
+            groupSignalsTaken.addAll(st.groupSignals());
+        }
         for (ProcessImage.ChildImage ci : st.children()) {
             Child c = children.add(ci.pid(), ci.node());
+            c.moves = ci.moves();
             if (ci.status() != null) {
                 c.exited(ci.status(), ci.result(), ci.last());
             }

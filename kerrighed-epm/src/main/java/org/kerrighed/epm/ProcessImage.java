@@ -21,14 +21,18 @@ final class ProcessImage {
 
     /**
      * Where the process is: its program (the state), its result so far, its signals, its CPU and allocation so
-     * far, its children, the locks it holds, how many times it moved or restarted, and whether it is stopped.
+     * far, its children, the locks it holds, how many times it moved or restarted, whether it is stopped, and the
+     * ids of the group signals it took lately (so that one reaching it again on its new node is not taken twice).
      */
     record State(Program program, Object result, int pending, List<Signal> ignored, Map<Signal, SignalHandler> handlers,
                  long cpuNanos, long allocatedBytes, List<ChildImage> children, List<Ipc.HeldLock> locks,
-                 int moves, boolean stopped) {
+                 int moves, boolean stopped, List<Long> groupSignals) {
     }
 
-    /** One child: where it runs, or how it ended (a zombie not yet waited for). */
-    record ChildImage(int pid, int node, ExitStatus status, Object result, ProcessInfo last) {
+    /**
+     * One child: where it runs (as of its {@code moves}-th move, the last one its parent was told of), or how it ended
+     * (a zombie not yet waited for).
+     */
+    record ChildImage(int pid, int node, int moves, ExitStatus status, Object result, ProcessInfo last) {
     }
 }

@@ -248,6 +248,32 @@ class MigrationCommitTest {
     }
 
     /**
+     * A member takes a group signal on its old node, moves, and the same group signal reaches it on its new node (the
+     * multicast came there after the move): it does not take it twice (the ids it took travel with it).
+     */
+    @Test
+    void aGroupSignalTakenBeforeAMoveIsNotTakenAgainAfterIt() throws Exception {
+        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-before"), SpawnOptions.defaults()
+                .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        EpmNodes.await(() -> nodes.epm(2).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
+                "its handlers installed");
+        int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
+        var root = new org.kerrighed.epm.internal.EpmWire.Requester(0, 2, org.kerrighed.kddm.access.Credentials.ROOT,
+                Capabilities.FULL);
+        var usr1 = new org.kerrighed.epm.internal.EpmWire.KillGroup(pgid, Signal.USR1, root, 77);
+        var count = nodes.ipc(2).atomicLong("group-before");
+        nodes.kddm(2).rpc().call(0, org.kerrighed.epm.internal.EpmWire.KILL_GROUP, usr1).get(5, TimeUnit.SECONDS);
+        awaitLong(() -> count.get() == 1, () -> "USR1 taken on node 0");
+        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
+        var again = nodes.kddm(2).rpc().call(1, org.kerrighed.epm.internal.EpmWire.KILL_GROUP, usr1)
+                .get(5, TimeUnit.SECONDS);
+        assertEquals(0, again.delivered(), "not taken again on node 1");
+        Thread.sleep(200);
+        nodes.epm(2).kill(p.pid(), Signal.TERM);
+        assertEquals(ExitStatus.exited(101), p.waitFor(Duration.ofSeconds(10)).orElseThrow(), "USR1 taken once");
+    }
+
+    /**
      * A group signal counts a member that moved away once, although both its old node (which sends it on) and its
      * new one reach it; once the member has ended, the group has no member left (its old node's record of the move
      * does not count).
