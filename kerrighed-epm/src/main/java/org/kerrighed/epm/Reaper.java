@@ -44,6 +44,7 @@ final class Reaper {
     private final Children started = new Children();          // INIT's children on this node
     private final Object lock = new Object();
     private final Map<Long, EarlyExit> earlyExits = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> lostLately = new ConcurrentHashMap<>();   // pids reported lost, when (nanos)
     private volatile Set<Integer> lastMembers = Set.of();
     // Nodes that were members and are no longer (until they join again): only those are gone. A node that is not in
     // this node's view yet (it has just joined, and this node has not installed the view that says so) is not.
@@ -229,6 +230,14 @@ final class Reaper {
             } else if (parent != null || e.parentPid() == Pids.INIT) {
                 long now = System.nanoTime();
                 earlyExits.values().removeIf(x -> now - x.atNanos() > EARLY_EXIT_TTL_NANOS);
+                lostLately.values().removeIf(at -> now - at > EARLY_EXIT_TTL_NANOS);
+                if (lostLately.containsKey(e.childPid())) {
+                    // a late notice of a process this node reported lost (its old node ended its copy): kept, it
+                    // would end the record of a restart of that pid
+                    log.debug("node {}: late exit notice of process {}, reported lost already: dropped", self,
+                            e.childPid());
+                    return;
+                }
                 earlyExits.put(key(e.parentPid(), e.childPid()), new EarlyExit(e, now));
                 return;
             } else {
@@ -563,7 +572,9 @@ final class Reaper {
     }
 
     private void reportLost(List<Child> lost, Set<Integer> gone) {
+        long now = System.nanoTime();
         for (Child c : lost) {
+            lostLately.put(c.pid, now);
             table.removeLater(c.pid);
             undo(c.pid);                                   // as if it had exited
         }

@@ -248,6 +248,27 @@ class MigrationCommitTest {
     }
 
     /**
+     * A late exit notice of a process already reported lost with its node (its old node ends its copy when a move's
+     * target died after taking it over, and says so) is dropped: kept as an early exit, it would end the record of a
+     * restart of that pid.
+     */
+    @Test
+    void aLateExitNoticeOfALostProcessDoesNotEndARestartOfItsPid() throws Exception {
+        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Sleeper(60_000), SpawnOptions.defaults().onNode(1));
+        Thread.sleep(50);
+        nodes.crash(1);
+        ExitStatus lost = p.waitFor(Duration.ofSeconds(10)).orElseThrow();
+        assertTrue(lost.toString().contains("node 1 failed"), lost.toString());
+        nodes.kddm(0).rpc().send(2, org.kerrighed.epm.internal.EpmWire.EXIT, new org.kerrighed.epm.internal.EpmWire.Exit(
+                Pids.INIT, p.pid(), 0, ExitStatus.killed(Signal.KILL, "node 1 failed while it moved there"), null,
+                null));
+        Thread.sleep(300);                                        // the late notice is handled
+        Child restarted = nodes.epm(2).reaper().register(null, p.pid(), 0);
+        Thread.sleep(100);
+        assertFalse(restarted.exit().isDone(), "the restart's record is not ended by the late notice");
+    }
+
+    /**
      * A member takes a group signal on its old node, moves, and the same group signal reaches it on its new node (the
      * multicast came there after the move): it does not take it twice (the ids it took travel with it).
      */
