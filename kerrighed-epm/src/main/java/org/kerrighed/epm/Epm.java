@@ -514,8 +514,7 @@ public final class Epm implements AutoCloseable {
 
     /** Sends {@code s} on to process {@code pid}, which moved to {@code node} (as the node: it was posted here). */
     void forwardSignal(int pid, Signal s, int node) {
-        forwardGroupSignal(pid, s, 0, 0, node, new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT,
-                Capabilities.FULL));
+        forwardGroupSignal(pid, s, 0, 0, node, asThisNode());
     }
 
     /**
@@ -536,8 +535,12 @@ public final class Epm implements AutoCloseable {
 
     /** Sends group signal {@code g} on to process {@code p}, which moved to {@code node} (it was held here). */
     void forwardHeldGroupSignal(LocalProcess p, LocalProcess.GroupSignal g, int node) {
-        forwardGroupSignal(p.pid, g.signal(), g.id(), p.pgid, node, new Requester(0, self,
-                org.kerrighed.kddm.access.Credentials.ROOT, Capabilities.FULL));
+        forwardGroupSignal(p.pid, g.signal(), g.id(), p.pgid, node, asThisNode());
+    }
+
+    /** This node itself as a requester: what it sends on was posted here, by a caller whose rights were checked. */
+    private Requester asThisNode() {
+        return new Requester(0, self, org.kerrighed.kddm.access.Credentials.ROOT, Capabilities.FULL);
     }
 
     static boolean mayControl(Requester r, LocalProcess p) {

@@ -300,7 +300,7 @@ final class Migration {
                             + m.orElse("the end") + ")");
                 }
                 c.close();
-                return arrived(p, g, state, binding, tSafe, tExport, a);
+                return arrived(p, g.length(), state, binding, tSafe, tExport, a);
             } catch (org.kerrighed.rpc.RemoteException refused) {
                 c.abort("process " + p.pid + " stays on node " + self);  // the target fails only before installing
                 throw ProcessErrors.fromRemote(refused, "move");
@@ -314,7 +314,7 @@ final class Migration {
                             + e.getMessage(), e);
                 }
                 try {
-                    return settled(p, g, state, binding, tSafe, tExport, e);
+                    return settled(p, g.length(), state, binding, tSafe, tExport, e);
                 } finally {
                     c.abort("the move of process " + p.pid + " was settled by asking node " + target);
                 }
@@ -352,7 +352,6 @@ final class Migration {
                 }
                 throw e;
             }
-            GhostCodec.Sealed g = new GhostCodec.Sealed(null, (int) written[0]);
             EpmWire.Arrived a;
             try {
                 a = call.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -360,30 +359,30 @@ final class Migration {
                 if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
                     throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed
                 }
-                return settled(p, g, state, binding, tSafe, written[1], e.getCause());
+                return settled(p, written[0], state, binding, tSafe, written[1], e.getCause());
             } catch (TimeoutException | InterruptedException e) {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();             // a signal's: kept for later
                 }
-                return settled(p, g, state, binding, tSafe, written[1], e);
+                return settled(p, written[0], state, binding, tSafe, written[1], e);
             }
-            return arrived(p, g, state, binding, tSafe, written[1], a);
+            return arrived(p, written[0], state, binding, tSafe, written[1], a);
         }
 
         /** The target answered that the process runs there: this node lets it go and reports the phases. */
-        private boolean arrived(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
+        private boolean arrived(LocalProcess p, long length, ProcessImage.State state,
                                 GhostCodec.Binding binding, long tSafe, long tExport, EpmWire.Arrived a) {
             long tArrived = System.nanoTime();
             departed(p, state, binding);
             long tEnd = System.nanoTime();
-            done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
+            done.complete(new MigrationReport(p.pid, self, target, length, ms(tSafe - t0), ms(tExport - tSafe),
                     ms(tArrived - tExport) - a.installMillis(), a.installMillis() + ms(tEnd - tArrived),
                     ms(tEnd - t0)));
             return true;
         }
 
         /** The ghost went but no answer came: true (and departed) if the process runs on the target. */
-        private boolean settled(LocalProcess p, GhostCodec.Sealed g, ProcessImage.State state,
+        private boolean settled(LocalProcess p, long length, ProcessImage.State state,
                                 GhostCodec.Binding binding, long tSafe, long tExport, Throwable why) {
             if (!settleArrived(p.pid)) {
                 if (!epm.isClosed() && !epm.isMember(target) && !rowNamesThisNode(p.pid)) {
@@ -395,7 +394,7 @@ final class Migration {
             }
             departed(p, state, binding);
             long tEnd = System.nanoTime();
-            done.complete(new MigrationReport(p.pid, self, target, g.length(), ms(tSafe - t0), ms(tExport - tSafe),
+            done.complete(new MigrationReport(p.pid, self, target, length, ms(tSafe - t0), ms(tExport - tSafe),
                     Double.NaN, Double.NaN, ms(tEnd - t0)));
             return true;
         }
@@ -407,26 +406,12 @@ final class Migration {
          * call timeout at most; unread, the process goes on here (as it did before the move), and an error is logged.
          */
         private boolean rowNamesThisNode(int pid) {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            boolean interrupted = false;
             try {
-                while (true) {
-                    try {
-                        return epm.table().nodeOf(pid) == self;
-                    } catch (RuntimeException e) {
-                        if (System.nanoTime() > deadline) {
-                            log.error("node {}: node {} left before it said whether process {} arrived there, and"
-                                    + " its row could not be read ({}): it goes on here", self, target, pid,
-                                    e.toString());
-                            return true;
-                        }
-                        interrupted |= pause();
-                    }
-                }
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
+                return epm.table().nodeOf(pid, System.nanoTime() + timeout.toNanos()) == self;
+            } catch (RuntimeException e) {
+                log.error("node {}: node {} left before it said whether process {} arrived there, and its row could"
+                        + " not be read ({}): it goes on here", self, target, pid, e.toString());
+                return true;
             }
         }
 

@@ -248,8 +248,34 @@ final class ProcessTable {
         }
     }
 
-    boolean isMember(int node) {
-        return kddm.isMember(node);
+    /**
+     * {@link #nodeOf(int)}, read again every 50 ms while it fails, until {@code deadlineNanos} ({@code System.nanoTime}
+     * time); an interrupt meanwhile is kept for later.
+     *
+     * @throws RuntimeException the last failure, once the deadline is past
+     */
+    int nodeOf(int pid, long deadlineNanos) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return nodeOf(pid);
+                } catch (RuntimeException e) {
+                    if (System.nanoTime() > deadlineNanos) {
+                        throw e;
+                    }
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException stop) {
+                        interrupted = true;
+                    }
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /**

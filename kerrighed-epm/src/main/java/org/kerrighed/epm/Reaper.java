@@ -397,7 +397,7 @@ final class Reaper {
                 c.node = m.node();
                 c.moves = m.moves();
                 if (nodeGone) {
-                    if (rowNode >= 0 && rowNode != m.node() && !departed.contains(rowNode)) {
+                    if (namesNodeNotGone(rowNode, Set.of(m.node()))) {
                         c.node = rowNode;
                     } else if (lostWith(c, Set.of(m.node()), Set.of(m.node()))) {
                         lost = c;
@@ -540,7 +540,7 @@ final class Reaper {
         long deadline = System.nanoTime() + rpc.config().defaultCallTimeout().toNanos();
         for (int pid : pids) {
             int n = rowNode(pid, deadline);
-            if (n >= 0 && !gone.contains(n) && !departed.contains(n)) {
+            if (namesNodeNotGone(n, gone)) {
                 movedOn.put(pid, n);
             }
         }
@@ -552,23 +552,17 @@ final class Reaper {
      * read; -1 then too (logged).
      */
     private int rowNode(int pid, long deadline) {
-        while (true) {
-            try {
-                return table.nodeOf(pid);
-            } catch (RuntimeException e) {
-                if (System.nanoTime() > deadline) {
-                    log.warn("node {}: row of process {} not read in time ({}): it is taken for lost", self, pid,
-                            e.toString());
-                    return -1;
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException stop) {
-                    Thread.currentThread().interrupt();
-                    return -1;
-                }
-            }
+        try {
+            return table.nodeOf(pid, deadline);
+        } catch (RuntimeException e) {
+            log.warn("node {}: row of process {} not read in time ({}): it is taken for lost", self, pid, e.toString());
+            return -1;
         }
+    }
+
+    /** Whether {@code rowNode} (a row's node, -1: no row) is a node in neither {@code gone} nor those that left. */
+    private boolean namesNodeNotGone(int rowNode, Set<Integer> gone) {
+        return rowNode >= 0 && !gone.contains(rowNode) && !departed.contains(rowNode);
     }
 
     private void reportLost(List<Child> lost, Set<Integer> gone) {
