@@ -50,23 +50,30 @@ final class ClusterCondition implements Condition {
 
     @Override
     public boolean await(long time, TimeUnit unit) throws InterruptedException {
-        return awaitNanos(unit.toNanos(time)) > 0;
+        return awaitUntilNanos(ClusterLock.deadline(unit.toNanos(time), TimeUnit.NANOSECONDS), true);
     }
 
     @Override
     public boolean awaitUntil(Date deadline) throws InterruptedException {
         long ms = deadline.getTime() - System.currentTimeMillis();
-        return awaitNanos(TimeUnit.MILLISECONDS.toNanos(ms)) > 0;
+        return await(ms, TimeUnit.MILLISECONDS);
     }
 
-    /** Waits (lock released) until signalled, the deadline or an interrupt; returns with the lock held again. */
-    private void awaitUntilNanos(long deadline, boolean interruptible) throws InterruptedException {
+    /**
+     * Waits (lock released) until signalled, the deadline or an interrupt; returns with the lock held again. True
+     * when woken before the deadline (signalled, or spuriously); false when the deadline passed first. A signal
+     * that picks this waiter after it stopped sleeping (its deadline passed or it was interrupted, and it waits to
+     * take the lock back: until then it is still listed) is passed on to the next waiter, so that a waiter which
+     * reports a timeout or an interrupt never takes a signal from the others (as the JDK's conditions behave).
+     */
+    private boolean awaitUntilNanos(long deadline, boolean interruptible) throws InterruptedException {
         if (interruptible && Thread.interrupted()) {
             core.checkHeld();
             throw new InterruptedException();
         }
         core.checkHeld();
         boolean interrupted = false;
+        boolean woken = false;
         WaiterRef me;
         int holds;
         try (Sleepers.Sleeper s = core.sleepers().sleeper()) {
@@ -75,8 +82,8 @@ final class ClusterCondition implements Condition {
             holds = core.releaseAll();
             while (true) {
                 try {
-                    s.await(deadline);
-                    break;                            // woken (signal, or a node failed) or timed out
+                    woken = s.await(deadline);         // woken (signal, or a node failed), or timed out
+                    break;
                 } catch (InterruptedException e) {
                     if (interruptible) {
                         interrupted = true;
@@ -91,13 +98,16 @@ final class ClusterCondition implements Condition {
         boolean signalled = !w.contains(me);
         if (!signalled) {
             core.setWaiters(name, SyncState.without(w, me::equals));
+        } else if (!woken) {
+            signal();                                 // picked after it stopped sleeping: the next waiter's
         }
         if (interrupted) {
-            if (interruptible && !signalled) {
+            if (interruptible && !woken) {
                 throw new InterruptedException();
             }
-            Thread.currentThread().interrupt();       // signalled first: return normally, interrupt kept
+            Thread.currentThread().interrupt();       // woken first: return normally, interrupt kept
         }
+        return woken;
     }
 
     @Override

@@ -250,6 +250,63 @@ class ClusterLockTest {
         assertEquals(List.of(0, 1, 2), order);
     }
 
+    /**
+     * A timed waiter whose deadline passes while another node holds the lock stays listed until it takes the lock
+     * back; a signal given meanwhile picks it. It reports a timeout, so it must hand the signal to the next waiter,
+     * else that one sleeps on though a signal came (a lost wake-up).
+     */
+    @Test
+    void aSignalThatPicksAWaiterPastItsDeadlineGoesToTheNextWaiter() throws Exception {
+        ClusterLock l0 = nodes.ipc(0).lock("late-signal");
+        ClusterLock l2 = nodes.ipc(2).lock("late-signal");
+        ClusterLock l1 = nodes.ipc(1).lock("late-signal");
+        AtomicReference<Boolean> timedResult = new AtomicReference<>();
+        AtomicBoolean untimedWoke = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread timed = Thread.ofPlatform().start(() -> {
+            l0.lock();
+            try {
+                timedResult.set(l0.newCondition("c").await(300, TimeUnit.MILLISECONDS));
+            } catch (Throwable e) {
+                failure.set(e);
+            } finally {
+                l0.unlock();
+            }
+        });
+        long timedStart = System.nanoTime();
+        IpcNodes.awaitParked(timed);
+        Thread.sleep(30);                               // listed first
+        Thread untimed = Thread.ofPlatform().start(() -> {
+            l2.lock();
+            try {
+                l2.newCondition("c").await();
+                untimedWoke.set(true);
+            } catch (Throwable e) {
+                failure.set(e);
+            } finally {
+                l2.unlock();
+            }
+        });
+        IpcNodes.awaitParked(untimed);
+        Thread.sleep(30);
+        l1.lock();
+        try {
+            // past the timed waiter's deadline: it waits for the lock, still listed first
+            Thread.sleep(Math.max(0, 600 - (System.nanoTime() - timedStart) / 1_000_000));
+            l1.newCondition("c").signal();
+        } finally {
+            l1.unlock();
+        }
+        timed.join(10_000);
+        untimed.join(10_000);
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+        assertEquals(Boolean.FALSE, timedResult.get(), "the timed waiter's deadline passed before the signal");
+        assertTrue(untimedWoke.get(), "the signal went to the waiter past its deadline, and was lost");
+        assertFalse(untimed.isAlive());
+    }
+
     @Test
     void interruptDuringAwaitThrowsWithTheLockHeld() throws Exception {
         ClusterLock l = nodes.ipc(1).lock("await-int");
