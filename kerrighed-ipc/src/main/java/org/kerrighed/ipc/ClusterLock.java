@@ -517,13 +517,13 @@ public final class ClusterLock implements Lock {
             change(state.withConditions(m));
         }
 
-        /** Removes and returns the first waiter of {@code condition} on a live node, or null. */
+        /** Removes and returns the first live waiter of {@code condition} ({@link Sleepers#isLive}), or null. */
         WaiterRef pollWaiter(String condition) {
             List<WaiterRef> w = new ArrayList<>(waiters(condition));
             WaiterRef found = null;
             while (!w.isEmpty() && found == null) {
                 WaiterRef r = w.removeFirst();
-                if (ipc.kddm().isMember(r.node())) {
+                if (ipc.sleepers().isLive(r)) {
                     found = r;
                 }
             }

@@ -290,7 +290,7 @@ public final class ClusterSemaphore {
         List<SemWaiter> left = new ArrayList<>();
         boolean blocked = false;
         for (SemWaiter w : s.queue()) {
-            if (!ipc.kddm().isMember(w.ref().node())) {
+            if (!ipc.sleepers().isLive(w.ref())) {           // its node died (it may be back, as another)
                 continue;
             }
             if (!blocked && permits >= w.permits()) {

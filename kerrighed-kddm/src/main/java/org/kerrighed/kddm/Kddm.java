@@ -55,6 +55,8 @@ public final class Kddm implements AutoCloseable {
     private final Path storage;
     private final Map<String, LinkerFactory> linkers = new ConcurrentHashMap<>();
     private final Map<Long, StaticDef> statics = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> lastDeparture = new ConcurrentHashMap<>();  // node -> last view it was gone from
+    private volatile long firstEpoch = -1;                  // the first view this node installed
     private ObjectName mbean;
 
     record StaticDef(SetSpec spec, IoLinker<?> linker) {
@@ -256,6 +258,7 @@ public final class Kddm implements AutoCloseable {
 
     /** Installs a view directly (for embedding without {@link Membership}, and for tests). */
     public void viewChanged(long epoch, Collection<Integer> members, Collection<Integer> failed) {
+        recordDepartures(epoch, members, failed);
         engine.viewChanged(epoch, members, failed, List.of());
         tellListeners(epoch, members, failed);
     }
@@ -377,8 +380,50 @@ public final class Kddm implements AutoCloseable {
                 failed.add(d.nodeId());
             }
         }
+        recordDepartures(v.epoch(), live, failed);
         engine.viewChanged(v.epoch(), live, failed, leaving);
         tellListeners(v.epoch(), live, failed);
+    }
+
+    /**
+     * Before view {@code epoch} is installed: its epoch for the nodes it declares failed and for the members it no
+     * longer has (they failed or left: either way, one that comes back is a new incarnation); this node's first
+     * view.
+     */
+    private void recordDepartures(long epoch, Collection<Integer> members, Collection<Integer> failed) {
+        for (int f : failed) {
+            lastDeparture.merge(f, epoch, Math::max);
+        }
+        for (int m : engine.members()) {
+            if (!members.contains(m)) {
+                lastDeparture.merge(m, epoch, Math::max);
+            }
+        }
+        if (firstEpoch < 0) {
+            firstEpoch = epoch;
+        }
+    }
+
+    /** The epoch of the last view this node installed (0 before the first). */
+    public long epoch() {
+        return engine.epoch();
+    }
+
+    /**
+     * Whether node {@code node} runs the same incarnation as when it was a member of view {@code epoch} (the epoch
+     * that node had installed then, as {@link #epoch()} gave it there): it is a member now, and no view this node
+     * installed since declared it failed or left it out (a node comes back only as a new incarnation). For this node
+     * itself: {@code epoch} is not before the first view it installed (an earlier incarnation of it named it). A
+     * failure declared in a view this node never installed is not seen. For state that names threads or resources
+     * by node and outlives them, such as waiter lists: what an earlier incarnation left must not be taken for the
+     * current one's.
+     */
+    public boolean sameIncarnation(int node, long epoch) {
+        if (node == nodeId()) {
+            long first = firstEpoch;
+            return first < 0 || epoch >= first;
+        }
+        return isMember(node) && epoch > lastDeparture.getOrDefault(node, -1L);
     }
 
     private void registerMBean() {

@@ -38,7 +38,11 @@ public final class Sleepers {
 
     private final Kddm kddm;
     private final ConcurrentHashMap<Long, Sleeper> sleepers = new ConcurrentHashMap<>();
-    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong count = new AtomicLong();
+    // A sleeper's id: the view epoch its node had installed when it was made (bits 40-62), then a count (0-39):
+    // the refs a node's earlier incarnation left in waiter lists are told from its current sleepers (isLive).
+    private static final int COUNT_BITS = 40;
+    private static final long MAX_EPOCH = (1L << (63 - COUNT_BITS)) - 1;
 
     public Sleepers(Kddm kddm) {
         this.kddm = kddm;
@@ -54,9 +58,20 @@ public final class Sleepers {
 
     /** A new sleeper for the calling thread; close it when done (try-with-resources). */
     public Sleeper sleeper() {
-        Sleeper s = new Sleeper(ids.incrementAndGet(), Thread.currentThread());
+        long id = Math.min(kddm.epoch(), MAX_EPOCH) << COUNT_BITS | count.incrementAndGet() & ((1L << COUNT_BITS) - 1);
+        Sleeper s = new Sleeper(id, Thread.currentThread());
         sleepers.put(s.id, s);
         return s;
+    }
+
+    /**
+     * True when {@code ref} may name a sleeper that still exists: its node is a member, and the same incarnation as
+     * when the sleeper was made ({@link Kddm#sameIncarnation}). A ref left in a waiter list by a node that died,
+     * and that node's new incarnation once it is back, are not live: a signal, a grant or a wake-up given to it
+     * would be lost.
+     */
+    public boolean isLive(WaiterRef ref) {
+        return kddm.sameIncarnation(ref.node(), ref.id() >>> COUNT_BITS);
     }
 
     /** Wakes {@code ref} (here or on its node) with {@code code}; a dead node's sleeper is silently skipped. */
@@ -64,7 +79,7 @@ public final class Sleepers {
         Wake w = new Wake(ref.id(), code, value);
         if (ref.node() == kddm.nodeId()) {
             deliver(w);
-        } else if (kddm.isMember(ref.node())) {
+        } else if (isLive(ref)) {
             try {
                 kddm.rpc().send(ref.node(), WAKE, w);
             } catch (RuntimeException e) {

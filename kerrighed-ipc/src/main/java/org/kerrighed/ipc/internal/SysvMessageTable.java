@@ -491,7 +491,7 @@ final class SysvMessageTable implements SysvMessageQueues {
     private void wake(MsgQueue q, boolean senders, Message sent) {
         for (Iterator<MsgWaiter> it = q.waiters.iterator(); it.hasNext(); ) {
             MsgWaiter w = it.next();
-            if (!svc.kddm().isMember(w.ref().node())) {
+            if (!svc.sleepers().isLive(w.ref())) {
                 it.remove();
             } else if (senders ? w.sender()
                     : !w.sender() && find(List.of(sent), w.type(), w.flags()) == 0) {

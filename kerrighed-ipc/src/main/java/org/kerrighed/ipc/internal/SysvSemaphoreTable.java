@@ -294,7 +294,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
     private void wakeSatisfiable(SemSet s) {
         for (Iterator<SemWaiter> it = s.waiters.iterator(); it.hasNext(); ) {
             SemWaiter w = it.next();
-            if (!svc.kddm().isMember(w.ref().node())) {
+            if (!svc.sleepers().isLive(w.ref())) {
                 it.remove();
             } else if (canApply(s.values, w)) {
                 it.remove();
@@ -392,7 +392,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
             checkNum(s, num);
             int n = 0;
             for (SemWaiter w : s.waiters) {
-                if (w.blockedOn() == num && w.forZero() == zero && svc.kddm().isMember(w.ref().node())) {
+                if (w.blockedOn() == num && w.forZero() == zero && svc.sleepers().isLive(w.ref())) {
                     n++;
                 }
             }
