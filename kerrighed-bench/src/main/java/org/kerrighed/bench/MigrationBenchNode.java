@@ -37,7 +37,7 @@ public final class MigrationBenchNode {
     static final ServiceKey<long[], long[]> CONTROL = ServiceKey.of(964, "bench.migration.control", long[].class,
             long[].class);
     static final int STATUS = 0;    // -> kddm members, 0, node id
-    static final int SPAWN = 1;     // state bytes -> pid of an Idle process started here
+    static final int SPAWN = 1;     // state bytes, busy (0/1) -> pid of an Idle (or Busy) process started here
     static final int MIGRATE = 2;   // pid, target -> see migrate()
     static final int SEND = 3;      // peer, bytes, calls -> nanos of each round trip
     static final int KILL = 4;      // pid -> nothing
@@ -50,7 +50,7 @@ public final class MigrationBenchNode {
 
     /** The benchmark's types (an application's range: every node registers them, tools need not). */
     static final TypeRegistrar TYPES = b -> b.range("kerrighed-bench.migration", 29_010, 29_019)
-            .register(29_010, Idle.class);
+            .register(29_010, Idle.class).register(29_011, Busy.class);
 
     static final int MAX_FRAME_BYTES = 256 << 20;
     private static final Duration STEP = Duration.ofNanos(100_000);
@@ -78,6 +78,24 @@ public final class MigrationBenchNode {
         }
     }
 
+    /** A process whose steps are empty: it computes without ever blocking, and moves between two steps. */
+    static final class Busy implements StepProgram {
+        byte[] state;
+
+        private Busy() {
+        }
+
+        Busy(int bytes) {
+            state = new byte[bytes];
+            new SplittableRandom(bytes).nextBytes(state);
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            return false;
+        }
+    }
+
     private final Node node;
 
     private MigrationBenchNode(Node node) {
@@ -96,7 +114,7 @@ public final class MigrationBenchNode {
     long[] control(long[] a) throws Exception {
         return switch ((int) a[0]) {
             case STATUS -> new long[]{node.kddm().members().length, 0, node.id()};
-            case SPAWN -> new long[]{spawn((int) a[1])};
+            case SPAWN -> new long[]{spawn((int) a[1], a.length > 2 && a[2] == 1)};
             case MIGRATE -> PlatformThreads.run("bench-migration-move", () -> migrate((int) a[1], (int) a[2]));
             case SEND -> PlatformThreads.run("bench-migration-rtt", () -> send((int) a[1], (int) a[2], (int) a[3]));
             case CHECKPOINT -> PlatformThreads.run("bench-checkpoint", () -> checkpoint((int) a[1]));
@@ -110,13 +128,13 @@ public final class MigrationBenchNode {
     }
 
     /**
-     * Starts an {@link Idle} process with {@code bytes} of state on this node, allowed to migrate and to be
-     * checkpointed; its pid.
+     * Starts an {@link Idle} process (a {@link Busy} one with {@code busy}) with {@code bytes} of state on this node,
+     * allowed to migrate and to be checkpointed; its pid.
      */
-    private int spawn(int bytes) {
+    private int spawn(int bytes, boolean busy) {
         Capabilities migratable = Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE).plus(Capability.CHECKPOINTABLE);
-        return node.epm().spawn(new Idle(bytes), SpawnOptions.defaults().onNode(node.id()).capabilities(migratable))
-                .pid();
+        StepProgram p = busy ? new Busy(bytes) : new Idle(bytes);
+        return node.epm().spawn(p, SpawnOptions.defaults().onNode(node.id()).capabilities(migratable)).pid();
     }
 
     /**

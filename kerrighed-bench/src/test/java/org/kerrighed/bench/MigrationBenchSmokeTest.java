@@ -24,7 +24,7 @@ class MigrationBenchSmokeTest {
         assertEquals(0, Krg.run("bench", "migration", "--smoke", "--json", "--out", out.toString()));
         String json = Files.readString(out.resolve("migration.json"));
         assertTrue(json.startsWith("{\"benchmark\": \"migration\", \"metrics\": ["), json);
-        for (String size : new String[]{"1KiB", "1MiB", "64MiB"}) {
+        for (String size : new String[]{"1KiB", "1MiB", "64MiB", "1MiB_busy"}) {
             for (String suffix : new String[]{"", "@safepoint", "@export", "@transfer", "@commit"}) {
                 String metric = "migrate_" + size + "_ms" + suffix;
                 assertTrue(json.contains("\"name\": \"" + metric + "\""), metric + " missing: " + json);

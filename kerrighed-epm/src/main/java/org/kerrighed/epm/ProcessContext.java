@@ -43,7 +43,9 @@ public interface ProcessContext {
 
     /**
      * Delivers pending signals, and lets the process be moved or checkpointed here. Call it in loops that call
-     * nothing else in the runtime. In a {@link StepProgram} the process moves only between steps.
+     * nothing else in the runtime. In a {@link StepProgram} the process moves only between steps. A process that
+     * has computed for 100 us without blocking also yields the CPU here for a moment (as it does between steps), so
+     * that the node's own threads, which carry its messages and moves, do not wait behind it for a time slice.
      */
     void safepoint();
 
