@@ -57,6 +57,7 @@ public final class Kddm implements AutoCloseable {
     private final Map<Long, StaticDef> statics = new ConcurrentHashMap<>();
     private final Map<Integer, Long> lastDeparture = new ConcurrentHashMap<>();  // node -> last view it was gone from
     private volatile long firstEpoch = -1;                  // the first view this node installed
+    private volatile Map<Integer, Long> incarnations = Map.of();  // of the members of the last view from the membership
     private ObjectName mbean;
 
     record StaticDef(SetSpec spec, IoLinker<?> linker) {
@@ -375,12 +376,43 @@ public final class Kddm implements AutoCloseable {
             }
         }
         List<Integer> failed = new ArrayList<>();
+        java.util.Set<Integer> departed = new java.util.HashSet<>();
         for (Member d : v.departed()) {
+            departed.add(d.nodeId());
             if (d.state() == NodeState.FAILED) {
                 failed.add(d.nodeId());
             }
         }
+        List<Integer> reborn = new ArrayList<>();
+        long previous = engine.epoch();
+        if (v.epoch() > previous) {
+            // A member that vanished without being listed departed, or that is back as another incarnation: this
+            // node missed the views it departed (and came back) in, and takes it as failed, as the membership
+            // does. A full recovery follows, and the listeners are told.
+            for (int m : engine.members()) {
+                if (!live.contains(m) && !departed.contains(m) && m != nodeId()) {
+                    failed.add(m);
+                }
+            }
+            Map<Integer, Long> before = incarnations;
+            Map<Integer, Long> now = new java.util.HashMap<>();
+            for (Member m : v.members()) {
+                now.put(m.nodeId(), m.incarnation());
+                Long was = before.get(m.nodeId());
+                if (was != null && was != m.incarnation() && m.nodeId() != nodeId() && !failed.contains(m.nodeId())) {
+                    reborn.add(m.nodeId());
+                }
+            }
+            incarnations = Map.copyOf(now);
+        }
         recordDepartures(v.epoch(), live, failed);
+        for (int r : reborn) {
+            // it went after the last view this node installed, and came back before this one: what its old
+            // incarnation made since is not told apart (sameIncarnation), what its new one makes is never taken
+            // for the old one's
+            lastDeparture.merge(r, previous, Math::max);
+            failed.add(r);
+        }
         engine.viewChanged(v.epoch(), live, failed, leaving);
         tellListeners(v.epoch(), live, failed);
     }

@@ -73,6 +73,86 @@ class KddmFailureTest {
         }
     }
 
+    /**
+     * A node that misses the view in which another failed (the membership pushes the next one first) sees it only
+     * vanish: it takes it as failed, as the membership does, so its view listeners hear of the failure, and the
+     * objects the dead node owned are recovered from their replicas. Views go through the membership's hook here,
+     * node 2 cut off by link faults.
+     */
+    @Test
+    void aNodeThatMissedTheViewOfAFailureStillTakesItAsFailed() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            long e = 1000;
+            for (int n = 0; n < 3; n++) {
+                nodes.kddm(n).hook().viewInstalled(view(e, List.of(0, 1, 2), List.of()));
+            }
+            var s = counters(nodes, 2);
+            for (int i = 0; i < OBJECTS; i++) {
+                write(s.get(i % 3), i, 3000 + i);        // node 2 owns a third of them
+            }
+            java.util.Set<Integer> heard = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            nodes.kddm(0).addViewListener((epoch, members, failed) -> heard.addAll(failed));
+            nodes.faults().partition(2, 0).partition(2, 1);
+            nodes.kddm(1).hook().viewInstalled(view(e + 1, List.of(0, 1), List.of(2)));
+            nodes.kddm(0).hook().viewInstalled(view(e + 2, List.of(0, 1), List.of()));   // e + 1 missed
+            nodes.kddm(1).hook().viewInstalled(view(e + 2, List.of(0, 1), List.of()));
+            Await.until(() -> heard.contains(2), java.time.Duration.ofSeconds(10), "node 0 told that node 2 failed");
+            assertFalse(nodes.kddm(0).sameIncarnation(2, e), "node 2's incarnation of epoch " + e);
+            KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
+            for (int i = 0; i < OBJECTS; i++) {
+                assertEquals(3000 + i, read(a, i), "object " + i + " after node 2 died");
+            }
+        }
+    }
+
+    /**
+     * A node that missed the views in which another failed and came back (a new incarnation under the same id)
+     * sees only its incarnation change: it takes the old one as failed too. What the new incarnation makes (stamped
+     * with a later epoch) is not taken for the old one's.
+     */
+    @Test
+    void aNodeThatMissedAFailureAndARejoinTakesTheOldIncarnationAsFailed() {
+        try (KddmNodes nodes = new KddmNodes(3)) {
+            long e = 1000;
+            for (int n = 0; n < 3; n++) {
+                nodes.kddm(n).hook().viewInstalled(view(e, List.of(0, 1, 2), List.of()));
+            }
+            var s = counters(nodes, 2);
+            for (int i = 0; i < OBJECTS; i++) {
+                write(s.get(i % 3), i, 4000 + i);
+            }
+            java.util.Set<Integer> heard = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            nodes.kddm(0).addViewListener((epoch, members, failed) -> heard.addAll(failed));
+            for (int n = 0; n < 3; n++) {                // node 2's incarnation changed in the views between
+                nodes.kddm(n).hook().viewInstalled(view(e + 3, List.of(0, 1, 2), List.of(), 2));
+            }
+            Await.until(() -> heard.contains(2), java.time.Duration.ofSeconds(10), "node 0 told that node 2 failed");
+            assertFalse(nodes.kddm(0).sameIncarnation(2, e), "node 2's old incarnation");
+            assertTrue(nodes.kddm(0).sameIncarnation(2, e + 2), "node 2's new incarnation (it joined after e)");
+            KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
+            for (int i = 0; i < OBJECTS; i++) {
+                assertEquals(4000 + i, read(a, i), "object " + i);
+            }
+        }
+    }
+
+    private static org.kerrighed.rpc.membership.View view(long epoch, List<Integer> members, List<Integer> failed) {
+        return view(epoch, members, failed, -1);
+    }
+
+    /** A view as the membership gives it; node {@code reborn} (if a member) with another incarnation than before. */
+    private static org.kerrighed.rpc.membership.View view(long epoch, List<Integer> members, List<Integer> failed,
+                                                          int reborn) {
+        java.util.function.BiFunction<Integer, org.kerrighed.rpc.membership.NodeState,
+                org.kerrighed.rpc.membership.Member> member = (id, state) -> new org.kerrighed.rpc.membership.Member(
+                id, id == reborn ? 100 + id : id, new org.kerrighed.rpc.HostAndPort("127.0.0.1", 1),
+                new org.kerrighed.rpc.HostAndPort("127.0.0.1", 2), state, epoch, 0);
+        return new org.kerrighed.rpc.membership.View(epoch, members.getFirst(),
+                members.stream().map(id -> member.apply(id, org.kerrighed.rpc.membership.NodeState.ONLINE)).toList(),
+                failed.stream().map(id -> member.apply(id, org.kerrighed.rpc.membership.NodeState.FAILED)).toList(),
+                java.util.Set.of());
+    }
+
     private static long backupsOf(KddmNodes nodes) {
         long n = 0;
         for (Kddm k : nodes.all()) {
