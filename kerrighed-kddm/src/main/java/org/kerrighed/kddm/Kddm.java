@@ -57,7 +57,7 @@ public final class Kddm implements AutoCloseable {
     private final Map<Long, StaticDef> statics = new ConcurrentHashMap<>();
     private final Map<Integer, Long> lastDeparture = new ConcurrentHashMap<>();  // node -> last view it was gone from
     private volatile long firstEpoch = -1;                  // the first view this node installed
-    private volatile Map<Integer, Long> incarnations = Map.of();  // of the members of the last view from the membership
+    private volatile Applied applied = new Applied(0, Map.of());  // membership thread only (volatile: read anywhere)
     private ObjectName mbean;
 
     record StaticDef(SetSpec spec, IoLinker<?> linker) {
@@ -259,7 +259,13 @@ public final class Kddm implements AutoCloseable {
 
     /** Installs a view directly (for embedding without {@link Membership}, and for tests). */
     public void viewChanged(long epoch, Collection<Integer> members, Collection<Integer> failed) {
-        recordDepartures(epoch, members, failed);
+        List<Integer> gone = new ArrayList<>(failed);
+        for (int m : engine.members()) {
+            if (!members.contains(m)) {
+                gone.add(m);                                // left (or failed without being listed)
+            }
+        }
+        noteDepartures(epoch, gone);
         engine.viewChanged(epoch, members, failed, List.of());
         tellListeners(epoch, members, failed);
     }
@@ -384,52 +390,53 @@ public final class Kddm implements AutoCloseable {
             }
         }
         List<Integer> reborn = new ArrayList<>();
-        long previous = engine.epoch();
-        if (v.epoch() > previous) {
-            // A member that vanished without being listed departed, or that is back as another incarnation: this
-            // node missed the views it departed (and came back) in, and takes it as failed, as the membership
-            // does. A full recovery follows, and the listeners are told.
-            for (int m : engine.members()) {
-                if (!live.contains(m) && !departed.contains(m) && m != nodeId()) {
-                    failed.add(m);
-                }
-            }
-            Map<Integer, Long> before = incarnations;
+        Applied last = applied;
+        if (v.epoch() > last.epoch()) {
+            // A member that vanished without being listed departed: this node missed the view it departed in, and
+            // takes it as failed, as the membership does (a full recovery; the listeners are told). One that is
+            // back as another incarnation failed too, in the views missed: KDDM recovers in full, but the
+            // listeners are not told (they go by node id, and would undo what the new incarnation holds).
             Map<Integer, Long> now = new java.util.HashMap<>();
             for (Member m : v.members()) {
                 now.put(m.nodeId(), m.incarnation());
-                Long was = before.get(m.nodeId());
-                if (was != null && was != m.incarnation() && m.nodeId() != nodeId() && !failed.contains(m.nodeId())) {
+                Long was = last.incarnations().get(m.nodeId());
+                if (was != null && was != m.incarnation() && m.nodeId() != nodeId()) {
                     reborn.add(m.nodeId());
                 }
             }
-            incarnations = Map.copyOf(now);
+            for (int m : last.incarnations().keySet()) {
+                if (!now.containsKey(m) && !departed.contains(m) && m != nodeId()) {
+                    failed.add(m);
+                }
+            }
+            applied = new Applied(v.epoch(), Map.copyOf(now));
         }
-        recordDepartures(v.epoch(), live, failed);
+        List<Integer> gone = new ArrayList<>(departed);
+        gone.addAll(failed);
+        noteDepartures(v.epoch(), gone);
         for (int r : reborn) {
             // it went after the last view this node installed, and came back before this one: what its old
-            // incarnation made since is not told apart (sameIncarnation), what its new one makes is never taken
-            // for the old one's
-            lastDeparture.merge(r, previous, Math::max);
-            failed.add(r);
+            // incarnation made in the views missed is not told apart (sameIncarnation); what its new one makes
+            // (from its first view on, after that last one) is never taken for the old one's
+            lastDeparture.merge(r, last.epoch(), Math::max);
         }
-        engine.viewChanged(v.epoch(), live, failed, leaving);
+        List<Integer> recover = new ArrayList<>(failed);
+        recover.addAll(reborn);
+        engine.viewChanged(v.epoch(), live, recover, leaving);
         tellListeners(v.epoch(), live, failed);
     }
 
+    /** The last view from the membership this node applied: its epoch and its members' incarnations. */
+    private record Applied(long epoch, Map<Integer, Long> incarnations) {
+    }
+
     /**
-     * Before view {@code epoch} is installed: its epoch for the nodes it declares failed and for the members it no
-     * longer has (they failed or left: either way, one that comes back is a new incarnation); this node's first
-     * view.
+     * Before view {@code epoch} is installed: its epoch for the nodes {@code gone} from it (failed or left: either
+     * way, one that comes back is a new incarnation), and this node's first view.
      */
-    private void recordDepartures(long epoch, Collection<Integer> members, Collection<Integer> failed) {
-        for (int f : failed) {
-            lastDeparture.merge(f, epoch, Math::max);
-        }
-        for (int m : engine.members()) {
-            if (!members.contains(m)) {
-                lastDeparture.merge(m, epoch, Math::max);
-            }
+    private void noteDepartures(long epoch, Collection<Integer> gone) {
+        for (int g : gone) {
+            lastDeparture.merge(g, epoch, Math::max);
         }
         if (firstEpoch < 0) {
             firstEpoch = epoch;
