@@ -374,7 +374,7 @@ public final class ClusterLock implements Lock {
             try {
                 if (s == null) {
                     s = new SyncState.Lock(name, IpcPerm.createdBy(ipc.callers().credentials(), mode), lost,
-                            Map.of(), 0, 0);
+                            Map.of(), 0, 0, 0);
                     h.set(s);
                     h.publish();
                 }
@@ -384,13 +384,14 @@ public final class ClusterLock implements Lock {
                 decline(h, s);
                 throw e;
             }
-            if (s.reservedForOther((int) ipc.callers().caller().pid(), System.currentTimeMillis())) {
+            if (s.reservedForOther((int) ipc.callers().caller().pid())
+                    && ipc.reservations().holds(s.reservation(), s.reserveMillis())) {
                 decline(h, s);
                 return false;
             }
             dirty = false;
             if (s.reservedFor() != 0) {
-                s = s.reservedFor(0, 0);                // taken by the process it was kept for (or lapsed)
+                s = s.reservedFor(0, 0, 0);             // taken by the process it was kept for (or lapsed)
                 dirty = true;
             }
             if (h.ownerDied() && !s.inconsistent()) {
@@ -473,12 +474,13 @@ public final class ClusterLock implements Lock {
         }
 
         /**
-         * Fully releases the calling thread's holds, reserving the lock for process {@code pid} until
-         * {@code untilMillis}: until then only that process takes it (on any node). Returns how many holds it had.
+         * Fully releases the calling thread's holds, reserving the lock for process {@code pid} (reservation
+         * {@code id}, for {@code millis}): meanwhile only that process takes it (on any node). Returns how many
+         * holds it had.
          */
-        int handOver(int pid, long untilMillis) {
+        int handOver(int pid, long id, long millis) {
             checkHeld();
-            change(state.reservedFor(pid, untilMillis));
+            change(state.reservedFor(pid, id, millis));
             return releaseAll();
         }
 

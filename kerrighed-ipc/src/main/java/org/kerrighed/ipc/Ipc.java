@@ -30,6 +30,8 @@ public final class Ipc implements AutoCloseable {
     public static final int DEFAULT_MODE = 0660;
 
     private final Sleepers sleepers;
+    private final org.kerrighed.ipc.internal.ReservationClock reservations =
+            new org.kerrighed.ipc.internal.ReservationClock();
     private final SyncSets syncSets;
     private final BarrierService barriers;
     private final ChannelsService channels;
@@ -98,6 +100,11 @@ public final class Ipc implements AutoCloseable {
         return sleepers;
     }
 
+    /** How long this node has seen each lock reservation (see {@link #handOverLocks}). */
+    org.kerrighed.ipc.internal.ReservationClock reservations() {
+        return reservations;
+    }
+
     // ------------------------------------------------------------ java.util.concurrent primitives
 
     /** The sets and per-node state of the java.util.concurrent primitives (for their implementations). */
@@ -155,11 +162,11 @@ public final class Ipc implements AutoCloseable {
      * @return what the thread held (empty if nothing)
      */
     public java.util.List<HeldLock> handOverLocks(int pid, java.time.Duration reserve) {
-        long until = System.currentTimeMillis() + reserve.toMillis();
+        long id = reservations.start(reserve.toMillis());
         java.util.List<HeldLock> held = new java.util.ArrayList<>();
         for (ClusterLock.Core c : syncSets.cores("lock", ClusterLock.Core.class)) {
             if (c.local.isHeldByCurrentThread()) {
-                int holds = c.handOver(pid, until);
+                int holds = c.handOver(pid, id, reserve.toMillis());
                 held.add(new HeldLock(c.name, holds, c.fair, c.mode));
             }
         }

@@ -222,4 +222,29 @@ class LockHandOverTest {
         assertTrue(nodes.ipc(0).lock(name).tryLock(10, TimeUnit.SECONDS));
         nodes.ipc(0).lock(name).unlock();
     }
+
+    /**
+     * A reservation whose process never comes back lapses: another node's caller gets the lock once it has lasted
+     * its time on that node's own clock (it counts from when it first saw it), not before.
+     */
+    @Test
+    void aReservationLapsesAfterItsTimeOnEveryNode() throws Exception {
+        String name = "handover-lapse";
+        int pid = 91;
+        ClusterLock lock = nodes.ipc(0).lock(name);
+        PID.set(pid);
+        lock.lock();
+        nodes.ipc(0).handOverLocks(pid, Duration.ofMillis(1500));
+        PID.remove();
+        ClusterLock other = nodes.ipc(1).lock(name);
+        long t0 = System.nanoTime();
+        assertFalse(other.tryLock(300, TimeUnit.MILLISECONDS), "reserved for process " + pid);
+        assertTrue(other.tryLock(10, TimeUnit.SECONDS), "the reservation of a process that never came back lapses");
+        long took = System.nanoTime() - t0;
+        other.unlock();
+        assertTrue(took >= 1_400_000_000L, "taken after " + took / 1_000_000 + " ms: the reservation lasts 1.5 s"
+                + " from node 1's first sight of it");
+        assertTrue(lock.tryLock(10, TimeUnit.SECONDS), "free again, the reservation gone");
+        lock.unlock();
+    }
 }

@@ -18,26 +18,28 @@ public sealed interface SyncState {
 
     /**
      * A cluster lock: whether a holder died since it was last marked consistent, its condition queues, and the
-     * process it is reserved for while that process moves between nodes ({@code reservedFor} 0: none; the
-     * reservation lapses at {@code reservedUntil}, wall-clock milliseconds).
+     * process it is reserved for while that process moves between nodes ({@code reservedFor} 0: none). The
+     * reservation, named by a random id, lasts {@code reserveMillis}, each node counting from when it first saw it
+     * on its own clock ({@link ReservationClock}): no wall-clock time is compared across nodes.
      */
-    record Lock(String name, IpcPerm perm, boolean inconsistent,
-                Map<String, List<WaiterRef>> conditions, int reservedFor, long reservedUntil) implements SyncState {
+    record Lock(String name, IpcPerm perm, boolean inconsistent, Map<String, List<WaiterRef>> conditions,
+                int reservedFor, long reservation, long reserveMillis) implements SyncState {
         public Lock withInconsistent(boolean now) {
-            return new Lock(name, perm, now, conditions, reservedFor, reservedUntil);
+            return new Lock(name, perm, now, conditions, reservedFor, reservation, reserveMillis);
         }
 
         public Lock withConditions(Map<String, List<WaiterRef>> c) {
-            return new Lock(name, perm, inconsistent, Map.copyOf(c), reservedFor, reservedUntil);
+            return new Lock(name, perm, inconsistent, Map.copyOf(c), reservedFor, reservation, reserveMillis);
         }
 
-        public Lock reservedFor(int pid, long untilMillis) {
-            return new Lock(name, perm, inconsistent, conditions, pid, untilMillis);
+        /** Reserved for process {@code pid} (0: not reserved) as reservation {@code id}, for {@code millis}. */
+        public Lock reservedFor(int pid, long id, long millis) {
+            return new Lock(name, perm, inconsistent, conditions, pid, id, millis);
         }
 
-        /** True when the lock is reserved for a process other than {@code pid} (and the reservation holds). */
-        public boolean reservedForOther(int pid, long nowMillis) {
-            return reservedFor != 0 && reservedFor != pid && nowMillis < reservedUntil;
+        /** True when the lock is reserved for a process other than {@code pid} (whether it still holds aside). */
+        public boolean reservedForOther(int pid) {
+            return reservedFor != 0 && reservedFor != pid;
         }
     }
 

@@ -1,0 +1,41 @@
+package org.kerrighed.ipc.internal;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * How long this node has seen each lock reservation ({@link SyncState.Lock}): a reservation names a duration, not a
+ * wall-clock deadline, and each node counts it from when it first saw it, on its own monotonic clock. Nodes whose
+ * wall clocks disagree cannot then see a reservation lapse early (a caller taking a lock while the process it is
+ * kept for moves) or hold it for the skew on top. A node that first looks late holds it longer (never shorter)
+ * than the node that made it. Thread-safe.
+ */
+public final class ReservationClock {
+    private static final int PRUNE_ABOVE = 256;
+
+    private final ConcurrentHashMap<Long, Long> lapses = new ConcurrentHashMap<>();   // id -> nanoTime it lapses
+
+    /** A new reservation made here, lasting {@code millis} from now: its id (never 0). */
+    public long start(long millis) {
+        long id;
+        do {
+            id = ThreadLocalRandom.current().nextLong();
+        } while (id == 0);
+        see(id, millis);
+        return id;
+    }
+
+    /** True while reservation {@code id} of {@code millis} holds, as this node counts it (from its first sight). */
+    public boolean holds(long id, long millis) {
+        return System.nanoTime() - see(id, millis) < 0;
+    }
+
+    /** When reservation {@code id} lapses here (nanoTime), counted from the first time this node saw it. */
+    private long see(long id, long millis) {
+        long now = System.nanoTime();
+        if (lapses.size() > PRUNE_ABOVE) {
+            lapses.values().removeIf(at -> now - at > 0);          // lapsed: asked about no more (or it holds no more)
+        }
+        return lapses.computeIfAbsent(id, k -> now + Math.max(0, millis) * 1_000_000);
+    }
+}
