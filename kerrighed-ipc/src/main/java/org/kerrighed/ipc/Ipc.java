@@ -162,10 +162,13 @@ public final class Ipc implements AutoCloseable {
      * @return what the thread held (empty if nothing)
      */
     public java.util.List<HeldLock> handOverLocks(int pid, java.time.Duration reserve) {
-        long id = reservations.start(reserve.toMillis());
+        long id = 0;
         java.util.List<HeldLock> held = new java.util.ArrayList<>();
         for (ClusterLock.Core c : syncSets.cores("lock", ClusterLock.Core.class)) {
             if (c.local.isHeldByCurrentThread()) {
+                if (id == 0) {
+                    id = reservations.start(reserve.toMillis());     // counted from now here, from first sight elsewhere
+                }
                 int holds = c.handOver(pid, id, reserve.toMillis());
                 held.add(new HeldLock(c.name, holds, c.fair, c.mode));
             }

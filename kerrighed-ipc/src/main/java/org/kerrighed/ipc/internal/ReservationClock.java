@@ -8,10 +8,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * wall-clock deadline, and each node counts it from when it first saw it, on its own monotonic clock. Nodes whose
  * wall clocks disagree cannot then see a reservation lapse early (a caller taking a lock while the process it is
  * kept for moves) or hold it for the skew on top. A node that first looks late holds it longer (never shorter)
- * than the node that made it. Thread-safe.
+ * than the node that made it. An id is remembered until an hour after it lapsed (its lock is taken by then, as a
+ * rule); one first asked about after that is counted afresh, once more. Thread-safe.
  */
 public final class ReservationClock {
     private static final int PRUNE_ABOVE = 256;
+    /** How long after it lapsed an id is remembered: asked about after that, it would be counted afresh. */
+    private static final long FORGET_AFTER_NANOS = java.util.concurrent.TimeUnit.HOURS.toNanos(1);
 
     private final ConcurrentHashMap<Long, Long> lapses = new ConcurrentHashMap<>();   // id -> nanoTime it lapses
 
@@ -21,20 +24,22 @@ public final class ReservationClock {
         do {
             id = ThreadLocalRandom.current().nextLong();
         } while (id == 0);
-        see(id, millis);
+        if (millis > 0) {
+            see(id, millis);                               // none: it never holds (a process that ended)
+        }
         return id;
     }
 
     /** True while reservation {@code id} of {@code millis} holds, as this node counts it (from its first sight). */
     public boolean holds(long id, long millis) {
-        return System.nanoTime() - see(id, millis) < 0;
+        return millis > 0 && System.nanoTime() - see(id, millis) < 0;
     }
 
     /** When reservation {@code id} lapses here (nanoTime), counted from the first time this node saw it. */
     private long see(long id, long millis) {
         long now = System.nanoTime();
-        if (lapses.size() > PRUNE_ABOVE) {
-            lapses.values().removeIf(at -> now - at > 0);          // lapsed: asked about no more (or it holds no more)
+        if (lapses.size() > PRUNE_ABOVE) {                // lapsed an hour ago: its lock was taken since, as a rule
+            lapses.values().removeIf(at -> now - at > FORGET_AFTER_NANOS);
         }
         return lapses.computeIfAbsent(id, k -> now + Math.max(0, millis) * 1_000_000);
     }
