@@ -195,8 +195,7 @@ class MigrationCommitTest {
     void aGroupSignalSentWhileAMemberMovesIsTakenOnce() throws Exception {
         ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-once"), SpawnOptions.defaults()
                 .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
-        EpmNodes.await(() -> nodes.epm(2).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
-                "its handlers installed");
+        TestPrograms.awaitHandlers(nodes, "group-once");
         int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
         CountDownLatch installed = new CountDownLatch(1);
         Migration.afterInstallForTests = (pid, move) -> {
@@ -229,8 +228,7 @@ class MigrationCommitTest {
     void aGroupSignalThatReachesTheOldNodeAfterTheMemberLeftFollowsIt() throws Exception {
         ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-follows"), SpawnOptions.defaults()
                 .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
-        EpmNodes.await(() -> nodes.epm(2).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
-                "its handlers installed");
+        TestPrograms.awaitHandlers(nodes, "group-follows");
         int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
         assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
         EpmNodes.await(() -> !nodes.epm(0).isLocal(p.pid()), "gone from node 0");
@@ -276,8 +274,7 @@ class MigrationCommitTest {
     void aGroupSignalTakenBeforeAMoveIsNotTakenAgainAfterIt() throws Exception {
         ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-before"), SpawnOptions.defaults()
                 .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
-        EpmNodes.await(() -> nodes.epm(2).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
-                "its handlers installed");
+        TestPrograms.awaitHandlers(nodes, "group-before");
         int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
         var root = new org.kerrighed.epm.internal.EpmWire.Requester(0, 2, org.kerrighed.kddm.access.Credentials.ROOT,
                 Capabilities.FULL);

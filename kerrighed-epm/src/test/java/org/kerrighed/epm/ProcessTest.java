@@ -117,22 +117,16 @@ class ProcessTest {
         assertEquals(ExitStatus.killed(Signal.TERM, ""), p.waitFor());
 
         ClusterProcess h = nodes.epm(0).spawn(new Handlers("h-kill"), on(1));
-        awaitHandlersInstalled(h);
+        TestPrograms.awaitHandlers(nodes, "h-kill");
         nodes.epm(2).kill(h.pid(), Signal.KILL);
         assertEquals(Signal.KILL, h.waitFor().signal());
         assertThrows(NoSuchProcessException.class, () -> nodes.epm(2).kill(h.pid(), Signal.TERM));
     }
 
-    /** Waits until the Handlers program has installed its handlers (it then sleeps in the runtime). */
-    private static void awaitHandlersInstalled(ClusterProcess p) throws InterruptedException {
-        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
-                "process " + p.pid() + " sleeping");
-    }
-
     @Test
     void handlersRunInTheProcessAndIgnoredSignalsDoNothing() throws Exception {
         ClusterProcess p = nodes.epm(0).spawn(new Handlers("h-count"), on(2));
-        awaitHandlersInstalled(p);
+        TestPrograms.awaitHandlers(nodes, "h-count");
         var count = nodes.ipc(0).atomicLong("h-count");
         for (int i = 1; i <= 3; i++) {
             nodes.epm(1).kill(p.pid(), Signal.USR1);

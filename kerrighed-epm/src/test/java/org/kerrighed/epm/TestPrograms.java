@@ -129,7 +129,8 @@ final class TestPrograms {
     }
 
     /**
-     * Counts USR1 in cluster atomic {@code name}, ignores HUP, and exits with 100 + the count on TERM.
+     * Counts USR1 in cluster atomic {@code name}, ignores HUP, and exits with 100 + the count on TERM. Once its
+     * handlers are installed, it counts that in cluster atomic {@code name + ".ready"} ({@link #awaitHandlers}).
      */
     record Handlers(String name) implements Program {
         @Override
@@ -138,10 +139,21 @@ final class TestPrograms {
             ctx.ignore(Signal.HUP);
             ctx.handle(Signal.USR1, s -> n.incrementAndGet());
             ctx.handle(Signal.TERM, s -> ctx.exit(100 + (int) n.get()));
+            ctx.ipc().atomicLong(name + ".ready").incrementAndGet();
             while (true) {
                 ctx.sleep(Duration.ofSeconds(1));
             }
         }
+    }
+
+    /**
+     * Waits until the {@link Handlers} program {@code name} has installed its handlers. Not its state: a process
+     * waiting for anything (the look-up of its cluster atomic, say) shows as sleeping, handlers installed or not,
+     * and a USR1 sent then would end it (its default action).
+     */
+    static void awaitHandlers(EpmNodes nodes, String name) throws InterruptedException {
+        var ready = nodes.ipc(0).atomicLong(name + ".ready");
+        EpmNodes.await(() -> ready.get() >= 1, "the handlers of " + name + " installed");
     }
 
     /** Spins for {@code millis} without any safe point, ignoring interrupts; then returns 0. */
