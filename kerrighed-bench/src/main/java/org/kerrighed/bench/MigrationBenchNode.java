@@ -60,10 +60,10 @@ public final class MigrationBenchNode {
      * The moved process: its state is {@code state} (random bytes, so that no layer could shrink them), and each of
      * its steps sleeps {@link #STEP} through the runtime, so it reaches a safe point within about that long.
      */
-    static final class Idle implements StepProgram {
+    static class Idle implements StepProgram {
         byte[] state;
 
-        private Idle() {
+        Idle() {
         }
 
         Idle(int bytes) {
@@ -78,16 +78,13 @@ public final class MigrationBenchNode {
         }
     }
 
-    /** A process whose steps are empty: it computes without ever blocking, and moves between two steps. */
-    static final class Busy implements StepProgram {
-        byte[] state;
-
+    /** An {@link Idle} process whose steps are empty: it computes without ever blocking, moving between two steps. */
+    static final class Busy extends Idle {
         private Busy() {
         }
 
         Busy(int bytes) {
-            state = new byte[bytes];
-            new SplittableRandom(bytes).nextBytes(state);
+            super(bytes);
         }
 
         @Override

@@ -355,9 +355,9 @@ final class LocalProcess implements ProcessContext {
     /**
      * At a safe point of a process that has run for {@link #GIVE_WAY_NANOS} since it last waited in the runtime or
      * gave way: yields the CPU for a moment, before taking what is pending (the thread that ran meanwhile may have
-     * asked for a move or sent a signal). A thread the kernel wakes on the CPU a computing process holds (the node's I/O
-     * threads, the thread a move or a call waits on) could otherwise wait for the process's whole time slice, a few
-     * milliseconds: on a node whose processes compute, each hand-off of a message or a move paid that. Moving a
+     * asked for a move or sent a signal). A thread the kernel wakes on the CPU a computing process holds (the node's
+     * I/O threads, the thread a move or a call waits on) could otherwise wait for the process's whole time slice, a
+     * few milliseconds: on a node whose processes compute, each hand-off of a message or a move paid that. Moving a
      * process whose steps never block took 1.2 to 4 ms for 1 KiB of state without this, 0.6 to 1.4 ms with it (two
      * nodes on a 2-core machine).
      */

@@ -167,7 +167,7 @@ public final class Ipc implements AutoCloseable {
         for (ClusterLock.Core c : syncSets.cores("lock", ClusterLock.Core.class)) {
             if (c.local.isHeldByCurrentThread()) {
                 if (id == 0) {
-                    id = reservations.start(reserve.toMillis());     // counted from now here, from first sight elsewhere
+                    id = reservations.start(reserve.toMillis());   // counted from now here, first sight elsewhere
                 }
                 int holds = c.handOver(pid, id, reserve.toMillis());
                 held.add(new HeldLock(c.name, holds, c.fair, c.mode));

@@ -453,9 +453,10 @@ public final class Kddm implements AutoCloseable {
      * that node had installed then, as {@link #epoch()} gave it there): it is a member now, and no view this node
      * installed since declared it failed or left it out (a node comes back only as a new incarnation). For this node
      * itself: {@code epoch} is not before the first view it installed (an earlier incarnation of it named it). A
-     * failure declared in a view this node never installed is not seen. For state that names threads or resources
-     * by node and outlives them, such as waiter lists: what an earlier incarnation left must not be taken for the
-     * current one's.
+     * departure in views this node missed counts from the next view it installs (the node gone from it, or back as
+     * another incarnation); in the second case, what the old incarnation made during the views missed is not told
+     * apart. For state that names threads or resources by node and outlives them, such as waiter lists: what an
+     * earlier incarnation left must not be taken for the current one's.
      */
     public boolean sameIncarnation(int node, long epoch) {
         if (node == nodeId()) {

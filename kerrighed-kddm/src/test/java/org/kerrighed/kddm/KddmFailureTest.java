@@ -83,13 +83,7 @@ class KddmFailureTest {
     void aNodeThatMissedTheViewOfAFailureStillTakesItAsFailed() {
         try (KddmNodes nodes = new KddmNodes(3)) {
             long e = 1000;
-            for (int n = 0; n < 3; n++) {
-                nodes.kddm(n).hook().viewInstalled(view(e, List.of(0, 1, 2), List.of()));
-            }
-            var s = counters(nodes, 2);
-            for (int i = 0; i < OBJECTS; i++) {
-                write(s.get(i % 3), i, 3000 + i);        // node 2 owns a third of them
-            }
+            writtenUnderMembershipViews(nodes, e, 3000);
             java.util.Set<Integer> heard = java.util.concurrent.ConcurrentHashMap.newKeySet();
             nodes.kddm(0).addViewListener((epoch, members, failed) -> heard.addAll(failed));
             nodes.faults().partition(2, 0).partition(2, 1);
@@ -115,13 +109,7 @@ class KddmFailureTest {
     void aNodeThatMissedAFailureAndARejoinTakesTheOldIncarnationAsFailed() {
         try (KddmNodes nodes = new KddmNodes(3)) {
             long e = 1000;
-            for (int n = 0; n < 3; n++) {
-                nodes.kddm(n).hook().viewInstalled(view(e, List.of(0, 1, 2), List.of()));
-            }
-            var s = counters(nodes, 2);
-            for (int i = 0; i < OBJECTS; i++) {
-                write(s.get(i % 3), i, 4000 + i);
-            }
+            writtenUnderMembershipViews(nodes, e, 4000);
             java.util.Map<Long, java.util.Set<Integer>> heard = new java.util.concurrent.ConcurrentHashMap<>();
             nodes.kddm(0).addViewListener((epoch, members, failed) -> heard.put(epoch, failed));
             for (int n = 0; n < 3; n++) {                // node 2's incarnation changed in the views between
@@ -135,6 +123,20 @@ class KddmFailureTest {
             for (int i = 0; i < OBJECTS; i++) {
                 assertEquals(4000 + i, read(a, i), "object " + i);
             }
+        }
+    }
+
+    /**
+     * Installs view {@code epoch} of nodes 0-2 through the membership's hook on each, then writes the replicated
+     * counters, {@code base + i} into counter i (its owner: node i % 3).
+     */
+    private static void writtenUnderMembershipViews(KddmNodes nodes, long epoch, long base) {
+        for (int n = 0; n < 3; n++) {
+            nodes.kddm(n).hook().viewInstalled(view(epoch, List.of(0, 1, 2), List.of()));
+        }
+        var s = counters(nodes, 2);
+        for (int i = 0; i < OBJECTS; i++) {
+            write(s.get(i % 3), i, base + i);
         }
     }
 
