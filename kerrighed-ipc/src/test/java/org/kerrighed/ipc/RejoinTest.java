@@ -8,13 +8,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A node dies while one of its threads waits, and comes back (a new incarnation, same node id) before anyone met
  * the waiter it left in the object's state: that waiter is not taken for one of the new incarnation's. Given a
- * permit or a signal, it would lose it (nobody sleeps there any more). In-process crashes; node 2 dies and comes
- * back in each test.
+ * permit or a signal, it would lose it (nobody sleeps there any more); a SysV semaphore would count it as waiting.
+ * In-process crashes; node 2 dies and comes back in each test.
  */
 class RejoinTest {
     static IpcNodes nodes;
@@ -52,6 +53,23 @@ class RejoinTest {
         nodes.ipc(1).semaphore("rejoin-sem", 0).release();
         assertTrue(nodes.ipc(0).semaphore("rejoin-sem", 0).tryAcquire(5, TimeUnit.SECONDS),
                 "the permit went to the waiter the dead node left, and was lost");
+    }
+
+    @Test
+    void aSysvWaiterTheDeadNodeLeftIsNotCountedOnceTheNodeIsBack() throws Exception {
+        var s2 = nodes.ipc(2).semaphores();
+        int id = s2.get(4242, 1, org.kerrighed.ipc.sysv.Sysv.IPC_CREAT, 0666);
+        sleeping(() -> {
+            try {
+                s2.semop(id, org.kerrighed.ipc.sysv.SemOp.of(0, -1));
+            } catch (Exception | Error ignored) {
+                // its node dies under it
+            }
+        });
+        assertEquals(1, nodes.ipc(0).semaphores().getNcnt(id, 0), "node 2's thread waits");
+        nodes.crash(2);
+        nodes.join(2);
+        assertEquals(0, nodes.ipc(0).semaphores().getNcnt(id, 0), "the waiter the dead node left is not counted");
     }
 
     @Test
