@@ -86,6 +86,7 @@ public final class SysvService implements AutoCloseable {
     private final SysvMessageTable messages;
     private final Map<Long, WeakReference<Thread>> undoThreads = new ConcurrentHashMap<>();
     private final ScheduledExecutorService reaper;
+    private volatile boolean closed;
 
     public SysvService(Ipc ipc) {
         this.ipc = ipc;
@@ -289,18 +290,58 @@ public final class SysvService implements AutoCloseable {
         // since KDDM operations wait until the view is reconciled.
         Thread.ofVirtual().name("ipc-sysv-undo-failed-" + failed).start(() -> {
             for (int node : failed) {
-                try {
-                    semaphores.nodeFailed(node);
-                } catch (RuntimeException e) {
-                    log.warn("node {}: applying the undo adjustments of failed node {} failed: {}",
-                            kddm.nodeId(), node, e.toString());
-                }
+                undoFailed(node);
             }
         });
     }
 
+    /** Tests only: how many of the next attempts at a failed node's undo adjustments fail (as a timeout would). */
+    public static final java.util.concurrent.atomic.AtomicInteger FAIL_UNDO_FOR_TESTS =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Applies the undo adjustments of the threads of failed node {@code node}, retried (100 ms, doubling up to 5 s)
+     * until done: a semaphore a dead thread held with SEM_UNDO would otherwise stay held for good (the first try
+     * often meets KDDM still recovering from the failure). Gives up, logged, when this node closes, or when the node
+     * is back before they were applied: its new incarnation's threads are named as the old ones were, and their
+     * adjustments can no longer be told apart.
+     */
+    private void undoFailed(int node) {
+        long pause = 100;
+        while (true) {
+            try {
+                if (FAIL_UNDO_FOR_TESTS.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    throw new org.kerrighed.kddm.KddmException("an attempt made to fail (tests)");
+                }
+                semaphores.nodeFailed(node);
+                return;
+            } catch (RuntimeException e) {
+                if (closed || kddm.isMember(node)) {
+                    log.error("node {}: the undo adjustments of failed node {} were not applied ({}), and no longer"
+                            + " will be: {}", kddm.nodeId(), node, e.toString(), closed ? "this node is closing"
+                            : "the node is back");
+                    return;
+                }
+                if (pause < 5000) {                         // then quiet: every 5 s until it is done
+                    log.warn("node {}: applying the undo adjustments of failed node {} failed (retried in {} ms):"
+                            + " {}", kddm.nodeId(), node, pause, e.toString());
+                } else {
+                    log.debug("node {}: applying the undo adjustments of failed node {} failed again: {}",
+                            kddm.nodeId(), node, e.toString());
+                }
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                return;                                     // the node is closing
+            }
+            pause = Math.min(pause * 2, 5000);
+        }
+    }
+
     @Override
     public void close() {
+        closed = true;
         reaper.shutdownNow();
     }
 }

@@ -76,6 +76,39 @@ class SysvCrashTest {
         assertEquals(0, c.msg(0).stat(q).qnum(), "nothing sent twice");
     }
 
+    /**
+     * The first attempts at a dead node's undo adjustments fail (as a timeout while KDDM recovers would): they are
+     * retried until applied, so the semaphore its thread held with SEM_UNDO does not stay held for good.
+     */
+    @Test
+    void theUndoOfADeadNodesThreadIsRetriedUntilApplied() throws Exception {
+        int held = c.sem(2).get(3010, 1, IPC_CREAT, 0600);
+        c.sem(2).setVal(held, 0, 1);
+        CountDownLatch release = new CountDownLatch(1);
+        var holder = SysvCluster.start("holder-on-2", () -> {
+            c.sem(2).semop(held, SemOp.undo(0, -1));
+            release.await(30, TimeUnit.SECONDS);          // alive until the end: only the crash undoes it
+            return null;
+        });
+        while (c.sem(0).getVal(held, 0) != 0) {
+            Thread.sleep(5);
+        }
+        org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(2);
+        try {
+            c.crash(2);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (c.sem(0).getVal(held, 0) != 1 && System.nanoTime() < end) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, c.sem(1).getVal(held, 0), "the dead thread's hold undone, after two failed attempts");
+            assertEquals(0, org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.get());
+        } finally {
+            org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(0);
+            release.countDown();
+            holder.get();
+        }
+    }
+
     @Test
     void stateAndUndoSurviveTheCrashOfTheNodeHoldingThem() throws Exception {
         // a semaphore set last changed on node 2 (so owned there), and one a node-2 thread holds with SEM_UNDO
