@@ -41,6 +41,7 @@ public final class ReservationClock {
         if (lapses.size() > PRUNE_ABOVE) {                // lapsed an hour ago: its lock was taken since, as a rule
             lapses.values().removeIf(at -> now - at > FORGET_AFTER_NANOS);
         }
-        return lapses.computeIfAbsent(id, k -> now + Math.max(0, millis) * 1_000_000);
+        long nanos = Math.clamp(millis, 0, Long.MAX_VALUE / 4_000_000) * 1_000_000;   // 70 years at most
+        return lapses.computeIfAbsent(id, k -> now + nanos);
     }
 }
