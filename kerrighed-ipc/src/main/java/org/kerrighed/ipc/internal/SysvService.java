@@ -87,6 +87,8 @@ public final class SysvService implements AutoCloseable {
     private final Map<Long, WeakReference<Thread>> undoThreads = new ConcurrentHashMap<>();
     private final ScheduledExecutorService reaper;
     private volatile boolean closed;
+    private final Set<Integer> undoPending = ConcurrentHashMap.newKeySet();   // failed nodes, their undo maybe not done
+    private final Set<Integer> undoing = ConcurrentHashMap.newKeySet();       // those a loop of this node applies now
 
     public SysvService(Ipc ipc) {
         this.ipc = ipc;
@@ -280,19 +282,31 @@ public final class SysvService implements AutoCloseable {
         }
     }
 
-    /** A view was installed ({@code failed}: nodes declared failed since the previous one). */
+    /**
+     * A view was installed ({@code failed}: nodes declared failed since the previous one). Every node keeps the
+     * failed nodes whose threads' undo adjustments may not be applied yet; the lowest live member applies them, one
+     * retried loop per node ({@link #undoFailed}). A member that becomes the lowest because the last one died takes
+     * over what that one had not finished (applying twice is harmless: what is applied is removed in the same
+     * write).
+     */
     public void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
-        if (failed.isEmpty() || members.isEmpty()
-                || Arrays.stream(kddm.members()).min().orElse(-1) != kddm.nodeId()) {
+        undoPending.addAll(failed);
+        undoPending.removeAll(members);                    // back: its new threads cannot be told from the old ones
+        if (members.isEmpty() || Arrays.stream(kddm.members()).min().orElse(-1) != kddm.nodeId()) {
             return;
         }
-        // The lowest live member applies the undo adjustments of the dead nodes' threads; off the listener thread,
-        // since KDDM operations wait until the view is reconciled.
-        Thread.ofVirtual().name("ipc-sysv-undo-failed-" + failed).start(() -> {
-            for (int node : failed) {
-                undoFailed(node);
+        // off the listener thread: KDDM operations wait until the view is reconciled
+        for (int node : undoPending) {
+            if (undoing.add(node)) {
+                Thread.ofVirtual().name("ipc-sysv-undo-failed-" + node).start(() -> {
+                    try {
+                        undoFailed(node);
+                    } finally {
+                        undoing.remove(node);
+                    }
+                });
             }
-        });
+        }
     }
 
     /** Tests only: how many of the next attempts at a failed node's undo adjustments fail (as a timeout would). */
@@ -302,38 +316,40 @@ public final class SysvService implements AutoCloseable {
     /**
      * Applies the undo adjustments of the threads of failed node {@code node}, retried (100 ms, doubling up to 5 s)
      * until done: a semaphore a dead thread held with SEM_UNDO would otherwise stay held for good (the first try
-     * often meets KDDM still recovering from the failure). Gives up, logged, when this node closes, or when the node
-     * is back before they were applied: its new incarnation's threads are named as the old ones were, and their
-     * adjustments can no longer be told apart.
+     * often meets KDDM still recovering from the failure). Each try first checks that the node is still gone: once
+     * it is back, its new incarnation's threads are named as the old ones were, and undoing them would release what
+     * they hold; then it gives up (logged as an error). Also when this node closes.
      */
     private void undoFailed(int node) {
         long pause = 100;
+        int tries = 0;
+        RuntimeException last = null;
         while (true) {
+            if (closed || kddm.isMember(node) || !undoPending.contains(node)) {
+                if (last != null && !closed && kddm.isMember(node)) {
+                    log.error("node {}: the undo adjustments of failed node {} were not applied ({}), and no longer"
+                            + " will be: the node is back", kddm.nodeId(), node, last.toString());
+                }
+                return;
+            }
             try {
                 if (FAIL_UNDO_FOR_TESTS.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     throw new org.kerrighed.kddm.KddmException("an attempt made to fail (tests)");
                 }
                 semaphores.nodeFailed(node);
+                undoPending.remove(node);
                 return;
             } catch (RuntimeException e) {
-                if (closed || kddm.isMember(node)) {
-                    log.error("node {}: the undo adjustments of failed node {} were not applied ({}), and no longer"
-                            + " will be: {}", kddm.nodeId(), node, e.toString(), closed ? "this node is closing"
-                            : "the node is back");
-                    return;
-                }
-                if (pause < 5000) {                         // then quiet: every 5 s until it is done
-                    log.warn("node {}: applying the undo adjustments of failed node {} failed (retried in {} ms):"
-                            + " {}", kddm.nodeId(), node, pause, e.toString());
-                } else {
-                    log.debug("node {}: applying the undo adjustments of failed node {} failed again: {}",
-                            kddm.nodeId(), node, e.toString());
+                last = e;
+                if (tries++ < 6 || tries % 12 == 0) {       // then once a minute
+                    log.warn("node {}: applying the undo adjustments of failed node {} failed (try {}, the next in"
+                            + " {} ms): {}", kddm.nodeId(), node, tries, pause, e.toString());
                 }
             }
             try {
                 Thread.sleep(pause);
             } catch (InterruptedException e) {
-                return;                                     // the node is closing
+                return;
             }
             pause = Math.min(pause * 2, 5000);
         }
