@@ -193,9 +193,7 @@ class MigrationCommitTest {
      */
     @Test
     void aGroupSignalSentWhileAMemberMovesIsTakenOnce() throws Exception {
-        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-once"), SpawnOptions.defaults()
-                .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
-        TestPrograms.awaitHandlers(nodes, "group-once");
+        ClusterProcess p = movableHandlers("group-once");
         int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
         CountDownLatch installed = new CountDownLatch(1);
         Migration.afterInstallForTests = (pid, move) -> {
@@ -226,9 +224,7 @@ class MigrationCommitTest {
      */
     @Test
     void aGroupSignalThatReachesTheOldNodeAfterTheMemberLeftFollowsIt() throws Exception {
-        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-follows"), SpawnOptions.defaults()
-                .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
-        TestPrograms.awaitHandlers(nodes, "group-follows");
+        ClusterProcess p = movableHandlers("group-follows");
         int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
         assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
         EpmNodes.await(() -> !nodes.epm(0).isLocal(p.pid()), "gone from node 0");
@@ -272,9 +268,7 @@ class MigrationCommitTest {
      */
     @Test
     void aGroupSignalTakenBeforeAMoveIsNotTakenAgainAfterIt() throws Exception {
-        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers("group-before"), SpawnOptions.defaults()
-                .onNode(0).capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
-        TestPrograms.awaitHandlers(nodes, "group-before");
+        ClusterProcess p = movableHandlers("group-before");
         int pgid = nodes.epm(2).status(p.pid()).orElseThrow().pgid();
         var root = new org.kerrighed.epm.internal.EpmWire.Requester(0, 2, org.kerrighed.kddm.access.Credentials.ROOT,
                 Capabilities.FULL);
@@ -330,6 +324,17 @@ class MigrationCommitTest {
         Thread.sleep(1000);
         long handled = noticesHandled() - before;
         assertTrue(handled <= 10, handled + " notices handled in 1 s: they go round the nodes");
+    }
+
+    /**
+     * A {@link TestPrograms.Handlers} program {@code name}, started from node 2 on node 0, allowed to migrate, once it
+     * has installed its handlers.
+     */
+    private ClusterProcess movableHandlers(String name) throws InterruptedException {
+        ClusterProcess p = nodes.epm(2).spawn(new TestPrograms.Handlers(name), SpawnOptions.defaults().onNode(0)
+                .capabilities(Capabilities.DEFAULT.plus(Capability.CAN_MIGRATE)));
+        TestPrograms.awaitHandlers(nodes, name);
+        return p;
     }
 
     /**

@@ -182,15 +182,23 @@ class LockHandOverTest {
         target.unlock();
     }
 
+    /** Process {@code pid} takes lock {@code name} on node 0 and hands it over, reserved for {@code reserve}. */
+    private static List<Ipc.HeldLock> handedOver(String name, int pid, Duration reserve) {
+        PID.set(pid);
+        try {
+            nodes.ipc(0).lock(name).lock();
+            return nodes.ipc(0).handOverLocks(pid, reserve);
+        } finally {
+            PID.remove();
+        }
+    }
+
     @Test
     void timedWaiterGivesUpWhileTheLockIsReserved() throws Exception {
         String name = "handover-timed";
         int pid = 90;
         ClusterLock lock = nodes.ipc(0).lock(name);
-        PID.set(pid);
-        lock.lock();
-        List<Ipc.HeldLock> held = nodes.ipc(0).handOverLocks(pid, Duration.ofSeconds(20));
-        PID.remove();
+        List<Ipc.HeldLock> held = handedOver(name, pid, Duration.ofSeconds(20));
         try {
             ClusterLock other = nodes.ipc(1).lock(name);
             long t0 = System.nanoTime();
@@ -232,10 +240,7 @@ class LockHandOverTest {
         String name = "handover-lapse";
         int pid = 91;
         ClusterLock lock = nodes.ipc(0).lock(name);
-        PID.set(pid);
-        lock.lock();
-        nodes.ipc(0).handOverLocks(pid, Duration.ofMillis(1500));
-        PID.remove();
+        handedOver(name, pid, Duration.ofMillis(1500));
         ClusterLock other = nodes.ipc(1).lock(name);
         long t0 = System.nanoTime();
         assertFalse(other.tryLock(300, TimeUnit.MILLISECONDS), "reserved for process " + pid);

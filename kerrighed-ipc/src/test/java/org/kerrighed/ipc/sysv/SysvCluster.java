@@ -38,6 +38,32 @@ final class SysvCluster implements AutoCloseable {
         return cluster.kddm(node);
     }
 
+    /**
+     * Starts a thread on node {@code node} that takes {@code n} from semaphore 0 of set {@code id} with SEM_UNDO and
+     * holds it until {@code release} (only a crash of its node undoes it first); returns once node {@code readOn}
+     * reads the semaphore at 0.
+     */
+    Started<Void> holdWithUndo(int node, int id, int n, java.util.concurrent.CountDownLatch release, int readOn)
+            throws Exception {
+        Started<Void> holder = start("holder-on-" + node, () -> {
+            sem(node).semop(id, SemOp.undo(0, -n));
+            release.await(30, TimeUnit.SECONDS);
+            return null;
+        });
+        while (sem(readOn).getVal(id, 0) != 0) {
+            Thread.sleep(5);
+        }
+        return holder;
+    }
+
+    /** Waits until node {@code readOn} reads semaphore 0 of set {@code id} at {@code want}, {@code seconds} at most. */
+    void awaitVal(int readOn, int id, int want, int seconds) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (sem(readOn).getVal(id, 0) != want && System.nanoTime() < end) {
+            Thread.sleep(20);
+        }
+    }
+
     /** Runs {@code body} with the callers of {@code node} being {@code creds}, then back to root. */
     void as(int node, Credentials creds, ThrowingRunnable body) throws Exception {
         kddm(node).setCallers(CallerContext.ofNode(node, creds));

@@ -85,21 +85,11 @@ class SysvCrashTest {
         int held = c.sem(2).get(3010, 1, IPC_CREAT, 0600);
         c.sem(2).setVal(held, 0, 1);
         CountDownLatch release = new CountDownLatch(1);
-        var holder = SysvCluster.start("holder-on-2", () -> {
-            c.sem(2).semop(held, SemOp.undo(0, -1));
-            release.await(30, TimeUnit.SECONDS);          // alive until the end: only the crash undoes it
-            return null;
-        });
-        while (c.sem(0).getVal(held, 0) != 0) {
-            Thread.sleep(5);
-        }
+        var holder = c.holdWithUndo(2, held, 1, release, 0);
         org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(2);
         try {
             c.crash(2);
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (c.sem(0).getVal(held, 0) != 1 && System.nanoTime() < end) {
-                Thread.sleep(20);
-            }
+            c.awaitVal(0, held, 1, 10);
             assertEquals(1, c.sem(1).getVal(held, 0), "the dead thread's hold undone, after two failed attempts");
             assertEquals(0, org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.get());
         } finally {
@@ -117,14 +107,7 @@ class SysvCrashTest {
         int held = c.sem(2).get(3002, 1, IPC_CREAT, 0600);
         c.sem(2).setVal(held, 0, 2);
         CountDownLatch release = new CountDownLatch(1);
-        var holder = SysvCluster.start("holder-on-2", () -> {
-            c.sem(2).semop(held, SemOp.undo(0, -2));
-            release.await(30, TimeUnit.SECONDS);          // alive until the end: only the crash undoes it
-            return null;
-        });
-        while (c.sem(0).getVal(held, 0) != 0) {
-            Thread.sleep(5);
-        }
+        var holder = c.holdWithUndo(2, held, 2, release, 0);      // alive until the end: only the crash undoes it
         var semWaiter = SysvCluster.start("sem-waiter-on-0", () -> {
             c.sem(0).semop(held, SemOp.of(0, -1));
             return null;

@@ -21,14 +21,7 @@ class SysvUndoTakeOverTest {
             int held = c.sem(1).get(3020, 1, IPC_CREAT, 0600);
             c.sem(1).setVal(held, 0, 1);
             CountDownLatch release = new CountDownLatch(1);
-            var holder = SysvCluster.start("holder-on-3", () -> {
-                c.sem(3).semop(held, SemOp.undo(0, -1));
-                release.await(30, TimeUnit.SECONDS);          // alive until the end: only the crash undoes it
-                return null;
-            });
-            while (c.sem(1).getVal(held, 0) != 0) {
-                Thread.sleep(5);
-            }
+            var holder = c.holdWithUndo(3, held, 1, release, 1);
             SysvService.FAIL_UNDO_FOR_TESTS.set(Integer.MAX_VALUE);
             try {
                 c.crash(3);
@@ -38,10 +31,7 @@ class SysvUndoTakeOverTest {
                 }
                 c.crash(0);
                 SysvService.FAIL_UNDO_FOR_TESTS.set(0);
-                end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-                while (c.sem(1).getVal(held, 0) != 1 && System.nanoTime() < end) {
-                    Thread.sleep(20);
-                }
+                c.awaitVal(1, held, 1, 15);
                 assertEquals(1, c.sem(2).getVal(held, 0), "node 3's hold undone by node 1, after node 0 died");
             } finally {
                 SysvService.FAIL_UNDO_FOR_TESTS.set(0);
