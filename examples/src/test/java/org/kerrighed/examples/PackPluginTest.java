@@ -114,6 +114,8 @@ class PackPluginTest {
         ClusterProcess moves = nodes.get(2).epm().spawn(new Work(100_000, 5), SpawnOptions.defaults().onNode(2)
                 .capabilities(MIGRATABLE));
         await(() -> nodeOf(moves.pid()) == 1, "node 2's process moved onto node 1, which runs as many and has room");
+        // the new node rewrites the process's row before the old node's migrate() returns to the scheduler
+        await(() -> pack(nodes.get(2)).migrations() >= 1, "node 2's scheduler counts the move");
         SchedulerStats s = pack(nodes.get(2));
         assertTrue(s.migrations() >= 1, "node 2's scheduler counts the move: " + s);
         assertEquals(1, nodeOf(stays.pid()), "node 1 kept its process");
