@@ -443,6 +443,25 @@ public final class Kddm implements AutoCloseable {
         }
     }
 
+    /**
+     * This node's incarnation: the epoch of the first view it installed (0 before it). It does not change while this
+     * node runs, and {@link #sameIncarnation} holds for it here; on another node it holds as long as this node is the
+     * same incarnation there.
+     */
+    public long incarnation() {
+        return Math.max(0, firstEpoch);
+    }
+
+    /**
+     * Whether a view this node installed after view {@code epoch} left node {@code node} out (it failed or left):
+     * what that node's incarnation of view {@code epoch} made is gone with it (one that came back is a new
+     * incarnation). False for this node itself, and for a node not seen leaving since (a member, or one whose later
+     * incarnation this node has not seen join yet).
+     */
+    public boolean leftSince(int node, long epoch) {
+        return node != nodeId() && lastDeparture.getOrDefault(node, -1L) > epoch;
+    }
+
     /** The epoch of the last view this node installed (0 before the first). */
     public long epoch() {
         return engine.epoch();

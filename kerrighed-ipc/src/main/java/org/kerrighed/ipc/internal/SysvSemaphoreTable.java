@@ -136,6 +136,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
         }
         Credentials c = creds();
         Caller caller = svc.ipc().callers().caller();
+        Caller holder = svc.undoHolder(caller);
         boolean undo = false;
         boolean alter = false;
         for (SemOp op : ops) {
@@ -143,7 +144,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
             alter |= op.delta() != 0;
         }
         if (undo) {
-            noteUndo(caller, id);
+            noteUndo(holder, id);
         }
         Sleepers.Sleeper sleeper = null;
         boolean waited = false;
@@ -160,7 +161,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
                         }
                     }
                     s.perm.check(c, alter ? Access.WRITE : Access.READ, name(id));
-                    int blocked = tryApply(s, ops, caller, id);
+                    int blocked = tryApply(s, ops, caller, holder, id);
                     if (blocked < 0) {
                         if (sleeper != null) {
                             removeWaiter(s, sleeper.ref());
@@ -215,10 +216,11 @@ final class SysvSemaphoreTable implements SysvSemaphores {
     }
 
     /**
-     * Applies {@code ops} to {@code s} if all can be applied at once (values, undo adjustments, last operator,
-     * time) and returns -1; else changes nothing and returns the index of the first operation that must wait.
+     * Applies {@code ops} to {@code s} if all can be applied at once (values, undo adjustments of {@code holder},
+     * last operator {@code caller}, time) and returns -1; else changes nothing and returns the index of the first
+     * operation that must wait.
      */
-    private static int tryApply(SemSet s, SemOp[] ops, Caller caller, int id) {
+    private static int tryApply(SemSet s, SemOp[] ops, Caller caller, Caller holder, int id) {
         int[] v = s.values.clone();
         for (int i = 0; i < ops.length; i++) {
             SemOp op = ops[i];
@@ -241,7 +243,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
         for (SemOp op : ops) {
             if (op.undoable() && op.delta() != 0) {
                 if (adj == null) {
-                    u = findUndo(s, caller);
+                    u = findUndo(s, holder);
                     adj = u == null ? new int[s.values.length] : u.adj().clone();
                 }
                 int a = adj[op.num()] - op.delta();
@@ -254,7 +256,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
         }
         if (adj != null) {
             s.undos.remove(u);
-            s.undos.add(new Undo(caller, adj));
+            s.undos.add(new Undo(holder, adj));
         }
         s.values = v;
         for (SemOp op : ops) {
@@ -514,12 +516,15 @@ final class SysvSemaphoreTable implements SysvSemaphores {
 
     @Override
     public void holderExited(Caller holder) {
-        exited(indexId(holder), holder::sameHolder);
+        exited(indexId(holder), svc.sameUndoHolder(holder));
     }
 
-    /** Applies the undo adjustments of the threads of failed node {@code node} (run by one surviving node). */
+    /**
+     * Applies the undo adjustments of the threads of node {@code node}'s incarnations that are gone (run by one
+     * member): all its threads' if it is not a member, those of its earlier incarnations if it came back.
+     */
     void nodeFailed(int node) {
-        exited(node, c -> !c.isProcess() && c.node() == node);
+        exited(node, c -> !c.isProcess() && c.node() == node && svc.incarnationGone(c));
     }
 
     private void exited(long indexId, java.util.function.Predicate<Caller> holders) {

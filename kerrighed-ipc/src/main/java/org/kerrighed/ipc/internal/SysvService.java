@@ -257,10 +257,48 @@ public final class SysvService implements AutoCloseable {
 
     // ------------------------------------------------------------------ undo holders
 
+    // A thread as a holder of undo adjustments ({@link #undoHolder}): its id (bits 0-39) and its node's incarnation
+    // (bits 40-62, Kddm.incarnation(); 0 when unknown: judged by membership alone). A node that died and came back
+    // names its new threads as the old ones were named (a JVM counts thread ids from 1 again); the incarnation tells
+    // the adjustments its dead threads left, which are to be applied, from those of its live ones.
+    private static final int THREAD_BITS = 40;
+    private static final long THREAD_MASK = (1L << THREAD_BITS) - 1;
+    private static final long MAX_INCARNATION = (1L << (63 - THREAD_BITS)) - 1;
+
+    /** {@code c} as a holder of undo adjustments: a thread of this node carries this node's incarnation. */
+    Caller undoHolder(Caller c) {
+        if (c.isProcess() || c.node() != kddm.nodeId()) {
+            return c;
+        }
+        long incarnation = kddm.incarnation() <= MAX_INCARNATION ? kddm.incarnation() : 0;
+        return new Caller(c.node(), 0, incarnation << THREAD_BITS | c.thread() & THREAD_MASK);
+    }
+
+    /** Whether {@code holder}, a thread holder of {@link #undoHolder}, ran on an incarnation of its node that is gone. */
+    boolean incarnationGone(Caller holder) {
+        long incarnation = holder.thread() >>> THREAD_BITS;
+        if (incarnation == 0) {
+            return holder.node() != kddm.nodeId() && !kddm.isMember(holder.node());
+        }
+        return kddm.leftSince(holder.node(), incarnation);  // not before this node saw that incarnation end
+    }
+
+    /**
+     * The holders of undo adjustments that {@code holder} names: itself; for a thread named as callers name it (without
+     * an incarnation), that thread of its node's live incarnation.
+     */
+    java.util.function.Predicate<Caller> sameUndoHolder(Caller holder) {
+        if (holder.isProcess() || holder.thread() >>> THREAD_BITS != 0) {
+            return holder::sameHolder;
+        }
+        return h -> !h.isProcess() && h.node() == holder.node() && (h.thread() & THREAD_MASK) == holder.thread()
+                && !incarnationGone(h);
+    }
+
     /** Watches the calling thread (a holder with undo adjustments) so its adjustments are applied when it ends. */
     void watchThread(Caller holder) {
         if (!holder.isProcess() && holder.node() == kddm.nodeId()
-                && holder.thread() == Thread.currentThread().threadId()) {
+                && (holder.thread() & THREAD_MASK) == Thread.currentThread().threadId()) {
             undoThreads.computeIfAbsent(holder.thread(), t -> new WeakReference<>(Thread.currentThread()));
         }
     }
@@ -284,20 +322,22 @@ public final class SysvService implements AutoCloseable {
 
     /**
      * A view was installed ({@code failed}: nodes declared failed since the previous one). Every node keeps the
-     * failed nodes whose threads' undo adjustments may not be applied yet; the lowest live member applies them, one
-     * retried loop per node ({@link #undoFailed}). A member that becomes the lowest because the last one died takes
-     * over what that one had not finished (applying twice is harmless: what is applied is removed in the same
-     * write).
+     * failed nodes whose threads' undo adjustments may not be applied yet, also once such a node is back (a new
+     * incarnation: only its earlier ones' adjustments are applied). The lowest live member other than the failed
+     * node applies them, one retried loop per node ({@link #undoFailed}). A member that becomes the lowest because
+     * the last one died takes over what that one had not finished (applying twice is harmless: what is applied is
+     * removed in the same write).
      */
     public void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
         undoPending.addAll(failed);
-        undoPending.removeAll(members);                    // back: its new threads cannot be told from the old ones
-        if (members.isEmpty() || Arrays.stream(kddm.members()).min().orElse(-1) != kddm.nodeId()) {
+        undoPending.remove(kddm.nodeId());                 // this node's earlier incarnations: another member's work
+        if (members.isEmpty()) {
             return;
         }
         // off the listener thread: KDDM operations wait until the view is reconciled
         for (int node : undoPending) {
-            if (undoing.add(node)) {
+            if (Arrays.stream(kddm.members()).filter(m -> m != node).min().orElse(-1) == kddm.nodeId()
+                    && undoing.add(node)) {
                 Thread.ofVirtual().name("ipc-sysv-undo-failed-" + node).start(() -> {
                     try {
                         undoFailed(node);
@@ -314,22 +354,16 @@ public final class SysvService implements AutoCloseable {
             new java.util.concurrent.atomic.AtomicInteger();
 
     /**
-     * Applies the undo adjustments of the threads of failed node {@code node}, retried (100 ms, doubling up to 5 s)
-     * until done: a semaphore a dead thread held with SEM_UNDO would otherwise stay held for good (the first try
-     * often meets KDDM still recovering from the failure). Each try first checks that the node is still gone: once
-     * it is back, its new incarnation's threads are named as the old ones were, and undoing them would release what
-     * they hold; then it gives up (logged as an error). Also when this node closes.
+     * Applies the undo adjustments of the threads of failed node {@code node}'s incarnations that are gone, retried
+     * (100 ms, doubling up to 5 s) until done: a semaphore a dead thread held with SEM_UNDO would otherwise stay held
+     * for good (the first try often meets KDDM still recovering from the failure). The node may be back meanwhile:
+     * its new incarnation's adjustments are kept ({@link #incarnationGone}). Stops when this node closes.
      */
     private void undoFailed(int node) {
         long pause = 100;
         int tries = 0;
-        RuntimeException last = null;
         while (true) {
-            if (closed || kddm.isMember(node) || !undoPending.contains(node)) {
-                if (last != null && !closed && kddm.isMember(node)) {
-                    log.error("node {}: the undo adjustments of failed node {} were not applied ({}), and no longer"
-                            + " will be: the node is back", kddm.nodeId(), node, last.toString());
-                }
+            if (closed || !undoPending.contains(node)) {
                 return;
             }
             try {
@@ -340,7 +374,6 @@ public final class SysvService implements AutoCloseable {
                 undoPending.remove(node);
                 return;
             } catch (RuntimeException e) {
-                last = e;
                 if (tries++ < 6 || tries % 12 == 0) {       // then once a minute
                     log.warn("node {}: applying the undo adjustments of failed node {} failed (try {}, the next in"
                             + " {} ms): {}", kddm.nodeId(), node, tries, pause, e.toString());

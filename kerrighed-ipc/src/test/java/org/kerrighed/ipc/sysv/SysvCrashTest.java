@@ -99,6 +99,58 @@ class SysvCrashTest {
         }
     }
 
+    /**
+     * Node 2 dies while its thread holds semaphore 0 with SEM_UNDO, and comes back before the undo could be applied
+     * (the attempts fail, as timeouts would). The same thread (same id) then holds semaphore 1 of the set through the
+     * new incarnation. The dead incarnation's hold is still undone; the live one's is not, until its thread ends.
+     */
+    @Test
+    void theUndoOfADeadIncarnationIsAppliedOnceTheNodeIsBackAndSparesTheNewOne() throws Exception {
+        int id = c.sem(2).get(3012, 2, IPC_CREAT, 0600);
+        c.sem(2).setAll(id, 1, 1);
+        CountDownLatch rejoined = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        var holder = SysvCluster.start("holder-on-2-twice", () -> {
+            c.sem(2).semop(id, SemOp.undo(0, -1));               // node 2's first incarnation
+            rejoined.await(30, TimeUnit.SECONDS);
+            c.sem(2).semop(id, SemOp.undo(1, -1));               // its second one, the same thread
+            release.await(30, TimeUnit.SECONDS);
+            return null;
+        });
+        org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(Integer.MAX_VALUE);
+        try {
+            c.awaitVal(0, id, 0, 10);
+            c.crash(2);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.get() == Integer.MAX_VALUE
+                    && System.nanoTime() < end) {
+                Thread.sleep(5);                                  // node 0 tried once, and failed
+            }
+            c.cluster.join(2);
+            rejoined.countDown();
+            long held = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (c.sem(0).getVal(id, 1) != 0 && !holder.result().isDone() && System.nanoTime() < held) {
+                Thread.sleep(5);
+            }
+            assertEquals(0, c.sem(0).getVal(id, 1), "the new incarnation's thread holds semaphore 1");
+            org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(0);
+            c.awaitVal(0, id, 1, 15);
+            assertArrayEquals(new int[]{1, 0}, c.sem(1).getAll(id),
+                    "the dead incarnation's hold undone once the node was back, the live one's kept");
+            release.countDown();
+            holder.get();
+            long ended = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (c.sem(0).getVal(id, 1) != 1 && System.nanoTime() < ended) {
+                Thread.sleep(20);
+            }
+            assertArrayEquals(new int[]{1, 1}, c.sem(1).getAll(id), "the live hold undone when its thread ended");
+        } finally {
+            org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(0);
+            rejoined.countDown();
+            release.countDown();
+        }
+    }
+
     @Test
     void stateAndUndoSurviveTheCrashOfTheNodeHoldingThem() throws Exception {
         // a semaphore set last changed on node 2 (so owned there), and one a node-2 thread holds with SEM_UNDO
