@@ -28,6 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Cluster threads and the cluster ExecutorService, on 3 in-process nodes. */
 @Timeout(60)
 class TaskTest {
+    /**
+     * Set by the test programs once they are about to sleep (their handlers installed): a process shows SLEEPING
+     * whenever its thread waits, also in the runtime before its program's first line.
+     */
+    private static final java.util.concurrent.atomic.AtomicBoolean SLEEPS = new java.util.concurrent.atomic.AtomicBoolean();
+
     static EpmNodes nodes;
 
     @BeforeAll
@@ -59,8 +65,10 @@ class TaskTest {
 
     @Test
     void interruptWakesAThreadBlockedInTheRuntime() throws Exception {
+        SLEEPS.set(false);
         ClusterThread t = new ClusterThread(nodes.epm(0), () -> {
             try {
+                SLEEPS.set(true);                                 // (an interrupt before the sleep ends it too)
                 ClusterThread.context().orElseThrow().sleep(Duration.ofSeconds(30));
             } catch (InterruptedException e) {
                 return;                                           // ends normally, as a thread that was asked to stop
@@ -69,8 +77,8 @@ class TaskTest {
         }, SpawnOptions.defaults().onNode(0));
         // a lambda cannot travel: it is started on node 0 with the node named
         t.start();
-        EpmNodes.await(() -> nodes.epm(1).status(t.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
-                "thread sleeping");
+        EpmNodes.await(() -> SLEEPS.get() && nodes.epm(1).status(t.pid()).map(i -> i.state() == ProcessState.SLEEPING)
+                .orElse(false), "thread sleeping");
         t.interrupt();
         assertTrue(t.join(Duration.ofSeconds(10)));
         assertEquals(ExitStatus.exited(0), t.exitStatus().orElseThrow());
@@ -79,9 +87,11 @@ class TaskTest {
 
     @Test
     void aThreadOfTheProgramInterruptingTheProcessEndsItsRuntimeWaitButASignalDoesNot() throws Exception {
+        SLEEPS.set(false);
         ClusterProcess p = nodes.epm(1).spawn((Program) ctx -> {
             Thread process = Thread.currentThread();
             ctx.handle(Signal.USR1, s -> { });
+            SLEEPS.set(true);                                     // its handler installed: USR1 does not end it
             Thread.ofPlatform().start(() -> {
                 try {
                     Thread.sleep(300);
@@ -97,8 +107,8 @@ class TaskTest {
                 return 7;
             }
         }, SpawnOptions.defaults().onNode(1));
-        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING).orElse(false),
-                "sleeping");
+        EpmNodes.await(() -> SLEEPS.get() && nodes.epm(0).status(p.pid()).map(i -> i.state() == ProcessState.SLEEPING)
+                .orElse(false), "sleeping");
         p.signal(Signal.USR1);                                  // handled: the sleep goes on
         assertEquals(ExitStatus.exited(7), p.waitFor());
     }

@@ -117,11 +117,15 @@ class ProcessCliTest {
         }
     }
 
+    /** Set by {@link HoldsDistantFork} once it holds the capability (the nodes run in this JVM). */
+    static final AtomicBoolean HOLDS_DISTANT_FORK = new AtomicBoolean();
+
     /** Holds DISTANT_FORK in use while it sleeps a minute. */
     record HoldsDistantFork() implements Program {
         @Override
         public int run(ProcessContext ctx) throws Exception {
             try (AutoCloseable ignored = ctx.useCapability(Capability.DISTANT_FORK)) {
+                HOLDS_DISTANT_FORK.set(true);
                 ctx.sleep(Duration.ofSeconds(60));
             }
             return 0;
@@ -605,7 +609,8 @@ class ProcessCliTest {
 
         ClusterProcess busy = spawn(new HoldsDistantFork(), SpawnOptions.defaults().onNode(1).name("busy")
                 .capabilities(Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)));
-        await(() -> status(busy.pid()).state() == ProcessState.SLEEPING, "busy holds DISTANT_FORK and sleeps");
+        await(() -> HOLDS_DISTANT_FORK.get() && status(busy.pid()).state() == ProcessState.SLEEPING,
+                "busy holds DISTANT_FORK and sleeps");
         assertFailure(krgVia(0, "capset", "-k", Integer.toString(busy.pid()), "-e", "-DISTANT_FORK"),
                 "is using DISTANT_FORK");
         assertTrue(status(busy.pid()).capabilities().has(Capability.DISTANT_FORK));
