@@ -146,6 +146,13 @@ final class DataPath {
     // False until this node's chunk store was checked against the chunk lists (a node back with an emptied disk
     // leaves them first): until then it serves no chunk, not even its own reads from it.
     private volatile boolean ready;
+    private volatile boolean closed;
+
+    /** Tests only: how many of the next changes of a chunk's list that drop nodes fail (as a timeout would). */
+    static final java.util.concurrent.atomic.AtomicInteger FAIL_DROPS_FOR_TESTS =
+            new java.util.concurrent.atomic.AtomicInteger();
+    /** Tests only: the nodes whose replicas refuse writes (as a failing disk would), or null. */
+    static volatile java.util.function.IntPredicate refuseWritesForTests;
 
     DataPath(Kddm kddm, Namespace ns, ChunkStore store, Placement placement, Runnable repairNeeded) {
         this.kddm = kddm;
@@ -174,6 +181,7 @@ final class DataPath {
     }
 
     void close() {
+        closed = true;
         RpcNode rpc = kddm.rpc();
         for (ServiceKey<?, ?> k : List.of(PRIMARY, REPLICA, READ, FORCE)) {
             rpc.unregister(k.id());
@@ -704,9 +712,69 @@ final class DataPath {
             throw local;                                       // nothing changed anywhere: the caller sees why
         }
         if (!failed.isEmpty()) {
-            dropNodes(op, reps, failed);
+            dropMissed(op, reps, failed);
         }
         return true;
+    }
+
+    /**
+     * Takes {@code nodes}, which missed {@code op}, out of its chunk's list. Until they are out, a read may go to a
+     * copy without {@code op}, and a node that comes back with its disk would serve it: the change is retried
+     * (50 ms, doubling up to 1 s) for a call timeout, then, if it still fails (KDDM recovering from a failure, say),
+     * the write fails with that said, and the change goes on in the background until done or this node's file
+     * system closes. Applying it late is harmless: it only drops the nodes while the chunk's generation is
+     * {@code op}'s.
+     */
+    private void dropMissed(Op op, int[] reps, List<Integer> nodes) throws IOException {
+        long deadline = System.nanoTime() + kddm.rpc().config().defaultCallTimeout().toNanos();
+        long pause = 50;
+        while (true) {
+            try {
+                dropNodes(op, reps, nodes);
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() + pause * 1_000_000 > deadline || e instanceof InterruptedIOException) {
+                    Thread.ofVirtual().name("fs-drop-" + op.inode() + "-" + op.index()).start(() -> keepDropping(op,
+                            reps, nodes, e));
+                    throw new FileSystemException("inode " + op.inode(), null, "chunk " + op.index() + ": nodes "
+                            + nodes + " missed this write and are not out of its list yet (" + e.getMessage()
+                            + "); until they are (retried in the background), a read may see the chunk without it");
+                }
+                log.info("fs: nodes {} missed {} of chunk {} of inode {}, and could not be dropped from its list yet"
+                        + " ({}); retrying", nodes, op.kind(), op.index(), op.inode(), e.toString());
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                Thread.ofVirtual().name("fs-drop-" + op.inode() + "-" + op.index()).start(() -> keepDropping(op, reps,
+                        nodes, null));
+                throw new InterruptedIOException("interrupted while dropping nodes " + nodes + " from chunk "
+                        + op.index() + " of inode " + op.inode() + " (retried in the background)");
+            }
+            pause = Math.min(pause * 2, 1000);
+        }
+    }
+
+    /** {@link #dropMissed}'s background part: retried (1 s, doubling up to 30 s) until done or closed. */
+    private void keepDropping(Op op, int[] reps, List<Integer> nodes, IOException first) {
+        log.warn("fs: nodes {} missed {} of chunk {} of inode {}; dropping them from its list in the background ({})",
+                nodes, op.kind(), op.index(), op.inode(), first == null ? "interrupted" : first.toString());
+        long pause = 1000;
+        while (!closed) {
+            try {
+                Thread.sleep(pause);
+                dropNodes(op, reps, nodes);
+                log.info("fs: nodes {} dropped from the list of chunk {} of inode {}", nodes, op.index(), op.inode());
+                return;
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException e) {
+                log.warn("fs: nodes {} still listed for chunk {} of inode {} ({}); next try in {} ms", nodes,
+                        op.index(), op.inode(), e.toString(), Math.min(pause * 2, 30_000));
+            }
+            pause = Math.min(pause * 2, 30_000);
+        }
     }
 
     private List<Integer> deadBefore(int[] reps) {
@@ -722,6 +790,9 @@ final class DataPath {
 
     /** Removes {@code nodes} from the chunk's replicas (when its generation is still {@code op}'s). */
     private int[] dropNodes(Op op, int[] reps, List<Integer> nodes) throws IOException {
+        if (FAIL_DROPS_FOR_TESTS.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new IOException("a change of the list made to fail (tests)");
+        }
         Inode after = ns.update(op.inode(), i -> {
             int[] now = i.replicas(op.index());
             if (now == null || i.generation(op.index()) != op.generation()) {
@@ -743,6 +814,10 @@ final class DataPath {
      * after the repair read it. A repair's copies (to a node not listed yet) and deletions are applied as they come.
      */
     boolean replica(int from, Op op) throws IOException {
+        java.util.function.IntPredicate refuse = refuseWritesForTests;
+        if (refuse != null && op.kind() == Kind.WRITE && refuse.test(me())) {
+            throw new IOException("node " + me() + " refuses writes (tests)");
+        }
         if (op.kind() != Kind.WRITE && op.kind() != Kind.TRUNCATE) {
             apply(op);
             return true;
