@@ -11,41 +11,62 @@ import java.util.Arrays;
  * makes a new one under a write handle.
  *
  * @param attachNodes one element per attachment: the node that holds it (repeated for several attachments)
+ * @param attachIncarnations for each attachment, the incarnation of its node that made it ({@code Kddm.incarnation};
+ *                           0 when unknown): a node that died and came back under its id is told from the dead one
  */
 record SegmentMeta(long id, long key, long size, int pageSize, int replication, long pageSet, IpcPerm perm,
-                   Caller creator, Caller lastCaller, int[] attachNodes, boolean removed, long atime, long dtime,
-                   long ctime) {
+                   Caller creator, Caller lastCaller, int[] attachNodes, long[] attachIncarnations, boolean removed,
+                   long atime, long dtime, long ctime) {
 
-    SegmentMeta attached(int node, Caller caller, long now) {
-        int[] n = Arrays.copyOf(attachNodes, attachNodes.length + 1);
-        n[attachNodes.length] = node;
-        return new SegmentMeta(id, key, size, pageSize, replication, pageSet, perm, creator, caller, n, removed, now,
-                dtime, ctime);
+    /** Whether an attachment, of node {@code node}'s incarnation {@code incarnation}, is still held. */
+    interface Holder {
+        boolean live(int node, long incarnation);
     }
 
-    /** One attachment of {@code node} less (unchanged if it has none). */
-    SegmentMeta detached(int node, Caller caller, long now) {
-        int[] n = attachNodes.clone();
-        for (int i = 0; i < n.length; i++) {
-            if (n[i] == node) {
+    SegmentMeta attached(int node, long incarnation, Caller caller, long now) {
+        int[] n = Arrays.copyOf(attachNodes, attachNodes.length + 1);
+        n[attachNodes.length] = node;
+        long[] inc = Arrays.copyOf(attachIncarnations, attachIncarnations.length + 1);
+        inc[attachIncarnations.length] = incarnation;
+        return new SegmentMeta(id, key, size, pageSize, replication, pageSet, perm, creator, caller, n, inc, removed,
+                now, dtime, ctime);
+    }
+
+    /** One attachment of {@code node}'s incarnation {@code incarnation} less (unchanged if it has none). */
+    SegmentMeta detached(int node, long incarnation, Caller caller, long now) {
+        for (int i = 0; i < attachNodes.length; i++) {
+            if (attachNodes[i] == node && attachIncarnations[i] == incarnation) {
+                int[] n = attachNodes.clone();
+                long[] inc = attachIncarnations.clone();
                 n[i] = n[n.length - 1];
+                inc[i] = inc[inc.length - 1];
                 return new SegmentMeta(id, key, size, pageSize, replication, pageSet, perm, creator, caller,
-                        Arrays.copyOf(n, n.length - 1), removed, atime, now, ctime);
+                        Arrays.copyOf(n, n.length - 1), Arrays.copyOf(inc, inc.length - 1), removed, atime, now,
+                        ctime);
             }
         }
         return this;
     }
 
-    /** Without the attachments of nodes {@code live} rejects (nodes that died or left). */
-    SegmentMeta onlyLive(java.util.function.IntPredicate live, long now) {
-        int[] n = Arrays.stream(attachNodes).filter(live).toArray();
-        return n.length == attachNodes.length ? this : new SegmentMeta(id, key, size, pageSize, replication, pageSet,
-                perm, creator, lastCaller, n, removed, atime, now, ctime);
+    /** Without the attachments {@code live} rejects (of nodes, or incarnations of nodes, that died or left). */
+    SegmentMeta onlyLive(Holder live, long now) {
+        int kept = 0;
+        int[] n = new int[attachNodes.length];
+        long[] inc = new long[attachNodes.length];
+        for (int i = 0; i < attachNodes.length; i++) {
+            if (live.live(attachNodes[i], attachIncarnations[i])) {
+                n[kept] = attachNodes[i];
+                inc[kept++] = attachIncarnations[i];
+            }
+        }
+        return kept == attachNodes.length ? this : new SegmentMeta(id, key, size, pageSize, replication, pageSet,
+                perm, creator, lastCaller, Arrays.copyOf(n, kept), Arrays.copyOf(inc, kept), removed, atime, now,
+                ctime);
     }
 
     SegmentMeta markedRemoved(Caller caller, long now) {
         return new SegmentMeta(id, key, size, pageSize, replication, pageSet, perm, creator, caller, attachNodes,
-                true, atime, dtime, now);
+                attachIncarnations, true, atime, dtime, now);
     }
 
     /** True when the segment must be freed now: marked for removal and attached nowhere. */

@@ -28,7 +28,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.IntPredicate;
 
 /**
  * A node's cluster shared memory: SysV-style segments whose pages are KDDM objects. One per node
@@ -283,7 +282,7 @@ public final class SharedMemory implements AutoCloseable {
             long now = System.currentTimeMillis();
             Caller caller = kddm.callers().caller();
             SegmentMeta m = new SegmentMeta(id, key, size, pageSize, replication, pages.id(),
-                    IpcPerm.createdBy(creds, mode), caller, caller, new int[0], false, 0, 0, now);
+                    IpcPerm.createdBy(creds, mode), caller, caller, new int[0], new long[0], false, 0, 0, now);
             try (Handle<SegmentMeta> h = segments.grab(id)) {
                 h.set(m);
             }
@@ -379,7 +378,7 @@ public final class SharedMemory implements AutoCloseable {
             if (!readOnly) {
                 m.perm().check(creds, Access.WRITE, m.describe());
             }
-            m = m.attached(kddm.nodeId(), kddm.callers().caller(), System.currentTimeMillis());
+            m = m.attached(kddm.nodeId(), kddm.incarnation(), kddm.callers().caller(), System.currentTimeMillis());
             h.set(m);
             changed = true;
         } finally {
@@ -455,7 +454,7 @@ public final class SharedMemory implements AutoCloseable {
         SegmentMeta[] before = new SegmentMeta[1];
         SegmentMeta m = segments.update(id, cur -> {
             before[0] = cur;
-            return cur == null ? null : cur.detached(kddm.nodeId(), caller, now);
+            return cur == null ? null : cur.detached(kddm.nodeId(), kddm.incarnation(), caller, now);
         });
         if (m != null && m != before[0] && m.freeable()) {
             freeOrRetry(m);
@@ -625,24 +624,36 @@ public final class SharedMemory implements AutoCloseable {
 
     /**
      * After a view: the lowest member drops the attachments of nodes that are no longer members (they died or
-     * left), frees the segments that were waiting for them, and frees tombstones whose free failed. Runs on KDDM's
+     * left), and of earlier incarnations of nodes that came back under their id, frees the segments that were
+     * waiting for them, and frees tombstones whose free failed. Runs on KDDM's
      * view-listener thread. Each segment on its own: one that fails (a timeout, a lost object) does not hold up
      * the others, and the sweep is retried in the background until every segment is done.
      */
+    /** Tests only: how many of the next sweeps of {@link #dropDeparted} fail (as a timeout would). */
+    static final java.util.concurrent.atomic.AtomicInteger FAIL_SWEEPS_FOR_TESTS =
+            new java.util.concurrent.atomic.AtomicInteger();
+
     private void dropDeparted(Set<Integer> members) {
         if (closed || members.isEmpty() || members.stream().mapToInt(Integer::intValue).min().getAsInt()
                 != kddm.nodeId()) {
             return;
         }
-        // a node that joined since this (possibly delayed) view may have attached already: keep current members
-        IntPredicate live = n -> members.contains(n) || kddm.isMember(n);
+        // An attachment whose node's incarnation this node saw leave is dropped, also once that node is back (a new
+        // incarnation: its own attachments are kept). One of unknown incarnation goes by membership: a node that
+        // joined since this (possibly delayed) view may have attached already, so current members are kept too.
+        SegmentMeta.Holder live = (n, incarnation) -> incarnation == 0 ? members.contains(n) || kddm.isMember(n)
+                : !kddm.leftSince(n, incarnation);
         if (!sweep(live)) {
             retry("dropping the attachments of departed nodes", () -> sweep(live));
         }
     }
 
     /** One pass of {@link #dropDeparted}'s clean-up over every segment; false when some segment failed. */
-    private boolean sweep(IntPredicate live) {
+    private boolean sweep(SegmentMeta.Holder live) {
+        if (FAIL_SWEEPS_FOR_TESTS.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            log.warn("node {}: dropping the attachments of departed nodes made to fail (tests)", kddm.nodeId());
+            return false;
+        }
         long[] ids;
         try (Handle<Directory> h = directory.get(0)) {
             ids = h.value().ids().clone();
@@ -663,7 +674,7 @@ public final class SharedMemory implements AutoCloseable {
         return done;
     }
 
-    private void sweep(long id, IntPredicate live) {
+    private void sweep(long id, SegmentMeta.Holder live) {
         SegmentMeta m = meta(id);
         if (m == null) {
             return;

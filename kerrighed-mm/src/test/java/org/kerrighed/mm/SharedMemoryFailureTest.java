@@ -60,6 +60,44 @@ class SharedMemoryFailureTest {
         assertTrue(nodes.shm(0).list().stream().noneMatch(s -> s.id() == id));
     }
 
+    /**
+     * Node 2 dies with segments attached and comes back (same id) before its attachments could be dropped (the
+     * sweeps fail, as timeouts would). Its dead incarnation's attachments are dropped all the same, and the one its
+     * new incarnation made is kept: the segment marked for removal is freed, the other counts one attachment.
+     */
+    @Test
+    void theAttachmentsOfADeadIncarnationAreDroppedOnceTheNodeIsBack() throws Exception {
+        long removed = nodes.shm(0).open(0xDEAD4L, 4096, CREATE | 0600);
+        long kept = nodes.shm(0).open(0xDEAD5L, 4096, CREATE | 0600);
+        nodes.shm(2).attach(removed);
+        nodes.shm(2).attach(kept);
+        nodes.shm(1).remove(removed);
+        SharedMemory.FAIL_SWEEPS_FOR_TESTS.set(Integer.MAX_VALUE);
+        try {
+            crash(2);
+            MmNodes.await("a sweep tried and failed", () -> SharedMemory.FAIL_SWEEPS_FOR_TESTS.get() < Integer.MAX_VALUE);
+            nodes.join(2);
+            crashed = -1;
+            nodes.shm(2).attach(kept);                            // its new incarnation
+            assertEquals(2, nodes.shm(1).stat(kept).attachCount(), "the dead incarnation's is still counted");
+            SharedMemory.FAIL_SWEEPS_FOR_TESTS.set(0);
+            MmNodes.await("segment " + removed + " freed once the dead incarnation's attachment was dropped", () -> {
+                try {
+                    nodes.shm(1).stat(removed);
+                    return false;
+                } catch (NoSuchSegmentException e) {
+                    return true;
+                }
+            });
+            MmNodes.await("the dead incarnation's attachment of " + kept + " dropped",
+                    () -> nodes.shm(1).stat(kept).attachCount() == 1);
+            Thread.sleep(200);
+            assertEquals(1, nodes.shm(0).stat(kept).attachCount(), "the live incarnation's attachment kept");
+        } finally {
+            SharedMemory.FAIL_SWEEPS_FOR_TESTS.set(0);
+        }
+    }
+
     @Test
     void aDeadAttacherOfALiveSegmentIsDropped() throws Exception {
         long id = nodes.shm(0).open(0xDEAD2L, 4096, CREATE | 0600);
