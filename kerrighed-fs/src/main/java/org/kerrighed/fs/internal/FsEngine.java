@@ -392,5 +392,6 @@ public final class FsEngine implements AutoCloseable {
         closed = true;
         repairer.close();
         data.close();
+        ns.close();
     }
 }

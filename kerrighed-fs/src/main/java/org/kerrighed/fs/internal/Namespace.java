@@ -27,7 +27,11 @@ import java.util.function.UnaryOperator;
  * renames cannot make a cycle.
  */
 final class Namespace {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Namespace.class);
     private static final int ALLOC_BLOCK = 1024;
+    /** Tests only: how many of the next removals of an inode no entry names fail (as a timeout would). */
+    static final java.util.concurrent.atomic.AtomicInteger FAIL_FORGETS_FOR_TESTS =
+            new java.util.concurrent.atomic.AtomicInteger();
     private static final long RENAME_LOCK = 0;
 
     private final Kddm kddm;
@@ -37,6 +41,7 @@ final class Namespace {
     private final int defaultReplication;
     private long nextId;
     private long lastId;
+    private volatile boolean closed;
 
     Namespace(Kddm kddm, int chunkSize, int defaultReplication) {
         this.kddm = kddm;
@@ -203,12 +208,48 @@ final class Namespace {
         return gone;
     }
 
-    /** Drops an inode no entry names any more. */
-    private void forget(Inode gone) throws IOException {
+    /** Stops the background removals of inodes ({@link #forget}). */
+    void close() {
+        closed = true;
+    }
+
+    /**
+     * Drops an inode no entry names any more. The operation that unnamed it happened (its entry is gone), so a
+     * removal that fails (KDDM recovering from a failure, say) does not fail it: it is retried in the background
+     * (1 s, doubling up to 30 s) until done or this node's file system closes. Until then the inode only takes room
+     * (nothing names it; the caller deletes its chunks).
+     */
+    private void forget(Inode gone) {
+        if (!tryForget(gone)) {
+            Thread.ofVirtual().name("fs-forget-" + gone.id()).start(() -> {
+                long pause = 1000;
+                while (!closed) {
+                    try {
+                        Thread.sleep(pause);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    if (tryForget(gone)) {
+                        log.info("fs: inode {} removed", gone.id());
+                        return;
+                    }
+                    pause = Math.min(pause * 2, 30_000);
+                }
+            });
+        }
+    }
+
+    private boolean tryForget(Inode gone) {
         try {
+            if (FAIL_FORGETS_FOR_TESTS.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new KddmException("a removal made to fail (tests)");
+            }
             inodes.remove(gone.id());
+            return true;
         } catch (KddmException e) {
-            throw io("inode " + gone.id(), e);
+            log.warn("fs: inode {}, which nothing names any more, could not be removed ({}); retrying in the"
+                    + " background", gone.id(), e.toString());
+            return false;
         }
     }
 

@@ -62,6 +62,39 @@ class EngineTest {
         return b.array();
     }
 
+    /**
+     * The removal of a deleted file's inode fails at first (as it may while KDDM recovers from a failure): the
+     * delete succeeds all the same (the name is gone), and the inode is removed in the background.
+     */
+    @Test
+    void aDeleteWhoseInodeRemovalFailsAtFirstSucceedsAndTheInodeGoesLater() throws Exception {
+        FsEngine a = nodes.engine(0);
+        Inode f = a.createFile("/forget-retried", 0644, true);
+        a.write(f.id(), 0, ByteBuffer.wrap(random(1000, 5)));
+        Namespace.FAIL_FORGETS_FOR_TESTS.set(2);
+        try {
+            a.delete("/forget-retried");
+            assertThrows(NoSuchFileException.class, () -> nodes.engine(1).stat("/forget-retried"));
+            long end = System.nanoTime() + 20_000_000_000L;
+            while (exists(a, f.id()) && System.nanoTime() < end) {
+                Thread.sleep(50);
+            }
+            assertTrue(!exists(nodes.engine(2), f.id()), "the inode removed in the background");
+            assertEquals(0, Namespace.FAIL_FORGETS_FOR_TESTS.get());
+        } finally {
+            Namespace.FAIL_FORGETS_FOR_TESTS.set(0);
+        }
+    }
+
+    private static boolean exists(FsEngine e, long ino) throws IOException {
+        try {
+            e.inode(ino);
+            return true;
+        } catch (NoSuchFileException gone) {
+            return false;
+        }
+    }
+
     @Test
     void writtenOnOneNodeReadOnAnother() throws IOException {
         FsEngine a = nodes.engine(0);
