@@ -453,13 +453,25 @@ public final class Kddm implements AutoCloseable {
     }
 
     /**
-     * Whether a view this node installed after view {@code epoch} left node {@code node} out (it failed or left):
-     * what that node's incarnation of view {@code epoch} made is gone with it (one that came back is a new
-     * incarnation). False for this node itself, and for a node not seen leaving since (a member, or one whose later
-     * incarnation this node has not seen join yet).
+     * Whether node {@code node}'s incarnation {@code incarnation} (the epoch of the first view that incarnation
+     * installed: {@link #incarnation()} there) is known here to have ended: a view this node installed since left
+     * the node out, or showed it back as another incarnation. What that incarnation made is then gone with it; a
+     * later incarnation (which this node may not have seen join yet) is never taken for it. False for this node.
      */
-    public boolean leftSince(int node, long epoch) {
-        return node != nodeId() && lastDeparture.getOrDefault(node, -1L) > epoch;
+    public boolean incarnationEnded(int node, long incarnation) {
+        // The departure recorded is the view it was gone from, or, for an incarnation seen back in views this node
+        // missed, the last view this node saw the old one in: the old incarnation began at or before it, the new
+        // one after it, in both cases.
+        return node != nodeId() && lastDeparture.getOrDefault(node, -1L) >= incarnation;
+    }
+
+    /**
+     * The epoch of the last view this node installed that recorded node {@code node} gone: the view it was left out
+     * of, or, when it came back in views this node missed, the last one this node saw its old incarnation in; -1
+     * if none. It grows each time this node learns that an incarnation of {@code node} ended.
+     */
+    public long lastDeparture(int node) {
+        return lastDeparture.getOrDefault(node, -1L);
     }
 
     /** The epoch of the last view this node installed (0 before the first). */

@@ -642,7 +642,7 @@ public final class SharedMemory implements AutoCloseable {
         // incarnation: its own attachments are kept). One of unknown incarnation goes by membership: a node that
         // joined since this (possibly delayed) view may have attached already, so current members are kept too.
         SegmentMeta.Holder live = (n, incarnation) -> incarnation == 0 ? members.contains(n) || kddm.isMember(n)
-                : !kddm.leftSince(n, incarnation);
+                : !kddm.incarnationEnded(n, incarnation);
         if (!sweep(live)) {
             retry("dropping the attachments of departed nodes", () -> sweep(live));
         }

@@ -36,7 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A chunk's acting primary is the first node of its replica list that is alive. It applies a write to its own
  * copy, then to every other listed replica, and answers once all did: a write that returned is on every live
  * replica. A replica that failed to apply it (dead, out of space) is removed from the list before the answer, so
- * the list only ever names current copies; repair copies the chunk elsewhere later.
+ * the list only ever names current copies; repair copies the chunk elsewhere later. When that change of the list
+ * fails (KDDM recovering from a failure), the write fails saying so, and the change is retried in the background:
+ * until it is done, a read may see the chunk without that write.
  */
 final class DataPath {
     private static final Logger log = LoggerFactory.getLogger(DataPath.class);
@@ -655,14 +657,20 @@ final class DataPath {
                 // (a repair would copy the stale chunk, a later write would still find this node its primary).
                 // A truncation sets the size once the copies took the cut (one that refused it, this node not
                 // being the primary any more, leaves the size as it is), still under the lock.
-                boolean done = settle(op, reps, sent, to, failed, local);
+                boolean done;
+                try {
+                    done = settle(op, reps, sent, to, failed, local, true);
+                } catch (DropPending applied) {
+                    truncated(op, inode);                      // the copies left listed took the cut
+                    throw applied;
+                }
                 truncated(op, inode);
                 return done;
             }
         } finally {
             lock.unlock();
         }
-        return settle(op, reps, sent, to, failed, null);
+        return settle(op, reps, sent, to, failed, null, false);
     }
 
     /**
@@ -678,12 +686,14 @@ final class DataPath {
     }
 
     /**
-     * Waits for the copies' answers to {@code op}, then takes every node that missed it out of the chunk's list.
+     * Waits for the copies' answers to {@code op}, then takes every node that missed it out of the chunk's list
+     * ({@link #dropMissed}; {@code underLock}: the caller holds the chunk's lock).
      *
      * @throws IOException {@code local} when no copy at all took it
+     * @throws DropPending when it was applied, but a copy that missed it could not be taken out of the list yet
      */
     private boolean settle(Op op, int[] reps, List<CompletableFuture<Boolean>> sent, List<Integer> to,
-                           List<Integer> failed, IOException local) throws IOException {
+                           List<Integer> failed, IOException local, boolean underLock) throws IOException {
         int applied = local == null ? 1 : 0;
         RemoteException stale = null;
         for (int i = 0; i < sent.size(); i++) {
@@ -699,7 +709,7 @@ final class DataPath {
                 if (cause instanceof RemoteException r && noSpace(r.getMessage())) {
                     markFull(to.get(i));
                 }
-                log.info("fs: node {} missed {} of chunk {} of inode {} ({}); dropped from its replicas",
+                log.info("fs: node {} missed {} of chunk {} of inode {} ({}); to be dropped from its list",
                         to.get(i), op.kind(), op.index(), op.inode(), cause.toString());
                 failed.add(to.get(i));
             }
@@ -712,43 +722,41 @@ final class DataPath {
             throw local;                                       // nothing changed anywhere: the caller sees why
         }
         if (!failed.isEmpty()) {
-            dropMissed(op, reps, failed);
+            dropMissed(op, reps, failed, underLock);
         }
         return true;
     }
 
     /**
      * Takes {@code nodes}, which missed {@code op}, out of its chunk's list. Until they are out, a read may go to a
-     * copy without {@code op}, and a node that comes back with its disk would serve it: the change is retried
-     * (50 ms, doubling up to 1 s) for a call timeout, then, if it still fails (KDDM recovering from a failure, say),
-     * the write fails with that said, and the change goes on in the background until done or this node's file
-     * system closes. Applying it late is harmless: it only drops the nodes while the chunk's generation is
-     * {@code op}'s.
+     * copy without {@code op}, and a node that comes back with its disk would serve it. The change is retried
+     * (50 ms, doubling) for a quarter of a call timeout, within the time its caller waits for the answer, or not at
+     * all {@code underLock} (the chunk's lock, which other writers and repair wait for); if it still fails (KDDM
+     * recovering from a failure, say), it goes on in the background until done or this node's file system closes,
+     * and the operation fails with {@link DropPending}. A file deleted meanwhile has nothing left to change.
      */
-    private void dropMissed(Op op, int[] reps, List<Integer> nodes) throws IOException {
-        long deadline = System.nanoTime() + kddm.rpc().config().defaultCallTimeout().toNanos();
+    private void dropMissed(Op op, int[] reps, List<Integer> nodes, boolean underLock) throws IOException {
+        long deadline = System.nanoTime() + (underLock ? 0 : kddm.rpc().config().defaultCallTimeout().toNanos() / 4);
         long pause = 50;
         while (true) {
             try {
                 dropNodes(op, reps, nodes);
                 return;
+            } catch (java.nio.file.NoSuchFileException gone) {
+                return;
             } catch (IOException e) {
-                if (System.nanoTime() + pause * 1_000_000 > deadline || e instanceof InterruptedIOException) {
-                    Thread.ofVirtual().name("fs-drop-" + op.inode() + "-" + op.index()).start(() -> keepDropping(op,
-                            reps, nodes, e));
-                    throw new FileSystemException("inode " + op.inode(), null, "chunk " + op.index() + ": nodes "
-                            + nodes + " missed this write and are not out of its list yet (" + e.getMessage()
+                if (System.nanoTime() + pause * 1_000_000 > deadline) {
+                    dropInBackground(op, reps, nodes, e);
+                    throw new DropPending("inode " + op.inode(), "chunk " + op.index() + ": nodes " + nodes
+                            + " missed this " + op.kind() + " and are not out of its list yet (" + e.getMessage()
                             + "); until they are (retried in the background), a read may see the chunk without it");
                 }
-                log.info("fs: nodes {} missed {} of chunk {} of inode {}, and could not be dropped from its list yet"
-                        + " ({}); retrying", nodes, op.kind(), op.index(), op.inode(), e.toString());
             }
             try {
                 Thread.sleep(pause);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                Thread.ofVirtual().name("fs-drop-" + op.inode() + "-" + op.index()).start(() -> keepDropping(op, reps,
-                        nodes, null));
+                dropInBackground(op, reps, nodes, null);
                 throw new InterruptedIOException("interrupted while dropping nodes " + nodes + " from chunk "
                         + op.index() + " of inode " + op.inode() + " (retried in the background)");
             }
@@ -756,25 +764,50 @@ final class DataPath {
         }
     }
 
-    /** {@link #dropMissed}'s background part: retried (1 s, doubling up to 30 s) until done or closed. */
-    private void keepDropping(Op op, int[] reps, List<Integer> nodes, IOException first) {
+    /** An operation that was applied, but whose copies that missed it are not out of the chunk's list yet. */
+    static final class DropPending extends FileSystemException {
+        DropPending(String file, String reason) {
+            super(file, null, reason);
+        }
+    }
+
+    /** The background drops under way: one per chunk generation and set of nodes. */
+    private final java.util.Set<String> dropping = ConcurrentHashMap.newKeySet();
+
+    /**
+     * {@link #dropMissed}'s background part: retried (1 s, doubling up to 30 s) until done or closed. One at a time
+     * per chunk generation and nodes: a later drop of a node that a repair listed again with a fresh copy meanwhile
+     * would only make it copy again.
+     */
+    private void dropInBackground(Op op, int[] reps, List<Integer> nodes, IOException first) {
+        String key = op.inode() + "/" + op.index() + "/" + op.generation() + "/" + new java.util.TreeSet<>(nodes);
+        if (!dropping.add(key)) {
+            return;
+        }
         log.warn("fs: nodes {} missed {} of chunk {} of inode {}; dropping them from its list in the background ({})",
                 nodes, op.kind(), op.index(), op.inode(), first == null ? "interrupted" : first.toString());
-        long pause = 1000;
-        while (!closed) {
+        Thread.ofVirtual().name("fs-drop-" + op.inode() + "-" + op.index()).start(() -> {
             try {
-                Thread.sleep(pause);
-                dropNodes(op, reps, nodes);
-                log.info("fs: nodes {} dropped from the list of chunk {} of inode {}", nodes, op.index(), op.inode());
-                return;
-            } catch (InterruptedException e) {
-                return;
-            } catch (IOException e) {
-                log.warn("fs: nodes {} still listed for chunk {} of inode {} ({}); next try in {} ms", nodes,
-                        op.index(), op.inode(), e.toString(), Math.min(pause * 2, 30_000));
+                long pause = 1000;
+                while (!closed) {
+                    try {
+                        Thread.sleep(pause);
+                        dropNodes(op, reps, nodes);
+                        log.info("fs: nodes {} dropped from the list of chunk {} of inode {}", nodes, op.index(),
+                                op.inode());
+                        return;
+                    } catch (InterruptedException | java.nio.file.NoSuchFileException e) {
+                        return;
+                    } catch (IOException e) {
+                        log.warn("fs: nodes {} still listed for chunk {} of inode {} ({}); next try in {} ms", nodes,
+                                op.index(), op.inode(), e.toString(), Math.min(pause * 2, 30_000));
+                    }
+                    pause = Math.min(pause * 2, 30_000);
+                }
+            } finally {
+                dropping.remove(key);
             }
-            pause = Math.min(pause * 2, 30_000);
-        }
+        });
     }
 
     private List<Integer> deadBefore(int[] reps) {

@@ -564,7 +564,7 @@ final class SysvSemaphoreTable implements SysvSemaphores {
                 for (int i = 0; i < s.values.length; i++) {
                     if (u.adj()[i] != 0) {
                         s.values[i] = Math.clamp((long) s.values[i] + u.adj()[i], 0, Sysv.SEMVMX);
-                        s.lastOp[i] = holder;
+                        s.lastOp[i] = SysvService.plainHolder(holder);
                     }
                 }
                 wakeSatisfiable(s);

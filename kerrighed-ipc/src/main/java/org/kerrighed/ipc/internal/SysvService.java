@@ -89,6 +89,7 @@ public final class SysvService implements AutoCloseable {
     private volatile boolean closed;
     private final Set<Integer> undoPending = ConcurrentHashMap.newKeySet();   // failed nodes, their undo maybe not done
     private final Set<Integer> undoing = ConcurrentHashMap.newKeySet();       // those a loop of this node applies now
+    private final Map<Integer, Long> departuresSeen = new ConcurrentHashMap<>();  // Kddm.lastDeparture at the last view
 
     public SysvService(Ipc ipc) {
         this.ipc = ipc;
@@ -274,25 +275,34 @@ public final class SysvService implements AutoCloseable {
         return new Caller(c.node(), 0, incarnation << THREAD_BITS | c.thread() & THREAD_MASK);
     }
 
-    /** Whether {@code holder}, a thread holder of {@link #undoHolder}, ran on an incarnation of its node that is gone. */
+    /**
+     * Whether {@code holder}, a thread holder of {@link #undoHolder}, ran on an incarnation of its node that is gone.
+     * One of unknown incarnation (0: it took its adjustments before its node's first view) goes by membership alone.
+     */
     boolean incarnationGone(Caller holder) {
         long incarnation = holder.thread() >>> THREAD_BITS;
         if (incarnation == 0) {
             return holder.node() != kddm.nodeId() && !kddm.isMember(holder.node());
         }
-        return kddm.leftSince(holder.node(), incarnation);  // not before this node saw that incarnation end
+        return kddm.incarnationEnded(holder.node(), incarnation);
+    }
+
+    /** {@code holder} as callers name it: a thread without its node's incarnation (as shown by GETPID and logs). */
+    static Caller plainHolder(Caller holder) {
+        return holder.isProcess() ? holder : new Caller(holder.node(), 0, holder.thread() & THREAD_MASK);
     }
 
     /**
      * The holders of undo adjustments that {@code holder} names: itself; for a thread named as callers name it (without
-     * an incarnation), that thread of its node's live incarnation.
+     * an incarnation), that thread of its node's live incarnation (on this node: this incarnation).
      */
     java.util.function.Predicate<Caller> sameUndoHolder(Caller holder) {
         if (holder.isProcess() || holder.thread() >>> THREAD_BITS != 0) {
             return holder::sameHolder;
         }
+        long self = undoHolder(new Caller(kddm.nodeId(), 0, 0)).thread();
         return h -> !h.isProcess() && h.node() == holder.node() && (h.thread() & THREAD_MASK) == holder.thread()
-                && !incarnationGone(h);
+                && (h.node() == kddm.nodeId() ? (h.thread() & ~THREAD_MASK) == self : !incarnationGone(h));
     }
 
     /** Watches the calling thread (a holder with undo adjustments) so its adjustments are applied when it ends. */
@@ -309,7 +319,7 @@ public final class SysvService implements AutoCloseable {
                 Thread t = e.getValue().get();
                 if (t == null || !t.isAlive()) {
                     Caller holder = new Caller(kddm.nodeId(), 0, e.getKey());
-                    log.debug("thread {} ended: applying its semaphore undo adjustments", holder);
+                    log.debug("{} ended: applying its semaphore undo adjustments", plainHolder(holder));
                     semaphores.holderExited(holder);
                     undoThreads.remove(e.getKey(), e.getValue());
                 }
@@ -322,14 +332,24 @@ public final class SysvService implements AutoCloseable {
 
     /**
      * A view was installed ({@code failed}: nodes declared failed since the previous one). Every node keeps the
-     * failed nodes whose threads' undo adjustments may not be applied yet, also once such a node is back (a new
-     * incarnation: only its earlier ones' adjustments are applied). The lowest live member other than the failed
-     * node applies them, one retried loop per node ({@link #undoFailed}). A member that becomes the lowest because
-     * the last one died takes over what that one had not finished (applying twice is harmless: what is applied is
-     * removed in the same write).
+     * nodes an incarnation of which ended (they failed or left, or came back as another incarnation in views this
+     * node missed: {@link Kddm#lastDeparture} grew) and whose threads' undo adjustments may not be applied yet, also
+     * once such a node is back (only its ended incarnations' adjustments are applied). The lowest live member other
+     * than that node applies them, one retried loop per node ({@link #undoFailed}). A member that becomes the lowest
+     * because the last one died takes over what that one had not finished (applying twice is harmless: what is
+     * applied is removed in the same write).
      */
     public void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
         undoPending.addAll(failed);
+        Set<Integer> known = new java.util.HashSet<>(members);
+        known.addAll(failed);
+        for (int node : known) {
+            long departed = kddm.lastDeparture(node);
+            Long seen = departuresSeen.put(node, departed);
+            if (departed >= 0 && (seen == null || departed > seen)) {
+                undoPending.add(node);
+            }
+        }
         undoPending.remove(kddm.nodeId());                 // this node's earlier incarnations: another member's work
         if (members.isEmpty()) {
             return;
