@@ -92,6 +92,8 @@ class KddmFailureTest {
             nodes.kddm(1).hook().viewInstalled(view(e + 2, List.of(0, 1), List.of()));
             Await.until(() -> heard.contains(2), java.time.Duration.ofSeconds(10), "node 0 told that node 2 failed");
             assertFalse(nodes.kddm(0).sameIncarnation(2, e), "node 2's incarnation of epoch " + e);
+            assertTrue(nodes.kddm(0).incarnationEnded(2, e), "node 2's incarnation whose first view was " + e);
+            assertFalse(nodes.kddm(0).incarnationEnded(2, e + 3), "a later incarnation of node 2");
             KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
             for (int i = 0; i < OBJECTS; i++) {
                 assertEquals(3000 + i, read(a, i), "object " + i + " after node 2 died");
@@ -119,6 +121,9 @@ class KddmFailureTest {
             assertEquals(java.util.Set.of(), heard.get(e + 3), "no failure told: node 2 is a member");
             assertFalse(nodes.kddm(0).sameIncarnation(2, e), "node 2's old incarnation");
             assertTrue(nodes.kddm(0).sameIncarnation(2, e + 2), "node 2's new incarnation (it joined after e)");
+            assertEquals(e, nodes.kddm(0).lastDeparture(2), "the last view node 0 saw the old incarnation in");
+            assertTrue(nodes.kddm(0).incarnationEnded(2, e), "an incarnation whose first view was e ended");
+            assertFalse(nodes.kddm(0).incarnationEnded(2, e + 3), "the new incarnation (first view e + 3 at most)");
             KddmSet<Counter> a = nodes.kddm(0).set(1, Counter.class);
             for (int i = 0; i < OBJECTS; i++) {
                 assertEquals(4000 + i, read(a, i), "object " + i);
