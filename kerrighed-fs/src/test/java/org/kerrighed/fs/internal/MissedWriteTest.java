@@ -64,6 +64,22 @@ class MissedWriteTest {
         assertArrayEquals(second, EngineTest.readAll(nodes.engine(other), f.id()), "no stale copy is read");
     }
 
+    /** The same through a primary on another node than the writer: its retries fit in the writer's call. */
+    @Test
+    void aRemotePrimaryRetriesTheDropWithinTheWritersCall() throws Exception {
+        Inode f = nodes.engine(0).createFile("/missed-remote-primary", 0644, true);
+        int other = fileOnTwoNodes(f);
+        int writer = other == 1 ? 2 : 1;                              // not a copy: its writes go to node 0
+        DataPath.refuseWritesForTests = n -> n == other;
+        DataPath.FAIL_DROPS_FOR_TESTS.set(3);
+        byte[] second = EngineTest.random(5000, 4);
+        nodes.engine(writer).write(f.id(), 0, ByteBuffer.wrap(second));
+        assertEquals(0, DataPath.FAIL_DROPS_FOR_TESTS.get(), "the change was tried four times");
+        DataPath.refuseWritesForTests = null;
+        assertArrayEquals(second, EngineTest.readAll(nodes.engine(other), f.id()), "no stale copy is read");
+        assertArrayEquals(second, EngineTest.readAll(nodes.engine(writer), f.id()));
+    }
+
     @Test
     void aDropThatKeepsFailingFailsTheWriteAndIsDoneInTheBackground() throws Exception {
         FsEngine e0 = nodes.engine(0);
