@@ -32,7 +32,8 @@ class TaskTest {
      * Set by the test programs once they are about to sleep (their handlers installed): a process shows SLEEPING
      * whenever its thread waits, also in the runtime before its program's first line.
      */
-    private static final java.util.concurrent.atomic.AtomicBoolean SLEEPS = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final java.util.concurrent.atomic.AtomicBoolean SLEEPS =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     static EpmNodes nodes;
 

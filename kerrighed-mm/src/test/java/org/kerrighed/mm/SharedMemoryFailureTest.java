@@ -33,6 +33,18 @@ class SharedMemoryFailureTest {
         }
     }
 
+    /** Waits until node {@code on} no longer finds segment {@code id} (freed), failing with {@code what}. */
+    private static void awaitFreed(int on, long id, String what) throws InterruptedException {
+        MmNodes.await(what, () -> {
+            try {
+                nodes.shm(on).stat(id);
+                return false;
+            } catch (NoSuchSegmentException e) {
+                return true;
+            }
+        });
+    }
+
     private void crash(int node) {
         crashed = node;
         nodes.crash(node);
@@ -49,14 +61,7 @@ class SharedMemoryFailureTest {
         a.close();
         assertEquals(2, nodes.shm(1).stat(id).attachCount());
         crash(2);
-        MmNodes.await("segment " + id + " freed once its last attacher died", () -> {
-            try {
-                nodes.shm(1).stat(id);
-                return false;
-            } catch (NoSuchSegmentException e) {
-                return true;
-            }
-        });
+        awaitFreed(1, id, "segment " + id + " freed once its last attacher died");
         assertTrue(nodes.shm(0).list().stream().noneMatch(s -> s.id() == id));
     }
 
@@ -75,20 +80,14 @@ class SharedMemoryFailureTest {
         SharedMemory.FAIL_SWEEPS_FOR_TESTS.set(Integer.MAX_VALUE);
         try {
             crash(2);
-            MmNodes.await("a sweep tried and failed", () -> SharedMemory.FAIL_SWEEPS_FOR_TESTS.get() < Integer.MAX_VALUE);
+            MmNodes.await("a sweep tried and failed",
+                    () -> SharedMemory.FAIL_SWEEPS_FOR_TESTS.get() < Integer.MAX_VALUE);
             nodes.join(2);
             crashed = -1;
             nodes.shm(2).attach(kept);                            // its new incarnation
             assertEquals(2, nodes.shm(1).stat(kept).attachCount(), "the dead incarnation's is still counted");
             SharedMemory.FAIL_SWEEPS_FOR_TESTS.set(0);
-            MmNodes.await("segment " + removed + " freed once the dead incarnation's attachment was dropped", () -> {
-                try {
-                    nodes.shm(1).stat(removed);
-                    return false;
-                } catch (NoSuchSegmentException e) {
-                    return true;
-                }
-            });
+            awaitFreed(1, removed, "segment " + removed + " freed once the dead incarnation's attachment was dropped");
             MmNodes.await("the dead incarnation's attachment of " + kept + " dropped",
                     () -> nodes.shm(1).stat(kept).attachCount() == 1);
             Thread.sleep(200);
@@ -119,14 +118,7 @@ class SharedMemoryFailureTest {
         crashed = 1;                                         // rejoined after the test
         nodes.shm.remove(1);
         nodes.cluster.leave(1);
-        MmNodes.await("segment " + id + " freed once its last attacher left", () -> {
-            try {
-                nodes.shm(2).stat(id);
-                return false;
-            } catch (NoSuchSegmentException e) {
-                return true;
-            }
-        });
+        awaitFreed(2, id, "segment " + id + " freed once its last attacher left");
     }
 
     @Test
