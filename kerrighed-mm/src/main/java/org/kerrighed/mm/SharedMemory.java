@@ -638,11 +638,11 @@ public final class SharedMemory implements AutoCloseable {
                 != kddm.nodeId()) {
             return;
         }
-        // An attachment whose node's incarnation this node saw leave is dropped, also once that node is back (a new
-        // incarnation: its own attachments are kept). One of unknown incarnation goes by membership: a node that
-        // joined since this (possibly delayed) view may have attached already, so current members are kept too.
-        SegmentMeta.Holder live = (n, incarnation) -> incarnation == 0 ? members.contains(n) || kddm.isMember(n)
-                : !kddm.incarnationEnded(n, incarnation);
+        // The attachments of nodes that are not members are dropped (a node that joined since this, possibly
+        // delayed, view may have attached already: current members count too), and so are those of an incarnation
+        // this node saw end, also once its node is back (its new incarnation's are kept).
+        SegmentMeta.Holder live = (n, incarnation) -> (members.contains(n) || kddm.isMember(n))
+                && (incarnation == 0 || !kddm.incarnationEnded(n, incarnation));
         if (!sweep(live)) {
             retry("dropping the attachments of departed nodes", () -> sweep(live));
         }
