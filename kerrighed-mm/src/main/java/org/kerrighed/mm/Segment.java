@@ -71,6 +71,7 @@ public final class Segment implements AutoCloseable {
 
     private final SharedMemory shm;
     private final org.kerrighed.kddm.access.Caller holder;   // who attached it
+    final long incarnation;                                 // this node's incarnation when it attached (its entry)
     private final long id;
     private final long key;
     private final long size;
@@ -90,9 +91,10 @@ public final class Segment implements AutoCloseable {
     }
 
     Segment(SharedMemory shm, SegmentMeta m, KddmSet<Frame> pages, boolean readOnly,
-            org.kerrighed.kddm.access.Caller holder) {
+            org.kerrighed.kddm.access.Caller holder, long incarnation) {
         this.shm = shm;
         this.holder = holder;
+        this.incarnation = incarnation;
         this.id = m.id();
         this.key = m.key();
         this.size = m.size();

@@ -366,6 +366,7 @@ public final class SharedMemory implements AutoCloseable {
         boolean readOnly = (flags & READ_ONLY) != 0;
         Credentials creds = kddm.callers().credentials();
         SegmentMeta m;
+        long incarnation = kddm.incarnation();                // what its detach names, whenever it comes
         Handle<SegmentMeta> h = segments.grab(id);
         boolean changed = false;
         try {
@@ -378,7 +379,7 @@ public final class SharedMemory implements AutoCloseable {
             if (!readOnly) {
                 m.perm().check(creds, Access.WRITE, m.describe());
             }
-            m = m.attached(kddm.nodeId(), kddm.incarnation(), kddm.callers().caller(), System.currentTimeMillis());
+            m = m.attached(kddm.nodeId(), incarnation, kddm.callers().caller(), System.currentTimeMillis());
             h.set(m);
             changed = true;
         } finally {
@@ -391,13 +392,13 @@ public final class SharedMemory implements AutoCloseable {
             NoSuchSegmentException gone = new NoSuchSegmentException(m.describe() + ": its pages are gone ("
                     + e.getMessage() + ")");
             try {
-                detach(m.id());
+                detach(m.id(), incarnation);
             } catch (RuntimeException again) {      // the attachment stays counted: say so, but as what failed first
                 gone.addSuppressed(again);
             }
             throw gone;
         }
-        Segment s = new Segment(this, m, pages, readOnly, kddm.callers().caller());
+        Segment s = new Segment(this, m, pages, readOnly, kddm.callers().caller(), incarnation);
         attached.add(s);
         return s;
     }
@@ -439,22 +440,23 @@ public final class SharedMemory implements AutoCloseable {
      * cluster-wide and stays here: {@link Segment#close} rolls back, and can be called again.
      */
     void detached(Segment s) {
-        detach(s.id());
+        detach(s.id(), s.incarnation);
         attached.remove(s);
     }
 
     /**
-     * One attachment of this node less in the segment's metadata; frees the segment if that was the last one of a
-     * segment marked for removal. The update is not cut short by an interrupt (a process killed while it closes
-     * its segment still detaches; the interrupt is kept); when it throws, nothing changed.
+     * One attachment of this node (made by its incarnation {@code incarnation}) less in the segment's metadata; frees
+     * the segment if that was the last one of a segment marked for removal. The update is not cut short by an
+     * interrupt (a process killed while it closes its segment still detaches; the interrupt is kept); when it
+     * throws, nothing changed.
      */
-    private void detach(long id) {
+    private void detach(long id, long incarnation) {
         Caller caller = kddm.callers().caller();
         long now = System.currentTimeMillis();
         SegmentMeta[] before = new SegmentMeta[1];
         SegmentMeta m = segments.update(id, cur -> {
             before[0] = cur;
-            return cur == null ? null : cur.detached(kddm.nodeId(), kddm.incarnation(), caller, now);
+            return cur == null ? null : cur.detached(kddm.nodeId(), incarnation, caller, now);
         });
         if (m != null && m != before[0] && m.freeable()) {
             freeOrRetry(m);
@@ -622,6 +624,10 @@ public final class SharedMemory implements AutoCloseable {
 
     // ------------------------------------------------------------------ failures
 
+    /** Tests only: how many of the next sweeps of {@link #dropDeparted} fail (as a timeout would). */
+    static final java.util.concurrent.atomic.AtomicInteger FAIL_SWEEPS_FOR_TESTS =
+            new java.util.concurrent.atomic.AtomicInteger();
+
     /**
      * After a view: the lowest member drops the attachments of nodes that are no longer members (they died or
      * left), and of earlier incarnations of nodes that came back under their id, frees the segments that were
@@ -629,10 +635,6 @@ public final class SharedMemory implements AutoCloseable {
      * view-listener thread. Each segment on its own: one that fails (a timeout, a lost object) does not hold up
      * the others, and the sweep is retried in the background until every segment is done.
      */
-    /** Tests only: how many of the next sweeps of {@link #dropDeparted} fail (as a timeout would). */
-    static final java.util.concurrent.atomic.AtomicInteger FAIL_SWEEPS_FOR_TESTS =
-            new java.util.concurrent.atomic.AtomicInteger();
-
     private void dropDeparted(Set<Integer> members) {
         if (closed || members.isEmpty() || members.stream().mapToInt(Integer::intValue).min().getAsInt()
                 != kddm.nodeId()) {
@@ -641,8 +643,10 @@ public final class SharedMemory implements AutoCloseable {
         // The attachments of nodes that are not members are dropped (a node that joined since this, possibly
         // delayed, view may have attached already: current members count too), and so are those of an incarnation
         // this node saw end, also once its node is back (its new incarnation's are kept).
-        SegmentMeta.Holder live = (n, incarnation) -> (members.contains(n) || kddm.isMember(n))
-                && (incarnation == 0 || !kddm.incarnationEnded(n, incarnation));
+        // On this node, only its own incarnation's are live (it may be the lowest member now, after it came back).
+        SegmentMeta.Holder live = (n, incarnation) -> n == kddm.nodeId()
+                ? incarnation == 0 || incarnation == kddm.incarnation()
+                : (members.contains(n) || kddm.isMember(n)) && (incarnation == 0 || !kddm.incarnationEnded(n, incarnation));
         if (!sweep(live)) {
             retry("dropping the attachments of departed nodes", () -> sweep(live));
         }

@@ -612,6 +612,7 @@ final class DataPath {
      * released.
      */
     boolean primary(Op op) throws IOException {
+        long received = System.nanoTime();
         ReentrantLock lock = lock(op.inode(), op.index());
         List<Integer> failed = new ArrayList<>();
         List<CompletableFuture<Boolean>> sent = new ArrayList<>();
@@ -659,7 +660,7 @@ final class DataPath {
                 // being the primary any more, leaves the size as it is), still under the lock.
                 boolean done;
                 try {
-                    done = settle(op, reps, sent, to, failed, local, true);
+                    done = settle(op, reps, sent, to, failed, local, true, received);
                 } catch (DropPending applied) {
                     truncated(op, inode);                      // the copies left listed took the cut
                     throw applied;
@@ -670,7 +671,7 @@ final class DataPath {
         } finally {
             lock.unlock();
         }
-        return settle(op, reps, sent, to, failed, null, false);
+        return settle(op, reps, sent, to, failed, null, false, received);
     }
 
     /**
@@ -687,13 +688,15 @@ final class DataPath {
 
     /**
      * Waits for the copies' answers to {@code op}, then takes every node that missed it out of the chunk's list
-     * ({@link #dropMissed}; {@code underLock}: the caller holds the chunk's lock).
+     * ({@link #dropMissed}; {@code underLock}: the caller holds the chunk's lock; {@code received}: when the
+     * operation came, in {@link System#nanoTime}).
      *
      * @throws IOException {@code local} when no copy at all took it
      * @throws DropPending when it was applied, but a copy that missed it could not be taken out of the list yet
      */
     private boolean settle(Op op, int[] reps, List<CompletableFuture<Boolean>> sent, List<Integer> to,
-                           List<Integer> failed, IOException local, boolean underLock) throws IOException {
+                           List<Integer> failed, IOException local, boolean underLock, long received)
+            throws IOException {
         int applied = local == null ? 1 : 0;
         RemoteException stale = null;
         for (int i = 0; i < sent.size(); i++) {
@@ -722,7 +725,7 @@ final class DataPath {
             throw local;                                       // nothing changed anywhere: the caller sees why
         }
         if (!failed.isEmpty()) {
-            dropMissed(op, reps, failed, underLock);
+            dropMissed(op, reps, failed, underLock, received);
         }
         return true;
     }
@@ -730,13 +733,16 @@ final class DataPath {
     /**
      * Takes {@code nodes}, which missed {@code op}, out of its chunk's list. Until they are out, a read may go to a
      * copy without {@code op}, and a node that comes back with its disk would serve it. The change is retried
-     * (50 ms, doubling) for a quarter of a call timeout, within the time its caller waits for the answer, or not at
-     * all {@code underLock} (the chunk's lock, which other writers and repair wait for); if it still fails (KDDM
-     * recovering from a failure, say), it goes on in the background until done or this node's file system closes,
-     * and the operation fails with {@link DropPending}. A file deleted meanwhile has nothing left to change.
+     * (50 ms, doubling) until a quarter of a call timeout after the operation came ({@code received}), well within
+     * the time its caller waits for the answer, or not at all {@code underLock} (the chunk's lock, which other
+     * writers and repair wait for); if it still fails (KDDM recovering from a failure, say), it goes on in the
+     * background until done or this node's file system closes, and the operation fails with {@link DropPending}. A
+     * file deleted meanwhile has nothing left to change.
      */
-    private void dropMissed(Op op, int[] reps, List<Integer> nodes, boolean underLock) throws IOException {
-        long deadline = System.nanoTime() + (underLock ? 0 : kddm.rpc().config().defaultCallTimeout().toNanos() / 4);
+    private void dropMissed(Op op, int[] reps, List<Integer> nodes, boolean underLock, long received)
+            throws IOException {
+        long deadline = underLock ? System.nanoTime()
+                : received + kddm.rpc().config().defaultCallTimeout().toNanos() / 4;
         long pause = 50;
         while (true) {
             try {

@@ -246,7 +246,7 @@ final class Namespace {
             }
             inodes.remove(gone.id());
             return true;
-        } catch (KddmException e) {
+        } catch (RuntimeException e) {                          // a KddmException, mostly
             log.warn("fs: inode {}, which nothing names any more, could not be removed ({}); retrying in the"
                     + " background", gone.id(), e.toString());
             return false;

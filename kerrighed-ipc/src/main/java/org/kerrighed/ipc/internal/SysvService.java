@@ -87,7 +87,9 @@ public final class SysvService implements AutoCloseable {
     private final Map<Long, WeakReference<Thread>> undoThreads = new ConcurrentHashMap<>();
     private final ScheduledExecutorService reaper;
     private volatile boolean closed;
-    private final Set<Integer> undoPending = ConcurrentHashMap.newKeySet();   // failed nodes, their undo maybe not done
+    // Nodes an incarnation of which ended and whose undo may not be done, with Kddm.lastDeparture when last noted: a
+    // loop that finished removes a node only if no later departure was noted meanwhile.
+    private final Map<Integer, Long> undoPending = new ConcurrentHashMap<>();
     private final Set<Integer> undoing = ConcurrentHashMap.newKeySet();       // those a loop of this node applies now
     private final Map<Integer, Long> departuresSeen = new ConcurrentHashMap<>();  // Kddm.lastDeparture at the last view
 
@@ -340,33 +342,45 @@ public final class SysvService implements AutoCloseable {
      * applied is removed in the same write).
      */
     public void viewChanged(long epoch, Set<Integer> members, Set<Integer> failed) {
-        undoPending.addAll(failed);
         Set<Integer> known = new java.util.HashSet<>(members);
         known.addAll(failed);
+        known.addAll(departuresSeen.keySet());             // a node that left is in neither
         for (int node : known) {
             long departed = kddm.lastDeparture(node);
             Long seen = departuresSeen.put(node, departed);
-            if (departed >= 0 && (seen == null || departed > seen)) {
-                undoPending.add(node);
+            if (departed >= 0 && (seen == null || departed > seen || failed.contains(node))) {
+                undoPending.merge(node, departed, Math::max);
             }
         }
         undoPending.remove(kddm.nodeId());                 // this node's earlier incarnations: another member's work
         if (members.isEmpty()) {
             return;
         }
-        // off the listener thread: KDDM operations wait until the view is reconciled
-        for (int node : undoPending) {
-            if (Arrays.stream(kddm.members()).filter(m -> m != node).min().orElse(-1) == kddm.nodeId()
-                    && undoing.add(node)) {
-                Thread.ofVirtual().name("ipc-sysv-undo-failed-" + node).start(() -> {
-                    try {
-                        undoFailed(node);
-                    } finally {
-                        undoing.remove(node);
-                    }
-                });
-            }
+        for (int node : undoPending.keySet()) {
+            launchUndo(node);
         }
+    }
+
+    /**
+     * Starts the loop that applies node {@code node}'s pending undo adjustments, unless one runs or this node is not
+     * the lowest member other than that node. Off the listener thread: KDDM operations wait until the view is
+     * reconciled. A departure noted just as a loop ends is taken by a loop started again.
+     */
+    private void launchUndo(int node) {
+        if (closed || Arrays.stream(kddm.members()).filter(m -> m != node).min().orElse(-1) != kddm.nodeId()
+                || !undoing.add(node)) {
+            return;
+        }
+        Thread.ofVirtual().name("ipc-sysv-undo-failed-" + node).start(() -> {
+            try {
+                undoFailed(node);
+            } finally {
+                undoing.remove(node);
+            }
+            if (undoPending.containsKey(node)) {
+                launchUndo(node);
+            }
+        });
     }
 
     /** Tests only: how many of the next attempts at a failed node's undo adjustments fail (as a timeout would). */
@@ -383,7 +397,8 @@ public final class SysvService implements AutoCloseable {
         long pause = 100;
         int tries = 0;
         while (true) {
-            if (closed || !undoPending.contains(node)) {
+            Long noted = undoPending.get(node);
+            if (closed || noted == null) {
                 return;
             }
             try {
@@ -391,8 +406,10 @@ public final class SysvService implements AutoCloseable {
                     throw new org.kerrighed.kddm.KddmException("an attempt made to fail (tests)");
                 }
                 semaphores.nodeFailed(node);
-                undoPending.remove(node);
-                return;
+                if (undoPending.remove(node, noted)) {
+                    return;
+                }
+                continue;                                  // another incarnation ended meanwhile: again, at once
             } catch (RuntimeException e) {
                 if (tries++ < 6 || tries % 12 == 0) {       // then once a minute
                     log.warn("node {}: applying the undo adjustments of failed node {} failed (try {}, the next in"
