@@ -31,7 +31,9 @@ import java.util.TreeMap;
  *
  * <p>Two nodes talk only if their registries have the same {@link #fingerprint()}: the handshake compares
  * them and refuses a mismatch with an error naming both. The fingerprint covers every (id, class name,
- * serializer class name) triple. A tool (an {@link RpcClient}) needs only the types it uses: it is admitted
+ * serializer class name) triple, and the shape of each class outside the JDK and the libraries (a record's
+ * components, an enum's constants, a class's instance fields), so that builds whose classes changed shape refuse
+ * each other too. A tool (an {@link RpcClient}) needs only the types it uses: it is admitted
  * when each block of 1000 ids it registers anything in is identical on the node
  * ({@link #blockFingerprints()}), so {@code krg} tools talk to nodes that register application types.
  */
@@ -127,12 +129,51 @@ public final class TypeRegistry {
         return fingerprint.substring(0, 12);
     }
 
+    /**
+     * What a class's encoding depends on besides its name, for the classes outside the JDK and the libraries: a
+     * record's components, an enum's constants (encoded by ordinal), another class's instance fields (Kryo's field
+     * serializer writes them in name order). Two builds whose classes differ in shape under the same names then have
+     * different fingerprints, and refuse each other at the handshake rather than misread each other's messages.
+     */
+    private static String shape(Class<?> type) {
+        String name = type.getName();
+        if (type.isPrimitive() || type.isArray() || name.startsWith("java.") || name.startsWith("javax.")
+                || name.startsWith("jdk.") || name.startsWith("sun.") || name.startsWith("com.esotericsoftware.")
+                || name.startsWith("io.netty.") || name.startsWith("com.hazelcast.")) {
+            return "";
+        }
+        try {
+            if (type.isRecord()) {
+                return java.util.Arrays.stream(type.getRecordComponents())
+                        .map(c -> c.getName() + ":" + c.getGenericType().getTypeName())
+                        .collect(java.util.stream.Collectors.joining(",", "(", ")"));
+            }
+            if (type.isEnum()) {
+                return java.util.Arrays.stream(type.getEnumConstants()).map(c -> ((Enum<?>) c).name())
+                        .collect(java.util.stream.Collectors.joining(",", "{", "}"));
+            }
+            List<String> fields = new ArrayList<>();
+            for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+                for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                    int m = f.getModifiers();
+                    if (!java.lang.reflect.Modifier.isStatic(m) && !java.lang.reflect.Modifier.isTransient(m)) {
+                        fields.add(f.getName() + ":" + f.getGenericType().getTypeName());
+                    }
+                }
+            }
+            java.util.Collections.sort(fields);
+            return "[" + String.join(",", fields) + "]";
+        } catch (LinkageError | RuntimeException e) {
+            return "[?]";                                  // a field's type cannot be loaded here: the name alone
+        }
+    }
+
     private static String computeFingerprint(List<Entry> entries) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             for (Entry e : entries) {
                 String line = e.id() + "=" + e.type().getName() + "/"
-                        + (e.serializer() == null ? "-" : e.serializer().getClass().getName()) + "\n";
+                        + (e.serializer() == null ? "-" : e.serializer().getClass().getName()) + shape(e.type()) + "\n";
                 sha.update(line.getBytes(StandardCharsets.UTF_8));
             }
             return HexFormat.of().formatHex(sha.digest());
