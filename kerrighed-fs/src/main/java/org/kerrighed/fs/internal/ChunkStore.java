@@ -33,6 +33,7 @@ final class ChunkStore {
     private final AtomicLong files = new AtomicLong();
     private final Object[] stripes = new Object[STRIPES];
     private final long storageId;
+    private final java.nio.file.FileStore disk;             // found once: looking it up reads the mount table
 
     ChunkStore(Path dir, long quota, int node) {
         this.dir = dir;
@@ -43,6 +44,7 @@ final class ChunkStore {
         }
         try {
             Files.createDirectories(dir);
+            disk = Files.getFileStore(dir);
             storageId = storageId(dir.resolve("storage-id"));
             for (Chunk c : list()) {
                 used.addAndGet(c.bytes());
@@ -96,9 +98,10 @@ final class ChunkStore {
         return quota;
     }
 
+    /** The free bytes of the disk under the storage directory (a {@code statvfs}; checked at each growth). */
     long freeBytes() {
         try {
-            return Files.getFileStore(dir).getUsableSpace();
+            return disk.getUsableSpace();
         } catch (IOException e) {
             return 0;
         }
