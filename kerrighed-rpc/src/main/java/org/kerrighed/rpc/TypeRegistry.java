@@ -119,7 +119,10 @@ public final class TypeRegistry {
         return id == null ? -1 : id;
     }
 
-    /** Hex SHA-256 over the sorted (id, class, serializer) triples; equal registries have equal fingerprints. */
+    /**
+     * Hex SHA-256 over the sorted (id, class, serializer) triples and the shapes of the classes of this build
+     * (see the class comment); equal registries of one build have equal fingerprints.
+     */
     public String fingerprint() {
         return fingerprint;
     }
@@ -136,16 +139,13 @@ public final class TypeRegistry {
      * different fingerprints, and refuse each other at the handshake rather than misread each other's messages.
      */
     private static String shape(Class<?> type) {
-        String name = type.getName();
-        if (type.isPrimitive() || type.isArray() || name.startsWith("java.") || name.startsWith("javax.")
-                || name.startsWith("jdk.") || name.startsWith("sun.") || name.startsWith("com.esotericsoftware.")
-                || name.startsWith("io.netty.") || name.startsWith("com.hazelcast.")) {
+        if (type.isPrimitive() || type.isArray() || outside(type)) {
             return "";
         }
         try {
-            if (type.isRecord()) {
+            if (type.isRecord()) {                         // by name, as Kryo's record serializer writes them
                 return java.util.Arrays.stream(type.getRecordComponents())
-                        .map(c -> c.getName() + ":" + c.getGenericType().getTypeName())
+                        .map(c -> c.getName() + ":" + c.getGenericType().getTypeName()).sorted()
                         .collect(java.util.stream.Collectors.joining(",", "(", ")"));
             }
             if (type.isEnum()) {
@@ -153,10 +153,12 @@ public final class TypeRegistry {
                         .collect(java.util.stream.Collectors.joining(",", "{", "}"));
             }
             List<String> fields = new ArrayList<>();
-            for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+            // a superclass of the JDK's or a library's is left out: its private fields change between their releases
+            for (Class<?> c = type; c != null && !outside(c); c = c.getSuperclass()) {
                 for (java.lang.reflect.Field f : c.getDeclaredFields()) {
                     int m = f.getModifiers();
-                    if (!java.lang.reflect.Modifier.isStatic(m) && !java.lang.reflect.Modifier.isTransient(m)) {
+                    if (!java.lang.reflect.Modifier.isStatic(m) && !java.lang.reflect.Modifier.isTransient(m)
+                            && !f.isSynthetic()) {
                         fields.add(f.getName() + ":" + f.getGenericType().getTypeName());
                     }
                 }
@@ -166,6 +168,14 @@ public final class TypeRegistry {
         } catch (LinkageError | RuntimeException e) {
             return "[?]";                                  // a field's type cannot be loaded here: the name alone
         }
+    }
+
+    /** A class of the JDK or of a library the runtime is built on: its shape is theirs, not this build's. */
+    private static boolean outside(Class<?> c) {
+        String name = c.getName();
+        return name.startsWith("java.") || name.startsWith("javax.") || name.startsWith("jdk.")
+                || name.startsWith("sun.") || name.startsWith("com.esotericsoftware.") || name.startsWith("io.netty.")
+                || name.startsWith("com.hazelcast.") || name.startsWith("org.objenesis.");
     }
 
     private static String computeFingerprint(List<Entry> entries) {

@@ -33,7 +33,6 @@ final class ChunkStore {
     private final AtomicLong files = new AtomicLong();
     private final Object[] stripes = new Object[STRIPES];
     private final long storageId;
-    private final java.nio.file.FileStore disk;             // found once: looking it up reads the mount table
 
     ChunkStore(Path dir, long quota, int node) {
         this.dir = dir;
@@ -44,7 +43,6 @@ final class ChunkStore {
         }
         try {
             Files.createDirectories(dir);
-            disk = Files.getFileStore(dir);
             storageId = storageId(dir.resolve("storage-id"));
             for (Chunk c : list()) {
                 used.addAndGet(c.bytes());
@@ -98,13 +96,12 @@ final class ChunkStore {
         return quota;
     }
 
-    /** The free bytes of the disk under the storage directory (a {@code statvfs}; checked at each growth). */
+    /**
+     * The free bytes of the disk under the storage directory, 0 when unknown: a {@code statvfs} of the directory,
+     * checked at each growth (not {@code Files.getFileStore}, which reads the mount table first).
+     */
     long freeBytes() {
-        try {
-            return disk.getUsableSpace();
-        } catch (IOException e) {
-            return 0;
-        }
+        return dir.toFile().getUsableSpace();
     }
 
     private Path file(long inode, int index, int generation) {
