@@ -462,7 +462,7 @@ public final class Kddm implements AutoCloseable {
         // The departure recorded is the view it was gone from, or, for an incarnation seen back in views this node
         // missed, the last view this node saw the old one in: the old incarnation began at or before it, the new
         // one after it, in both cases.
-        return node != nodeId() && lastDeparture.getOrDefault(node, -1L) >= incarnation;
+        return node != nodeId() && lastDeparture(node) >= incarnation;
     }
 
     /**

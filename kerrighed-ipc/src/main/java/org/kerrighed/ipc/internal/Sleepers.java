@@ -39,11 +39,8 @@ public final class Sleepers {
     private final Kddm kddm;
     private final ConcurrentHashMap<Long, Sleeper> sleepers = new ConcurrentHashMap<>();
     private final AtomicLong count = new AtomicLong();
-    // A sleeper's id: the view epoch its node had installed when it was made (bits 40-62), then a count (0-39):
-    // the refs a node's earlier incarnation left in waiter lists are told from its current sleepers (isLive).
-    // Epoch 0: unknown (made before the node's first view, or past MAX_EPOCH views): judged by membership alone.
-    private static final int COUNT_BITS = 40;
-    private static final long MAX_EPOCH = (1L << (63 - COUNT_BITS)) - 1;
+    // A sleeper's id: a count tagged with the view epoch its node had installed when it was made (EpochTagged): the
+    // refs a node's earlier incarnation left in waiter lists are told from its current sleepers (isLive).
 
     public Sleepers(Kddm kddm) {
         this.kddm = kddm;
@@ -59,8 +56,7 @@ public final class Sleepers {
 
     /** A new sleeper for the calling thread; close it when done (try-with-resources). */
     public Sleeper sleeper() {
-        long epoch = kddm.epoch() <= MAX_EPOCH ? kddm.epoch() : 0;
-        long id = epoch << COUNT_BITS | count.incrementAndGet() & ((1L << COUNT_BITS) - 1);
+        long id = EpochTagged.of(kddm.epoch(), count.incrementAndGet());
         Sleeper s = new Sleeper(id, Thread.currentThread());
         sleepers.put(s.id, s);
         return s;
@@ -73,7 +69,7 @@ public final class Sleepers {
      * would be lost.
      */
     public boolean isLive(WaiterRef ref) {
-        long epoch = ref.id() >>> COUNT_BITS;
+        long epoch = EpochTagged.epoch(ref.id());
         if (epoch == 0) {
             return ref.node() == kddm.nodeId() || kddm.isMember(ref.node());
         }

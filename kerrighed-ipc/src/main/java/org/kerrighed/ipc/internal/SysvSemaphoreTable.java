@@ -136,13 +136,13 @@ final class SysvSemaphoreTable implements SysvSemaphores {
         }
         Credentials c = creds();
         Caller caller = svc.ipc().callers().caller();
-        Caller holder = svc.undoHolder(caller);
         boolean undo = false;
         boolean alter = false;
         for (SemOp op : ops) {
             undo |= op.undoable();
             alter |= op.delta() != 0;
         }
+        Caller holder = undo ? svc.undoHolder(caller) : caller;  // only undoable operations use it
         if (undo) {
             noteUndo(holder, id);
         }

@@ -260,21 +260,17 @@ public final class SysvService implements AutoCloseable {
 
     // ------------------------------------------------------------------ undo holders
 
-    // A thread as a holder of undo adjustments ({@link #undoHolder}): its id (bits 0-39) and its node's incarnation
-    // (bits 40-62, Kddm.incarnation(); 0 when unknown: judged by membership alone). A node that died and came back
-    // names its new threads as the old ones were named (a JVM counts thread ids from 1 again); the incarnation tells
-    // the adjustments its dead threads left, which are to be applied, from those of its live ones.
-    private static final int THREAD_BITS = 40;
-    private static final long THREAD_MASK = (1L << THREAD_BITS) - 1;
-    private static final long MAX_INCARNATION = (1L << (63 - THREAD_BITS)) - 1;
+    // A thread as a holder of undo adjustments ({@link #undoHolder}): its id tagged with its node's incarnation
+    // (EpochTagged, Kddm.incarnation()). A node that died and came back names its new threads as the old ones were
+    // named (a JVM counts thread ids from 1 again); the incarnation tells the adjustments its dead threads left, which
+    // are to be applied, from those of its live ones.
 
     /** {@code c} as a holder of undo adjustments: a thread of this node carries this node's incarnation. */
     Caller undoHolder(Caller c) {
         if (c.isProcess() || c.node() != kddm.nodeId()) {
             return c;
         }
-        long incarnation = kddm.incarnation() <= MAX_INCARNATION ? kddm.incarnation() : 0;
-        return new Caller(c.node(), 0, incarnation << THREAD_BITS | c.thread() & THREAD_MASK);
+        return new Caller(c.node(), 0, EpochTagged.of(kddm.incarnation(), c.thread()));
     }
 
     /**
@@ -282,7 +278,7 @@ public final class SysvService implements AutoCloseable {
      * One of unknown incarnation (0: it took its adjustments before its node's first view) goes by membership alone.
      */
     boolean incarnationGone(Caller holder) {
-        long incarnation = holder.thread() >>> THREAD_BITS;
+        long incarnation = EpochTagged.epoch(holder.thread());
         if (incarnation == 0) {
             return holder.node() != kddm.nodeId() && !kddm.isMember(holder.node());
         }
@@ -291,7 +287,7 @@ public final class SysvService implements AutoCloseable {
 
     /** {@code holder} as callers name it: a thread without its node's incarnation (as shown by GETPID and logs). */
     static Caller plainHolder(Caller holder) {
-        return holder.isProcess() ? holder : new Caller(holder.node(), 0, holder.thread() & THREAD_MASK);
+        return holder.isProcess() ? holder : new Caller(holder.node(), 0, EpochTagged.value(holder.thread()));
     }
 
     /**
@@ -299,18 +295,18 @@ public final class SysvService implements AutoCloseable {
      * an incarnation), that thread of its node's live incarnation (on this node: this incarnation).
      */
     java.util.function.Predicate<Caller> sameUndoHolder(Caller holder) {
-        if (holder.isProcess() || holder.thread() >>> THREAD_BITS != 0) {
+        if (holder.isProcess() || EpochTagged.epoch(holder.thread()) != 0) {
             return holder::sameHolder;
         }
-        long self = undoHolder(new Caller(kddm.nodeId(), 0, 0)).thread();
-        return h -> !h.isProcess() && h.node() == holder.node() && (h.thread() & THREAD_MASK) == holder.thread()
-                && (h.node() == kddm.nodeId() ? (h.thread() & ~THREAD_MASK) == self : !incarnationGone(h));
+        long self = EpochTagged.epoch(EpochTagged.of(kddm.incarnation(), 0));
+        return h -> !h.isProcess() && h.node() == holder.node() && EpochTagged.value(h.thread()) == holder.thread()
+                && (h.node() == kddm.nodeId() ? EpochTagged.epoch(h.thread()) == self : !incarnationGone(h));
     }
 
     /** Watches the calling thread (a holder with undo adjustments) so its adjustments are applied when it ends. */
     void watchThread(Caller holder) {
         if (!holder.isProcess() && holder.node() == kddm.nodeId()
-                && (holder.thread() & THREAD_MASK) == Thread.currentThread().threadId()) {
+                && EpochTagged.value(holder.thread()) == Thread.currentThread().threadId()) {
             undoThreads.computeIfAbsent(holder.thread(), t -> new WeakReference<>(Thread.currentThread()));
         }
     }

@@ -58,8 +58,13 @@ final class SysvCluster implements AutoCloseable {
 
     /** Waits until node {@code readOn} reads semaphore 0 of set {@code id} at {@code want}, {@code seconds} at most. */
     void awaitVal(int readOn, int id, int want, int seconds) throws Exception {
+        awaitVal(readOn, id, 0, want, seconds);
+    }
+
+    /** The same for semaphore {@code num} of the set. */
+    void awaitVal(int readOn, int id, int num, int want, int seconds) throws Exception {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (sem(readOn).getVal(id, 0) != want && System.nanoTime() < end) {
+        while (sem(readOn).getVal(id, num) != want && System.nanoTime() < end) {
             Thread.sleep(20);
         }
     }

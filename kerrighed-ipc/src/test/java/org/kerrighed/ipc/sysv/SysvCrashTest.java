@@ -128,10 +128,7 @@ class SysvCrashTest {
             }
             c.cluster.join(2);
             rejoined.countDown();
-            long held = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (c.sem(0).getVal(id, 1) != 0 && !holder.result().isDone() && System.nanoTime() < held) {
-                Thread.sleep(5);
-            }
+            c.awaitVal(0, id, 1, 0, 10);
             assertEquals(0, c.sem(0).getVal(id, 1), "the new incarnation's thread holds semaphore 1");
             org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(0);
             c.awaitVal(0, id, 1, 15);
@@ -139,10 +136,7 @@ class SysvCrashTest {
                     "the dead incarnation's hold undone once the node was back, the live one's kept");
             release.countDown();
             holder.get();
-            long ended = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (c.sem(0).getVal(id, 1) != 1 && System.nanoTime() < ended) {
-                Thread.sleep(20);
-            }
+            c.awaitVal(0, id, 1, 1, 10);
             assertArrayEquals(new int[]{1, 1}, c.sem(1).getAll(id), "the live hold undone when its thread ended");
         } finally {
             org.kerrighed.ipc.internal.SysvService.FAIL_UNDO_FOR_TESTS.set(0);
