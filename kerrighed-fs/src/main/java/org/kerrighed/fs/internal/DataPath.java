@@ -781,7 +781,7 @@ final class DataPath {
     private final java.util.Set<String> dropping = ConcurrentHashMap.newKeySet();
 
     /**
-     * {@link #dropMissed}'s background part: retried (1 s, doubling up to 30 s) until done or closed. One at a time
+     * {@link #dropMissed}'s background part ({@link BackgroundRetry}: until done or closed). One at a time
      * per chunk generation and nodes: a later drop of a node that a repair listed again with a fresh copy meanwhile
      * would only make it copy again.
      */
@@ -792,28 +792,19 @@ final class DataPath {
         }
         log.warn("fs: nodes {} missed {} of chunk {} of inode {}; dropping them from its list in the background ({})",
                 nodes, op.kind(), op.index(), op.inode(), first == null ? "interrupted" : first.toString());
-        Thread.ofVirtual().name("fs-drop-" + op.inode() + "-" + op.index()).start(() -> {
+        BackgroundRetry.start("fs-drop-" + op.inode() + "-" + op.index(), () -> closed, () -> {
             try {
-                long pause = 1000;
-                while (!closed) {
-                    try {
-                        Thread.sleep(pause);
-                        dropNodes(op, reps, nodes);
-                        log.info("fs: nodes {} dropped from the list of chunk {} of inode {}", nodes, op.index(),
-                                op.inode());
-                        return;
-                    } catch (InterruptedException | java.nio.file.NoSuchFileException e) {
-                        return;
-                    } catch (IOException e) {
-                        log.warn("fs: nodes {} still listed for chunk {} of inode {} ({}); next try in {} ms", nodes,
-                                op.index(), op.inode(), e.toString(), Math.min(pause * 2, 30_000));
-                    }
-                    pause = Math.min(pause * 2, 30_000);
-                }
-            } finally {
-                dropping.remove(key);
+                dropNodes(op, reps, nodes);
+                log.info("fs: nodes {} dropped from the list of chunk {} of inode {}", nodes, op.index(), op.inode());
+                return true;
+            } catch (java.nio.file.NoSuchFileException gone) {
+                return true;                                   // the file is gone: nothing lists them any more
+            } catch (IOException e) {
+                log.warn("fs: nodes {} still listed for chunk {} of inode {} ({}); trying again", nodes, op.index(),
+                        op.inode(), e.toString());
+                return false;
             }
-        });
+        }, () -> dropping.remove(key));
     }
 
     private List<Integer> deadBefore(int[] reps) {

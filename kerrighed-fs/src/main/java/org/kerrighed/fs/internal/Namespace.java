@@ -216,26 +216,18 @@ final class Namespace {
     /**
      * Drops an inode no entry names any more. The operation that unnamed it happened (its entry is gone), so a
      * removal that fails (KDDM recovering from a failure, say) does not fail it: it is retried in the background
-     * (1 s, doubling up to 30 s) until done or this node's file system closes. Until then the inode only takes room
+     * ({@link BackgroundRetry}) until done or this node's file system closes. Until then the inode only takes room
      * (nothing names it; the caller deletes its chunks).
      */
     private void forget(Inode gone) {
         if (!tryForget(gone)) {
-            Thread.ofVirtual().name("fs-forget-" + gone.id()).start(() -> {
-                long pause = 1000;
-                while (!closed) {
-                    try {
-                        Thread.sleep(pause);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                    if (tryForget(gone)) {
-                        log.info("fs: inode {} removed", gone.id());
-                        return;
-                    }
-                    pause = Math.min(pause * 2, 30_000);
+            BackgroundRetry.start("fs-forget-" + gone.id(), () -> closed, () -> {
+                if (!tryForget(gone)) {
+                    return false;
                 }
-            });
+                log.info("fs: inode {} removed", gone.id());
+                return true;
+            }, () -> { });
         }
     }
 
