@@ -57,8 +57,9 @@ public final class MigrationBenchNode {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     /**
-     * The moved process: its state is {@code state} (random bytes, so that no layer could shrink them), and each of
-     * its steps sleeps {@link #STEP} through the runtime, so it reaches a safe point within about that long.
+     * The moved process: its state is {@code state} (random bytes, so that no layer could shrink them), and its steps
+     * are empty, with a rest of {@link #STEP} between two ({@link ProcessContext#nextStepAfter}): it waits at a safe
+     * point, where a move starts at once, and does not hold a core as {@link Busy} does.
      */
     static class Idle implements StepProgram {
         byte[] state;
@@ -72,8 +73,8 @@ public final class MigrationBenchNode {
         }
 
         @Override
-        public boolean step(ProcessContext ctx) throws InterruptedException {
-            ctx.sleep(STEP);
+        public boolean step(ProcessContext ctx) {
+            ctx.nextStepAfter(STEP);
             return false;
         }
     }

@@ -5,6 +5,7 @@ import org.kerrighed.ipc.Ipc;
 import org.kerrighed.kddm.access.Credentials;
 import org.kerrighed.kddm.access.PermissionDeniedException;
 import org.kerrighed.mm.SharedMemory;
+import org.kerrighed.rpc.Checks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -105,6 +106,9 @@ final class LocalProcess implements ProcessContext {
     private boolean left;                                   // guarded by signals: moved to another node
     private volatile boolean betweenSteps;                  // a StepProgram is between two steps
     private long runningSince;                              // process thread only: nanoTime it last got the CPU
+    private long restUntil;                                 // process thread only: see nextStepAfter
+    private boolean restAsked;                              // process thread only: nextStepAfter called in this step
+    private volatile boolean resting;                       // between steps, parked until restUntil (see rest)
     private long cpuCarried;                                // CPU and allocation before the last move or restart
     private long allocCarried;
     private int moves;                                      // moves and restarts so far
@@ -342,13 +346,51 @@ final class LocalProcess implements ProcessContext {
         }
         while (true) {
             betweenSteps = false;
+            restAsked = false;
             boolean done = sp.step(this);
             betweenSteps = true;
             if (done) {
                 return sp.exitCode();
             }
-            giveWay();                                      // first: a move or a signal asked meanwhile is taken here
+            if (restAsked) {
+                rest();
+            } else {
+                giveWay();                                  // first: a move or a signal asked meanwhile is taken here
+            }
             deliverPending();
+        }
+    }
+
+    /**
+     * Between two steps, until {@link #restUntil} ({@link #nextStepAfter}): a move, a checkpoint or a signal asked
+     * meanwhile is taken at once ({@link #request} and {@link #post} unpark the thread). An interrupt of the process
+     * itself ends the wait (the next step finds it set).
+     */
+    private void rest() {
+        while (true) {
+            deliverPending();
+            synchronized (signals) {
+                if (pending != 0 || action != null) {
+                    continue;                               // came meanwhile: taken above
+                }
+                resting = true;
+            }
+            try {
+                long left = restUntil - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(left);
+            } finally {
+                resting = false;
+            }
+            runningSince = System.nanoTime();
+            if (Thread.currentThread().isInterrupted()) {
+                if (!spendSignalInterrupt()) {
+                    return;                                 // the program's own interrupt: its next step sees it
+                }
+                Thread.interrupted();                       // a signal's (KILL, STOP): delivered above
+            }
         }
     }
 
@@ -407,6 +449,8 @@ final class LocalProcess implements ProcessContext {
             if (th != null && inRuntimeWait && !(program instanceof StepProgram)) {
                 signalInterrupt = true;
                 th.interrupt();
+            } else if (th != null && resting) {
+                java.util.concurrent.locks.LockSupport.unpark(th);     // between steps: runs it at once
             }
         }
     }
@@ -567,6 +611,8 @@ final class LocalProcess implements ProcessContext {
             if (th != null && (s == Signal.KILL || s == Signal.STOP || inRuntimeWait)) {
                 signalInterrupt = true;
                 th.interrupt();
+            } else if (th != null && resting) {
+                java.util.concurrent.locks.LockSupport.unpark(th);     // between steps: taken at once
             }
             return true;
         }
@@ -778,6 +824,21 @@ final class LocalProcess implements ProcessContext {
             }
             return true;
         });
+    }
+
+    @Override
+    public void nextStepAfter(Duration d) {
+        checkThread();
+        Checks.notNull(d, "d");
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("a negative wait: " + d);
+        }
+        if (!(program instanceof StepProgram)) {
+            throw new IllegalStateException("process " + pid + " is not a step program: it has no next step (sleep"
+                    + " with ctx.sleep)");
+        }
+        restUntil = System.nanoTime() + d.toNanos();
+        restAsked = true;
     }
 
     @Override

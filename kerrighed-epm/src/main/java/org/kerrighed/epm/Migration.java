@@ -37,9 +37,11 @@ final class Migration {
      *      leaves the process on A (B closes what it opened, A takes its locks back). Then B installs the process
      *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row,
      *      then (only then) tells its parent's and children's nodes where it is.
-     *   A: remembers where it went (signals and exit notices that still come here are forwarded), forwards the
-     *      signals posted meanwhile and the children's exits it took meanwhile, tells the parent's node too (in
-     *      case B dies before it does), detaches and closes its copies.
+     *   A: lets it go (remembers where it went: signals, moves and exit notices that still come here are
+     *      forwarded), and the caller of migrate is told (for a one-call ghost, the caller itself waits for the
+     *      answer and does this); then, on the process's old thread, forwards the signals posted meanwhile and the
+     *      children's exits it took meanwhile, tells the parent's node too (in case B dies before it does), detaches
+     *      and closes its copies. A move of the process back to A waits until A has done so (leaving).
      * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or leaves the
      * view: the process then goes on on exactly one node. Each move has an id A draws; B answers "no" for a move
      * whose ghost it is still reading or has not seen yet, and then refuses that move, so a slow arrival (a JAR to
@@ -76,6 +78,10 @@ final class Migration {
     private final int smallGhost;                  // ghosts up to this size travel in one call
     private final java.util.concurrent.Executor arrivals = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final Map<Integer, Gone> gone = new ConcurrentHashMap<>();
+    // This node's processes that are moving away, by pid, until their move ended (their old copies released, or the
+    // process kept): an arrival of the same pid waits for that, so that the copies released here are never the new
+    // ones (the caller of migrate is told before they are released).
+    private final Map<Integer, CompletableFuture<Void>> leaving = new ConcurrentHashMap<>();
     // This node as a move's target, by move id, guarded by this: the moves whose ghost is being read (true once
     // the old node asked), and those installed or refused (answered no before their ghost came), for GONE_TTL.
     private final Map<Long, Boolean> arriving = new java.util.HashMap<>();
@@ -84,6 +90,8 @@ final class Migration {
 
     /** Tests only: called with the pid and move id of an arrival once its ghost is read, before it is installed. */
     static volatile java.util.function.ObjLongConsumer<Integer> beforeInstallForTests;
+    /** Tests only: called with this node's id and a moved process's pid before its copies here are released. */
+    static volatile java.util.function.BiConsumer<Integer, Integer> beforeReleaseForTests;
     /** Tests only: called with the pid and move id of an arrival once it is installed, before the answer. */
     static volatile java.util.function.ObjLongConsumer<Integer> afterInstallForTests;
 
@@ -159,7 +167,7 @@ final class Migration {
             throw new MigrationException(e.getMessage());
         }
         try {
-            return out.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return out.await(timeout.toNanos());
         } catch (TimeoutException e) {
             if (p.withdraw(out)) {
                 throw new MigrationException("process " + p.pid + " did not reach a safe point in " + timeout
@@ -185,7 +193,7 @@ final class Migration {
      */
     private MigrationReport awaitStarted(MoveOut out, LocalProcess p) {
         try {
-            return out.done.get(moveBound.toMillis(), TimeUnit.MILLISECONDS);
+            return out.await(moveBound.toNanos());
         } catch (ExecutionException e) {
             throw ProcessErrors.fromRemote(e.getCause(), "move process " + p.pid);
         } catch (InterruptedException e) {
@@ -213,6 +221,12 @@ final class Migration {
         final long t0;
         final long move = java.util.concurrent.ThreadLocalRandom.current().nextLong();
         final CompletableFuture<MigrationReport> done = new CompletableFuture<>();
+        private final CompletableFuture<Void> sent = new CompletableFuture<>();   // the ghost went in one call:
+        private volatile CompletableFuture<EpmWire.Arrived> answer;             // its answer, and what commits it
+        private volatile java.util.function.Consumer<EpmWire.Arrived> onAnswer;
+        private boolean letGo;                          // guarded by this, as the two below
+        private int lateSignals;
+        private List<EpmWire.Exit> lateExits = List.of();
 
         MoveOut(int target, long t0) {
             this.target = target;
@@ -224,11 +238,31 @@ final class Migration {
             done.completeExceptionally(new MigrationException(why + " before it could move"));
         }
 
+        /**
+         * The caller's wait for the move's end, {@code nanos} at most. When the ghost went in one call, the caller
+         * waits for that call's answer itself and commits the move ({@link #commit}): the I/O thread that receives
+         * the answer wakes it directly, not through the process's thread (which releases the copies meanwhile).
+         */
+        MigrationReport await(long nanos) throws InterruptedException, ExecutionException, TimeoutException {
+            long deadline = System.nanoTime() + nanos;
+            CompletableFuture.anyOf(done, sent).get(nanos, TimeUnit.NANOSECONDS);
+            if (!done.isDone()) {
+                try {
+                    onAnswer.accept(answer.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS));
+                } catch (ExecutionException refusedOrLost) {
+                    // the process's thread takes it from here: the move's end says where the process is
+                }
+            }
+            return done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+
         @Override
         public boolean run(LocalProcess p) {
             long tSafe = System.nanoTime();
             List<Ipc.HeldLock> locks = List.of();
             GhostCodec.Binding binding = new GhostCodec.Binding(epm);
+            CompletableFuture<Void> ended = new CompletableFuture<>();
+            leaving.put(p.pid, ended);
             p.startMoving();
             try (AutoCloseable ignored = p.useCapability(Capability.CAN_MIGRATE)) {
                 locks = epm.ipc().handOverLocks(p.pid, moveBound);
@@ -263,6 +297,8 @@ final class Migration {
                 return false;
             } finally {
                 p.stopMoving();
+                leaving.remove(p.pid, ended);
+                ended.complete(null);
             }
         }
 
@@ -352,6 +388,9 @@ final class Migration {
                 }
                 throw e;
             }
+            answer = call;                                      // the caller waits for it too (see await)
+            onAnswer = a -> commit(p, written[0], state, tSafe, written[1], a);
+            sent.complete(null);
             EpmWire.Arrived a;
             try {
                 a = call.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -369,16 +408,28 @@ final class Migration {
             return arrived(p, written[0], state, binding, tSafe, written[1], a);
         }
 
-        /** The target answered that the process runs there: this node lets it go and reports the phases. */
+        /** The target answered that the process runs there: this node lets it go, reports, and releases its copies. */
         private boolean arrived(LocalProcess p, long length, ProcessImage.State state,
                                 GhostCodec.Binding binding, long tSafe, long tExport, EpmWire.Arrived a) {
-            long tArrived = System.nanoTime();
-            departed(p, state, binding);
-            long tEnd = System.nanoTime();
-            done.complete(new MigrationReport(p.pid, self, target, length, ms(tSafe - t0), ms(tExport - tSafe),
-                    ms(tArrived - tExport) - a.installMillis(), a.installMillis() + ms(tEnd - tArrived),
-                    ms(tEnd - t0)));
+            commit(p, length, state, tSafe, tExport, a);
+            release(p, binding);
             return true;
+        }
+
+        /**
+         * The target answered: lets the process go ({@link #letGo}) and tells the caller, with the phases. Run by the
+         * caller or the process's thread, whichever comes first (then a no-op); the copies are released after, by
+         * the process's thread ({@link #release}).
+         */
+        private void commit(LocalProcess p, long length, ProcessImage.State state, long tSafe, long tExport,
+                            EpmWire.Arrived a) {
+            long tArrived = System.nanoTime();
+            if (letGo(p, state)) {
+                long tEnd = System.nanoTime();
+                done.complete(new MigrationReport(p.pid, self, target, length, ms(tSafe - t0), ms(tExport - tSafe),
+                        ms(tArrived - tExport) - a.installMillis(), a.installMillis() + ms(tEnd - tArrived),
+                        ms(tEnd - t0)));
+            }
         }
 
         /** The ghost went but no answer came: true (and departed) if the process runs on the target. */
@@ -392,10 +443,11 @@ final class Migration {
                 throw new MigrationException("process " + p.pid + " was not moved to node " + target + " (no answer"
                         + " after its ghost went): " + why, why);
             }
-            departed(p, state, binding);
+            letGo(p, state);
             long tEnd = System.nanoTime();
             done.complete(new MigrationReport(p.pid, self, target, length, ms(tSafe - t0), ms(tExport - tSafe),
                     Double.NaN, Double.NaN, ms(tEnd - t0)));
+            release(p, binding);
             return true;
         }
 
@@ -453,13 +505,38 @@ final class Migration {
         }
 
         /**
-         * The process runs on the target: forward what still comes here, release this node's copies. Throws
-         * nothing: the move stands whatever fails here (logged).
+         * The process runs on the target: this node no longer takes it for one of its own. Later signals, moves and
+         * children's exits go on to the target; those that came since its ghost was written are kept for
+         * {@link #release}. Takes locks only, sends nothing (the caller's thread may run it). True if this call did it
+         * (the first).
          */
-        private void departed(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding) {
+        private synchronized boolean letGo(LocalProcess p, ProcessImage.State state) {
+            if (letGo) {
+                return false;
+            }
+            letGo = true;
             gone.put(p.pid, new Gone(target, p.pgid, System.nanoTime()));
-            int late = p.leave(state.pending());
-            bestEffort(p, "forward its children's exits", () -> epm.reaper().departed(p, target, state.children()));
+            lateSignals = p.leave(state.pending());
+            lateExits = epm.reaper().leftHere(p, state.children());
+            return true;
+        }
+
+        /**
+         * After {@link #letGo}, on the process's thread: forwards what came here meanwhile and releases this node's
+         * copies. Throws nothing: the move stands whatever fails here (logged).
+         */
+        private void release(LocalProcess p, GhostCodec.Binding binding) {
+            java.util.function.BiConsumer<Integer, Integer> hook = beforeReleaseForTests;
+            if (hook != null) {
+                hook.accept(self, p.pid);
+            }
+            int late;
+            List<EpmWire.Exit> exits;
+            synchronized (this) {
+                late = lateSignals;
+                exits = lateExits;
+            }
+            bestEffort(p, "forward its children's exits", () -> epm.reaper().forwardLate(p, target, exits));
             for (Signal s : Signal.values()) {
                 if ((late & 1 << s.ordinal()) != 0) {
                     bestEffort(p, "forward " + s, () -> epm.forwardSignal(p.pid, s, target));
@@ -604,6 +681,32 @@ final class Migration {
     }
 
     /**
+     * Waits until process {@code pid}'s last move away from this node ended (its copies here released), a call timeout
+     * at most (then refuses the move); on an I/O thread ({@code mayNotBlock}) throws {@link GhostCodec.WouldBlock}
+     * instead, for a thread that may wait.
+     */
+    private void awaitLeft(int pid, boolean mayNotBlock) {
+        CompletableFuture<Void> ended = leaving.get(pid);
+        if (ended == null || ended.isDone()) {
+            return;
+        }
+        if (mayNotBlock) {
+            throw new GhostCodec.WouldBlock();
+        }
+        try {
+            ended.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new MigrationException("process " + pid + " was not moved back to node " + self + ": its move away"
+                    + " from there has not ended in " + timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException("process " + pid + " was not moved back to node " + self + ": interrupted");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);                 // never: completed with null
+        }
+    }
+
+    /**
      * Reads ghost {@code ghost} of process {@code pid} (move {@code move}) from node {@code from}, binds its handles,
      * installs and starts it. Throws (refuses) only before installing, also when the old node stopped waiting for it;
      * with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any handle that needs messages (nothing bound
@@ -621,6 +724,7 @@ final class Migration {
         boolean read = false;
         boolean retry = false;
         try {
+            awaitLeft(pid, mayNotBlock);                        // before its handles are bound here again
             p = epm.ghosts().read(ghost, Ghost.MIGRATION, source, binding);
             if (p.pid != pid) {
                 throw new GhostException(source + " holds process " + p.pid);

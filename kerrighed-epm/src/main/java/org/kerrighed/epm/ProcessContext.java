@@ -77,6 +77,18 @@ public interface ProcessContext {
     void sleep(Duration d) throws InterruptedException;
 
     /**
+     * In a {@link StepProgram}: runs the next step no sooner than {@code d} from now (the last call in a step counts).
+     * The wait is between the two steps, a safe point: the process takes signals, moves and is checkpointed during it
+     * at once, where a {@link #sleep} at the end of the step would make a move wait it out. After a move the next
+     * step runs at once, without the rest of the wait; an interrupt of the process's thread ends it too. Returns at
+     * once: the step goes on and ends as usual.
+     *
+     * @throws IllegalStateException    in a main-shaped program (it has no steps: it sleeps with {@link #sleep})
+     * @throws IllegalArgumentException for a negative {@code d}
+     */
+    void nextStepAfter(Duration d);
+
+    /**
      * Starts a child process (see {@link SpawnOptions} for what it inherits).
      *
      * @throws CapabilityException when the options name another node and {@code DISTANT_FORK} is not effective

@@ -287,10 +287,11 @@ final class Reaper {
     }
 
     /**
-     * {@code p} moved to {@code target}: it is no longer this node's. The exits of its children that came here
-     * after its ghost was written ({@code captured} lists its children then) go on to it.
+     * {@code p} moved away: it is no longer this node's. Returns the exits of its children that came here after its
+     * ghost was written ({@code captured} lists its children then), which {@link #forwardLate} sends on to it. Takes
+     * only this reaper's lock: any thread, an I/O thread too.
      */
-    void departed(LocalProcess p, int target, List<ProcessImage.ChildImage> captured) {
+    List<Exit> leftHere(LocalProcess p, List<ProcessImage.ChildImage> captured) {
         Set<Integer> known = new HashSet<>();
         for (ProcessImage.ChildImage ci : captured) {
             if (ci.status() == null) {
@@ -307,6 +308,11 @@ final class Reaper {
                 }
             }
         }
+        return late;
+    }
+
+    /** Sends the exits {@link #leftHere} returned on to {@code p}'s new node {@code target}. */
+    void forwardLate(LocalProcess p, int target, List<Exit> late) {
         for (Exit e : late) {
             Exit out;
             try {

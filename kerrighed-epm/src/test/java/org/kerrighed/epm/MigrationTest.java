@@ -408,6 +408,146 @@ class MigrationTest {
         }, "the segment freed after its last user ended");
     }
 
+    /** Adds 1 to slot 0 of segment {@code segment} every 2 ms until slot 8 holds 1; result: its count. */
+    static final class SegmentTicker implements StepProgram {
+        long segment;
+        Segment seg;
+        long n;
+
+        private SegmentTicker() {
+        }
+
+        SegmentTicker(long segment) {
+            this.segment = segment;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (seg == null) {
+                seg = ctx.shm().attach(segment);
+            }
+            ctx.sleep(Duration.ofMillis(2));
+            seg.putLong(0, ++n);
+            if (seg.getLong(8) == 1) {
+                ctx.setResult(n);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /**
+     * The caller of a move is told before the old node has released the process's copies there (its segments, its
+     * pipe ends). A move back to that node meanwhile waits for the release, which would otherwise detach the
+     * segments the process has just attached again there.
+     */
+    @Test
+    void aProcessMovedBackBeforeItsOldNodeReleasedItKeepsTheSegmentsItAttachedThere() throws Exception {
+        long seg = nodes.shm(0).open(0x7e1e, 4096, SharedMemory.CREATE | 0600);
+        ClusterProcess p = nodes.epm(0).spawn(new SegmentTicker(seg), migratable(1));
+        EpmNodes.await(() -> nodes.shm(0).stat(seg).attachCount() == 1, "the process attached the segment");
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        Migration.beforeReleaseForTests = (node, pid) -> {
+            if (node == 1 && pid == p.pid()) {
+                held.countDown();
+                try {
+                    go.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try {
+            assertEquals(2, nodes.epm(0).migrate(p.pid(), 2).to(), "told while node 1 has not released it yet");
+            assertTrue(held.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            java.util.concurrent.CompletableFuture<MigrationReport> back = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
+            Thread.sleep(300);
+            assertFalse(back.isDone(), "the move back waits for node 1 to release the copies of the move away");
+            go.countDown();
+            assertEquals(1, back.get(20, java.util.concurrent.TimeUnit.SECONDS).to());
+        } finally {
+            Migration.beforeReleaseForTests = null;
+            go.countDown();
+        }
+        try (Segment s = nodes.shm(0).attach(seg)) {
+            long before = s.getLong(0);
+            EpmNodes.await(() -> s.getLong(0) > before + 10, "the process ticks on through its segment on node 1");
+            assertEquals(2, nodes.shm(0).stat(seg).attachCount(), "the process's attachment and this one");
+            s.putLong(8, 1);
+        }
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        nodes.shm(0).remove(seg);
+    }
+
+    /** Runs {@code steps} steps with a rest of {@code restMillis} between two; result: {steps, nodes it ran on}. */
+    static final class Rester implements StepProgram {
+        long restMillis;
+        int steps;
+        int done;
+        long seen;
+
+        private Rester() {
+        }
+
+        Rester(long restMillis, int steps) {
+            this.restMillis = restMillis;
+            this.steps = steps;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            seen |= 1L << ctx.node();
+            if (++done == steps) {
+                ctx.setResult(new long[]{done, seen});
+                return true;
+            }
+            ctx.nextStepAfter(Duration.ofMillis(restMillis));
+            return false;
+        }
+    }
+
+    /** Calls {@link ProcessContext#nextStepAfter}, which a main-shaped program may not: exits 3 when refused. */
+    static final class RestsInMain implements Program {
+        @Override
+        public int run(ProcessContext ctx) {
+            try {
+                ctx.nextStepAfter(Duration.ofMillis(1));
+                return 0;
+            } catch (IllegalStateException expected) {
+                return 3;
+            }
+        }
+    }
+
+    /** A rest between steps is a safe point: a move, a signal, are taken at once, and the next step runs after a move. */
+    @Test
+    void aProcessRestingBetweenStepsMovesAndTakesSignalsAtOnce() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new Rester(3_600_000, 2), migratable(1));
+        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).orElseThrow().node() == 1, "it runs on node 1");
+        MigrationReport m = nodes.epm(0).migrate(p.pid(), 2);        // an hour's rest: it would time out otherwise
+        assertEquals(2, m.to());
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertArrayEquals(new long[]{2, (1L << 1) | (1L << 2)}, (long[]) p.result().orElseThrow(),
+                "its second step ran on node 2 at once");
+
+        ClusterProcess q = nodes.epm(0).spawn(new Rester(3_600_000, 100), migratable(1));
+        Thread.sleep(100);
+        nodes.epm(0).kill(q.pid(), Signal.TERM);
+        assertEquals(ExitStatus.killed(Signal.TERM, ""), q.waitFor(Duration.ofSeconds(20)).orElseThrow());
+    }
+
+    @Test
+    void aRestBetweenStepsLastsAtLeastWhatWasAsked() throws Exception {
+        long t0 = System.nanoTime();
+        ClusterProcess p = nodes.epm(0).spawn(new Rester(30, 6), migratable(0));
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertTrue(System.nanoTime() - t0 >= 150_000_000L, "five rests of 30 ms");
+        ClusterProcess main = nodes.epm(0).spawn(new RestsInMain(), migratable(0));
+        assertEquals(3, main.waitFor(Duration.ofSeconds(20)).orElseThrow().code(), "a main-shaped program has no steps");
+    }
+
     @Test
     void aDistantForkCopiesTheRunningProgramWithItsHandles() throws Exception {
         long seg = nodes.shm(0).open(0xf04c, 4096, SharedMemory.CREATE | 0600);

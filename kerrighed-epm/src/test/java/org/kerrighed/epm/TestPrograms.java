@@ -47,7 +47,10 @@ final class TestPrograms {
             .register(30_034, MigrationTest.SegmentWriter.class)
             .register(30_035, MigrationOutcomeTest.LockHolder.class)
             .register(30_036, MigrationOutcomeTest.WaitsAfterMove.class)
-            .register(30_037, MigrationTest.AtomicStepper.class);
+            .register(30_037, MigrationTest.AtomicStepper.class)
+            .register(30_038, MigrationTest.SegmentTicker.class)
+            .register(30_039, MigrationTest.Rester.class)
+            .register(30_040, MigrationTest.RestsInMain.class);
 
     private TestPrograms() {
     }
