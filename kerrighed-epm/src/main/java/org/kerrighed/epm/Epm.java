@@ -553,7 +553,9 @@ public final class Epm implements AutoCloseable {
      * Moves process {@code pid} to node {@code node}, from any node: it stops at its next safe point (between two
      * steps of a {@link StepProgram}), its ghost travels, and it goes on there with the same pid, credentials,
      * capabilities, children, handles and held locks. Signals and {@code wait} keep working. Returns once it runs
-     * on {@code node}, with the time of each phase.
+     * on {@code node} and this side let it go (signals and exit notices for it go on there), with the time of each
+     * phase; the old node releases its copies of the process's segments and pipe ends right after (a move back to
+     * that node waits for that).
      *
      * @throws MigrationException       when it was not moved (not migratable, no safe point in time, the target
      *                                  refused or failed): it goes on where it was

@@ -354,9 +354,8 @@ final class LocalProcess implements ProcessContext {
             }
             if (restAsked) {
                 rest();
-            } else {
-                giveWay();                                  // first: a move or a signal asked meanwhile is taken here
             }
+            giveWay();                                      // first: a move or a signal asked meanwhile is taken here
             deliverPending();
         }
     }
@@ -364,14 +363,21 @@ final class LocalProcess implements ProcessContext {
     /**
      * Between two steps, until {@link #restUntil} ({@link #nextStepAfter}): a move, a checkpoint or a signal asked
      * meanwhile is taken at once ({@link #request} and {@link #post} unpark the thread). An interrupt of the process
-     * itself ends the wait (the next step finds it set).
+     * itself ({@link ClusterThread#interrupt}) ends the wait and is spent, as an interrupted {@link #sleep} spends it
+     * by throwing.
      */
     private void rest() {
         while (true) {
             deliverPending();
             synchronized (signals) {
                 if (pending != 0 || action != null) {
-                    continue;                               // came meanwhile: taken above
+                    continue;                               // came meanwhile: taken on the next turn
+                }
+                if (interruptRequested) {
+                    interruptRequested = false;
+                    signalInterrupt = false;
+                    Thread.interrupted();
+                    return;
                 }
                 resting = true;
             }
@@ -385,11 +391,8 @@ final class LocalProcess implements ProcessContext {
                 resting = false;
             }
             runningSince = System.nanoTime();
-            if (Thread.currentThread().isInterrupted()) {
-                if (!spendSignalInterrupt()) {
-                    return;                                 // the program's own interrupt: its next step sees it
-                }
-                Thread.interrupted();                       // a signal's (KILL, STOP): delivered above
+            if (Thread.currentThread().isInterrupted() && spendSignalInterrupt()) {
+                Thread.interrupted();                       // a signal's (KILL, STOP): taken on the next turn
             }
         }
     }
@@ -837,7 +840,8 @@ final class LocalProcess implements ProcessContext {
             throw new IllegalStateException("process " + pid + " is not a step program: it has no next step (sleep"
                     + " with ctx.sleep)");
         }
-        restUntil = System.nanoTime() + d.toNanos();
+        long max = TimeUnit.DAYS.toNanos(365L * 100);           // saturated: a century is forever here
+        restUntil = System.nanoTime() + (d.compareTo(Duration.ofNanos(max)) > 0 ? max : d.toNanos());
         restAsked = true;
     }
 

@@ -90,6 +90,8 @@ final class Migration {
 
     /** Tests only: called with the pid and move id of an arrival once its ghost is read, before it is installed. */
     static volatile java.util.function.ObjLongConsumer<Integer> beforeInstallForTests;
+    /** Tests only: called with the pid when a move's old node starts settling it without its answer. */
+    static volatile java.util.function.IntConsumer beforeSettleForTests;
     /** Tests only: called with this node's id and a moved process's pid before its copies here are released. */
     static volatile java.util.function.BiConsumer<Integer, Integer> beforeReleaseForTests;
     /** Tests only: called with the pid and move id of an arrival once it is installed, before the answer. */
@@ -224,9 +226,8 @@ final class Migration {
         private final CompletableFuture<Void> sent = new CompletableFuture<>();   // the ghost went in one call:
         private volatile CompletableFuture<EpmWire.Arrived> answer;             // its answer, and what commits it
         private volatile java.util.function.Consumer<EpmWire.Arrived> onAnswer;
-        private boolean letGo;                          // guarded by this, as the two below
-        private int lateSignals;
-        private List<EpmWire.Exit> lateExits = List.of();
+        private boolean letGo;                          // guarded by this: the process runs on the target
+        private boolean kept;                           // guarded by this: settled as not moved (it stays or is lost)
 
         MoveOut(int target, long t0) {
             this.target = target;
@@ -418,8 +419,9 @@ final class Migration {
 
         /**
          * The target answered: lets the process go ({@link #letGo}) and tells the caller, with the phases. Run by the
-         * caller or the process's thread, whichever comes first (then a no-op); the copies are released after, by
-         * the process's thread ({@link #release}).
+         * caller or the process's thread, whichever comes first (then a no-op; a no-op too when the process's thread
+         * settled the move as not done first); the copies are released after, by the process's thread
+         * ({@link #release}).
          */
         private void commit(LocalProcess p, long length, ProcessImage.State state, long tSafe, long tExport,
                             EpmWire.Arrived a) {
@@ -432,10 +434,22 @@ final class Migration {
             }
         }
 
-        /** The ghost went but no answer came: true (and departed) if the process runs on the target. */
+        /**
+         * The ghost went but this thread has no answer (its wait ended, or was interrupted): true, the process let go
+         * and its copies released, if it runs on the target. The caller may have taken the target's answer and let
+         * the process go meanwhile: that stands (the target answered that it runs there).
+         */
         private boolean settled(LocalProcess p, long length, ProcessImage.State state,
                                 GhostCodec.Binding binding, long tSafe, long tExport, Throwable why) {
-            if (!settleArrived(p.pid)) {
+            java.util.function.IntConsumer hook = beforeSettleForTests;
+            if (hook != null) {
+                hook.accept(p.pid);
+            }
+            boolean moved = hasLetGo() || settleArrived(p.pid);
+            if (!moved && !keep()) {
+                moved = true;                               // the caller took the target's answer meanwhile
+            }
+            if (!moved) {
                 if (!epm.isClosed() && !epm.isMember(target) && !rowNamesThisNode(p.pid)) {
                     throw new LostWithTarget("process " + p.pid + " was lost: node " + target + " failed after it had"
                             + " taken it over (its row names that node), before it answered");
@@ -504,39 +518,45 @@ final class Migration {
             return false;
         }
 
-        /**
-         * The process runs on the target: this node no longer takes it for one of its own. Later signals, moves and
-         * children's exits go on to the target; those that came since its ghost was written are kept for
-         * {@link #release}. Takes locks only, sends nothing (the caller's thread may run it). True if this call did it
-         * (the first).
-         */
-        private synchronized boolean letGo(LocalProcess p, ProcessImage.State state) {
+        private synchronized boolean hasLetGo() {
+            return letGo;
+        }
+
+        /** Settles the move as not done, unless the process was let go first: then false. */
+        private synchronized boolean keep() {
             if (letGo) {
                 return false;
             }
-            letGo = true;
-            gone.put(p.pid, new Gone(target, p.pgid, System.nanoTime()));
-            lateSignals = p.leave(state.pending());
-            lateExits = epm.reaper().leftHere(p, state.children());
+            kept = true;
             return true;
         }
 
         /**
-         * After {@link #letGo}, on the process's thread: forwards what came here meanwhile and releases this node's
-         * copies. Throws nothing: the move stands whatever fails here (logged).
+         * The process runs on the target: this node no longer takes it for one of its own. Later signals, moves and
+         * children's exits go on to the target, and those that came since its ghost was written are sent on now
+         * (before the caller is told: a signal its caller sends next comes after them). Sends without waiting (the
+         * caller's thread may run it); throws nothing. True if this call did it: the first, and the move was not
+         * settled as not done before ({@link #keep}).
          */
-        private void release(LocalProcess p, GhostCodec.Binding binding) {
-            java.util.function.BiConsumer<Integer, Integer> hook = beforeReleaseForTests;
-            if (hook != null) {
-                hook.accept(self, p.pid);
-            }
+        private boolean letGo(LocalProcess p, ProcessImage.State state) {
             int late;
-            List<EpmWire.Exit> exits;
+            List<EpmWire.Exit> exits = List.of();
             synchronized (this) {
-                late = lateSignals;
-                exits = lateExits;
+                if (letGo || kept) {
+                    return false;
+                }
+                letGo = true;
+                gone.put(p.pid, new Gone(target, p.pgid, System.nanoTime()));
+                late = p.leave(state.pending());
+                try {
+                    exits = epm.reaper().leftHere(p, state.children());
+                } catch (RuntimeException e) {
+                    log.warn("node {}: process {} moved to node {}, but this node could not take it out of its"
+                            + " process list: {}", self, p.pid, target, e.toString());
+                }
             }
-            bestEffort(p, "forward its children's exits", () -> epm.reaper().forwardLate(p, target, exits));
+            List<EpmWire.Exit> taken = exits;
+            bestEffort(p, "forward its children's exits", () -> epm.reaper().forwardLate(p, target, taken));
             for (Signal s : Signal.values()) {
                 if ((late & 1 << s.ordinal()) != 0) {
                     bestEffort(p, "forward " + s, () -> epm.forwardSignal(p.pid, s, target));
@@ -544,6 +564,18 @@ final class Migration {
             }
             for (LocalProcess.GroupSignal g : p.takeHeldGroupSignals()) {
                 bestEffort(p, "forward " + g.signal(), () -> epm.forwardHeldGroupSignal(p, g, target));
+            }
+            return true;
+        }
+
+        /**
+         * After {@link #letGo}, on the process's thread: tells the parent's node and releases this node's copies.
+         * Throws nothing: the move stands whatever fails here (logged).
+         */
+        private void release(LocalProcess p, GhostCodec.Binding binding) {
+            java.util.function.BiConsumer<Integer, Integer> hook = beforeReleaseForTests;
+            if (hook != null) {
+                hook.accept(self, p.pid);
             }
             bestEffort(p, "tell its parent's node where it went", () -> Thread.ofVirtual()
                     .name("krg-epm-moved-" + p.pid).start(() -> epm.reaper().movedAway(p, target)));
@@ -683,12 +715,12 @@ final class Migration {
     /**
      * Waits until process {@code pid}'s last move away from this node ended (its copies here released), a call timeout
      * at most (then refuses the move); on an I/O thread ({@code mayNotBlock}) throws {@link GhostCodec.WouldBlock}
-     * instead, for a thread that may wait.
+     * instead, for a thread that may wait. True if it waited.
      */
-    private void awaitLeft(int pid, boolean mayNotBlock) {
+    private boolean awaitLeft(int pid, boolean mayNotBlock) {
         CompletableFuture<Void> ended = leaving.get(pid);
         if (ended == null || ended.isDone()) {
-            return;
+            return false;
         }
         if (mayNotBlock) {
             throw new GhostCodec.WouldBlock();
@@ -704,6 +736,12 @@ final class Migration {
         } catch (ExecutionException e) {
             throw new IllegalStateException(e);                 // never: completed with null
         }
+        return true;
+    }
+
+    /** Whether the old node of {@code move} asked about it (true), or not yet (false); null when not arriving. */
+    private synchronized Boolean arrivingState(long move) {
+        return arriving.get(move);
     }
 
     /**
@@ -724,7 +762,9 @@ final class Migration {
         boolean read = false;
         boolean retry = false;
         try {
-            awaitLeft(pid, mayNotBlock);                        // before its handles are bound here again
+            if (awaitLeft(pid, mayNotBlock) && Boolean.TRUE.equals(arrivingState(move))) {
+                throw stoppedWaiting(pid, from);                // it asked meanwhile: refused, nothing bound
+            }
             p = epm.ghosts().read(ghost, Ghost.MIGRATION, source, binding);
             if (p.pid != pid) {
                 throw new GhostException(source + " holds process " + p.pid);

@@ -80,8 +80,9 @@ public interface ProcessContext {
      * In a {@link StepProgram}: runs the next step no sooner than {@code d} from now (the last call in a step counts).
      * The wait is between the two steps, a safe point: the process takes signals, moves and is checkpointed during it
      * at once, where a {@link #sleep} at the end of the step would make a move wait it out. After a move the next
-     * step runs at once, without the rest of the wait; an interrupt of the process's thread ends it too. Returns at
-     * once: the step goes on and ends as usual.
+     * step runs at once, without the rest of the wait; an interrupt of the process ({@link ClusterThread#interrupt})
+     * ends the wait too, and is spent by it. Returns at once: the step goes on and ends as usual. A wait of more than
+     * a century is taken as a century.
      *
      * @throws IllegalStateException    in a main-shaped program (it has no steps: it sleeps with {@link #sleep})
      * @throws IllegalArgumentException for a negative {@code d}

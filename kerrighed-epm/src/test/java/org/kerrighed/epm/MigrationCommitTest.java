@@ -37,6 +37,7 @@ class MigrationCommitTest {
     @AfterEach
     void stop() {
         Migration.afterInstallForTests = null;
+        Migration.beforeSettleForTests = null;
         Reaper.beforeTellingParentForTests = null;
         ProcessTable.beforeMovedHereForTests = null;
         release.countDown();
@@ -131,6 +132,59 @@ class MigrationCommitTest {
         CountDownLatch writing = new CountDownLatch(1);
         ProcessTable.beforeMovedHereForTests = holdNode1(p, writing);   // node 1's row write never lands
         movedThenNode1Dies(p, writing, "node 1 is about to rewrite the row");
+    }
+
+    /**
+     * The process's thread on node 0 is interrupted (a STOP) while it waits for node 1's answer, so it settles the
+     * move by asking node 1; the caller of migrate takes node 1's answer meanwhile and lets the process go. Node 1
+     * then dies before it rewrote the row, and the settling finds it gone: the move stands all the same (node 1
+     * answered that the process ran there), node 0 does not take the process back, and the parent learns that it was
+     * lost with node 1.
+     */
+    @Test
+    void aMoveTheCallerCommittedStandsWhenTheProcessThreadSettlesItAfterTheTargetDied() throws Exception {
+        ClusterProcess p = spawnOnNode0();
+        CountDownLatch writing = new CountDownLatch(1);
+        ProcessTable.beforeMovedHereForTests = holdNode1(p, writing);   // node 1's row write never lands
+        CountDownLatch settling = new CountDownLatch(1);
+        CountDownLatch settle = new CountDownLatch(1);
+        Migration.beforeSettleForTests = pid -> {
+            if (pid == p.pid()) {
+                settling.countDown();
+                await(settle);
+            }
+        };
+        Migration.afterInstallForTests = (pid, move) -> {
+            if (pid == p.pid()) {
+                nodes.epm(0).kill(pid, Signal.STOP);              // interrupts node 0's wait for the answer
+                await(settling);                                  // the answer goes once node 0 settles
+            }
+        };
+        assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to(), "the caller took node 1's answer");
+        assertTrue(writing.await(10, TimeUnit.SECONDS), "node 1 is about to rewrite the row");
+        nodes.crash(1);
+        EpmNodes.await(() -> !nodes.epm(0).isMember(1), "node 0 saw node 1 go");
+        settle.countDown();
+        ExitStatus status = p.waitFor(Duration.ofSeconds(10)).orElseThrow(() -> new AssertionError(
+                "the parent was never told that its child was lost with node 1"));
+        assertTrue(status.toString().contains("node 1 failed"), status.toString());
+        assertFalse(nodes.epm(0).isLocal(p.pid()), "node 0 did not take it back");
+    }
+
+    /** Waits up to 30 s for {@code latch}, through interrupts (kept for later): the process's thread has one. */
+    private static void await(CountDownLatch latch) {
+        boolean interrupted = Thread.interrupted();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (latch.getCount() > 0 && System.nanoTime() < end) {
+            try {
+                latch.await(end - System.nanoTime(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

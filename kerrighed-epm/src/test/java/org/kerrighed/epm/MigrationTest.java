@@ -538,6 +538,17 @@ class MigrationTest {
         assertEquals(ExitStatus.killed(Signal.TERM, ""), q.waitFor(Duration.ofSeconds(20)).orElseThrow());
     }
 
+    /** An interrupt of the process ends the rest it finds and is spent by it: the later rests still wait. */
+    @Test
+    void anInterruptEndsOneRestAndIsSpentByIt() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new Rester(100, 8), migratable(0));
+        Thread.sleep(50);
+        long t0 = System.nanoTime();
+        nodes.epm(0).interrupt(p.pid());
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertTrue(System.nanoTime() - t0 >= 500_000_000L, "the six rests after the interrupted one waited");
+    }
+
     @Test
     void aRestBetweenStepsLastsAtLeastWhatWasAsked() throws Exception {
         long t0 = System.nanoTime();
