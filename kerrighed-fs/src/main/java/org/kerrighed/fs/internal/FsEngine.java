@@ -372,6 +372,12 @@ public final class FsEngine implements AutoCloseable {
         repairer.pass();
     }
 
+    /** Runs a repair pass and a collection of unnamed inodes and unlisted chunk files now on this node (tests). */
+    void collectNow() throws IOException {
+        repairer.pass();
+        repairer.collect();
+    }
+
     private void open() throws IOException {
         if (closed) {
             throw new FileSystemException(null, null, "the file system of node " + kddm.nodeId() + " is closed");

@@ -10,8 +10,11 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,8 +26,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * Keeps every chunk at its file's replication, in the background. Every few seconds, and at once after a view
  * change, each node walks the tree and acts for the chunks whose acting primary it is: it copies a chunk that has
  * too few live copies to other live nodes (a node that died is given {@code repairDelay} to come back first), drops
- * copies beyond the file's replication, and forgets dead nodes. Less often it deletes its own chunk files that no
- * inode lists (deleted files, copies that missed writes). Progress is counted for {@code krg fs status}.
+ * copies beyond the file's replication, and forgets dead nodes. Less often it removes the inodes that no directory
+ * has named for a while, and deletes its own chunk files that no inode lists (deleted files, copies that missed
+ * writes). Progress is counted for {@code krg fs status}.
  */
 final class Repairer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Repairer.class);
@@ -38,6 +42,8 @@ final class Repairer implements AutoCloseable {
     static volatile java.util.function.ObjIntConsumer<Long> beforeCopyForTests;
     /** Tests only: called with the node id before the node checks its chunk store. */
     static volatile java.util.function.IntConsumer beforeIdentifyForTests;
+    /** Tests only: when positive, replaces {@link #GC_MIN_AGE_MS} for the removal of unnamed inodes. */
+    static volatile long unnamedAgeMsForTests;
 
     /** One node's storage and repair figures. */
     record Report(FsStatus.NodeStorage storage, long repairsDone, long repairBytes, boolean repairing) {
@@ -59,6 +65,8 @@ final class Repairer implements AutoCloseable {
     private volatile boolean closed;
     private volatile long lastFailure = System.nanoTime();
     private int passes;
+    private volatile Set<Long> named;                   // every inode the last complete walk met (null: none yet)
+    private final Map<Long, Long> unnamedSince = new HashMap<>();   // guarded by this: inode, millis first seen so
 
     Repairer(Kddm kddm, Namespace ns, ChunkStore store, DataPath data, Placement placement, long repairDelayMillis) {
         this.kddm = kddm;
@@ -205,6 +213,8 @@ final class Repairer implements AutoCloseable {
     void pass() throws IOException {
         boolean patient = System.nanoTime() - lastFailure < repairDelayNanos;
         boolean[] again = {false};
+        named = null;
+        Set<Long> met = new HashSet<>();
         walk(file -> {
             for (int i = 0; i < file.usedChunks() && !closed; i++) {
                 int[] reps = file.replicas(i);
@@ -227,7 +237,10 @@ final class Repairer implements AutoCloseable {
                 repairing = true;
                 repair(file.id(), i);
             }
-        });
+        }, new long[2], met);
+        if (!closed) {
+            named = met;                                    // complete: every directory was read
+        }
         if (again[0]) {
             Thread.ofVirtual().start(() -> {
                 try {
@@ -329,8 +342,15 @@ final class Repairer implements AutoCloseable {
         } while (at < whole.length);
     }
 
-    /** Deletes chunk files of this node that no inode lists for it (older than a minute). */
-    void collect() throws IOException {
+    /**
+     * Removes the inodes no directory has named for a minute ({@link #collectUnnamed}), then deletes chunk files of
+     * this node that no inode lists for it (older than a minute).
+     */
+    synchronized void collect() throws IOException {
+        Set<Long> met = named;
+        if (met != null) {
+            collectUnnamed(met);
+        }
         long now = System.currentTimeMillis();
         for (ChunkStore.Chunk c : store.list()) {
             if (now - c.modifiedMillis() < GC_MIN_AGE_MS) {
@@ -341,6 +361,44 @@ final class Repairer implements AutoCloseable {
                     && Arrays.stream(file.replicas(c.index())).anyMatch(n -> n == kddm.nodeId());
             if (!listed) {
                 store.deleteIfUnchanged(c);
+            }
+        }
+    }
+
+    /**
+     * Removes the inodes that no walk has met for {@link #GC_MIN_AGE_MS} (three collections at least, {@code met}
+     * being the last walk's): an inode whose removal ended with the node that retried it ({@link Namespace} retries
+     * a failed removal only while its node's file system is open), or a file whose creation died with its node
+     * before it was named. Their chunk files then go as any unlisted chunk file does. Nothing is removed within that
+     * age of a node's failure, nor of this node's start: a walk made while the cluster recovers is not trusted. An
+     * inode being created or moved is unnamed for a moment only.
+     */
+    private void collectUnnamed(Set<Long> met) {
+        long age = unnamedAgeMsForTests > 0 ? unnamedAgeMsForTests : GC_MIN_AGE_MS;
+        if (System.nanoTime() - lastFailure < TimeUnit.MILLISECONDS.toNanos(age)) {
+            unnamedSince.clear();
+            return;
+        }
+        long now = System.currentTimeMillis();
+        Set<Long> unnamed = new HashSet<>();
+        ns.inodes().forEachLocal((id, inode) -> {
+            if (id != Inode.ROOT && !met.contains(id)) {
+                unnamed.add(id);
+            }
+        });
+        unnamedSince.keySet().retainAll(unnamed);
+        for (long id : unnamed) {
+            long since = unnamedSince.computeIfAbsent(id, k -> now);
+            if (now - since < age || closed) {
+                continue;
+            }
+            try {
+                ns.inodes().remove(id);
+                unnamedSince.remove(id);
+                log.info("fs: node {} removed inode {}, which no directory has named for {} ms", kddm.nodeId(), id,
+                        now - since);
+            } catch (RuntimeException e) {
+                log.debug("fs: node {} could not remove unnamed inode {} yet: {}", kddm.nodeId(), id, e.toString());
             }
         }
     }
@@ -358,15 +416,19 @@ final class Repairer implements AutoCloseable {
 
     /** Visits every file reachable from the root. */
     void walk(FileVisitor visitor) throws IOException {
-        walk(visitor, new long[2]);
+        walk(visitor, new long[2], null);
     }
 
-    private void walk(FileVisitor visitor, long[] counts) throws IOException {
+    /** Visits every file reachable from the root, counting files and directories, adding every inode read to {@code met}. */
+    private void walk(FileVisitor visitor, long[] counts, Set<Long> met) throws IOException {
         List<Long> todo = new ArrayList<>(List.of(Inode.ROOT));
         while (!todo.isEmpty() && !closed) {
             Inode d = ns.read(todo.removeLast()).orElse(null);
             if (d == null) {
                 continue;
+            }
+            if (met != null) {
+                met.add(d.id());
             }
             if (!d.isDirectory()) {
                 counts[0]++;
@@ -399,7 +461,7 @@ final class Repairer implements AutoCloseable {
                     chunks[1]++;
                 }
             }
-        }, counts);
+        }, counts, null);
         Map<Integer, Report> reports = new TreeMap<>();
         Map<Integer, CompletableFuture<Report>> asked = new TreeMap<>();
         for (int n : kddm.members()) {

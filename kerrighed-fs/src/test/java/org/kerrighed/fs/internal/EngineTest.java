@@ -86,6 +86,40 @@ class EngineTest {
         }
     }
 
+    /**
+     * An inode whose removal never succeeds (as when the node retrying it closed or died): the collection removes it
+     * once no walk has named it for the collection's age, and leaves the named files alone.
+     */
+    @Test
+    void anInodeWhoseRemovalWasLostIsCollectedOnceNothingNamedItForAWhile() throws Exception {
+        FsEngine a = nodes.engine(0);
+        Inode kept = a.createFile("/collect-kept", 0644, true);
+        a.write(kept.id(), 0, ByteBuffer.wrap(random(1000, 7)));
+        Inode lost = a.createFile("/collect-lost", 0644, true);
+        a.write(lost.id(), 0, ByteBuffer.wrap(random(1000, 6)));
+        Namespace.FAIL_FORGETS_FOR_TESTS.set(Integer.MAX_VALUE);
+        Repairer.unnamedAgeMsForTests = 300;
+        try {
+            a.delete("/collect-lost");
+            assertTrue(exists(a, lost.id()), "its removal failed");
+            long end = System.nanoTime() + 20_000_000_000L;
+            while (exists(a, lost.id()) && System.nanoTime() < end) {
+                for (int i = 0; i < 3; i++) {
+                    nodes.engine(i).collectNow();
+                }
+                Thread.sleep(100);
+            }
+            for (int i = 0; i < 3; i++) {
+                assertTrue(!exists(nodes.engine(i), lost.id()), "collected, seen from node " + i);
+            }
+            assertArrayEquals(random(1000, 7), readAll(nodes.engine(2), nodes.engine(2).stat("/collect-kept").id()),
+                    "a named file stays");
+        } finally {
+            Namespace.FAIL_FORGETS_FOR_TESTS.set(0);
+            Repairer.unnamedAgeMsForTests = 0;
+        }
+    }
+
     private static boolean exists(FsEngine e, long ino) throws IOException {
         try {
             e.inode(ino);
