@@ -513,8 +513,8 @@ public final class Epm implements AutoCloseable {
     }
 
     /** Sends {@code s} on to process {@code pid}, which moved to {@code node} (as the node: it was posted here). */
-    void forwardSignal(int pid, Signal s, int node) {
-        forwardGroupSignal(pid, s, 0, 0, node, asThisNode());
+    CompletableFuture<Integer> forwardSignal(int pid, Signal s, int node) {
+        return forwardGroupSignal(pid, s, 0, 0, node, asThisNode());
     }
 
     /**
@@ -534,8 +534,8 @@ public final class Epm implements AutoCloseable {
     }
 
     /** Sends group signal {@code g} on to process {@code p}, which moved to {@code node} (it was held here). */
-    void forwardHeldGroupSignal(LocalProcess p, LocalProcess.GroupSignal g, int node) {
-        forwardGroupSignal(p.pid, g.signal(), g.id(), p.pgid, node, asThisNode());
+    CompletableFuture<Integer> forwardHeldGroupSignal(LocalProcess p, LocalProcess.GroupSignal g, int node) {
+        return forwardGroupSignal(p.pid, g.signal(), g.id(), p.pgid, node, asThisNode());
     }
 
     /** This node itself as a requester: what it sends on was posted here, by a caller whose rights were checked. */

@@ -363,8 +363,10 @@ final class LocalProcess implements ProcessContext {
     /**
      * Between two steps, until {@link #restUntil} ({@link #nextStepAfter}): a move, a checkpoint or a signal asked
      * meanwhile is taken at once ({@link #request} and {@link #post} unpark the thread). An interrupt of the process
-     * itself ({@link ClusterThread#interrupt}) ends the wait and is spent, as an interrupted {@link #sleep} spends it
-     * by throwing.
+     * ({@link ClusterThread#interrupt}, during the rest or the step before it) ends the wait and is spent, as an
+     * interrupted {@link #sleep} spends it by throwing. A thread of the program that interrupts this one ends the
+     * wait too, and the flag stays set for the next step (a rest with the flag set ends at once, as
+     * {@link Thread#sleep} would throw at once).
      */
     private void rest() {
         while (true) {
@@ -379,6 +381,13 @@ final class LocalProcess implements ProcessContext {
                     Thread.interrupted();
                     return;
                 }
+                if (Thread.currentThread().isInterrupted()) {
+                    if (!signalInterrupt) {
+                        return;                             // the program's own: its next step sees the flag
+                    }
+                    signalInterrupt = false;                // a signal's, taken above
+                    Thread.interrupted();
+                }
                 resting = true;
             }
             try {
@@ -390,10 +399,7 @@ final class LocalProcess implements ProcessContext {
             } finally {
                 resting = false;
             }
-            runningSince = System.nanoTime();
-            if (Thread.currentThread().isInterrupted() && spendSignalInterrupt()) {
-                Thread.interrupted();                       // a signal's (KILL, STOP): taken on the next turn
-            }
+            runningSince = System.nanoTime();               // what woke it is taken on the next turn
         }
     }
 
@@ -572,7 +578,7 @@ final class LocalProcess implements ProcessContext {
         List<GroupSignal> held;
         synchronized (signals) {
             moving = false;
-            held = takeHeldGroupSignals();
+            held = left ? List.of() : takeHeldGroupSignals();    // left: the move sends them on
         }
         for (GroupSignal g : held) {
             post(g.signal());

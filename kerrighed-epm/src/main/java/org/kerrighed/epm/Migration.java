@@ -557,15 +557,37 @@ final class Migration {
             }
             List<EpmWire.Exit> taken = exits;
             bestEffort(p, "forward its children's exits", () -> epm.reaper().forwardLate(p, target, taken));
+            List<CompletableFuture<Integer>> sent = new java.util.ArrayList<>();
             for (Signal s : Signal.values()) {
                 if ((late & 1 << s.ordinal()) != 0) {
-                    bestEffort(p, "forward " + s, () -> epm.forwardSignal(p.pid, s, target));
+                    bestEffort(p, "forward " + s, () -> sent.add(epm.forwardSignal(p.pid, s, target)));
                 }
             }
-            for (LocalProcess.GroupSignal g : p.takeHeldGroupSignals()) {
-                bestEffort(p, "forward " + g.signal(), () -> epm.forwardHeldGroupSignal(p, g, target));
+            for (LocalProcess.GroupSignal g : p.takeHeldGroupSignals()) {   // stopMoving leaves them to us now
+                bestEffort(p, "forward " + g.signal(), () -> sent.add(epm.forwardHeldGroupSignal(p, g, target)));
             }
+            awaitTaken(p, sent);
             return true;
+        }
+
+        /**
+         * Waits, a call timeout at most, until the target took the signals sent on ({@code sent}): a signal that the
+         * caller sends once told (a CONT after a STOP sent during the move) must not overtake them, and the target
+         * takes concurrent signals in any order. An interrupt ends the wait (kept).
+         */
+        private void awaitTaken(LocalProcess p, List<CompletableFuture<Integer>> sent) {
+            if (sent.isEmpty()) {
+                return;
+            }
+            try {
+                CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(timeout.toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                log.warn("node {}: process {} moved to node {}, which has not taken the signals sent on yet: {}", self,
+                        p.pid, target, e.toString());
+            }
         }
 
         /**

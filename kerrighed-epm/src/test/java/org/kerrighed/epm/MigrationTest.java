@@ -538,6 +538,42 @@ class MigrationTest {
         assertEquals(ExitStatus.killed(Signal.TERM, ""), q.waitFor(Duration.ofSeconds(20)).orElseThrow());
     }
 
+    /**
+     * Interrupts its own thread in its first step, then asks for an hour's rest; clears the flag in its second step;
+     * rests 100 ms after the later ones; result: the steps that found the flag set.
+     */
+    static final class SelfInterrupter implements StepProgram {
+        int done;
+        int seenSet;
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            done++;
+            if (done == 1) {
+                Thread.currentThread().interrupt();
+            } else if (Thread.interrupted()) {
+                seenSet++;
+            }
+            if (done == 4) {
+                ctx.setResult(seenSet);
+                return true;
+            }
+            ctx.nextStepAfter(done == 1 ? Duration.ofHours(1) : Duration.ofMillis(100));
+            return false;
+        }
+    }
+
+    /** The program's own interrupt of its thread ends the rest and stays set for its next step, which sees it. */
+    @Test
+    void aProgramsOwnInterruptEndsTheRestAndReachesItsNextStep() throws Exception {
+        long t0 = System.nanoTime();
+        ClusterProcess p = nodes.epm(0).spawn(new SelfInterrupter(), migratable(0));
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertEquals(1, p.result().orElseThrow(), "its second step saw the flag");
+        assertTrue(System.nanoTime() - t0 >= 200_000_000L, "the two rests after it waited");
+        // the hour's rest ended at once: the flag was set (it used to spin until its end)
+    }
+
     /** An interrupt of the process ends the rest it finds and is spent by it: the later rests still wait. */
     @Test
     void anInterruptEndsOneRestAndIsSpentByIt() throws Exception {

@@ -50,7 +50,8 @@ final class TestPrograms {
             .register(30_037, MigrationTest.AtomicStepper.class)
             .register(30_038, MigrationTest.SegmentTicker.class)
             .register(30_039, MigrationTest.Rester.class)
-            .register(30_040, MigrationTest.RestsInMain.class);
+            .register(30_040, MigrationTest.RestsInMain.class)
+            .register(30_041, MigrationTest.SelfInterrupter.class);
 
     private TestPrograms() {
     }
