@@ -315,7 +315,11 @@ final class Namespace {
         } catch (KddmException e) {
             throw io(source, e);
         } finally {
-            closeAll(second, first);
+            // the target's new entry is published first: a crash of this node between the two leaves the file under
+            // both names (deleting one leaves the other dangling), never under neither, which the collection of
+            // unnamed inodes would take for a leak
+            boolean targetFirst = first != null && first.id() == to;
+            closeAll(targetFirst ? first : second, targetFirst ? second : first);
             if (renameLock != null) {
                 renameLock.closeUnchanged();
             }

@@ -35,6 +35,8 @@ final class Repairer implements AutoCloseable {
     private static final long PERIOD_MS = 3_000;
     private static final int GC_EVERY = 10;
     private static final long GC_MIN_AGE_MS = 60_000;
+    /** Collections in a row whose walks must miss an inode before it is removed. */
+    private static final int UNNAMED_TIMES = 3;
 
     static final ServiceKey<Integer, Report> STATUS = ServiceKey.of(194, "fs.status", Integer.class, Report.class);
 
@@ -64,9 +66,18 @@ final class Repairer implements AutoCloseable {
     private volatile boolean repairing;
     private volatile boolean closed;
     private volatile long lastFailure = System.nanoTime();
+    private volatile long lastViewChange = System.nanoTime();
     private int passes;
-    private volatile Set<Long> named;                   // every inode the last complete walk met (null: none yet)
-    private final Map<Long, Long> unnamedSince = new HashMap<>();   // guarded by this: inode, millis first seen so
+    private volatile Walked named;                      // the last complete walk (null: the last pass failed)
+    private final Map<Long, Unnamed> unnamed = new HashMap<>();     // guarded by this: inodes no walk met lately
+
+    /** Every inode a complete walk met, and when it started (nanoTime). */
+    private record Walked(Set<Long> met, long startedNanos) {
+    }
+
+    /** An inode no walk met, since {@code sinceNanos} (the start of the first walk that missed it), {@code times} in a row. */
+    private record Unnamed(long sinceNanos, int times) {
+    }
 
     Repairer(Kddm kddm, Namespace ns, ChunkStore store, DataPath data, Placement placement, long repairDelayMillis) {
         this.kddm = kddm;
@@ -84,6 +95,7 @@ final class Repairer implements AutoCloseable {
             if (!failed.isEmpty()) {
                 lastFailure = System.nanoTime();
             }
+            lastViewChange = System.nanoTime();
             nudge();
         });
         thread = Thread.ofPlatform().daemon().name("krg-fs-repair-" + kddm.nodeId()).start(this::loop);
@@ -153,6 +165,7 @@ final class Repairer implements AutoCloseable {
                     collect();
                 }
             } catch (IOException | RuntimeException e) {
+                forgetUnnamed();                             // a failed walk: the evidence starts over
                 if (!closed) {
                     log.debug("fs repair pass on node {} stopped: {}", kddm.nodeId(), e.toString());
                 }
@@ -215,6 +228,7 @@ final class Repairer implements AutoCloseable {
         boolean[] again = {false};
         named = null;
         Set<Long> met = new HashSet<>();
+        long started = System.nanoTime();
         walk(file -> {
             for (int i = 0; i < file.usedChunks() && !closed; i++) {
                 int[] reps = file.replicas(i);
@@ -239,7 +253,7 @@ final class Repairer implements AutoCloseable {
             }
         }, new long[2], met);
         if (!closed) {
-            named = met;                                    // complete: every directory was read
+            named = new Walked(met, started);               // complete: every directory was read
         }
         if (again[0]) {
             Thread.ofVirtual().start(() -> {
@@ -347,9 +361,11 @@ final class Repairer implements AutoCloseable {
      * this node that no inode lists for it (older than a minute).
      */
     synchronized void collect() throws IOException {
-        Set<Long> met = named;
-        if (met != null) {
-            collectUnnamed(met);
+        Walked w = named;
+        if (w != null) {
+            collectUnnamed(w);
+        } else {
+            unnamed.clear();
         }
         long now = System.currentTimeMillis();
         for (ChunkStore.Chunk c : store.list()) {
@@ -365,39 +381,64 @@ final class Repairer implements AutoCloseable {
         }
     }
 
+    /** Drops what the collection of unnamed inodes had seen (a walk failed or a collection was skipped). */
+    private synchronized void forgetUnnamed() {
+        unnamed.clear();
+    }
+
     /**
-     * Removes the inodes that no walk has met for {@link #GC_MIN_AGE_MS} (three collections at least, {@code met}
-     * being the last walk's): an inode whose removal ended with the node that retried it ({@link Namespace} retries
-     * a failed removal only while its node's file system is open), or a file whose creation died with its node
-     * before it was named. Their chunk files then go as any unlisted chunk file does. Nothing is removed within that
-     * age of a node's failure, nor of this node's start: a walk made while the cluster recovers is not trusted. An
-     * inode being created or moved is unnamed for a moment only.
+     * Removes the inodes that the complete walks of {@link #UNNAMED_TIMES} collections in a row (every
+     * {@link #GC_EVERY} passes, none skipped nor failed in between), over {@link #GC_MIN_AGE_MS} at least, did not
+     * meet, and that one more walk made just before does not meet either: an inode whose removal ended with the node
+     * that retried it ({@link Namespace} retries a failed removal only while its node's file system is open), or a
+     * file whose creation died with its node before it was named. Their chunk files then go as any unlisted chunk
+     * file does. No walk that started within that age of a change of the view (or of this node's start) counts: a
+     * tree read while the cluster recovers is not trusted. An inode being created or moved is unnamed for a moment
+     * only (a rename across directories publishes the new name first).
      */
-    private void collectUnnamed(Set<Long> met) {
-        long age = unnamedAgeMsForTests > 0 ? unnamedAgeMsForTests : GC_MIN_AGE_MS;
-        if (System.nanoTime() - lastFailure < TimeUnit.MILLISECONDS.toNanos(age)) {
-            unnamedSince.clear();
+    private void collectUnnamed(Walked w) {
+        long age = TimeUnit.MILLISECONDS.toNanos(unnamedAgeMsForTests > 0 ? unnamedAgeMsForTests : GC_MIN_AGE_MS);
+        if (w.startedNanos() - lastViewChange < age) {
+            unnamed.clear();
             return;
         }
-        long now = System.currentTimeMillis();
-        Set<Long> unnamed = new HashSet<>();
+        Set<Long> missed = new HashSet<>();
         ns.inodes().forEachLocal((id, inode) -> {
-            if (id != Inode.ROOT && !met.contains(id)) {
-                unnamed.add(id);
+            if (id != Inode.ROOT && !w.met().contains(id)) {
+                missed.add(id);
             }
         });
-        unnamedSince.keySet().retainAll(unnamed);
-        for (long id : unnamed) {
-            long since = unnamedSince.computeIfAbsent(id, k -> now);
-            if (now - since < age || closed) {
+        unnamed.keySet().retainAll(missed);
+        List<Long> due = new ArrayList<>();
+        for (long id : missed) {
+            Unnamed u = unnamed.merge(id, new Unnamed(w.startedNanos(), 1),
+                    (was, one) -> new Unnamed(was.sinceNanos(), was.times() + 1));
+            if (u.times() >= UNNAMED_TIMES && w.startedNanos() - u.sinceNanos() >= age) {
+                due.add(id);
+            }
+        }
+        if (due.isEmpty() || closed) {
+            return;
+        }
+        Set<Long> now = new HashSet<>();
+        try {
+            walk(file -> { }, new long[2], now);            // one more look, just before
+        } catch (IOException | RuntimeException e) {
+            log.debug("fs: node {} could not check its unnamed inodes again: {}", kddm.nodeId(), e.toString());
+            unnamed.clear();
+            return;
+        }
+        for (long id : due) {
+            Unnamed u = unnamed.remove(id);
+            if (closed || now.contains(id)) {
                 continue;
             }
             try {
                 ns.inodes().remove(id);
-                unnamedSince.remove(id);
                 log.info("fs: node {} removed inode {}, which no directory has named for {} ms", kddm.nodeId(), id,
-                        now - since);
+                        TimeUnit.NANOSECONDS.toMillis(w.startedNanos() - u.sinceNanos()));
             } catch (RuntimeException e) {
+                unnamed.put(id, u);
                 log.debug("fs: node {} could not remove unnamed inode {} yet: {}", kddm.nodeId(), id, e.toString());
             }
         }
