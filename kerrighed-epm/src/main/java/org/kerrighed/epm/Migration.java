@@ -534,9 +534,9 @@ final class Migration {
         /**
          * The process runs on the target: this node no longer takes it for one of its own. Later signals, moves and
          * children's exits go on to the target, and those that came since its ghost was written are sent on now
-         * (before the caller is told: a signal its caller sends next comes after them). Sends without waiting (the
-         * caller's thread may run it); throws nothing. True if this call did it: the first, and the move was not
-         * settled as not done before ({@link #keep}).
+         * (before the caller is told: a signal its caller sends next comes after them), and waits until the target
+         * took those signals (a call timeout at most; the caller's thread may run it). Throws nothing. True if this
+         * call did it: the first, and the move was not settled as not done before ({@link #keep}).
          */
         private boolean letGo(LocalProcess p, ProcessImage.State state) {
             int late;
@@ -573,20 +573,33 @@ final class Migration {
         /**
          * Waits, a call timeout at most, until the target took the signals sent on ({@code sent}): a signal that the
          * caller sends once told (a CONT after a STOP sent during the move) must not overtake them, and the target
-         * takes concurrent signals in any order. An interrupt ends the wait (kept).
+         * takes concurrent signals in any order. Interrupts do not end the wait (the signals sent on interrupted the
+         * process's thread themselves): they are kept for later.
          */
         private void awaitTaken(LocalProcess p, List<CompletableFuture<Integer>> sent) {
             if (sent.isEmpty()) {
                 return;
             }
+            CompletableFuture<Void> all = CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new));
+            long end = System.nanoTime() + timeout.toNanos();
+            boolean interrupted = false;
             try {
-                CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(timeout.toMillis(),
-                        TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
-                log.warn("node {}: process {} moved to node {}, which has not taken the signals sent on yet: {}", self,
-                        p.pid, target, e.toString());
+                while (true) {
+                    try {
+                        all.get(Math.max(0, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                        return;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } catch (ExecutionException | TimeoutException e) {
+                        log.warn("node {}: process {} moved to node {}, which has not taken the signals sent on yet:"
+                                + " {}", self, p.pid, target, e.toString());
+                        return;
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
 

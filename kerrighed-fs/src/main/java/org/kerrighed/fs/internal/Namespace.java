@@ -309,8 +309,8 @@ final class Namespace {
             if (src == dst) {
                 src.set(src.value().withEntry(nameOf(source), -1, now).withEntry(nameOf(target), id, now));
             } else {
+                dst.set(dst.value().withEntry(nameOf(target), id, now));  // first: a failure leaves both names
                 src.set(src.value().withEntry(nameOf(source), -1, now));
-                dst.set(dst.value().withEntry(nameOf(target), id, now));
             }
         } catch (KddmException e) {
             throw io(source, e);
@@ -319,9 +319,12 @@ final class Namespace {
             // both names (deleting one leaves the other dangling), never under neither, which the collection of
             // unnamed inodes would take for a leak
             boolean targetFirst = first != null && first.id() == to;
-            closeAll(targetFirst ? first : second, targetFirst ? second : first);
-            if (renameLock != null) {
-                renameLock.closeUnchanged();
+            try {
+                closeAll(targetFirst ? first : second, targetFirst ? second : first);
+            } finally {
+                if (renameLock != null) {
+                    renameLock.closeUnchanged();
+                }
             }
         }
         if (replaced.isPresent()) {

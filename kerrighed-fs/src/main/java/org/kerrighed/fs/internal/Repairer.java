@@ -70,6 +70,7 @@ final class Repairer implements AutoCloseable {
     private int passes;
     private volatile Walked named;                      // the last complete walk (null: the last pass failed)
     private final Map<Long, Unnamed> unnamed = new HashMap<>();     // guarded by this: inodes no walk met lately
+    private long countedWalk = System.nanoTime();                   // guarded by this: the start of the last one counted
 
     /** Every inode a complete walk met, and when it started (nanoTime). */
     private record Walked(Set<Long> met, long startedNanos) {
@@ -397,6 +398,10 @@ final class Repairer implements AutoCloseable {
      * only (a rename across directories publishes the new name first).
      */
     private void collectUnnamed(Walked w) {
+        if (w.startedNanos() - countedWalk <= 0) {
+            return;                                         // counted already (or older): one walk counts once
+        }
+        countedWalk = w.startedNanos();
         long age = TimeUnit.MILLISECONDS.toNanos(unnamedAgeMsForTests > 0 ? unnamedAgeMsForTests : GC_MIN_AGE_MS);
         if (w.startedNanos() - lastViewChange < age) {
             unnamed.clear();
