@@ -160,6 +160,7 @@ public final class Epm implements AutoCloseable {
         b.range("kerrighed-epm.tasks", 7020, 7029)
                 .register(7020, TaskPrograms.RunnableProgram.class)
                 .register(7021, TaskPrograms.CallableProgram.class);
+        ProcessImage.registerTypes(b);
     }
 
     public int nodeId() {

@@ -27,7 +27,7 @@ import java.util.zip.CRC32C;
  */
 final class Ghost {
     static final byte[] MAGIC = "KRGGHOST".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 2;                            // 2: group signals taken, children's move counts
+    static final int VERSION = 3;                            // 3: the images written field by field
     static final int MIGRATION = 0;
     static final int CHECKPOINT = 1;
     static final int FORK = 2;

@@ -481,6 +481,38 @@ class MigrationTest {
         nodes.shm(0).remove(seg);
     }
 
+    /** Rests 5 ms between steps until it runs on another node than its first; result: who it is there. */
+    static final class Identity implements StepProgram {
+        int first = -1;
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            if (first < 0) {
+                first = ctx.node();
+            }
+            if (ctx.node() == first) {
+                ctx.nextStepAfter(Duration.ofMillis(5));
+                return false;
+            }
+            ctx.setResult(ctx.pid() + " " + ctx.ppid() + " " + ctx.pgid() + " " + ctx.args() + " "
+                    + new java.util.TreeMap<>(ctx.env()) + " " + ctx.credentials() + " " + ctx.capabilities());
+            return true;
+        }
+    }
+
+    /** The identity a ghost carries (written field by field) is the same after a move. */
+    @Test
+    void aMovedProcessKeepsItsIdentity() throws Exception {
+        org.kerrighed.kddm.access.Credentials who = new org.kerrighed.kddm.access.Credentials(1234, 56);
+        ClusterProcess p = nodes.epm(0).spawn(new Identity(), migratable(1).args("a", "b c", "")
+                .env(java.util.Map.of("K", "v", "EMPTY", "", "UNICODE", "été")).credentials(who));
+        ProcessInfo before = nodes.epm(0).status(p.pid()).orElseThrow();
+        assertEquals(2, nodes.epm(0).migrate(p.pid(), 2).to());
+        assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertEquals(p.pid() + " " + before.ppid() + " " + before.pgid() + " [a, b c, ] {EMPTY=, K=v, UNICODE=été} "
+                + who + " " + MIGRATABLE, p.result().orElseThrow());
+    }
+
     /** Runs {@code steps} steps with a rest of {@code restMillis} between two; result: {steps, nodes it ran on}. */
     static final class Rester implements StepProgram {
         long restMillis;

@@ -51,7 +51,8 @@ final class TestPrograms {
             .register(30_038, MigrationTest.SegmentTicker.class)
             .register(30_039, MigrationTest.Rester.class)
             .register(30_040, MigrationTest.RestsInMain.class)
-            .register(30_041, MigrationTest.SelfInterrupter.class);
+            .register(30_041, MigrationTest.SelfInterrupter.class)
+            .register(30_042, MigrationTest.Identity.class);
 
     private TestPrograms() {
     }
