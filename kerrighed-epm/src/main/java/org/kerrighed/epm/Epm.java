@@ -148,14 +148,17 @@ public final class Epm implements AutoCloseable {
     }
 
     /**
-     * The process layer's wire types (ids 7000-7039): every node and tool of a cluster that uses processes
+     * The process layer's wire types (ids 7000-7069): every node and tool of a cluster that uses processes
      * registers them. Service ids: 160-179; KDDM static sets: 1200 (the process table), 1201 (pid maps).
      */
     public static TypeRegistrar types() {
         return EpmWire::registerTypes;
     }
 
-    /** Registers the programs that run tasks (for {@link EpmWire#registerTypes}); not for applications. */
+    /**
+     * Registers the programs that run tasks and the process image's types (for {@link EpmWire#registerTypes}); not
+     * for applications.
+     */
     public static void registerPrograms(org.kerrighed.rpc.TypeRegistry.Builder b) {
         b.range("kerrighed-epm.tasks", 7020, 7029)
                 .register(7020, TaskPrograms.RunnableProgram.class)

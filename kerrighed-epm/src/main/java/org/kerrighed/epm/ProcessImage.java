@@ -122,6 +122,14 @@ final class ProcessImage {
 
         @Override
         public void write(Kryo kryo, Output out, State st) {
+            try {
+                writeFields(kryo, out, st);
+            } catch (RuntimeException e) {
+                throw traced(e, "State");
+            }
+        }
+
+        private static void writeFields(Kryo kryo, Output out, State st) {
             kryo.writeClassAndObject(out, st.program());
             kryo.writeClassAndObject(out, st.result());
             out.writeVarInt(st.pending(), true);
@@ -157,6 +165,14 @@ final class ProcessImage {
 
         @Override
         public State read(Kryo kryo, Input in, Class<? extends State> type) {
+            try {
+                return readFields(kryo, in);
+            } catch (RuntimeException e) {
+                throw traced(e, "State");
+            }
+        }
+
+        private static State readFields(Kryo kryo, Input in) {
             Program program = (Program) kryo.readClassAndObject(in);
             Object result = kryo.readClassAndObject(in);
             int pending = in.readVarInt(true);
@@ -198,6 +214,18 @@ final class ProcessImage {
         }
     }
 
+    /**
+     * {@code e} as a {@link com.esotericsoftware.kryo.KryoException} that says where it happened (the ghost codec
+     * turns those into a clean refusal); the cause is kept, so that what the codec looks for among the causes is
+     * still found.
+     */
+    static com.esotericsoftware.kryo.KryoException traced(RuntimeException e, String record) {
+        com.esotericsoftware.kryo.KryoException k = e instanceof com.esotericsoftware.kryo.KryoException ke ? ke
+                : new com.esotericsoftware.kryo.KryoException(e);
+        k.addTrace("(ProcessImage." + record + ")");
+        return k;
+    }
+
     /** {@link ChildImage}, field by field (its end, result and last view through Kryo). */
     static final class ChildImageSerializer extends Serializer<ChildImage> {
         ChildImageSerializer() {
@@ -216,9 +244,13 @@ final class ProcessImage {
 
         @Override
         public ChildImage read(Kryo kryo, Input in, Class<? extends ChildImage> type) {
-            return new ChildImage(in.readVarInt(false), in.readVarInt(false), in.readVarInt(false),
-                    kryo.readObjectOrNull(in, ExitStatus.class), kryo.readClassAndObject(in),
-                    kryo.readObjectOrNull(in, ProcessInfo.class));
+            try {
+                return new ChildImage(in.readVarInt(false), in.readVarInt(false), in.readVarInt(false),
+                        kryo.readObjectOrNull(in, ExitStatus.class), kryo.readClassAndObject(in),
+                        kryo.readObjectOrNull(in, ProcessInfo.class));
+            } catch (RuntimeException e) {
+                throw traced(e, "ChildImage");
+            }
         }
     }
 }

@@ -494,7 +494,7 @@ class MigrationTest {
                 ctx.nextStepAfter(Duration.ofMillis(5));
                 return false;
             }
-            ctx.setResult(ctx.pid() + " " + ctx.ppid() + " " + ctx.pgid() + " " + ctx.args() + " "
+            ctx.setResult(ctx.pid() + " " + ctx.ppid() + " " + ctx.pgid() + " " + ctx.sid() + " " + ctx.args() + " "
                     + new java.util.TreeMap<>(ctx.env()) + " " + ctx.credentials() + " " + ctx.capabilities());
             return true;
         }
@@ -504,13 +504,27 @@ class MigrationTest {
     @Test
     void aMovedProcessKeepsItsIdentity() throws Exception {
         org.kerrighed.kddm.access.Credentials who = new org.kerrighed.kddm.access.Credentials(1234, 56);
-        ClusterProcess p = nodes.epm(0).spawn(new Identity(), migratable(1).args("a", "b c", "")
+        Capabilities uneven = Capabilities.of(java.util.Set.of(Capability.CAN_MIGRATE),
+                java.util.Set.of(Capability.CAN_MIGRATE, Capability.CHECKPOINTABLE), java.util.Set.of(),
+                java.util.Set.of(Capability.CHECKPOINTABLE));
+        ClusterProcess leader = nodes.epm(0).spawn(new Rester(3_600_000, 2), migratable(0));
+        ClusterProcess p = nodes.epm(0).spawn(new Identity(), SpawnOptions.defaults().onNode(1).capabilities(uneven)
+                .processGroup(leader.pid()).args("a", "b c", "")
                 .env(java.util.Map.of("K", "v", "EMPTY", "", "UNICODE", "été")).credentials(who));
         ProcessInfo before = nodes.epm(0).status(p.pid()).orElseThrow();
+        assertEquals(leader.pid(), before.pgid(), "a group of its own would hide a swap of pid and group");
         assertEquals(2, nodes.epm(0).migrate(p.pid(), 2).to());
         assertEquals(ExitStatus.exited(0), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
-        assertEquals(p.pid() + " " + before.ppid() + " " + before.pgid() + " [a, b c, ] {EMPTY=, K=v, UNICODE=été} "
-                + who + " " + MIGRATABLE, p.result().orElseThrow());
+        assertEquals(p.pid() + " " + before.ppid() + " " + before.pgid() + " " + before.sid()
+                + " [a, b c, ] {EMPTY=, K=v, UNICODE=été} "
+                + who + " " + uneven, p.result().orElseThrow());
+        ProcessInfo after = nodes.epm(0).status(p.pid()).orElse(null);
+        if (after != null) {                                          // a zombie still listed: the rest of its row
+            assertEquals(before.sid(), after.sid());
+            assertEquals(before.command(), after.command());
+            assertEquals(before.startMillis(), after.startMillis());
+        }
+        nodes.epm(0).kill(leader.pid(), Signal.KILL);
     }
 
     /** Runs {@code steps} steps with a rest of {@code restMillis} between two; result: {steps, nodes it ran on}. */

@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The process layer's messages and services (service ids 160-179, type ids 7000-7059, KDDM static sets 1200 and 1201).
+ * The process layer's messages and services (service ids 160-179, type ids 7000-7069, KDDM static sets 1200 and 1201).
  * Requests carry the caller's credentials and capabilities: the node that serves them checks them.
  */
 public final class EpmWire {
