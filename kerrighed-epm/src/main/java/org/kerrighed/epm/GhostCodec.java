@@ -356,6 +356,18 @@ final class GhostCodec {
         return (Binding) k.getContext().get(BINDING);
     }
 
+    /**
+     * A ghost's children were read, before its program: the process being rebuilt lists them now, so that the
+     * program's {@link ClusterProcess} handles bind to them ({@link ChildHandleSerializer}) rather than to detached
+     * records.
+     */
+    static void childrenRead(Kryo k, List<ProcessImage.ChildImage> children) {
+        Binding b = binding(k);
+        if (b != null && b.process != null) {
+            b.process.restoreChildren(Ghosts.remapChildren(children, b.remap));
+        }
+    }
+
     /** A cluster atomic travels as its name (and value type), and is looked up again on the reading node. */
     private static final class AtomicLongSerializer extends Serializer<org.kerrighed.ipc.ClusterAtomicLong> {
         @Override

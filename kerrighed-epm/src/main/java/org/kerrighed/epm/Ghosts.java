@@ -156,13 +156,22 @@ final class Ghosts {
         if (r == null) {
             return st;
         }
+        return new ProcessImage.State(st.program(), st.result(), st.pending(), st.ignored(), st.handlers(),
+                st.cpuNanos(), st.allocatedBytes(), remapChildren(st.children(), r), st.locks(), st.moves(),
+                st.stopped(), st.groupSignals());
+    }
+
+    /** A restarted process's children: their pids and nodes as the restart maps them ({@code r} null: as they are). */
+    static List<ProcessImage.ChildImage> remapChildren(List<ProcessImage.ChildImage> children, EpmWire.Remap r) {
+        if (r == null) {
+            return children;
+        }
         List<ProcessImage.ChildImage> kids = new ArrayList<>();
-        for (ProcessImage.ChildImage c : st.children()) {
+        for (ProcessImage.ChildImage c : children) {
             kids.add(new ProcessImage.ChildImage(r.pids().getOrDefault(c.pid(), c.pid()),
                     r.nodes().getOrDefault(c.pid(), c.node()), 0, c.status(), c.result(), c.last()));
         }
-        return new ProcessImage.State(st.program(), st.result(), st.pending(), st.ignored(), st.handlers(),
-                st.cpuNanos(), st.allocatedBytes(), kids, st.locks(), st.moves(), st.stopped(), st.groupSignals());
+        return kids;
     }
 
     /** Closes, as the rebuilt process, what reading a ghost opened (the process will not run here). */

@@ -223,14 +223,25 @@ final class LocalProcess implements ProcessContext {
         synchronized (signals) {
             groupSignalsTaken.addAll(st.groupSignals());
         }
-        for (ProcessImage.ChildImage ci : st.children()) {
+        restoreChildren(st.children());
+        killPending = (pending & bit(Signal.KILL)) != 0;
+    }
+
+    /**
+     * Lists a ghost's children in this rebuilt process, those not listed yet: the ghost reader lists them before it
+     * reads the program (so that its handles on them bind to these records), then {@link #restore} again.
+     */
+    void restoreChildren(List<ProcessImage.ChildImage> images) {
+        for (ProcessImage.ChildImage ci : images) {
+            if (children.get(ci.pid()) != null) {
+                continue;
+            }
             Child c = children.add(ci.pid(), ci.node());
             c.moves = ci.moves();
             if (ci.status() != null) {
                 c.exited(ci.status(), ci.result(), ci.last());
             }
         }
-        killPending = (pending & bit(Signal.KILL)) != 0;
     }
 
     /** Runs the program on the calling (pooled, platform) thread, then hands the end to the node. */

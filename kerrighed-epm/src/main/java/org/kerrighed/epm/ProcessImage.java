@@ -130,6 +130,10 @@ final class ProcessImage {
         }
 
         private static void writeFields(Kryo kryo, Output out, State st) {
+            out.writeVarInt(st.children().size(), true);           // first: the program's handles on them bind to them
+            for (ChildImage c : st.children()) {
+                kryo.writeObject(out, c);
+            }
             kryo.writeClassAndObject(out, st.program());
             kryo.writeClassAndObject(out, st.result());
             out.writeVarInt(st.pending(), true);
@@ -144,10 +148,6 @@ final class ProcessImage {
             }
             out.writeVarLong(st.cpuNanos(), true);
             out.writeVarLong(st.allocatedBytes(), true);
-            out.writeVarInt(st.children().size(), true);
-            for (ChildImage c : st.children()) {
-                kryo.writeObject(out, c);
-            }
             out.writeVarInt(st.locks().size(), true);
             for (Ipc.HeldLock l : st.locks()) {
                 out.writeString(l.name());
@@ -173,6 +173,11 @@ final class ProcessImage {
         }
 
         private static State readFields(Kryo kryo, Input in) {
+            List<ChildImage> children = new ArrayList<>();
+            for (int n = in.readVarInt(true); n > 0; n--) {
+                children.add(kryo.readObject(in, ChildImage.class));
+            }
+            GhostCodec.childrenRead(kryo, children);
             Program program = (Program) kryo.readClassAndObject(in);
             Object result = kryo.readClassAndObject(in);
             int pending = in.readVarInt(true);
@@ -187,10 +192,6 @@ final class ProcessImage {
             }
             long cpu = in.readVarLong(true);
             long allocated = in.readVarLong(true);
-            List<ChildImage> children = new ArrayList<>();
-            for (int n = in.readVarInt(true); n > 0; n--) {
-                children.add(kryo.readObject(in, ChildImage.class));
-            }
             List<Ipc.HeldLock> locks = new ArrayList<>();
             for (int n = in.readVarInt(true); n > 0; n--) {
                 locks.add(new Ipc.HeldLock(in.readString(), in.readVarInt(true), in.readBoolean(),

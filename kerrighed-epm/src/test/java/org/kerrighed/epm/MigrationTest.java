@@ -527,6 +527,60 @@ class MigrationTest {
         nodes.epm(0).kill(leader.pid(), Signal.KILL);
     }
 
+    /**
+     * Spawns a child on its node (exiting at once with {@code exitCode}, or sleeping a minute for -1), rests until it
+     * runs on another node, then waits for the child through its {@link ClusterProcess} handle (TERM first for the
+     * sleeping one); result: the child's end as the handle saw it.
+     */
+    static final class HandleParent implements StepProgram {
+        int exitCode;
+        ClusterProcess child;
+        int first = -1;
+
+        private HandleParent() {
+        }
+
+        HandleParent(int exitCode) {
+            this.exitCode = exitCode;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            if (child == null) {
+                first = ctx.node();
+                Program p = exitCode >= 0 ? new TestPrograms.ExitWith(exitCode) : new TestPrograms.Sleeper(60_000);
+                child = ctx.spawn(p, SpawnOptions.defaults().onNode(first));
+            }
+            if (ctx.node() == first) {
+                ctx.nextStepAfter(Duration.ofMillis(5));
+                return false;
+            }
+            if (exitCode < 0) {
+                ctx.kill(child.pid(), Signal.TERM);
+            }
+            ctx.setResult(String.valueOf(child.waitFor(Duration.ofSeconds(10)).orElse(null)));
+            return true;
+        }
+    }
+
+    /**
+     * A program's handle on its child, carried by a move, is the moved process's record of that child: it sees the
+     * child's real end, whether the child had ended before the move or ends after it.
+     */
+    @Test
+    void aHandleOnAChildFollowsItsParentsMove() throws Exception {
+        // spawned here: a program with a handle field travels in a ghost, not in a spawn request
+        ClusterProcess zombieParent = nodes.epm(0).spawn(new HandleParent(7), migratable(0));
+        ClusterProcess runningParent = nodes.epm(0).spawn(new HandleParent(-1), migratable(0));
+        Thread.sleep(300);                                            // the first child has ended by now
+        assertEquals(2, nodes.epm(0).migrate(zombieParent.pid(), 2).to());
+        assertEquals(2, nodes.epm(0).migrate(runningParent.pid(), 2).to());
+        assertEquals(ExitStatus.exited(0), zombieParent.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertEquals(ExitStatus.exited(0), runningParent.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertEquals(ExitStatus.exited(7).toString(), zombieParent.result().orElseThrow());
+        assertEquals(ExitStatus.killed(Signal.TERM, "").toString(), runningParent.result().orElseThrow());
+    }
+
     /** Runs {@code steps} steps with a rest of {@code restMillis} between two; result: {steps, nodes it ran on}. */
     static final class Rester implements StepProgram {
         long restMillis;

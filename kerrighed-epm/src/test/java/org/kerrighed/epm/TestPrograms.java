@@ -52,7 +52,8 @@ final class TestPrograms {
             .register(30_039, MigrationTest.Rester.class)
             .register(30_040, MigrationTest.RestsInMain.class)
             .register(30_041, MigrationTest.SelfInterrupter.class)
-            .register(30_042, MigrationTest.Identity.class);
+            .register(30_042, MigrationTest.Identity.class)
+            .register(30_043, MigrationTest.HandleParent.class);
 
     private TestPrograms() {
     }
