@@ -608,12 +608,7 @@ public final class Epm implements AutoCloseable {
      * row is not rewritten, and this throws.
      */
     void install(LocalProcess p) {
-        lastMigration = System.nanoTime();
-        java.util.concurrent.CompletableFuture<Void> started = new java.util.concurrent.CompletableFuture<>();
-        p.gateTableOps(started);
-        p.chainTableOp(() -> table.movedHere(p));
-        p.chainTableOp(() -> Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p)));
-        local.put(p.pid, p);
+        java.util.concurrent.CompletableFuture<Void> started = list(p);
         try {
             startThread(p);
         } catch (RuntimeException e) {
@@ -622,6 +617,42 @@ public final class Epm implements AutoCloseable {
             throw new KerrighedException("node " + self + " is stopping: process " + p.pid + " cannot start here", e);
         }
         started.complete(null);
+    }
+
+    /**
+     * {@link #install} with the start left to {@code later} (the move's answer leaves first): listed now, so that
+     * signals and moves asked meanwhile wait for it, and started by {@code later}, and only then its row rewritten
+     * and the other nodes told. Throws, leaving nothing, when the node is closing; if it closes before {@code later}
+     * runs, the process is taken out of the list and lost with this node (logged): it never ran here.
+     */
+    void installThenStart(LocalProcess p, java.util.function.Consumer<Runnable> later) {
+        if (closed) {
+            throw new KerrighedException("node " + self + " is stopping: process " + p.pid + " cannot start here");
+        }
+        java.util.concurrent.CompletableFuture<Void> started = list(p);
+        later.accept(() -> {
+            try {
+                startThread(p);
+            } catch (RuntimeException e) {
+                local.remove(p.pid, p);
+                started.completeExceptionally(e);
+                log.warn("node {}: process {} moved here as the node stopped; it could not start and is lost with"
+                        + " this node: {}", self, p.pid, e.toString());
+                return;
+            }
+            started.complete(null);
+        });
+    }
+
+    /** Lists {@code p}, which moved here, with its table operations held until the returned future completes. */
+    private java.util.concurrent.CompletableFuture<Void> list(LocalProcess p) {
+        lastMigration = System.nanoTime();
+        java.util.concurrent.CompletableFuture<Void> started = new java.util.concurrent.CompletableFuture<>();
+        p.gateTableOps(started);
+        p.chainTableOp(() -> table.movedHere(p));
+        p.chainTableOp(() -> Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p)));
+        local.put(p.pid, p);
+        return started;
     }
 
     /** Makes {@code p}, rebuilt from a ghost, one of this node's processes, without starting it yet. */

@@ -12,10 +12,10 @@ import java.util.zip.CRC32C;
  *  0  magic "KRGGHOST"                8 bytes
  *  8  format version                  u16   ({@value #VERSION})
  * 10  kind                            u8    (0 migration, 1 checkpoint, 2 distant fork)
- * 11  reserved                        u8
+ * 11  flags                           u8    (bit 0: the body has no checksum, see below)
  * 12  pid                             i32
  * 16  body length                     i64
- * 24  CRC-32C of the body             i32
+ * 24  CRC-32C of the body             i32   (0 when flag bit 0 is set)
  * 28  meta length                     i32, then meta: the writer's type-registry fingerprint, the application id
  *                                           ("" for none) and the node that holds its JAR (UTF-8, length-prefixed)
  *  .  body                            Kryo: the process's identity, then its state ({@link GhostCodec})
@@ -24,10 +24,17 @@ import java.util.zip.CRC32C;
  * <p>All integers are big-endian. A reader refuses, with a {@link GhostException} naming the reason, bytes that
  * are not a ghost, another format version, a body whose length or checksum does not match, and a ghost written
  * by a cluster whose registered types differ (the body names registered classes by id).
+ *
+ * <p>A migration ghost sent whole in one RPC message goes without its checksum ({@link #NO_CHECKSUM}): in flight,
+ * it is protected as every message is, by the transport (TCP's checksum, TLS's record integrity when the cluster
+ * uses TLS), and computing a CRC over it twice (writer and reader) cost about a twentieth of a 1 MiB move. Ghosts
+ * that are stored (checkpoints) or sent in pieces always carry it, and only the reader of a one-message migration
+ * accepts a ghost without it.
  */
 final class Ghost {
     static final byte[] MAGIC = "KRGGHOST".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 3;                            // 3: the images written field by field
+    static final int VERSION = 4;                            // 3: the images written field by field; 4: flags
+    static final int NO_CHECKSUM = 1;                        // flag: the body's CRC is not computed (0)
     static final int MIGRATION = 0;
     static final int CHECKPOINT = 1;
     static final int FORK = 2;
@@ -41,12 +48,15 @@ final class Ghost {
     record Header(int kind, int pid, String fingerprint, String app, int appOrigin, int bodyOffset, long bodyLength) {
     }
 
-    /** The header bytes for a body of unknown length yet ({@link #seal} fills length and checksum in). */
-    static byte[] header(int kind, int pid, String fingerprint, String app, int appOrigin) {
+    /**
+     * The header bytes for a body of unknown length yet ({@link #seal} fills length and checksum in); {@code flags}
+     * are {@link #NO_CHECKSUM} or 0.
+     */
+    static byte[] header(int kind, int pid, String fingerprint, String app, int appOrigin, int flags) {
         byte[] f = fingerprint.getBytes(StandardCharsets.UTF_8);
         byte[] a = (app == null ? "" : app).getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(FIXED + 4 + f.length + 4 + a.length + 4);
-        b.put(MAGIC).putShort((short) VERSION).put((byte) kind).put((byte) 0).putInt(pid).putLong(0).putInt(0)
+        b.put(MAGIC).putShort((short) VERSION).put((byte) kind).put((byte) flags).putInt(pid).putLong(0).putInt(0)
                 .putInt(4 + f.length + 4 + a.length + 4);
         b.putInt(f.length).put(f).putInt(a.length).put(a).putInt(appOrigin);
         return b.array();
@@ -61,14 +71,21 @@ final class Ghost {
     static final int SEALED_AT = 16;
     static final int SEALED_BYTES = 12;
 
-    /** The body's length and checksum of {@code ghost} (its remaining bytes), as they go at {@link #SEALED_AT}. */
+    /**
+     * The body's length and checksum of {@code ghost} (its remaining bytes), as they go at {@link #SEALED_AT}; the
+     * checksum is 0 when its header has {@link #NO_CHECKSUM}.
+     */
     static byte[] sealed(ByteBuffer ghost) {
         int p = ghost.position();
         int bodyOffset = FIXED + ghost.getInt(p + 28);
-        CRC32C crc = new CRC32C();
-        crc.update(ghost.duplicate().position(p + bodyOffset));
+        int checksum = 0;
+        if ((ghost.get(p + 11) & NO_CHECKSUM) == 0) {
+            CRC32C crc = new CRC32C();
+            crc.update(ghost.duplicate().position(p + bodyOffset));
+            checksum = (int) crc.getValue();
+        }
         byte[] f = new byte[SEALED_BYTES];
-        ByteBuffer.wrap(f).putLong(0, ghost.remaining() - bodyOffset).putInt(8, (int) crc.getValue());
+        ByteBuffer.wrap(f).putLong(0, ghost.remaining() - bodyOffset).putInt(8, checksum);
         return f;
     }
 
@@ -89,11 +106,15 @@ final class Ghost {
      * @throws GhostException when the bytes are refused
      */
     static Header open(byte[] buf, int length, String source, String fingerprint) {
-        return open(ByteBuffer.wrap(buf, 0, length), source, fingerprint);
+        return open(ByteBuffer.wrap(buf, 0, length), source, fingerprint, false);
     }
 
-    /** {@link #open(byte[], int, String, String)} of {@code ghost}'s remaining bytes (its position is not moved). */
-    static Header open(ByteBuffer ghost, String source, String fingerprint) {
+    /**
+     * {@link #open(byte[], int, String, String)} of {@code ghost}'s remaining bytes (its position is not moved).
+     * With {@code fromOneMessage} (a migration ghost that came whole in one RPC message), a ghost flagged
+     * {@link #NO_CHECKSUM} is accepted without its checksum; otherwise such a ghost is refused.
+     */
+    static Header open(ByteBuffer ghost, String source, String fingerprint, boolean fromOneMessage) {
         ByteBuffer g = ghost.slice();
         int length = g.remaining();
         Header h = parse(g, source);
@@ -101,11 +122,16 @@ final class Ghost {
             throw new GhostException(source + " is truncated or corrupted: its header says " + h.bodyLength()
                     + " bytes of state, " + (length - h.bodyOffset()) + " are there");
         }
-        CRC32C c = new CRC32C();
-        c.update(g.duplicate().position(h.bodyOffset()));
-        if ((int) c.getValue() != g.getInt(24)) {
-            throw new GhostException(source + " is corrupted: the checksum of its " + h.bodyLength()
-                    + " bytes of state does not match");
+        if ((g.get(11) & NO_CHECKSUM) == 0) {
+            CRC32C c = new CRC32C();
+            c.update(g.duplicate().position(h.bodyOffset()));
+            if ((int) c.getValue() != g.getInt(24)) {
+                throw new GhostException(source + " is corrupted: the checksum of its " + h.bodyLength()
+                        + " bytes of state does not match");
+            }
+        } else if (!fromOneMessage || h.kind() != MIGRATION) {
+            throw new GhostException(source + " has no checksum: only a migration ghost sent in one message may go"
+                    + " without it");
         }
         if (!h.fingerprint().equals(fingerprint)) {
             throw new GhostException(source + " was written by a cluster whose registered types differ (types "

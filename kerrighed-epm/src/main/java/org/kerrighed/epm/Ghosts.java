@@ -36,7 +36,7 @@ final class Ghosts {
     /** Writes {@code p}'s ghost with {@code state} (captured on its thread); handles met are listed in {@code b}. */
     GhostCodec.Sealed write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b) {
         Applications.AppLoader l = apps.loaderOf(p.program());
-        byte[] header = header(p, kind, l);
+        byte[] header = header(p, kind, l, 0);
         GhostCodec.Sealed g = codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, maxBytes,
                 p.ghostHint);
         p.ghostHint = g.length();
@@ -44,14 +44,14 @@ final class Ghosts {
     }
 
     /**
-     * Writes {@code p}'s ghost with {@code state} straight into {@code out}, a message being encoded; returns its
-     * length.
+     * Writes {@code p}'s ghost with {@code state} straight into {@code out}, a message being encoded, without its
+     * checksum (see {@link Ghost}); returns its length.
      */
     int writeInto(com.esotericsoftware.kryo.io.Output out, LocalProcess p, int kind, ProcessImage.State state,
                   GhostCodec.Binding b) {
         Applications.AppLoader l = apps.loaderOf(p.program());
-        int length = codec.writeInto(out, l != null ? l : nodeLoader, header(p, kind, l), p.identity(), state, b,
-                maxBytes);
+        int length = codec.writeInto(out, l != null ? l : nodeLoader, header(p, kind, l, Ghost.NO_CHECKSUM),
+                p.identity(), state, b, maxBytes);
         p.ghostHint = length;
         return length;
     }
@@ -65,7 +65,7 @@ final class Ghosts {
     long write(LocalProcess p, int kind, ProcessImage.State state, GhostCodec.Binding b,
                java.nio.channels.FileChannel ch) throws java.io.IOException {
         Applications.AppLoader l = apps.loaderOf(p.program());
-        byte[] header = header(p, kind, l);
+        byte[] header = header(p, kind, l, 0);
         return codec.write(l != null ? l : nodeLoader, header, p.identity(), state, b, ch);
     }
 
@@ -75,11 +75,11 @@ final class Ghosts {
      * checkpoint carries the JAR), with a node that holds the JAR: this one, or the {@code AppMain}'s origin while
      * this node has not fetched it. A migrating {@code AppMain} fetches its JAR when it runs, as before.
      */
-    private byte[] header(LocalProcess p, int kind, Applications.AppLoader l) {
+    private byte[] header(LocalProcess p, int kind, Applications.AppLoader l, int flags) {
         String app = l != null ? l.app
                 : kind == Ghost.CHECKPOINT && p.program() instanceof AppMain m ? m.app() : null;
         int holder = l == null && app != null && !apps.has(app) ? ((AppMain) p.program()).origin() : epm.nodeId();
-        return Ghost.header(kind, p.pid, fingerprint, app, holder);
+        return Ghost.header(kind, p.pid, fingerprint, app, holder, flags);
     }
 
     /**
@@ -93,12 +93,13 @@ final class Ghosts {
 
     /**
      * Checks {@code ghost} (its remaining bytes) and rebuilds the process it holds (not started, not installed); its
-     * handles are bound on this node and listed in {@code b}.
+     * handles are bound on this node and listed in {@code b}. {@code oneMessage}: it came whole in one RPC message
+     * (then it may go without its checksum, see {@link Ghost}).
      *
      * @throws GhostException when the ghost is refused
      */
-    LocalProcess read(java.nio.ByteBuffer ghost, int kind, String source, GhostCodec.Binding b) {
-        Ghost.Header h = Ghost.open(ghost, source, fingerprint);
+    LocalProcess read(java.nio.ByteBuffer ghost, int kind, String source, GhostCodec.Binding b, boolean oneMessage) {
+        Ghost.Header h = Ghost.open(ghost, source, fingerprint, oneMessage);
         if (h.kind() != kind) {
             throw new GhostException(source + " is a " + kindName(h.kind()) + " ghost where a " + kindName(kind)
                     + " one was expected");

@@ -36,10 +36,15 @@ final class Migration {
      *   B: ghost checked and read, handles bound (segments attached, pipe ends opened). A refusal up to here
      *      leaves the process on A (B closes what it opened, A takes its locks back). Then B installs the process
      *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row,
-     *      then (only then) tells its parent's and children's nodes where it is.
+     *      then (only then) tells its parent's and children's nodes where it is. A ghost sent in one call is
+     *      installed (listed) before the answer but started after the answer left, row and notices after that:
+     *      on a busy node the answer does not wait for the new thread, and a B that dies before its answer left
+     *      never ran the process nor rewrote its row.
      *   A: lets it go (remembers where it went: signals, moves and exit notices that still come here are
      *      forwarded), and the caller of migrate is told (for a one-call ghost, the caller itself waits for the
-     *      answer and does this); then, on the process's old thread, forwards the signals posted meanwhile and the
+     *      answer and does this, woken by the I/O thread that receives it, while the process's thread waits for
+     *      that commit, or for the caller to hand the answer over); then, on the process's old thread, forwards
+     *      the signals posted meanwhile and the
      *      children's exits it took meanwhile, tells the parent's node too (in case B dies before it does), detaches
      *      and closes its copies. A move of the process back to A waits until A has done so (leaving).
      * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or leaves the
@@ -223,9 +228,13 @@ final class Migration {
         final long t0;
         final long move = java.util.concurrent.ThreadLocalRandom.current().nextLong();
         final CompletableFuture<MigrationReport> done = new CompletableFuture<>();
-        private final CompletableFuture<Void> sent = new CompletableFuture<>();   // the ghost went in one call:
-        private volatile CompletableFuture<EpmWire.Arrived> answer;             // its answer, and what commits it
+        // A ghost sent in one call: its answer, completed on the I/O thread that receives it (the caller waits on it
+        // from the start: the answer alone wakes it, with no hand-off), and what commits it (set before it leaves).
+        private final CompletableFuture<EpmWire.Arrived> answer = new CompletableFuture<>();
         private volatile java.util.function.Consumer<EpmWire.Arrived> onAnswer;
+        // The caller stopped waiting without committing (a refusal, a lost answer, its timeout or interrupt): the
+        // process's thread takes the answer itself.
+        private final CompletableFuture<Void> callerLeft = new CompletableFuture<>();
         private boolean letGo;                          // guarded by this: the process runs on the target
         private boolean kept;                           // guarded by this: settled as not moved (it stays or is lost)
 
@@ -242,16 +251,25 @@ final class Migration {
         /**
          * The caller's wait for the move's end, {@code nanos} at most. When the ghost went in one call, the caller
          * waits for that call's answer itself and commits the move ({@link #commit}): the I/O thread that receives
-         * the answer wakes it directly, not through the process's thread (which releases the copies meanwhile).
+         * the answer wakes it directly, and only it; the process's thread, which waits for the commit, then releases
+         * the copies. A caller that leaves without committing hands the answer over to the process's thread.
          */
         MigrationReport await(long nanos) throws InterruptedException, ExecutionException, TimeoutException {
             long deadline = System.nanoTime() + nanos;
-            CompletableFuture.anyOf(done, sent).get(nanos, TimeUnit.NANOSECONDS);
-            if (!done.isDone()) {
+            try {
                 try {
-                    onAnswer.accept(answer.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS));
+                    CompletableFuture.anyOf(done, answer).get(nanos, TimeUnit.NANOSECONDS);
                 } catch (ExecutionException refusedOrLost) {
-                    // the process's thread takes it from here: the move's end says where the process is
+                    // the answer failed (the process's thread takes it from here), or the move: done says which
+                }
+                java.util.function.Consumer<EpmWire.Arrived> commit = onAnswer;
+                if (!done.isDone() && !callerLeft.isDone() && commit != null
+                        && answer.state() == java.util.concurrent.Future.State.SUCCESS) {
+                    commit.accept(answer.resultNow());
+                }
+            } finally {
+                if (!done.isDone()) {
+                    callerLeft.complete(null);          // the process's thread takes the answer from here
                 }
             }
             return done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -367,21 +385,30 @@ final class Migration {
         private Boolean transferInOneCall(LocalProcess p, ProcessImage.State state, GhostCodec.Binding binding,
                                           long tSafe) {
             long[] written = new long[2];                       // the ghost's length, when its writing ended
-            CompletableFuture<EpmWire.Arrived> call;
             try {
-                call = rpc.call(target, EpmWire.GHOST_MOVE_SMALL, EpmWire.Ghost.toSend(p.pid, move, out -> {
+                rpc.call(target, EpmWire.GHOST_MOVE_SMALL, EpmWire.Ghost.toSend(p.pid, move, out -> {
                     int length = epm.ghosts().writeInto(out, p, Ghost.MIGRATION, state, binding);
                     if (length > smallGhost) {
                         throw new org.kerrighed.rpc.FrameTooLargeException("a ghost of " + length + " bytes is"
                                 + " streamed, not sent in one call");
                     }
+                    long tExport = System.nanoTime();
                     written[0] = length;
-                    written[1] = System.nanoTime();
+                    written[1] = tExport;
+                    onAnswer = a -> commit(p, length, state, tSafe, tExport, a);   // before the ghost leaves
                     return length;
-                }), timeout);
+                }), timeout).whenCompleteAsync((a, failure) -> {       // the caller waits on answer
+                    if (failure != null) {
+                        answer.completeExceptionally(failure);
+                    } else {
+                        answer.complete(a);
+                    }
+                }, org.kerrighed.rpc.RpcNode.ON_IO_THREAD);
             } catch (org.kerrighed.rpc.FrameTooLargeException e) {
+                onAnswer = null;
                 return null;                                    // nothing went (the frame outgrew, or the ghost)
             } catch (org.kerrighed.rpc.SerializationException e) {
+                onAnswer = null;
                 for (Throwable c = e; c != null; c = c.getCause()) {
                     if (c instanceof MigrationException m) {
                         throw m;                                // a part of the state cannot travel
@@ -389,12 +416,16 @@ final class Migration {
                 }
                 throw e;
             }
-            answer = call;                                      // the caller waits for it too (see await)
-            onAnswer = a -> commit(p, written[0], state, tSafe, written[1], a);
-            sent.complete(null);
+            long deadline = System.nanoTime() + timeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
             EpmWire.Arrived a;
             try {
-                a = call.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+                // The caller takes the answer and commits (done), or hands it over (callerLeft).
+                CompletableFuture.anyOf(done, callerLeft).get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                if (hasLetGo()) {
+                    release(p, binding);
+                    return true;
+                }
+                a = answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
                     throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed
@@ -711,7 +742,7 @@ final class Migration {
             stopArriving(o.move());
             throw e;
         }
-        EpmWire.Arrived a = arrive(java.nio.ByteBuffer.wrap(buf), o.pid(), o.move(), c.peer(), false, true);
+        EpmWire.Arrived a = arrive(java.nio.ByteBuffer.wrap(buf), o.pid(), o.move(), c.peer(), false, true, null);
         try {
             c.send(a, timeout);
             c.close();
@@ -732,12 +763,13 @@ final class Migration {
             return CompletableFuture.failedFuture(new PermissionDeniedException("a tool may not send a process here"));
         }
         try {
-            return CompletableFuture.completedFuture(arrive(g.bytes(), g.pid(), g.move(), ctx.caller(), true, false));
+            return CompletableFuture.completedFuture(arrive(g.bytes(), g.pid(), g.move(), ctx.caller(), true, false,
+                    ctx::afterReply));
         } catch (GhostCodec.WouldBlock blocking) {
             try {                                               // still arriving: the entry carries over
                 java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(g.bytes().remaining()).put(g.bytes()).flip();
-                return CompletableFuture.supplyAsync(() -> arrive(copy, g.pid(), g.move(), ctx.caller(), false, true),
-                        arrivals);
+                return CompletableFuture.supplyAsync(() -> arrive(copy, g.pid(), g.move(), ctx.caller(), false, true,
+                        ctx::afterReply), arrivals);
             } catch (RuntimeException | OutOfMemoryError e) {
                 stopArriving(g.move());
                 return CompletableFuture.failedFuture(e);
@@ -783,10 +815,14 @@ final class Migration {
      * Reads ghost {@code ghost} of process {@code pid} (move {@code move}) from node {@code from}, binds its handles,
      * installs and starts it. Throws (refuses) only before installing, also when the old node stopped waiting for it;
      * with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any handle that needs messages (nothing bound
-     * yet), the move left listed as arriving for the call that reads it again ({@code again}: already listed).
+     * yet), the move left listed as arriving for the call that reads it again ({@code again}: already listed). With
+     * {@code later} (a call's {@link org.kerrighed.rpc.CallContext#afterReply}: the ghost came in one message, so it
+     * may go without its checksum), the process is listed here before the
+     * answer and its thread started after the answer left (on an I/O thread: its wake-up and its first step do not
+     * delay the answer).
      */
     private EpmWire.Arrived arrive(java.nio.ByteBuffer ghost, int pid, long move, int from, boolean mayNotBlock,
-                                   boolean again) {
+                                   boolean again, java.util.function.Consumer<Runnable> later) {
         String source = "the ghost of process " + pid + " from node " + from;
         GhostCodec.Binding binding = new GhostCodec.Binding(epm);
         binding.mayNotBlock = mayNotBlock;
@@ -800,7 +836,7 @@ final class Migration {
             if (awaitLeft(pid, mayNotBlock) && Boolean.TRUE.equals(arrivingState(move))) {
                 throw stoppedWaiting(pid, from);                // it asked meanwhile: refused, nothing bound
             }
-            p = epm.ghosts().read(ghost, Ghost.MIGRATION, source, binding);
+            p = epm.ghosts().read(ghost, Ghost.MIGRATION, source, binding, later != null);
             if (p.pid != pid) {
                 throw new GhostException(source + " holds process " + p.pid);
             }
@@ -832,7 +868,11 @@ final class Migration {
         synchronized (this) {                                   // against askedArrived: installed, or refused
             if (!Boolean.TRUE.equals(arriving.remove(move))) {
                 try {
-                    epm.install(p);                             // nothing left of it here if it throws
+                    if (later == null) {
+                        epm.install(p);                         // nothing left of it here if it throws
+                    } else {
+                        epm.installThenStart(p, later);         // started once the answer left
+                    }
                     installed = true;
                 } catch (RuntimeException e) {
                     notStarted = e;                             // a refusal: the old node keeps it

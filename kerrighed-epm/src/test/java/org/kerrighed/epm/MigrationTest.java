@@ -968,7 +968,7 @@ class MigrationTest {
 
     @Test
     void aGhostIsRefusedWhenCorruptedOfAnotherVersionOrFromAnotherCluster() {
-        byte[] h = Ghost.header(Ghost.MIGRATION, 42, "fp-a", null, 0);
+        byte[] h = Ghost.header(Ghost.MIGRATION, 42, "fp-a", null, 0, 0);
         byte[] buf = new byte[h.length + 100];
         System.arraycopy(h, 0, buf, 0, h.length);
         for (int i = h.length; i < buf.length; i++) {
@@ -993,5 +993,23 @@ class MigrationTest {
         assertTrue(assertThrows(GhostException.class, () -> Ghost.open(junk, junk.length, "g", "fp-a"))
                 .getMessage().contains("not a Kerrighed process image"));
         assertArrayEquals(Ghost.MAGIC, java.util.Arrays.copyOf(buf, 8));
+
+        // Without its checksum: read only as a migration ghost that came in one message, and still length-checked.
+        byte[] unchecked = buf.clone();
+        unchecked[11] = Ghost.NO_CHECKSUM;
+        Ghost.seal(unchecked, unchecked.length);
+        assertEquals(0, java.nio.ByteBuffer.wrap(unchecked).getInt(24));
+        unchecked[unchecked.length - 7] ^= 1;
+        assertEquals(42, Ghost.open(java.nio.ByteBuffer.wrap(unchecked), "g", "fp-a", true).pid());
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(unchecked, unchecked.length, "g", "fp-a"))
+                .getMessage().contains("no checksum"));
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(java.nio.ByteBuffer.wrap(unchecked, 0,
+                unchecked.length - 1), "g", "fp-a", true)).getMessage().contains("truncated"));
+        byte[] checkpoint = unchecked.clone();
+        checkpoint[10] = Ghost.CHECKPOINT;
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(java.nio.ByteBuffer.wrap(checkpoint), "g",
+                "fp-a", true)).getMessage().contains("no checksum"));
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(java.nio.ByteBuffer.wrap(corrupt), "g", "fp-a",
+                true)).getMessage().contains("checksum"));
     }
 }

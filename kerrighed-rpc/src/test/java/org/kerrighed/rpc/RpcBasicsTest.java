@@ -218,6 +218,77 @@ class RpcBasicsTest {
     }
 
     @Test
+    void tasksLeftForAfterTheReplyRunOnceItLeftInOrder() throws Exception {
+        ServiceKey<String, String> key = ServiceKey.of(1090, "after-reply", String.class, String.class);
+        List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch ran = new CountDownLatch(2);
+        for (RpcNode n : cluster.nodes()) {
+            n.register(key, HandlerKind.NON_BLOCKING, (ctx, s) -> {
+                ctx.afterReply(() -> {
+                    events.add("first on " + Thread.currentThread().getName());
+                    ran.countDown();
+                });
+                ctx.afterReply(() -> {
+                    throw new IllegalStateException("a failing task is logged; the next ones still run");
+                });
+                ctx.afterReply(() -> {
+                    events.add("second");
+                    ran.countDown();
+                });
+                events.add("handler");
+                return s;
+            });
+        }
+        try {
+            assertEquals("x", node(0).call(1, key, "x").get(5, TimeUnit.SECONDS));
+            assertTrue(ran.await(5, TimeUnit.SECONDS), events.toString());
+            assertEquals(3, events.size(), events.toString());
+            assertEquals("handler", events.get(0));
+            assertTrue(events.get(1).startsWith("first on ") && events.get(1).contains("-io-"), events.toString());
+            assertEquals("second", events.get(2));
+        } finally {
+            for (RpcNode n : cluster.nodes()) {
+                n.unregister(key.id());
+            }
+        }
+    }
+
+    @Test
+    void anAsyncHandlersTasksRunAfterItsLateReply() throws Exception {
+        ServiceKey<String, String> key = ServiceKey.of(1091, "after-late-reply", String.class, String.class);
+        CompletableFuture<String> reply = new CompletableFuture<>();
+        AtomicReference<CallContext> context = new AtomicReference<>();
+        CountDownLatch ran = new CountDownLatch(2);
+        AtomicLong early = new AtomicLong();
+        node(1).registerAsync(key, HandlerKind.NON_BLOCKING, (ctx, s) -> {
+            context.set(ctx);
+            ctx.afterReply(() -> {
+                if (!reply.isDone()) {
+                    early.incrementAndGet();
+                }
+                ran.countDown();
+            });
+            return reply;
+        });
+        try {
+            CompletableFuture<String> call = node(0).call(1, key, "x");
+            for (int i = 0; i < 500 && context.get() == null; i++) {
+                Thread.sleep(10);
+            }
+            assertNotNull(context.get(), "the handler ran");
+            Thread.sleep(100);
+            assertEquals(2, ran.getCount(), "nothing ran before the reply");
+            reply.complete("late");
+            assertEquals("late", call.get(5, TimeUnit.SECONDS));
+            context.get().afterReply(ran::countDown);           // given after the reply: runs at once
+            assertTrue(ran.await(5, TimeUnit.SECONDS));
+            assertEquals(0, early.get());
+        } finally {
+            node(1).unregister(key.id());
+        }
+    }
+
+    @Test
     void dependentStagesNeverRunOnAnIoThread() throws Exception {
         for (int i = 0; i < 50; i++) {
             String thread = node(0).call(1, TestTypes.ECHO, "t")

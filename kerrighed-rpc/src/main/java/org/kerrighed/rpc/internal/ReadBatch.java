@@ -2,8 +2,12 @@ package org.kerrighed.rpc.internal;
 
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The flushes an I/O thread owes for frames it wrote while handling frames read from a link.
@@ -14,6 +18,7 @@ import java.util.ArrayList;
  * order of writes on a channel); they only leave in fewer syscalls. Used on event-loop threads only.
  */
 final class ReadBatch {
+    private static final Logger log = LoggerFactory.getLogger(ReadBatch.class);
     private static final FastThreadLocal<ReadBatch> CURRENT = new FastThreadLocal<>() {
         @Override
         protected ReadBatch initialValue() {
@@ -23,6 +28,7 @@ final class ReadBatch {
 
     boolean reading;
     private final ArrayList<Channel> unflushed = new ArrayList<>(4);
+    private final ArrayList<Runnable> after = new ArrayList<>(4);
 
     static ReadBatch current() {
         return CURRENT.get();
@@ -43,18 +49,48 @@ final class ReadBatch {
         u.add(ch);
     }
 
-    /** The read batch ended: flushes every channel written to during it. */
+    /**
+     * Runs {@code tasks} after this read batch's flushes when the current thread is an I/O thread in a read batch,
+     * else now ({@link org.kerrighed.rpc.CallContext#afterReply}).
+     */
+    static void runAfterFlush(List<Runnable> tasks) {
+        ReadBatch b = FastThreadLocalThread.currentThreadHasFastThreadLocal() ? CURRENT.get() : null;
+        if (b != null && b.reading) {
+            b.after.addAll(tasks);
+        } else {
+            run(tasks);
+        }
+    }
+
+    /** The read batch ended: flushes every channel written to during it, then runs the tasks left for after. */
     void complete() {
         reading = false;
         ArrayList<Channel> u = unflushed;
-        if (u.isEmpty()) {
-            return;
+        if (!u.isEmpty()) {
+            // Flushing can run handlers that send again (outside a read now, so they flush on their own).
+            Channel[] chs = u.toArray(new Channel[0]);
+            u.clear();
+            for (Channel ch : chs) {
+                ch.flush();
+            }
         }
-        // Flushing can run handlers that send again (outside a read now, so they flush on their own).
-        Channel[] chs = u.toArray(new Channel[0]);
-        u.clear();
-        for (Channel ch : chs) {
-            ch.flush();
+        if (!after.isEmpty()) {
+            List<Runnable> tasks = List.copyOf(after);
+            after.clear();
+            run(tasks);
+        }
+    }
+
+    private static void run(List<Runnable> tasks) {
+        for (Runnable t : tasks) {
+            try {
+                t.run();
+            } catch (RuntimeException | Error e) {
+                if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+                    throw vme;
+                }
+                log.warn("a task to run after a reply failed", e);
+            }
         }
     }
 }

@@ -132,7 +132,7 @@ final class Services {
             try {
                 k = s.orderKey().apply(request);
             } catch (RuntimeException e) {
-                reply(p, s, callId, oneWay, null, e);
+                reply(p, s, callId, oneWay, null, e, null);
                 return;
             }
             ordered.execute(List.of(p.id, s.id(), k == null ? Endpoint.NULL_MESSAGE : k), task);
@@ -142,26 +142,80 @@ final class Services {
     }
 
     private void invoke(Peer p, Service s, long callId, boolean oneWay, long deadline, Object request) {
-        CallContext ctx = new Context(p.id, deadline);
+        Context ctx = new Context(p.id, deadline);
         try {
             if (s.async() != null) {
-                s.async().handle(ctx, request).whenComplete((r, t) -> reply(p, s, callId, oneWay, r, t));
+                s.async().handle(ctx, request).whenComplete((r, t) -> reply(p, s, callId, oneWay, r, t, ctx));
             } else {
-                reply(p, s, callId, oneWay, s.sync().handle(ctx, request), null);
+                reply(p, s, callId, oneWay, s.sync().handle(ctx, request), null, ctx);
             }
         } catch (Throwable t) {
-            reply(p, s, callId, oneWay, null, t);
+            reply(p, s, callId, oneWay, null, t, ctx);
         }
     }
 
-    private record Context(int caller, long deadline) implements CallContext {
+    private static final class Context implements CallContext {
+        private final int caller;
+        private final long deadline;
+        private List<Runnable> after;                   // guarded by this: tasks for once the reply is queued
+        private boolean replied;                        // guarded by this
+
+        Context(int caller, long deadline) {
+            this.caller = caller;
+            this.deadline = deadline;
+        }
+
+        @Override
+        public int caller() {
+            return caller;
+        }
+
         @Override
         public long remainingNanos() {
             return deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
         }
+
+        @Override
+        public void afterReply(Runnable task) {
+            java.util.Objects.requireNonNull(task, "task");
+            synchronized (this) {
+                if (!replied) {
+                    if (after == null) {
+                        after = new java.util.ArrayList<>(2);
+                    }
+                    after.add(task);
+                    return;
+                }
+            }
+            ReadBatch.runAfterFlush(List.of(task));
+        }
+
+        /** The reply was queued (or could not be): runs the tasks left for then. */
+        void replied() {
+            List<Runnable> tasks;
+            synchronized (this) {
+                replied = true;
+                tasks = after;
+                after = null;
+            }
+            if (tasks != null) {
+                ReadBatch.runAfterFlush(tasks);
+            }
+        }
     }
 
-    private void reply(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure) {
+    private void reply(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure,
+                       Context ctx) {
+        try {
+            send(p, s, callId, oneWay, result, failure);
+        } finally {
+            if (ctx != null) {
+                ctx.replied();
+            }
+        }
+    }
+
+    private void send(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure) {
         if (failure != null) {
             s.counters().errors.increment();
             if (failure instanceof VirtualMachineError vme && !(failure instanceof StackOverflowError)) {
