@@ -34,6 +34,7 @@ import java.util.zip.CRC32C;
 final class Ghost {
     static final byte[] MAGIC = "KRGGHOST".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 4;                            // 3: the images written field by field; 4: flags
+                                                             // (3 is read too: its flag byte is always 0)
     static final int NO_CHECKSUM = 1;                        // flag: the body's CRC is not computed (0)
     static final int MIGRATION = 0;
     static final int CHECKPOINT = 1;
@@ -161,9 +162,13 @@ final class Ghost {
             throw new GhostException(source + " is not a Kerrighed process image (no ghost header)");
         }
         int version = Short.toUnsignedInt(b.getShort(8));
-        if (version != VERSION) {
-            throw new GhostException(source + " has ghost format version " + version + "; this node reads version "
-                    + VERSION + " only");
+        if (version != VERSION && version != VERSION - 1) {
+            throw new GhostException(source + " has ghost format version " + version + "; this node reads versions "
+                    + (VERSION - 1) + " and " + VERSION);
+        }
+        if ((b.get(11) & ~NO_CHECKSUM) != 0) {
+            throw new GhostException(source + " has unknown flags " + Integer.toBinaryString(b.get(11) & 0xff)
+                    + " in its header");
         }
         int kind = b.get(10);
         int pid = b.getInt(12);

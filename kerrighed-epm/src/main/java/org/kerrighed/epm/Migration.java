@@ -37,9 +37,9 @@ final class Migration {
      *      leaves the process on A (B closes what it opened, A takes its locks back). Then B installs the process
      *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row,
      *      then (only then) tells its parent's and children's nodes where it is. A ghost sent in one call is
-     *      installed (listed) before the answer but started after the answer left, row and notices after that:
-     *      on a busy node the answer does not wait for the new thread, and a B that dies before its answer left
-     *      never ran the process nor rewrote its row.
+     *      installed (listed) before the answer but started once the answer was written to the link (queued, if B
+     *      has no link to A yet), row and notices after that: on a busy node the answer does not wait for the new
+     *      thread, and a B that dies before its answer left never ran the process nor rewrote its row.
      *   A: lets it go (remembers where it went: signals, moves and exit notices that still come here are
      *      forwarded), and the caller of migrate is told (for a one-call ghost, the caller itself waits for the
      *      answer and does this, woken by the I/O thread that receives it, while the process's thread waits for

@@ -987,6 +987,13 @@ class MigrationTest {
         version[9] = 9;
         assertTrue(assertThrows(GhostException.class, () -> Ghost.open(version, version.length, "g", "fp-a"))
                 .getMessage().contains("version 9"));
+        byte[] three = buf.clone();
+        three[9] = 3;                                           // the format before the flags: read as flags 0
+        assertEquals(42, Ghost.open(three, three.length, "g", "fp-a").pid());
+        byte[] flags = buf.clone();
+        flags[11] = 2;
+        assertTrue(assertThrows(GhostException.class, () -> Ghost.open(flags, flags.length, "g", "fp-a"))
+                .getMessage().contains("unknown flags"));
         assertTrue(assertThrows(GhostException.class, () -> Ghost.open(buf, buf.length, "g", "fp-b"))
                 .getMessage().contains("registered types differ"));
         byte[] junk = "not a ghost at all, just some bytes".getBytes();

@@ -17,11 +17,12 @@ public interface CallContext {
     long remainingNanos();
 
     /**
-     * Runs {@code task} once this call's reply (or error) has been handed to the transport: work the caller need not
-     * wait for, such as starting what the handler installed, so that the reply leaves first. On the I/O thread that
-     * ran a {@link HandlerKind#NON_BLOCKING} handler, the task runs after the reply's flush; elsewhere, right after
-     * the reply is queued (at once if it already was). Tasks run in the order they were given, whether or not the
-     * reply could be sent (a link that closed), and must not block. A task's exception is logged.
+     * Runs {@code task} once this call's reply (or error) has been written and flushed to the link: work the caller
+     * need not wait for, such as starting what the handler installed, so that the reply leaves first. It runs on the
+     * link's I/O thread, so it must not block; when the reply could only be queued (a link still connecting, a call
+     * from this node to itself) or was lost (a link that closed), it runs at once on the thread that sent the reply.
+     * Tasks run once each, in the order they were given, also for a one-way message (once its handler returned); a
+     * task given after they ran runs at once. A task's exception is logged.
      */
     void afterReply(Runnable task);
 }

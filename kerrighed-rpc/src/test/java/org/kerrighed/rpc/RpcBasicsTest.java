@@ -217,15 +217,25 @@ class RpcBasicsTest {
         assertTrue(handlerThreads.get("blocking").startsWith("VirtualThread"), handlerThreads.get("blocking"));
     }
 
+    /** Frames node {@code n} sent to node {@code peer} so far. */
+    private static long framesTo(RpcNode n, int peer) {
+        return n.stats().peers().stream().filter(x -> x.peer() == peer).mapToLong(RpcStats.PeerStats::framesOut)
+                .sum();
+    }
+
     @Test
-    void tasksLeftForAfterTheReplyRunOnceItLeftInOrder() throws Exception {
-        ServiceKey<String, String> key = ServiceKey.of(1090, "after-reply", String.class, String.class);
-        List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
-        CountDownLatch ran = new CountDownLatch(2);
-        for (RpcNode n : cluster.nodes()) {
-            n.register(key, HandlerKind.NON_BLOCKING, (ctx, s) -> {
+    void tasksLeftForAfterTheReplyRunOnceItWasSentInOrderOnTheIoThread() throws Exception {
+        int id = 1094;
+        for (HandlerKind kind : HandlerKind.values()) {               // a reply from the I/O thread, or handed to it
+            ServiceKey<String, String> key = ServiceKey.of(id++, "after-reply-" + kind, String.class, String.class);
+            List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch ran = new CountDownLatch(2);
+            long[] framesInHandler = new long[1];
+            node(1).register(key, kind, (ctx, s) -> {
+                framesInHandler[0] = framesTo(node(1), ctx.caller());
                 ctx.afterReply(() -> {
-                    events.add("first on " + Thread.currentThread().getName());
+                    events.add("first, reply sent " + (framesTo(node(1), 0) > framesInHandler[0]) + ", on "
+                            + Thread.currentThread().getName());
                     ran.countDown();
                 });
                 ctx.afterReply(() -> {
@@ -238,24 +248,23 @@ class RpcBasicsTest {
                 events.add("handler");
                 return s;
             });
-        }
-        try {
-            assertEquals("x", node(0).call(1, key, "x").get(5, TimeUnit.SECONDS));
-            assertTrue(ran.await(5, TimeUnit.SECONDS), events.toString());
-            assertEquals(3, events.size(), events.toString());
-            assertEquals("handler", events.get(0));
-            assertTrue(events.get(1).startsWith("first on ") && events.get(1).contains("-io-"), events.toString());
-            assertEquals("second", events.get(2));
-        } finally {
-            for (RpcNode n : cluster.nodes()) {
-                n.unregister(key.id());
+            try {
+                assertEquals("x", node(0).call(1, key, "x").get(5, TimeUnit.SECONDS));
+                assertTrue(ran.await(5, TimeUnit.SECONDS), events.toString());
+                assertEquals(3, events.size(), events.toString());
+                assertEquals("handler", events.get(0));
+                assertTrue(events.get(1).startsWith("first, reply sent true, on ") && events.get(1).contains("-io-"),
+                        kind + ": " + events);
+                assertEquals("second", events.get(2));
+            } finally {
+                node(1).unregister(key.id());
             }
         }
     }
 
     @Test
     void anAsyncHandlersTasksRunAfterItsLateReply() throws Exception {
-        ServiceKey<String, String> key = ServiceKey.of(1091, "after-late-reply", String.class, String.class);
+        ServiceKey<String, String> key = ServiceKey.of(1096, "after-late-reply", String.class, String.class);
         CompletableFuture<String> reply = new CompletableFuture<>();
         AtomicReference<CallContext> context = new AtomicReference<>();
         CountDownLatch ran = new CountDownLatch(2);

@@ -60,6 +60,27 @@ final class Peer {
      * @throws LinkClosedException when the peer cannot be reached (no address known, endpoint closed)
      */
     void send(ByteBuf frame) {
+        send(frame, null);
+    }
+
+    /**
+     * {@link #send(ByteBuf)}, then runs {@code then} (if not null) once the frame has been written and flushed to the
+     * link, or once it was queued while the link connects, or lost (the link closed): exactly once, whatever
+     * happens, and never under this peer's lock. On the link's I/O thread in a read batch, after the batch's flush;
+     * from another thread, on the link's I/O thread after it wrote the frame.
+     */
+    void send(ByteBuf frame, Runnable then) {
+        Runnable[] left = {then};                       // run at the end unless handed over
+        try {
+            send0(frame, left);
+        } finally {
+            if (left[0] != null) {
+                left[0].run();
+            }
+        }
+    }
+
+    private void send0(ByteBuf frame, Runnable[] then) {
         counters.framesOut.increment();
         counters.bytesOut.add(frame.readableBytes() + 4L);
         if (loopback != null) {
@@ -79,18 +100,22 @@ final class Peer {
                     // run a write from here as a task, which a later write made directly on the I/O thread
                     // overtakes; the queue keeps every frame in send order whichever thread sent it.
                     handOff.add(frame);
-                    if (!drainScheduled) {
-                        drainScheduled = true;
-                        try {
+                    try {
+                        if (!drainScheduled) {
+                            drainScheduled = true;
                             ch.eventLoop().execute(this::drainHandOff);
-                        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-                            drainScheduled = false;               // the I/O threads stopped: the frames are lost
-                            ByteBuf f;
-                            while ((f = handOff.poll()) != null) {
-                                f.release();
-                            }
-                            throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closing");
                         }
+                        if (then[0] != null) {
+                            ch.eventLoop().execute(then[0]);      // after the drain queued before it
+                            then[0] = null;
+                        }
+                    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                        drainScheduled = false;                   // the I/O threads stopped: the frames are lost
+                        ByteBuf f;
+                        while ((f = handOff.poll()) != null) {
+                            f.release();
+                        }
+                        throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closing");
                     }
                     return;
                 }
@@ -103,6 +128,10 @@ final class Peer {
                     // is flushed as soon as its read ends, so one call in flight is not delayed.
                     ch.write(frame, ch.voidPromise());
                     batch.deferFlush(ch);
+                    if (then[0] != null) {
+                        batch.afterFlush(then[0]);
+                        then[0] = null;
+                    }
                 } else {
                     ch.writeAndFlush(frame, ch.voidPromise());
                 }

@@ -2,7 +2,6 @@ package org.kerrighed.rpc.internal;
 
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.FastThreadLocal;
-import io.netty.util.concurrent.FastThreadLocalThread;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,17 +48,9 @@ final class ReadBatch {
         u.add(ch);
     }
 
-    /**
-     * Runs {@code tasks} after this read batch's flushes when the current thread is an I/O thread in a read batch,
-     * else now ({@link org.kerrighed.rpc.CallContext#afterReply}).
-     */
-    static void runAfterFlush(List<Runnable> tasks) {
-        ReadBatch b = FastThreadLocalThread.currentThreadHasFastThreadLocal() ? CURRENT.get() : null;
-        if (b != null && b.reading) {
-            b.after.addAll(tasks);
-        } else {
-            run(tasks);
-        }
+    /** Runs {@code task} once this read batch's flushes are done ({@link Peer#send(io.netty.buffer.ByteBuf, Runnable)}). */
+    void afterFlush(Runnable task) {
+        after.add(task);
     }
 
     /** The read batch ended: flushes every channel written to during it, then runs the tasks left for after. */
@@ -77,19 +68,15 @@ final class ReadBatch {
         if (!after.isEmpty()) {
             List<Runnable> tasks = List.copyOf(after);
             after.clear();
-            run(tasks);
-        }
-    }
-
-    private static void run(List<Runnable> tasks) {
-        for (Runnable t : tasks) {
-            try {
-                t.run();
-            } catch (RuntimeException | Error e) {
-                if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
-                    throw vme;
+            for (Runnable t : tasks) {
+                try {
+                    t.run();
+                } catch (RuntimeException | Error e) {
+                    if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+                        throw vme;                      // the tasks after it are dropped: the JVM is failing
+                    }
+                    log.warn("a task to run after a flush failed", e);
                 }
-                log.warn("a task to run after a reply failed", e);
             }
         }
     }

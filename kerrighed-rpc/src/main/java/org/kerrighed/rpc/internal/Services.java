@@ -157,8 +157,8 @@ final class Services {
     private static final class Context implements CallContext {
         private final int caller;
         private final long deadline;
-        private List<Runnable> after;                   // guarded by this: tasks for once the reply is queued
-        private boolean replied;                        // guarded by this
+        private List<Runnable> after;                   // guarded by this: tasks not run yet
+        private boolean ran;                            // guarded by this: the tasks given so far ran
 
         Context(int caller, long deadline) {
             this.caller = caller;
@@ -179,43 +179,63 @@ final class Services {
         public void afterReply(Runnable task) {
             java.util.Objects.requireNonNull(task, "task");
             synchronized (this) {
-                if (!replied) {
+                if (!ran) {
                     if (after == null) {
                         after = new java.util.ArrayList<>(2);
                     }
-                    after.add(task);
+                    after.add(task);                    // before the reply, or while its tasks wait their turn
                     return;
                 }
             }
-            ReadBatch.runAfterFlush(List.of(task));
+            runAll(List.of(task));
         }
 
-        /** The reply was queued (or could not be): runs the tasks left for then. */
-        void replied() {
-            List<Runnable> tasks;
-            synchronized (this) {
-                replied = true;
-                tasks = after;
-                after = null;
+        /** Runs the tasks given, in order, including those given meanwhile: once the reply left (or was lost). */
+        void runTasks() {
+            while (true) {
+                List<Runnable> tasks;
+                synchronized (this) {
+                    tasks = after;
+                    after = null;
+                    if (tasks == null) {
+                        ran = true;
+                        return;
+                    }
+                }
+                runAll(tasks);
             }
-            if (tasks != null) {
-                ReadBatch.runAfterFlush(tasks);
+        }
+
+        private static void runAll(List<Runnable> tasks) {
+            for (Runnable t : tasks) {
+                try {
+                    t.run();
+                } catch (RuntimeException e) {
+                    log.warn("a task to run after a reply failed", e);
+                }
             }
         }
     }
 
+    /** Sends the reply (or error) of a call, then runs the tasks its handler left for after it ({@code ctx}). */
     private void reply(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure,
                        Context ctx) {
+        Runnable[] then = {ctx == null ? null : ctx::runTasks};
         try {
-            send(p, s, callId, oneWay, result, failure);
+            send(p, s, callId, oneWay, result, failure, then);
         } finally {
-            if (ctx != null) {
-                ctx.replied();
+            if (then[0] != null) {
+                then[0].run();                          // not handed to the link
             }
         }
     }
 
-    private void send(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure) {
+    /**
+     * Sends the reply. {@code then[0]}, if the reply goes out, is handed to the link, which runs it once the reply is
+     * written ({@link Peer#send(ByteBuf, Runnable)}), and cleared; else it is left for the caller to run.
+     */
+    private void send(Peer p, Service s, long callId, boolean oneWay, Object result, Throwable failure,
+                      Runnable[] then) {
         if (failure != null) {
             s.counters().errors.increment();
             if (failure instanceof VirtualMachineError vme && !(failure instanceof StackOverflowError)) {
@@ -230,8 +250,9 @@ final class Services {
             return;
         }
         try {
+            ByteBuf f;
             if (failure == null) {
-                ByteBuf f = endpoint.frame(FrameKind.RESPONSE);
+                f = endpoint.frame(FrameKind.RESPONSE);
                 f.writeLong(callId);
                 try {
                     endpoint.payload(f, result);
@@ -240,13 +261,14 @@ final class Services {
                             + " could not be sent: " + e.getMessage());
                     return;
                 }
-                p.send(f);
             } else {
-                ByteBuf f = endpoint.frame(FrameKind.ERROR);
+                f = endpoint.frame(FrameKind.ERROR);
                 f.writeLong(callId);
                 Wire.writeError(f, failure);
-                p.send(f);
             }
+            Runnable t = then[0];
+            then[0] = null;                             // the link runs it, whatever happens to the frame
+            p.send(f, t);
         } catch (LinkClosedException e) {
             log.debug("node {}: reply to {} lost: {}", nodeId, p.describe(), e.getMessage());
         }
