@@ -817,9 +817,8 @@ final class Migration {
      * with {@code mayNotBlock}, {@link GhostCodec.WouldBlock} before any handle that needs messages (nothing bound
      * yet), the move left listed as arriving for the call that reads it again ({@code again}: already listed). With
      * {@code later} (a call's {@link org.kerrighed.rpc.CallContext#afterReply}: the ghost came in one message, so it
-     * may go without its checksum), the process is listed here before the
-     * answer and its thread started after the answer left (on an I/O thread: its wake-up and its first step do not
-     * delay the answer).
+     * may go without its checksum), the process is listed here before the answer and started once the answer was
+     * written (its thread's wake-up and first step, its row rewrite and notices do not delay the answer).
      */
     private EpmWire.Arrived arrive(java.nio.ByteBuffer ghost, int pid, long move, int from, boolean mayNotBlock,
                                    boolean again, java.util.function.Consumer<Runnable> later) {

@@ -210,7 +210,10 @@ final class Services {
             for (Runnable t : tasks) {
                 try {
                     t.run();
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
+                    if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+                        throw vme;
+                    }
                     log.warn("a task to run after a reply failed", e);
                 }
             }
