@@ -15,12 +15,17 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -606,6 +611,109 @@ class MigrationTest {
             ctx.nextStepAfter(Duration.ofMillis(restMillis));
             return false;
         }
+    }
+
+    /**
+     * Installs handlers in its first step (USR1 counted, TERM ends it with 40 + that count), then rests an hour between
+     * steps (a move ends the rest).
+     */
+    static final class LongRester implements StepProgram {
+        int usr1;
+        boolean installed;
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            if (!installed) {
+                installed = true;
+                ctx.handle(Signal.USR1, s -> usr1++);
+                ctx.handle(Signal.TERM, s -> ctx.exit(40 + usr1));
+            }
+            ctx.nextStepAfter(Duration.ofHours(1));
+            return false;
+        }
+    }
+
+    /**
+     * Moves process {@code p} (a resting {@link LongRester}) from node 0 to node 1 on a thread of its own, holding
+     * node 1's install until {@code meanwhile} (run on this thread) is done (then refused, with {@code refused}); the
+     * move's outcome.
+     */
+    private static CompletableFuture<MigrationReport> moveHeld(ClusterProcess p, boolean refused, Runnable meanwhile)
+            throws Exception {
+        CountDownLatch reading = new CountDownLatch(1);
+        CountDownLatch go = new CountDownLatch(1);
+        Migration.beforeInstallForTests = (pid, move) -> {
+            if (pid == p.pid()) {
+                reading.countDown();
+                try {
+                    go.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                if (refused) {
+                    throw new MigrationException("refused by the test");
+                }
+            }
+        };
+        CompletableFuture<MigrationReport> move = new CompletableFuture<>();
+        Thread mover = new Thread(() -> {
+            try {
+                move.complete(nodes.epm(0).migrate(p.pid(), 1));
+            } catch (Throwable e) {
+                move.completeExceptionally(e);
+            }
+        }, "test-mover");
+        mover.start();
+        try {
+            assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+            meanwhile.run();
+        } finally {
+            Migration.beforeInstallForTests = null;
+            go.countDown();
+        }
+        return move;
+    }
+
+    /**
+     * A signal that reaches the old node of a resting process while it moves (its new node holds the arrival) waits,
+     * and is sent on with the move: taken once, there.
+     */
+    @Test
+    void aSignalSentWhileARestingProcessMovesFollowsIt() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new LongRester(), migratable(0));
+        Thread.sleep(100);                                            // its handlers installed, resting an hour
+        CompletableFuture<MigrationReport> move = moveHeld(p, false, () -> nodes.epm(2).kill(p.pid(), Signal.USR1));
+        assertEquals(1, move.get(20, TimeUnit.SECONDS).to());
+        EpmNodes.await(() -> !nodes.epm(0).isLocal(p.pid()), "its old thread ended on node 0");
+        nodes.epm(2).kill(p.pid(), Signal.TERM);
+        assertEquals(ExitStatus.exited(41), p.waitFor(Duration.ofSeconds(20)).orElseThrow(), "USR1 taken once");
+    }
+
+    /** A resting process whose move is refused goes on where it was, and takes the signal sent meanwhile, once. */
+    @Test
+    void aRestingProcessWhoseMoveIsRefusedGoesOnAndTakesTheSignalSentMeanwhile() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new LongRester(), migratable(0));
+        Thread.sleep(100);
+        CompletableFuture<MigrationReport> move = moveHeld(p, true, () -> nodes.epm(2).kill(p.pid(), Signal.USR1));
+        ExecutionException failed = assertThrows(ExecutionException.class, () -> move.get(20, TimeUnit.SECONDS));
+        assertInstanceOf(MigrationException.class, failed.getCause(), String.valueOf(failed.getCause()));
+        assertTrue(nodes.epm(0).isLocal(p.pid()), "still on node 0");
+        EpmNodes.await(() -> nodes.epm(0).status(p.pid()).orElseThrow().state() == ProcessState.SLEEPING,
+                "resting again on node 0");
+        nodes.epm(2).kill(p.pid(), Signal.TERM);
+        assertEquals(ExitStatus.exited(41), p.waitFor(Duration.ofSeconds(20)).orElseThrow(), "USR1 taken once");
+    }
+
+    /** A KILL that reaches the old node while a resting process moves follows it: it ends, killed, on no node. */
+    @Test
+    void aKillSentWhileTheCallerMovesARestingProcessEndsIt() throws Exception {
+        ClusterProcess p = nodes.epm(0).spawn(new LongRester(), migratable(0));
+        Thread.sleep(100);
+        CompletableFuture<MigrationReport> move = moveHeld(p, false, () -> nodes.epm(2).kill(p.pid(), Signal.KILL));
+        assertEquals(1, move.get(20, TimeUnit.SECONDS).to());
+        assertEquals(ExitStatus.killed(Signal.KILL, ""), p.waitFor(Duration.ofSeconds(20)).orElseThrow());
+        assertFalse(nodes.epm(0).isLocal(p.pid()));
+        assertFalse(nodes.epm(1).isLocal(p.pid()));
     }
 
     /** Calls {@link ProcessContext#nextStepAfter}, which a main-shaped program may not: exits 3 when refused. */

@@ -53,7 +53,8 @@ final class TestPrograms {
             .register(30_040, MigrationTest.RestsInMain.class)
             .register(30_041, MigrationTest.SelfInterrupter.class)
             .register(30_042, MigrationTest.Identity.class)
-            .register(30_043, MigrationTest.HandleParent.class);
+            .register(30_043, MigrationTest.HandleParent.class)
+            .register(30_044, MigrationTest.LongRester.class);
 
     private TestPrograms() {
     }
