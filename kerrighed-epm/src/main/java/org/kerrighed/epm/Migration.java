@@ -37,9 +37,10 @@ final class Migration {
      *      leaves the process on A (B closes what it opened, A takes its locks back). Then B installs the process
      *      and starts its thread (which takes the locks back), answers ARRIVED, and off the path rewrites its row,
      *      then (only then) tells its parent's and children's nodes where it is. A ghost sent in one call is
-     *      installed (listed) before the answer but started once the answer was written to the link (queued, if B
-     *      has no link to A yet), row and notices after that: on a busy node the answer does not wait for the new
-     *      thread, and a B that dies before its answer left never ran the process nor rewrote its row.
+     *      installed (listed) before the answer but started once the answer was written to the link, row and
+     *      notices after that: on a busy node the answer does not wait for the new thread, and a B that dies before
+     *      its answer left never ran the process nor rewrote its row. An error that may stand for an answer B could
+     *      not encode (the RPC layer sends one instead) is settled by asking, not taken as a refusal.
      *   A: lets it go (remembers where it went: signals, moves and exit notices that still come here are
      *      forwarded), and the caller of migrate is told (for a one-call ghost, the caller itself waits for the
      *      answer and does this, woken by the I/O thread that receives it, while the process's thread waits for
@@ -427,7 +428,7 @@ final class Migration {
                 }
                 a = answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused) {
+                if (e.getCause() instanceof org.kerrighed.rpc.RemoteException refused && !replyLost(refused)) {
                     throw ProcessErrors.fromRemote(refused, "move");      // refused before it was installed
                 }
                 return settled(p, written[0], state, binding, tSafe, written[1], e.getCause());
@@ -438,6 +439,16 @@ final class Migration {
                 return settled(p, written[0], state, binding, tSafe, written[1], e);
             }
             return arrived(p, written[0], state, binding, tSafe, written[1], a);
+        }
+
+        /**
+         * Whether the target's error may stand for its answer: the RPC layer sends one of these instead of a reply it
+         * could not encode, after the handler installed the process. The move is then settled by asking the target
+         * (which also refuses it if the request itself could not be decoded), not taken as refused.
+         */
+        private static boolean replyLost(org.kerrighed.rpc.RemoteException e) {
+            return e.remoteType().equals(org.kerrighed.rpc.SerializationException.class.getName())
+                    || e.remoteType().equals(org.kerrighed.rpc.FrameTooLargeException.class.getName());
         }
 
         /** The target answered that the process runs there: this node lets it go, reports, and releases its copies. */

@@ -19,10 +19,11 @@ public interface CallContext {
     /**
      * Runs {@code task} once this call's reply (or error) has been written and flushed to the link: work the caller
      * need not wait for, such as starting what the handler installed, so that the reply leaves first. It runs on the
-     * link's I/O thread, so it must not block; when the reply could only be queued (a link still connecting, a call
-     * from this node to itself) or was lost (a link that closed), it runs at once on the thread that sent the reply.
-     * Tasks run once each, in the order they were given, also for a one-way message (once its handler returned); a
-     * task given after they ran runs at once. A task's exception is logged.
+     * link's I/O thread, so it must not block (a link still connecting: once it is ready and the reply written); for
+     * a call from this node to itself, or a reply lost (a link that closed), at once on the thread that sent it.
+     * Tasks run once each, in the order they were given, also for a one-way message (once its handler returned) and
+     * when the reply could not be encoded (the caller then gets an error instead); a task given after they ran runs
+     * at once. A task's exception is logged. Tasks left when the node's I/O threads stop may not run.
      */
     void afterReply(Runnable task);
 }

@@ -44,6 +44,8 @@ final class Peer {
     private boolean connecting;
     private final ArrayDeque<ByteBuf> backlog = new ArrayDeque<>();
     private final ArrayDeque<ByteBuf> handOff = new ArrayDeque<>();   // sent by other threads, for the I/O thread
+    private final ArrayList<Runnable> backlogThen = new ArrayList<>();   // to run once the backlog is flushed
+    private final ArrayList<Runnable> handOffThen = new ArrayList<>();   // to run once the hand-off is flushed
     private boolean drainScheduled;
 
     Peer(Endpoint endpoint, int id, boolean client, HostAndPort address, EventLoop loopback) {
@@ -65,9 +67,9 @@ final class Peer {
 
     /**
      * {@link #send(ByteBuf)}, then runs {@code then} (if not null) once the frame has been written and flushed to the
-     * link, or once it was queued while the link connects, or lost (the link closed): exactly once, whatever
-     * happens, and never under this peer's lock. On the link's I/O thread in a read batch, after the batch's flush;
-     * from another thread, on the link's I/O thread after it wrote the frame.
+     * link (on its I/O thread: after the read batch's flush, or after the drain of frames other threads handed off,
+     * or once a link that was connecting is ready), or lost (the link closed, a call to this node itself: at once).
+     * Once, never under this peer's lock; never if the node's I/O threads stop before they get to it.
      */
     void send(ByteBuf frame, Runnable then) {
         Runnable[] left = {then};                       // run at the end unless handed over
@@ -84,7 +86,12 @@ final class Peer {
         counters.framesOut.increment();
         counters.bytesOut.add(frame.readableBytes() + 4L);
         if (loopback != null) {
-            loopback.execute(() -> endpoint.dispatch(this, frame));
+            try {
+                loopback.execute(() -> endpoint.dispatch(this, frame));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                frame.release();
+                throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closing");
+            }
             return;
         }
         boolean dial = false;
@@ -100,22 +107,19 @@ final class Peer {
                     // run a write from here as a task, which a later write made directly on the I/O thread
                     // overtakes; the queue keeps every frame in send order whichever thread sent it.
                     handOff.add(frame);
-                    try {
-                        if (!drainScheduled) {
-                            drainScheduled = true;
+                    if (then[0] != null) {
+                        handOffThen.add(then[0]);                 // run by the drain, after its flush
+                        then[0] = null;
+                    }
+                    if (!drainScheduled) {
+                        drainScheduled = true;
+                        try {
                             ch.eventLoop().execute(this::drainHandOff);
+                        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                            drainScheduled = false;               // the I/O threads stopped: the frames are lost
+                            then[0] = dropHandOff();
+                            throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closing");
                         }
-                        if (then[0] != null) {
-                            ch.eventLoop().execute(then[0]);      // after the drain queued before it
-                            then[0] = null;
-                        }
-                    } catch (java.util.concurrent.RejectedExecutionException stopping) {
-                        drainScheduled = false;                   // the I/O threads stopped: the frames are lost
-                        ByteBuf f;
-                        while ((f = handOff.poll()) != null) {
-                            f.release();
-                        }
-                        throw new LinkClosedException(id, "endpoint of node " + endpoint.nodeId() + " is closing");
                     }
                     return;
                 }
@@ -148,10 +152,33 @@ final class Peer {
                 dial = true;
             }
             backlog.add(frame);
+            if (then[0] != null) {
+                backlogThen.add(then[0]);               // run once the link is ready and the backlog flushed
+                then[0] = null;
+            }
         }
         if (dial) {
             endpoint.dial(this);
         }
+    }
+
+    /** Releases the handed-off frames (lost); returns their tasks as one, to run outside this lock. Holds it. */
+    private Runnable dropHandOff() {
+        ByteBuf f;
+        while ((f = handOff.poll()) != null) {
+            f.release();
+        }
+        return takeAll(handOffThen);
+    }
+
+    /** Empties {@code tasks} into one task that runs them in order (null if none). */
+    private static Runnable takeAll(List<Runnable> tasks) {
+        if (tasks.isEmpty()) {
+            return null;
+        }
+        List<Runnable> all = List.copyOf(tasks);
+        tasks.clear();
+        return () -> all.forEach(Runnable::run);
     }
 
     /** Writes (without flushing) the frames other threads handed off. Caller holds this lock, on {@code ch}'s loop. */
@@ -162,8 +189,9 @@ final class Peer {
         }
     }
 
-    /** On the I/O thread: writes and flushes what other threads handed off. */
+    /** On the I/O thread: writes and flushes what other threads handed off, then runs their tasks. */
     private void drainHandOff() {
+        Runnable then;
         synchronized (this) {
             drainScheduled = false;
             if (handOff.isEmpty()) {
@@ -171,20 +199,31 @@ final class Peer {
             }
             Channel ch = out;
             if (ch == null) {
-                ByteBuf f;
-                while ((f = handOff.poll()) != null) {
-                    f.release();                         // the link closed: lost, like frames in flight
+                then = dropHandOff();                    // the link closed: lost, like frames in flight
+            } else if (!ch.eventLoop().inEventLoop()) {
+                // Scheduled for a link that closed since; the frames go to the new link, from its own thread.
+                try {
+                    ch.eventLoop().execute(this::drainHandOff);
+                    drainScheduled = true;
+                    return;
+                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                    then = dropHandOff();
                 }
-                return;
+            } else {
+                writeHandOff(ch);
+                ch.flush();
+                then = takeAll(handOffThen);
             }
-            writeHandOff(ch);
-            ch.flush();
+        }
+        if (then != null) {
+            then.run();
         }
     }
 
     /** The outbound link is authenticated: write the backlog in order, then send directly. */
     void outboundReady(Channel ch) {
         Channel stale = null;
+        Runnable then = null;
         synchronized (this) {
             connecting = false;
             if (out != null && out != ch) {
@@ -196,10 +235,14 @@ final class Peer {
                     ch.write(f, ch.voidPromise());
                 }
                 ch.flush();
+                then = takeAll(backlogThen);             // called on the link's I/O thread: written now
             }
         }
         if (stale != null) {
             stale.close();
+        }
+        if (then != null) {
+            then.run();
         }
     }
 
@@ -226,6 +269,7 @@ final class Peer {
      */
     List<Channel> detach(Channel closed) {
         List<Channel> toClose = new ArrayList<>(2);
+        Runnable lost = null;                           // the tasks of the frames lost, run outside the lock
         synchronized (this) {
             if (closed != null && closed != out && closed != in) {
                 return null;
@@ -242,9 +286,19 @@ final class Peer {
             while ((f = backlog.poll()) != null) {
                 f.release();
             }
-            while ((f = handOff.poll()) != null) {
-                f.release();
+            lost = takeAll(backlogThen);
+            Runnable handedOff = dropHandOff();
+            drainScheduled = false;                      // a drain still queued for this link finds nothing
+            if (handedOff != null) {
+                Runnable first = lost;
+                lost = first == null ? handedOff : () -> {
+                    first.run();
+                    handedOff.run();
+                };
             }
+        }
+        if (lost != null) {
+            lost.run();
         }
         return toClose;
     }
