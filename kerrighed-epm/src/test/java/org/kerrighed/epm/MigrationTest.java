@@ -706,7 +706,7 @@ class MigrationTest {
 
     /** A KILL that reaches the old node while a resting process moves follows it: it ends, killed, on no node. */
     @Test
-    void aKillSentWhileTheCallerMovesARestingProcessEndsIt() throws Exception {
+    void aKillSentWhileARestingProcessMovesEndsIt() throws Exception {
         ClusterProcess p = nodes.epm(0).spawn(new LongRester(), migratable(0));
         Thread.sleep(100);
         CompletableFuture<MigrationReport> move = moveHeld(p, false, () -> nodes.epm(2).kill(p.pid(), Signal.KILL));
