@@ -123,7 +123,8 @@ final class Peer {
                     }
                     return;
                 }
-                writeHandOff(ch);                       // frames other threads sent before this one go first
+                // Frames other threads sent before this one go first; their tasks go with them (after the flush).
+                Runnable earlier = writeHandOff(ch);
                 ReadBatch batch;
                 if ((batch = ReadBatch.current()).reading) {
                     // Sent while this I/O thread handles a batch of frames read from a link (a reply, or a
@@ -132,12 +133,16 @@ final class Peer {
                     // is flushed as soon as its read ends, so one call in flight is not delayed.
                     ch.write(frame, ch.voidPromise());
                     batch.deferFlush(ch);
+                    if (earlier != null) {
+                        batch.afterFlush(earlier);
+                    }
                     if (then[0] != null) {
                         batch.afterFlush(then[0]);
                         then[0] = null;
                     }
                 } else {
                     ch.writeAndFlush(frame, ch.voidPromise());
+                    then[0] = inOrder(earlier, then[0]);  // run by send, once out of this lock
                 }
                 return;
             }
@@ -181,12 +186,27 @@ final class Peer {
         return () -> all.forEach(Runnable::run);
     }
 
-    /** Writes (without flushing) the frames other threads handed off. Caller holds this lock, on {@code ch}'s loop. */
-    private void writeHandOff(Channel ch) {
+    /**
+     * Writes (without flushing) the frames other threads handed off; returns their tasks as one, for the caller to
+     * run once it flushed them, outside this lock (null if none). Caller holds this lock, on {@code ch}'s loop.
+     */
+    private Runnable writeHandOff(Channel ch) {
         ByteBuf f;
         while ((f = handOff.poll()) != null) {
             ch.write(f, ch.voidPromise());
         }
+        return takeAll(handOffThen);
+    }
+
+    /** {@code first}, then {@code second} (either may be null). */
+    private static Runnable inOrder(Runnable first, Runnable second) {
+        if (first == null || second == null) {
+            return first == null ? second : first;
+        }
+        return () -> {
+            first.run();
+            second.run();
+        };
     }
 
     /** On the I/O thread: writes and flushes what other threads handed off, then runs their tasks. */
@@ -210,9 +230,8 @@ final class Peer {
                     then = dropHandOff();
                 }
             } else {
-                writeHandOff(ch);
+                then = writeHandOff(ch);
                 ch.flush();
-                then = takeAll(handOffThen);
             }
         }
         if (then != null) {
@@ -286,16 +305,8 @@ final class Peer {
             while ((f = backlog.poll()) != null) {
                 f.release();
             }
-            lost = takeAll(backlogThen);
-            Runnable handedOff = dropHandOff();
+            lost = inOrder(takeAll(backlogThen), dropHandOff());
             drainScheduled = false;                      // a drain still queued for this link finds nothing
-            if (handedOff != null) {
-                Runnable first = lost;
-                lost = first == null ? handedOff : () -> {
-                    first.run();
-                    handedOff.run();
-                };
-            }
         }
         if (lost != null) {
             lost.run();
