@@ -68,15 +68,23 @@ final class ReadBatch {
         if (!after.isEmpty()) {
             List<Runnable> tasks = List.copyOf(after);
             after.clear();
-            for (Runnable t : tasks) {
-                try {
-                    t.run();
-                } catch (RuntimeException | Error e) {
-                    if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
-                        throw vme;                      // the tasks after it are dropped: the JVM is failing
-                    }
-                    log.warn("a task to run after a flush failed", e);
+            runAll(tasks);
+        }
+    }
+
+    /**
+     * Runs {@code tasks} in order; one that throws is logged and the next ones run (a VirtualMachineError propagates:
+     * the tasks after it are dropped, the JVM is failing).
+     */
+    static void runAll(List<Runnable> tasks) {
+        for (Runnable t : tasks) {
+            try {
+                t.run();
+            } catch (RuntimeException | Error e) {
+                if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
+                    throw vme;
                 }
+                log.warn("a task to run after a reply was sent failed", e);
             }
         }
     }

@@ -187,7 +187,7 @@ final class Services {
                     return;
                 }
             }
-            runAll(List.of(task));
+            ReadBatch.runAll(List.of(task));
         }
 
         /** Runs the tasks given, in order, including those given meanwhile: once the reply left (or was lost). */
@@ -202,20 +202,7 @@ final class Services {
                         return;
                     }
                 }
-                runAll(tasks);
-            }
-        }
-
-        private static void runAll(List<Runnable> tasks) {
-            for (Runnable t : tasks) {
-                try {
-                    t.run();
-                } catch (RuntimeException | Error e) {
-                    if (e instanceof VirtualMachineError vme && !(e instanceof StackOverflowError)) {
-                        throw vme;
-                    }
-                    log.warn("a task to run after a reply failed", e);
-                }
+                ReadBatch.runAll(tasks);
             }
         }
     }
