@@ -18,7 +18,10 @@ import static org.kerrighed.bench.FsBenchNode.*;
  * same bytes written to and read from a fresh file in its storage directory (the same disk), each write after a
  * {@code sync} and a scratch file written and deleted, so that both start with no dirty pages and with memory the
  * page cache has just freed; node 3 reads the krg file too (some of its chunks are on node 3, the rest come from
- * node 1); node 3 receives the same number of bytes from node 1 over a raw Netty connection (part {@code seq});
+ * node 1); node 3 receives the same number of bytes from node 1 over a raw Netty connection; node 1 also writes the
+ * same bytes with {@link RawReplica}, the bare work of a write with replication 2 (a local file and a plain socket
+ * to nodes 2 and 3 in turn, no file system around it), with the JDK's copies and, where the kernel allows, with
+ * {@code sendfile}/{@code splice}: the reference that says how far any replicated write can go here (part {@code seq});
  * node 1 creates small files in one directory on both file systems (part {@code small}). Every side's file is
  * deleted once read. Each round runs both sides, the side that goes first alternating, and keeps the per-round
  * ratios. After the rounds of part {@code seq}, node 1 times the steps of one 4 MiB write apart (progress lines).
@@ -31,6 +34,9 @@ final class FsBench implements Benchmark.Parted {
     private static final List<String> CHILD_JVM = List.of("-Xms512m", "-Xmx1g", "-XX:+UseParallelGC");
     private static final String LOCAL_PEER = "local-filechannel";
     private static final String BULK_PEER = "netty-bulk";
+    /** {@link RawReplica}'s two ways, as peers and as rows of their own against the local write. */
+    private static final String[] RAW_PEERS = {"raw-replicated", "raw-zero-copy"};
+    private static final String[] RAW_ROWS = {"raw_replicated_write_mbps", "raw_zero_copy_write_mbps"};
 
     @Override
     public String name() {
@@ -70,6 +76,12 @@ final class FsBench implements Benchmark.Parted {
             return mbps(bytes, read[0]);
         }
 
+        String describeWrite(long bytes) {
+            return String.format("write %.0f MB/s (per 4 MiB write: p50 %.2f ms, p99 %.2f ms; CPU of the node JVMs:"
+                    + " %.2f s per GiB)", writeMbps(bytes), write[1] / 1e6, write[2] / 1e6,
+                    writeCpu / 1e9 / ((double) bytes / (1L << 30)));
+        }
+
         String describe(long bytes) {
             return String.format("write %.0f MB/s (per 4 MiB write: p50 %.2f ms, p99 %.2f ms, max %.2f ms; CPU of"
                             + " the node JVMs: %.2f s per GiB; before it: sync %.0f ms, scratch file %.0f MB/s), read"
@@ -93,6 +105,8 @@ final class FsBench implements Benchmark.Parted {
         Rounds r = new Rounds();
         if (seq) {
             r.metric("seq_write_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
+            r.metric(RAW_ROWS[0], "MB/s", LOCAL_PEER, null);
+            r.metric("seq_write_mbps@" + RAW_PEERS[0], "MB/s", RAW_PEERS[0], null);
             r.metric("seq_read_mbps", "MB/s", LOCAL_PEER, Goal.ratioAtLeast(0.3));
             r.metric("seq_read_mbps@" + BULK_PEER, "MB/s", BULK_PEER, null);
             r.metric("seq_read_other_node_mbps", "MB/s", BULK_PEER, null);
@@ -104,6 +118,10 @@ final class FsBench implements Benchmark.Parted {
         try (BenchCluster c = new BenchCluster("fs", FsBenchNode.class, NODES, CHILD_JVM, false, CONTROL,
                 CONTROL_TIMEOUT, dir, progress)) {
             int port = (int) c.call(WRITER, BULK_SERVE)[0];
+            int[] raws = seq ? rawSides(c, progress) : new int[0];
+            for (int k = 1; k < raws.length; k++) {
+                r.metric(RAW_ROWS[k], "MB/s", LOCAL_PEER, null);
+            }
             if (seq) {
                 progress.say("storage of every node under %s (the local side's files too: the same file system);"
                         + " page cache: writes go into it and nothing is forced; before each side's write, a sync (no"
@@ -114,7 +132,7 @@ final class FsBench implements Benchmark.Parted {
             if (p.warmupBytes() > 0) {
                 progress.say("warm-up (not counted)%s%s", seq ? ": " + (p.warmupBytes() >> 20) + " MiB each side"
                         : "", small ? ", " + p.warmupSmallFiles() + " small files" : "");
-                round(c, 0, true, seq ? p.warmupBytes() : 0, small ? p.warmupSmallFiles() : 0, port, null,
+                round(c, 0, true, seq ? p.warmupBytes() : 0, small ? p.warmupSmallFiles() : 0, port, raws, null,
                         progress);
             }
             if (seq) {
@@ -127,7 +145,7 @@ final class FsBench implements Benchmark.Parted {
                         WRITER, p.smallFiles(), SMALL_FILE_BYTES);
             }
             for (int round = 1; round <= p.rounds(); round++) {
-                round(c, round, round % 2 == 1, seq ? p.bytes() : 0, small ? p.smallFiles() : 0, port, r,
+                round(c, round, round % 2 == 1, seq ? p.bytes() : 0, small ? p.smallFiles() : 0, port, raws, r,
                         progress);
             }
             if (seq) {
@@ -147,11 +165,11 @@ final class FsBench implements Benchmark.Parted {
      * small files.
      */
     private static void round(BenchCluster c, int round, boolean oursFirst, long bytes, int smallFiles, int port,
-                              Rounds r, Progress progress) throws Exception {
+                              int[] raws, Rounds r, Progress progress) throws Exception {
         String label = r == null ? "warm-up" : "round " + round;
         int[] order = oursFirst ? new int[]{OURS, LOCAL} : new int[]{LOCAL, OURS};
         if (bytes > 0) {
-            seqRound(c, round, oursFirst, order, bytes, port, label, r, progress);
+            seqRound(c, round, oursFirst, order, raws, bytes, port, label, r, progress);
         }
         if (smallFiles > 0) {
             long[] smallOurs = null;
@@ -174,18 +192,29 @@ final class FsBench implements Benchmark.Parted {
         }
     }
 
-    private static void seqRound(BenchCluster c, int round, boolean oursFirst, int[] order, long bytes, int port,
-                                 String label, Rounds r, Progress progress) throws Exception {
+    private static void seqRound(BenchCluster c, int round, boolean oursFirst, int[] order, int[] raws, long bytes,
+                                 int port, String label, Rounds r, Progress progress) throws Exception {
         long bulk = oursFirst ? 0 : bulk(c, port, bytes);
         Seq ours = null;
         Seq local = null;
         long[] other = null;
         double held = 0;
-        for (int side : order) {
+        int[] sides = new int[order.length + raws.length];   // the raw writes after both sides, or before them
+        for (int i = 0; i < raws.length; i++) {
+            sides[oursFirst ? order.length + i : raws.length - 1 - i] = raws[i];
+        }
+        System.arraycopy(order, 0, sides, oursFirst ? 0 : raws.length, order.length);
+        Seq[] raw = new Seq[raws.length];
+        for (int side : sides) {
             long[] prepared = c.call(WRITER, PREPARE, 2 * bytes);
             long cpu = -cpu(c);
             long[] w = c.call(WRITER, WRITE, side, round, bytes);
             cpu += cpu(c);
+            if (side >= RAW_COPY) {
+                raw[side - RAW_COPY] = new Seq(prepared, w, null, cpu);
+                c.call(WRITER, DELETE, side, round);
+                continue;
+            }
             long[] rd = c.call(WRITER, READ, side, round, bytes);
             if (side == OURS) {
                 held = (double) c.call(OTHER, HELD)[0] / bytes;
@@ -206,12 +235,42 @@ final class FsBench implements Benchmark.Parted {
         progress.say("%s: node %d reads our file at %.0f MB/s (%.0f%% of its bytes in its own store); Netty bulk"
                 + " node %d -> node %d: %.0f MB/s", label, OTHER, otherMbps, Math.min(100, 100 * held), WRITER, OTHER,
                 bulkMbps);
+        for (int k = 0; k < raws.length; k++) {
+            progress.say("%s, %s: %s", label, RAW_PEERS[k], raw[k].describeWrite(bytes));
+        }
         if (r != null) {
             r.add("seq_write_mbps", ours.writeMbps(bytes), local.writeMbps(bytes));
+            for (int k = 0; k < raws.length; k++) {
+                r.add(RAW_ROWS[k], raw[k].writeMbps(bytes), local.writeMbps(bytes));
+            }
+            r.add("seq_write_mbps@" + RAW_PEERS[0], ours.writeMbps(bytes), raw[0].writeMbps(bytes));
             r.add("seq_read_mbps", ours.readMbps(bytes), local.readMbps(bytes));
             r.add("seq_read_mbps@" + BULK_PEER, ours.readMbps(bytes), bulkMbps);
             r.add("seq_read_other_node_mbps", otherMbps, bulkMbps);
         }
+    }
+
+    /**
+     * Starts {@link RawReplica}'s servers on the other nodes and connects node {@link #WRITER} to them; the raw sides
+     * to run: {@code RAW_COPY}, and {@code RAW_ZERO_COPY} when every node can splice.
+     */
+    private static int[] rawSides(BenchCluster c, Progress progress) throws Exception {
+        long[] ports = new long[NODES];
+        boolean zeroCopy = true;
+        ports[0] = RAW_CONNECT;
+        for (int n = 1; n <= NODES; n++) {
+            if (n != WRITER) {
+                long[] served = c.call(n, RAW_SERVE);
+                ports[n < WRITER ? n : n - 1] = served[0];
+                zeroCopy &= served[1] == 1;
+            }
+        }
+        c.call(WRITER, ports);
+        if (!zeroCopy) {
+            progress.say("no %s row: splice(2) cannot run in the node JVMs (%s)", RAW_ROWS[1],
+                    "Linux only, and --add-opens java.base/sun.nio.ch=ALL-UNNAMED");
+        }
+        return zeroCopy ? new int[]{RAW_COPY, RAW_ZERO_COPY} : new int[]{RAW_COPY};
     }
 
     /** Times the steps of a 4 MiB write of ours on node 1 apart (p50 of {@code times} tries each), and says them. */

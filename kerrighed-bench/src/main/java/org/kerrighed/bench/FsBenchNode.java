@@ -48,6 +48,8 @@ public final class FsBenchNode {
     static final int SPLIT = 8;       // peer, times -> see split()
     static final int CPU = 9;         // -> the CPU nanoseconds this JVM has used
     static final int PREPARE = 10;    // scratch bytes -> see prepare()
+    static final int RAW_SERVE = 11;  // -> the port of this node's RawReplica server, 1 if zero-copy can run here
+    static final int RAW_CONNECT = 12; // ports... -> nothing (this node's RawReplica writer sends to them in turn)
 
     /** A 4 MiB message's cost alone, for {@link #split}: the node that gets it drops it and answers its length. */
     static final ServiceKey<byte[], Integer> SINK = ServiceKey.of(968, "bench.fs.sink", byte[].class, Integer.class);
@@ -57,6 +59,10 @@ public final class FsBenchNode {
 
     static final int OURS = 0;
     static final int LOCAL = 1;
+    /** {@link RawReplica}'s writes, {@link RawReplica.Mode#COPY}: write and delete only. */
+    static final int RAW_COPY = 2;
+    /** {@link RawReplica}'s writes, {@link RawReplica.Mode#ZERO_COPY}: write and delete only. */
+    static final int RAW_ZERO_COPY = 3;
     static final int SMALL_FILE_BYTES = 4096;
 
     /** The size of every write and read of the sequential files, and of a Netty bulk frame. */
@@ -72,6 +78,8 @@ public final class FsBenchNode {
     private final Transport transport = Transport.create(TransportKind.AUTO, 1, "bench-fs-bulk");
     private NettyBulk.Server bulkServer;
     private NettyBulk.Client bulkClient;
+    private RawReplica.Server rawServer;
+    private RawReplica.Writer rawWriter;
     private int bulkClientPort;
     /**
      * The bytes every file is made of, {@link #WRITE_SIZE} of them, pseudo-random with a fixed seed (the Netty
@@ -100,7 +108,11 @@ public final class FsBenchNode {
     long[] control(long[] a) throws Exception {
         return switch ((int) a[0]) {
             case STATUS -> new long[]{node.kddm().members().length, 0, node.id()};
-            case WRITE -> PlatformThreads.run("bench-fs-write", () -> write(path((int) a[1], a[2]), a[3]));
+            case WRITE -> PlatformThreads.run("bench-fs-write", () -> a[1] >= RAW_COPY
+                    ? rawWrite(path((int) a[1], a[2]), a[3], a[1] == RAW_COPY ? RawReplica.Mode.COPY
+                    : RawReplica.Mode.ZERO_COPY) : write(path((int) a[1], a[2]), a[3]));
+            case RAW_SERVE -> rawServe();
+            case RAW_CONNECT -> rawConnect(Arrays.stream(a, 1, a.length).mapToInt(Math::toIntExact).toArray());
             case PREPARE -> PlatformThreads.run("bench-fs-prepare", () -> prepare(a[1]));
             case READ -> PlatformThreads.run("bench-fs-read", () -> read(path((int) a[1], a[2]), a[3]));
             case DELETE -> {
@@ -120,7 +132,7 @@ public final class FsBenchNode {
 
     /** File {@code seq-N} of a side: in the krg file system (ours) or in this node's storage directory. */
     private Path path(int side, long n) throws IOException {
-        return base(side).resolve("seq-" + n);
+        return base(side).resolve((side >= RAW_COPY ? "raw-seq-" : "seq-") + n);
     }
 
     private Path dir(int side, long n) throws IOException {
@@ -130,7 +142,7 @@ public final class FsBenchNode {
     private Path base(int side) throws IOException {
         return switch (side) {
             case OURS -> Files.createDirectories(krgDir);
-            case LOCAL -> localDir;
+            case LOCAL, RAW_COPY, RAW_ZERO_COPY -> localDir;
             default -> throw new IllegalArgumentException("side " + side + " is neither ours nor local");
         };
     }
@@ -298,6 +310,36 @@ public final class FsBenchNode {
         }
         return new long[]{bulkClient.receive(bytes, frameSize, ByteBuffer.allocate(frameSize),
                 Duration.ofMinutes(5))};
+    }
+
+    private synchronized long[] rawServe() throws IOException {
+        if (rawServer == null) {
+            rawServer = new RawReplica.Server(localDir.resolve("raw-replica"));
+        }
+        return new long[]{rawServer.port(), RawReplica.zeroCopyUnavailable() == null ? 1 : 0};
+    }
+
+    private synchronized long[] rawConnect(int[] ports) throws IOException {
+        if (rawWriter != null) {
+            rawWriter.close();
+        }
+        rawWriter = new RawReplica.Writer(ports);
+        return new long[0];
+    }
+
+    /** {@link RawReplica.Writer#write}: {@code bytes} in writes of {@link #WRITE_SIZE}, like {@link #write}. */
+    private long[] rawWrite(Path file, long bytes, RawReplica.Mode mode) throws Exception {
+        if (bytes % WRITE_SIZE != 0) {
+            throw new IllegalArgumentException("the raw writes take whole " + WRITE_SIZE + "-byte writes");
+        }
+        RawReplica.Writer w;
+        synchronized (this) {
+            w = rawWriter;
+        }
+        if (w == null) {
+            throw new IllegalStateException("no RAW_CONNECT before the raw writes");
+        }
+        return w.write(file, data, Math.toIntExact(bytes / WRITE_SIZE), mode);
     }
 
     /** The bytes of the chunk files this node stores. */

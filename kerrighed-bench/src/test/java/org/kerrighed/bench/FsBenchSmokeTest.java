@@ -25,7 +25,8 @@ class FsBenchSmokeTest {
         String json = Files.readString(out.resolve("fs.json"));
         assertTrue(json.startsWith("{\"benchmark\": \"fs\", \"metrics\": ["), json);
         for (String metric : new String[]{"seq_write_mbps", "seq_read_mbps", "seq_read_mbps@netty-bulk",
-                "seq_read_other_node_mbps", "small_file_create_per_s"}) {
+                "seq_read_other_node_mbps", "small_file_create_per_s", "raw_replicated_write_mbps",
+                "seq_write_mbps@raw-replicated", "raw_zero_copy_write_mbps"}) {
             assertTrue(json.contains("\"name\": \"" + metric + "\""), metric + " missing: " + json);
         }
         assertTrue(json.contains("\"rounds\": 1"), json);
