@@ -89,6 +89,7 @@ public final class Epm implements AutoCloseable {
     private volatile Placement placement;
     private volatile long lastMigration = NEVER;
     private volatile boolean closed;
+    private volatile long closeDeadline;                    // nanoTime: when close stops waiting for processes
 
     private Epm(Kddm kddm, SharedMemory shm, Ipc ipc) {
         this.kddm = kddm;
@@ -221,6 +222,11 @@ public final class Epm implements AutoCloseable {
 
     boolean isClosed() {
         return closed;
+    }
+
+    /** When a closing process layer stops waiting for its processes to end ({@link System#nanoTime}). */
+    long closeDeadline() {
+        return closeDeadline;
     }
 
     /** The process of the calling thread, if it is one of this node's; empty otherwise. */
@@ -1085,22 +1091,28 @@ public final class Epm implements AutoCloseable {
 
     /**
      * Stops the process layer: this node's processes are sent KILL and given 2 s to end (their parents are told),
-     * then the process threads are abandoned. Idempotent.
+     * then the process threads are abandoned. A process that is moving to another node is sent KILL only if its
+     * move ends with it still here: one that arrived goes on there (the close's KILL is not carried along), and
+     * its move is settled by asking the target, as long as the close waits. Idempotent.
      */
     @Override
     public void close() {
         if (closed) {
             return;
         }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        closeDeadline = deadline;
         closed = true;
         List.copyOf(periodic).forEach(PeriodicCheckpoint::close);
         loads.close();
-        Collection<LocalProcess> running = new ArrayList<>(local.values());
-        for (LocalProcess p : running) {
-            p.post(Signal.KILL);
+        List<LocalProcess> moving = new ArrayList<>();
+        for (LocalProcess p : new ArrayList<>(local.values())) {
+            if (!p.killUnlessMoving()) {
+                moving.add(p);
+            }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         while (!local.isEmpty() && System.nanoTime() < deadline) {
+            moving.removeIf(p -> local.get(p.pid) != p || p.killUnlessMoving());   // gone, or its move ended here
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {

@@ -577,6 +577,20 @@ final class LocalProcess implements ProcessContext {
         }
     }
 
+    /**
+     * Posts KILL unless a move of the process is under way (a closing node's KILL, which must not follow it to its
+     * new node): false then, and nothing is posted.
+     */
+    boolean killUnlessMoving() {
+        synchronized (signals) {
+            if (moving) {
+                return false;
+            }
+            post(Signal.KILL);
+            return true;
+        }
+    }
+
     /** A move of the process starts (on its thread): group signals are held until it ends. */
     void startMoving() {
         synchronized (signals) {

@@ -526,17 +526,26 @@ final class Migration {
         /**
          * A commit whose answer was lost: asks the target until it answers or leaves the view (each ask waits a call
          * timeout at most), so that the process goes on on exactly one node. An interrupt meanwhile (a signal's) is
-         * kept for later. Gives up only when this node's process layer closes.
+         * kept for later. Once this node's process layer closes, asks until the close stops waiting for its
+         * processes ({@link Epm#closeDeadline}), and at least once, a second at least, then gives up.
          */
         private boolean settleArrived(int pid) {
             boolean interrupted = Thread.interrupted();
             long since = System.nanoTime();
             boolean told = false;
+            boolean asked = false;
             try {
-                while (epm.isMember(target) && !epm.isClosed()) {
+                while (epm.isMember(target) && (!epm.isClosed() || !asked
+                        || System.nanoTime() < epm.closeDeadline())) {
+                    long wait = timeout.toNanos();
+                    if (epm.isClosed()) {
+                        wait = Math.min(wait, Math.max(TimeUnit.SECONDS.toNanos(1),
+                                epm.closeDeadline() - System.nanoTime()));
+                    }
+                    asked = true;
                     try {
                         return rpc.call(target, EpmWire.ARRIVED, new EpmWire.Arrival(pid, move))
-                                .get(timeout.toMillis(), TimeUnit.MILLISECONDS) == 1;
+                                .get(wait, TimeUnit.NANOSECONDS) == 1;
                     } catch (InterruptedException e) {
                         interrupted = true;
                     } catch (Exception e) {

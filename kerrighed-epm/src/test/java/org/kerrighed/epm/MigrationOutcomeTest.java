@@ -378,6 +378,50 @@ class MigrationOutcomeTest {
         }
     }
 
+    /**
+     * A node whose process layer closes while one of its processes is moving away (the new node still reading the
+     * ghost): the close does not kill it, the move completes, and the process goes on on its new node.
+     */
+    @Test
+    void aProcessMovingAwayFromAClosingNodeGoesOnWhereItArrived() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(3)) {
+            ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
+            CountDownLatch reading = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Migration.beforeInstallForTests = (pid, id) -> {
+                if (pid == p.pid()) {
+                    reading.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            CompletableFuture<MigrationReport> move;
+            CompletableFuture<Void> closed;
+            try {
+                move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
+                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                closed = CompletableFuture.runAsync(() -> nodes.epm(0).close());
+                Thread.sleep(300);                              // the close has sent its KILLs and waits
+                assertFalse(closed.isDone(), "the close waits for the process that is moving away");
+            } finally {
+                release.countDown();
+                Migration.beforeInstallForTests = null;
+            }
+            assertEquals(1, move.get(30, TimeUnit.SECONDS).to());
+            closed.get(30, TimeUnit.SECONDS);
+            assertFalse(nodes.epm(0).isLocal(p.pid()), "no longer on node 0");
+            Thread.sleep(300);                                  // a KILL carried along would have landed
+            assertTrue(nodes.epm(1).isLocal(p.pid()), "running on node 1");
+            assertTrue(p.isAlive(), "not ended: " + p.onExit().getNow(null));
+            assertEquals(1, nodes.epm(2).status(p.pid()).orElseThrow().node());
+            nodes.epm(2).kill(p.pid(), Signal.TERM);
+            assertEquals(40, p.waitFor(Duration.ofSeconds(30)).orElseThrow().code());
+        }
+    }
+
     /** The move's failure, which must be a {@link MigrationException} (a move that succeeded fails the test). */
     private static Throwable refusal(CompletableFuture<MigrationReport> move) throws Exception {
         Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e)
