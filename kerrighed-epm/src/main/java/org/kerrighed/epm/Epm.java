@@ -584,6 +584,10 @@ public final class Epm implements AutoCloseable {
     private MigrationReport routeMigrate(EpmWire.Migrate m) {
         LocalProcess p = local.get(m.pid());
         if (p != null) {
+            if (closed) {
+                throw new MigrationException("process " + m.pid() + " is not moved: the process layer of node " + self
+                        + ", where it runs, is closing");
+            }
             if (!mayControl(m.from(), p)) {
                 throw new PermissionDeniedException(m.from().credentials() + " may not migrate process " + m.pid()
                         + " (" + p.credentials + "): only root or its owner may");
@@ -1105,14 +1109,10 @@ public final class Epm implements AutoCloseable {
         closed = true;
         List.copyOf(periodic).forEach(PeriodicCheckpoint::close);
         loads.close();
-        List<LocalProcess> moving = new ArrayList<>();
         for (LocalProcess p : new ArrayList<>(local.values())) {
-            if (!p.killUnlessMoving()) {
-                moving.add(p);
-            }
+            p.killHereOnly();
         }
         while (!local.isEmpty() && System.nanoTime() < deadline) {
-            moving.removeIf(p -> local.get(p.pid) != p || p.killUnlessMoving());   // gone, or its move ended here
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
@@ -1121,8 +1121,8 @@ public final class Epm implements AutoCloseable {
             }
         }
         if (!local.isEmpty()) {
-            log.warn("node {}: {} process(es) did not end within 2 s of KILL (they never reached a safe point): {}",
-                    self, local.size(), local.keySet());
+            log.warn("node {}: {} process(es) did not end or move away within 2 s of KILL (they never reached a safe"
+                    + " point, or their move has not ended): {}", self, local.size(), local.keySet());
         }
         processThreads.shutdownNow();
         apps.close();

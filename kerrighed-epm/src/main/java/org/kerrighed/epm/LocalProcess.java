@@ -55,6 +55,11 @@ final class LocalProcess implements ProcessContext {
 
         /** The action will not run: the process ended first. */
         void cancel(String why);
+
+        /** True for a move: the process counts as moving from the moment the action is taken. */
+        default boolean moves() {
+            return false;
+        }
     }
 
     /** Unwinds the program's stack to end the process; programs must let it through. */
@@ -116,6 +121,7 @@ final class LocalProcess implements ProcessContext {
     private boolean resumeStopped;
     volatile boolean forked;                                // a copy made by a distant fork (set before it starts)
     private volatile boolean moving;                        // a migration of it is under way (ps shows M)
+    private boolean killAfterMove;                          // guarded by signals: see killHereOnly
     // Group signals that came while it moved (sent on, or taken here if it stays), and the ids of the group signals
     // it took lately (one sent on from a node it left is not taken twice); both guarded by signals.
     private final List<GroupSignal> heldGroupSignals = new java.util.ArrayList<>();
@@ -506,11 +512,14 @@ final class LocalProcess implements ProcessContext {
     private void runAction() {
         SafepointAction a;
         synchronized (signals) {
-            if (action == null || !atMovePoint()) {
-                return;
+            if (action == null || !atMovePoint() || (pending & bit(Signal.KILL)) != 0) {
+                return;                                    // a KILL is taken first: the process ends here
             }
             a = action;
             action = null;
+            if (a.moves()) {
+                moving = true;                             // atomic with the KILL check (killHereOnly)
+            }
         }
         if (a.run(this)) {
             throw new Moved();
@@ -578,16 +587,17 @@ final class LocalProcess implements ProcessContext {
     }
 
     /**
-     * Posts KILL unless a move of the process is under way (a closing node's KILL, which must not follow it to its
-     * new node): false then, and nothing is posted.
+     * A closing node's KILL, which must not follow the process to a new node: posted now, or, when a move of the
+     * process is under way, once the move ends with the process still here ({@link #stopMoving}); a process that
+     * left is not sent it.
      */
-    boolean killUnlessMoving() {
+    void killHereOnly() {
         synchronized (signals) {
             if (moving) {
-                return false;
+                killAfterMove = true;
+            } else {
+                post(Signal.KILL);
             }
-            post(Signal.KILL);
-            return true;
         }
     }
 
@@ -598,12 +608,18 @@ final class LocalProcess implements ProcessContext {
         }
     }
 
-    /** A move ended (on its thread): the group signals held meanwhile, if it stayed, are posted now. */
+    /**
+     * A move ended (on its thread): the group signals held meanwhile, if it stayed, are posted now, and a closing
+     * node's KILL held back for the move ({@link #killHereOnly}).
+     */
     void stopMoving() {
         List<GroupSignal> held;
         synchronized (signals) {
             moving = false;
             held = left ? List.of() : takeHeldGroupSignals();    // left: the move sends them on
+            if (!left && killAfterMove) {
+                post(Signal.KILL);
+            }
         }
         for (GroupSignal g : held) {
             post(g.signal());

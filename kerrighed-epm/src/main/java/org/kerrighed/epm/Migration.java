@@ -249,6 +249,11 @@ final class Migration {
             done.completeExceptionally(new MigrationException(why + " before it could move"));
         }
 
+        @Override
+        public boolean moves() {
+            return true;
+        }
+
         /**
          * The caller's wait for the move's end, {@code nanos} at most. When the ghost went in one call, the caller
          * waits for that call's answer itself and commits the move ({@link #commit}): the I/O thread that receives

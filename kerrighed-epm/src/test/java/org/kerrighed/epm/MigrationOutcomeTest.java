@@ -422,6 +422,44 @@ class MigrationOutcomeTest {
         }
     }
 
+    /**
+     * A node whose process layer closes while one of its processes is moving away, the new node still reading the
+     * ghost when the close stops waiting (2 s): the old node settles the move by asking, the new node refuses it,
+     * and the process, still on the closed node, is killed there (the KILL held back for the move).
+     */
+    @Test
+    void aProcessWhoseMoveEndsWithItOnAClosedNodeIsKilledThere() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(3)) {
+            ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
+            CountDownLatch reading = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Migration.beforeInstallForTests = (pid, id) -> {
+                if (pid == p.pid()) {
+                    reading.countDown();
+                    try {
+                        release.await(20, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            CompletableFuture<MigrationReport> move;
+            try {
+                move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
+                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                nodes.epm(0).close();                           // gives up waiting after 2 s: the move goes on
+                refusal(move);                                  // settled by asking node 1, which refuses it
+            } finally {
+                release.countDown();
+                Migration.beforeInstallForTests = null;
+            }
+            ExitStatus s = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
+            assertEquals(ExitStatus.killed(Signal.KILL, "").code(), s.code(), String.valueOf(s));
+            Thread.sleep(300);                                  // an install on node 1, if any, is done
+            assertFalse(nodes.epm(1).isLocal(p.pid()), "nothing of it on node 1");
+        }
+    }
+
     /** The move's failure, which must be a {@link MigrationException} (a move that succeeded fails the test). */
     private static Throwable refusal(CompletableFuture<MigrationReport> move) throws Exception {
         Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e)
