@@ -65,11 +65,14 @@ final class RawReplica {
         if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
             return "splice(2) is Linux only";
         }
-        try (SocketChannel s = SocketChannel.open()) {
+        try (SocketChannel s = SocketChannel.open(); Arena arena = Arena.ofConfined()) {
             Splice.fd(s);
+            int[] pipe = Splice.pipe(arena);                  // its size too: pipe-max-size may forbid it
+            Splice.closeFd(pipe[0]);
+            Splice.closeFd(pipe[1]);
             return null;
-        } catch (IOException | RuntimeException | LinkageError e) {
-            return e.getMessage();
+        } catch (Throwable e) {
+            return e.toString();
         }
     }
 
@@ -214,18 +217,21 @@ final class RawReplica {
             if (path == null) {
                 return 0;
             }
-            long size = Files.size(path);
-            if (file != null) {
-                file.close();
-                file = null;
+            try {
+                return Files.size(path);
+            } finally {
+                try (FileChannel f = file) {
+                    if (splice != null) {
+                        splice.close();
+                    }
+                } finally {
+                    file = null;
+                    splice = null;
+                    Path p = path;
+                    path = null;
+                    Files.deleteIfExists(p);
+                }
             }
-            if (splice != null) {
-                splice.close();
-                splice = null;
-            }
-            Files.delete(path);
-            path = null;
-            return size;
         }
     }
 
@@ -267,21 +273,56 @@ final class RawReplica {
 
         Splice(int socket, Path p) throws IOException {
             this.socket = socket;
+            int[] pipe = null;
+            int f;
             try {
-                MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
-                check((int) PIPE2.invokeExact(fds, 0), "pipe2");
-                pipeOut = fds.getAtIndex(ValueLayout.JAVA_INT, 0);
-                pipeIn = fds.getAtIndex(ValueLayout.JAVA_INT, 1);
-                check((int) FCNTL.invokeExact(pipeIn, F_SETPIPE_SZ, PIECE), "fcntl(F_SETPIPE_SZ)");
-                file = check((int) OPEN.invokeExact(arena.allocateFrom(p.toString()), O_WRONLY_CREAT_EXCL, 0644),
+                pipe = pipe(arena);
+                f = check((int) OPEN.invokeExact(arena.allocateFrom(p.toString()), O_WRONLY_CREAT_EXCL, 0644),
                         "open " + p);
-            } catch (IOException | RuntimeException | Error e) {
-                arena.close();
-                throw e;
             } catch (Throwable t) {
+                if (pipe != null) {
+                    closeFd(pipe[0]);
+                    closeFd(pipe[1]);
+                }
                 arena.close();
-                throw new IOException(t);
+                throw io(t);
             }
+            pipeOut = pipe[0];
+            pipeIn = pipe[1];
+            file = f;
+        }
+
+        /** A pipe of {@value #PIECE} bytes, {read end, write end}; none is left open when its size cannot be set. */
+        static int[] pipe(Arena arena) throws Throwable {
+            MemorySegment fds = arena.allocate(ValueLayout.JAVA_INT, 2);
+            check((int) PIPE2.invokeExact(fds, 0), "pipe2");
+            int[] pipe = {fds.getAtIndex(ValueLayout.JAVA_INT, 0), fds.getAtIndex(ValueLayout.JAVA_INT, 1)};
+            try {
+                check((int) FCNTL.invokeExact(pipe[1], F_SETPIPE_SZ, PIECE), "fcntl(F_SETPIPE_SZ, " + PIECE + ")");
+            } catch (Throwable t) {
+                closeFd(pipe[0]);
+                closeFd(pipe[1]);
+                throw t;
+            }
+            return pipe;
+        }
+
+        static void closeFd(int fd) {
+            try {
+                int ignored = (int) CLOSE_FD.invokeExact(fd);
+            } catch (Throwable ignored) {
+                // best effort
+            }
+        }
+
+        private static IOException io(Throwable t) {
+            if (t instanceof RuntimeException r) {
+                throw r;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            return t instanceof IOException io ? io : new IOException(t);
         }
 
         /** The descriptor of a JDK socket channel (needs {@code sun.nio.ch} opened to this module). */
@@ -319,10 +360,8 @@ final class RawReplica {
                     }
                 }
                 return at;
-            } catch (IOException | RuntimeException | Error e) {
-                throw e;
             } catch (Throwable t) {
-                throw new IOException(t);
+                throw io(t);
             }
         }
 
@@ -335,15 +374,10 @@ final class RawReplica {
 
         @Override
         public void close() {
-            try {
-                int ignored = (int) CLOSE_FD.invokeExact(file);
-                ignored = (int) CLOSE_FD.invokeExact(pipeIn);
-                ignored = (int) CLOSE_FD.invokeExact(pipeOut);
-            } catch (Throwable ignored) {
-                // best effort
-            } finally {
-                arena.close();
-            }
+            closeFd(file);
+            closeFd(pipeIn);
+            closeFd(pipeOut);
+            arena.close();
         }
     }
 
@@ -391,20 +425,32 @@ final class RawReplica {
                         writeFully(s, ByteBuffer.wrap(data));
                         mine.get();
                     } else {
+                        int pieces = (data.length + SEND_PIECE - 1) / SEND_PIECE;
                         Semaphore written = new Semaphore(0);
                         Future<?> mine = local.submit(() -> {
-                            for (int p = 0; p < data.length; p += SEND_PIECE) {
-                                writeAt(ch, ByteBuffer.wrap(data, p, Math.min(SEND_PIECE, data.length - p)), at + p);
-                                written.release();
+                            try {
+                                for (int p = 0; p < data.length; p += SEND_PIECE) {
+                                    writeAt(ch, ByteBuffer.wrap(data, p, Math.min(SEND_PIECE, data.length - p)),
+                                            at + p);
+                                    written.release();
+                                }
+                            } finally {
+                                written.release(pieces);       // a failed write wakes the sender, which stops
                             }
                             return null;
                         });
                         header(s, 0, data.length);
                         for (int p = 0; p < data.length; p += SEND_PIECE) {
                             written.acquire();
+                            if (mine.isDone()) {
+                                mine.get();                    // throws when the local write failed
+                            }
                             long q = at + p;
                             for (long left = Math.min(SEND_PIECE, data.length - p); left > 0; ) {
-                                long n = ch.transferTo(q, left, s);
+                                long n = ch.transferTo(q, left, s);   // 0 at times, for no reason given
+                                if (n <= 0 && q >= ch.size()) {
+                                    throw new IOException("the local file ends before byte " + q);
+                                }
                                 q += n;
                                 left -= n;
                             }
