@@ -1107,6 +1107,7 @@ public final class Epm implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
         closeDeadline = deadline;
         closed = true;
+        table.close();
         List.copyOf(periodic).forEach(PeriodicCheckpoint::close);
         loads.close();
         for (LocalProcess p : new ArrayList<>(local.values())) {

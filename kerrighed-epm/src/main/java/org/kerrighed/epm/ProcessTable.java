@@ -44,6 +44,23 @@ final class ProcessTable {
     private int blockEnd;
     private boolean wrapped;
     private final Executor writes = Executors.newVirtualThreadPerTaskExecutor();
+    private volatile boolean closed;
+
+    /**
+     * How long a row write that fails (KDDM recovering from a node's failure, say) is tried again, pausing 50 ms,
+     * doubling up to 1 s: a row that kept naming the old node of a move, or a process that ended, would send every
+     * later lookup of its pid astray.
+     */
+    static final java.time.Duration RETRY_BOUND = java.time.Duration.ofSeconds(60);
+
+    /** Tests only: how many of the next row writes fail (as a KDDM recovering from a failure would make them). */
+    static final java.util.concurrent.atomic.AtomicInteger FAIL_ROW_WRITES_FOR_TESTS =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A row write that may fail with a {@link KddmException}. */
+    private interface RowWrite {
+        void run();
+    }
 
     ProcessTable(Kddm kddm, Map<Integer, LocalProcess> local) {
         this.kddm = kddm;
@@ -59,6 +76,49 @@ final class ProcessTable {
 
     /** A pid taken for a new process: its row is written ({@code written}) or still to write ({@link #write}). */
     record Claim(Entry entry, boolean written) {
+    }
+
+    /** The process layer closes: row writes are not tried again. */
+    void close() {
+        closed = true;
+    }
+
+    /**
+     * Runs {@code op}, again while it fails with a {@link KddmException}, for {@link #RETRY_BOUND} at most and
+     * until the process layer closes; on the calling thread (a process's chained table operation, or a thread of
+     * its own), which it holds meanwhile. True once done; false when given up (logged), or interrupted.
+     */
+    private boolean retrying(String what, int pid, RowWrite op) {
+        long deadline = System.nanoTime() + RETRY_BOUND.toNanos();
+        long pause = 50;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                if (FAIL_ROW_WRITES_FOR_TESTS.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    throw new KddmException("a row write made to fail (tests)");
+                }
+                op.run();
+                if (attempt > 1) {
+                    log.info("node {}: process table row of {} {} at attempt {}", self, pid, what, attempt);
+                }
+                return true;
+            } catch (KddmException e) {
+                if (closed || System.nanoTime() + pause * 1_000_000 > deadline) {
+                    log.warn("node {}: process table row of {} not {} ({} attempts): {}", self, pid, what, attempt,
+                            e.getMessage());
+                    return false;
+                }
+                log.debug("node {}: process table row of {} not {} yet, trying again: {}", self, pid, what,
+                        e.getMessage());
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                log.warn("node {}: process table row of {} not {}: interrupted", self, pid, what);
+                return false;
+            }
+            pause = Math.min(pause * 2, 1000);
+        }
     }
 
     /** Where the chained writes of processes run. */
@@ -129,13 +189,8 @@ final class ProcessTable {
      * meanwhile and its new node wrote first).
      */
     void write(LocalProcess p, Entry row) {
-        p.chainTableOp(() -> {
-            try {
-                rows.update(Pids.tableId(p.pid), old -> old != null && old.moves() > row.moves() ? old : row);
-            } catch (KddmException e) {
-                log.debug("node {}: process table row of {} not written: {}", self, p.pid, e.getMessage());
-            }
-        });
+        p.chainTableOp(() -> retrying("written", p.pid, () -> rows.update(Pids.tableId(p.pid),
+                old -> old != null && old.moves() > row.moves() ? old : row)));
     }
 
     /** A row that names no live process: its node is gone, or it is this node and the process is not here. */
@@ -173,20 +228,14 @@ final class ProcessTable {
      */
     void movedTo(LocalProcess p, int node) {
         Entry row = entry(p, node, p.moves() + 1);
-        try {
-            rows.update(Pids.tableId(p.pid), old -> old != null && old.moves() < row.moves() ? row : old);
-        } catch (KddmException e) {
-            log.warn("node {}: process table row of {} not moved to node {}: {}", self, p.pid, node, e.getMessage());
-        }
+        retrying("moved to node " + node, p.pid, () -> rows.update(Pids.tableId(p.pid),
+                old -> old != null && old.moves() < row.moves() ? row : old));
     }
 
     private void writeHere(LocalProcess p, boolean ifNewer) {
         Entry row = entry(p, self, p.moves());
-        try {
-            rows.update(Pids.tableId(p.pid), old -> !ifNewer || old == null || old.moves() < row.moves() ? row : old);
-        } catch (KddmException e) {
-            log.warn("node {}: process table row of {} not moved here: {}", self, p.pid, e.getMessage());
-        }
+        retrying("moved here", p.pid, () -> rows.update(Pids.tableId(p.pid),
+                old -> !ifNewer || old == null || old.moves() < row.moves() ? row : old));
     }
 
     private static Entry entry(LocalProcess p, int node, int moves) {
@@ -196,26 +245,22 @@ final class ProcessTable {
 
     /** Rewrites {@code p}'s row after its earlier writes; never waits. */
     void update(LocalProcess p, UnaryOperator<Entry> change) {
-        p.chainTableOp(() -> {
-            try {
-                Optional<Handle<Entry>> h = rows.grabIfExists(Pids.tableId(p.pid));
-                if (h.isEmpty()) {
-                    return;
-                }
-                try (Handle<Entry> handle = h.get()) {
-                    if (handle.value() != null && handle.value().node() == self) {
-                        handle.set(change.apply(handle.value()));
-                    }
-                }
-            } catch (KddmException e) {
-                log.debug("node {}: process table row of {} not updated: {}", self, p.pid, e.getMessage());
+        p.chainTableOp(() -> retrying("updated", p.pid, () -> {
+            Optional<Handle<Entry>> h = rows.grabIfExists(Pids.tableId(p.pid));
+            if (h.isEmpty()) {
+                return;
             }
-        });
+            try (Handle<Entry> handle = h.get()) {
+                if (handle.value() != null && handle.value().node() == self) {
+                    handle.set(change.apply(handle.value()));
+                }
+            }
+        }));
     }
 
     /** Removes {@code p}'s row after its earlier writes; never waits. */
     void removeAfter(LocalProcess p) {
-        p.chainTableOp(() -> remove(p.pid));
+        p.chainTableOp(() -> retrying("removed", p.pid, () -> rows.remove(Pids.tableId(p.pid))));
     }
 
     /** Removes the row of {@code pid} (a process that is not this node's) on another thread. */

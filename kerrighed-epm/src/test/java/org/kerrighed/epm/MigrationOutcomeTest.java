@@ -460,6 +460,28 @@ class MigrationOutcomeTest {
         }
     }
 
+    /**
+     * The row writes of a move fail for a while (as while KDDM recovers from a node's failure): they are tried again,
+     * and the moved process's row comes to name its new node (it named the old one for good before).
+     */
+    @Test
+    void aMovedProcessRowNamesItsNewNodeEvenIfRowWritesFailedForAWhile() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(3)) {
+            ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
+            EpmNodes.await(() -> nodes.epm(2).table().nodeOf(p.pid()) == 0, "the row names node 0");
+            ProcessTable.FAIL_ROW_WRITES_FOR_TESTS.set(4);   // both nodes' writes of the move, twice each
+            try {
+                assertEquals(1, nodes.epm(0).migrate(p.pid(), 1).to());
+                EpmNodes.await(() -> nodes.epm(2).table().nodeOf(p.pid()) == 1, "the row names node 1");
+                assertEquals(0, ProcessTable.FAIL_ROW_WRITES_FOR_TESTS.get(), "every write made to fail was tried");
+            } finally {
+                ProcessTable.FAIL_ROW_WRITES_FOR_TESTS.set(0);
+            }
+            nodes.epm(2).kill(p.pid(), Signal.TERM);
+            assertEquals(40, p.waitFor(Duration.ofSeconds(30)).orElseThrow().code());
+        }
+    }
+
     /** The move's failure, which must be a {@link MigrationException} (a move that succeeded fails the test). */
     private static Throwable refusal(CompletableFuture<MigrationReport> move) throws Exception {
         Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e)
