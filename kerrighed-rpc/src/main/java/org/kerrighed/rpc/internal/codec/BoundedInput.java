@@ -50,9 +50,9 @@ public final class BoundedInput extends Input {
 
     /**
      * The next {@code length} bytes as a view, not a copy (to read, not to write): of the frame being decoded, so valid
-     * only until
-     * the frame is released (for a request, until its handler returns; a handler that keeps them longer copies them
-     * first).
+     * only until the frame is released, which is right after its dispatch on the I/O thread. Only a value whose
+     * handler runs there ({@code HandlerKind.NON_BLOCKING}) may hold a view, and only until that handler returns; a
+     * handler that keeps the bytes longer, or hands them to another thread, copies them first.
      */
     public java.nio.ByteBuffer readView(int length) {
         check(length, 1, "byte view");
