@@ -538,11 +538,17 @@ final class Repairer implements AutoCloseable {
                 busy);
     }
 
+    /**
+     * Stops the repair thread: a pass under way is interrupted (a KDDM read or RPC it waits for, whose peer may be
+     * leaving too, would otherwise hold the node's close for its whole timeout), and the thread is waited for 5 s
+     * at most.
+     */
     @Override
     public void close() {
         closed = true;
         kddm.rpc().unregister(STATUS.id());
         nudge();
+        thread.interrupt();
         try {
             thread.join(5_000);
         } catch (InterruptedException e) {

@@ -172,6 +172,32 @@ class FailoverTest {
         assertArrayEquals(expected, read[0], "chunk " + chunk + " read on node 1");
     }
 
+    /**
+     * A node whose repair thread waits (here in its first check of the chunk store, as a KDDM read or RPC to a leaving
+     * peer would) is closed: the wait is interrupted, rather than holding the close for seconds.
+     */
+    @Test
+    void closingANodeInterruptsItsRepairThreadsWait() throws Exception {
+        nodes.crash(1);
+        CountDownLatch waiting = new CountDownLatch(1);
+        CountDownLatch interrupted = new CountDownLatch(1);
+        Repairer.beforeIdentifyForTests = id -> {
+            if (id == 1) {
+                waiting.countDown();
+                try {
+                    Thread.sleep(20_000);
+                } catch (InterruptedException e) {
+                    interrupted.countDown();
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        nodes.join(1);
+        assertTrue(waiting.await(10, TimeUnit.SECONDS), "node 1's repair thread waits");
+        nodes.crash(1);                                        // closes node 1's engine first
+        assertTrue(interrupted.await(10, TimeUnit.SECONDS), "the wait was interrupted by the close");
+    }
+
     private static int chunk0(long at) {
         return (int) (at / CHUNK);
     }
