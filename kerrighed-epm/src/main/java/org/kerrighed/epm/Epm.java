@@ -662,7 +662,26 @@ public final class Epm implements AutoCloseable {
         p.chainTableOp(() -> table.movedHere(p));
         p.chainTableOp(() -> Thread.ofVirtual().name("krg-epm-arrived-" + p.pid).start(() -> reaper.arrived(p)));
         local.put(p.pid, p);
+        refuseIfClosed(p, started);
         return started;
+    }
+
+    /**
+     * After {@code p} was listed: when the process layer is closing, takes it out again and throws (its table
+     * operations, held by {@code gate}, never run). {@link #close} sets its flag before it copies the list, and a
+     * process is listed before this reads the flag: a process that arrives as the node closes is either sent the
+     * close's KILL or refused here, never left running.
+     */
+    private void refuseIfClosed(LocalProcess p, java.util.concurrent.CompletableFuture<Void> gate) {
+        if (closed) {
+            local.remove(p.pid, p);
+            KerrighedException e = new KerrighedException("node " + self + " is stopping: process " + p.pid
+                    + " cannot start here");
+            if (gate != null) {
+                gate.completeExceptionally(e);
+            }
+            throw e;
+        }
     }
 
     /** Makes {@code p}, rebuilt from a ghost, one of this node's processes, without starting it yet. */
@@ -670,7 +689,8 @@ public final class Epm implements AutoCloseable {
         if (local.putIfAbsent(p.pid, p) != null) {
             throw new KerrighedException("process " + p.pid + " already runs on node " + nodeId());
         }
-        table.takeOver(p);
+        refuseIfClosed(p, null);
+        table.takeOver(p, System.nanoTime() + timeout.toNanos() / 4);
     }
 
     /** Undoes {@link #installStopped} (a restart abandoned before {@code p} started). */

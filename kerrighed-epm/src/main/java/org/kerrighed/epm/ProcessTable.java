@@ -89,7 +89,11 @@ final class ProcessTable {
      * its own), which it holds meanwhile. True once done; false when given up (logged), or interrupted.
      */
     private boolean retrying(String what, int pid, RowWrite op) {
-        long deadline = System.nanoTime() + RETRY_BOUND.toNanos();
+        return retrying(what, pid, System.nanoTime() + RETRY_BOUND.toNanos(), op);
+    }
+
+    /** {@link #retrying(String, int, RowWrite)} until {@code deadline} ({@link System#nanoTime}) at most. */
+    private boolean retrying(String what, int pid, long deadline, RowWrite op) {
         long pause = 50;
         for (int attempt = 1; ; attempt++) {
             try {
@@ -190,7 +194,15 @@ final class ProcessTable {
      */
     void write(LocalProcess p, Entry row) {
         p.chainTableOp(() -> retrying("written", p.pid, () -> rows.update(Pids.tableId(p.pid),
-                old -> old != null && old.moves() > row.moves() ? old : row)));
+                old -> old != null && old.moves() > row.moves() || old == null && !isHere(p) ? old : row)));
+    }
+
+    /**
+     * Whether {@code p} still runs here. A row write tried again (seconds later) that finds no row writes one only
+     * then: the process may have moved on and ended meanwhile, its row removed by the node it ended on.
+     */
+    private boolean isHere(LocalProcess p) {
+        return local.get(p.pid) == p;
     }
 
     /** A row that names no live process: its node is gone, or it is this node and the process is not here. */
@@ -201,8 +213,9 @@ final class ProcessTable {
     /**
      * Makes {@code p}'s row name this node, now (a process restarted here): later lookups come here.
      */
-    void takeOver(LocalProcess p) {
-        writeHere(p, false);
+    void takeOver(LocalProcess p, long deadline) {
+        Entry row = entry(p, self, p.moves());
+        retrying("taken over here", p.pid, deadline, () -> rows.update(Pids.tableId(p.pid), old -> row));
     }
 
     /**
@@ -215,7 +228,7 @@ final class ProcessTable {
         if (hook != null) {
             hook.accept(self, p.pid);
         }
-        writeHere(p, true);
+        writeHere(p);
     }
 
     /** Tests only: called with this node's id and the pid before a process that moved here has its row rewritten. */
@@ -232,10 +245,10 @@ final class ProcessTable {
                 old -> old != null && old.moves() < row.moves() ? row : old));
     }
 
-    private void writeHere(LocalProcess p, boolean ifNewer) {
+    private void writeHere(LocalProcess p) {
         Entry row = entry(p, self, p.moves());
         retrying("moved here", p.pid, () -> rows.update(Pids.tableId(p.pid),
-                old -> !ifNewer || old == null || old.moves() < row.moves() ? row : old));
+                old -> old == null ? isHere(p) ? row : null : old.moves() < row.moves() ? row : old));
     }
 
     private static Entry entry(LocalProcess p, int node, int moves) {

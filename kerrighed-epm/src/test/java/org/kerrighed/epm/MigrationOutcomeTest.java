@@ -482,6 +482,109 @@ class MigrationOutcomeTest {
         }
     }
 
+    /**
+     * A move to a node whose process layer starts closing while it reads the ghost (sent in pieces), the close
+     * still waiting for a process of its own: refused, and the process goes on where it ran (it used to be
+     * installed on the closing node and run there, sent no KILL).
+     */
+    @Test
+    void aMoveToANodeThatStartsClosingWhileItReadsTheGhostIsRefused() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(3)) {
+            ClusterProcess stubborn = nodes.epm(2).spawn(new Stubborn(4000), SpawnOptions.defaults().onNode(1));
+            EpmNodes.await(() -> nodes.epm(1).isLocal(stubborn.pid()), "node 1 runs a process that ends late");
+            ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.BigState(6 << 20), MIGRATABLE.onNode(0));
+            CountDownLatch reading = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Migration.beforeInstallForTests = (pid, id) -> {
+                if (pid == p.pid()) {
+                    reading.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+            CompletableFuture<MigrationReport> move;
+            CompletableFuture<Void> closed;
+            try {
+                move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
+                assertTrue(reading.await(20, TimeUnit.SECONDS), "node 1 read the ghost");
+                closed = CompletableFuture.runAsync(() -> nodes.epm(1).close());
+                Thread.sleep(300);
+                assertFalse(closed.isDone(), "node 1's close waits for its process");
+            } finally {
+                release.countDown();
+                Migration.beforeInstallForTests = null;
+            }
+            refusal(move);
+            ExitStatus s = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
+            assertEquals(0, s.code(), String.valueOf(s));
+            assertEquals(1L, ((long[]) p.result().orElseThrow())[1], "ran on node 0 only");
+            closed.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A distant fork while every row write fails (KDDM recovering): the copy's row write, which its new node makes
+     * before it answers, is tried again for a quarter of a call timeout only, and the fork goes through.
+     */
+    @Test
+    void aDistantForkGoesThroughWhileRowWritesFail() throws Exception {
+        try (EpmNodes nodes = new EpmNodes(3)) {
+            ProcessTable.FAIL_ROW_WRITES_FOR_TESTS.set(1_000_000);
+            try {
+                ClusterProcess p = nodes.epm(0).spawn(new ForkOnce(), SpawnOptions.defaults().onNode(0)
+                        .capabilities(Capabilities.DEFAULT.plus(Capability.DISTANT_FORK)));
+                ExitStatus s = p.waitFor(Duration.ofSeconds(60)).orElseThrow();
+                assertEquals(27, s.code(), String.valueOf(s));
+            } finally {
+                ProcessTable.FAIL_ROW_WRITES_FOR_TESTS.set(0);
+            }
+        }
+    }
+
+    /** One step that sleeps {@code millis} through any interrupt: no safe point meanwhile, so KILL waits for it. */
+    static final class Stubborn implements StepProgram {
+        long millis;
+
+        private Stubborn() {
+        }
+
+        Stubborn(long millis) {
+            this.millis = millis;
+        }
+
+        @Override
+        public boolean step(ProcessContext ctx) {
+            long end = System.nanoTime() + millis * 1_000_000;
+            for (long left = millis; left > 0; left = (end - System.nanoTime()) / 1_000_000) {
+                try {
+                    Thread.sleep(left);
+                } catch (InterruptedException ignored) {
+                    // sleeps on
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Forks a copy onto node 1, which exits 7; the parent waits for it and exits 20 + its code. */
+    static final class ForkOnce implements StepProgram {
+        int code;
+
+        @Override
+        public boolean step(ProcessContext ctx) throws InterruptedException {
+            code = ctx.forked() ? 7 : 20 + ctx.waitFor(ctx.fork(SpawnOptions.defaults().onNode(1)).pid()).code();
+            return true;
+        }
+
+        @Override
+        public int exitCode() {
+            return code;
+        }
+    }
+
     /** The move's failure, which must be a {@link MigrationException} (a move that succeeded fails the test). */
     private static Throwable refusal(CompletableFuture<MigrationReport> move) throws Exception {
         Throwable failed = move.handle((r, e) -> e == null ? new AssertionError("moved: " + r) : e)

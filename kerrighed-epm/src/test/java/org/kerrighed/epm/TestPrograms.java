@@ -54,7 +54,9 @@ final class TestPrograms {
             .register(30_041, MigrationTest.SelfInterrupter.class)
             .register(30_042, MigrationTest.Identity.class)
             .register(30_043, MigrationTest.HandleParent.class)
-            .register(30_044, MigrationTest.LongRester.class);
+            .register(30_044, MigrationTest.LongRester.class)
+            .register(30_045, MigrationOutcomeTest.Stubborn.class)
+            .register(30_046, MigrationOutcomeTest.ForkOnce.class);
 
     private TestPrograms() {
     }
