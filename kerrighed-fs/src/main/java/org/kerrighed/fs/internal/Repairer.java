@@ -316,6 +316,10 @@ final class Repairer implements AutoCloseable {
                         repairs.incrementAndGet();
                         repairBytes.addAndGet(whole.length);
                     } catch (Exception e) {
+                        if (e instanceof InterruptedException || closed) {
+                            Thread.currentThread().interrupt();
+                            return;                            // the node closes: the list stays as it is
+                        }
                         log.info("fs: could not copy chunk {} of inode {} to node {}: {}", index, ino, n,
                                 DataPath.unwrap(e).toString());
                     }

@@ -198,6 +198,39 @@ class FailoverTest {
         assertTrue(interrupted.await(10, TimeUnit.SECONDS), "the wait was interrupted by the close");
     }
 
+    /**
+     * A repair that its node's close interrupts while it copies a chunk goes no further: no copy to another node and
+     * no change of the chunk's list after the close (the interrupt used to fail one copy, and the next candidate was
+     * copied to and listed).
+     */
+    @Test
+    void aRepairInterruptedByItsNodesCloseCopiesNoFurther() throws Exception {
+        nodes.close();
+        nodes = new Engines(4, EngineTest.config());
+        FsEngine e1 = nodes.engine(1);
+        Inode f = e1.createFile("/i", 0644, true);
+        e1.write(f.id(), 0, ByteBuffer.wrap(EngineTest.random(CHUNK, 3)));
+        int[] reps = e1.inode(f.id()).replicas(0);
+        assertEquals(1, reps[0], "the writing node is the first copy");
+        CountDownLatch copying = new CountDownLatch(1);
+        Repairer.beforeCopyForTests = (ino, index) -> {
+            if (ino == f.id()) {
+                copying.countDown();
+                try {
+                    Thread.sleep(20_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        nodes.crash(reps[1]);                                  // node 1 repairs: two nodes to copy the chunk to
+        assertTrue(copying.await(20, TimeUnit.SECONDS), "node 1 repairs the chunk");
+        int reader = java.util.stream.IntStream.of(0, 2, 3).filter(n -> n != reps[1]).findFirst().orElseThrow();
+        nodes.crash(1);                                        // closes node 1's engine first: interrupts the repair
+        assertArrayEquals(new int[]{1}, nodes.engine(reader).inode(f.id()).replicas(0),
+                "no copy listed after node 1's close");
+    }
+
     private static int chunk0(long at) {
         return (int) (at / CHUNK);
     }
