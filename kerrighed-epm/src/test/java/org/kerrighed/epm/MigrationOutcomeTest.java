@@ -160,18 +160,7 @@ class MigrationOutcomeTest {
     void anInterruptedCallerIsNotToldTheProcessStayedWhileItMoves() throws Exception {
         try (EpmNodes nodes = new EpmNodes(2)) {
             ClusterProcess p = nodes.epm(0).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
-            CountDownLatch reading = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Migration.beforeInstallForTests = (pid, id) -> {
-                if (pid == p.pid()) {
-                    reading.countDown();
-                    try {
-                        release.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            };
+            HeldInstall held = new HeldInstall(p.pid(), Duration.ofSeconds(10));
             AtomicReference<Object> outcome = new AtomicReference<>();
             Thread caller = Thread.ofPlatform().start(() -> {
                 try {
@@ -181,12 +170,11 @@ class MigrationOutcomeTest {
                 }
             });
             try {
-                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                held.awaitReading(Duration.ofSeconds(10));
                 caller.interrupt();
                 caller.join(TimeUnit.SECONDS.toMillis(5));
             } finally {
-                release.countDown();
-                Migration.beforeInstallForTests = null;
+                held.close();
             }
             caller.join(TimeUnit.SECONDS.toMillis(30));
             EpmNodes.await(() -> nodes.epm(1).isLocal(p.pid()) && !nodes.epm(0).isLocal(p.pid()), "moved");
@@ -328,27 +316,15 @@ class MigrationOutcomeTest {
             }, "the child set its result");
             LocalProcess parent = nodes.epm(0).localProcess(p.pid());
             Child c = parent.children.all().iterator().next();
-            CountDownLatch reading = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Migration.beforeInstallForTests = (pid, id) -> {
-                if (pid == p.pid()) {
-                    reading.countDown();
-                    try {
-                        release.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            };
+            HeldInstall held = new HeldInstall(p.pid(), Duration.ofSeconds(10));
             CompletableFuture<MigrationReport> move;
             try {
                 move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
-                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                held.awaitReading(Duration.ofSeconds(10));
                 nodes.epm(0).kill(c.pid, Signal.TERM);           // its exit comes to node 0 after the ghost went
                 EpmNodes.await(() -> c.exit().isDone(), "the child's exit applied on node 0");
             } finally {
-                release.countDown();
-                Migration.beforeInstallForTests = null;
+                held.close();
             }
             MigrationReport r = move.get(30, TimeUnit.SECONDS);
             assertEquals(1, r.to());
@@ -386,29 +362,17 @@ class MigrationOutcomeTest {
     void aProcessMovingAwayFromAClosingNodeGoesOnWhereItArrived() throws Exception {
         try (EpmNodes nodes = new EpmNodes(3)) {
             ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
-            CountDownLatch reading = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Migration.beforeInstallForTests = (pid, id) -> {
-                if (pid == p.pid()) {
-                    reading.countDown();
-                    try {
-                        release.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            };
+            HeldInstall held = new HeldInstall(p.pid(), Duration.ofSeconds(10));
             CompletableFuture<MigrationReport> move;
             CompletableFuture<Void> closed;
             try {
                 move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
-                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                held.awaitReading(Duration.ofSeconds(10));
                 closed = CompletableFuture.runAsync(() -> nodes.epm(0).close());
                 Thread.sleep(300);                              // the close has sent its KILLs and waits
                 assertFalse(closed.isDone(), "the close waits for the process that is moving away");
             } finally {
-                release.countDown();
-                Migration.beforeInstallForTests = null;
+                held.close();
             }
             assertEquals(1, move.get(30, TimeUnit.SECONDS).to());
             closed.get(30, TimeUnit.SECONDS);
@@ -431,27 +395,15 @@ class MigrationOutcomeTest {
     void aProcessWhoseMoveEndsWithItOnAClosedNodeIsKilledThere() throws Exception {
         try (EpmNodes nodes = new EpmNodes(3)) {
             ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.Ticker(), MIGRATABLE.onNode(0));
-            CountDownLatch reading = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Migration.beforeInstallForTests = (pid, id) -> {
-                if (pid == p.pid()) {
-                    reading.countDown();
-                    try {
-                        release.await(20, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            };
+            HeldInstall held = new HeldInstall(p.pid(), Duration.ofSeconds(20));
             CompletableFuture<MigrationReport> move;
             try {
                 move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
-                assertTrue(reading.await(10, TimeUnit.SECONDS), "node 1 read the ghost");
+                held.awaitReading(Duration.ofSeconds(10));
                 nodes.epm(0).close();                           // gives up waiting after 2 s: the move goes on
                 refusal(move);                                  // settled by asking node 1, which refuses it
             } finally {
-                release.countDown();
-                Migration.beforeInstallForTests = null;
+                held.close();
             }
             ExitStatus s = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
             assertEquals(ExitStatus.killed(Signal.KILL, "").code(), s.code(), String.valueOf(s));
@@ -493,29 +445,17 @@ class MigrationOutcomeTest {
             ClusterProcess stubborn = nodes.epm(2).spawn(new Stubborn(4000), SpawnOptions.defaults().onNode(1));
             EpmNodes.await(() -> nodes.epm(1).isLocal(stubborn.pid()), "node 1 runs a process that ends late");
             ClusterProcess p = nodes.epm(2).spawn(new MigrationTest.BigState(6 << 20), MIGRATABLE.onNode(0));
-            CountDownLatch reading = new CountDownLatch(1);
-            CountDownLatch release = new CountDownLatch(1);
-            Migration.beforeInstallForTests = (pid, id) -> {
-                if (pid == p.pid()) {
-                    reading.countDown();
-                    try {
-                        release.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            };
+            HeldInstall held = new HeldInstall(p.pid(), Duration.ofSeconds(10));
             CompletableFuture<MigrationReport> move;
             CompletableFuture<Void> closed;
             try {
                 move = CompletableFuture.supplyAsync(() -> nodes.epm(0).migrate(p.pid(), 1));
-                assertTrue(reading.await(20, TimeUnit.SECONDS), "node 1 read the ghost");
+                held.awaitReading(Duration.ofSeconds(20));
                 closed = CompletableFuture.runAsync(() -> nodes.epm(1).close());
                 Thread.sleep(300);
                 assertFalse(closed.isDone(), "node 1's close waits for its process");
             } finally {
-                release.countDown();
-                Migration.beforeInstallForTests = null;
+                held.close();
             }
             refusal(move);
             ExitStatus s = p.waitFor(Duration.ofSeconds(30)).orElseThrow();
@@ -582,6 +522,38 @@ class MigrationOutcomeTest {
         @Override
         public int exitCode() {
             return code;
+        }
+    }
+
+    /**
+     * Holds the install of process {@code pid} on its new node, which has read the ghost, until {@link #close} (or
+     * for {@code atMost}).
+     */
+    private static final class HeldInstall implements AutoCloseable {
+        private final CountDownLatch reading = new CountDownLatch(1);
+        private final CountDownLatch release = new CountDownLatch(1);
+
+        HeldInstall(int pid, Duration atMost) {
+            Migration.beforeInstallForTests = (moving, id) -> {
+                if (moving == pid) {
+                    reading.countDown();
+                    try {
+                        release.await(atMost.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            };
+        }
+
+        void awaitReading(Duration atMost) throws InterruptedException {
+            assertTrue(reading.await(atMost.toMillis(), TimeUnit.MILLISECONDS), "the new node read the ghost");
+        }
+
+        @Override
+        public void close() {
+            release.countDown();
+            Migration.beforeInstallForTests = null;
         }
     }
 
