@@ -173,17 +173,7 @@ final class Peer {
         while ((f = handOff.poll()) != null) {
             f.release();
         }
-        return takeAll(handOffThen);
-    }
-
-    /** Empties {@code tasks} into one task that runs them in order (null if none). */
-    private static Runnable takeAll(List<Runnable> tasks) {
-        if (tasks.isEmpty()) {
-            return null;
-        }
-        List<Runnable> all = List.copyOf(tasks);
-        tasks.clear();
-        return () -> all.forEach(Runnable::run);
+        return ReadBatch.takeAll(handOffThen);
     }
 
     /**
@@ -195,7 +185,7 @@ final class Peer {
         while ((f = handOff.poll()) != null) {
             ch.write(f, ch.voidPromise());
         }
-        return takeAll(handOffThen);
+        return ReadBatch.takeAll(handOffThen);
     }
 
     /** {@code first}, then {@code second} (either may be null). */
@@ -254,7 +244,7 @@ final class Peer {
                     ch.write(f, ch.voidPromise());
                 }
                 ch.flush();
-                then = takeAll(backlogThen);             // called on the link's I/O thread: written now
+                then = ReadBatch.takeAll(backlogThen);   // called on the link's I/O thread: written now
             }
         }
         if (stale != null) {
@@ -305,7 +295,7 @@ final class Peer {
             while ((f = backlog.poll()) != null) {
                 f.release();
             }
-            lost = inOrder(takeAll(backlogThen), dropHandOff());
+            lost = inOrder(ReadBatch.takeAll(backlogThen), dropHandOff());
             drainScheduled = false;                      // a drain still queued for this link finds nothing
         }
         if (lost != null) {

@@ -65,11 +65,20 @@ final class ReadBatch {
                 ch.flush();
             }
         }
-        if (!after.isEmpty()) {
-            List<Runnable> tasks = List.copyOf(after);
-            after.clear();
-            runAll(tasks);
+        Runnable tasks = takeAll(after);
+        if (tasks != null) {
+            tasks.run();
         }
+    }
+
+    /** Empties {@code tasks} into one task that runs them in order ({@link #runAll}); null if there are none. */
+    static Runnable takeAll(List<Runnable> tasks) {
+        if (tasks.isEmpty()) {
+            return null;
+        }
+        List<Runnable> all = List.copyOf(tasks);
+        tasks.clear();
+        return () -> runAll(all);
     }
 
     /**
