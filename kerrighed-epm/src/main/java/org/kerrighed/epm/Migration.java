@@ -45,9 +45,9 @@ final class Migration {
      *      forwarded), and the caller of migrate is told (for a one-call ghost, the caller itself waits for the
      *      answer and does this, woken by the I/O thread that receives it, while the process's thread waits for
      *      that commit, or for the caller to hand the answer over); then, on the process's old thread, forwards
-     *      the signals posted meanwhile and the
-     *      children's exits it took meanwhile, tells the parent's node too (in case B dies before it does), detaches
-     *      and closes its copies. A move of the process back to A waits until A has done so (leaving).
+     *      the signals posted meanwhile and the children's exits it took meanwhile, tells the parent's node too (in
+     *      case B dies before it does), detaches and closes its copies. A move of the process back to A waits until
+     *      A has done so (leaving).
      * When the answer is lost after every piece went, A asks B (service ARRIVED) until B answers or leaves the
      * view: the process then goes on on exactly one node. Each move has an id A draws; B answers "no" for a move
      * whose ghost it is still reading or has not seen yet, and then refuses that move, so a slow arrival (a JAR to
